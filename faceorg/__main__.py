@@ -1,0 +1,5 @@
+"""Allow ``python -m faceorg``."""
+
+from faceorg.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""Typed SQLAlchemy 2.0 models: the whole library in one SQLite file.
+
+The tables fit together as follows: library folders hold photos; photos hold faces (box and 5
+landmarks in pixels of the upright photo); each face has an aligned chip and one embedding per
+model version; a face has at most one assignment to a person, with its source (user, auto,
+suggested); constraints record what the user ruled out; the operation log makes every user
+action undoable.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=16,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class PhotoStatus(str, enum.Enum):
+    """Where a photo stands in the scan."""
+
+    PENDING = "pending"  # found, not read yet
+    OK = "ok"  # read and measured
+    FAILED = "failed"  # unreadable; ``error`` says why
+    MISSING = "missing"  # was in the library, file is gone (kept, not dropped)
+
+
+class FaceStatus(str, enum.Enum):
+    """What the user said a detected face is."""
+
+    NORMAL = "normal"
+    NOT_FACE = "not_face"  # a false detection
+    IGNORED = "ignored"  # a stranger the user does not want grouped
+
+
+class AssignmentSource(str, enum.Enum):
+    """Who put a face with a person. Automatic steps never override ``user``."""
+
+    USER = "user"
+    AUTO = "auto"  # clustering
+    SUGGESTED = "suggested"  # matched to a named person, waiting for the user's review
+
+
+class LibraryFolder(Base):
+    __tablename__ = "library_folders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    photos: Mapped[list[Photo]] = relationship(back_populates="folder", passive_deletes=True)
+
+
+class Photo(Base):
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder_id: Mapped[int] = mapped_column(ForeignKey("library_folders.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    width: Mapped[int | None] = mapped_column(Integer)  # upright (after EXIF orientation)
+    height: Mapped[int | None] = mapped_column(Integer)
+    orientation: Mapped[int] = mapped_column(Integer, default=1)  # EXIF 1..8
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[PhotoStatus] = mapped_column(_enum(PhotoStatus, "photo_status"), default=PhotoStatus.PENDING,
+                                                index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    scanned_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Face detection state: the detector settings key the faces were found with (None: not yet).
+    faces_key: Mapped[str | None] = mapped_column(String(64))
+    face_count: Mapped[int | None] = mapped_column(Integer)
+    # A collage or mirror shot: the same person may appear more than once.
+    is_collage: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    folder: Mapped[LibraryFolder] = relationship(back_populates="photos")
+    faces: Mapped[list[Face]] = relationship(back_populates="photo", passive_deletes=True)
+
+
+class Face(Base):
+    __tablename__ = "faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
+    # Box in pixels of the upright photo.
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    w: Mapped[float] = mapped_column(Float)
+    h: Mapped[float] = mapped_column(Float)
+    landmarks: Mapped[list[float]] = mapped_column(JSON)  # [x0, y0, ..., x4, y4]
+    score: Mapped[float] = mapped_column(Float)  # detector confidence (1.0 for a box the user drew)
+    blur: Mapped[float | None] = mapped_column(Float)  # sharpness of the chip: higher is sharper
+    quality: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1, combines size, score, sharpness
+    status: Mapped[FaceStatus] = mapped_column(_enum(FaceStatus, "face_status"), default=FaceStatus.NORMAL,
+                                               index=True)
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    photo: Mapped[Photo] = relationship(back_populates="faces")
+    assignment: Mapped[Assignment | None] = relationship(
+        back_populates="face", foreign_keys="Assignment.face_id", passive_deletes=True, uselist=False)
+
+
+class FaceChip(Base):
+    """The aligned 150x150 face crop (encoded image), kept for thumbnails and retraining."""
+
+    __tablename__ = "face_chips"
+
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True)
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ModelVersion(Base):
+    """One embedder version; exactly one is active."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String, unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # base | head | full
+    file_name: Mapped[str] = mapped_column(String)
+    sha256: Mapped[str] = mapped_column(String(64))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id", ondelete="SET NULL"))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Embedding(Base):
+    """A face's L2-normalised 128-d embedding and 256-d pooled features under one model version."""
+
+    __tablename__ = "embeddings"
+
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True)
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"),
+                                                  primary_key=True, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32[128]
+    features: Mapped[bytes | None] = mapped_column(LargeBinary)  # float32[256]
+
+
+class Person(Base):
+    """A named person or an unnamed cluster (``name`` is None)."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String, unique=True)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    cover_face_id: Mapped[int | None] = mapped_column(
+        ForeignKey("faces.id", ondelete="SET NULL", use_alter=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Assignment(Base):
+    """The person a face belongs to, and why."""
+
+    __tablename__ = "assignments"
+
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    source: Mapped[AssignmentSource] = mapped_column(_enum(AssignmentSource, "assignment_source"), index=True)
+    # For automatic matches: distance to the person, runner-up person and its distance.
+    distance: Mapped[float | None] = mapped_column(Float)
+    runner_up_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    runner_up_distance: Mapped[float | None] = mapped_column(Float)
+    strength: Mapped[float | None] = mapped_column(Float)  # clustering membership strength 0..1
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    face: Mapped[Face] = relationship(back_populates="assignment", foreign_keys=[face_id])
+
+
+class FaceNotPerson(Base):
+    """"Not this person": face F must never be given to person P again."""
+
+    __tablename__ = "face_not_person"
+
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True,
+                                           index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CannotLink(Base):
+    """Faces A and B are different people (``face_a < face_b``)."""
+
+    __tablename__ = "cannot_link"
+
+    face_a: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True)
+    face_b: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True,
+                                        index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Operation(Base):
+    """One entry of the undo log: the rows an operation changed, before and after."""
+
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String)  # shown in the Edit menu: "Undo Name person"
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Setting(Base):
+    """Library-wide settings (detector thresholds, clustering sensitivity, GPU use)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
