@@ -9,6 +9,7 @@ import platformdirs
 
 APP_NAME = "faceorg"
 DATA_DIR_ENV = "FACEORG_DATA_DIR"
+MODELS_DIR_ENV = "FACEORG_MODELS_DIR"
 
 
 def data_dir() -> Path:
@@ -28,7 +29,8 @@ def default_db_path() -> Path:
 
 
 def models_dir() -> Path:
-    """The folder holding the installed model files."""
-    path = data_dir() / "models"
+    """The folder holding the installed model files (``$FACEORG_MODELS_DIR`` overrides)."""
+    override = os.environ.get(MODELS_DIR_ENV)
+    path = Path(override) if override else data_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
