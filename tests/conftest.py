@@ -5,21 +5,41 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("FACEORG_SHARED_DATA", REPO.parent / "shared" / "data"))
+# The models installed by `faceorg models fetch` (in the user's data folder unless overridden), shared by
+# all tests even though each test gets its own data folder.
+INSTALLED_MODELS = Path(os.environ.get("FACEORG_MODELS_DIR")
+                        or Path(platformdirs.user_data_dir("faceorg", appauthor=False)) / "models")
 
 
 @pytest.fixture(autouse=True)
 def isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point FACEORG_DATA_DIR at a fresh folder, so no test touches the user's library.
 
-    The installed models are shared through FACEORG_MODELS_DIR when it is set (CI sets it).
+    The installed models stay shared: FACEORG_MODELS_DIR points at them.
     """
     path = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("FACEORG_DATA_DIR", str(path))
+    monkeypatch.setenv("FACEORG_MODELS_DIR", str(INSTALLED_MODELS))
     return path
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    """The installed models; skip when absent, unless FACEORG_REQUIRE_MODELS=1 (CI) makes that a failure."""
+    from faceorg.weights.registry import BASE_EMBEDDER_FILE, DETECTOR_FILE
+
+    missing = [f for f in (DETECTOR_FILE, BASE_EMBEDDER_FILE) if not (INSTALLED_MODELS / f).is_file()]
+    if missing:
+        message = f"models {missing} not installed in {INSTALLED_MODELS}: run `faceorg models fetch`"
+        if os.environ.get("FACEORG_REQUIRE_MODELS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return INSTALLED_MODELS
 
 
 @pytest.fixture(scope="session")
