@@ -1,0 +1,1 @@
+"""The `faceorg` command line: every user action as a subcommand."""

@@ -1,0 +1,112 @@
+"""`faceorg scan`, `faceorg library list|add|remove` and `faceorg status`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from faceorg.cli.common import open_from_args, print_json, print_table
+from faceorg.cli.progressbar import terminal_progress
+from faceorg.scan.scanner import scan_library
+from faceorg.store.folders import add_folder, list_folders, remove_folder
+from faceorg.store.stats import failed_photos, library_status
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("scan", help="add folders to the library and scan every library folder for changes")
+    p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add before scanning")
+    p.add_argument("--no-faces", action="store_true", help="only catalogue photos; do not look for faces")
+    p.add_argument("--workers", type=int, default=None, help="photo decoding threads (default: one per core)")
+    p.add_argument("--batch-size", type=int, default=32, help="photos written to the database per transaction")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_scan)
+
+    lib = sub.add_parser("library", help="list, add or remove library folders")
+    lsub = lib.add_subparsers(dest="library_command", required=True, metavar="{list,add,remove}")
+    p = lsub.add_parser("list", help="list library folders")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_library_list)
+    p = lsub.add_parser("add", help="add a folder (scan it with `faceorg scan`)")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(func=cmd_library_add)
+    p = lsub.add_parser("remove", help="remove a folder and its photo records (files are not touched)")
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(func=cmd_library_remove)
+
+    p = sub.add_parser("status", help="counts of photos, faces and people")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--failed", action="store_true", help="also list the photos that could not be read")
+    p.set_defaults(func=cmd_status)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from faceorg.pipeline.factory import analyzer_for_library
+
+    with open_from_args(args) as library:
+        for folder in args.folders:
+            info, new = add_folder(library, folder)
+            if new:
+                print(f"Added {info.path} to the library", file=sys.stderr)
+        if not list_folders(library):
+            print("The library has no folders yet: `faceorg scan DIR` adds one.", file=sys.stderr)
+            return 0
+        analyzer = None if args.no_faces else analyzer_for_library(library)
+        with terminal_progress() as progress:
+            try:
+                summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,
+                                       batch_size=args.batch_size)
+            except KeyboardInterrupt:
+                progress.cancel()
+                raise
+    if args.json:
+        print_json({k: v for k, v in vars(summary).items()
+                    if k not in ("added_photo_ids", "changed_photo_ids", "new_face_ids")})
+    else:
+        print(summary.one_line())
+    return 0
+
+
+def cmd_library_list(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        folders = list_folders(library)
+    if args.json:
+        print_json([vars(f) for f in folders])
+    elif not folders:
+        print("The library has no folders yet: `faceorg library add DIR` or `faceorg scan DIR` adds one.")
+    else:
+        print_table(["folder", "photos", "failed", "missing"],
+                    [[f.path + ("" if f.exists else "  (not found)"), f.photos, f.failed, f.missing]
+                     for f in folders])
+    return 0
+
+
+def cmd_library_add(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        info, new = add_folder(library, args.folder)
+    print(f"Added {info.path}; run `faceorg scan` to scan it" if new
+          else f"{args.folder} is already in the library (as part of {info.path})")
+    return 0
+
+
+def cmd_library_remove(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        info = remove_folder(library, args.folder)
+    print(f"Removed {info.path} and its {info.photos + info.missing} photo records (no file was touched)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        status = library_status(library)
+        failed = failed_photos(library) if args.failed else None
+    if args.json:
+        if failed is not None:
+            status["failed"] = [{"path": p, "error": e} for p, e in failed]  # type: ignore[assignment]
+        print_json(status)
+        return 0
+    print_table(["", "count"], [[k.replace("_", " "), v] for k, v in status.items() if k != "database"])
+    print(f"database: {status['database']}")
+    for path, error in failed or []:
+        print(f"failed: {path}: {error}")
+    return 0
+

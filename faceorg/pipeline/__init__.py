@@ -1,0 +1,1 @@
+"""Face analysis for the scanner: detect, align and embed in batches."""

@@ -1,0 +1,1 @@
+"""The incremental scanner: walks library folders, catalogues photos, hands new ones to face analysis."""

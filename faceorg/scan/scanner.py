@@ -1,0 +1,327 @@
+"""The incremental scan: walk, plan, read in worker threads, analyse faces in batches, commit in batches.
+
+A killed scan leaves the database consistent (each batch is one transaction, and a photo's faces are
+written in the same transaction that marks it analysed), and the next scan resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from faceorg.errors import CancelledError, FaceorgError
+from faceorg.progress import Progress
+from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
+from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
+from faceorg.scan.hashing import bytes_hash, file_hash
+from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
+from faceorg.scan.walker import FoundFile, IgnoreRules, collect_photos
+from faceorg.store.db import Library
+from faceorg.store.models import Embedding, Face, FaceChip, LibraryFolder, Photo, PhotoStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+VALIDATE_SIDE = 256  # decode size used only to prove a photo is readable when faces are not analysed
+
+
+@dataclass
+class ScanSummary:
+    """What a scan did; also the change record the GUI refreshes from."""
+
+    folders: int = 0
+    files_seen: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    returned: int = 0
+    failed: int = 0
+    analyzed: int = 0
+    faces_found: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    added_photo_ids: list[int] = field(default_factory=list)
+    changed_photo_ids: list[int] = field(default_factory=list)
+    new_face_ids: list[int] = field(default_factory=list)
+
+    def one_line(self) -> str:
+        parts = [f"{self.files_seen} photos in {self.folders} folder{'s' if self.folders != 1 else ''}",
+                 f"{self.new} new", f"{self.changed} changed", f"{self.moved} moved",
+                 f"{self.missing} missing", f"{self.failed} failed"]
+        if self.analyzed:
+            parts.append(f"{self.faces_found} faces found in {self.analyzed} photos")
+        head = "Scan cancelled" if self.cancelled else "Scanned"
+        return f"{head}: " + ", ".join(parts) + f" ({self.seconds:.1f} s)"
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    job: ReadJob
+    content_hash: str | None
+    image: WorkingImage | None
+    error: str | None
+
+
+STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead of read into memory
+
+
+def read_photo(job: ReadJob, decode_side: int | None) -> ReadResult:
+    """Hash and decode one file (runs in a worker thread; touches no database)."""
+    try:
+        if job.size > STREAM_ABOVE:
+            digest = file_hash(job.path) if job.needs_hash else None
+            source: bytes | str = job.path
+        else:
+            data = Path(job.path).read_bytes()
+            digest = bytes_hash(data) if job.needs_hash else None
+            source = data
+            if not data:
+                return ReadResult(job, digest, None, "empty file (0 bytes)")
+    except OSError as exc:
+        return ReadResult(job, None, None, f"cannot read file: {exc.strerror or exc}")
+    try:
+        image = load_working_image(source, max_side=decode_side)
+    except PhotoReadError as exc:
+        return ReadResult(job, digest, None, str(exc))
+    return ReadResult(job, digest, image, None)
+
+
+def prefetch(pool: ThreadPoolExecutor, jobs: Sequence[ReadJob], decode_side: int | None,
+             depth: int) -> Iterator[ReadResult]:
+    """Read jobs in the pool, yielding results in order with at most ``depth`` in flight."""
+    pending: deque[Future[ReadResult]] = deque()
+    try:
+        for job in jobs:
+            pending.append(pool.submit(read_photo, job, decode_side))
+            if len(pending) >= depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
+class Scanner:
+    """Runs one scan of a library; see :func:`scan_library`."""
+
+    def __init__(self, library: Library, *, analyzer: FaceAnalyzer | None, progress: Progress,
+                 rules: IgnoreRules, workers: int, batch_size: int) -> None:
+        self.library = library
+        self.analyzer = analyzer
+        self.progress = progress
+        self.rules = rules
+        self.workers = workers
+        self.batch_size = batch_size
+        self.summary = ScanSummary()
+        self._gone_by_hash: dict[str, GonePhoto] = {}
+        self._claimed: set[int] = set()
+
+    # -- walking and planning -------------------------------------------------------------------
+    def walk(self) -> dict[int, tuple[str, list[FoundFile]]]:
+        with self.library.session() as session:
+            folders = [(f.id, f.path) for f in session.scalars(select(LibraryFolder).order_by(LibraryFolder.id))]
+        self.summary.folders = len(folders)
+        self.progress.start("Looking for photos", total=len(folders))
+        walked: dict[int, tuple[str, list[FoundFile]]] = {}
+        for folder_id, path in folders:
+            self.progress.check_cancelled()
+            if not os.path.isdir(path):
+                # An unplugged drive must not turn the whole folder "missing": leave its records alone.
+                self._error(path, "library folder not found or not a folder; its photos were left as they were")
+                self.progress.advance()
+                continue
+            result = collect_photos(Path(path), self.rules)
+            for err in result.errors:
+                self._error(err.path, err.message)
+            walked[folder_id] = (path, result.files)
+            self.summary.files_seen += len(result.files)
+            self.progress.advance()
+        return walked
+
+    def _error(self, path: str, message: str) -> None:
+        log.warning("%s: %s", path, message)
+        self.summary.errors.append((path, message))
+
+    # -- running --------------------------------------------------------------------------------
+    def run(self) -> ScanSummary:
+        start = time.perf_counter()
+        try:
+            walked = self.walk()
+            key = self.analyzer.key if self.analyzer else None
+            with self.library.session() as session:
+                plan = plan_scan(session, walked, key)
+            self.summary.unchanged = plan.unchanged
+            self._gone_by_hash = {g.content_hash: g for g in plan.gone if g.content_hash}
+            self._process(plan.jobs)
+            self._mark_missing(plan.gone)
+        except CancelledError:
+            self.summary.cancelled = True
+        finally:
+            self.summary.seconds = time.perf_counter() - start
+        return self.summary
+
+    def _process(self, jobs: list[ReadJob]) -> None:
+        self.progress.start("Reading photos", total=len(jobs))
+        if not jobs:
+            return
+        decode_side = self.analyzer.working_side if self.analyzer else VALIDATE_SIDE
+        batch: list[ReadResult] = []
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="faceorg-read") as pool:
+            for result in prefetch(pool, jobs, decode_side, depth=self.workers * 4):
+                batch.append(result)
+                if len(batch) >= self.batch_size:
+                    self._commit_batch(batch)
+                    batch = []
+                self.progress.check_cancelled()
+            if batch:
+                self._commit_batch(batch)
+
+    def _commit_batch(self, batch: list[ReadResult]) -> None:
+        """Record a batch of photos, then find and store the faces of those that need it.
+
+        Two transactions: a kill between them leaves photos recorded without faces, which the next
+        scan plans for analysis.
+        """
+        needs_faces: list[tuple[int, WorkingImage]] = []
+        with self.library.transaction() as session:
+            for result in batch:
+                photo = self._record(session, result)
+                if (self.analyzer is not None and photo is not None and result.image is not None
+                        and photo.faces_key != self.analyzer.key):
+                    needs_faces.append((photo.id, result.image))
+        if needs_faces:
+            assert self.analyzer is not None
+            found = self.analyzer.analyze([image for _, image in needs_faces])
+            with self.library.transaction() as session:
+                for (photo_id, _), faces in zip(needs_faces, found):
+                    photo = session.get(Photo, photo_id)
+                    if photo is not None:
+                        self._store_faces(session, photo, faces)
+        self.progress.advance(len(batch))
+
+    # -- recording ------------------------------------------------------------------------------
+    def _record(self, session: Session, result: ReadResult) -> Photo | None:
+        job = result.job
+        if job.reason is Reason.NEW:
+            photo = self._claim_moved(session, result)
+            if photo is None:
+                photo = Photo(folder_id=job.folder_id, path=job.path, size=job.size, mtime_ns=job.mtime_ns)
+                session.add(photo)
+                self.summary.new += 1
+                new = True
+            else:
+                new = False
+        else:
+            photo = session.get(Photo, job.photo_id)
+            if photo is None:  # removed meanwhile (library folder removed)
+                return None
+            new = False
+            if job.reason is Reason.CHANGED:
+                self.summary.changed += 1
+            elif job.reason is Reason.RETURNED:
+                self.summary.returned += 1
+            if job.reason in (Reason.CHANGED, Reason.RETURNED) and result.content_hash != job.old_hash:
+                self._forget_faces(session, photo)
+                self.summary.changed_photo_ids.append(photo.id)
+        photo.size, photo.mtime_ns = job.size, job.mtime_ns
+        if result.content_hash is not None:
+            photo.content_hash = result.content_hash
+        photo.scanned_at = utcnow()
+        if result.error is not None:
+            photo.status, photo.error = PhotoStatus.FAILED, result.error
+            self.summary.failed += 1
+            self._error(job.path, result.error)
+        else:
+            info = result.image.info  # type: ignore[union-attr]
+            photo.status, photo.error = PhotoStatus.OK, None
+            photo.width, photo.height, photo.orientation = info.width, info.height, info.orientation
+            photo.taken_at = info.taken_at
+        session.flush()
+        if new:
+            self.summary.added_photo_ids.append(photo.id)
+        return photo
+
+    def _claim_moved(self, session: Session, result: ReadResult) -> Photo | None:
+        """The record of a photo that was moved or renamed to this new path, if there is one."""
+        digest = result.content_hash
+        if not digest:
+            return None
+        gone = self._gone_by_hash.pop(digest, None)
+        photo = session.get(Photo, gone.photo_id) if gone else None
+        if photo is not None and photo.content_hash != digest:  # changed meanwhile
+            photo = None
+        if photo is None:  # a photo marked missing by an earlier scan
+            photo = session.scalars(select(Photo).where(Photo.content_hash == digest,
+                                                        Photo.status == PhotoStatus.MISSING).limit(1)).first()
+        if photo is None:
+            return None
+        log.info("recognised %s as moved from %s", result.job.path, photo.path)
+        photo.path, photo.folder_id = result.job.path, result.job.folder_id
+        self._claimed.add(photo.id)
+        self.summary.moved += 1
+        self.summary.changed_photo_ids.append(photo.id)
+        return photo
+
+    def _forget_faces(self, session: Session, photo: Photo) -> None:
+        session.execute(delete(Face).where(Face.photo_id == photo.id))
+        photo.faces_key, photo.face_count = None, None
+
+    def _store_faces(self, session: Session, photo: Photo, faces: list[AnalyzedFace]) -> None:
+        assert self.analyzer is not None
+        self._forget_faces(session, photo)
+        for f in faces:
+            face = Face(photo_id=photo.id, x=f.box[0], y=f.box[1], w=f.box[2], h=f.box[3],
+                        landmarks=[float(v) for v in f.landmarks], score=f.score, blur=f.sharpness,
+                        quality=f.quality)
+            session.add(face)
+            session.flush()
+            session.add(FaceChip(face_id=face.id, image=f.chip))
+            session.add(Embedding(face_id=face.id, model_version_id=self.analyzer.model_version_id,
+                                  vector=np.asarray(f.vector, np.float32).tobytes(),
+                                  features=np.asarray(f.features, np.float32).tobytes()))
+            self.summary.new_face_ids.append(face.id)
+        photo.faces_key, photo.face_count = self.analyzer.key, len(faces)
+        self.summary.analyzed += 1
+        self.summary.faces_found += len(faces)
+
+    def _mark_missing(self, gone: list[GonePhoto]) -> None:
+        still_gone = [g for g in gone if g.photo_id not in self._claimed]
+        if not still_gone:
+            return
+        with self.library.transaction() as session:
+            for g in still_gone:
+                photo = session.get(Photo, g.photo_id)
+                if photo is not None and photo.path == g.path:
+                    photo.status = PhotoStatus.MISSING
+                    self.summary.missing += 1
+                    self.summary.changed_photo_ids.append(photo.id)
+
+
+def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
+                 rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32) -> ScanSummary:
+    """Scan every library folder incrementally; see the module docstring.
+
+    Cancelling through ``progress`` stops after the current batch; the summary says so.
+    """
+    if workers is None:
+        workers = max(1, min(8, os.cpu_count() or 1))
+    if batch_size < 1:
+        raise FaceorgError("batch size must be at least 1")
+    scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
+                      workers=workers, batch_size=batch_size)
+    return scanner.run()
+
+

@@ -1,0 +1,116 @@
+"""Walk library folders for photo files, honouring an ignore list and never looping on symlinks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PHOTO_EXTENSIONS = frozenset({
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif",
+})
+
+# Folders no photo library wants scanned: thumbnail caches, NAS metadata, trash, version control.
+IGNORED_FOLDER_NAMES = frozenset({
+    "@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "lost+found", "__MACOSX",
+    ".thumbnails", ".thumbs", ".picasaoriginals", ".dtrash", ".git", ".svn", "node_modules",
+    "Thumbs", ".Trash", ".Trashes",
+})
+
+
+@dataclass(frozen=True)
+class IgnoreRules:
+    """What the walker skips: hidden entries, named folders, and extra glob-free names."""
+
+    skip_hidden: bool = True
+    folder_names: frozenset[str] = IGNORED_FOLDER_NAMES
+    extensions: frozenset[str] = PHOTO_EXTENSIONS
+
+    def skips_folder(self, name: str) -> bool:
+        return (self.skip_hidden and name.startswith(".")) or name in self.folder_names
+
+    def wants_file(self, name: str) -> bool:
+        if self.skip_hidden and name.startswith("."):
+            return False
+        return os.path.splitext(name)[1].lower() in self.extensions
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A photo file seen on disk with the stat values that decide whether it must be re-read."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class WalkError:
+    """A folder or file the walker could not read."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class WalkResult:
+    files: list[FoundFile] = field(default_factory=list)
+    errors: list[WalkError] = field(default_factory=list)
+
+
+def walk_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> Iterator[FoundFile | WalkError]:
+    """Yield every photo file under ``root`` (following symlinks once) and every unreadable entry."""
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [str(root)]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            yield WalkError(folder, f"cannot read folder: {exc.strerror or exc}")
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:  # a symlink loop or a second link to a folder already walked
+            log.debug("skipping already walked folder %s", folder)
+            continue
+        seen_dirs.add(key)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            yield WalkError(folder, f"cannot read folder: {exc.strerror or exc}")
+            continue
+        subfolders: list[str] = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not rules.skips_folder(entry.name):
+                    subfolders.append(entry.path)
+                continue
+            if not rules.wants_file(entry.name):
+                continue
+            try:
+                fst = entry.stat(follow_symlinks=True)
+            except OSError as exc:
+                yield WalkError(entry.path, f"cannot read file: {exc.strerror or exc}")
+                continue
+            if not stat.S_ISREG(fst.st_mode):
+                continue
+            yield FoundFile(os.path.abspath(entry.path), fst.st_size, fst.st_mtime_ns)
+        stack.extend(reversed(subfolders))
+
+
+def collect_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> WalkResult:
+    """Walk ``root`` completely and return its photo files and errors."""
+    result = WalkResult()
+    for item in walk_photos(root, rules):
+        (result.files if isinstance(item, FoundFile) else result.errors).append(item)  # type: ignore[arg-type]
+    return result
