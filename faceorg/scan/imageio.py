@@ -99,10 +99,12 @@ def _capture_time(im: Image.Image) -> datetime | None:
         exif.get(EXIF_DATETIME))
 
 
-def load_working_image(source: str | Path | bytes, max_side: int | None = 1024) -> WorkingImage:
+def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, *,
+                       reduced_decode: bool = True) -> WorkingImage:
     """Decode a photo (a path, or the file's bytes) upright as RGB, no larger than ``max_side`` on its long side (None: full size).
 
-    JPEGs are decoded at reduced size with ``Image.draft`` (DCT scaling) when a smaller image is wanted.
+    JPEGs are decoded at reduced size with ``Image.draft`` (DCT scaling) when a smaller image is wanted
+    (``reduced_decode=False`` decodes at full size first, for comparison).
     Raises :class:`PhotoReadError` with a clear message for any unreadable, corrupt, truncated or
     oversized file.
     """
@@ -117,7 +119,7 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024) 
                     raise Image.DecompressionBombError("too many pixels")
                 if getattr(im, "n_frames", 1) > 1:
                     im.seek(0)
-                if max_side is not None and im.format == "JPEG":
+                if reduced_decode and max_side is not None and im.format == "JPEG":
                     # Ask the decoder for the smallest DCT scale still >= the working size.
                     sw, sh = im.size
                     factor = max(sw, sh) / max_side

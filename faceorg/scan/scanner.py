@@ -77,7 +77,7 @@ class ReadResult:
 STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead of read into memory
 
 
-def read_photo(job: ReadJob, decode_side: int | None) -> ReadResult:
+def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = True) -> ReadResult:
     """Hash and decode one file (runs in a worker thread; touches no database)."""
     try:
         if job.size > STREAM_ABOVE:
@@ -92,19 +92,19 @@ def read_photo(job: ReadJob, decode_side: int | None) -> ReadResult:
     except OSError as exc:
         return ReadResult(job, None, None, f"cannot read file: {exc.strerror or exc}")
     try:
-        image = load_working_image(source, max_side=decode_side)
+        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode)
     except PhotoReadError as exc:
         return ReadResult(job, digest, None, str(exc))
     return ReadResult(job, digest, image, None)
 
 
 def prefetch(pool: ThreadPoolExecutor, jobs: Sequence[ReadJob], decode_side: int | None,
-             depth: int) -> Iterator[ReadResult]:
+             depth: int, reduced_decode: bool = True) -> Iterator[ReadResult]:
     """Read jobs in the pool, yielding results in order with at most ``depth`` in flight."""
     pending: deque[Future[ReadResult]] = deque()
     try:
         for job in jobs:
-            pending.append(pool.submit(read_photo, job, decode_side))
+            pending.append(pool.submit(read_photo, job, decode_side, reduced_decode))
             if len(pending) >= depth:
                 yield pending.popleft().result()
         while pending:
@@ -118,13 +118,16 @@ class Scanner:
     """Runs one scan of a library; see :func:`scan_library`."""
 
     def __init__(self, library: Library, *, analyzer: FaceAnalyzer | None, progress: Progress,
-                 rules: IgnoreRules, workers: int, batch_size: int) -> None:
+                 rules: IgnoreRules, workers: int, batch_size: int, decode_side: int | None = None,
+                 reduced_decode: bool = True) -> None:
         self.library = library
         self.analyzer = analyzer
         self.progress = progress
         self.rules = rules
         self.workers = workers
         self.batch_size = batch_size
+        self.decode_side = decode_side or (analyzer.working_side if analyzer else VALIDATE_SIDE)
+        self.reduced_decode = reduced_decode
         self.summary = ScanSummary()
         self._gone_by_hash: dict[str, GonePhoto] = {}
         self._claimed: set[int] = set()
@@ -177,10 +180,9 @@ class Scanner:
         self.progress.start("Reading photos", total=len(jobs))
         if not jobs:
             return
-        decode_side = self.analyzer.working_side if self.analyzer else VALIDATE_SIDE
         batch: list[ReadResult] = []
         with ThreadPoolExecutor(self.workers, thread_name_prefix="faceorg-read") as pool:
-            for result in prefetch(pool, jobs, decode_side, depth=self.workers * 4):
+            for result in prefetch(pool, jobs, self.decode_side, self.workers * 4, self.reduced_decode):
                 batch.append(result)
                 if len(batch) >= self.batch_size:
                     self._commit_batch(batch)
@@ -311,8 +313,12 @@ class Scanner:
 
 
 def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
-                 rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32) -> ScanSummary:
+                 rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32,
+                 decode_side: int | None = None, reduced_decode: bool = True) -> ScanSummary:
     """Scan every library folder incrementally; see the module docstring.
+
+    Photos are decoded to ``decode_side`` (default: the analyser's working size, or a small size that
+    only proves they are readable when faces are not analysed).
 
     Cancelling through ``progress`` stops after the current batch; the summary says so.
     """
@@ -321,7 +327,8 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
     if batch_size < 1:
         raise FaceorgError("batch size must be at least 1")
     scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
-                      workers=workers, batch_size=batch_size)
+                      workers=workers, batch_size=batch_size, decode_side=decode_side,
+                      reduced_decode=reduced_decode)
     return scanner.run()
 
 
