@@ -1,0 +1,1 @@
+"""People: operations on people and faces (undoable, returning change records), queries, and clustering."""

@@ -1,0 +1,40 @@
+"""The record of what a data-changing operation changed; views refresh from it instead of reloading."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ChangeSet:
+    """People and faces an operation touched, and the undo entry it made (if any)."""
+
+    label: str = ""
+    people_added: set[int] = field(default_factory=set)
+    people_changed: set[int] = field(default_factory=set)  # name, hidden, cover or faces changed
+    people_removed: set[int] = field(default_factory=set)
+    faces_changed: set[int] = field(default_factory=set)  # assignment or status changed
+    photos_changed: set[int] = field(default_factory=set)
+    operation_id: int | None = None
+
+    def merge(self, other: ChangeSet) -> ChangeSet:
+        """Fold ``other`` (a later change) into this one."""
+        self.people_added |= other.people_added
+        self.people_changed |= other.people_changed
+        self.people_removed |= other.people_removed
+        self.faces_changed |= other.faces_changed
+        self.photos_changed |= other.photos_changed
+        self.people_added -= self.people_removed
+        self.people_changed -= self.people_removed
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not (self.people_added or self.people_changed or self.people_removed or self.faces_changed
+                    or self.photos_changed)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"label": self.label, "operation_id": self.operation_id,
+                "people_added": sorted(self.people_added), "people_changed": sorted(self.people_changed),
+                "people_removed": sorted(self.people_removed), "faces_changed": sorted(self.faces_changed),
+                "photos_changed": sorted(self.photos_changed)}

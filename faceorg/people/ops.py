@@ -1,0 +1,485 @@
+"""People operations: every user action on people and faces, each undoable, each returning a ChangeSet.
+
+Faces the user places anywhere get the source ``user``; automatic steps never move them. Rules:
+naming a group confirms the faces it holds; naming with a name another person has merges the two;
+splitting faces off a person records that they are not that person; "not this person" is kept forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from faceorg.errors import FaceorgError
+from faceorg.people.changes import ChangeSet
+from faceorg.people.undo import Recorder, apply_states, changes_of, last_undoable, next_redoable, record_operation
+from faceorg.store.db import Library
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    CannotLink,
+    Face,
+    FaceNotPerson,
+    FaceStatus,
+    Person,
+    Photo,
+)
+
+
+@dataclass
+class _Op:
+    session: Session
+    recorder: Recorder
+    label: str
+    changes: ChangeSet | None = None
+
+
+@contextmanager
+def _operation(library: Library, kind: str, label: str) -> Iterator[_Op]:
+    """One undoable operation in one transaction."""
+    with library.transaction() as session:
+        op = _Op(session, Recorder(session), label)
+        yield op
+        _drop_empty_unnamed(op)
+        op.changes = record_operation(session, op.recorder, kind, op.label)
+
+
+def _result(op: _Op) -> ChangeSet:
+    assert op.changes is not None
+    return op.changes
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise FaceorgError("a name cannot be empty")
+    if len(name) > 200:
+        raise FaceorgError("a name can be at most 200 characters")
+    return name
+
+
+def _person(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise FaceorgError(f"no person with id {person_id} (see `faceorg people list`)")
+    return person
+
+
+def _faces(session: Session, face_ids: Iterable[int]) -> list[Face]:
+    ids = sorted(set(face_ids))
+    if not ids:
+        raise FaceorgError("no faces given")
+    faces = list(session.scalars(select(Face).where(Face.id.in_(ids))))
+    missing = set(ids) - {f.id for f in faces}
+    if missing:
+        raise FaceorgError(f"no face with id {', '.join(map(str, sorted(missing)))}")
+    return faces
+
+
+def _faces_of(session: Session, person_ids: Iterable[int]) -> list[int]:
+    return list(session.scalars(select(Assignment.face_id).where(Assignment.person_id.in_(list(person_ids)))))
+
+
+def _assign(op: _Op, face_ids: list[int], person_id: int) -> None:
+    """Give faces to a person as the user's decision (lifting any "not this person" for that pair)."""
+    s, rec = op.session, op.recorder
+    rec.touch("assignments", [(f,) for f in face_ids])
+    rec.touch("face_not_person", [(f, person_id) for f in face_ids])
+    rec.touch("faces", [(f,) for f in face_ids])
+    s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id == person_id,
+                                          FaceNotPerson.face_id.in_(face_ids)))
+    existing = {a.face_id: a for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(face_ids)))}
+    for face_id in face_ids:
+        a = existing.get(face_id)
+        if a is None:
+            s.add(Assignment(face_id=face_id, person_id=person_id, source=AssignmentSource.USER))
+        else:
+            a.person_id, a.source = person_id, AssignmentSource.USER
+            a.distance = a.runner_up_id = a.runner_up_distance = a.strength = None
+    for face in s.scalars(select(Face).where(Face.id.in_(face_ids), Face.status != FaceStatus.NORMAL)):
+        face.status = FaceStatus.NORMAL  # placing a face with someone says it is a face worth keeping
+    _evict_automatic_in_same_photos(op, face_ids, person_id)
+    _check_same_photo(s, face_ids, person_id)
+
+
+def _evict_automatic_in_same_photos(op: _Op, face_ids: list[int], person_id: int) -> None:
+    """The user's placement wins: other faces of the same photos automatically given to this person leave."""
+    s = op.session
+    photos = select(Face.photo_id).join(Photo, Photo.id == Face.photo_id).where(
+        Face.id.in_(face_ids), Photo.is_collage.is_(False))
+    rivals = list(s.scalars(
+        select(Assignment.face_id).join(Face, Face.id == Assignment.face_id)
+        .where(Face.photo_id.in_(photos), Assignment.person_id == person_id,
+               Assignment.source != AssignmentSource.USER, ~Assignment.face_id.in_(face_ids))))
+    if rivals:
+        _unassign(op, rivals)
+
+
+def _check_same_photo(s: Session, face_ids: list[int], person_id: int) -> None:
+    """Refuse to put two faces of one ordinary photo with the same person."""
+    s.flush()
+    rows = s.execute(
+        select(Face.photo_id, func.count()).join(Assignment, Assignment.face_id == Face.id)
+        .join(Photo, Photo.id == Face.photo_id)
+        .where(Assignment.person_id == person_id, Photo.is_collage.is_(False),
+               Assignment.source == AssignmentSource.USER)
+        .group_by(Face.photo_id).having(func.count() > 1)).all()
+    if rows:
+        raise FaceorgError(
+            "two faces in one photo cannot be the same person (mark the photo as a collage or mirror shot "
+            f"to allow it: `faceorg photos collage PHOTO_ID`); photo ids: {', '.join(str(r[0]) for r in rows)}")
+
+
+def _unassign(op: _Op, face_ids: list[int]) -> None:
+    op.recorder.touch("assignments", [(f,) for f in face_ids])
+    op.session.execute(delete(Assignment).where(Assignment.face_id.in_(face_ids)))
+
+
+def _drop_empty_unnamed(op: _Op) -> None:
+    """Unnamed groups left without faces disappear; named people stay until the user deletes them."""
+    s = op.session
+    s.flush()
+    empty = list(s.scalars(
+        select(Person.id).where(Person.name.is_(None), ~Person.id.in_(select(Assignment.person_id)))))
+    if empty:
+        op.recorder.touch("people", [(p,) for p in empty])
+        op.recorder.touch_where("face_not_person", "person_id", empty)
+        s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id.in_(empty)))
+        s.execute(delete(Person).where(Person.id.in_(empty)))
+
+
+def _clear_cover_if_gone(op: _Op, person_ids: Iterable[int]) -> None:
+    s = op.session
+    s.flush()
+    for pid in set(person_ids):
+        person = s.get(Person, pid)
+        if person is None or person.cover_face_id is None:
+            continue
+        owner = s.scalar(select(Assignment.person_id).where(Assignment.face_id == person.cover_face_id))
+        if owner != pid:
+            op.recorder.touch("people", [(pid,)])
+            person.cover_face_id = None
+
+
+# -- people ---------------------------------------------------------------------------------------------
+def create_person(library: Library, name: str, face_ids: Iterable[int] = ()) -> ChangeSet:
+    """A new named person, optionally with faces."""
+    name = _clean_name(name)
+    ids = sorted(set(face_ids))
+    with _operation(library, "create", f"Create person “{name}”") as op:
+        if op.session.scalar(select(Person.id).where(Person.name == name)) is not None:
+            raise FaceorgError(f"there is already a person named “{name}”")
+        person = Person(name=name)
+        op.session.add(person)
+        op.session.flush()
+        op.recorder.created("people", [(person.id,)])
+        if ids:
+            _faces(op.session, ids)
+            previous = _owners(op.session, ids)
+            _assign(op, ids, person.id)
+            _clear_cover_if_gone(op, previous)
+    return _result(op)
+
+
+def _owners(s: Session, face_ids: list[int]) -> set[int]:
+    return set(s.scalars(select(Assignment.person_id).where(Assignment.face_id.in_(face_ids))))
+
+
+def name_person(library: Library, person_id: int, name: str) -> ChangeSet:
+    """Name or rename a person; a name another person already has merges this one into them.
+
+    Naming confirms the faces the group holds (they become the user's decision).
+    """
+    name = _clean_name(name)
+    with library.session() as s:
+        person = _person(s, person_id)
+        other = s.scalar(select(Person.id).where(Person.name == name, Person.id != person_id))
+    if other is not None:
+        return merge_people(library, other, [person_id], label=f"Merge into “{name}”")
+    with _operation(library, "name", f"Name “{name}”") as op:
+        person = _person(op.session, person_id)
+        op.recorder.touch("people", [(person_id,)])
+        if person.name is not None and person.name != name:
+            op.label = f"Rename “{person.name}” to “{name}”"
+        person.name = name
+        _confirm_auto(op, person_id)
+    return _result(op)
+
+
+def _confirm_auto(op: _Op, person_id: int) -> None:
+    s = op.session
+    auto = list(s.scalars(select(Assignment).where(Assignment.person_id == person_id,
+                                                   Assignment.source == AssignmentSource.AUTO)))
+    op.recorder.touch("assignments", [(a.face_id,) for a in auto])
+    for a in auto:
+        a.source = AssignmentSource.USER
+
+
+def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *, label: str | None = None) -> ChangeSet:
+    """Merge people into ``target_id``: their faces (as the user's decision) and their "not this person" rules.
+
+    The target keeps its name; an unnamed target takes the first source's name.
+    """
+    sources = sorted(set(source_ids) - {target_id})
+    if not sources:
+        raise FaceorgError("choose at least one other person to merge")
+    with _operation(library, "merge", label or "Merge people") as op:
+        s, rec = op.session, op.recorder
+        target = _person(s, target_id)
+        people = [_person(s, p) for p in sources]
+        rec.touch("people", [(p,) for p in [target_id, *sources]])
+        rec.touch_where("face_not_person", "person_id", sources)
+        moved = _faces_of(s, sources)
+        if moved:
+            _assign(op, moved, target_id)
+        # "Not B" for a face means "not A" once A and B are one person.
+        rules = list(s.scalars(select(FaceNotPerson.face_id).where(FaceNotPerson.person_id.in_(sources))))
+        keep_out = set(rules) - set(_faces_of(s, [target_id]))
+        rec.touch("face_not_person", [(f, target_id) for f in keep_out])
+        s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id.in_(sources)))
+        for f in keep_out:
+            if s.get(FaceNotPerson, (f, target_id)) is None:
+                s.add(FaceNotPerson(face_id=f, person_id=target_id))
+        names = [p.name for p in people if p.name]
+        for p in people:
+            s.delete(p)
+        s.flush()
+        if target.name is None and names:
+            target.name = names[0]
+        if label is None:
+            op.label = f"Merge {len(sources) + 1} people" + (f" into “{target.name}”" if target.name else "")
+    return _result(op)
+
+
+def hide_person(library: Library, person_id: int, hidden: bool = True) -> ChangeSet:
+    with _operation(library, "hide", "Hide person" if hidden else "Show person") as op:
+        person = _person(op.session, person_id)
+        op.recorder.touch("people", [(person_id,)])
+        person.hidden = hidden
+        if person.name:
+            op.label = f"{'Hide' if hidden else 'Show'} “{person.name}”"
+    return _result(op)
+
+
+def set_cover(library: Library, person_id: int, face_id: int) -> ChangeSet:
+    with _operation(library, "cover", "Use as cover") as op:
+        person = _person(op.session, person_id)
+        owner = op.session.scalar(select(Assignment.person_id).where(Assignment.face_id == face_id))
+        if owner != person_id:
+            raise FaceorgError(f"face {face_id} does not belong to person {person_id}")
+        op.recorder.touch("people", [(person_id,)])
+        person.cover_face_id = face_id
+    return _result(op)
+
+
+def delete_person(library: Library, person_id: int) -> ChangeSet:
+    """Remove a person; their faces become unassigned (and are kept away from them by nothing)."""
+    with _operation(library, "delete", "Delete person") as op:
+        s, rec = op.session, op.recorder
+        person = _person(s, person_id)
+        if person.name:
+            op.label = f"Delete “{person.name}”"
+        _unassign(op, _faces_of(s, [person_id]))
+        rec.touch("people", [(person_id,)])
+        rec.touch_where("face_not_person", "person_id", [person_id])
+        rec.touch_where("assignments", "runner_up_id", [person_id])
+        s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id == person_id))
+        s.delete(person)
+    return _result(op)
+
+
+# -- faces ----------------------------------------------------------------------------------------------
+def split_faces(library: Library, face_ids: Iterable[int], name: str | None = None) -> ChangeSet:
+    """Make the selected faces a new person; they are recorded as not being their previous person."""
+    ids = sorted(set(face_ids))
+    clean = _clean_name(name) if name is not None else None
+    with _operation(library, "split", "New person from selection") as op:
+        s, rec = op.session, op.recorder
+        _faces(s, ids)
+        if clean is not None and s.scalar(select(Person.id).where(Person.name == clean)) is not None:
+            raise FaceorgError(f"there is already a person named “{clean}”; use move instead")
+        previous = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
+        person = Person(name=clean)
+        s.add(person)
+        s.flush()
+        rec.created("people", [(person.id,)])
+        _assign(op, ids, person.id)
+        pairs = [(f, p) for f, p in previous.items()]
+        rec.touch("face_not_person", pairs)
+        for f, p in pairs:
+            if s.get(FaceNotPerson, (f, p)) is None:
+                s.add(FaceNotPerson(face_id=f, person_id=p))
+        _clear_cover_if_gone(op, previous.values())
+    return _result(op)
+
+
+def move_faces(library: Library, face_ids: Iterable[int], person_id: int) -> ChangeSet:
+    """Give faces to a person (the user's decision)."""
+    ids = sorted(set(face_ids))
+    with _operation(library, "move", "Move faces") as op:
+        s = op.session
+        _faces(s, ids)
+        person = _person(s, person_id)
+        previous = _owners(s, ids)
+        _assign(op, ids, person_id)
+        _clear_cover_if_gone(op, previous)
+        op.label = f"Move {len(ids)} face{'s' if len(ids) != 1 else ''}" + (f" to “{person.name}”" if person.name else "")
+    return _result(op)
+
+
+def assign_faces_to_name(library: Library, face_ids: Iterable[int], name: str) -> ChangeSet:
+    """Give faces to the person with this name, creating the person if there is none."""
+    clean = _clean_name(name)
+    with library.session() as s:
+        pid = s.scalar(select(Person.id).where(Person.name == clean))
+    return move_faces(library, face_ids, pid) if pid is not None else create_person(library, clean, face_ids)
+
+
+def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None) -> ChangeSet:
+    """"Not this person": unassign the faces and never give them to that person again.
+
+    Without ``person_id``, each face is rejected from the person it is assigned to now.
+    """
+    ids = sorted(set(face_ids))
+    with _operation(library, "reject", "Not this person") as op:
+        s, rec = op.session, op.recorder
+        _faces(s, ids)
+        owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
+        pairs = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
+        pairs = [(f, p) for f, p in pairs if p is not None]
+        if not pairs:
+            raise FaceorgError("these faces belong to nobody; nothing to reject")
+        for _, p in pairs:
+            _person(s, p)
+        rec.touch("face_not_person", pairs)
+        _unassign(op, [f for f, p in pairs if owners.get(f) == p])
+        for f, p in pairs:
+            if s.get(FaceNotPerson, (f, p)) is None:
+                s.add(FaceNotPerson(face_id=f, person_id=p))
+        _clear_cover_if_gone(op, {p for _, p in pairs})
+    return _result(op)
+
+
+def _set_status(library: Library, face_ids: Iterable[int], status: FaceStatus, kind: str, label: str) -> ChangeSet:
+    ids = sorted(set(face_ids))
+    with _operation(library, kind, label) as op:
+        s = op.session
+        faces = _faces(s, ids)
+        previous = _owners(s, ids)
+        op.recorder.touch("faces", [(f,) for f in ids])
+        if status is not FaceStatus.NORMAL:
+            _unassign(op, ids)
+        for face in faces:
+            face.status = status
+        _clear_cover_if_gone(op, previous)
+    return _result(op)
+
+
+def mark_not_face(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """The detector was wrong: these are not faces."""
+    return _set_status(library, face_ids, FaceStatus.NOT_FACE, "not_face", "Not a face")
+
+
+def ignore_faces(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """Strangers: keep these faces out of people and clustering."""
+    return _set_status(library, face_ids, FaceStatus.IGNORED, "ignore", "Ignore faces")
+
+
+def restore_faces(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """Undo "ignore" or "not a face" for these faces: they take part in clustering again."""
+    return _set_status(library, face_ids, FaceStatus.NORMAL, "restore", "Restore faces")
+
+
+def ignore_strangers_in_photo(library: Library, photo_id: int) -> ChangeSet:
+    """Ignore every face in a photo that belongs to nobody named."""
+    with library.session() as s:
+        ids = list(s.scalars(
+            select(Face.id).outerjoin(Assignment, Assignment.face_id == Face.id)
+            .outerjoin(Person, Person.id == Assignment.person_id)
+            .where(Face.photo_id == photo_id, Face.status == FaceStatus.NORMAL, Person.name.is_(None))))
+    if not ids:
+        return ChangeSet(label="Ignore strangers")
+    return _set_status(library, ids, FaceStatus.IGNORED, "ignore", "Ignore strangers in photo")
+
+
+def accept_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """Confirm automatic matches (suggested or auto) as the user's decision."""
+    ids = sorted(set(face_ids))
+    with _operation(library, "accept", "Accept suggestion" if len(ids) == 1 else "Accept suggestions") as op:
+        s = op.session
+        rows = list(s.scalars(select(Assignment).where(Assignment.face_id.in_(ids))))
+        if not rows:
+            raise FaceorgError("these faces have no suggestion to accept")
+        op.recorder.touch("assignments", [(a.face_id,) for a in rows])
+        for a in rows:
+            a.source = AssignmentSource.USER
+        for pid in {a.person_id for a in rows}:
+            _check_same_photo(s, [a.face_id for a in rows if a.person_id == pid], pid)
+    return _result(op)
+
+
+def reject_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """Turn down automatic matches: the face is not that person."""
+    return reject_faces(library, face_ids)
+
+
+def set_collage(library: Library, photo_id: int, collage: bool = True) -> ChangeSet:
+    """Mark a photo as a collage or mirror shot, where one person may appear more than once."""
+    with _operation(library, "collage", "Mark as collage" if collage else "Unmark collage") as op:
+        photo = op.session.get(Photo, photo_id)
+        if photo is None:
+            raise FaceorgError(f"no photo with id {photo_id}")
+        op.recorder.touch("photos", [(photo_id,)])
+        photo.is_collage = collage
+    return _result(op)
+
+
+def add_cannot_link(library: Library, face_a: int, face_b: int) -> ChangeSet:
+    """Faces A and B are different people."""
+    a, b = sorted((face_a, face_b))
+    if a == b:
+        raise FaceorgError("a face cannot be a different person from itself")
+    with _operation(library, "cannot_link", "Different people") as op:
+        _faces(op.session, [a, b])
+        op.recorder.touch("cannot_link", [(a, b)])
+        if op.session.get(CannotLink, (a, b)) is None:
+            op.session.add(CannotLink(face_a=a, face_b=b))
+    return _result(op)
+
+
+# -- undo and redo --------------------------------------------------------------------------------------
+def undo(library: Library) -> ChangeSet:
+    """Undo the latest operation."""
+    with library.transaction() as s:
+        op = last_undoable(s)
+        if op is None:
+            raise FaceorgError("nothing to undo")
+        apply_states(s, op.changes, "b")
+        op.undone = True
+        cs = changes_of(op.changes)
+        cs.label, cs.operation_id = f"Undo {op.label}", op.id
+        return cs
+
+
+def redo(library: Library) -> ChangeSet:
+    """Redo the latest undone operation."""
+    with library.transaction() as s:
+        op = next_redoable(s)
+        if op is None:
+            raise FaceorgError("nothing to redo")
+        apply_states(s, op.changes, "a")
+        op.undone = False
+        cs = changes_of(op.changes)
+        cs.label, cs.operation_id = f"Redo {op.label}", op.id
+        return cs
+
+
+def undo_redo_labels(library: Library) -> tuple[str | None, str | None]:
+    """The labels of what Undo and Redo would do now (for the Edit menu)."""
+    with library.session() as s:
+        u, r = last_undoable(s), next_redoable(s)
+        return (u.label if u else None, r.label if r else None)

@@ -1,0 +1,202 @@
+"""Read-only views of people and faces, as plain data (safe to hand across threads)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from faceorg.errors import FaceorgError
+from faceorg.store.db import Library
+from faceorg.store.models import Assignment, AssignmentSource, Face, FaceStatus, Person, Photo, PhotoStatus
+
+
+@dataclass(frozen=True)
+class PersonSummary:
+    id: int
+    name: str | None
+    face_count: int
+    confirmed: int  # faces the user placed
+    suggested: int
+    cover_face_id: int | None
+    hidden: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FaceSummary:
+    id: int
+    photo_id: int
+    photo_path: str
+    box: tuple[float, float, float, float]
+    landmarks: list[float]
+    score: float
+    quality: float
+    status: str
+    person_id: int | None
+    person_name: str | None
+    source: str | None
+    distance: float | None = None
+    runner_up_id: int | None = None
+    runner_up_name: str | None = None
+    runner_up_distance: float | None = None
+    strength: float | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["box"] = list(self.box)
+        return d
+
+
+def _best_face_per_person(session: Session) -> dict[int, int]:
+    ranked = (select(Assignment.person_id, Assignment.face_id,
+                     func.row_number().over(partition_by=Assignment.person_id,
+                                            order_by=(Face.quality.desc(), Face.id)).label("rank"))
+              .join(Face, Face.id == Assignment.face_id)).subquery()
+    return dict(session.execute(select(ranked.c.person_id, ranked.c.face_id).where(ranked.c.rank == 1)).all())
+
+
+def list_people(library: Library, *, include_hidden: bool = False, name_filter: str | None = None,
+                person_ids: list[int] | None = None) -> list[PersonSummary]:
+    """People and unnamed groups: named first (by name), then unnamed by size (largest first)."""
+    with library.session() as s:
+        counts = (select(Assignment.person_id.label("pid"), func.count().label("n"),
+                         func.sum(case((Assignment.source == AssignmentSource.USER, 1), else_=0)).label("user"),
+                         func.sum(case((Assignment.source == AssignmentSource.SUGGESTED, 1), else_=0)).label("sugg"))
+                  .group_by(Assignment.person_id)).subquery()
+        q = select(Person, counts.c.n, counts.c.user, counts.c.sugg).outerjoin(counts, counts.c.pid == Person.id)
+        if not include_hidden:
+            q = q.where(Person.hidden.is_(False))
+        if name_filter:
+            q = q.where(Person.name.ilike(f"%{name_filter}%"))
+        if person_ids is not None:
+            q = q.where(Person.id.in_(person_ids))
+        rows = s.execute(q).all()
+        best = _best_face_per_person(s)
+    people = [PersonSummary(id=p.id, name=p.name, face_count=n or 0, confirmed=u or 0, suggested=g or 0,
+                            cover_face_id=p.cover_face_id or best.get(p.id), hidden=p.hidden)
+              for p, n, u, g in rows]
+    people.sort(key=lambda p: (p.name is None, (p.name or "").casefold(), -p.face_count, p.id))
+    return people
+
+
+def _face_query():  # type: ignore[no-untyped-def]
+    runner = aliased(Person)
+    return (select(Face, Photo.path, Assignment, Person.name, runner.name)
+            .join(Photo, Photo.id == Face.photo_id)
+            .outerjoin(Assignment, Assignment.face_id == Face.id)
+            .outerjoin(Person, Person.id == Assignment.person_id)
+            .outerjoin(runner, runner.id == Assignment.runner_up_id))
+
+
+def _summaries(rows) -> list[FaceSummary]:  # type: ignore[no-untyped-def]
+    out = []
+    for face, path, a, name, runner_name in rows:
+        out.append(FaceSummary(
+            id=face.id, photo_id=face.photo_id, photo_path=path, box=(face.x, face.y, face.w, face.h),
+            landmarks=list(face.landmarks), score=face.score, quality=face.quality, status=face.status.value,
+            person_id=a.person_id if a else None, person_name=name, source=a.source.value if a else None,
+            distance=a.distance if a else None, runner_up_id=a.runner_up_id if a else None,
+            runner_up_name=runner_name, runner_up_distance=a.runner_up_distance if a else None,
+            strength=a.strength if a else None))
+    return out
+
+
+def faces_of_person(library: Library, person_id: int) -> list[FaceSummary]:
+    """All faces of a person, best quality first."""
+    with library.session() as s:
+        if s.get(Person, person_id) is None:
+            raise FaceorgError(f"no person with id {person_id} (see `faceorg people list`)")
+        rows = s.execute(_face_query().where(Assignment.person_id == person_id)
+                         .order_by(Face.quality.desc(), Face.id)).all()
+    return _summaries(rows)
+
+
+def face_ids_of_person(library: Library, person_id: int) -> list[int]:
+    """Face ids of a person, best quality first (cheap: for big grids)."""
+    with library.session() as s:
+        return list(s.scalars(select(Face.id).join(Assignment, Assignment.face_id == Face.id)
+                              .where(Assignment.person_id == person_id).order_by(Face.quality.desc(), Face.id)))
+
+
+def faces_by_status(library: Library, status: FaceStatus | None) -> list[FaceSummary]:
+    """Faces the user ignored or marked not-a-face; ``None``: normal faces that belong to nobody."""
+    with library.session() as s:
+        q = _face_query()
+        if status is None:
+            q = q.where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None))
+        else:
+            q = q.where(Face.status == status)
+        rows = s.execute(q.order_by(Face.quality.desc(), Face.id)).all()
+    return _summaries(rows)
+
+
+def faces_by_ids(library: Library, face_ids: list[int]) -> list[FaceSummary]:
+    with library.session() as s:
+        rows = s.execute(_face_query().where(Face.id.in_(face_ids))).all()
+    by_id = {f.id: f for f in _summaries(rows)}
+    return [by_id[i] for i in face_ids if i in by_id]
+
+
+@dataclass(frozen=True)
+class PhotoFaces:
+    photo_id: int
+    path: str
+    width: int | None
+    height: int | None
+    is_collage: bool
+    faces: list[FaceSummary]
+
+
+def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
+    """A photo and all its faces (including ignored ones; not-a-face ones left out)."""
+    with library.session() as s:
+        photo = s.get(Photo, photo_id)
+        if photo is None:
+            raise FaceorgError(f"no photo with id {photo_id}")
+        rows = s.execute(_face_query().where(Face.photo_id == photo_id, Face.status != FaceStatus.NOT_FACE)
+                         .order_by(Face.x)).all()
+        return PhotoFaces(photo.id, photo.path, photo.width, photo.height, photo.is_collage, _summaries(rows))
+
+
+def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary]:
+    """Suggestions and uncertain automatic matches, most uncertain first.
+
+    Uncertainty of a suggestion: how close its runner-up is (distance / runner-up distance, near 1 is
+    uncertain); of an automatic cluster member: 1 - membership strength. Only named people are reviewed.
+    """
+    with library.session() as s:
+        q = (_face_query().where(Assignment.source.in_([AssignmentSource.SUGGESTED, AssignmentSource.AUTO]),
+                                 Person.name.is_not(None), Face.status == FaceStatus.NORMAL))
+        rows = s.execute(q).all()
+    faces = _summaries(rows)
+
+    def uncertainty(f: FaceSummary) -> float:
+        if f.source == AssignmentSource.SUGGESTED.value and f.distance is not None:
+            if f.runner_up_distance:
+                return min(1.0, f.distance / f.runner_up_distance)
+            return min(1.0, f.distance)
+        return 1.0 - (f.strength if f.strength is not None else 0.5)
+
+    faces.sort(key=lambda f: (-uncertainty(f), f.id))
+    return faces[:limit] if limit else faces
+
+
+def export_library(library: Library) -> dict[str, list[dict[str, object]]]:
+    """Every photo with its faces and names, for `faceorg export --json`."""
+    with library.session() as s:
+        rows = s.execute(_face_query().where(Face.status != FaceStatus.NOT_FACE, Photo.status != PhotoStatus.MISSING)
+                         .order_by(Photo.path, Face.x)).all()
+        photos = s.execute(select(Photo.id, Photo.path).where(Photo.status == PhotoStatus.OK).order_by(Photo.path)).all()
+    by_photo: dict[int, list[dict[str, object]]] = {pid: [] for pid, _ in photos}
+    for f in _summaries(rows):
+        by_photo.setdefault(f.photo_id, []).append({
+            "id": f.id, "box": [round(v, 1) for v in f.box], "landmarks": [round(v, 1) for v in f.landmarks],
+            "score": round(f.score, 4), "person_id": f.person_id, "person_name": f.person_name,
+            "source": f.source, "status": f.status})
+    paths = dict(photos)
+    return {"photos": [{"path": paths[pid], "faces": faces} for pid, faces in by_photo.items() if pid in paths]}
+

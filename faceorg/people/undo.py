@@ -1,0 +1,219 @@
+"""The undo log: each user operation stores the rows it changed, before and after.
+
+An operation declares the rows it is about to change (:meth:`Recorder.touch`); when it ends, the
+recorder reads them again and keeps the pairs that differ. Undo writes the "before" states back,
+redo the "after" states. Rows are restored in foreign-key order, and a row that points at something
+an automatic step has since removed (a re-clustered unnamed group) is restored without that link.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from faceorg.people.changes import ChangeSet
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    CannotLink,
+    Face,
+    FaceNotPerson,
+    FaceStatus,
+    Operation,
+    Person,
+    Photo,
+)
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+
+class _Spec:
+    def __init__(self, table: Table, key: Sequence[str], cols: Sequence[str], *, update_only: bool = False,
+                 enums: dict[str, type[enum.Enum]] | None = None) -> None:
+        self.table, self.key, self.cols, self.update_only = table, tuple(key), tuple(cols), update_only
+        self.enums = enums or {}
+
+
+SPECS: dict[str, _Spec] = {
+    "people": _Spec(Person.__table__, ["id"], ["name", "hidden", "cover_face_id"]),  # type: ignore[arg-type]
+    "photos": _Spec(Photo.__table__, ["id"], ["is_collage"], update_only=True),  # type: ignore[arg-type]
+    "faces": _Spec(Face.__table__, ["id"], ["status"], update_only=True,  # type: ignore[arg-type]
+                   enums={"status": FaceStatus}),
+    "assignments": _Spec(Assignment.__table__, ["face_id"],  # type: ignore[arg-type]
+                         ["person_id", "source", "distance", "runner_up_id", "runner_up_distance", "strength"],
+                         enums={"source": AssignmentSource}),
+    "face_not_person": _Spec(FaceNotPerson.__table__, ["face_id", "person_id"], []),  # type: ignore[arg-type]
+    "cannot_link": _Spec(CannotLink.__table__, ["face_a", "face_b"], []),  # type: ignore[arg-type]
+}
+# Inserts and updates go in this order, deletes in the reverse order (foreign keys).
+ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link"]
+CHUNK = 500
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+class Recorder:
+    """Collects the before and after states of the rows one operation changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._before: dict[tuple[str, Key], Row | None] = {}
+
+    def touch(self, table: str, keys: Iterable[Key]) -> None:
+        """Remember the current state of these rows (keys in the table's key-column order)."""
+        fresh = [k for k in dict.fromkeys(tuple(k) for k in keys) if (table, k) not in self._before]
+        if not fresh:
+            return
+        found = self._read(table, fresh)
+        for k in fresh:
+            self._before[(table, k)] = found.get(k)
+
+    def created(self, table: str, keys: Iterable[Key]) -> None:
+        """Record rows this operation has just inserted (they did not exist before it)."""
+        for k in keys:
+            self._before[(table, tuple(k))] = None
+
+    def touch_where(self, table: str, column: str, values: Iterable[Any]) -> None:
+        """Remember every row whose ``column`` is one of ``values`` (e.g. all rows of a person)."""
+        spec = SPECS[table]
+        col = spec.table.c[column]
+        values = list(values)
+        keys: list[Key] = []
+        for i in range(0, len(values), CHUNK):
+            stmt = select(*[spec.table.c[k] for k in spec.key]).where(col.in_(values[i:i + CHUNK]))
+            keys.extend(tuple(r) for r in self.session.execute(stmt))
+        self.touch(table, keys)
+
+    def _read(self, table: str, keys: list[Key]) -> dict[Key, Row]:
+        spec = SPECS[table]
+        cols = [spec.table.c[c] for c in (*spec.key, *spec.cols)]
+        out: dict[Key, Row] = {}
+        for i in range(0, len(keys), CHUNK):
+            part = keys[i:i + CHUNK]
+            if len(spec.key) == 1:
+                cond = spec.table.c[spec.key[0]].in_([k[0] for k in part])
+            else:
+                cond = tuple_(*[spec.table.c[k] for k in spec.key]).in_(part)
+            for row in self.session.execute(select(*cols).where(cond)).mappings():
+                key = tuple(row[k] for k in spec.key)
+                out[key] = {c: _plain(row[c]) for c in spec.cols}
+        return out
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The changed rows as JSON-able entries ``{"t": table, "k": key, "b": before, "a": after}``."""
+        self.session.flush()
+        by_table: dict[str, list[Key]] = {}
+        for table, key in self._before:
+            by_table.setdefault(table, []).append(key)
+        result = []
+        for table in ORDER:
+            keys = by_table.get(table, [])
+            after = self._read(table, keys) if keys else {}
+            for key in keys:
+                before, now = self._before[(table, key)], after.get(key)
+                if before != now:
+                    result.append({"t": table, "k": list(key), "b": before, "a": now})
+        return result
+
+
+def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
+    """Which people, faces and photos a list of undo entries concerns."""
+    cs = ChangeSet()
+    for e in entries:
+        t, k, b, a = e["t"], e["k"], e["b"], e["a"]
+        if t == "people":
+            (cs.people_added if b is None else cs.people_removed if a is None else cs.people_changed).add(k[0])
+        elif t == "assignments":
+            cs.faces_changed.add(k[0])
+            cs.people_changed |= {s["person_id"] for s in (b, a) if s is not None}
+        elif t == "faces":
+            cs.faces_changed.add(k[0])
+        elif t == "face_not_person":
+            cs.faces_changed.add(k[0])
+        elif t == "cannot_link":
+            cs.faces_changed |= set(k)
+        elif t == "photos":
+            cs.photos_changed.add(k[0])
+    cs.people_changed -= cs.people_added | cs.people_removed
+    return cs
+
+
+def apply_states(session: Session, entries: list[dict[str, Any]], which: str) -> None:
+    """Write the ``"b"`` (undo) or ``"a"`` (redo) state of every entry back to the database."""
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        by_table.setdefault(e["t"], []).append(e)
+    for table in ORDER:  # inserts and updates, parents first
+        for e in by_table.get(table, []):
+            state = e[which]
+            if state is not None:
+                _upsert(session, table, tuple(e["k"]), state)
+    for table in reversed(ORDER):  # deletes, children first
+        spec = SPECS[table]
+        for e in by_table.get(table, []):
+            if e[which] is None and not spec.update_only:
+                session.execute(delete(spec.table).where(_key_cond(spec, tuple(e["k"]))))
+    session.flush()
+
+
+def _key_cond(spec: _Spec, key: Key):  # type: ignore[no-untyped-def]
+    return and_(*[spec.table.c[k] == v for k, v in zip(spec.key, key)])
+
+
+def _exists(session: Session, table: Table, column: str, value: Any) -> bool:
+    return value is None or session.execute(select(table.c[column]).where(table.c[column] == value)).first() is not None
+
+
+def _upsert(session: Session, table: str, key: Key, state: Row) -> None:
+    spec = SPECS[table]
+    values = {c: (spec.enums[c](v) if c in spec.enums and v is not None else v) for c, v in state.items()}
+    people, faces = Person.__table__, Face.__table__
+    # Links to rows an automatic step removed since the operation are dropped, not restored.
+    if table == "people" and not _exists(session, faces, "id", values.get("cover_face_id")):  # type: ignore[arg-type]
+        values["cover_face_id"] = None
+    if table == "assignments":
+        if not _exists(session, people, "id", values["person_id"]):  # type: ignore[arg-type]
+            session.execute(delete(spec.table).where(_key_cond(spec, key)))
+            return
+        if not _exists(session, people, "id", values.get("runner_up_id")):  # type: ignore[arg-type]
+            values["runner_up_id"] = None
+    if table == "face_not_person" and not _exists(session, people, "id", key[1]):  # type: ignore[arg-type]
+        return
+    present = session.execute(select(spec.table.c[spec.key[0]]).where(_key_cond(spec, key))).first() is not None
+    if present:
+        if values:
+            session.execute(update(spec.table).where(_key_cond(spec, key)).values(**values))
+    elif not spec.update_only:
+        session.execute(insert(spec.table).values(**dict(zip(spec.key, key)), **values))
+
+
+def record_operation(session: Session, recorder: Recorder, kind: str, label: str) -> ChangeSet:
+    """Store the operation in the undo log (dropping the redo stack) and return its change record."""
+    entries = recorder.entries()
+    cs = changes_of(entries)
+    cs.label = label
+    if not entries:
+        return cs
+    session.execute(delete(Operation).where(Operation.undone.is_(True)))
+    op = Operation(kind=kind, label=label, changes=entries)
+    session.add(op)
+    session.flush()
+    cs.operation_id = op.id
+    return cs
+
+
+def last_undoable(session: Session) -> Operation | None:
+    return session.scalars(select(Operation).where(Operation.undone.is_(False))
+                           .order_by(Operation.id.desc()).limit(1)).first()
+
+
+def next_redoable(session: Session) -> Operation | None:
+    return session.scalars(select(Operation).where(Operation.undone.is_(True))
+                           .order_by(Operation.id.asc()).limit(1)).first()
