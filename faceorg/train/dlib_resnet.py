@@ -158,17 +158,14 @@ class DlibResNet(nn.Module):
         features = x.mean(dim=(2, 3))
         return self.fc(features), features
 
-    def set_trainable(self, last_stages: int, *, fc: bool = True) -> None:
-        """Freeze everything, then unfreeze the last ``last_stages`` stages (the stem counts as stage 0
-        when ``last_stages`` exceeds the number of stages) and, if ``fc``, the final linear layer."""
-        for p in self.parameters():
-            p.requires_grad_(False)
+    def set_trainable(self, last_parts: int, *, fc: bool = True) -> None:
+        """Freeze all weights except the last ``last_parts`` of (stem, stage 0, ..., stage 4), and
+        ``fc`` when asked: ``set_trainable(2)`` trains stages 3 and 4 and the final linear layer."""
         parts: list[nn.Module] = [self.stem, *self.stages]
-        for part in parts[len(parts) - last_stages:] if last_stages > 0 else []:
-            for p in part.parameters():
-                p.requires_grad_(True)
-        for p in self.fc.parameters():
-            p.requires_grad_(fc)
+        trainable = parts[len(parts) - last_parts:] if last_parts > 0 else []
+        for part in parts:
+            part.requires_grad_(part in trainable)
+        self.fc.requires_grad_(fc)
 
     @classmethod
     def from_network(cls, network: DlibNetwork) -> DlibResNet:

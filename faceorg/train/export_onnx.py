@@ -20,18 +20,18 @@ OUTPUT_NAMES = ("embedding", "features")
 
 def sha256_file(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _export_to(module: nn.Module, path: Path, opset: int) -> None:
-    dummy = torch.zeros(2, 3, CHIP_SIZE, CHIP_SIZE, dtype=torch.float32)
+    device = next(module.parameters()).device
+    dummy = torch.zeros(2, 3, CHIP_SIZE, CHIP_SIZE, dtype=torch.float32, device=device)
     batch_axis = {0: "batch"}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # deprecation notice of the TorchScript-based exporter
+        # The TorchScript exporter warns that it is deprecated and that it cannot fold the pads' Slice
+        # steps (onnxruntime folds those when it loads the model); neither matters here.
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
             (dummy,),
@@ -46,7 +46,8 @@ def _export_to(module: nn.Module, path: Path, opset: int) -> None:
 
 
 def export_onnx(module: nn.Module, path: str | Path, *, opset: int = ONNX_OPSET) -> str:
-    """Write ``module`` (in eval mode, on the CPU) to ``path`` as ONNX, atomically; return its SHA-256.
+    """Write ``module`` (traced in eval mode, on its device) to ``path`` as ONNX, atomically; return
+    the file's SHA-256.
 
     Input ``chips`` float32 [N, 3, 150, 150] RGB 0..255; outputs ``embedding`` [N, 128] and
     ``features`` [N, 256]; the batch axis is dynamic. Uses torch's TorchScript-based exporter, which
