@@ -56,6 +56,7 @@ def setup_logging(verbose: bool) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.ERROR)
     console.setFormatter(logging.Formatter("faceorg: %(message)s"))
+    console.addFilter(lambda record: not record.exc_info)  # tracebacks go to the log file only
     console.faceorg_cli = True  # type: ignore[attr-defined]
     root.addHandler(console)
     try:
@@ -91,6 +92,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FaceorgError as exc:
         print(f"faceorg: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug: one line for the user, the traceback in the log
         log.exception("unexpected error")
         print(f"faceorg: internal error: {type(exc).__name__}: {exc} (details in faceorg.log in the data folder)",

@@ -461,6 +461,7 @@ def undo(library: Library) -> ChangeSet:
         apply_states(s, op.changes, "b")
         op.undone = True
         cs = changes_of(op.changes)
+        cs.people_added, cs.people_removed = cs.people_removed, cs.people_added
         cs.label, cs.operation_id = f"Undo {op.label}", op.id
         return cs
 

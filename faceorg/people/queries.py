@@ -194,7 +194,8 @@ def export_library(library: Library) -> dict[str, list[dict[str, object]]]:
     by_photo: dict[int, list[dict[str, object]]] = {pid: [] for pid, _ in photos}
     for f in _summaries(rows):
         by_photo.setdefault(f.photo_id, []).append({
-            "id": f.id, "box": [round(v, 1) for v in f.box], "landmarks": [round(v, 1) for v in f.landmarks],
+            "id": f.id, "box": [round(v, 1) for v in f.box], "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
+                                                                       for i in range(0, len(f.landmarks), 2)],
             "score": round(f.score, 4), "person_id": f.person_id, "person_name": f.person_name,
             "source": f.source, "status": f.status})
     paths = dict(photos)

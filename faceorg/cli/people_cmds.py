@@ -1,0 +1,194 @@
+"""`faceorg people ...`, `faceorg faces ...`, `faceorg photos ...`, `faceorg undo|redo`, `faceorg export`."""
+
+from __future__ import annotations
+
+import argparse
+
+from faceorg.cli.common import open_from_args, print_json, print_table
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.queries import (
+    export_library,
+    faces_by_status,
+    faces_of_person,
+    list_people,
+    photo_with_faces,
+    review_queue,
+)
+from faceorg.store.models import FaceStatus
+
+
+def _json_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the change record as JSON")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    people = sub.add_parser("people", help="list, name, merge, split and hide people")
+    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete}")
+    p = ps.add_parser("list", help="people and unnamed groups, named first")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--hidden", action="store_true", help="include hidden people")
+    p.add_argument("--filter", metavar="TEXT", help="only names containing TEXT")
+    p.set_defaults(func=cmd_people_list)
+    p = ps.add_parser("name", help="name or rename a person (an existing name merges them)")
+    p.add_argument("person", type=int, metavar="PERSON_ID")
+    p.add_argument("name", metavar="NAME")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name)))
+    p = ps.add_parser("merge", help="merge people into the first one")
+    p.add_argument("target", type=int, metavar="TARGET_ID")
+    p.add_argument("sources", type=int, nargs="+", metavar="PERSON_ID")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.merge_people(lib, a.target, a.sources)))
+    p = ps.add_parser("split", help="make the given faces a new person")
+    p.add_argument("faces", type=int, nargs="+", metavar="FACE_ID")
+    p.add_argument("--name", help="name for the new person")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.split_faces(lib, a.faces, a.name)))
+    p = ps.add_parser("hide", help="hide a person (or show again with --show)")
+    p.add_argument("person", type=int, metavar="PERSON_ID")
+    p.add_argument("--show", action="store_true")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.hide_person(lib, a.person, not a.show)))
+    p = ps.add_parser("cover", help="use a face as the person's cover")
+    p.add_argument("person", type=int, metavar="PERSON_ID")
+    p.add_argument("face", type=int, metavar="FACE_ID")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.set_cover(lib, a.person, a.face)))
+    p = ps.add_parser("delete", help="delete a person; their faces become unassigned")
+    p.add_argument("person", type=int, metavar="PERSON_ID")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.delete_person(lib, a.person)))
+
+    faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
+    fs = faces.add_subparsers(dest="faces_command", required=True,
+                              metavar="{list,move,reject,ignore,not-face,restore,accept,different}")
+    p = fs.add_parser("list", help="faces of a person, unassigned, ignored, or waiting for review")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--person", type=int, metavar="PERSON_ID")
+    group.add_argument("--unassigned", action="store_true")
+    group.add_argument("--ignored", action="store_true")
+    group.add_argument("--not-face", action="store_true")
+    group.add_argument("--review", action="store_true", help="suggestions, most uncertain first")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_faces_list)
+    p = fs.add_parser("move", help="give faces to a person")
+    p.add_argument("faces", type=int, nargs="+", metavar="FACE_ID")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", type=int, metavar="PERSON_ID")
+    target.add_argument("--name", help="the person's name (created if new)")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.move_faces(lib, a.faces, a.to) if a.to is not None
+                                      else ops.assign_faces_to_name(lib, a.faces, a.name)))
+    p = fs.add_parser("reject", help="not this person: never give these faces to that person again")
+    p.add_argument("faces", type=int, nargs="+", metavar="FACE_ID")
+    p.add_argument("--person", type=int, metavar="PERSON_ID", help="default: the person each face is with now")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.reject_faces(lib, a.faces, a.person)))
+    for name, fn, text in (("ignore", ops.ignore_faces, "strangers: keep these faces out of people"),
+                           ("not-face", ops.mark_not_face, "the detector was wrong: not faces"),
+                           ("restore", ops.restore_faces, "undo ignore / not-face for these faces"),
+                           ("accept", ops.accept_suggestions, "confirm suggested matches")):
+        p = fs.add_parser(name, help=text)
+        p.add_argument("faces", type=int, nargs="+", metavar="FACE_ID")
+        _json_flag(p)
+        p.set_defaults(func=lambda a, fn=fn: _do(a, lambda lib: fn(lib, a.faces)))
+    p = fs.add_parser("different", help="two faces are different people")
+    p.add_argument("face_a", type=int)
+    p.add_argument("face_b", type=int)
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.add_cannot_link(lib, a.face_a, a.face_b)))
+
+    photos = sub.add_parser("photos", help="show a photo's faces; mark collages")
+    phs = photos.add_subparsers(dest="photos_command", required=True, metavar="{show,collage,ignore-strangers}")
+    p = phs.add_parser("show", help="a photo's faces and who they are")
+    p.add_argument("photo", type=int, metavar="PHOTO_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_photo_show)
+    p = phs.add_parser("collage", help="a collage or mirror shot: one person may appear more than once")
+    p.add_argument("photo", type=int, metavar="PHOTO_ID")
+    p.add_argument("--off", action="store_true", help="an ordinary photo again")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.set_collage(lib, a.photo, not a.off)))
+    p = phs.add_parser("ignore-strangers", help="ignore every face in the photo that has no name")
+    p.add_argument("photo", type=int, metavar="PHOTO_ID")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.ignore_strangers_in_photo(lib, a.photo)))
+
+    p = sub.add_parser("undo", help="undo the latest change to people and faces")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, ops.undo))
+    p = sub.add_parser("redo", help="redo the latest undone change")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, ops.redo))
+
+    p = sub.add_parser("export", help="every photo with its faces, boxes and names")
+    p.add_argument("--json", action="store_true", required=True, help="print JSON (the only format)")
+    p.set_defaults(func=cmd_export)
+
+
+def _do(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]
+    with open_from_args(args) as library:
+        cs: ChangeSet = action(library)
+    if args.json:
+        print_json(cs.as_dict())
+    else:
+        parts = []
+        for what, ids in (("people added", cs.people_added), ("people changed", cs.people_changed),
+                          ("people removed", cs.people_removed), ("faces changed", cs.faces_changed)):
+            if ids:
+                parts.append(f"{len(ids)} {what}")
+        print(f"{cs.label}: " + (", ".join(parts) if parts else "nothing changed"))
+    return 0
+
+
+def cmd_people_list(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        people = list_people(library, include_hidden=args.hidden, name_filter=args.filter)
+    if args.json:
+        print_json([p.as_dict() for p in people])
+        return 0
+    print_table(["id", "name", "faces", "confirmed", "suggested", "cover", "hidden"],
+                [[p.id, p.name or "Unnamed", p.face_count, p.confirmed, p.suggested, p.cover_face_id or "",
+                  "yes" if p.hidden else ""] for p in people])
+    return 0
+
+
+def cmd_faces_list(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        if args.person is not None:
+            faces = faces_of_person(library, args.person)
+        elif args.review:
+            faces = review_queue(library)
+        else:
+            status = FaceStatus.IGNORED if args.ignored else FaceStatus.NOT_FACE if args.not_face else None
+            faces = faces_by_status(library, status)
+    if args.json:
+        print_json([f.as_dict() for f in faces])
+        return 0
+    print_table(["face", "photo", "person", "source", "quality", "distance", "runner-up"],
+                [[f.id, f.photo_path, f.person_name or (f.person_id or ""), f.source or "", f"{f.quality:.2f}",
+                  "" if f.distance is None else f"{f.distance:.3f}",
+                  "" if f.runner_up_id is None else f"{f.runner_up_name or f.runner_up_id} ({f.runner_up_distance:.3f})"]
+                 for f in faces])
+    return 0
+
+
+def cmd_photo_show(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        photo = photo_with_faces(library, args.photo)
+    if args.json:
+        print_json({"id": photo.photo_id, "path": photo.path, "width": photo.width, "height": photo.height,
+                    "collage": photo.is_collage, "faces": [f.as_dict() for f in photo.faces]})
+        return 0
+    print(f"{photo.path} ({photo.width}x{photo.height}{', collage' if photo.is_collage else ''})")
+    print_table(["face", "box", "person", "source", "status"],
+                [[f.id, " ".join(f"{v:.0f}" for v in f.box), f.person_name or (f.person_id or ""), f.source or "",
+                  f.status] for f in photo.faces])
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    with open_from_args(args) as library:
+        print_json(export_library(library))
+    return 0
