@@ -54,11 +54,11 @@ def test_triplet_loss_is_scale_invariant_and_differentiable() -> None:
 def test_no_active_triplet_gives_a_differentiable_zero() -> None:
     x = torch.tensor([[1.0, 0.0], [1.0, 0.01], [-1.0, 0.0]], requires_grad=True)
     out = TripletLoss(0.2)(x, Triplets(torch.tensor([0]), torch.tensor([1]), torch.tensor([2])))
-    assert out.n_active == 0 and out.n_triplets == 1 and float(out.loss) == 0.0
+    assert out.n_active == 0 and out.n_triplets == 1 and out.loss.item() == 0.0
     out.loss.backward()
     assert x.grad is not None and float(x.grad.abs().sum()) == 0.0
     empty = Triplets(*(torch.zeros(0, dtype=torch.long) for _ in range(3)))
-    assert float(TripletLoss()(x, empty).loss) == 0.0
+    assert TripletLoss()(x, empty).loss.item() == 0.0
 
 
 def test_embedding_distillation_matches_brute_force() -> None:
@@ -99,7 +99,7 @@ def test_distillation_gradients_reach_only_the_new_embeddings() -> None:
 
 def test_distillation_of_nothing_is_zero_and_shapes_must_match() -> None:
     empty = torch.zeros(0, 3, requires_grad=True)
-    assert float(EmbeddingDistillation()(empty, empty)) == 0.0
+    assert EmbeddingDistillation()(empty, empty).item() == 0.0
     one = torch.randn(1, 3)
     assert float(RelationalDistillation()(one, one)) == 0.0
     with pytest.raises(ValueError):
