@@ -40,8 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from faceorg.pipeline.factory import analyzer_for_library
-
     with open_from_args(args) as library:
         for folder in args.folders:
             info, new = add_folder(library, folder)
@@ -50,7 +48,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if not list_folders(library):
             print("The library has no folders yet: `faceorg scan DIR` adds one.", file=sys.stderr)
             return 0
-        analyzer = None if args.no_faces else analyzer_for_library(library)
+        analyzer = None
+        if not args.no_faces:
+            from faceorg.pipeline.factory import analyzer_for_library
+
+            analyzer = analyzer_for_library(library)
         with terminal_progress() as progress:
             try:
                 summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,

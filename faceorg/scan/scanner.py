@@ -9,25 +9,39 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import deque
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from faceorg.concurrency import bounded_map
 from faceorg.errors import CancelledError, FaceorgError
 from faceorg.progress import Progress
 from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
+from faceorg.scan.face_merge import match_boxes
 from faceorg.scan.hashing import bytes_hash, file_hash
 from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
 from faceorg.scan.walker import FoundFile, IgnoreRules, collect_photos
 from faceorg.store.db import Library
-from faceorg.store.models import Embedding, Face, FaceChip, LibraryFolder, Photo, PhotoStatus, utcnow
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    CannotLink,
+    Embedding,
+    Face,
+    FaceChip,
+    FaceNotPerson,
+    FaceStatus,
+    LibraryFolder,
+    Photo,
+    PhotoStatus,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,22 +112,6 @@ def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = Tru
     return ReadResult(job, digest, image, None)
 
 
-def prefetch(pool: ThreadPoolExecutor, jobs: Sequence[ReadJob], decode_side: int | None,
-             depth: int, reduced_decode: bool = True) -> Iterator[ReadResult]:
-    """Read jobs in the pool, yielding results in order with at most ``depth`` in flight."""
-    pending: deque[Future[ReadResult]] = deque()
-    try:
-        for job in jobs:
-            pending.append(pool.submit(read_photo, job, decode_side, reduced_decode))
-            if len(pending) >= depth:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for fut in pending:
-            fut.cancel()
-
-
 class Scanner:
     """Runs one scan of a library; see :func:`scan_library`."""
 
@@ -182,7 +180,8 @@ class Scanner:
             return
         batch: list[ReadResult] = []
         with ThreadPoolExecutor(self.workers, thread_name_prefix="faceorg-read") as pool:
-            for result in prefetch(pool, jobs, self.decode_side, self.workers * 4, self.reduced_decode):
+            read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode)
+            for result in bounded_map(pool, read, jobs, depth=self.workers * 4):
                 batch.append(result)
                 if len(batch) >= self.batch_size:
                     self._commit_batch(batch)
@@ -236,7 +235,7 @@ class Scanner:
             elif job.reason is Reason.RETURNED:
                 self.summary.returned += 1
             if job.reason in (Reason.CHANGED, Reason.RETURNED) and result.content_hash != job.old_hash:
-                self._forget_faces(session, photo)
+                photo.faces_key = None  # find its faces again (keeping what the user decided about them)
                 self.summary.changed_photo_ids.append(photo.id)
         photo.size, photo.mtime_ns = job.size, job.mtime_ns
         if result.content_hash is not None:
@@ -277,25 +276,36 @@ class Scanner:
         self.summary.changed_photo_ids.append(photo.id)
         return photo
 
-    def _forget_faces(self, session: Session, photo: Photo) -> None:
-        session.execute(delete(Face).where(Face.photo_id == photo.id))
-        photo.faces_key, photo.face_count = None, None
-
     def _store_faces(self, session: Session, photo: Photo, faces: list[AnalyzedFace]) -> None:
+        """Store a photo's detected faces, updating the faces it already had where boxes overlap.
+
+        An old face no longer detected is dropped unless the user decided something about it.
+        """
         assert self.analyzer is not None
-        self._forget_faces(session, photo)
-        for f in faces:
-            face = Face(photo_id=photo.id, x=f.box[0], y=f.box[1], w=f.box[2], h=f.box[3],
-                        landmarks=[float(v) for v in f.landmarks], score=f.score, blur=f.sharpness,
-                        quality=f.quality)
-            session.add(face)
-            session.flush()
-            session.add(FaceChip(face_id=face.id, image=f.chip))
+        old = list(session.scalars(select(Face).where(Face.photo_id == photo.id).order_by(Face.id)))
+        matched = match_boxes([(f.x, f.y, f.w, f.h) for f in old], [f.box for f in faces])
+        for i, found in enumerate(faces):
+            face = old[matched[i]] if i in matched else Face(photo_id=photo.id)
+            face.x, face.y, face.w, face.h = found.box
+            face.landmarks = [float(v) for v in found.landmarks]
+            face.score, face.blur, face.quality = found.score, found.sharpness, found.quality
+            if i not in matched:
+                session.add(face)
+                session.flush()
+                self.summary.new_face_ids.append(face.id)
+            else:
+                session.execute(delete(FaceChip).where(FaceChip.face_id == face.id))
+                session.execute(delete(Embedding).where(Embedding.face_id == face.id))
+            session.add(FaceChip(face_id=face.id, image=found.chip))
             session.add(Embedding(face_id=face.id, model_version_id=self.analyzer.model_version_id,
-                                  vector=np.asarray(f.vector, np.float32).tobytes(),
-                                  features=np.asarray(f.features, np.float32).tobytes()))
-            self.summary.new_face_ids.append(face.id)
-        photo.faces_key, photo.face_count = self.analyzer.key, len(faces)
+                                  vector=np.asarray(found.vector, np.float32).tobytes(),
+                                  features=np.asarray(found.features, np.float32).tobytes()))
+        kept = set(matched.values())
+        gone = [f.id for j, f in enumerate(old) if j not in kept]
+        decided = user_decided_faces(session, gone)
+        if gone:
+            session.execute(delete(Face).where(Face.id.in_([f for f in gone if f not in decided])))
+        photo.faces_key, photo.face_count = self.analyzer.key, len(faces) + len(decided)
         self.summary.analyzed += 1
         self.summary.faces_found += len(faces)
 
@@ -310,6 +320,20 @@ class Scanner:
                     photo.status = PhotoStatus.MISSING
                     self.summary.missing += 1
                     self.summary.changed_photo_ids.append(photo.id)
+
+
+def user_decided_faces(session: Session, face_ids: list[int]) -> set[int]:
+    """Those of ``face_ids`` the user decided something about (placed, rejected, ignored, drew)."""
+    if not face_ids:
+        return set()
+    decided = set(session.scalars(select(Face.id).where(
+        Face.id.in_(face_ids), (Face.status != FaceStatus.NORMAL) | Face.manual.is_(True))))
+    decided |= set(session.scalars(select(Assignment.face_id).where(
+        Assignment.face_id.in_(face_ids), Assignment.source == AssignmentSource.USER)))
+    decided |= set(session.scalars(select(FaceNotPerson.face_id).where(FaceNotPerson.face_id.in_(face_ids))))
+    decided |= set(session.scalars(select(CannotLink.face_a).where(CannotLink.face_a.in_(face_ids))))
+    decided |= set(session.scalars(select(CannotLink.face_b).where(CannotLink.face_b.in_(face_ids))))
+    return decided
 
 
 def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
