@@ -1,0 +1,102 @@
+"""Detect, align and embed the faces of decoded photos: the scanner's face analyser."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from faceorg.detect.align import align_chip
+from faceorg.detect.quality import face_quality, sharpness
+from faceorg.detect.retinaface import Detection, RetinaFaceDetector
+from faceorg.embed.embedder import Embedder
+from faceorg.scan.analysis import AnalyzedFace
+from faceorg.scan.imageio import WorkingImage
+
+CHIP_JPEG_QUALITY = 92
+
+
+def encode_chip(chip: np.ndarray) -> bytes:
+    """A chip as JPEG bytes (about 7 KB)."""
+    out = io.BytesIO()
+    Image.fromarray(chip).save(out, "JPEG", quality=CHIP_JPEG_QUALITY)
+    return out.getvalue()
+
+
+def decode_chip(data: bytes) -> np.ndarray:
+    """JPEG/PNG chip bytes back to uint8 RGB."""
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """What decides which faces are found; part of the analyser's key."""
+
+    working_side: int
+    score_threshold: float
+    min_face_size: int  # pixels of the working image
+    detector_sha256: str
+
+    def key(self) -> str:
+        text = f"retinaface:{self.detector_sha256[:16]}:{self.working_side}:{self.score_threshold:.3f}:{self.min_face_size}"
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+class OnnxFaceAnalyzer:
+    """RetinaFace detection, 5-point alignment to 150x150 chips and the ONNX embedder, batched.
+
+    Thread-safe: calls are serialised (the sessions use all cores themselves).
+    """
+
+    def __init__(self, detector: RetinaFaceDetector, embedder: Embedder, settings: DetectionSettings,
+                 model_version_id: int) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.settings = settings
+        self._model_version_id = model_version_id
+        self._lock = threading.Lock()
+        self._key = settings.key()
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def working_side(self) -> int:
+        return self.settings.working_side
+
+    @property
+    def model_version_id(self) -> int:
+        return self._model_version_id
+
+    def analyze(self, images: list[WorkingImage]) -> list[list[AnalyzedFace]]:
+        with self._lock:
+            detections = [self.detector.detect(img.pixels) for img in images]
+            chips, owners = [], []
+            for i, (img, found) in enumerate(zip(images, detections)):
+                for det in found:
+                    chips.append(align_chip(img.pixels, det.landmarks))
+                    owners.append((i, det))
+            vectors, features = self.embedder.embed(np.stack(chips)) if chips else (None, None)
+        result: list[list[AnalyzedFace]] = [[] for _ in images]
+        for k, (i, det) in enumerate(owners):
+            assert vectors is not None and features is not None
+            result[i].append(self._face(images[i], det, chips[k], vectors[k], features[k]))
+        return result
+
+    def _face(self, image: WorkingImage, det: Detection, chip: np.ndarray, vector: np.ndarray,
+              features: np.ndarray) -> AnalyzedFace:
+        s = image.scale  # working-image pixels -> full-size upright photo pixels
+        x, y, w, h = det.box
+        sharp = sharpness(chip)
+        return AnalyzedFace(
+            box=(x * s, y * s, w * s, h * s),
+            landmarks=tuple(float(v) * s for v in np.asarray(det.landmarks).reshape(-1)),
+            score=float(det.score), sharpness=float(sharp),
+            quality=float(face_quality(w, h, det.score, sharp)),
+            chip=encode_chip(chip), vector=vector, features=features)

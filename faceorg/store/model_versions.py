@@ -1,0 +1,71 @@
+"""Embedder versions in the library: the base model from the model folder, retrained ones beside the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from faceorg.errors import FaceorgError
+from faceorg.paths import models_dir
+from faceorg.store.db import Library
+from faceorg.store.models import ModelVersion
+from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_VERSION
+
+
+def library_models_dir(library: Library) -> Path:
+    """Where this library's retrained embedders live: ``<database>.models/`` beside the database."""
+    path = library.path.with_name(library.path.name + ".models")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def model_path(library: Library, version: ModelVersion) -> Path:
+    """The ONNX file of an embedder version."""
+    folder = models_dir() if version.kind == "base" else library_models_dir(library)
+    return folder / version.file_name
+
+
+def ensure_base_version(library: Library) -> ModelVersion:
+    """The active embedder version, registering the installed base model as active when there is none.
+
+    Raises ModelsMissingError (via require_model) when the base model is not installed.
+    """
+    from faceorg.weights.fetch import require_model
+
+    with library.transaction() as s:
+        active = s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
+        if active is not None:
+            return active
+        base = s.scalars(select(ModelVersion).where(ModelVersion.name == BASE_EMBEDDER_VERSION)).first()
+        if base is None:
+            path = require_model(BASE_EMBEDDER_FILE)
+            from faceorg.weights.manifest import sha256_file
+
+            base = ModelVersion(name=BASE_EMBEDDER_VERSION, kind="base", file_name=BASE_EMBEDDER_FILE,
+                                sha256=sha256_file(path), active=True,
+                                report={"description": "dlib ResNet face recognition model, converted"})
+            s.add(base)
+        base.active = True
+        s.flush()
+        return base
+
+
+def active_version(library: Library) -> ModelVersion | None:
+    with library.session() as s:
+        return s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
+
+
+def verified_model_path(library: Library, version: ModelVersion) -> Path:
+    """The version's file, checked against its recorded SHA-256."""
+    from faceorg.weights.fetch import require_model
+    from faceorg.weights.manifest import sha256_file
+
+    if version.kind == "base":
+        require_model(version.file_name)  # says how to install it when missing
+    path = model_path(library, version)
+    if not path.is_file():
+        raise FaceorgError(f"embedder version {version.name} is missing its file {path}")
+    if sha256_file(path) != version.sha256:
+        raise FaceorgError(f"embedder version {version.name}: {path} does not match its recorded SHA-256")
+    return path
