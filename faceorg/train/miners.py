@@ -40,7 +40,7 @@ class Triplets(NamedTuple):
     positives: torch.Tensor
     negatives: torch.Tensor
 
-    def __len__(self) -> int:  # type: ignore[override]  # the number of triplets, not of fields
+    def __len__(self) -> int:  # the number of triplets, not of fields
         return int(self.anchors.numel())
 
     def as_set(self) -> set[tuple[int, int, int]]:

@@ -156,6 +156,7 @@ class CannotLinkIndex:
         for pos, face in enumerate(np.asarray(batch).ravel().tolist()):
             positions.setdefault(face, []).append(pos)
         out = [(min(a, b), max(a, b))
-               for i, at in positions.items() for j in self._partners.get(i, ()) if i < j and j in positions
+               for i, at in positions.items()
+               for j in self._partners.get(i, ()) if i < j and j in positions
                for a in at for b in positions[j]]
         return np.array(sorted(out), dtype=np.int64).reshape(-1, 2)
