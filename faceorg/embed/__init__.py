@@ -1,0 +1,1 @@
+"""Face embedding on onnxruntime; ``runtime`` is the one place that builds onnxruntime sessions."""
