@@ -274,7 +274,7 @@ class HeadRecipe:
     margin: float = 0.2
     distill_weight: float = 1.0
     epochs: int = 30
-    max_steps: int | None = None
+    max_steps: int | None = 5000
     patience: int = 3
     eval_every: int = 200
     max_seconds: float | None = None
@@ -297,7 +297,7 @@ def train_head(
     margin: float = 0.2,
     distill_weight: float = 1.0,
     epochs: int = 30,
-    max_steps: int | None = None,
+    max_steps: int | None = 5000,
     patience: int = 3,
     eval_every: int = 200,
     max_seconds: float | None = None,
@@ -325,7 +325,8 @@ def train_head(
     (at most ``max_partners``), semi-hard triplets with ``margin``; plus ``distill_weight`` times
     the distillation term over ``unlabelled_per_batch`` unlabelled faces drawn uniformly.
     ``learning_rate`` is relative: Adam's step is ``learning_rate * rms(initial_weight)``, so it
-    does not depend on the weight's scale.
+    does not depend on the weight's scale. ``max_steps`` (default 5000, about 30 s on 2 busy
+    cores) bounds the run deterministically; ``max_seconds`` bounds it by the clock.
 
     Early stopping: ``holdout`` is a boolean mask of labelled faces to validate on (default:
     :func:`split_holdout` with ``holdout_fraction``). After each round (an epoch, or
