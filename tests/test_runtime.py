@@ -63,6 +63,7 @@ def test_threads_are_set_deliberately(tiny_model: Path) -> None:
     assert options.intra_op_num_threads == 3
     assert options.inter_op_num_threads == 1
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert rs.threads == 3
 
 

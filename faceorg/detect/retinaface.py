@@ -67,8 +67,10 @@ class Candidates:
 def to_network_input(images: np.ndarray) -> np.ndarray:
     """RGB uint8 (H, W, 3) or (N, H, W, 3) -> float32 (N, 3, H, W) BGR with the recipe's means subtracted."""
     batch = images[None] if images.ndim == 3 else images
-    bgr = batch[..., ::-1].astype(np.float32) - BGR_MEANS
-    return np.ascontiguousarray(bgr.transpose(0, 3, 1, 2))
+    out = np.empty((batch.shape[0], 3, batch.shape[1], batch.shape[2]), np.float32)
+    for plane, channel in enumerate((2, 1, 0)):  # B, G, R planes, written one contiguous plane at a time
+        np.subtract(batch[..., channel], BGR_MEANS[plane], out=out[:, plane], dtype=np.float32)
+    return out
 
 
 def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
