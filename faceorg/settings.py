@@ -21,7 +21,7 @@ class Settings:
     #: Faces smaller than this many pixels (width of the face in the photo) are not looked for.
     min_face_size: int = 20
     #: How sure the detector must be that something is a face (0..1); higher finds fewer false faces.
-    score_threshold: float = 0.75
+    score_threshold: float = 0.8
     #: Grouping sensitivity: "fewer" larger groups (may mix look-alikes), "balanced", or "more" smaller
     #: groups (may split one person into several).
     cluster_sensitivity: str = "balanced"
