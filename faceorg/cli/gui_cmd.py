@@ -1,0 +1,38 @@
+"""`faceorg gui` (also what `faceorg` does without a command): open the app on a library.
+
+Qt is imported only inside :func:`cmd_gui`, through ``faceorg.gui``, so the rest of the CLI works
+without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from faceorg.paths import default_db_path
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("gui", help="open the app (the default when no command is given)")
+    # `faceorg gui --db PATH` as well as `faceorg --db PATH gui` (a separate dest: the subcommand's
+    # default must not overwrite the global option).
+    p.add_argument("--db", dest="gui_db", metavar="PATH", help="library database to open")
+    p.add_argument("--exit-after", dest="exit_after_ms", type=int, metavar="MS", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_gui)
+
+
+def gui_db_path(args: argparse.Namespace) -> Path:
+    """The database to open: `gui --db`, else the global `--db`, else the default one."""
+    chosen = getattr(args, "gui_db", None) or getattr(args, "db", None)
+    return Path(chosen).expanduser() if chosen else default_db_path()
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from faceorg.gui.app import run_app
+    except ImportError as exc:
+        print(f"faceorg: error: the app needs PySide6 ({exc}); the command line works without it",
+              file=sys.stderr)
+        return 1
+    return run_app(gui_db_path(args), exit_after_ms=getattr(args, "exit_after_ms", None))

@@ -1,0 +1,1 @@
+"""The desktop app (PySide6): the only package that imports Qt. Start it with :func:`faceorg.gui.app.run_app`."""

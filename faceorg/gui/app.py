@@ -1,0 +1,56 @@
+"""Starting the app: the QApplication (name, icon, style), the library, the main window."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
+
+from faceorg import __version__
+from faceorg.errors import FaceorgError
+from faceorg.store.db import open_library
+
+from faceorg.gui.icons import app_icon
+
+log = logging.getLogger(__name__)
+
+APP_ID = "io.github.faceorg.faceorg"  # the .desktop file and AppStream id
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication, named and styled (Fusion where the platform offers no native style)."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("faceorg")
+    app.setOrganizationName("faceorg")
+    app.setApplicationDisplayName("faceorg")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(app_icon())
+    if sys.platform.startswith("linux") and app.style().name().lower() == "windows":
+        app.setStyle(QStyleFactory.create("Fusion"))
+    return app
+
+
+def run_app(db_path: Path, *, exit_after_ms: int | None = None) -> int:
+    """Open the library at ``db_path`` in the main window and run until it closes."""
+    from faceorg.gui.main_window import MainWindow
+
+    app = make_application()
+    try:
+        library = open_library(db_path)
+    except FaceorgError as exc:
+        QMessageBox.critical(None, "faceorg", f"Cannot open the library:\n{exc}")
+        return 1
+    window = MainWindow(library, QSettings())
+    window.show()
+    if exit_after_ms is not None:
+        QTimer.singleShot(exit_after_ms, window.close)
+    try:
+        return app.exec()
+    finally:
+        library.close()

@@ -1,0 +1,206 @@
+"""Painting person cards and face chips from the thumbnail cache (never from disk or the database)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtWidgets import QAbstractItemView, QCompleter, QLineEdit, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from faceorg.gui.context import CARD_CHIP, GRID_CHIP
+from faceorg.gui.models import COUNT_ROLE, FACE_ROLE, HIDDEN_ROLE, NAMED_ROLE, SOURCE_ROLE, STATUS_ROLE, faces_text
+from faceorg.gui.thumbnails import ThumbnailCache
+
+Index = QModelIndex | QPersistentModelIndex
+
+CARD_SIZE = QSize(CARD_CHIP + 28, CARD_CHIP + 64)
+CHIP_SIZE = QSize(GRID_CHIP + 8, GRID_CHIP + 8)
+
+
+def paint_placeholder(p: QPainter, rect: QRect, palette: QPalette, radius: float) -> None:
+    """A neutral face silhouette while the thumbnail loads (or when a face has no chip)."""
+    base = palette.color(QPalette.ColorRole.Mid)
+    bg = QColor(base)
+    bg.setAlpha(70)
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(rect), radius, radius)
+    p.fillPath(path, bg)
+    fg = QColor(base)
+    fg.setAlpha(120)
+    p.save()
+    p.setClipPath(path)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(fg)
+    w = rect.width()
+    cx, cy = rect.center().x(), rect.top() + rect.height() * 0.42
+    p.drawEllipse(QRectF(cx - w * 0.17, cy - w * 0.2, w * 0.34, w * 0.38))
+    p.drawEllipse(QRectF(cx - w * 0.36, rect.top() + rect.height() * 0.72, w * 0.72, w * 0.6))
+    p.restore()
+
+
+def paint_chip(p: QPainter, rect: QRect, cache: ThumbnailCache, face_id: int | None, palette: QPalette,
+               radius: float) -> None:
+    """The face's thumbnail clipped to a rounded square, or a placeholder (and a load is queued)."""
+    image = cache.get(face_id) if face_id is not None else None
+    if image is None:
+        paint_placeholder(p, rect, palette, radius)
+        return
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(rect), radius, radius)
+    p.save()
+    p.setClipPath(path)
+    src = QRectF(0, 0, image.width(), image.height())
+    # Centre-crop to a square (chips are square; this guards odd sizes).
+    side = min(src.width(), src.height())
+    src = QRectF((src.width() - side) / 2, (src.height() - side) / 2, side, side)
+    p.drawImage(QRectF(rect), image, src)
+    p.restore()
+
+
+def _selection_colors(option: QStyleOptionViewItem) -> tuple[QColor, QColor]:
+    hl = option.palette.color(QPalette.ColorRole.Highlight)
+    fill = QColor(hl)
+    fill.setAlpha(60)
+    return hl, fill
+
+
+class CardDelegate(QStyledItemDelegate):
+    """A person card: cover face, name (or "Unnamed"), face count; renamed in place with completion."""
+
+    def __init__(self, cache: ThumbnailCache, completer_model: object, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.completer_model = completer_model
+        self.drop_row: int | None = None  # the card a drag hovers over
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return CARD_SIZE
+
+    @staticmethod
+    def card_rect(option_rect: QRect) -> QRect:
+        """The card, centred in its grid cell (cells widen to fill the row)."""
+        card = QRect(0, 0, CARD_SIZE.width(), CARD_SIZE.height())
+        card.moveCenter(option_rect.center())
+        return card
+
+    def chip_rect(self, option_rect: QRect) -> QRect:
+        cell = self.card_rect(option_rect)
+        return QRect(cell.left() + (cell.width() - CARD_CHIP) // 2, cell.top() + 8, CARD_CHIP, CARD_CHIP)
+
+    def name_rect(self, option_rect: QRect) -> QRect:
+        cell = self.card_rect(option_rect)
+        return QRect(cell.left() + 4, cell.top() + CARD_CHIP + 14, cell.width() - 8, 22)
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        cell = self.card_rect(option.rect).adjusted(2, 2, -2, -2)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hover = bool(option.state & QStyle.StateFlag.State_MouseOver)
+        hl, fill = _selection_colors(option)
+        if selected or index.row() == self.drop_row:
+            p.setPen(QPen(hl, 2))
+            p.setBrush(fill)
+            p.drawRoundedRect(QRectF(cell), 10, 10)
+        elif hover:
+            hover_fill = QColor(option.palette.color(QPalette.ColorRole.Mid))
+            hover_fill.setAlpha(40)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(hover_fill)
+            p.drawRoundedRect(QRectF(cell), 10, 10)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            pen = QPen(hl, 1, Qt.PenStyle.DotLine)
+            p.setPen(pen)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(cell.adjusted(1, 1, -1, -1)), 9, 9)
+        hidden = bool(index.data(HIDDEN_ROLE))
+        if hidden:
+            p.setOpacity(0.45)
+        paint_chip(p, self.chip_rect(option.rect), self.cache, index.data(FACE_ROLE), option.palette, 10)
+        p.setOpacity(1.0)
+        named = bool(index.data(NAMED_ROLE))
+        text_color = option.palette.color(QPalette.ColorRole.Text)
+        dim = option.palette.color(QPalette.ColorRole.PlaceholderText)
+        font = QFont(option.font)
+        font.setBold(named)
+        font.setItalic(not named)
+        p.setFont(font)
+        p.setPen(text_color if named else dim)
+        name_rect = self.name_rect(option.rect)
+        name = p.fontMetrics().elidedText(str(index.data()), Qt.TextElideMode.ElideRight, name_rect.width())
+        p.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
+        small = QFont(option.font)
+        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.88))
+        p.setFont(small)
+        p.setPen(dim)
+        count = faces_text(int(index.data(COUNT_ROLE) or 0)) + (" · hidden" if hidden else "")
+        p.drawText(name_rect.translated(0, 20), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, count)
+        p.restore()
+
+    # -- renaming in place --------------------------------------------------------------------------
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: Index) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setPlaceholderText("Name")
+        editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        completer = QCompleter(self.completer_model, editor)  # type: ignore[call-overload]
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        editor.setCompleter(completer)
+        editor.setObjectName("cardNameEditor")
+        return editor
+
+    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: Index) -> None:
+        editor.setGeometry(self.name_rect(option.rect).adjusted(-2, -2, 2, 2))
+
+    def setEditorData(self, editor: QWidget, index: Index) -> None:
+        assert isinstance(editor, QLineEdit)
+        editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
+        editor.selectAll()
+
+    def setModelData(self, editor: QWidget, model: object, index: Index) -> None:
+        assert isinstance(editor, QLineEdit)
+        model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)  # type: ignore[attr-defined]
+
+
+class ChipDelegate(QStyledItemDelegate):
+    """A face chip; a dot marks faces only suggested or grouped automatically, not confirmed."""
+
+    def __init__(self, cache: ThumbnailCache, parent: QAbstractItemView | None = None,
+                 *, current_face: int | None = None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+        self.current_face = current_face  # outlined (the face under review)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return CHIP_SIZE
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRect(option.rect.left() + (option.rect.width() - GRID_CHIP) // 2,
+                     option.rect.top() + (option.rect.height() - GRID_CHIP) // 2, GRID_CHIP, GRID_CHIP)
+        face_id = index.data(FACE_ROLE)
+        dimmed = index.data(STATUS_ROLE) in ("ignored", "not_face")
+        if dimmed:
+            p.setOpacity(0.6)
+        paint_chip(p, rect, self.cache, face_id, option.palette, 6)
+        p.setOpacity(1.0)
+        source = index.data(SOURCE_ROLE)
+        if source in ("suggested", "auto"):
+            dot = QRectF(rect.right() - 17, rect.top() + 5, 12, 12)
+            p.setPen(QPen(QColor(255, 255, 255), 1.5))
+            p.setBrush(QColor(230, 145, 30) if source == "suggested" else QColor(120, 130, 145))
+            p.drawEllipse(dot)
+        hl, fill = _selection_colors(option)
+        if option.state & QStyle.StateFlag.State_Selected:
+            p.setPen(QPen(hl, 3))
+            p.setBrush(fill)
+            p.drawRoundedRect(QRectF(rect).adjusted(1.5, 1.5, -1.5, -1.5), 6, 6)
+        if face_id == self.current_face:
+            p.setPen(QPen(hl, 3, Qt.PenStyle.DashLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(rect).adjusted(1.5, 1.5, -1.5, -1.5), 6, 6)
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            p.setPen(QPen(hl, 1, Qt.PenStyle.DotLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5), 7, 7)
+        p.restore()

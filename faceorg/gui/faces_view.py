@@ -1,0 +1,227 @@
+"""Faces outside any person: unknown (nobody's yet), ignored, and "not a face"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import FaceCard, face_cards_by_ids, face_cards_by_status
+from faceorg.store.models import FaceStatus
+
+from faceorg.gui.actions import make_action, spacer, view_toolbar
+from faceorg.gui.context import AppContext
+from faceorg.gui.dialogs import ask_name
+from faceorg.gui.face_grid import FaceGrid
+from faceorg.gui.models import faces_text
+
+MODES: dict[str, tuple[str, FaceStatus | None, str]] = {
+    "unknown": ("Unknown", None, "No unknown faces: every face belongs to someone or is ignored."),
+    "ignored": ("Ignored", FaceStatus.IGNORED, "No ignored faces. Faces you ignore (strangers) appear here."),
+    "not_face": ("Not a face", FaceStatus.NOT_FACE, "Nothing here. Boxes you mark “not a face” appear here."),
+}
+
+
+def _belongs(card: FaceCard, mode: str) -> bool:
+    if mode == "unknown":
+        return card.status == "normal" and card.person_id is None
+    return card.status == mode
+
+
+class FacesView(QWidget):
+    """Browse unknown, ignored or not-a-face faces; name, ignore or restore them."""
+
+    open_photo = Signal(int, int)  # photo id, face id
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.mode = "unknown"
+        self.loaded_mode: str | None = None
+        self.grid = FaceGrid(ctx, self)
+        self.grid.setObjectName("facesGrid")
+        self.grid.empty_text = "Loading…"
+        self.count_label = QLabel()
+        self.count_label.setObjectName("facesCount")
+        self.mode_buttons = QButtonGroup(self)
+        modes = QHBoxLayout()
+        modes.setSpacing(0)
+        for key, (label, _status, _empty) in MODES.items():
+            button = QPushButton(label)
+            button.setObjectName(f"mode_{key}")
+            button.setCheckable(True)
+            button.clicked.connect(lambda _c=False, k=key: self._mode_clicked(k))
+            self.mode_buttons.addButton(button)
+            modes.addWidget(button)
+
+        g = self.grid
+        self.name_action = make_action(g, "&Name…", self.name_selected, shortcut="F2", icon_name="rename",
+                                       tip="Give the selected faces to a person (new or existing)")
+        self.split_action = make_action(g, "&New Person from Selection", self.split, shortcut="Ctrl+N",
+                                        icon_name="split", tip="Make the selected faces a new unnamed person")
+        self.ignore_action = make_action(g, "&Ignore", self.ignore, shortcut="Ctrl+I", icon_name="ignore",
+                                         tip="Ignore the selected faces (strangers)")
+        self.not_face_action = make_action(g, "Not a &Face", self.not_face, shortcut="Shift+Del",
+                                           icon_name="not-face", tip="The selected boxes are not faces at all")
+        self.restore_action = make_action(g, "&Restore", self.restore, shortcut="Ctrl+R", icon_name="restore",
+                                          tip="Bring the selected faces back into grouping")
+        self.photo_action = make_action(g, "Open &Photo", self.open_current_photo, icon_name="photo",
+                                        tip="Open the photo of the current face (Enter)")
+        self.delete_alias = make_action(g, "Ignore", self.ignore, shortcut=QKeySequence.StandardKey.Delete)
+
+        mode_box = QWidget()
+        mode_box.setLayout(modes)
+        modes.setContentsMargins(0, 0, 0, 0)
+        self.toolbar = view_toolbar("facesToolbar", self)
+        self.toolbar.addWidget(mode_box)
+        self.toolbar.addSeparator()
+        for action in (self.name_action, self.split_action, self.ignore_action, self.not_face_action,
+                       self.restore_action, self.photo_action):
+            self.toolbar.addAction(action)
+        self.toolbar.addWidget(spacer())
+        self.toolbar.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.grid, 1)
+
+        self.grid.open_face.connect(self._open_face)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.grid.faces.rowsRemoved.connect(lambda *_: self._update_count())
+        self.grid.faces.rowsInserted.connect(lambda *_: self._update_count())
+        self.grid.faces.modelReset.connect(self._update_count)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        ctx.changed.connect(self.on_changed)
+        ctx.scanned.connect(self.on_scanned)
+        self._sync_mode_buttons()
+        self._update_actions()
+
+    # -- loading ------------------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        """Show unknown, ignored or not-a-face faces (loads them if needed)."""
+        self.mode = mode
+        self._sync_mode_buttons()
+        self._update_actions()
+        if self.loaded_mode != mode:
+            self.load()
+
+    def _mode_clicked(self, mode: str) -> None:
+        self.set_mode(mode)
+        self.grid.setFocus()  # the keyboard goes on in the list
+
+    def load(self) -> None:
+        mode = self.mode
+        self.loaded_mode = mode
+        self.grid.faces.set_cards([])
+        self.grid.empty_text = "Loading…"
+
+        def done(cards: list[FaceCard]) -> None:
+            if mode != self.mode:
+                return
+            self.grid.faces.set_cards(cards)
+            self.grid.empty_text = MODES[mode][2]
+            if cards:
+                self.grid.setCurrentIndex(self.grid.faces.index(0))
+            self._update_count()
+
+        self.ctx.query(face_cards_by_status, MODES[mode][1], on_done=done, owner=self)
+
+    def on_changed(self, changes: ChangeSet) -> None:
+        """Faces that left this list go, faces that joined it come (at the end)."""
+        if self.loaded_mode is None or not changes.faces_changed:
+            return
+        mode = self.loaded_mode
+
+        def apply(cards: list[FaceCard]) -> None:
+            if mode != self.loaded_mode:
+                return
+            self.grid.faces.remove_ids(c.id for c in cards if not _belongs(c, mode))
+            staying = [c for c in cards if _belongs(c, mode)]
+            self.grid.faces.update_cards(staying)
+            self.grid.faces.append(staying)
+            self.grid.focus_after_removal()
+            self._update_actions()
+
+        self.ctx.query(face_cards_by_ids, sorted(changes.faces_changed), on_done=apply, owner=self)
+
+    def on_scanned(self, summary: object) -> None:
+        new = list(getattr(summary, "new_face_ids", []) or [])
+        if self.loaded_mode == "unknown" and new:
+            self.ctx.query(face_cards_by_ids, new, owner=self,
+                           on_done=lambda cards: self.grid.faces.append(c for c in cards if _belongs(c, "unknown")))
+
+    def _sync_mode_buttons(self) -> None:
+        for button in self.mode_buttons.buttons():
+            button.setChecked(button.objectName() == f"mode_{self.mode}")
+
+    def _update_count(self, *_args: object) -> None:
+        self.count_label.setText(faces_text(self.grid.faces.rowCount()))
+
+    def _update_actions(self) -> None:
+        n = len(self.grid.selected_rows())
+        unknown = self.mode == "unknown"
+        self.name_action.setEnabled(n > 0)
+        self.split_action.setEnabled(n > 0)
+        self.ignore_action.setEnabled(n > 0 and self.mode != "ignored")
+        self.not_face_action.setEnabled(n > 0 and self.mode != "not_face")
+        self.restore_action.setEnabled(n > 0 and not unknown)
+        self.restore_action.setVisible(not unknown)
+        self.delete_alias.setEnabled(n > 0 and unknown)
+        self.photo_action.setEnabled(self.grid.currentIndex().isValid())
+
+    # -- actions ------------------------------------------------------------------------------------
+    def name_selected(self) -> None:
+        ids = self.grid.selected_ids()
+        if not ids:
+            return
+        name = ask_name(self, self.ctx.names, title="Name faces", prompt=f"Who is in these {faces_text(len(ids))}?"
+                        if len(ids) > 1 else "Who is this?", accept_text="Name")
+        if name:
+            self.ctx.run_op(ops.assign_faces_to_name, ids, name)
+
+    def split(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.split_faces, ids)
+
+    def ignore(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.ignore_faces, ids)
+
+    def not_face(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.mark_not_face, ids)
+
+    def restore(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.restore_faces, ids)
+
+    def open_current_photo(self) -> None:
+        card = self.grid.current_card()
+        if card is not None:
+            self.open_photo.emit(card.photo_id, card.id)
+
+    def _open_face(self, face_id: int) -> None:
+        row = self.grid.faces.row_of(face_id)
+        if row is not None:
+            card = self.grid.faces.card_at(row)
+            self.open_photo.emit(card.photo_id, card.id)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        if not self.grid.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        for action in (self.photo_action, None, self.name_action, self.split_action, self.ignore_action,
+                       self.not_face_action, self.restore_action):
+            if action is None:
+                menu.addSeparator()
+            elif action.isVisible():
+                menu.addAction(action)
+        menu.popup(self.grid.viewport().mapToGlobal(pos))

@@ -1,0 +1,63 @@
+"""The status bar's job area: what runs, how far it is, and a Cancel button."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from faceorg.progress import ProgressState
+
+from faceorg.gui.icons import icon
+from faceorg.gui.workers import JobRunner
+
+
+class JobBar(QWidget):
+    """Shown while a job runs: "Scanning — Reading photos 120 of 900", a progress bar, Cancel."""
+
+    def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.jobs = jobs
+        self.setObjectName("jobBar")
+        self.label = QLabel()
+        self.label.setObjectName("jobLabel")
+        self.bar = QProgressBar()
+        self.bar.setObjectName("jobProgress")
+        self.bar.setFixedWidth(220)
+        self.bar.setTextVisible(True)
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel")
+        self.cancel_button.setObjectName("jobCancel")
+        self.cancel_button.setToolTip("Stop after the current batch; the work done so far is kept")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.cancel_button.clicked.connect(self._cancel)
+        jobs.started.connect(self._started)
+        jobs.progressed.connect(self._progressed)
+        jobs.ended.connect(self._ended)
+        self.hide()
+
+    def _started(self, title: str) -> None:
+        self.label.setText(f"{title}…")
+        self.bar.setRange(0, 0)
+        self.cancel_button.setEnabled(True)
+        self.cancel_button.setText("Cancel")
+        self.show()
+
+    def _progressed(self, state: ProgressState) -> None:
+        stage = state.stage or self.jobs.title
+        if state.total:
+            self.bar.setRange(0, state.total)
+            self.bar.setValue(min(state.done, state.total))
+            self.bar.setFormat(f"{state.done:,} of {state.total:,}")
+        else:
+            self.bar.setRange(0, 0)
+        self.label.setText(f"{self.jobs.title}: {stage}")
+
+    def _cancel(self) -> None:
+        self.jobs.cancel()
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.setText("Cancelling…")
+
+    def _ended(self, _title: str, _outcome: str) -> None:
+        self.hide()

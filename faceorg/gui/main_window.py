@@ -1,0 +1,470 @@
+"""The main window: sidebar, the views in a stack with Back, menus with undo/redo, the job in the status bar."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
+
+from faceorg import __version__
+from faceorg.errors import ModelsMissingError
+from faceorg.people.changes import ChangeSet
+from faceorg.progress import Progress
+from faceorg.scan.scanner import ScanSummary, scan_library
+from faceorg.settings import Settings, load_settings, save_settings
+from faceorg.store.db import Library
+from faceorg.store.folders import FolderInfo, add_folder, list_folders, remove_folder
+
+from faceorg.gui.actions import make_action, set_tip
+from faceorg.gui.context import AppContext
+from faceorg.gui.dialogs import confirm, show_error
+from faceorg.gui.faces_view import FacesView
+from faceorg.gui.icons import app_icon
+from faceorg.gui.job_bar import JobBar
+from faceorg.gui.people_view import PeopleView
+from faceorg.gui.person_view import PersonView
+from faceorg.gui.photo_view import PhotoView
+from faceorg.gui.review_view import ReviewView
+from faceorg.gui.settings_dialog import SettingsDialog, describe_providers
+from faceorg.gui.sidebar import FoldersPanel, Sidebar
+
+log = logging.getLogger(__name__)
+
+SCAN_TITLE = "Scanning"
+GROUP_TITLE = "Grouping faces"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A place the window can show (and go back to)."""
+
+    kind: str  # people | review | unknown | ignored | person | photo
+    arg: int | None = None
+    face: int | None = None
+
+
+def scan_job(library: Library, with_faces: bool, progress: Progress) -> tuple[ScanSummary, bool]:
+    """Scan every folder (worker thread); faces too when asked and the models are there."""
+    analyzer = None
+    if with_faces:
+        from faceorg.pipeline.factory import analyzer_for_library
+
+        analyzer = analyzer_for_library(library)  # ModelsMissingError until the models are installed
+    return scan_library(library, analyzer=analyzer, progress=progress), analyzer is not None
+
+
+def group_job(library: Library, progress: Progress) -> ChangeSet:
+    from faceorg.people.clustering import recluster
+
+    return recluster(library, progress)
+
+
+class MainWindow(QMainWindow):
+    """faceorg's window on one library."""
+
+    def __init__(self, library: Library, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.ctx = AppContext(library, self)
+        self.qsettings = settings or QSettings()
+        self.history: list[Page] = []
+        self.page: Page | None = None
+        self.folders: list[FolderInfo] = []
+        self.folder_panels: list[FoldersPanel] = []
+        self.settings_dialog: SettingsDialog | None = None
+        self._auto_group = False
+        self.setWindowTitle(f"faceorg — {library.path.name}")
+        self.setWindowIcon(app_icon())
+
+        self.sidebar = Sidebar()
+        self.people_view = PeopleView(self.ctx)
+        self.person_view = PersonView(self.ctx)
+        self.photo_view = PhotoView(self.ctx)
+        self.review_view = ReviewView(self.ctx)
+        self.faces_view = FacesView(self.ctx)
+        self.stack = QStackedWidget()
+        for w in (self.people_view, self.person_view, self.photo_view, self.review_view, self.faces_view):
+            self.stack.addWidget(w)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(self.stack)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([230, 1000])
+        self.splitter.setCollapsible(1, False)
+        self.setCentralWidget(self.splitter)
+
+        self.job_bar = JobBar(self.ctx.jobs)
+        self.status_text = QLabel()
+        self.status_text.setObjectName("libraryStatus")
+        self.statusBar().addPermanentWidget(self.job_bar)
+        self.statusBar().addPermanentWidget(self.status_text)
+
+        self._build_actions()
+        self._build_menus()
+        self._connect()
+        self._add_folder_panel(self.sidebar.folders)
+        self._restore_geometry()
+        self.refresh_folders()
+        self.people_view.load()
+        self.review_view.load()
+        self.navigate(Page(str(self.qsettings.value("view", "people"))) if
+                      self.qsettings.value("view", "people") in ("people", "review", "unknown", "ignored")
+                      else Page("people"), remember=False)
+
+    # -- construction -------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        win = Qt.ShortcutContext.WindowShortcut
+        self.add_folder_action = make_action(self, "&Add Folder…", self.add_folder_dialog, shortcut="Ctrl+O",
+                                             icon_name="folder-add", context=win, tip="Add a photo folder to the library")
+        self.rescan_action = make_action(self, "&Rescan Library", self.rescan, shortcut="F5", icon_name="rescan",
+                                         context=win, tip="Look for new and changed photos in every folder")
+        self.group_action = make_action(self, "&Group Faces", self.group_faces, shortcut="Ctrl+G", icon_name="group",
+                                        context=win, tip="Group unnamed faces into people again")
+        self.settings_action = make_action(self, "&Settings…", self.open_settings,
+                                           shortcut=QKeySequence.StandardKey.Preferences, icon_name="settings",
+                                           context=win)
+        if self.settings_action.shortcut().isEmpty():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+            set_tip(self.settings_action, "Settings")
+        self.quit_action = make_action(self, "&Quit", self.close, shortcut=QKeySequence.StandardKey.Quit, context=win)
+        self.undo_action = make_action(self, "&Undo", self.ctx.undo, shortcut=QKeySequence.StandardKey.Undo, context=win)
+        self.redo_action = make_action(self, "&Redo", self.ctx.redo, shortcut=["Ctrl+Shift+Z", "Ctrl+Y"], context=win)
+        self.undo_action.setEnabled(False)
+        self.redo_action.setEnabled(False)
+        self.back_action = make_action(self, "&Back", self.go_back, shortcut=["Alt+Left", "Back"], icon_name="back",
+                                       context=win, tip="Go back")
+        self.view_actions: dict[str, QAction] = {}
+        for n, (key, text) in enumerate([("people", "&People"), ("review", "&Review"),
+                                         ("unknown", "&Unknown Faces"), ("ignored", "&Ignored Faces")], start=1):
+            self.view_actions[key] = make_action(self, text, lambda k=key: self.navigate(Page(k)),
+                                                 shortcut=f"Ctrl+{n}", context=win)
+        self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
+                                              checkable=True)
+        self.about_action = make_action(self, "&About faceorg", self.about, context=win)
+        self.person_view.back_button.setDefaultAction(self.back_action)
+        self.photo_view.back_button.setDefaultAction(self.back_action)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for a in (self.add_folder_action, self.rescan_action, self.group_action, None, self.settings_action, None,
+                  self.quit_action):
+            file_menu.addSeparator() if a is None else file_menu.addAction(a)
+        edit = bar.addMenu("&Edit")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
+        edit.addAction(self.people_view.filter_action)
+        view = bar.addMenu("&View")
+        for a in self.view_actions.values():
+            view.addAction(a)
+        view.addSeparator()
+        view.addAction(self.show_hidden_action)
+        view.addAction(self.back_action)
+        people = bar.addMenu("&People")
+        for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action):
+            people.addAction(a)
+        faces = bar.addMenu("F&aces")
+        pv = self.person_view
+        for a in (pv.split_action, pv.move_action, pv.reject_action, pv.not_face_action, pv.ignore_action,
+                  pv.cover_action, pv.photo_action):
+            faces.addAction(a)
+        review = bar.addMenu("&Review")
+        rv = self.review_view
+        for a in (rv.accept_action, rv.reject_action, rv.skip_action, rv.photo_action):
+            review.addAction(a)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _connect(self) -> None:
+        ctx = self.ctx
+        ctx.error.connect(self.show_error)
+        ctx.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        ctx.undo_labels_changed.connect(self._set_undo_labels)
+        ctx.changed.connect(self._on_changed)
+        ctx.jobs.failed.connect(self._job_failed)
+        ctx.jobs.started.connect(lambda _t: self._update_job_actions())
+        ctx.jobs.ended.connect(self._job_ended)
+        self.sidebar.view_selected.connect(lambda key: self.navigate(Page(key)))
+        self.people_view.open_person.connect(lambda pid: self.navigate(Page("person", pid)))
+        self.person_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
+        self.person_view.person_gone.connect(self._person_gone)
+        self.faces_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
+        self.review_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
+        self.review_view.remaining_changed.connect(self.sidebar.set_review_count)
+        self.photo_view.open_person.connect(lambda pid: self.navigate(Page("person", pid)))
+        self.photo_view.back_requested.connect(self.go_back)
+        self.show_hidden_action.toggled.connect(self.people_view.set_show_hidden)
+        self.people_view.show_hidden.toggled.connect(self.show_hidden_action.setChecked)
+
+    def _add_folder_panel(self, panel: FoldersPanel) -> None:
+        panel.add_requested.connect(self.add_folder_dialog)
+        panel.remove_requested.connect(self.remove_folder)
+        panel.rescan_requested.connect(self.rescan)
+        panel.set_folders(self.folders)
+        self.folder_panels.append(panel)
+        panel.destroyed.connect(lambda *_: self.folder_panels.remove(panel) if panel in self.folder_panels else None)
+
+    # -- navigation ---------------------------------------------------------------------------------
+    def navigate(self, page: Page, *, remember: bool = True) -> None:
+        """Show a page; the current one goes on the Back history."""
+        if page == self.page:
+            return
+        if remember and self.page is not None:
+            self.history.append(self.page)
+            del self.history[:-50]
+        self.page = page
+        if page.kind == "people":
+            self.stack.setCurrentWidget(self.people_view)
+            self.people_view.grid.setFocus()
+        elif page.kind == "person" and page.arg is not None:
+            self.person_view.show_person(page.arg)
+            self.stack.setCurrentWidget(self.person_view)
+            self.person_view.grid.setFocus()
+        elif page.kind == "photo" and page.arg is not None:
+            self.photo_view.show_photo(page.arg, page.face)
+            self.stack.setCurrentWidget(self.photo_view)
+            self.photo_view.canvas.setFocus()
+        elif page.kind == "review":
+            self.stack.setCurrentWidget(self.review_view)
+            self.review_view.setFocus()
+        elif page.kind in ("unknown", "ignored"):
+            self.faces_view.set_mode(page.kind)
+            self.stack.setCurrentWidget(self.faces_view)
+            self.faces_view.grid.setFocus()
+        self.sidebar.select(page.kind if page.kind in ("people", "review", "unknown", "ignored") else None)
+        self.back_action.setEnabled(bool(self.history))
+        if page.kind in ("people", "review", "unknown", "ignored"):
+            self.qsettings.setValue("view", page.kind)
+
+    def go_back(self) -> None:
+        if self.history:
+            self.navigate(self.history.pop(), remember=False)
+        elif self.page is not None and self.page.kind != "people":
+            self.navigate(Page("people"), remember=False)
+
+    def _person_gone(self, person_id: int) -> None:
+        if self.page == Page("person", person_id):
+            self.statusBar().showMessage("That person is gone (merged or removed).", 6000)
+            self.history = [p for p in self.history if p != Page("person", person_id)]
+            self.go_back()
+
+    def keyPressEvent(self, event: object) -> None:
+        from PySide6.QtGui import QKeyEvent
+
+        if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and \
+                self.page is not None and self.page.kind in ("person", "photo"):
+            self.go_back()
+            return
+        super().keyPressEvent(event)  # type: ignore[arg-type]
+
+    # -- undo, redo, changes ------------------------------------------------------------------------
+    def _set_undo_labels(self, undo: str | None, redo: str | None) -> None:
+        self.undo_action.setEnabled(undo is not None)
+        self.redo_action.setEnabled(redo is not None)
+        self.undo_action.setText(f"&Undo {undo}" if undo else "&Undo")
+        self.redo_action.setText(f"&Redo {redo}" if redo else "&Redo")
+        set_tip(self.undo_action, f"Undo {undo}" if undo else "Nothing to undo")
+        set_tip(self.redo_action, f"Redo {redo}" if redo else "Nothing to redo")
+
+    def _on_changed(self, changes: ChangeSet) -> None:
+        self.refresh_status()
+
+    def show_error(self, title: str, exc: BaseException) -> None:
+        show_error(self, title, exc)
+
+    # -- folders and scanning -----------------------------------------------------------------------
+    def refresh_folders(self) -> None:
+        def done(folders: list[FolderInfo]) -> None:
+            self.folders = folders
+            for panel in self.folder_panels:
+                panel.set_folders(folders)
+            self.refresh_status()
+
+        self.ctx.query(list_folders, on_done=done, owner=self)
+
+    def refresh_status(self) -> None:
+        from faceorg.store.stats import library_status
+
+        def done(status: dict[str, int | str]) -> None:
+            self.status_text.setText(f"{int(status['photos']):,} photos · {int(status['faces']):,} faces · "
+                                     f"{int(status['people']):,} people")
+
+        self.ctx.query(library_status, on_done=done, owner=self)
+
+    def add_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a photo folder", str(Path.home()))
+        if path:
+            self.add_folder(path)
+
+    def add_folder(self, path: str, *, scan: bool = True) -> None:
+        """Add a folder to the library, then scan."""
+        def done(result: tuple[FolderInfo, bool]) -> None:
+            info, new = result
+            self.statusBar().showMessage(f"Added {info.path}" if new else f"{info.path} is already in the library", 6000)
+            self.refresh_folders()
+            if scan:
+                self.rescan()
+
+        self.ctx.ops.submit(add_folder, self.ctx.library, path, on_done=done,
+                            on_error=lambda exc: self.show_error("Could not add the folder", exc))
+
+    def remove_folder(self, path: str) -> None:
+        text = (f"Remove {path} from the library?\n\nThe photos stay on disk, but the faces found in them "
+                "and the names you gave them are forgotten. This cannot be undone.")
+        if not confirm(self, "Remove folder", text, "Remove"):
+            return
+
+        def done(_info: FolderInfo) -> None:
+            self.refresh_folders()
+            self.reload_views()
+
+        self.ctx.ops.submit(remove_folder, self.ctx.library, path, on_done=done,
+                            on_error=lambda exc: self.show_error("Could not remove the folder", exc))
+
+    def reload_views(self) -> None:
+        """Reload every view (after a change no change record describes, such as removing a folder)."""
+        self.people_view.load()
+        self.review_view.load()
+        if self.faces_view.loaded_mode is not None:
+            self.faces_view.load()
+        if self.page is not None and self.page.kind == "person" and self.page.arg is not None:
+            self.person_view.show_person(self.page.arg)
+        self.ctx.refresh_names()
+        self.refresh_status()
+
+    def rescan(self, *, with_faces: bool = True) -> None:
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return
+        title = SCAN_TITLE if with_faces else "Scanning (without faces)"
+
+        def done(result: tuple[ScanSummary, bool]) -> None:
+            summary, analysed = result
+            self.statusBar().showMessage(summary.one_line(), 15000)
+            self.ctx.scanned.emit(summary)
+            self.refresh_folders()
+            self._auto_group = analysed and bool(summary.new_face_ids or summary.changed_photo_ids) \
+                and not summary.cancelled
+
+        self.ctx.jobs.start(title, lambda progress: scan_job(self.ctx.library, with_faces, progress), on_done=done)
+
+    def group_faces(self, *, automatic: bool = False) -> None:
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return
+
+        def done(changes: ChangeSet) -> None:
+            self.ctx.publish(changes)
+
+        title = GROUP_TITLE + (" (after the scan)" if automatic else "")
+        self.ctx.jobs.start(title, lambda progress: group_job(self.ctx.library, progress), on_done=done)
+
+    def _job_ended(self, title: str, outcome: str) -> None:
+        self._update_job_actions()
+        if outcome == "cancelled":
+            self.statusBar().showMessage(f"{title}: cancelled; the work done so far is kept", 8000)
+        if self._auto_group and outcome == "done":
+            self._auto_group = False
+            QTimer.singleShot(0, lambda: self.group_faces(automatic=True))
+
+    def _update_job_actions(self) -> None:
+        running = self.ctx.jobs.running
+        for a in (self.rescan_action, self.group_action):
+            a.setEnabled(not running)
+
+    def _job_failed(self, title: str, exc: BaseException) -> None:
+        if isinstance(exc, ModelsMissingError):
+            self._offer_catalogue_scan(exc)
+        elif isinstance(exc, NotImplementedError) and title.startswith(GROUP_TITLE) and title != GROUP_TITLE:
+            self.statusBar().showMessage("Grouping faces is not available yet in this version", 8000)
+        else:
+            self.show_error(f"{title} failed", exc)
+
+    def _offer_catalogue_scan(self, exc: BaseException) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Face models missing",
+                          f"{str(exc)[:1].upper()}{str(exc)[1:]}.\n\nYou can still scan the photos now (faces are "
+                          "looked for in a later scan, once the models are installed).",
+                          QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("modelsMissingBox")
+        scan_button = box.addButton("Scan Without Faces", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(scan_button)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def chosen() -> None:
+            if box.clickedButton() is scan_button:
+                self.rescan(with_faces=False)
+
+        box.finished.connect(lambda _r: chosen())
+        box.open()
+
+    # -- settings -----------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.raise_()
+            return
+        self.ctx.query(load_settings, on_done=self._show_settings, owner=self)
+
+    def _show_settings(self, settings: Settings) -> None:
+        dialog = SettingsDialog(settings, self)
+        self.settings_dialog = dialog
+        self._add_folder_panel(dialog.folders)
+        self.ctx.queries.submit(describe_providers, settings.use_gpu, on_done=dialog.set_provider_text, owner=dialog)
+
+        def finished(result: int) -> None:
+            self.settings_dialog = None
+            if result == SettingsDialog.DialogCode.Accepted:
+                edited = dialog.result_settings()
+                if edited != settings:
+                    self.ctx.ops.submit(save_settings, self.ctx.library, edited,
+                                        on_done=lambda _s: self.statusBar().showMessage(
+                                            "Settings saved; they apply to the next scan", 6000),
+                                        on_error=lambda exc: self.show_error("Could not save the settings", exc))
+            dialog.deleteLater()
+
+        dialog.finished.connect(finished)
+        dialog.open()
+
+    def about(self) -> None:
+        QMessageBox.about(self, "About faceorg",
+                          f"<b>faceorg {__version__}</b><p>Organize your photo library by the people in it, "
+                          "on your own computer. Nothing leaves your machine.</p>"
+                          f"<p>Library: {self.ctx.library.path}</p>")
+
+    # -- window state -------------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        geometry = self.qsettings.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 800)
+        state = self.qsettings.value("windowState")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        sizes = self.qsettings.value("splitter")
+        if isinstance(sizes, QByteArray):
+            self.splitter.restoreState(sizes)
+
+    def save_state(self) -> None:
+        self.qsettings.setValue("geometry", self.saveGeometry())
+        self.qsettings.setValue("windowState", self.saveState())
+        self.qsettings.setValue("splitter", self.splitter.saveState())
+        self.qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_state()
+        self.ctx.shutdown()
+        super().closeEvent(event)

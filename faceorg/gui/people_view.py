@@ -1,0 +1,343 @@
+"""The People view: a grid of person cards; filter, show hidden, merge (also by drag and drop), rename in place."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QMenu, QVBoxLayout, QWidget
+
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import PersonCard, best_faces, person_cards
+from faceorg.store.db import Library
+
+from faceorg.gui.actions import make_action, spacer, view_toolbar
+from faceorg.gui.context import AppContext
+from faceorg.gui.delegates import CARD_SIZE, CardDelegate
+from faceorg.gui.dialogs import confirm
+from faceorg.gui.grid import GridView
+from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
+
+FIRST_SCREEN = 300  # people whose covers are found before the grid is first shown
+FULL_RELOAD_ABOVE = 2000  # a change touching more people than this reloads the whole list
+
+
+def load_first(library: Library) -> tuple[list[PersonCard], dict[int, int]]:
+    """All cards, and the covers of the first screenful (worker thread)."""
+    cards = person_cards(library)
+    head = [c.id for c in cards if not c.hidden and c.cover_face_id is None][:FIRST_SCREEN]
+    return cards, best_faces(library, head)
+
+
+def load_cards(library: Library, person_ids: list[int]) -> tuple[list[PersonCard], dict[int, int]]:
+    """These people's cards and covers (worker thread)."""
+    cards = person_cards(library, person_ids)
+    return cards, best_faces(library, [c.id for c in cards if c.cover_face_id is None])
+
+
+class PeopleGrid(GridView):
+    """The card grid; dropping cards on a card asks to merge them into it."""
+
+    merge_dropped = Signal(int, list)  # target person id, dragged person ids
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, spacing=4)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(False)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked)
+
+    def _delegate(self) -> CardDelegate | None:
+        d = self.itemDelegate()
+        return d if isinstance(d, CardDelegate) else None
+
+    def _set_drop_row(self, row: int | None) -> None:
+        d = self._delegate()
+        if d is not None and d.drop_row != row:
+            d.drop_row = row
+            self.viewport().update()
+
+    def dragEnterEvent(self, event: QDragMoveEvent) -> None:  # type: ignore[override]
+        if event.mimeData().hasFormat(PEOPLE_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        dragged = _ids(event.mimeData().data(PEOPLE_MIME).data())
+        if index.isValid() and event.mimeData().hasFormat(PEOPLE_MIME) and \
+                self.model().data(index, ID_ROLE) not in dragged:
+            self._set_drop_row(index.row())
+            event.acceptProposedAction()
+        else:
+            self._set_drop_row(None)
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._set_drop_row(None)
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._set_drop_row(None)
+        self.drop_on(event.position().toPoint(), _ids(event.mimeData().data(PEOPLE_MIME).data()))
+        event.setDropAction(Qt.DropAction.CopyAction)  # the model does not move rows; the merge will
+        event.accept()
+
+    def drop_on(self, pos: QPoint, dragged: list[int]) -> None:
+        """Cards ``dragged`` dropped at ``pos``: ask to merge them into the card there."""
+        index = self.indexAt(pos)
+        if not index.isValid():
+            return
+        target = self.model().data(index, ID_ROLE)
+        sources = [p for p in dragged if p != target]
+        if sources:
+            self.merge_dropped.emit(target, sources)
+
+
+def _ids(raw: bytes) -> list[int]:
+    return [int(x) for x in bytes(raw).decode().split(",") if x.strip().isdigit()]
+
+
+class PeopleView(QWidget):
+    """Everyone in the library as cards: named people first, then unnamed groups by size."""
+
+    open_person = Signal(int)
+    title_changed = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.loaded = False
+        self.model = PeopleModel(self)
+        self.grid = PeopleGrid(self)
+        self.grid.setObjectName("peopleGrid")
+        self.grid.setModel(self.model)
+        self.delegate = CardDelegate(ctx.card_thumbs, ctx.names, self.grid)
+        self.grid.setItemDelegate(self.delegate)
+        self.grid.set_cell(CARD_SIZE + QSize(8, 8))
+        self.grid.watch(ctx.card_thumbs)
+        self.grid.empty_text = "Loading people…"
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("peopleFilter")
+        self.filter_edit.setPlaceholderText("Filter by name")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setMinimumWidth(160)
+        self.filter_edit.setMaximumWidth(280)
+        self.show_hidden = QCheckBox("Show hidden")
+        self.show_hidden.setObjectName("showHidden")
+        self.count_label = QLabel()
+        self.count_label.setObjectName("peopleCount")
+
+        self.open_action = make_action(self.grid, "&Open", self._open_current, icon_name="person",
+                                       tip="Open the selected person (Enter)")
+        self.rename_action = make_action(self.grid, "&Rename…", self.rename_current, shortcut="F2",
+                                         icon_name="rename", tip="Name or rename the person")
+        self.merge_action = make_action(self.grid, "&Merge", self.merge_selected, shortcut="Ctrl+M",
+                                        icon_name="merge", tip="Merge the selected people into one")
+        self.hide_action = make_action(self.grid, "&Hide", self.toggle_hidden, shortcut="Ctrl+Shift+H",
+                                       icon_name="hide", tip="Hide the selected people (or show them again)")
+        self.filter_action = make_action(self, "&Find…", self.focus_filter, shortcut=QKeySequence.StandardKey.Find)
+
+        self.toolbar = view_toolbar("peopleToolbar", self)
+        self.toolbar.addWidget(self.filter_edit)
+        self.toolbar.addWidget(self.show_hidden)
+        self.toolbar.addSeparator()
+        for action in (self.rename_action, self.merge_action, self.hide_action):
+            self.toolbar.addAction(action)
+        self.toolbar.addWidget(spacer())
+        self.toolbar.addWidget(self.count_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.grid, 1)
+
+        self._filter_timer = QTimer(self, singleShot=True, interval=120)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
+        self.filter_edit.returnPressed.connect(self._focus_grid)
+        self.show_hidden.toggled.connect(lambda _on: self._apply_filter())
+        self.grid.open_requested.connect(self._open_index)
+        self.grid.merge_dropped.connect(self.merge_into)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.model.rename_requested.connect(self.rename)
+        self.model.modelReset.connect(self._update_counts)
+        self.model.rowsInserted.connect(self._update_counts)
+        self.model.rowsRemoved.connect(self._update_counts)
+        ctx.changed.connect(self.on_changed)
+        self._update_actions()
+
+    # -- loading ------------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load every card (the first screen's covers first, the rest right after)."""
+        self.ctx.query(load_first, on_done=self._loaded, owner=self)
+
+    def _loaded(self, result: tuple[list[PersonCard], dict[int, int]]) -> None:
+        cards, best = result
+        self.model.set_cards(cards, best)
+        self.loaded = True
+        self._update_counts()
+        rest = self.model.without_cover(c.id for c in cards)
+        if rest:
+            self.ctx.query(best_faces, rest, on_done=self.model.set_best_faces, owner=self)
+
+    def on_changed(self, changes: ChangeSet) -> None:
+        """Refresh only the cards the change record names."""
+        if not self.loaded:
+            return
+        touched = sorted(changes.people_added | changes.people_changed)
+        if len(touched) + len(changes.people_removed) > FULL_RELOAD_ABOVE:
+            self.load()
+            return
+        removed = set(changes.people_removed)
+        if not touched:
+            if removed:
+                self.model.apply([], removed)
+            return
+
+        def apply(result: tuple[list[PersonCard], dict[int, int]]) -> None:
+            cards, best = result
+            gone = removed | (set(touched) - {c.id for c in cards})
+            self.model.apply(cards, gone, best)
+            self._update_actions()
+
+        self.ctx.query(load_cards, touched, on_done=apply, owner=self)
+
+    # -- filter -------------------------------------------------------------------------------------
+    def focus_filter(self) -> None:
+        self.filter_edit.setFocus()
+        self.filter_edit.selectAll()
+
+    def _focus_grid(self) -> None:
+        self.grid.setFocus()
+        if not self.grid.currentIndex().isValid() and self.model.rowCount():
+            self.grid.setCurrentIndex(self.model.index(0))
+
+    def _apply_filter(self) -> None:
+        self.model.set_filter(self.filter_edit.text(), self.show_hidden.isChecked())
+        self._update_counts()
+
+    def set_show_hidden(self, on: bool) -> None:
+        self.show_hidden.setChecked(on)
+
+    def _update_counts(self, *_args: object) -> None:
+        total = self.model.total
+        named = sum(1 for c in self.model.cards() if c.name)
+        shown = self.model.rowCount()
+        if not self.loaded:
+            text = ""
+        elif shown == total:
+            text = f"{total:,} people, {named:,} named"
+        else:
+            text = f"{shown:,} of {total:,} people shown"
+        self.count_label.setText(text)
+        if not self.loaded:
+            self.grid.empty_text = "Loading people…"
+        elif total == 0:
+            self.grid.empty_text = "No people yet — add a folder and scan."
+        elif self.filter_edit.text().strip():
+            self.grid.empty_text = f"No one matches “{self.filter_edit.text().strip()}”."
+        else:
+            self.grid.empty_text = "Everyone is hidden — tick “Show hidden” to see them."
+        self.grid.viewport().update()
+
+    # -- selection and actions ------------------------------------------------------------------------
+    def selected_ids(self) -> list[int]:
+        return [self.model.card_at(r).id for r in self.grid.selected_rows()]
+
+    def select_ids(self, person_ids: list[int]) -> None:
+        rows = [r for r in (self.model.row_of(p) for p in person_ids) if r is not None]
+        self.grid.select_rows(rows)
+        if rows:
+            self.grid.scrollTo(self.model.index(rows[0]))
+
+    def _update_actions(self) -> None:
+        ids = self.selected_ids()
+        self.merge_action.setEnabled(len(ids) >= 2)
+        self.rename_action.setEnabled(len(ids) == 1)
+        self.open_action.setEnabled(len(ids) == 1)
+        self.hide_action.setEnabled(bool(ids))
+        cards = [self.model.card(p) for p in ids]
+        all_hidden = bool(cards) and all(c is not None and c.hidden for c in cards)
+        self.hide_action.setText("&Show" if all_hidden else "&Hide")
+
+    def _open_index(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_person.emit(self.model.card_at(index.row()).id)
+
+    def _open_current(self) -> None:
+        self._open_index(self.grid.currentIndex())
+
+    def rename_current(self) -> None:
+        index = self.grid.currentIndex()
+        if index.isValid():
+            self.grid.edit(index)
+
+    def rename(self, person_id: int, name: str) -> None:
+        """Name a person; a name someone else has offers to merge the two."""
+        existing = {n.casefold(): n for n in self.ctx.names.stringList()}
+        card = self.model.card(person_id)
+        other = existing.get(name.casefold())
+        if other is not None and (card is None or card.name != other):
+            question = (f"There is already a person named “{other}”. Merge "
+                        f"{'“' + card.name + '”' if card and card.name else 'this unnamed person'} into them?")
+            if not confirm(self, "Name already in use", question, "Merge"):
+                return
+            name = other
+        self.ctx.run_op(ops.name_person, person_id, name)
+
+    def merge_selected(self) -> None:
+        ids = self.selected_ids()
+        if len(ids) >= 2:
+            self.merge_into(ids[0], ids[1:])
+
+    def merge_into(self, target: int, sources: list[int]) -> None:
+        """Merge ``sources`` into ``target``; asks first when that would drop someone's name."""
+        target_card = self.model.card(target)
+        named = [c for c in (self.model.card(p) for p in sources) if c is not None and c.name]
+        if named and target_card is not None and target_card.name is None and len(named) == 1:
+            target, sources = named[0].id, [target] + [p for p in sources if p != named[0].id]
+            target_card = named[0]
+        dropped = [c.name for c in named if c.id != target and c.name]
+        if dropped:
+            who = display_name(target_card.name if target_card else None)
+            text = (f"Merge {', '.join('“' + n + '”' for n in dropped)} into “{who}”? "
+                    f"{'Their name' if len(dropped) == 1 else 'Their names'} will be dropped. (You can undo this.)")
+            if not confirm(self, "Merge named people", text, "Merge"):
+                return
+
+        def select_target(_changes: ChangeSet) -> None:
+            QTimer.singleShot(0, lambda: self.select_ids([target]))
+
+        self.ctx.run_op(ops.merge_people, target, sources, on_done=select_target)
+
+    def toggle_hidden(self) -> None:
+        cards = [c for c in (self.model.card(p) for p in self.selected_ids()) if c is not None]
+        hide = not all(c.hidden for c in cards)
+        for card in cards:
+            self.ctx.run_op(ops.hide_person, card.id, hide)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        menu = QMenu(self)
+        for action in (self.open_action, self.rename_action, self.merge_action, self.hide_action):
+            menu.addAction(action)
+        menu.popup(self.grid.viewport().mapToGlobal(pos))
+
+    def keyPressEvent(self, event: object) -> None:  # Escape clears the filter
+        from PySide6.QtGui import QKeyEvent
+
+        if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and self.filter_edit.text():
+            self.filter_edit.clear()
+            self._apply_filter()
+            self._focus_grid()
+            return
+        super().keyPressEvent(event)  # type: ignore[arg-type]

@@ -1,0 +1,233 @@
+"""The Person view: every face of one person, best first, with the actions that fix the grouping."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import FaceCard, PersonCard, face_cards_of_person, person_cards
+from faceorg.store.db import Library
+
+from faceorg.gui.actions import make_action, tool_button, view_toolbar
+from faceorg.gui.context import AppContext
+from faceorg.gui.dialogs import ask_name
+from faceorg.gui.face_grid import FaceGrid
+from faceorg.gui.models import display_name, faces_text
+
+
+def load_person(library: Library, person_id: int) -> tuple[PersonCard | None, list[FaceCard]]:
+    """The person's card and faces (worker thread); None when the person is gone."""
+    cards = person_cards(library, [person_id])
+    if not cards:
+        return None, []
+    return cards[0], face_cards_of_person(library, person_id)
+
+
+class PersonView(QWidget):
+    """One person's faces as chips; split, move, reject, ignore, choose the cover, open the photo."""
+
+    back_requested = Signal()
+    open_photo = Signal(int, int)  # photo id, face id
+    person_gone = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.person_id: int | None = None
+        self.card: PersonCard | None = None
+        self.grid = FaceGrid(ctx, self)
+        self.grid.setObjectName("personGrid")
+        self.grid.empty_text = "Loading…"
+
+        self.back_button = QToolButton()
+        self.back_button.setObjectName("backButton")
+        self.title = QLabel()
+        self.title.setObjectName("personTitle")
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.35)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("personSubtitle")
+
+        g = self.grid
+        self.rename_action = make_action(self, "&Rename…", self.rename, shortcut="F2", icon_name="rename",
+                                         tip="Name or rename this person")
+        self.split_action = make_action(g, "&New Person from Selection", self.split, shortcut="Ctrl+N",
+                                        icon_name="split", tip="Make the selected faces a new person")
+        self.move_action = make_action(g, "&Move to…", self.move_to, shortcut="Ctrl+M", icon_name="move",
+                                       tip="Give the selected faces to another person")
+        self.reject_action = make_action(g, "Not &This Person", self.reject, shortcut=QKeySequence.StandardKey.Delete,
+                                         icon_name="not-person",
+                                         tip="The selected faces are not this person; they will not come back")
+        self.not_face_action = make_action(g, "Not a &Face", self.not_face, shortcut="Shift+Del",
+                                           icon_name="not-face", tip="The selected boxes are not faces at all")
+        self.ignore_action = make_action(g, "&Ignore", self.ignore, shortcut="Ctrl+I", icon_name="ignore",
+                                         tip="Ignore the selected faces (strangers)")
+        self.cover_action = make_action(g, "Use as &Cover", self.use_as_cover, shortcut="Ctrl+U",
+                                        icon_name="cover", tip="Show this face on the person's card")
+        self.photo_action = make_action(g, "Open &Photo", self.open_current_photo, icon_name="photo",
+                                        tip="Open the photo of the current face (Enter)")
+
+        header = QHBoxLayout()
+        header.setContentsMargins(8, 6, 8, 2)
+        header.addWidget(self.back_button)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        header.addLayout(titles)
+        header.addWidget(tool_button(self.rename_action, text_beside=False))
+        header.addStretch(1)
+        self.toolbar = view_toolbar("personToolbar", self)
+        for action in (self.split_action, self.move_action, self.reject_action, self.not_face_action,
+                       self.ignore_action, self.cover_action, self.photo_action):
+            self.toolbar.addAction(action)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(header)
+        layout.addWidget(self.toolbar)
+        layout.addWidget(self.grid, 1)
+
+        self.grid.open_face.connect(self._open_face)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+        ctx.changed.connect(self.on_changed)
+        self._update_actions()
+
+    # -- loading ------------------------------------------------------------------------------------
+    def show_person(self, person_id: int) -> None:
+        if person_id != self.person_id:
+            self.grid.faces.set_cards([])
+            self.title.setText("")
+            self.subtitle.setText("")
+        self.person_id = person_id
+        self.grid.empty_text = "Loading…"
+        self._reload(first=True)
+
+    def _reload(self, first: bool = False) -> None:
+        pid = self.person_id
+        if pid is None:
+            return
+
+        def done(result: tuple[PersonCard | None, list[FaceCard]]) -> None:
+            if pid != self.person_id:
+                return
+            card, faces = result
+            if card is None:
+                self.person_gone.emit(pid)
+                return
+            self.card = card
+            self.grid.faces.person_names = {card.id: card.name}
+            if first:
+                self.grid.faces.set_cards(faces)
+                if faces:
+                    self.grid.setCurrentIndex(self.grid.faces.index(0))
+                self.grid.scrollToTop()
+            else:
+                self.grid.faces.sync(faces)
+                self.grid.focus_after_removal()
+            self._update_header()
+            self._update_actions()
+
+        self.ctx.query(load_person, pid, on_done=done, owner=self)
+
+    def on_changed(self, changes: ChangeSet) -> None:
+        pid = self.person_id
+        if pid is None:
+            return
+        if pid in changes.people_removed:
+            self.person_gone.emit(pid)
+            return
+        shown = set(self.grid.faces.ids)
+        if pid in changes.people_changed or pid in changes.people_added or changes.faces_changed & shown:
+            self._reload()
+
+    def _update_header(self) -> None:
+        card = self.card
+        if card is None:
+            return
+        self.title.setText(display_name(card.name))
+        suggested = sum(1 for c in self.grid.faces.cards() if c.source == "suggested")
+        extra = f", {suggested} suggested (orange dot)" if suggested else ""
+        self.subtitle.setText(faces_text(card.face_count) + extra + (" · hidden" if card.hidden else ""))
+        self.grid.empty_text = "No faces left for this person."
+
+    def _update_actions(self) -> None:
+        n = len(self.grid.selected_rows())
+        for action in (self.split_action, self.move_action, self.reject_action, self.not_face_action,
+                       self.ignore_action):
+            action.setEnabled(n > 0)
+        self.cover_action.setEnabled(n == 1)
+        self.photo_action.setEnabled(self.grid.currentIndex().isValid())
+
+    # -- actions ------------------------------------------------------------------------------------
+    def rename(self) -> None:
+        if self.card is None:
+            return
+        name = ask_name(self, self.ctx.names, title="Name person", prompt="Who is this?", accept_text="Name",
+                        initial=self.card.name or "")
+        if name and name != self.card.name:
+            self.ctx.run_op(ops.name_person, self.card.id, name)
+
+    def split(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.split_faces, ids)
+
+    def move_to(self) -> None:
+        ids = self.grid.selected_ids()
+        if not ids:
+            return
+        count = faces_text(len(ids))
+        name = ask_name(self, self.ctx.names, title="Move faces", prompt=f"Move {count} to:", accept_text="Move")
+        if name:
+            self.ctx.run_op(ops.assign_faces_to_name, ids, name)
+
+    def reject(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids and self.person_id is not None:
+            self.ctx.run_op(ops.reject_faces, ids, self.person_id)
+
+    def not_face(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.mark_not_face, ids)
+
+    def ignore(self) -> None:
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(ops.ignore_faces, ids)
+
+    def use_as_cover(self) -> None:
+        ids = self.grid.selected_ids()
+        if len(ids) == 1 and self.person_id is not None:
+            self.ctx.run_op(ops.set_cover, self.person_id, ids[0])
+
+    def open_current_photo(self) -> None:
+        card = self.grid.current_card()
+        if card is not None:
+            self.open_photo.emit(card.photo_id, card.id)
+
+    def _open_face(self, face_id: int) -> None:
+        row = self.grid.faces.row_of(face_id)
+        if row is not None:
+            card = self.grid.faces.card_at(row)
+            self.open_photo.emit(card.photo_id, card.id)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        if not self.grid.indexAt(pos).isValid():
+            return
+        menu = QMenu(self)
+        for action in (self.photo_action, None, self.split_action, self.move_action, self.reject_action,
+                       self.not_face_action, self.ignore_action, None, self.cover_action):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
+        menu.popup(self.grid.viewport().mapToGlobal(pos))

@@ -1,0 +1,469 @@
+"""The Photo view: the photo upright, a box and a name on every face; click a box to name or reassign it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.queries import FaceSummary, PhotoFaces, photo_with_faces
+from faceorg.scan.imageio import PhotoReadError, load_working_image
+from faceorg.store.db import Library
+
+from faceorg.gui.actions import make_action, tool_button
+from faceorg.gui.context import AppContext
+from faceorg.gui.dialogs import ask_name, name_completer
+
+DISPLAY_SIDE = 2560  # the photo is decoded no larger than this on its long side
+
+
+@dataclass(frozen=True)
+class LoadedPhoto:
+    faces: PhotoFaces
+    image: QImage | None
+    error: str | None
+
+
+def decode_photo(path: str) -> tuple[QImage | None, str | None]:
+    """The photo upright as a QImage (worker thread), or the reason it cannot be shown."""
+    try:
+        working = load_working_image(path, max_side=DISPLAY_SIDE)
+    except PhotoReadError as exc:
+        return None, str(exc)
+    except OSError as exc:
+        return None, f"cannot read the file: {exc.strerror or exc}"
+    pixels = working.pixels
+    h, w = pixels.shape[:2]
+    image = QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB888).copy()
+    return image, None
+
+
+def load_photo(library: Library, photo_id: int, with_image: bool = True) -> LoadedPhoto:
+    faces = photo_with_faces(library, photo_id)
+    if not with_image:
+        return LoadedPhoto(faces, None, None)
+    if not Path(faces.path).is_file():
+        return LoadedPhoto(faces, None, "the file is not there any more (moved, deleted, or on a drive that is not plugged in)")
+    image, error = decode_photo(faces.path)
+    return LoadedPhoto(faces, image, error)
+
+
+def face_label(face: FaceSummary) -> str:
+    if face.status == "ignored":
+        return "Ignored"
+    if face.person_id is None:
+        return "Unknown"
+    return face.person_name or "Unnamed"
+
+
+def face_color(face: FaceSummary) -> QColor:
+    if face.status == "ignored":
+        return QColor(150, 150, 150)
+    if face.person_id is None:
+        return QColor(255, 255, 255)
+    if face.person_name:
+        return QColor(60, 200, 120) if face.source == "user" else QColor(240, 170, 40)
+    return QColor(90, 160, 255)
+
+
+class PhotoCanvas(QWidget):
+    """Paints the photo fitted to the widget and the face boxes; clicking a box selects it."""
+
+    face_clicked = Signal(int)  # face id
+    background_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.photo: PhotoFaces | None = None
+        self.selected: int | None = None
+        self.hovered: int | None = None
+        self.message = ""
+        self.setMouseTracking(True)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(QSize(320, 240))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def set_photo(self, photo: PhotoFaces, image: QImage | None, message: str = "") -> None:
+        self.photo, self.image, self.message = photo, image, message
+        self.update()
+
+    def set_faces(self, photo: PhotoFaces) -> None:
+        self.photo = photo
+        self.update()
+
+    def image_rect(self) -> QRectF:
+        """Where the photo is drawn in the widget (fitted, centred)."""
+        w, h = self._photo_size()
+        if w <= 0 or h <= 0:
+            return QRectF()
+        area = QRectF(self.rect()).adjusted(12, 12, -12, -12)
+        scale = min(area.width() / w, area.height() / h)
+        dw, dh = w * scale, h * scale
+        return QRectF(area.left() + (area.width() - dw) / 2, area.top() + (area.height() - dh) / 2, dw, dh)
+
+    def _photo_size(self) -> tuple[float, float]:
+        if self.photo is not None and self.photo.width and self.photo.height:
+            return float(self.photo.width), float(self.photo.height)
+        if self.image is not None:
+            return float(self.image.width()), float(self.image.height())
+        return 0.0, 0.0
+
+    def box_rect(self, face: FaceSummary) -> QRectF:
+        """The face's box in widget coordinates (boxes are in pixels of the full-size upright photo)."""
+        target = self.image_rect()
+        w, _h = self._photo_size()
+        if w <= 0:
+            return QRectF()
+        s = target.width() / w
+        x, y, bw, bh = face.box
+        return QRectF(target.left() + x * s, target.top() + y * s, bw * s, bh * s)
+
+    def face_at(self, pos: QPointF) -> int | None:
+        if self.photo is None:
+            return None
+        hits = [f for f in self.photo.faces if self.box_rect(f).adjusted(-4, -4, 4, 4).contains(pos)]
+        if not hits:
+            return None
+        return min(hits, key=lambda f: self.box_rect(f).width()).id  # the smallest box wins when nested
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        p.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window).darker(115))
+        target = self.image_rect()
+        if self.image is not None and not target.isEmpty():
+            p.drawImage(target, self.image)
+        elif not target.isEmpty():
+            p.fillRect(target, QColor(60, 60, 60))
+        if self.message:
+            p.setPen(self.palette().color(QPalette.ColorRole.Text))
+            p.drawText(self.rect().adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                       self.message)
+        if self.photo is None:
+            return
+        font = QFont(self.font())
+        font.setBold(True)
+        p.setFont(font)
+        fm = p.fontMetrics()
+        for face in self.photo.faces:
+            rect = self.box_rect(face)
+            color = face_color(face)
+            chosen = face.id == self.selected
+            width = 3.0 if chosen or face.id == self.hovered else 2.0
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.setPen(QPen(QColor(0, 0, 0, 140), width + 2))
+            p.drawRoundedRect(rect, 3, 3)
+            style = Qt.PenStyle.DashLine if face.person_id is None else Qt.PenStyle.SolidLine
+            p.setPen(QPen(color, width, style))
+            p.drawRoundedRect(rect, 3, 3)
+            if chosen:
+                glow = QColor(color)
+                glow.setAlpha(50)
+                p.fillRect(rect, glow)
+            label = face_label(face)
+            tw = fm.horizontalAdvance(label) + 12
+            th = fm.height() + 4
+            ly = rect.top() - th - 3 if rect.top() - th - 3 > 0 else rect.bottom() + 3
+            pill = QRectF(rect.center().x() - tw / 2, ly, tw, th)
+            path = QPainterPath()
+            path.addRoundedRect(pill, th / 2, th / 2)
+            p.fillPath(path, QColor(0, 0, 0, 170))
+            p.setPen(color)
+            p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+        p.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        face = self.face_at(event.position())
+        if face is None:
+            self.background_clicked.emit()
+        else:
+            self.face_clicked.emit(face)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        face = self.face_at(event.position())
+        if face != self.hovered:
+            self.hovered = face
+            self.setCursor(Qt.CursorShape.PointingHandCursor if face is not None else Qt.CursorShape.ArrowCursor)
+            self.update()
+
+
+class PhotoView(QWidget):
+    """A photo with its faces; click a box (or pick it in the list) to name, reassign or remove it."""
+
+    back_requested = Signal()
+    open_person = Signal(int)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.photo_id: int | None = None
+        self.photo: PhotoFaces | None = None
+        self.canvas = PhotoCanvas(self)
+        self.canvas.setObjectName("photoCanvas")
+        self.back_button = QToolButton()
+        self.back_button.setObjectName("backButton")
+        self.title = QLabel()
+        self.title.setObjectName("photoTitle")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.face_list = QListWidget()
+        self.face_list.setObjectName("photoFaces")
+        self.face_list.setMinimumWidth(200)
+
+        # The in-place name editor shown under a clicked box.
+        self.name_edit = QLineEdit(self.canvas)
+        self.name_edit.setObjectName("boxNameEditor")
+        self.name_edit.setPlaceholderText("Name (Enter to save, Esc to cancel)")
+        self.name_edit.setCompleter(name_completer(ctx.names, self.name_edit))
+        self.name_edit.setFixedWidth(260)
+        self.name_edit.hide()
+        self.name_edit.returnPressed.connect(self._commit_name)  # Enter on a completion goes this way
+        self.name_edit.installEventFilter(self)
+
+        lst = self.face_list
+        self.name_action = make_action(self, "&Name…", self.name_selected, shortcut="F2", icon_name="rename",
+                                       tip="Name this face or give it to someone else")
+        self.reject_action = make_action(lst, "Not &This Person", self.reject_selected, shortcut="Ctrl+Del",
+                                         icon_name="not-person", tip="This face is not the person it is given to")
+        self.not_face_action = make_action(self, "Not a &Face", self.not_face_selected, shortcut="Shift+Del",
+                                           icon_name="not-face", tip="Remove this box: it is not a face")
+        self.ignore_action = make_action(self, "&Ignore", self.ignore_selected, shortcut="Ctrl+I", icon_name="ignore",
+                                         tip="Ignore this face (a stranger)")
+        self.person_action = make_action(self, "Open &Person", self.open_selected_person, icon_name="person",
+                                         tip="Show all faces of this person")
+
+        header = QHBoxLayout()
+        header.setContentsMargins(8, 6, 8, 4)
+        header.addWidget(self.back_button)
+        header.addWidget(self.title, 1)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(6, 0, 6, 6)
+        faces_label = QLabel("Faces in this photo")
+        faces_label.setObjectName("sectionLabel")
+        side_layout.addWidget(faces_label)
+        side_layout.addWidget(self.face_list, 1)
+        for action in (self.name_action, self.reject_action, self.not_face_action, self.ignore_action,
+                       self.person_action):
+            button = tool_button(action)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            side_layout.addWidget(button)
+        splitter = QSplitter()
+        splitter.addWidget(self.canvas)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([900, 240])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(header)
+        layout.addWidget(splitter, 1)
+
+        self.canvas.face_clicked.connect(self._box_clicked)
+        self.canvas.background_clicked.connect(self._cancel_name)
+        self.face_list.currentItemChanged.connect(self._list_selection)
+        self.face_list.itemActivated.connect(lambda _item: self.name_selected())
+        ctx.changed.connect(self.on_changed)
+        self._update_actions()
+
+    # -- loading ------------------------------------------------------------------------------------
+    def show_photo(self, photo_id: int, face_id: int | None = None) -> None:
+        self.photo_id = photo_id
+        self.photo = None
+        self._cancel_name()
+        self.canvas.selected = face_id
+        self.canvas.set_photo(PhotoFaces(photo_id, "", None, None, False, []), None, "Loading…")
+        self.face_list.clear()
+        self.title.setText("")
+
+        def done(loaded: LoadedPhoto) -> None:
+            if photo_id != self.photo_id:
+                return
+            message = f"Cannot show this photo: {loaded.error}" if loaded.error else ""
+            self.canvas.set_photo(loaded.faces, loaded.image, message)
+            self._set_faces(loaded.faces)
+            self.title.setText(loaded.faces.path)
+            self.title.setToolTip(loaded.faces.path)
+
+        self.ctx.query(load_photo, photo_id, on_done=done, owner=self)
+
+    def on_changed(self, changes: ChangeSet) -> None:
+        if self.photo is None or self.photo_id is None:
+            return
+        mine = {f.id for f in self.photo.faces}
+        if self.photo_id in changes.photos_changed or changes.faces_changed & mine or \
+                {f.person_id for f in self.photo.faces} & (changes.people_changed | changes.people_removed):
+            photo_id = self.photo_id
+
+            def done(loaded: LoadedPhoto) -> None:
+                if photo_id == self.photo_id:
+                    self.canvas.set_faces(loaded.faces)
+                    self._set_faces(loaded.faces)
+
+            self.ctx.query(load_photo, photo_id, False, on_done=done, owner=self)
+
+    def _set_faces(self, photo: PhotoFaces) -> None:
+        self.photo = photo
+        keep = self.canvas.selected
+        self.face_list.blockSignals(True)
+        self.face_list.clear()
+        for face in photo.faces:
+            item = QListWidgetItem(face_label(face))
+            item.setData(Qt.ItemDataRole.UserRole, face.id)
+            item.setForeground(face_color(face).darker(130) if face.person_id is not None else
+                               self.palette().color(QPalette.ColorRole.PlaceholderText))
+            self.face_list.addItem(item)
+            if face.id == keep:
+                self.face_list.setCurrentItem(item)
+        self.face_list.blockSignals(False)
+        if keep not in {f.id for f in photo.faces}:
+            self.canvas.selected = None
+        if not photo.faces:
+            self.face_list.addItem(QListWidgetItem("No faces found in this photo."))
+        self._update_actions()
+
+    # -- selection ----------------------------------------------------------------------------------
+    def selected_face(self) -> FaceSummary | None:
+        if self.photo is None or self.canvas.selected is None:
+            return None
+        return next((f for f in self.photo.faces if f.id == self.canvas.selected), None)
+
+    def select_face(self, face_id: int | None) -> None:
+        self.canvas.selected = face_id
+        for i in range(self.face_list.count()):
+            item = self.face_list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == face_id:
+                self.face_list.blockSignals(True)
+                self.face_list.setCurrentItem(item)
+                self.face_list.blockSignals(False)
+        self.canvas.update()
+        self._update_actions()
+
+    def _list_selection(self, current: QListWidgetItem | None, _previous: object) -> None:
+        face = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        self.canvas.selected = face
+        self.canvas.update()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        face = self.selected_face()
+        for action in (self.name_action, self.not_face_action, self.ignore_action):
+            action.setEnabled(face is not None)
+        self.reject_action.setEnabled(face is not None and face.person_id is not None)
+        self.person_action.setEnabled(face is not None and face.person_id is not None)
+
+    # -- naming in place ----------------------------------------------------------------------------
+    def _box_clicked(self, face_id: int) -> None:
+        self.select_face(face_id)
+        self.start_naming()
+
+    def start_naming(self) -> None:
+        """Show the name editor under the selected box, prefilled with the current name."""
+        face = self.selected_face()
+        if face is None:
+            return
+        rect = self.canvas.box_rect(face).toRect()
+        x = max(4, min(rect.center().x() - self.name_edit.width() // 2, self.canvas.width() - self.name_edit.width() - 4))
+        y = rect.bottom() + 6
+        if y + self.name_edit.height() > self.canvas.height() - 4:
+            y = max(4, rect.top() - self.name_edit.height() - 30)
+        self.name_edit.move(x, y)
+        self.name_edit.setText(face.person_name or "")
+        self.name_edit.selectAll()
+        self.name_edit.show()
+        self.name_edit.raise_()
+        self.name_edit.setFocus()
+
+    def _commit_name(self) -> None:
+        face = self.selected_face()
+        name = " ".join(self.name_edit.text().split())
+        self._cancel_name()
+        if face is None or not name or (name == face.person_name and face.source == "user"):
+            return
+        self.ctx.run_op(ops.assign_faces_to_name, [face.id], name)
+
+    def _cancel_name(self) -> None:
+        if self.name_edit.isVisible():
+            self.name_edit.hide()
+            self.canvas.setFocus()
+
+    def eventFilter(self, obj: object, event: object) -> bool:
+        """Escape cancels the name editor; Enter saves (and does not reach the view, which would reopen it)."""
+        if obj is self.name_edit and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Escape:
+                self._cancel_name()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                popup = self.name_edit.completer().popup() if self.name_edit.completer() else None
+                if popup is not None and popup.isVisible():
+                    return False  # the completer takes the highlighted name first
+                self._commit_name()
+                return True
+        return super().eventFilter(obj, event)  # type: ignore[arg-type]
+
+    # -- actions ------------------------------------------------------------------------------------
+    def name_selected(self) -> None:
+        face = self.selected_face()
+        if face is None:
+            return
+        name = ask_name(self, self.ctx.names, title="Name face", prompt="Who is this?", accept_text="Name",
+                        initial=face.person_name or "")
+        if name:
+            self.ctx.run_op(ops.assign_faces_to_name, [face.id], name)
+
+    def reject_selected(self) -> None:
+        face = self.selected_face()
+        if face is not None and face.person_id is not None:
+            self.ctx.run_op(ops.reject_faces, [face.id], face.person_id)
+
+    def not_face_selected(self) -> None:
+        face = self.selected_face()
+        if face is not None:
+            self.ctx.run_op(ops.mark_not_face, [face.id])
+
+    def ignore_selected(self) -> None:
+        face = self.selected_face()
+        if face is not None:
+            self.ctx.run_op(ops.ignore_faces, [face.id])
+
+    def open_selected_person(self) -> None:
+        face = self.selected_face()
+        if face is not None and face.person_id is not None:
+            self.open_person.emit(face.person_id)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            if self.name_edit.isVisible():
+                self._cancel_name()
+            else:
+                self.back_requested.emit()
+            return
+        if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Right, Qt.Key.Key_Left) and self.photo and self.photo.faces \
+                and not self.name_edit.isVisible():
+            ids = [f.id for f in self.photo.faces]
+            step = -1 if event.key() == Qt.Key.Key_Left else 1
+            pos = ids.index(self.canvas.selected) if self.canvas.selected in ids else -step
+            self.select_face(ids[(pos + step) % len(ids)])
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.selected_face() is not None:
+            self.start_naming()
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,166 @@
+"""Face thumbnails: a bounded in-memory cache filled by a loader thread (calibre's cover grid).
+
+``get()`` never touches the disk or the database: on a miss it queues the face id and returns None,
+and the delegate paints a placeholder. The loader thread takes the newest requests first (what the
+user scrolled to last), reads their chips from the database in one query per batch, decodes and
+scales them to ``QImage`` (safe off the GUI thread), and hands them back; ``ready`` then names the
+faces whose cells should repaint. Requests pile up to a bound; the oldest are dropped (a cell
+scrolled back into view asks again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict, deque
+
+from PySide6.QtCore import QObject, QSize, Qt, Signal
+from PySide6.QtGui import QImage
+
+from faceorg.store.chips import load_chips
+from faceorg.store.db import Library
+
+log = logging.getLogger(__name__)
+
+BATCH = 48  # chips read per database query
+MAX_QUEUED = 800  # requests beyond this drop the oldest
+
+
+class ThumbnailCache(QObject):
+    """Face chips scaled to ``side`` device pixels, least recently used dropped past ``max_bytes``."""
+
+    ready = Signal(object)  # list of face ids now in the cache (or known to have no chip)
+    _loaded = Signal(object)  # dict: face id -> QImage | None, from the loader thread
+
+    def __init__(self, library: Library, side: int, *, device_pixel_ratio: float = 1.0,
+                 max_bytes: int = 96 << 20, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.side = side
+        self.dpr = device_pixel_ratio
+        self.max_bytes = max_bytes
+        self._images: OrderedDict[int, QImage] = OrderedDict()
+        self._bytes = 0
+        self._no_chip: set[int] = set()
+        self._queue: deque[int] = deque()
+        self._queued: set[int] = set()
+        self._busy = False  # a batch is being loaded
+        self._undelivered = 0  # batches loaded but not yet stored on the GUI thread
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._loaded.connect(self._store, Qt.ConnectionType.QueuedConnection)
+        self._thread = threading.Thread(target=self._run, name="faceorg-thumbnails", daemon=True)
+        self._thread.start()
+
+    # -- GUI thread ---------------------------------------------------------------------------------
+    def get(self, face_id: int) -> QImage | None:
+        """The thumbnail if cached (marks it recently used); otherwise queue it and return None."""
+        image = self._images.get(face_id)
+        if image is not None:
+            self._images.move_to_end(face_id)
+            return image
+        if face_id not in self._no_chip:
+            self.request([face_id])
+        return None
+
+    def has_no_chip(self, face_id: int) -> bool:
+        """True when the face is known to have no stored chip (paint a generic face)."""
+        return face_id in self._no_chip
+
+    def request(self, face_ids: list[int]) -> None:
+        """Queue faces for loading, the last one first."""
+        with self._cond:
+            for fid in face_ids:
+                if fid in self._images or fid in self._no_chip:
+                    continue
+                if fid in self._queued:
+                    try:
+                        self._queue.remove(fid)  # move it to the front
+                    except ValueError:
+                        pass
+                self._queue.append(fid)
+                self._queued.add(fid)
+            while len(self._queue) > MAX_QUEUED:
+                self._queued.discard(self._queue.popleft())
+            self._cond.notify()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or loading (for tests and screenshots)."""
+        with self._cond:
+            return not self._queue and not self._busy and not self._undelivered
+
+    def __len__(self) -> int:
+        return len(self._images)
+
+    def clear(self) -> None:
+        self._images.clear()
+        self._bytes = 0
+        self._no_chip.clear()
+
+    def stop(self) -> None:
+        """Stop the loader thread (pending requests are dropped)."""
+        with self._cond:
+            self._stopped = True
+            self._queue.clear()
+            self._queued.clear()
+            self._cond.notify()
+        self._thread.join(timeout=5)
+
+    def _store(self, images: dict[int, QImage | None]) -> None:
+        with self._cond:
+            self._undelivered -= 1
+        # The batch is newest request first; store it oldest first so the newest is kept longest.
+        for fid, image in reversed(list(images.items())):
+            if image is None:
+                self._no_chip.add(fid)
+                continue
+            old = self._images.pop(fid, None)
+            if old is not None:
+                self._bytes -= old.sizeInBytes()
+            self._images[fid] = image
+            self._bytes += image.sizeInBytes()
+        while self._bytes > self.max_bytes and len(self._images) > 1:
+            _, dropped = self._images.popitem(last=False)
+            self._bytes -= dropped.sizeInBytes()
+        self.ready.emit(list(images))
+
+    # -- loader thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._stopped:
+                    self._cond.wait()
+                if self._stopped:
+                    return
+                batch = [self._queue.pop() for _ in range(min(BATCH, len(self._queue)))]
+                self._busy = True
+            try:
+                images = self._load(batch)
+            except Exception:  # a broken database must not kill the thread; the cells keep placeholders
+                log.exception("could not load thumbnails")
+                images = {}
+            with self._cond:
+                self._queued.difference_update(batch)
+                self._busy = False
+                if not images or self._stopped:
+                    continue
+                self._undelivered += 1
+            self._loaded.emit(images)
+
+    def _load(self, face_ids: list[int]) -> dict[int, QImage | None]:
+        chips = load_chips(self.library, face_ids)
+        px = max(1, round(self.side * self.dpr))
+        out: dict[int, QImage | None] = {}
+        for fid in face_ids:
+            data = chips.get(fid)
+            image = QImage.fromData(data) if data else QImage()
+            if image.isNull():
+                out[fid] = None
+                continue
+            image = image.scaled(QSize(px, px), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                 Qt.TransformationMode.SmoothTransformation)
+            image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+            image.setDevicePixelRatio(self.dpr)
+            out[fid] = image
+        return out

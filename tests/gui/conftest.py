@@ -1,0 +1,118 @@
+"""GUI test fixtures: offscreen Qt, the scenario library (real faces when available), a main window on a copy."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+pytest.importorskip("PySide6")
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from faceorg.store import Library, open_library  # noqa: E402
+from tests.conftest import INSTALLED_MODELS, SHARED_DATA  # noqa: E402
+from tests.gui.scenario import Scenario, build_drawn, build_real  # noqa: E402
+
+WAIT_MS = 15_000
+
+
+def _real_available() -> str | None:
+    """Why the real-face scenario cannot be built, or None when it can."""
+    from faceorg.weights.registry import BASE_EMBEDDER_FILE, DETECTOR_FILE
+
+    if not (SHARED_DATA / "lfw" / "images").is_dir():
+        return f"no real face data at {SHARED_DATA}"
+    if not all((INSTALLED_MODELS / f).is_file() for f in (DETECTOR_FILE, BASE_EMBEDDER_FILE)):
+        return f"face models not installed in {INSTALLED_MODELS}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
+    """Real faces from ../shared/data when they and the models are there, else drawn faces.
+
+    With FACEORG_REQUIRE_MODELS=1 (CI), a missing piece is a failure rather than a fallback.
+    """
+    root = tmp_path_factory.mktemp("scenario")
+    why_not = _real_available()
+    if why_not is None:
+        env = {"FACEORG_DATA_DIR": str(tmp_path_factory.mktemp("scenario-data")),
+               "FACEORG_MODELS_DIR": str(INSTALLED_MODELS)}
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            return build_real(SHARED_DATA, root)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    if os.environ.get("FACEORG_REQUIRE_MODELS") == "1":
+        pytest.fail(f"the GUI tests need real faces: {why_not}")
+    return build_drawn(root)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    why_not = _real_available()
+    return "GUI tests: real faces from ../shared/data" if why_not is None else \
+        f"GUI tests: drawn faces ({why_not})"
+
+
+@pytest.fixture()
+def library(scenario: Scenario, tmp_path: Path) -> Iterator[Library]:
+    lib = open_library(scenario.copy_to(tmp_path))
+    yield lib
+    lib.close()
+
+
+@pytest.fixture()
+def qsettings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "faceorg-test.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture()
+def window(qtbot, library: Library, qsettings: QSettings):  # type: ignore[no-untyped-def]
+    """The main window on a private copy of the scenario library, loaded and idle."""
+    from faceorg.gui.app import make_application
+    from faceorg.gui.main_window import MainWindow
+
+    make_application()
+    win = MainWindow(library, qsettings)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    qtbot.waitUntil(lambda: win.people_view.loaded and win.review_view.loaded and win.ctx.idle, timeout=WAIT_MS)
+    yield win
+    win.close()
+
+
+def wait_idle(qtbot, win) -> None:  # type: ignore[no-untyped-def]
+    """Wait until every task, operation, job and thumbnail load has finished and been handed back."""
+    qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
+    QApplication.processEvents()
+    qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
+
+
+def when_modal(qtbot, handle: Callable[[QWidget], None], timeout_ms: int = 5000) -> None:  # type: ignore[no-untyped-def]
+    """Run ``handle(dialog)`` as soon as a modal dialog opens (call before the action that opens it)."""
+    state = {"left": timeout_ms // 20}
+
+    def poll() -> None:
+        widget = QApplication.activeModalWidget()
+        if widget is not None and widget.isVisible():
+            handle(widget)
+            return
+        state["left"] -= 1
+        if state["left"] > 0:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)

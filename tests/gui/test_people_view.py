@@ -1,0 +1,215 @@
+"""People view: cards in order, filter, hidden people, merge (selection and drag and drop), rename in place."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPushButton
+from sqlalchemy import func, select
+
+from faceorg.people.queries import list_people
+from faceorg.store.models import Assignment, Person
+from tests.gui.conftest import wait_idle, when_modal
+from tests.gui.scenario import Scenario
+
+
+def shown(win) -> list[str]:  # type: ignore[no-untyped-def]
+    m = win.people_view.model
+    return [m.data(m.index(r)) for r in range(m.rowCount())]
+
+
+def face_count(library, person_id: int) -> int:  # type: ignore[no-untyped-def]
+    with library.session() as s:
+        return s.scalar(select(func.count()).select_from(Assignment).where(Assignment.person_id == person_id)) or 0
+
+
+def test_cards_named_first_then_unnamed_by_size_with_counts(window, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    names = shown(window)
+    assert names == ["Colin Powell", "George W Bush", "Unnamed", "Unnamed"]  # Schroeder is hidden
+    m = window.people_view.model
+    unnamed = [m.card_at(r) for r in (2, 3)]
+    assert unnamed[0].face_count >= unnamed[1].face_count
+    assert {c.id for c in unnamed} == {scenario.people["blair"], scenario.people["rumsfeld"]}
+    bush = m.card(scenario.people["bush"])
+    assert bush is not None and bush.face_count == len(scenario.faces["bush"])
+    # The same order and counts as the core's own listing.
+    core = [(p.id, p.face_count) for p in list_people(library)]
+    assert [(c.id, c.face_count) for c in (m.card_at(r) for r in range(m.rowCount()))] == core
+    # Every card shows a cover face, and the thumbnails were decoded into the cache.
+    assert all(m.cover_of(m.card_at(r)) is not None for r in range(m.rowCount()))
+    assert window.ctx.card_thumbs.get(m.cover_of(bush)) is not None
+    assert "4 people" in window.people_view.count_label.text() or "people" in window.people_view.count_label.text()
+
+
+def test_filter_by_name_and_show_hidden(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = window.people_view
+    qtbot.keyClicks(view.filter_edit, "bush")
+    qtbot.waitUntil(lambda: shown(window) == ["George W Bush"], timeout=3000)
+    view.filter_edit.clear()
+    qtbot.waitUntil(lambda: len(shown(window)) == 4, timeout=3000)
+    qtbot.mouseClick(view.show_hidden, Qt.MouseButton.LeftButton)
+    assert "Gerhard Schroeder" in shown(window)
+    assert window.show_hidden_action.isChecked()  # View menu and checkbox agree
+    window.show_hidden_action.trigger()
+    assert "Gerhard Schroeder" not in shown(window)
+    qtbot.keyClicks(view.filter_edit, "nobody-has-this-name")
+    qtbot.waitUntil(lambda: shown(window) == [], timeout=3000)
+    assert "No one matches" in view.grid.empty_text
+
+
+def select_people(win, qtbot, ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    """Click the first card, Ctrl+click the others (real mouse events on the grid)."""
+    grid, m = win.people_view.grid, win.people_view.model
+    for n, pid in enumerate(ids):
+        rect = grid.visualRect(m.index(m.row_of(pid)))
+        mods = Qt.KeyboardModifier.ControlModifier if n else Qt.KeyboardModifier.NoModifier
+        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, mods, rect.center())
+    assert sorted(win.people_view.selected_ids()) == sorted(ids)
+
+
+def test_merge_selected_cards_and_undo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    blair, rumsfeld = scenario.people["blair"], scenario.people["rumsfeld"]
+    total = face_count(library, blair) + face_count(library, rumsfeld)
+    select_people(window, qtbot, [blair, rumsfeld])
+    assert window.people_view.merge_action.isEnabled()
+    qtbot.keyClick(window.people_view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        survivors = [p for p in (blair, rumsfeld) if s.get(Person, p) is not None]
+    assert len(survivors) == 1
+    assert face_count(library, survivors[0]) == total
+    assert shown(window).count("Unnamed") == 1
+    card = window.people_view.model.card(survivors[0])
+    assert card is not None and card.face_count == total
+    assert window.undo_action.text().startswith("&Undo Merge")
+    qtbot.keyClick(window.people_view.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert shown(window).count("Unnamed") == 2
+    assert face_count(library, blair) + face_count(library, rumsfeld) == total
+    assert window.redo_action.isEnabled() and "Merge" in window.redo_action.text()
+
+
+def test_merge_by_dragging_a_card_onto_another(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = window.people_view
+    grid, m = view.grid, view.model
+    rumsfeld, blair = scenario.people["rumsfeld"], scenario.people["blair"]
+    before = face_count(library, blair) + face_count(library, rumsfeld)
+    mime = m.mimeData([m.index(m.row_of(rumsfeld))])
+    target = grid.visualRect(m.index(m.row_of(blair))).center()
+    vp = grid.viewport()
+    enter = QDragEnterEvent(QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, enter)
+    move = QDragMoveEvent(QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                          Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, move)
+    assert move.isAccepted()
+    assert view.delegate.drop_row == m.row_of(blair)  # the target card is highlighted
+    drop = QDropEvent(QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(vp, drop)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, rumsfeld) is None
+    assert face_count(library, blair) == before
+    assert view.delegate.drop_row is None
+
+
+def test_merging_named_people_asks_first(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    bush, powell = scenario.people["bush"], scenario.people["powell"]
+    select_people(window, qtbot, [bush, powell])
+    seen: list[str] = []
+
+    def cancel(box) -> None:  # type: ignore[no-untyped-def]
+        seen.append(box.text())
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    when_modal(qtbot, cancel)
+    window.people_view.merge_action.trigger()
+    wait_idle(qtbot, window)
+    assert seen and "dropped" in seen[0]
+    with library.session() as s:
+        assert s.get(Person, bush) is not None and s.get(Person, powell) is not None
+
+
+def test_rename_in_place_with_completion(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view, m = window.people_view, window.people_view.model
+    blair = scenario.people["blair"]
+    select_people(window, qtbot, [blair])
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    assert editor is not None and editor.isVisible()
+    assert editor.completer() is not None and editor.completer().model().rowCount() >= 3  # existing names
+    qtbot.keyClicks(editor, "Tony Blair")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, blair).name == "Tony Blair"
+    assert "Tony Blair" in shown(window)
+    assert shown(window).index("Tony Blair") < shown(window).index("Unnamed")  # moved among the named
+    assert "Tony Blair" in window.ctx.names.stringList()  # offered by completion from now on
+    assert window.undo_action.text() == "&Undo Name “Tony Blair”"
+
+
+def test_existing_name_offers_to_merge(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = window.people_view
+    rumsfeld, bush = scenario.people["rumsfeld"], scenario.people["bush"]
+    bush_faces = face_count(library, bush)
+    rumsfeld_faces = face_count(library, rumsfeld)
+    select_people(window, qtbot, [rumsfeld])
+    asked: list[str] = []
+
+    def merge(box) -> None:  # type: ignore[no-untyped-def]
+        asked.append(box.text())
+        next(b for b in box.findChildren(QPushButton) if b.text() == "Merge").click()
+
+    when_modal(qtbot, merge)
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    qtbot.keyClicks(editor, "george w bush")  # another spelling of an existing name
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    assert asked and "George W Bush" in asked[0]
+    with library.session() as s:
+        assert s.get(Person, rumsfeld) is None
+    assert face_count(library, bush) == bush_faces + rumsfeld_faces
+
+
+def test_hide_and_show_a_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    powell = scenario.people["powell"]
+    select_people(window, qtbot, [powell])
+    qtbot.keyClick(window.people_view.grid, Qt.Key.Key_H,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, powell).hidden
+    assert "Colin Powell" not in shown(window)
+    window.show_hidden_action.trigger()
+    assert "Colin Powell" in shown(window)
+    select_people(window, qtbot, [powell])
+    assert window.people_view.hide_action.text() == "&Show"
+    window.people_view.hide_action.trigger()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert not s.get(Person, powell).hidden
+
+
+def test_keyboard_moves_and_enter_opens(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    grid, m = window.people_view.grid, window.people_view.model
+    grid.setFocus()
+    grid.setCurrentIndex(m.index(0))
+    qtbot.keyClick(grid, Qt.Key.Key_End)
+    assert grid.currentIndex().row() == m.rowCount() - 1
+    qtbot.keyClick(grid, Qt.Key.Key_Home)
+    assert grid.currentIndex().row() == 0
+    qtbot.keyClick(grid, Qt.Key.Key_Right)
+    assert grid.currentIndex().row() == 1
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(window.people_view.selected_ids()) == m.rowCount()
+    grid.setCurrentIndex(m.index(m.row_of(scenario.people["bush"])))
+    qtbot.keyClick(grid, Qt.Key.Key_Return)
+    assert window.stack.currentWidget() is window.person_view
+    assert window.person_view.person_id == scenario.people["bush"]
+    wait_idle(qtbot, window)
+    qtbot.keyClick(window.person_view.grid, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is window.people_view

@@ -1,0 +1,179 @@
+"""Person view: chips best first, multi-selection, split, move, not this person, not a face, ignore, cover, photo."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+from sqlalchemy import select
+
+from faceorg.store.models import Assignment, AssignmentSource, Face, FaceNotPerson, FaceStatus, Person
+from tests.gui.conftest import wait_idle, when_modal
+from tests.gui.scenario import Scenario
+
+
+def open_person(win, qtbot, person_id: int):  # type: ignore[no-untyped-def]
+    m = win.people_view.model
+    if m.row_of(person_id) is None:
+        win.show_hidden_action.setChecked(True)
+    grid = win.people_view.grid
+    pos = grid.visualRect(m.index(m.row_of(person_id))).center()
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=pos)  # a double click is press, release, ...
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    assert win.stack.currentWidget() is win.person_view
+    wait_idle(qtbot, win)
+    return win.person_view
+
+
+def chip_ids(view) -> list[int]:  # type: ignore[no-untyped-def]
+    return view.grid.faces.ids
+
+
+def owner(library, face_id: int) -> int | None:  # type: ignore[no-untyped-def]
+    with library.session() as s:
+        return s.scalar(select(Assignment.person_id).where(Assignment.face_id == face_id))
+
+
+def select_chips(view, qtbot, face_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    grid = view.grid
+    for n, fid in enumerate(face_ids):
+        rect = grid.visualRect(grid.faces.index(grid.faces.row_of(fid)))
+        mods = Qt.KeyboardModifier.ControlModifier if n else Qt.KeyboardModifier.NoModifier
+        qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, mods, rect.center())
+    assert sorted(grid.selected_ids()) == sorted(face_ids)
+
+
+def test_faces_best_first_and_keyboard_selection(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["bush"])
+    assert view.title.text() == "George W Bush"
+    assert chip_ids(view) == scenario.faces["bush"]  # best quality first (the scenario sorted them so)
+    assert "suggested" in view.subtitle.text()
+    grid = view.grid
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_Home)
+    qtbot.keyClick(grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(grid, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert grid.selected_ids() == scenario.faces["bush"][:3]
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert len(grid.selected_ids()) == len(scenario.faces["bush"])
+    assert view.split_action.isEnabled() and not view.cover_action.isEnabled()  # cover needs exactly one
+
+
+def test_new_person_from_selection(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    wrong = scenario.wrong_face
+    select_chips(view, qtbot, [wrong])
+    qtbot.keyClick(view.grid, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    new_owner = owner(library, wrong)
+    assert new_owner not in (None, scenario.people["rumsfeld"])
+    assert wrong not in chip_ids(view)
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (wrong, scenario.people["rumsfeld"])) is not None  # remembered
+    assert window.people_view.model.card(new_owner) is not None  # the new card appeared without a reload
+
+
+def test_move_to_an_existing_person_by_name(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    wrong = scenario.wrong_face
+    select_chips(view, qtbot, [wrong])
+
+    def type_name(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.edit.setFocus()
+        qtbot.keyClicks(dialog.edit, "Colin")
+        assert dialog.edit.completer().completionCount() >= 1  # completion offers “Colin Powell”
+        dialog.edit.setText("Colin Powell")
+        assert "exists" in dialog.hint.text()
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    when_modal(qtbot, type_name)
+    qtbot.keyClick(view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert owner(library, wrong) == scenario.people["powell"]
+    assert wrong not in chip_ids(view)
+    assert window.undo_action.text() == "&Undo Move 1 face to “Colin Powell”"
+
+
+def test_not_this_person_with_delete_key(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    wrong = scenario.wrong_face
+    select_chips(view, qtbot, [wrong])
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete)
+    wait_idle(qtbot, window)
+    assert owner(library, wrong) is None
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (wrong, scenario.people["rumsfeld"])) is not None
+    assert wrong not in chip_ids(view)
+    assert view.grid.currentIndex().isValid()  # the keyboard can go on with the next face
+
+
+def test_not_a_face_and_ignore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["blair"])
+    first, second = chip_ids(view)[:2]
+    select_chips(view, qtbot, [first])
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)
+    select_chips(view, qtbot, [second])
+    qtbot.keyClick(view.grid, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Face, first).status is FaceStatus.NOT_FACE
+        assert s.get(Face, second).status is FaceStatus.IGNORED
+    assert first not in chip_ids(view) and second not in chip_ids(view)
+    card = window.people_view.model.card(scenario.people["blair"])
+    assert card is not None and card.face_count == len(chip_ids(view))  # the card's count followed
+
+
+def test_use_as_cover(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["powell"])
+    last = chip_ids(view)[-1]
+    select_chips(view, qtbot, [last])
+    qtbot.keyClick(view.grid, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, scenario.people["powell"]).cover_face_id == last
+    m = window.people_view.model
+    assert m.data(m.index(m.row_of(scenario.people["powell"])), Qt.ItemDataRole.UserRole + 2) == last
+
+
+def test_rename_from_the_person_view(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["blair"])
+
+    def name(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.edit.setText("Tony Blair")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    when_modal(qtbot, name)
+    view.rename_action.trigger()
+    wait_idle(qtbot, window)
+    assert view.title.text() == "Tony Blair"
+    with library.session() as s:
+        assert s.get(Person, scenario.people["blair"]).name == "Tony Blair"
+        # Naming confirms the automatic members.
+        sources = set(s.scalars(select(Assignment.source).where(Assignment.person_id == scenario.people["blair"])))
+    assert sources == {AssignmentSource.USER}
+
+
+def test_open_the_photo_of_a_face(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["powell"])
+    face = chip_ids(view)[0]
+    view.grid.setFocus()
+    view.grid.setCurrentIndex(view.grid.faces.index(0))
+    qtbot.keyClick(view.grid, Qt.Key.Key_Return)
+    assert window.stack.currentWidget() is window.photo_view
+    wait_idle(qtbot, window)
+    photo = window.photo_view.photo
+    assert photo is not None and face in [f.id for f in photo.faces]
+    assert window.photo_view.canvas.selected == face
+    assert window.photo_view.canvas.image is not None
+    window.back_action.trigger()
+    assert window.stack.currentWidget() is window.person_view
+
+
+def test_person_merged_away_goes_back(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    from faceorg.people import ops
+
+    window.ctx.run_op(ops.merge_people, scenario.people["blair"], [scenario.people["rumsfeld"]])
+    wait_idle(qtbot, window)
+    assert window.stack.currentWidget() is window.people_view
+    assert view.person_id == scenario.people["rumsfeld"]

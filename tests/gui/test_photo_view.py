@@ -1,0 +1,122 @@
+"""Photo view: upright photo, a box and a name on every face; click a box to name or reassign it; remove a face."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from sqlalchemy import select
+
+from faceorg.store.models import Assignment, Face, FaceStatus, Person, Photo
+from tests.gui.conftest import wait_idle
+from tests.gui.main_helpers import open_photo
+from tests.gui.scenario import Scenario
+
+
+def box_center(view, face_id: int) -> QPoint:  # type: ignore[no-untyped-def]
+    face = next(f for f in view.photo.faces if f.id == face_id)
+    return view.canvas.box_rect(face).center().toPoint()
+
+
+def test_every_face_has_a_box_and_a_label(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    with library.session() as s:
+        faces = set(s.scalars(select(Face.id).where(Face.photo_id == scenario.group_photo,
+                                                   Face.status != FaceStatus.NOT_FACE)))
+    assert {f.id for f in view.photo.faces} == faces and len(faces) >= 2
+    assert view.face_list.count() == len(faces)
+    assert view.canvas.image is not None and not view.canvas.message
+    labels = {view.face_list.item(i).text() for i in range(view.face_list.count())}
+    assert labels <= {"Unknown", "Ignored", "Unnamed", "George W Bush", "Colin Powell", "Gerhard Schroeder"}
+    for f in view.photo.faces:  # every box lies inside the drawn photo
+        assert view.canvas.image_rect().contains(view.canvas.box_rect(f).center())
+
+
+def test_click_a_box_to_name_it(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    face = next(f for f in view.photo.faces if f.person_id is None and f.status == "normal")
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=box_center(view, face.id))
+    assert view.canvas.selected == face.id
+    assert view.name_edit.isVisible() and view.name_edit.completer() is not None
+    qtbot.keyClicks(view.name_edit, "Stranger One")
+    qtbot.keyClick(view.name_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        pid = s.scalar(select(Assignment.person_id).where(Assignment.face_id == face.id))
+        assert s.get(Person, pid).name == "Stranger One"
+    assert "Stranger One" in [view.face_list.item(i).text() for i in range(view.face_list.count())]
+    assert not view.name_edit.isVisible()
+    assert "Stranger One" in [c.name for c in window.people_view.model.cards()]  # a new card appeared
+
+
+def test_reassign_a_named_face_and_escape_cancels(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    face_id = scenario.faces["powell"][0]
+    with library.session() as s:
+        photo_id = s.get(Face, face_id).photo_id
+    view = open_photo(window, qtbot, photo_id, face_id)
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=box_center(view, face_id))
+    assert view.name_edit.text() == "Colin Powell"
+    qtbot.keyClick(view.name_edit, Qt.Key.Key_Escape)
+    assert not view.name_edit.isVisible()
+    assert window.stack.currentWidget() is view  # Escape closed the editor only
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=box_center(view, face_id))
+    view.name_edit.selectAll()
+    qtbot.keyClicks(view.name_edit, "George W Bush")
+    qtbot.keyClick(view.name_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.scalar(select(Assignment.person_id).where(Assignment.face_id == face_id)) == scenario.people["bush"]
+    assert view.face_list.currentItem().text() == "George W Bush"
+
+
+def test_remove_a_wrong_face(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    face = view.photo.faces[0]
+    view.face_list.setCurrentRow(0)
+    assert view.canvas.selected == face.id
+    qtbot.keyClick(view.face_list, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Face, face.id).status is FaceStatus.NOT_FACE
+    assert face.id not in [f.id for f in view.photo.faces]  # its box is gone
+
+
+def test_ignore_and_not_this_person_from_the_photo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    face_id = scenario.faces["powell"][0]
+    with library.session() as s:
+        photo_id = s.get(Face, face_id).photo_id
+    view = open_photo(window, qtbot, photo_id, face_id)
+    assert view.selected_face().id == face_id
+    view.reject_action.trigger()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.scalar(select(Assignment.person_id).where(Assignment.face_id == face_id)) is None
+    assert view.face_list.currentItem().text() == "Unknown"
+    view.ignore_action.trigger()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Face, face_id).status is FaceStatus.IGNORED
+    assert view.face_list.currentItem().text() == "Ignored"
+
+
+def test_photo_is_shown_upright(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    if scenario.rotated_photo is None:
+        pytest.skip("needs the real-face scenario (a photo stored rotated)")
+    view = open_photo(window, qtbot, scenario.rotated_photo)
+    with library.session() as s:
+        photo = s.get(Photo, scenario.rotated_photo)
+        assert (photo.orientation, photo.width, photo.height) == (6, 400, 250)  # upright size
+    image = view.canvas.image
+    assert image is not None and image.width() > image.height()  # shown as stored upright, not as stored
+    assert len(view.photo.faces) >= 1
+    face = view.photo.faces[0]
+    # The face is in the left part of the upright photo (where the LFW portrait was pasted).
+    assert face.box[0] + face.box[2] / 2 < 250
+    # And the pixels under the box are the portrait's, not the dark padding.
+    cx, cy = int((face.box[0] + face.box[2] / 2) * image.width() / 400), int((face.box[1] + face.box[3] / 2) * image.height() / 250)
+    assert image.pixelColor(cx, cy).lightness() > 60
+
+
+def test_escape_goes_back(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Escape)
+    assert window.stack.currentWidget() is not view

@@ -1,0 +1,128 @@
+"""The machinery under the views: workers, the thumbnail cache, refreshing from change records, the CLI entry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.gui.workers import JobRunner, TaskRunner
+from faceorg.people import ops
+from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.scenario import Scenario
+
+
+def test_results_and_errors_come_back_on_the_gui_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    runner = TaskRunner(2)
+    seen: list[tuple[str, object]] = []
+
+    def work(x: int) -> tuple[str, int]:
+        return threading.current_thread().name, x * 2
+
+    def fail() -> None:
+        raise ValueError("boom")
+
+    runner.submit(work, 21, on_done=lambda r: seen.append((threading.current_thread().name, r)))
+    runner.submit(fail, on_error=lambda e: seen.append((threading.current_thread().name, e)))
+    qtbot.waitUntil(lambda: runner.idle and len(seen) == 2, timeout=WAIT_MS)
+    main = threading.main_thread().name
+    by_kind = {type(v).__name__: (thread, v) for thread, v in seen}
+    worker_name, doubled = by_kind["tuple"][1]  # type: ignore[misc]
+    assert doubled == 42 and worker_name.startswith("faceorg-task") and by_kind["tuple"][0] == main
+    assert isinstance(by_kind["ValueError"][1], ValueError) and by_kind["ValueError"][0] == main
+    unhandled: list[BaseException] = []
+    runner.failed.connect(unhandled.append)
+    runner.submit(fail)
+    qtbot.waitUntil(lambda: runner.idle and bool(unhandled), timeout=WAIT_MS)
+    assert str(unhandled[0]) == "boom"
+    runner.shutdown()
+
+
+def test_job_progress_is_throttled(qtbot) -> None:  # type: ignore[no-untyped-def]
+    jobs = JobRunner()
+    states: list[object] = []
+    jobs.progressed.connect(states.append)
+
+    def busy(progress):  # type: ignore[no-untyped-def]
+        progress.start("Working", total=20_000)
+        for _ in range(20_000):
+            progress.advance()
+        return "ok"
+
+    results: list[object] = []
+    jobs.start("Busy", busy, on_done=results.append)
+    assert not jobs.start("Another", busy)  # one job at a time
+    qtbot.waitUntil(lambda: results == ["ok"], timeout=WAIT_MS)
+    assert 1 <= len(states) < 2000  # 20,000 updates reached the GUI thread as a few
+    assert states[-1].done == 20_000  # type: ignore[attr-defined]
+    jobs.shutdown()
+
+
+def test_thumbnail_cache_is_bounded_and_loads_off_the_gui_thread(qtbot, library, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    faces = [f for fs in scenario.faces.values() for f in fs]
+    loader_threads: list[str] = []
+    cache = ThumbnailCache(library, 64, max_bytes=64 * 64 * 4 * 5)  # room for five thumbnails
+    real_load = cache._load
+
+    def spy(ids):  # type: ignore[no-untyped-def]
+        loader_threads.append(threading.current_thread().name)
+        return real_load(ids)
+
+    cache._load = spy  # type: ignore[method-assign]
+    assert cache.get(faces[0]) is None  # a miss never blocks: it queues
+    qtbot.waitUntil(lambda: cache.get(faces[0]) is not None, timeout=WAIT_MS)
+    image = cache.get(faces[0])
+    assert image is not None and image.width() == 64 and image.height() == 64
+    cache.request(faces)
+    qtbot.waitUntil(lambda: cache.idle, timeout=WAIT_MS)
+    assert len(cache) <= 5
+    assert loader_threads and all(t == "faceorg-thumbnails" for t in loader_threads)
+    # The newest request is the last one evicted.
+    assert cache.get(faces[-1]) is not None
+    cache.stop()
+
+
+def test_views_refresh_from_change_records_without_reloading(window, qtbot, scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import faceorg.gui.people_view as pv
+
+    queried: list[list[int]] = []
+    real = pv.load_cards
+    monkeypatch.setattr(pv, "load_cards", lambda lib, ids: (queried.append(list(ids)), real(lib, ids))[1])
+    full_loads: list[int] = []
+    monkeypatch.setattr(pv, "load_first", lambda lib: (full_loads.append(1), pv.person_cards(lib), {})[2:] or None)
+    resets: list[int] = []
+    window.people_view.model.modelReset.connect(lambda: resets.append(1))
+    window.ctx.run_op(ops.name_person, scenario.people["blair"], "Tony Blair")
+    wait_idle(qtbot, window)
+    assert queried == [[scenario.people["blair"]]]  # only the named person's card was read again
+    assert full_loads == [] and resets == []  # no reload, no model reset
+
+
+def test_gui_command_opens_the_given_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import faceorg.gui.app as app_module
+    from faceorg.cli.main import main
+
+    opened: list[Path] = []
+    monkeypatch.setattr(app_module, "run_app", lambda path, exit_after_ms=None: opened.append(path) or 0)
+    assert main(["gui", "--db", str(tmp_path / "a.sqlite")]) == 0
+    assert main(["--db", str(tmp_path / "b.sqlite"), "gui"]) == 0
+    assert main(["--db", str(tmp_path / "c.sqlite")]) == 0  # no command: the app
+    assert main([]) == 0
+    from faceorg.paths import default_db_path
+
+    assert opened == [tmp_path / "a.sqlite", tmp_path / "b.sqlite", tmp_path / "c.sqlite", default_db_path()]
+
+
+def test_the_app_starts_and_quits(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.gui.app import run_app
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    start = time.perf_counter()
+    assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
+    assert (tmp_path / "fresh.sqlite").is_file()
+    assert time.perf_counter() - start < 30

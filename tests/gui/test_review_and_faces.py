@@ -1,0 +1,130 @@
+"""Review view (A / R / S, next face at once) and the unknown, ignored and not-a-face lists."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox
+from sqlalchemy import select
+
+from faceorg.people.queries import review_queue
+from faceorg.store.models import Assignment, AssignmentSource, Face, FaceNotPerson, FaceStatus
+from tests.gui.conftest import wait_idle, when_modal
+from tests.gui.scenario import Scenario
+
+
+def go(win, qtbot, key: str):  # type: ignore[no-untyped-def]
+    qtbot.keyClick(win, {"people": Qt.Key.Key_1, "review": Qt.Key.Key_2, "unknown": Qt.Key.Key_3,
+                         "ignored": Qt.Key.Key_4}[key], Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, win)
+
+
+def source(library, face_id: int):  # type: ignore[no-untyped-def]
+    with library.session() as s:
+        return s.scalar(select(Assignment.source).where(Assignment.face_id == face_id))
+
+
+def test_review_lists_suggestions_by_uncertainty_with_the_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    go(window, qtbot, "review")
+    view = window.review_view
+    assert window.stack.currentWidget() is view
+    expected = [f.id for f in review_queue(library)]
+    assert [f.id for f in view.items] == expected
+    assert set(expected) == {*scenario.suggested, scenario.auto_named}
+    first = view.current()
+    assert first is not None and view.question.text() == f"Is this {first.person_name}?"
+    assert view.person.face_id is not None  # the person's face is shown beside the face
+    assert view.face.face_id == first.id
+    assert "Review (3)" == window.sidebar.views.item(1).text()
+
+
+def test_accept_reject_skip_with_single_keys(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    go(window, qtbot, "review")
+    view = window.review_view
+    view.setFocus()
+    order = [f.id for f in view.items]
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    assert view.current().id == order[1]  # the next face at once, before the operation finished
+    wait_idle(qtbot, window)
+    assert source(library, order[0]) is AssignmentSource.USER
+    qtbot.keyClick(view, Qt.Key.Key_S)
+    assert view.current().id == order[2]
+    qtbot.keyClick(view, Qt.Key.Key_Right)
+    assert view.current().id == order[1]  # wrapped around
+    rejected = view.current()
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (rejected.id, rejected.person_id)) is not None
+    assert source(library, rejected.id) is None
+    assert [f.id for f in view.items] == [order[2]]
+    # Undo brings the rejected face back to the front of the queue.
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert view.current().id == rejected.id
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    assert view.items == [] and view.empty.isVisible()
+    assert "Nothing to review" in view.empty.text()
+
+
+def test_review_opens_the_photo(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    go(window, qtbot, "review")
+    face = window.review_view.current()
+    qtbot.keyClick(window.review_view, Qt.Key.Key_P)
+    wait_idle(qtbot, window)
+    assert window.stack.currentWidget() is window.photo_view
+    assert window.photo_view.canvas.selected == face.id
+
+
+def test_unknown_faces_name_and_ignore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    go(window, qtbot, "unknown")
+    view = window.faces_view
+    grid = view.grid
+    assert sorted(grid.faces.ids) == sorted(scenario.unknown)
+    assert view.count_label.text().startswith(f"{len(scenario.unknown)} face")
+    a, b = grid.faces.ids[:2]
+    grid.select_ids([a, b])
+
+    def name(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.edit.setText("Neighbour")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    when_modal(qtbot, name)
+    qtbot.keyClick(grid, Qt.Key.Key_F2)
+    wait_idle(qtbot, window)
+    assert a not in grid.faces.ids and b not in grid.faces.ids
+    with library.session() as s:
+        owners = set(s.scalars(select(Assignment.person_id).where(Assignment.face_id.in_([a, b]))))
+    assert len(owners) == 1
+    c = grid.faces.ids[0]
+    grid.select_ids([c])
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)  # Delete ignores an unknown face
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Face, c).status is FaceStatus.IGNORED
+    assert c not in grid.faces.ids
+
+
+def test_ignored_and_not_a_face_lists_restore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    go(window, qtbot, "ignored")
+    view = window.faces_view
+    assert view.mode == "ignored" and view.grid.faces.ids == scenario.ignored
+    face = scenario.ignored[0]
+    view.grid.select_ids([face])
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete, Qt.KeyboardModifier.ShiftModifier)  # not a face
+    wait_idle(qtbot, window)
+    assert view.grid.faces.ids == []
+    assert "No ignored faces" in view.grid.empty_text
+    qtbot.mouseClick(view.findChild(type(view.mode_buttons.buttons()[0]), "mode_not_face"), Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert view.grid.faces.ids == [face]
+    view.grid.select_ids([face])
+    assert view.restore_action.isVisible() and view.restore_action.isEnabled()
+    qtbot.keyClick(view.grid, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Face, face).status is FaceStatus.NORMAL
+    assert view.grid.faces.ids == []
+    go(window, qtbot, "unknown")
+    assert face in view.grid.faces.ids  # restored faces are unknown again
