@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +63,7 @@ class OnnxFaceAnalyzer:
         self._model_version_id = model_version_id
         self._lock = threading.Lock()
         self._key = settings.key()
+        self.timings: dict[str, float] = defaultdict(float)  # seconds spent per stage, accumulated
 
     @property
     def key(self) -> str:
@@ -76,17 +79,25 @@ class OnnxFaceAnalyzer:
 
     def analyze(self, images: list[WorkingImage]) -> list[list[AnalyzedFace]]:
         with self._lock:
+            t0 = time.perf_counter()
             detections = [self.detector.detect(img.pixels) for img in images]
+            t1 = time.perf_counter()
             chips, owners = [], []
             for i, (img, found) in enumerate(zip(images, detections)):
                 for det in found:
                     chips.append(align_chip(img.pixels, det.landmarks))
                     owners.append((i, det))
+            t2 = time.perf_counter()
             vectors, features = self.embedder.embed(np.stack(chips)) if chips else (None, None)
-        result: list[list[AnalyzedFace]] = [[] for _ in images]
-        for k, (i, det) in enumerate(owners):
-            assert vectors is not None and features is not None
-            result[i].append(self._face(images[i], det, chips[k], vectors[k], features[k]))
+            t3 = time.perf_counter()
+            result: list[list[AnalyzedFace]] = [[] for _ in images]
+            for k, (i, det) in enumerate(owners):
+                assert vectors is not None and features is not None
+                result[i].append(self._face(images[i], det, chips[k], vectors[k], features[k]))
+            t4 = time.perf_counter()
+            for stage, seconds in (("detect", t1 - t0), ("align", t2 - t1), ("embed", t3 - t2),
+                                   ("quality+encode", t4 - t3)):
+                self.timings[stage] += seconds
         return result
 
     def _face(self, image: WorkingImage, det: Detection, chip: np.ndarray, vector: np.ndarray,

@@ -66,6 +66,8 @@ class ScanSummary:
     seconds: float = 0.0
     cancelled: bool = False
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # Seconds per stage: "read" (hash + decode, summed over worker threads), "analyze", "store".
+    timings: dict[str, float] = field(default_factory=dict)
     added_photo_ids: list[int] = field(default_factory=list)
     changed_photo_ids: list[int] = field(default_factory=list)
     new_face_ids: list[int] = field(default_factory=list)
@@ -86,6 +88,7 @@ class ReadResult:
     content_hash: str | None
     image: WorkingImage | None
     error: str | None
+    seconds: float = 0.0
 
 
 STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead of read into memory
@@ -93,6 +96,12 @@ STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead o
 
 def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = True) -> ReadResult:
     """Hash and decode one file (runs in a worker thread; touches no database)."""
+    start = time.perf_counter()
+    result = _read_photo(job, decode_side, reduced_decode)
+    return ReadResult(result.job, result.content_hash, result.image, result.error, time.perf_counter() - start)
+
+
+def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool) -> ReadResult:
     try:
         if job.size > STREAM_ABOVE:
             digest = file_hash(job.path) if job.needs_hash else None
@@ -197,21 +206,31 @@ class Scanner:
         scan plans for analysis.
         """
         needs_faces: list[tuple[int, WorkingImage]] = []
+        start = time.perf_counter()
         with self.library.transaction() as session:
             for result in batch:
                 photo = self._record(session, result)
                 if (self.analyzer is not None and photo is not None and result.image is not None
                         and photo.faces_key != self.analyzer.key):
                     needs_faces.append((photo.id, result.image))
+        self._time("store", time.perf_counter() - start)
         if needs_faces:
             assert self.analyzer is not None
+            start = time.perf_counter()
             found = self.analyzer.analyze([image for _, image in needs_faces])
+            self._time("analyze", time.perf_counter() - start)
+            start = time.perf_counter()
             with self.library.transaction() as session:
                 for (photo_id, _), faces in zip(needs_faces, found):
                     photo = session.get(Photo, photo_id)
                     if photo is not None:
                         self._store_faces(session, photo, faces)
+            self._time("store", time.perf_counter() - start)
+        self._time("read", sum(r.seconds for r in batch))
         self.progress.advance(len(batch))
+
+    def _time(self, stage: str, seconds: float) -> None:
+        self.summary.timings[stage] = self.summary.timings.get(stage, 0.0) + seconds
 
     # -- recording ------------------------------------------------------------------------------
     def _record(self, session: Session, result: ReadResult) -> Photo | None:
