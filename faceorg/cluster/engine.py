@@ -1,0 +1,326 @@
+"""HDBSCAN on a k-nearest-neighbour graph: the clustering engine (a pure function of the vectors).
+
+Exact HDBSCAN needs the minimum spanning tree of the complete mutual-reachability graph, which costs
+O(n^2) distance evaluations in a slow loop (50k faces: 643 s). Here:
+
+1. the exact k nearest neighbours of every face come from blocked matrix products (``knn.py``);
+2. each face's core distance is the distance to its ``min_samples``-th neighbour (as hdbscan defines it);
+3. the mutual-reachability weight ``max(core[a], core[b], |a - b|)`` is put on every k-NN edge;
+4. if that graph falls apart into several pieces, pieces are joined Boruvka-style by each piece's exact
+   cheapest mutual-reachability edge to any other piece (rounds until one piece remains);
+5. scipy's minimum spanning tree of that sparse graph replaces hdbscan's; hdbscan's own single-linkage
+   labelling, condensed tree, stability and cluster selection (``eom``/``leaf``, epsilon) then run as usual.
+
+The only approximation against exact HDBSCAN is the missing long edges (non-neighbours) in step 3; they
+only matter at the top of the hierarchy, where clusters join.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from hdbscan._hdbscan_linkage import label as single_linkage_from_sorted_mst
+from hdbscan._hdbscan_tree import compute_stability, condense_tree, get_clusters, outlier_scores
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+from faceorg.cluster.constraints import ConstraintReport, Constraints, apply_constraints
+from faceorg.cluster.knn import (
+    KnnGraph,
+    blas_single_thread,
+    cheapest_edges_between_groups,
+    knn_exact,
+    nearest_other_component,
+    pair_distances,
+)
+
+# scipy's sparse graphs drop zero entries; zero weights (duplicate photos) are stored as this and restored.
+_ZERO_WEIGHT = 1e-300
+
+
+@dataclass(frozen=True)
+class ClusterParams:
+    """How faces are grouped into people. Distances are between face vectors (same person: usually < 0.6).
+
+    min_cluster_size: the smallest group of photos that becomes a person; smaller groups stay unsorted.
+    min_samples: how many close photos a face needs around it to count as a solid member rather than a
+        stray; higher means more faces left unsorted but fewer wrong merges.
+    cluster_selection_epsilon: groups closer than this distance are never split apart (0 = off); raising it
+        merges a person who was split into several groups, at the risk of merging look-alikes.
+    cluster_selection_method: "eom" picks the most stable groups (can prefer big merged groups); "leaf"
+        picks the finest groups (more, smaller, purer people).
+    k: neighbours each face is linked to when building the similarity graph (speed/accuracy trade-off,
+        at least min_samples); 15-30 is plenty.
+    bridge_partners: after a first pass, each small group of faces is also linked exactly to this many
+        nearby groups, so one person's distinct looks (e.g. with and without glasses) stay connected
+        even when each look has more than k photos; 0 turns this off.
+    attach_distance: the farthest a face may be from a person's confirmed faces to be attached to that
+        person when a group must be split between people or a face must move (constraints).
+    allow_single_cluster: allow the answer "everyone is one person" (for tiny libraries of one person).
+    """
+
+    min_cluster_size: int = 3
+    min_samples: int = 2
+    cluster_selection_epsilon: float = 0.45
+    cluster_selection_method: str = "eom"
+    k: int = 16
+    attach_distance: float = 0.6
+    allow_single_cluster: bool = False
+    bridge_partners: int = 8
+
+    def validate(self) -> None:
+        """Raise ValueError for settings hdbscan would reject."""
+        if self.min_cluster_size < 2:
+            raise ValueError("min_cluster_size must be at least 2")
+        if self.min_samples < 1:
+            raise ValueError("min_samples must be at least 1")
+        if self.cluster_selection_epsilon < 0:
+            raise ValueError("cluster_selection_epsilon must be >= 0")
+        if self.cluster_selection_method not in ("eom", "leaf"):
+            raise ValueError("cluster_selection_method must be 'eom' or 'leaf'")
+        if self.k < 1:
+            raise ValueError("k must be at least 1")
+
+
+def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
+    """Settings for a library of ``n_faces`` faces.
+
+    Larger libraries hold more strangers seen once or twice, so the smallest group that becomes a person
+    grows with the library (2 faces below 2,000, 3 below 50,000, 4 below 200,000, then 5), which keeps the
+    People view from filling with pairs of strangers; ``min_samples`` is 1 for tiny libraries, else 2.
+
+    ``sensitivity`` (0..1, default 0.5) is the single user-facing knob: higher merges more readily (fewer,
+    larger people; risk of mixing look-alikes), lower is stricter (purer people, more faces left
+    unsorted). It moves the merge distance (cluster_selection_epsilon 0.35..0.55, 0.45 at the default)
+    and, at the extremes, how many close photos a face needs (min_samples +1 below 0.25, -1 above 0.75).
+    Chosen on the synthetic library of ``synthetic.py`` (BCubed F, 5k-50k faces); epsilon above ~0.5 starts
+    merging different people in large libraries.
+    """
+    if not 0.0 <= sensitivity <= 1.0:
+        raise ValueError("sensitivity must be between 0 and 1")
+    if n_faces < 2_000:
+        min_cluster_size, min_samples = 2, 1
+    elif n_faces < 50_000:
+        min_cluster_size, min_samples = 3, 2
+    elif n_faces < 200_000:
+        min_cluster_size, min_samples = 4, 2
+    else:
+        min_cluster_size, min_samples = 5, 2
+    if sensitivity < 0.25:
+        min_samples += 1
+    elif sensitivity > 0.75:
+        min_samples = max(1, min_samples - 1)
+    return ClusterParams(
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+        cluster_selection_epsilon=round(0.35 + 0.2 * sensitivity, 4),
+    )
+
+
+@dataclass
+class ClusterResult:
+    """labels: per face, a cluster or person label, -1 for unsorted (noise). strengths: 0..1 membership.
+
+    base_labels: hdbscan's labels before constraints (0..n_clusters-1, -1 noise).
+    outlier_scores: GLOSH score per face (0 typical .. 1 stray), from hdbscan's condensed tree.
+    timings: seconds per stage. graph_components: pieces of the k-NN graph before they were joined.
+    """
+
+    labels: np.ndarray
+    strengths: np.ndarray
+    base_labels: np.ndarray
+    outlier_scores: np.ndarray
+    cluster_persistence: np.ndarray
+    k: int
+    graph_components: int
+    timings: dict[str, float] = field(default_factory=dict)
+    constraint_report: ConstraintReport | None = None
+
+    @property
+    def n_clusters(self) -> int:
+        return int(len(np.unique(self.labels[self.labels >= 0])))
+
+    @property
+    def n_noise(self) -> int:
+        return int(np.count_nonzero(self.labels < 0))
+
+
+def core_distances(graph: KnnGraph, min_samples: int) -> np.ndarray:
+    """Distance from each face to its ``min_samples``-th nearest other face (hdbscan's core distance)."""
+    return graph.distances[:, min_samples - 1].copy()
+
+
+def _undirected_edges(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n: int) -> csr_matrix:
+    """A sparse upper-triangular graph with one entry per undirected edge."""
+    valid = cols >= 0
+    rows, cols, weights = rows[valid], cols[valid], weights[valid]
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    keep = lo != hi
+    lo, hi, weights = lo[keep], hi[keep], weights[keep]
+    _, first = np.unique(lo * np.int64(n) + hi, return_index=True)
+    lo, hi, weights = lo[first], hi[first], np.maximum(weights[first], _ZERO_WEIGHT)
+    return coo_matrix((weights, (lo, hi)), shape=(n, n)).tocsr()
+
+
+def _join_pieces(vectors: np.ndarray, matrix: csr_matrix, core: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Boruvka rounds over the graph's connected pieces: each piece but the largest adds its exact cheapest
+    mutual-reachability edge to another piece, until one piece remains. Returns (a, b, pieces before)."""
+    n_pieces, piece = connected_components(matrix, directed=False)
+    initial = int(n_pieces)
+    found_a: list[np.ndarray] = [np.empty(0, np.int64)]
+    found_b: list[np.ndarray] = [np.empty(0, np.int64)]
+    while n_pieces > 1:
+        search = np.flatnonzero(piece != np.argmax(np.bincount(piece)))
+        partner, best = nearest_other_component(vectors, piece, core, search)
+        order = np.lexsort((best, piece[search]))  # by piece, cheapest first
+        first = order[np.unique(piece[search][order], return_index=True)[1]]
+        a, b = search[first], partner[first]
+        found_a.append(a)
+        found_b.append(b)
+        links = coo_matrix((np.ones(len(a)), (piece[a], piece[b])), shape=(n_pieces, n_pieces))
+        n_pieces, merged = connected_components(links, directed=False)
+        piece = merged[piece]
+    return np.concatenate(found_a), np.concatenate(found_b), initial
+
+
+def mutual_reachability_mst(
+    vectors: np.ndarray, graph: KnnGraph, core: np.ndarray, extra: tuple[np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], int]:
+    """Minimum spanning tree of the mutual-reachability graph on the k-NN edges plus ``extra`` edges (a, b);
+    pieces of a disconnected graph are joined first (``_join_pieces``).
+
+    Returns ([n-1, 3] float64 rows (a, b, weight) sorted by weight, the extra edges actually used including
+    the joining ones, the number of pieces before joining)."""
+    n, k = graph.indices.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = graph.indices.ravel()
+    weights = np.maximum(np.maximum(graph.distances.ravel(), core[rows]), core[np.maximum(cols, 0)])
+    extra_a, extra_b = extra if extra is not None else (np.empty(0, np.int64), np.empty(0, np.int64))
+
+    def build(a: np.ndarray, b: np.ndarray) -> csr_matrix:
+        w = np.maximum(np.maximum(pair_distances(vectors, a, b), core[a]), core[b])
+        return _undirected_edges(np.concatenate([rows, a]), np.concatenate([cols, b]), np.concatenate([weights, w]), n)
+
+    matrix = build(extra_a, extra_b)
+    join_a, join_b, pieces = _join_pieces(vectors, matrix, core)
+    if len(join_a):
+        extra_a, extra_b = np.concatenate([extra_a, join_a]), np.concatenate([extra_b, join_b])
+        matrix = build(extra_a, extra_b)
+
+    tree = minimum_spanning_tree(matrix).tocoo()
+    edge_weights = np.where(tree.data <= _ZERO_WEIGHT, 0.0, tree.data)
+    edges = np.column_stack([tree.row.astype(np.float64), tree.col.astype(np.float64), edge_weights])
+    edges = edges[np.argsort(edges[:, 2], kind="stable")]
+    return edges, (extra_a, extra_b), pieces
+
+
+def _leaf_groups(edges: np.ndarray, params: ClusterParams) -> np.ndarray:
+    """Leaf clusters of the condensed tree (finest groups of at least min_cluster_size faces), -1 elsewhere."""
+    hierarchy = single_linkage_from_sorted_mst(np.ascontiguousarray(edges))
+    condensed = condense_tree(hierarchy, params.min_cluster_size)
+    labels, _, _ = get_clusters(condensed, compute_stability(condensed), cluster_selection_method="leaf")
+    return labels.astype(np.int64)
+
+
+def _select_clusters(edges: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """hdbscan's own flat-cluster extraction from a sorted MST: (labels, strengths, persistence, GLOSH)."""
+    hierarchy = single_linkage_from_sorted_mst(np.ascontiguousarray(edges))
+    condensed = condense_tree(hierarchy, params.min_cluster_size)
+    stability = compute_stability(condensed)
+    labels, strengths, persistence = get_clusters(
+        condensed,
+        stability,
+        cluster_selection_method=params.cluster_selection_method,
+        allow_single_cluster=params.allow_single_cluster,
+        match_reference_implementation=False,
+        cluster_selection_epsilon=float(params.cluster_selection_epsilon),
+    )
+    glosh = outlier_scores(condensed)
+    return labels.astype(np.int64), strengths, persistence, glosh
+
+
+def _check_vectors(vectors: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"vectors must be [n, d], got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("vectors contain NaN or infinity")
+    return x
+
+
+def cluster_embeddings(
+    vectors: np.ndarray,
+    params: ClusterParams,
+    constraints: Constraints | None = None,
+    graph: KnnGraph | None = None,
+) -> ClusterResult:
+    """Group L2-normalised face vectors [n, d] into people; -1 = unsorted. Deterministic.
+
+    ``constraints`` (fixed labels, "not this person", cannot-link, one-face-per-photo) are applied after
+    clustering, see ``constraints.apply_constraints``. ``graph`` may pass a precomputed k-NN graph with at
+    least ``min_samples`` neighbours.
+    """
+    params.validate()
+    x = _check_vectors(vectors)
+    with blas_single_thread():
+        return _cluster(x, params, constraints, graph)
+
+
+def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | None, graph: KnnGraph | None) -> ClusterResult:
+    n = len(x)
+    timings: dict[str, float] = {}
+    min_samples = max(1, min(n - 1, params.min_samples))
+    k = max(params.k, min_samples)
+
+    if n < max(2, params.min_cluster_size) or n <= min_samples:
+        base = np.full(n, -1, dtype=np.int64)
+        strengths = np.zeros(n)
+        glosh = np.zeros(n)
+        persistence = np.zeros(0)
+        pieces = 1
+    else:
+        start = time.perf_counter()
+        if graph is not None and graph.indices.shape[0] != n:
+            raise ValueError("the k-NN graph does not match the vectors")
+        if graph is None or graph.k < min_samples:
+            graph = knn_exact(x, min(k, n - 1))
+        timings["knn"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        core = core_distances(graph, min_samples)
+        edges, joins, pieces = mutual_reachability_mst(x, graph, core)
+        timings["mst"] = time.perf_counter() - start
+
+        if params.bridge_partners > 0:
+            start = time.perf_counter()
+            leaves = _leaf_groups(edges, params)
+            bridge_a, bridge_b = cheapest_edges_between_groups(x, leaves, core, params.bridge_partners)
+            extra = (np.concatenate([joins[0], bridge_a]), np.concatenate([joins[1], bridge_b]))
+            edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra)
+            timings["bridges"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        base, strengths, persistence, glosh = _select_clusters(edges, params)
+        timings["select"] = time.perf_counter() - start
+
+    labels, final_strengths, report = base, strengths, None
+    if constraints is not None:
+        start = time.perf_counter()
+        labels, final_strengths, report = apply_constraints(
+            x, base, strengths, constraints, attach_distance=params.attach_distance, graph=graph
+        )
+        timings["constraints"] = time.perf_counter() - start
+
+    return ClusterResult(
+        labels=labels,
+        strengths=final_strengths,
+        base_labels=base,
+        outlier_scores=glosh,
+        cluster_persistence=persistence,
+        k=graph.k if graph is not None else 0,
+        graph_components=int(pieces),
+        timings=timings,
+        constraint_report=report,
+    )

@@ -1,0 +1,316 @@
+"""Exact k-nearest-neighbour graph of unit vectors by blocked matrix products (numpy, float32).
+
+Every pair of faces is compared exactly once: the similarity matrix is computed tile by tile (each tile
+serves the rows of both of its blocks), and a tile's entries are only looked at when they beat the row's
+current k-th best similarity, so the cost is one matrix product over half the pairs plus a comparison
+per entry. Faces are first put in a coarse order (by nearest of a few hundred k-means centres) so that
+each row's true neighbours tend to share its tile and the thresholds become tight early. Memory stays
+bounded by the tile size (``tile`` x ``tile`` float32) plus the [n, k] result.
+
+Distances returned are recomputed in float64 as ``|a - b|`` (not ``sqrt(2 - 2 a.b)``, which loses
+precision for near-duplicates).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_TILE = 2048
+
+
+@dataclass(frozen=True)
+class KnnGraph:
+    """Each face's ``k`` nearest other faces: ``indices`` [n, k] int64 and ``distances`` [n, k] float64,
+    nearest first. Rows of faces with fewer than ``k`` others are padded with index -1, distance inf."""
+
+    indices: np.ndarray
+    distances: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.indices.shape[1])
+
+
+def pair_distances(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, block: int = 32768) -> np.ndarray:
+    """Euclidean distances |vectors[a] - vectors[b]| (as float64), computed in blocks of pairs."""
+    out = np.empty(len(a), dtype=np.float64)
+    for start in range(0, len(a), block):
+        stop = start + block
+        diff = vectors[a[start:stop]] - vectors[b[start:stop]]
+        out[start:stop] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return out
+
+
+def _row_neighbour_distances(rows: np.ndarray, ids: np.ndarray, vectors: np.ndarray, block: int = 4096) -> np.ndarray:
+    """Distances |rows[i] - vectors[ids[i, j]]| for an [m, k] neighbour table, as float64."""
+    out = np.empty(ids.shape, dtype=np.float64)
+    for start in range(0, len(ids), block):
+        stop = start + block
+        diff = vectors[ids[start:stop]].astype(np.float64) - rows[start:stop, None, :]
+        out[start:stop] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
+    return out
+
+
+def coarse_order(vectors: np.ndarray, n_cells: int, iterations: int = 3, seed: int = 0) -> np.ndarray:
+    """A permutation that puts faces of the same coarse k-means cell next to each other."""
+    n = len(vectors)
+    if n_cells <= 1 or n <= n_cells:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    sample = vectors[rng.choice(n, size=min(n, 50 * n_cells), replace=False)]
+    centres = sample[rng.choice(len(sample), size=n_cells, replace=False)].copy()
+    for _ in range(iterations):
+        assign = np.argmax(sample @ centres.T, axis=1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, assign, sample)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        filled = norms[:, 0] > 0
+        centres[filled] = sums[filled] / norms[filled]
+    cells = np.concatenate([np.argmax(vectors[s:s + 8192] @ centres.T, axis=1) for s in range(0, n, 8192)])
+    return np.argsort(cells, kind="stable")
+
+
+class _TopK:
+    """Running top-k similarities per row with a per-row admission threshold."""
+
+    def __init__(self, n: int, k: int) -> None:
+        self.k = k
+        self.sims = np.full((n, k), -np.inf, dtype=np.float32)
+        self.ids = np.full((n, k), -1, dtype=np.int64)
+        self.bound = np.full(n, -np.inf, dtype=np.float32)
+
+    def merge(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
+        """Offer candidate (row, col, similarity) triples; each pair must be offered at most once."""
+        beats = vals > self.bound[rows]  # candidates found with an older threshold may be stale
+        if not beats.all():
+            rows, cols, vals = rows[beats], cols[beats], vals[beats]
+        if rows.size == 0:
+            return
+        k = self.k
+        touched = np.unique(rows)
+        all_rows = np.concatenate([np.repeat(touched, k), rows])
+        all_sims = np.concatenate([self.sims[touched].ravel(), vals])
+        all_ids = np.concatenate([self.ids[touched].ravel(), cols])
+        order = np.lexsort((-all_sims, all_rows))
+        all_rows, all_sims, all_ids = all_rows[order], all_sims[order], all_ids[order]
+        starts = np.searchsorted(all_rows, touched)
+        counts = np.diff(np.append(starts, len(all_rows)))
+        rank = np.arange(len(all_rows)) - np.repeat(starts, counts)
+        keep = rank < k
+        self.sims[all_rows[keep], rank[keep]] = all_sims[keep]
+        self.ids[all_rows[keep], rank[keep]] = all_ids[keep]
+        self.bound[touched] = self.sims[touched, k - 1]
+
+
+def _tile_candidates(
+    x: np.ndarray, bound: np.ndarray, i0: int, i1: int, j0: int, j1: int, seed_block: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Similarities of rows i0:i1 with rows j0:j1 that beat the current threshold of either side, as
+    (row, column, similarity) triples for both orientations. Runs in a worker thread (numpy releases the
+    GIL); a stale ``bound`` only admits extra candidates, never loses one."""
+    sims = x[i0:i1] @ x[j0:j1].T
+    width = j1 - j0
+    if i0 == j0:
+        for s in range(0, i1 - i0, seed_block):  # pairs inside a seed block were already offered
+            sims[s:s + seed_block, s:s + seed_block] = -np.inf
+        flat = np.flatnonzero(sims > bound[i0:i1, None])
+        r, c = np.divmod(flat, width)
+        return r + i0, c + j0, sims.ravel()[flat]
+    flat = np.flatnonzero(sims > bound[i0:i1, None])
+    r, c = np.divmod(flat, width)
+    flat_t = np.flatnonzero(sims > bound[None, j0:j1])
+    rt, ct = np.divmod(flat_t, width)
+    rows = np.concatenate([r + i0, ct + j0])
+    cols = np.concatenate([c + j0, rt + i0])
+    return rows, cols, np.concatenate([sims.ravel()[flat], sims.ravel()[flat_t]])
+
+
+def _seed_diagonal(x: np.ndarray, top: _TopK, block: int) -> None:
+    """Fill each row's first candidates from its small diagonal block (cheap, tightens thresholds)."""
+    n, k = len(x), top.k
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        sims = x[start:stop] @ x[start:stop].T
+        np.fill_diagonal(sims, -np.inf)
+        m = stop - start
+        take = min(k, m - 1)
+        if take <= 0:
+            continue
+        part = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+        rows = np.repeat(np.arange(start, stop), take)
+        top.merge(rows, part.ravel() + start, np.take_along_axis(sims, part, axis=1).ravel())
+
+
+def blas_single_thread() -> contextlib.AbstractContextManager[object]:
+    """Keep BLAS to one thread while our own threads split the tiles (multi-threaded BLAS inside
+    several threads, or on a busy machine, spins and slows everything down)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: comes with scikit-learn, which hdbscan requires
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def knn_exact(
+    vectors: np.ndarray, k: int, tile: int = DEFAULT_TILE, order_cells: int | None = None, threads: int | None = None
+) -> KnnGraph:
+    """Exact k nearest neighbours (Euclidean on unit vectors) of every face, excluding itself.
+
+    ``threads`` worker threads compute tiles (default: the number of CPUs, at most 4); the calling
+    thread merges their candidates."""
+    x_in = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(x_in)
+    k_eff = max(0, min(k, n - 1))
+    if k_eff == 0:
+        return KnnGraph(np.full((n, k), -1, np.int64), np.full((n, k), np.inf))
+    cells = order_cells if order_cells is not None else min(512, n // 200)
+    order = coarse_order(x_in, cells)
+    x = x_in[order]
+    top = _TopK(n, k_eff)
+    seed_block = 1 << max(8, int(np.ceil(np.log2(4 * k_eff))))
+    tile = -(-max(tile, seed_block) // seed_block) * seed_block  # a multiple of the seed block
+    workers = threads or min(4, os.cpu_count() or 1)
+
+    with blas_single_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+        _seed_diagonal(x, top, seed_block)
+        tiles = [(i0, min(n, i0 + tile), j0, min(n, j0 + tile))
+                 for i0 in range(0, n, tile) for j0 in range(i0, n, tile)]
+        pending: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray]]] = deque()
+        for i0, i1, j0, j1 in tiles:
+            pending.append(pool.submit(_tile_candidates, x, top.bound, i0, i1, j0, j1, seed_block))
+            while len(pending) > 2 * workers:
+                top.merge(*pending.popleft().result())
+        while pending:
+            top.merge(*pending.popleft().result())
+
+    ids = np.empty_like(top.ids)
+    ids[order] = order[top.ids]
+    sims = np.empty_like(top.sims)
+    sims[order] = top.sims
+    dist = np.sqrt(np.maximum(2.0 - 2.0 * sims.astype(np.float64), 0.0))
+    # sqrt(2 - 2 a.b) loses precision for near-duplicates: recompute those as |a - b|.
+    close = np.flatnonzero((dist < 0.05).any(axis=1))
+    if close.size:
+        dist[close] = _row_neighbour_distances(x_in[close], ids[close], x_in)
+        resort = np.argsort(dist[close], axis=1, kind="stable")
+        ids[close] = np.take_along_axis(ids[close], resort, axis=1)
+        dist[close] = np.take_along_axis(dist[close], resort, axis=1)
+    if k_eff < k:
+        ids = np.hstack([ids, np.full((n, k - k_eff), -1, np.int64)])
+        dist = np.hstack([dist, np.full((n, k - k_eff), np.inf)])
+    return KnnGraph(indices=ids, distances=dist)
+
+
+def nearest_other_component(
+    vectors: np.ndarray,
+    component: np.ndarray,
+    core: np.ndarray,
+    rows: np.ndarray,
+    max_elements: int = 1 << 22,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each face in ``rows``, the face in a *different* component at the smallest mutual-reachability
+    distance ``max(core[a], core[b], |a - b|)``: returns (partner index, that distance) per row.
+
+    Exact, by blocked matrix products against all faces (``max_elements`` bounds a block).
+    """
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(x)
+    partner = np.full(len(rows), -1, dtype=np.int64)
+    best = np.full(len(rows), np.inf)
+    row_block = max(1, min(len(rows), max_elements // max(1, n)))
+    col_block = max(1, min(n, max_elements // row_block))
+    for r0 in range(0, len(rows), row_block):
+        r = rows[r0:r0 + row_block]
+        for c0 in range(0, n, col_block):
+            sims = x[r] @ x[c0:c0 + col_block].T
+            dist = np.sqrt(np.maximum(2.0 - 2.0 * sims, 0.0))
+            np.maximum(dist, core[r, None], out=dist)
+            np.maximum(dist, core[None, c0:c0 + col_block], out=dist)
+            dist[component[r, None] == component[None, c0:c0 + col_block]] = np.inf
+            j = np.argmin(dist, axis=1)
+            d = dist[np.arange(len(r)), j]
+            better = d < best[r0:r0 + len(r)]
+            partner[r0:r0 + len(r)][better] = j[better] + c0
+            best[r0:r0 + len(r)][better] = d[better]
+    return partner, best
+
+
+def _cheapest_to_each(
+    x: np.ndarray, core: np.ndarray, a_faces: np.ndarray, partner_faces: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cheapest mutual-reachability edge from ``a_faces`` to each partner's faces: (a ends, b ends)."""
+    b_faces = np.concatenate(partner_faces)
+    sims = x[a_faces] @ x[b_faces].T
+    mr = np.sqrt(np.maximum(2.0 - 2.0 * sims, 0.0))
+    np.maximum(mr, core[a_faces, None], out=mr)
+    np.maximum(mr, core[None, b_faces], out=mr)
+    best_row = mr.argmin(axis=0)
+    best = mr[best_row, np.arange(len(b_faces))]
+    lengths = np.array([len(f) for f in partner_faces])
+    seg_id = np.repeat(np.arange(len(partner_faces)), lengths)
+    # Each segment's minimum: sort by (segment, value) and take each segment's first entry.
+    first = np.lexsort((best, seg_id))[np.concatenate([[0], np.cumsum(lengths)[:-1]])]
+    return a_faces[best_row[first]], b_faces[first]
+
+
+def cheapest_edges_between_groups(
+    vectors: np.ndarray,
+    groups: np.ndarray,
+    core: np.ndarray,
+    partners_per_group: int = 8,
+    max_elements: int = 1 << 22,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each group (label >= 0 in ``groups``) and each of its ``partners_per_group`` nearest other groups
+    (by centroid), the exact cheapest mutual-reachability edge between the two groups.
+
+    Returns edges (a, b) as two int64 arrays (faces, a in the first group). The k-NN graph misses these
+    when both groups are larger than k (e.g. two photo "modes" of one person), which would otherwise
+    split such people.
+    """
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    member_order = np.flatnonzero(groups >= 0)
+    if member_order.size == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    member_order = member_order[np.argsort(groups[member_order], kind="stable")]
+    ids, starts, sizes = np.unique(groups[member_order], return_index=True, return_counts=True)
+    m = len(ids)
+    if m < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    sums = np.add.reduceat(x[member_order], starts, axis=0)
+    centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    take = min(partners_per_group, m - 1)
+
+    nearest = np.empty((m, take), dtype=np.int64)
+    for r0 in range(0, m, 1024):
+        sims = centres[r0:r0 + 1024] @ centres.T
+        sims[np.arange(sims.shape[0]), np.arange(r0, r0 + sims.shape[0])] = -np.inf
+        nearest[r0:r0 + 1024] = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+
+    pairs = np.unique(np.sort(np.column_stack([np.repeat(np.arange(m), take), nearest.ravel()]), axis=1), axis=0)
+    firsts, first_at = np.unique(pairs[:, 0], return_index=True)
+    first_end = np.append(first_at[1:], len(pairs))
+    out_a = np.empty(len(pairs), dtype=np.int64)
+    out_b = np.empty(len(pairs), dtype=np.int64)
+    for g, lo, hi in zip(firsts, first_at, first_end):
+        a_faces = member_order[starts[g]:starts[g] + sizes[g]]
+        chunk_start = lo
+        while chunk_start < hi:
+            # As many partners as fit in one block of about max_elements similarities.
+            budget = max(1, max_elements // len(a_faces))
+            chunk_end = chunk_start + 1
+            total = sizes[pairs[chunk_start, 1]]
+            while chunk_end < hi and total + sizes[pairs[chunk_end, 1]] <= budget:
+                total += sizes[pairs[chunk_end, 1]]
+                chunk_end += 1
+            partners = pairs[chunk_start:chunk_end, 1]
+            out_a[chunk_start:chunk_end], out_b[chunk_start:chunk_end] = _cheapest_to_each(
+                x, core, a_faces, [member_order[starts[p]:starts[p] + sizes[p]] for p in partners]
+            )
+            chunk_start = chunk_end
+    return out_a, out_b

@@ -1,0 +1,193 @@
+"""The k-NN-graph HDBSCAN engine against exact HDBSCAN, the exact k-NN search, and the parameters."""
+
+from __future__ import annotations
+
+import hdbscan
+import numpy as np
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from faceorg.cluster.engine import (
+    ClusterParams,
+    cluster_embeddings,
+    core_distances,
+    default_params,
+    mutual_reachability_mst,
+)
+from faceorg.cluster.knn import knn_exact
+from faceorg.cluster.metrics import bcubed
+from faceorg.cluster.synthetic import make_faces
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+
+def blobs(sizes: list[int], dim: int = 16, spread: float = 0.05, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Well-separated unit-norm blobs: centres on distinct axes (sqrt(2) apart)."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(len(sizes)), sizes)
+    centres = np.eye(dim)[: len(sizes)]
+    return unit(centres[labels] + spread * rng.standard_normal((len(labels), dim))), labels
+
+
+def exact_labels(x: np.ndarray, p: ClusterParams) -> np.ndarray:
+    return hdbscan.HDBSCAN(
+        min_cluster_size=p.min_cluster_size,
+        min_samples=p.min_samples,
+        cluster_selection_epsilon=p.cluster_selection_epsilon,
+        cluster_selection_method=p.cluster_selection_method,
+    ).fit(x).labels_
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Equal up to renaming, with noise (-1) required to match exactly."""
+    if not np.array_equal(a < 0, b < 0):
+        return False
+    pairs = set(zip(a[a >= 0].tolist(), b[b >= 0].tolist()))
+    return len(pairs) == len({p for p, _ in pairs}) == len({q for _, q in pairs})
+
+
+# ---- k-NN search -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_knn_exact_matches_brute_force_across_tiles(threads: int) -> None:
+    rng = np.random.default_rng(1)
+    x = unit(rng.standard_normal((700, 12)))
+    x[10] = x[11]  # an exact duplicate
+    graph = knn_exact(x, 7, tile=256, threads=threads)
+    d = np.linalg.norm(x[:, None, :].astype(np.float64) - x[None, :, :], axis=2)
+    np.fill_diagonal(d, np.inf)
+    expected = np.sort(d, axis=1)[:, :7]
+    np.testing.assert_allclose(graph.distances, expected, atol=2e-6)
+    assert (graph.indices != np.arange(700)[:, None]).all()
+    np.testing.assert_allclose(np.take_along_axis(d, graph.indices, axis=1), graph.distances, atol=2e-6)
+    assert graph.distances[10, 0] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_knn_with_fewer_faces_than_k_pads_rows() -> None:
+    x = unit(np.random.default_rng(0).standard_normal((3, 4)))
+    graph = knn_exact(x, 5)
+    assert graph.indices.shape == (3, 5)
+    assert (graph.indices[:, 2:] == -1).all() and np.isinf(graph.distances[:, 2:]).all()
+
+
+# ---- engine vs exact HDBSCAN -------------------------------------------------------------------------------
+
+
+def test_well_separated_blobs_match_exact_hdbscan() -> None:
+    x, truth = blobs([40, 25, 60, 12, 30])
+    p = ClusterParams(min_cluster_size=5, min_samples=3, cluster_selection_epsilon=0.0, k=8)
+    ours = cluster_embeddings(x, p)
+    assert same_partition(ours.labels, exact_labels(x, p))
+    assert same_partition(ours.labels, truth)
+    assert ours.strengths.shape == (len(x),) and ((ours.strengths >= 0) & (ours.strengths <= 1)).all()
+
+
+def test_complete_graph_reproduces_exact_mst_and_clusters() -> None:
+    """With k = n - 1 the graph is complete: the MST weights must equal hdbscan's exactly, and the clusters
+    too except where equal-weight merges are taken in another order (mutual reachability has many ties)."""
+    faces = make_faces(400, seed=5)
+    p = ClusterParams(min_cluster_size=3, min_samples=2, cluster_selection_epsilon=0.0, k=399, bridge_partners=0)
+    graph = knn_exact(faces.vectors, 399)
+    edges, _, pieces = mutual_reachability_mst(faces.vectors, graph, core_distances(graph, 2))
+    reference = hdbscan.HDBSCAN(min_cluster_size=3, min_samples=2, gen_min_span_tree=True).fit(faces.vectors)
+    reference_weights = np.sort(reference.minimum_spanning_tree_.to_numpy()[:, 2])
+    assert pieces == 1
+    np.testing.assert_allclose(edges[:, 2], reference_weights, atol=5e-6)
+    ours = cluster_embeddings(faces.vectors, p, graph=graph)
+    assert adjusted_rand_score(reference.labels_, ours.labels) > 0.98
+    assert np.mean(ours.labels == -1) == pytest.approx(np.mean(reference.labels_ == -1), abs=0.01)
+
+
+def test_realistic_faces_close_to_exact_hdbscan() -> None:
+    faces = make_faces(2500, seed=2)
+    p = default_params(2500)
+    ours = cluster_embeddings(faces.vectors, p)
+    reference = exact_labels(faces.vectors, p)
+    assert adjusted_rand_score(reference, ours.labels) > 0.97
+    gap = bcubed(reference, faces.identities).f - bcubed(ours.labels, faces.identities).f
+    assert abs(gap) < 0.01
+
+
+def test_disconnected_graph_is_joined_and_matches_exact() -> None:
+    # Each blob is larger than k, so no k-NN edge leaves it: the graph falls into five pieces.
+    x, truth = blobs([30, 30, 30, 30, 30], spread=0.08, seed=3)
+    p = ClusterParams(min_cluster_size=5, min_samples=4, cluster_selection_epsilon=0.0, k=6)
+    ours = cluster_embeddings(x, p)
+    assert ours.graph_components == 5
+    assert same_partition(ours.labels, exact_labels(x, p))
+    assert same_partition(ours.labels, truth)
+
+
+def test_person_with_two_looks_larger_than_k_stays_one_cluster() -> None:
+    """Two tight sub-groups of one person (e.g. with and without glasses), each with more than k photos, are
+    linked in the k-NN graph only through scattered strangers. Exact HDBSCAN keeps them together; without
+    the bridging pass the k-NN graph splits them."""
+    rng = np.random.default_rng(0)
+    dim = 32
+    looks = unit(np.eye(dim)[0] + 0.25 * np.eye(dim)[[1, 2]])
+    others = np.eye(dim)[[5, 6, 7]]
+    strangers = 0.7 * unit(rng.standard_normal((30, dim))) + 0.5 * np.eye(dim)[[0, 5, 6, 7]][rng.integers(0, 4, 30)]
+    x = unit(np.vstack([
+        looks[0] + 0.04 * rng.standard_normal((40, dim)),
+        looks[1] + 0.04 * rng.standard_normal((40, dim)),
+        others[rng.integers(0, 3, 60)] + 0.04 * rng.standard_normal((60, dim)),
+        strangers,
+    ]))
+    p = ClusterParams(min_cluster_size=5, min_samples=3, cluster_selection_epsilon=0.3, k=8)
+    bridged = cluster_embeddings(x, p)
+    assert len(set(bridged.labels[:80].tolist())) == 1 and bridged.labels[0] >= 0
+    assert same_partition(bridged.labels, exact_labels(x, p))
+    unbridged = cluster_embeddings(x, ClusterParams(**{**p.__dict__, "bridge_partners": 0}))
+    assert len(set(unbridged.labels[:80].tolist())) == 2
+
+
+def test_deterministic() -> None:
+    faces = make_faces(1500, seed=9)
+    p = default_params(1500)
+    a = cluster_embeddings(faces.vectors, p)
+    b = cluster_embeddings(faces.vectors.copy(), p)
+    np.testing.assert_array_equal(a.labels, b.labels)
+    np.testing.assert_array_equal(a.strengths, b.strengths)
+
+
+def test_tiny_inputs() -> None:
+    p = ClusterParams(min_cluster_size=3, min_samples=2)
+    assert cluster_embeddings(np.empty((0, 8), np.float32), p).labels.shape == (0,)
+    one = cluster_embeddings(unit(np.ones((1, 8))), p)
+    assert one.labels.tolist() == [-1] and one.strengths.tolist() == [0.0]
+    two = cluster_embeddings(unit(np.random.default_rng(0).standard_normal((2, 8))), p)
+    assert two.labels.tolist() == [-1, -1]
+    pair = cluster_embeddings(unit(np.ones((4, 8)) + 0.01 * np.arange(32).reshape(4, 8)),
+                              ClusterParams(min_cluster_size=2, min_samples=1, allow_single_cluster=True))
+    assert len(set(pair.labels.tolist())) == 1 and pair.labels[0] >= 0
+
+
+def test_bad_input_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        cluster_embeddings(np.ones((4,), np.float32), ClusterParams())
+    with pytest.raises(ValueError):
+        cluster_embeddings(np.full((4, 3), np.nan, np.float32), ClusterParams())
+    with pytest.raises(ValueError):
+        cluster_embeddings(unit(np.ones((4, 3))), ClusterParams(min_cluster_size=1))
+
+
+# ---- parameters -------------------------------------------------------------------------------------------
+
+
+def test_default_params_grow_with_library_size() -> None:
+    sizes = [default_params(n).min_cluster_size for n in (500, 5_000, 60_000, 500_000)]
+    assert sizes == sorted(sizes) and sizes[0] == 2 and sizes[-1] == 5
+    for n in (500, 5_000, 60_000, 500_000):
+        default_params(n).validate()
+
+
+def test_sensitivity_moves_merge_distance_and_support() -> None:
+    strict, normal, loose = (default_params(10_000, s) for s in (0.0, 0.5, 1.0))
+    assert strict.cluster_selection_epsilon < normal.cluster_selection_epsilon < loose.cluster_selection_epsilon
+    assert strict.min_samples > normal.min_samples > loose.min_samples
+    assert normal == default_params(10_000)
+    with pytest.raises(ValueError):
+        default_params(10, sensitivity=1.5)
