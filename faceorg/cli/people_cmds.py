@@ -122,6 +122,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, ops.redo))
 
+    p = sub.add_parser("cluster", help="group faces into people (new faces only, or everything with --full)")
+    p.add_argument("--full", action="store_true",
+                   help="regroup every face that is not your decision (faces you placed never move)")
+    _json_flag(p)
+    p.set_defaults(func=cmd_cluster)
+
     p = sub.add_parser("export", help="every photo with its faces, boxes and names")
     p.add_argument("--json", action="store_true", required=True, help="print JSON (the only format)")
     p.set_defaults(func=cmd_export)
@@ -139,6 +145,22 @@ def _do(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def
             if ids:
                 parts.append(f"{len(ids)} {what}")
         print(f"{cs.label}: " + (", ".join(parts) if parts else "nothing changed"))
+    return 0
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from faceorg.cli.progressbar import terminal_progress
+    from faceorg.people.clustering import recluster
+
+    with open_from_args(args) as library, terminal_progress() as progress:
+        cs = recluster(library, progress, full=args.full)
+        people = list_people(library, include_hidden=True)
+    if args.json:
+        print_json(cs.as_dict())
+        return 0
+    named = sum(1 for p in people if p.name)
+    print(f"Grouped faces: {len(people)} people ({named} named), {len(cs.people_added)} new groups, "
+          f"{len(cs.faces_changed)} faces placed or moved, {len(cs.people_removed)} groups dissolved")
     return 0
 
 

@@ -1,12 +1,287 @@
-"""Clustering the library's faces into people (implementation lands with the clustering engine)."""
+"""Group the library's faces into people, never overriding what the user decided.
+
+Two steps, both automatic (not in the undo log):
+
+1. **Suggestions**: faces that belong to nobody are matched to the named people, using only the faces
+   the user confirmed (a few centres per person). A match needs to be near enough and clearly nearer
+   than the runner-up; it is stored as ``suggested`` with its distance and runner-up for the review view.
+2. **Grouping**: the faces nobody named claims are clustered (HDBSCAN on a k-NN graph). Faces the user
+   placed are fixed; "not this person", faces the user said are different, and "two faces of one photo
+   are never the same person" are respected; a group holding faces the user gave to two people is split
+   between them. Unnamed groups keep their identity when they are mostly the same faces as before.
+
+``full=True`` regroups every face that is not the user's decision (after retraining, or on request);
+otherwise faces already given to named people stay where they are.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import delete, select
+
+from faceorg.cluster.constraints import Constraints
+from faceorg.cluster.engine import ClusterParams, cluster_embeddings, default_params
+from faceorg.cluster.match import build_person_index, match_to_people
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
+from faceorg.settings import Settings, load_settings
 from faceorg.store.db import Library
+from faceorg.store.model_versions import active_version
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    CannotLink,
+    Embedding,
+    Face,
+    FaceNotPerson,
+    FaceStatus,
+    Person,
+    Photo,
+)
+
+log = logging.getLogger(__name__)
+
+SENSITIVITY = {"fewer": 0.8, "balanced": 0.5, "more": 0.2}
+# Suggestions: a named person must be this near, and this much nearer than the runner-up.
+SUGGEST_MAX_DISTANCE = 0.5
+SUGGEST_MARGIN = 0.04
+
+
+def cluster_params(settings: Settings, n_faces: int) -> ClusterParams:
+    """Clustering parameters for a library of ``n_faces`` faces under the user's settings."""
+    params = default_params(n_faces, SENSITIVITY.get(settings.cluster_sensitivity, 0.5))
+    if settings.min_group_size >= 2:
+        from dataclasses import replace
+
+        params = replace(params, min_cluster_size=settings.min_group_size)
+    return params
+
+
+@dataclass
+class LibraryFaces:
+    """Everything clustering needs, read in one go (plain data)."""
+
+    face_ids: np.ndarray
+    vectors: np.ndarray
+    photo_ids: np.ndarray
+    collage: np.ndarray  # per face: its photo is a collage
+    assignment: dict[int, tuple[int, AssignmentSource]]  # face -> (person, source)
+    names: dict[int, str | None]  # person -> name
+    not_person: dict[int, set[int]] = field(default_factory=dict)
+    cannot_link: list[tuple[int, int]] = field(default_factory=list)
+
+    def index(self) -> dict[int, int]:
+        return {int(f): i for i, f in enumerate(self.face_ids)}
+
+
+def load_library_faces(library: Library) -> LibraryFaces | None:
+    """Normal faces with an embedding under the active model, and the decisions about them."""
+    version = active_version(library)
+    if version is None:
+        return None
+    with library.session() as s:
+        rows = s.execute(
+            select(Face.id, Face.photo_id, Photo.is_collage, Embedding.vector)
+            .join(Embedding, (Embedding.face_id == Face.id) & (Embedding.model_version_id == version.id))
+            .join(Photo, Photo.id == Face.photo_id)
+            .where(Face.status == FaceStatus.NORMAL).order_by(Face.id)).all()
+        assignment = {f: (p, src) for f, p, src in s.execute(
+            select(Assignment.face_id, Assignment.person_id, Assignment.source))}
+        names = dict(s.execute(select(Person.id, Person.name)).all())
+        not_person: dict[int, set[int]] = defaultdict(set)
+        for f, p in s.execute(select(FaceNotPerson.face_id, FaceNotPerson.person_id)):
+            not_person[f].add(p)
+        links = [(a, b) for a, b in s.execute(select(CannotLink.face_a, CannotLink.face_b))]
+    n = len(rows)
+    vectors = np.frombuffer(b"".join(r[3] for r in rows), np.float32).reshape(n, -1) if n else np.zeros((0, 128), np.float32)
+    return LibraryFaces(
+        face_ids=np.array([r[0] for r in rows], np.int64), vectors=vectors,
+        photo_ids=np.array([r[1] for r in rows], np.int64), collage=np.array([bool(r[2]) for r in rows]),
+        assignment=assignment, names=names, not_person=dict(not_person), cannot_link=links)
+
+
+@dataclass
+class _Plan:
+    """The assignments clustering wants: face -> (person or a new-group key, source, details)."""
+
+    set_to: dict[int, tuple[int, AssignmentSource, dict[str, float | int | None]]] = field(default_factory=dict)
+    clear: set[int] = field(default_factory=set)
+    new_groups: dict[int, list[int]] = field(default_factory=dict)  # fresh label -> faces
+
+
+def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan) -> set[int]:
+    """Match faces that belong to nobody to named people (user-confirmed faces only). Returns faces matched."""
+    index = data.index()
+    confirmed = [(f, p) for f, (p, src) in data.assignment.items()
+                 if src is AssignmentSource.USER and data.names.get(p) and f in index]
+    if not confirmed or not candidates:
+        return set()
+    person_index = build_person_index(data.vectors[[index[f] for f, _ in confirmed]],
+                                      np.array([p for _, p in confirmed], np.int64))
+    rows = [index[f] for f in candidates]
+    match = match_to_people(data.vectors[rows], person_index, margin=SUGGEST_MARGIN,
+                            max_distance=SUGGEST_MAX_DISTANCE)
+    taken: dict[tuple[int, int], tuple[float, int]] = {}  # (photo, person) -> best (distance, face)
+    for f, (p, _) in data.assignment.items():
+        if f in index and not data.collage[index[f]]:
+            taken[(int(data.photo_ids[index[f]]), p)] = (-1.0, f)  # existing assignments win
+    for k, f in enumerate(candidates):
+        person = int(match.labels[k])
+        if person < 0 or person in data.not_person.get(f, ()):
+            continue
+        i = index[f]
+        key = (int(data.photo_ids[i]), person)
+        dist = float(match.distances[k])
+        if not data.collage[i]:
+            if key in taken and taken[key][0] <= dist:
+                continue
+            if key in taken:  # a nearer face of the same photo: the earlier candidate loses
+                plan.set_to.pop(taken[key][1], None)
+            taken[key] = (dist, f)
+        plan.set_to[f] = (person, AssignmentSource.SUGGESTED, {
+            "distance": dist, "runner_up_id": int(match.runner_up_labels[k]) if match.runner_up_labels[k] >= 0 else None,
+            "runner_up_distance": float(match.runner_up_distances[k]) if np.isfinite(match.runner_up_distances[k]) else None})
+    return set(plan.set_to)
+
+
+def group_faces(data: LibraryFaces, rows: np.ndarray, params: ClusterParams, plan: _Plan) -> None:
+    """Cluster the faces at ``rows`` with the user's decisions as constraints; fill the plan."""
+    if len(rows) < 2:
+        for r in rows:
+            f = int(data.face_ids[r])
+            if f in data.assignment and data.assignment[f][1] is not AssignmentSource.USER:
+                plan.clear.add(f)
+        return
+    faces = data.face_ids[rows]
+    fixed = np.full(len(rows), -1, np.int64)
+    for k, f in enumerate(faces.tolist()):
+        a = data.assignment.get(f)
+        if a is not None and a[1] is AssignmentSource.USER:
+            fixed[k] = a[0]
+    local = {int(f): k for k, f in enumerate(faces)}
+    forbidden = [(local[f], p) for f, ps in data.not_person.items() if f in local for p in ps]
+    links = [(local[a], local[b]) for a, b in data.cannot_link if a in local and b in local]
+    groups = np.where(data.collage[rows], -1, data.photo_ids[rows])
+    first_new = int(max([fixed.max(initial=-1), max(data.names, default=0)]) + 1)
+    result = cluster_embeddings(data.vectors[rows], params, Constraints(
+        fixed=fixed, forbidden=forbidden, cannot_link=links, groups=groups, first_new_label=first_new))
+    for k, f in enumerate(faces.tolist()):
+        if fixed[k] >= 0:
+            continue
+        label = int(result.labels[k])
+        if label < 0:
+            plan.clear.add(f)
+        elif label < first_new:  # joined a person the user placed faces with
+            plan.set_to[f] = (label, AssignmentSource.AUTO, {"strength": float(result.strengths[k])})
+        else:
+            plan.new_groups.setdefault(label, []).append(f)
+            plan.set_to[f] = (label, AssignmentSource.AUTO, {"strength": float(result.strengths[k])})
 
 
 def recluster(library: Library, progress: Progress | None = None, *, full: bool = False) -> ChangeSet:
     """Match new faces to named people, then group the faces nobody claims; returns what changed."""
-    raise NotImplementedError
+    progress = progress or Progress()
+    start = time.perf_counter()
+    progress.start("Grouping faces", total=3)
+    data = load_library_faces(library)
+    if data is None or not len(data.face_ids):
+        return ChangeSet(label="Group faces")
+    progress.advance(message=f"{len(data.face_ids)} faces")
+    progress.check_cancelled()
+    settings = load_settings(library)
+    plan = _Plan()
+    named = {p for p, name in data.names.items() if name}
+
+    def automatic(f: int) -> bool:
+        a = data.assignment.get(f)
+        return a is None or a[1] is not AssignmentSource.USER
+
+    if full:
+        unclaimed = [int(f) for f in data.face_ids if automatic(int(f))]
+        suggested = suggest_named(data, unclaimed, plan)
+        in_grouping = [i for i, f in enumerate(data.face_ids.tolist()) if f not in suggested]
+    else:
+        unassigned = [int(f) for f in data.face_ids if int(f) not in data.assignment]
+        suggested = suggest_named(data, unassigned, plan)
+        # Faces with named people stay; everything else (unnamed groups, the rest) is regrouped.
+        in_grouping = [i for i, f in enumerate(data.face_ids.tolist())
+                       if f not in suggested and not (f in data.assignment and data.assignment[f][0] in named)]
+    progress.advance(message=f"{len(suggested)} suggestions")
+    progress.check_cancelled()
+    params = cluster_params(settings, len(data.face_ids))
+    group_faces(data, np.array(in_grouping, np.int64), params, plan)
+    progress.check_cancelled()
+    changes = _write(library, data, plan)
+    progress.advance()
+    log.info("grouped %d faces in %.1f s: %s", len(data.face_ids), time.perf_counter() - start, changes.as_dict())
+    return changes
+
+
+def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
+    """Apply the plan in one transaction: new groups get people (reusing unnamed ids that carry over)."""
+    from faceorg.cluster.match import carry_over_labels
+
+    cs = ChangeSet(label="Group faces")
+    # Unnamed groups the user placed faces in are fixed labels already; only purely automatic ones carry over.
+    placed = {p for p, src in data.assignment.values() if src is AssignmentSource.USER}
+    old_unnamed = {f: p for f, (p, src) in data.assignment.items() if not data.names.get(p) and p not in placed}
+    carried = carry_over_labels(old_unnamed, plan.new_groups)
+    with library.transaction() as s:
+        existing_people = set(s.scalars(select(Person.id)))
+        label_to_person: dict[int, int] = {}
+        for label in sorted(plan.new_groups):
+            person = carried.get(label)
+            if person is None or person not in existing_people:
+                new = Person()
+                s.add(new)
+                s.flush()
+                person = new.id
+                cs.people_added.add(person)
+            label_to_person[label] = person
+        current = {a.face_id: a for a in s.scalars(select(Assignment))}
+        for f, (target, source, details) in plan.set_to.items():
+            person = label_to_person.get(target, target) if target in plan.new_groups else target
+            if person in data.not_person.get(f, ()):  # a carried-over group the user ruled out for this face
+                plan.clear.add(f)
+                continue
+            a = current.get(f)
+            if a is not None and a.source is AssignmentSource.USER:
+                continue  # never override the user
+            if a is None:
+                a = Assignment(face_id=f, person_id=person, source=source)
+                s.add(a)
+            elif a.person_id == person and a.source is source:
+                _set_details(a, details)
+                continue
+            else:
+                cs.people_changed.add(a.person_id)
+                a.person_id, a.source = person, source
+            _set_details(a, details)
+            cs.faces_changed.add(f)
+            cs.people_changed.add(person)
+        clear = [f for f in plan.clear if f in current and current[f].source is not AssignmentSource.USER]
+        for f in clear:
+            cs.people_changed.add(current[f].person_id)
+            cs.faces_changed.add(f)
+            s.delete(current[f])
+        s.flush()
+        empty = list(s.scalars(select(Person.id).where(Person.name.is_(None),
+                                                       ~Person.id.in_(select(Assignment.person_id)))))
+        if empty:
+            s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id.in_(empty)))
+            s.execute(delete(Person).where(Person.id.in_(empty)))
+            cs.people_removed |= set(empty)
+    cs.people_changed -= cs.people_added | cs.people_removed
+    return cs
+
+
+def _set_details(a: Assignment, details: dict[str, float | int | None]) -> None:
+    a.distance = details.get("distance")  # type: ignore[assignment]
+    a.runner_up_id = details.get("runner_up_id")  # type: ignore[assignment]
+    a.runner_up_distance = details.get("runner_up_distance")  # type: ignore[assignment]
+    a.strength = details.get("strength")  # type: ignore[assignment]
