@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("scan", help="add folders to the library and scan every library folder for changes")
     p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add before scanning")
     p.add_argument("--no-faces", action="store_true", help="only catalogue photos; do not look for faces")
+    p.add_argument("--no-group", action="store_true", help="do not group the new faces into people afterwards")
     p.add_argument("--workers", type=int, default=None, help="photo decoding threads (default: one per core)")
     p.add_argument("--batch-size", type=int, default=32, help="photos written to the database per transaction")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -54,17 +55,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
             analyzer = analyzer_for_library(library)
         with terminal_progress() as progress:
-            try:
-                summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,
-                                       batch_size=args.batch_size)
-            except KeyboardInterrupt:
-                progress.cancel()
-                raise
+            summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,
+                                   batch_size=args.batch_size)
+            grouped = None
+            if summary.new_face_ids and not args.no_group and not summary.cancelled:
+                from faceorg.people.clustering import recluster
+
+                grouped = recluster(library, progress)
     if args.json:
-        print_json({k: v for k, v in vars(summary).items()
-                    if k not in ("added_photo_ids", "changed_photo_ids", "new_face_ids")})
+        out = {k: v for k, v in vars(summary).items() if k not in ("added_photo_ids", "changed_photo_ids", "new_face_ids")}
+        out["grouping"] = grouped.as_dict() if grouped is not None else None
+        print_json(out)
     else:
         print(summary.one_line())
+        if grouped is not None:
+            print(f"Grouped the new faces: {len(grouped.people_added)} new groups, "
+                  f"{len(grouped.faces_changed)} faces placed")
     return 0
 
 
