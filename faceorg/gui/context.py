@@ -44,15 +44,18 @@ class AppContext(QObject):
         self.queries = TaskRunner(2, "faceorg-query", self)
         self.ops = TaskRunner(1, "faceorg-op", self)  # one at a time, in order (undo depends on it)
         self.jobs = JobRunner(self)
-        self.thumbs = ThumbnailCache(library, GRID_CHIP, device_pixel_ratio=dpr, parent=self)
-        self.card_thumbs = ThumbnailCache(library, CARD_CHIP, device_pixel_ratio=dpr, parent=self)
-        self.large_thumbs = ThumbnailCache(library, LARGE_CHIP, device_pixel_ratio=dpr,
+        self.thumbs = ThumbnailCache(library, GRID_CHIP, radius=6, device_pixel_ratio=dpr, parent=self)
+        self.card_thumbs = ThumbnailCache(library, CARD_CHIP, radius=10, device_pixel_ratio=dpr, parent=self)
+        self.large_thumbs = ThumbnailCache(library, LARGE_CHIP, radius=14, device_pixel_ratio=dpr,
                                            max_bytes=16 << 20, parent=self)
         self.names = QStringListModel(self)  # every person's name, for completers
         self.undo_label: str | None = None
         self.redo_label: str | None = None
         for runner in (self.queries, self.ops):
             runner.failed.connect(lambda exc: self.error.emit("Something went wrong", exc))
+
+    def start(self) -> None:
+        """Load what the menus and completers need (after the first screen, which goes first)."""
         self.refresh_names()
         self.refresh_undo_labels()
 

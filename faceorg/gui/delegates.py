@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QLineEdit, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from faceorg.gui.context import CARD_CHIP, GRID_CHIP
-from faceorg.gui.models import COUNT_ROLE, FACE_ROLE, HIDDEN_ROLE, NAMED_ROLE, SOURCE_ROLE, STATUS_ROLE, faces_text
+from faceorg.gui.models import display_name, faces_text
 from faceorg.gui.thumbnails import ThumbnailCache
 
 Index = QModelIndex | QPersistentModelIndex
@@ -16,44 +16,51 @@ CARD_SIZE = QSize(CARD_CHIP + 28, CARD_CHIP + 64)
 CHIP_SIZE = QSize(GRID_CHIP + 8, GRID_CHIP + 8)
 
 
-def paint_placeholder(p: QPainter, rect: QRect, palette: QPalette, radius: float) -> None:
-    """A neutral face silhouette while the thumbnail loads (or when a face has no chip)."""
+_placeholders: dict[tuple[int, int, float, int], QImage] = {}
+
+
+def placeholder_image(side: int, radius: float, palette: QPalette, dpr: float) -> QImage:
+    """A neutral face silhouette (drawn once per size and colour, then reused)."""
     base = palette.color(QPalette.ColorRole.Mid)
+    key = (side, int(radius), dpr, base.rgba())
+    image = _placeholders.get(key)
+    if image is not None:
+        return image
+    px = max(1, round(side * dpr))
+    image = QImage(px, px, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    p = QPainter(image)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.scale(dpr, dpr)
+    path = QPainterPath()
+    path.addRoundedRect(QRectF(0, 0, side, side), radius, radius)
     bg = QColor(base)
     bg.setAlpha(70)
-    path = QPainterPath()
-    path.addRoundedRect(QRectF(rect), radius, radius)
     p.fillPath(path, bg)
+    p.setClipPath(path)
     fg = QColor(base)
     fg.setAlpha(120)
-    p.save()
-    p.setClipPath(path)
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(fg)
-    w = rect.width()
-    cx, cy = rect.center().x(), rect.top() + rect.height() * 0.42
-    p.drawEllipse(QRectF(cx - w * 0.17, cy - w * 0.2, w * 0.34, w * 0.38))
-    p.drawEllipse(QRectF(cx - w * 0.36, rect.top() + rect.height() * 0.72, w * 0.72, w * 0.6))
-    p.restore()
+    cx, cy = side / 2, side * 0.42
+    p.drawEllipse(QRectF(cx - side * 0.17, cy - side * 0.2, side * 0.34, side * 0.38))
+    p.drawEllipse(QRectF(cx - side * 0.36, side * 0.72, side * 0.72, side * 0.6))
+    p.end()
+    image.setDevicePixelRatio(dpr)
+    _placeholders[key] = image
+    return image
 
 
 def paint_chip(p: QPainter, rect: QRect, cache: ThumbnailCache, face_id: int | None, palette: QPalette,
                radius: float) -> None:
-    """The face's thumbnail clipped to a rounded square, or a placeholder (and a load is queued)."""
+    """The face's thumbnail (already rounded by the loader), or a placeholder while it loads.
+
+    One ``drawImage`` at the image's own size: no clipping or scaling in the paint path.
+    """
     image = cache.get(face_id) if face_id is not None else None
     if image is None:
-        paint_placeholder(p, rect, palette, radius)
-        return
-    path = QPainterPath()
-    path.addRoundedRect(QRectF(rect), radius, radius)
-    p.save()
-    p.setClipPath(path)
-    src = QRectF(0, 0, image.width(), image.height())
-    # Centre-crop to a square (chips are square; this guards odd sizes).
-    side = min(src.width(), src.height())
-    src = QRectF((src.width() - side) / 2, (src.height() - side) / 2, side, side)
-    p.drawImage(QRectF(rect), image, src)
-    p.restore()
+        image = placeholder_image(rect.width(), radius, palette, cache.dpr)
+    p.drawImage(rect.topLeft(), image)
 
 
 def _selection_colors(option: QStyleOptionViewItem) -> tuple[QColor, QColor]:
@@ -71,9 +78,34 @@ class CardDelegate(QStyledItemDelegate):
         self.cache = cache
         self.completer_model = completer_model
         self.drop_row: int | None = None  # the card a drag hovers over
+        self._font_key = ""
+        self._font_set: tuple[QFont, QFont, QFont] = (QFont(), QFont(), QFont())
+        self._elisions: dict[tuple[str, int, bool], str] = {}
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return CARD_SIZE
+
+    def _fonts(self, base: QFont) -> tuple[QFont, QFont, QFont]:
+        """Bold (named), italic (unnamed) and small (count) fonts, made once per base font."""
+        key = base.key()
+        if self._font_key != key:
+            bold, italic, small = QFont(base), QFont(base), QFont(base)
+            bold.setBold(True)
+            italic.setItalic(True)
+            small.setPointSizeF(max(7.0, base.pointSizeF() * 0.88))
+            self._font_set = (bold, italic, small)
+            self._font_key = key
+            self._elisions.clear()
+        return self._font_set
+
+    def _elided(self, p: QPainter, text: str, width: int, named: bool) -> str:
+        key = (text, width, named)
+        out = self._elisions.get(key)
+        if out is None:
+            if len(self._elisions) > 20_000:
+                self._elisions.clear()
+            out = self._elisions[key] = p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width)
+        return out
 
     @staticmethod
     def card_rect(option_rect: QRect) -> QRect:
@@ -112,27 +144,26 @@ class CardDelegate(QStyledItemDelegate):
             p.setPen(pen)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(QRectF(cell.adjusted(1, 1, -1, -1)), 9, 9)
-        hidden = bool(index.data(HIDDEN_ROLE))
+        # Read the plain record straight from the model: no QVariant round trips in the hot path.
+        model = index.model()
+        card = model.card_at(index.row())  # type: ignore[attr-defined]
+        hidden = card.hidden
         if hidden:
             p.setOpacity(0.45)
-        paint_chip(p, self.chip_rect(option.rect), self.cache, index.data(FACE_ROLE), option.palette, 10)
+        paint_chip(p, self.chip_rect(option.rect), self.cache, model.cover_of(card), option.palette, 10)  # type: ignore[attr-defined]
         p.setOpacity(1.0)
-        named = bool(index.data(NAMED_ROLE))
+        named = card.name is not None
         text_color = option.palette.color(QPalette.ColorRole.Text)
         dim = option.palette.color(QPalette.ColorRole.PlaceholderText)
-        font = QFont(option.font)
-        font.setBold(named)
-        font.setItalic(not named)
-        p.setFont(font)
+        bold, italic, small = self._fonts(option.font)
+        p.setFont(bold if named else italic)
         p.setPen(text_color if named else dim)
         name_rect = self.name_rect(option.rect)
-        name = p.fontMetrics().elidedText(str(index.data()), Qt.TextElideMode.ElideRight, name_rect.width())
+        name = self._elided(p, display_name(card.name), name_rect.width(), named)
         p.drawText(name_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, name)
-        small = QFont(option.font)
-        small.setPointSizeF(max(7.0, option.font.pointSizeF() * 0.88))
         p.setFont(small)
         p.setPen(dim)
-        count = faces_text(int(index.data(COUNT_ROLE) or 0)) + (" · hidden" if hidden else "")
+        count = faces_text(card.face_count) + (" · hidden" if hidden else "")
         p.drawText(name_rect.translated(0, 20), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignVCenter, count)
         p.restore()
 
@@ -153,7 +184,7 @@ class CardDelegate(QStyledItemDelegate):
 
     def setEditorData(self, editor: QWidget, index: Index) -> None:
         assert isinstance(editor, QLineEdit)
-        editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
+        editor.setText(index.model().card_at(index.row()).name or "")  # type: ignore[attr-defined]
         editor.selectAll()
 
     def setModelData(self, editor: QWidget, model: object, index: Index) -> None:
@@ -178,13 +209,14 @@ class ChipDelegate(QStyledItemDelegate):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRect(option.rect.left() + (option.rect.width() - GRID_CHIP) // 2,
                      option.rect.top() + (option.rect.height() - GRID_CHIP) // 2, GRID_CHIP, GRID_CHIP)
-        face_id = index.data(FACE_ROLE)
-        dimmed = index.data(STATUS_ROLE) in ("ignored", "not_face")
+        card = index.model().card_at(index.row())  # type: ignore[attr-defined]
+        face_id = card.id
+        dimmed = card.status in ("ignored", "not_face")
         if dimmed:
             p.setOpacity(0.6)
         paint_chip(p, rect, self.cache, face_id, option.palette, 6)
         p.setOpacity(1.0)
-        source = index.data(SOURCE_ROLE)
+        source = card.source
         if source in ("suggested", "auto"):
             dot = QRectF(rect.right() - 17, rect.top() + 5, 12, 12)
             p.setPen(QPen(QColor(255, 255, 255), 1.5))

@@ -105,7 +105,7 @@ class PeopleView(QWidget):
     """Everyone in the library as cards: named people first, then unnamed groups by size."""
 
     open_person = Signal(int)
-    title_changed = Signal(str)
+    loaded_first = Signal()  # the first full list is shown
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -181,7 +181,10 @@ class PeopleView(QWidget):
     def _loaded(self, result: tuple[list[PersonCard], dict[int, int]]) -> None:
         cards, best = result
         self.model.set_cards(cards, best)
+        first = not self.loaded
         self.loaded = True
+        if first:
+            self.loaded_first.emit()
         self._update_counts()
         rest = self.model.without_cover(c.id for c in cards)
         if rest:

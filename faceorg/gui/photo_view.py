@@ -337,7 +337,10 @@ class PhotoView(QWidget):
         if keep not in {f.id for f in photo.faces}:
             self.canvas.selected = None
         if not photo.faces:
-            self.face_list.addItem(QListWidgetItem("No faces found in this photo."))
+            empty = QListWidgetItem("No faces found in this photo.")
+            empty.setData(Qt.ItemDataRole.UserRole, -1)
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.face_list.addItem(empty)
         self._update_actions()
 
     # -- selection ----------------------------------------------------------------------------------

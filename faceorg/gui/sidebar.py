@@ -82,13 +82,14 @@ class FoldersPanel(QWidget):
                 self.list.setCurrentItem(item)
         if not folders:
             item = QListWidgetItem("No folders yet — click + to add one.")
+            item.setData(Qt.ItemDataRole.UserRole, "")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
         self._update_buttons()
 
     def selected_path(self) -> str | None:
         item = self.list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return (item.data(Qt.ItemDataRole.UserRole) or None) if item is not None else None
 
     def _remove_clicked(self) -> None:
         path = self.selected_path()

@@ -14,11 +14,13 @@ import logging
 import threading
 from collections import OrderedDict, deque
 
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QObject, QPoint, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPainterPath
 
 from faceorg.store.chips import load_chips
 from faceorg.store.db import Library
+
+from faceorg.gui.workers import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +34,12 @@ class ThumbnailCache(QObject):
     ready = Signal(object)  # list of face ids now in the cache (or known to have no chip)
     _loaded = Signal(object)  # dict: face id -> QImage | None, from the loader thread
 
-    def __init__(self, library: Library, side: int, *, device_pixel_ratio: float = 1.0,
+    def __init__(self, library: Library, side: int, *, radius: float = 0.0, device_pixel_ratio: float = 1.0,
                  max_bytes: int = 96 << 20, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.side = side
+        self.radius = radius  # corners are rounded here, once, not in every paint
         self.dpr = device_pixel_ratio
         self.max_bytes = max_bytes
         self._images: OrderedDict[int, QImage] = OrderedDict()
@@ -127,6 +130,7 @@ class ThumbnailCache(QObject):
 
     # -- loader thread ------------------------------------------------------------------------------
     def _run(self) -> None:
+        lower_thread_priority()
         while True:
             with self._cond:
                 while not self._queue and not self._stopped:
@@ -158,9 +162,24 @@ class ThumbnailCache(QObject):
             if image.isNull():
                 out[fid] = None
                 continue
-            image = image.scaled(QSize(px, px), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                                 Qt.TransformationMode.SmoothTransformation)
-            image = image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
-            image.setDevicePixelRatio(self.dpr)
-            out[fid] = image
+            out[fid] = self._thumbnail(image, px)
+        return out
+
+    def _thumbnail(self, image: QImage, px: int) -> QImage:
+        """Centre-cropped to a ``px`` square, corners rounded (worker thread: QImage and QPainter on
+        an image are safe there)."""
+        scaled = image.scaled(QSize(px, px), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                              Qt.TransformationMode.SmoothTransformation)
+        out = QImage(px, px, QImage.Format.Format_ARGB32_Premultiplied)
+        out.fill(Qt.GlobalColor.transparent)
+        p = QPainter(out)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self.radius > 0:
+            path = QPainterPath()
+            r = self.radius * self.dpr
+            path.addRoundedRect(QRectF(0, 0, px, px), r, r)
+            p.setClipPath(path)
+        p.drawImage(QPoint((px - scaled.width()) // 2, (px - scaled.height()) // 2), scaled)
+        p.end()
+        out.setDevicePixelRatio(self.dpr)
         return out

@@ -10,6 +10,8 @@ progress, throttled, as :class:`~faceorg.progress.ProgressState` snapshots.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +29,23 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Any], None]
 ErrorCallback = Callable[[BaseException], None]
+
+
+BACKGROUND_NICENESS = 10
+
+
+def lower_thread_priority() -> None:
+    """Make the calling thread yield the CPU to the GUI thread (Linux; a no-op elsewhere).
+
+    On Linux niceness is per thread and inherited by threads it starts (a scan's reader pool).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), BACKGROUND_NICENESS))
+    except OSError:
+        pass
 
 
 @dataclass
@@ -105,6 +124,11 @@ class TaskRunner(QObject):
         self._pool.shutdown(wait=wait, cancel_futures=drop_queued)
 
 
+def _in_background(fn: Callable[[Progress], Any], progress: Progress) -> Any:
+    lower_thread_priority()
+    return fn(progress)
+
+
 class JobRunner(QObject):
     """Runs one long job at a time on its own thread, with throttled progress and cooperative Cancel.
 
@@ -172,7 +196,7 @@ class JobRunner(QObject):
             self.failed.emit(title, exc)
             self.ended.emit(title, "failed")
 
-        self._runner.submit(fn, progress, on_done=done, on_error=error)
+        self._runner.submit(_in_background, fn, progress, on_done=done, on_error=error)
         return True
 
     def cancel(self) -> None:

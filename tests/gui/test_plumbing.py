@@ -126,3 +126,23 @@ def test_the_app_starts_and_quits(qtbot, tmp_path: Path, monkeypatch: pytest.Mon
     assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
     assert (tmp_path / "fresh.sqlite").is_file()
     assert time.perf_counter() - start < 30
+
+
+def test_qt_calls_cannot_deallocate_none_or_true() -> None:
+    """PySide6 6.12.0 drops a reference to None or True on many calls; faceorg.gui guards against it."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    import faceorg.gui  # noqa: F401  (the guard runs on import)
+    from faceorg.gui.compat import bindings_drop_references
+
+    class Emitter(QObject):
+        fired = Signal()
+
+    e = Emitter()
+    for _ in range(50_000):  # far more than None/True had references before the guard
+        e.setObjectName("x")
+        e.fired.emit()
+    if bindings_drop_references() and sys.version_info < (3, 12):
+        assert sys.getrefcount(None) > 1 << 30 and sys.getrefcount(True) > 1 << 30

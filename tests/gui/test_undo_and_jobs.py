@@ -133,13 +133,40 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
     with library.session() as s:
         n = s.scalar(select(func.count()).select_from(Photo).where(Photo.path.like(f"{folder}%")))
     assert n == 6
-    if scenario.kind == "real":  # faces were found, and the unknown list got them from the scan's record
-        window.navigate(mw.Page("unknown"))
-        wait_idle(qtbot, window)
+    if scenario.kind == "real":  # faces were found, then grouped; the views show what the database holds
         with library.session() as s:
             new = s.scalar(select(func.count()).select_from(Face).join(Photo).where(Photo.path.like(f"{folder}%")))
         assert new and new > 0
-        assert len(window.faces_view.grid.faces.ids) >= len(scenario.unknown)
+        assert_views_match_database(window, qtbot, library)
+
+
+def assert_views_match_database(window, qtbot, library) -> None:  # type: ignore[no-untyped-def]
+    """The People grid and the unknown-faces list equal fresh listings (they followed the change records)."""
+    from faceorg.gui.main_window import Page
+    from faceorg.people.gui_support import face_cards_by_status, person_cards
+
+    m = window.people_view.model
+    fresh = [(c.id, c.name, c.face_count) for c in person_cards(library) if not c.hidden]
+    assert [(c.id, c.name, c.face_count) for c in (m.card_at(r) for r in range(m.rowCount()))] == fresh
+    window.navigate(Page("unknown"))
+    wait_idle(qtbot, window)
+    assert sorted(window.faces_view.grid.faces.ids) == sorted(c.id for c in face_cards_by_status(library, None))
+
+
+def test_group_faces_from_the_menu(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.gui.main_window import Page
+
+    window.navigate(Page("unknown"))  # load the list before, so it has to follow the grouping's record
+    wait_idle(qtbot, window)
+    ended: list[tuple[str, str]] = []
+    window.ctx.jobs.ended.connect(lambda title, outcome: ended.append((title, outcome)))
+    window.navigate(Page("people"))
+    qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(ended), timeout=60_000)
+    wait_idle(qtbot, window)
+    assert ended == [("Grouping faces", "done")]
+    assert window.findChild(QMessageBox, "errorBox") is None
+    assert_views_match_database(window, qtbot, library)
 
 
 def test_cancel_a_running_job(window, qtbot) -> None:  # type: ignore[no-untyped-def]
