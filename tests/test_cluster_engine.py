@@ -13,8 +13,9 @@ from faceorg.cluster.engine import (
     core_distances,
     default_params,
     mutual_reachability_mst,
+    single_linkage_tree,
 )
-from faceorg.cluster.knn import knn_exact
+from faceorg.cluster.knn import knn_exact, nearest_other_component
 from faceorg.cluster.metrics import bcubed
 from faceorg.cluster.synthetic import make_faces
 
@@ -71,6 +72,30 @@ def test_knn_with_fewer_faces_than_k_pads_rows() -> None:
     graph = knn_exact(x, 5)
     assert graph.indices.shape == (3, 5)
     assert (graph.indices[:, 2:] == -1).all() and np.isinf(graph.distances[:, 2:]).all()
+
+
+def test_nearest_other_component_matches_brute_force() -> None:
+    rng = np.random.default_rng(2)
+    x = unit(rng.standard_normal((300, 6)))
+    component = rng.integers(0, 4, 300)
+    core = rng.uniform(0.0, 0.8, 300)
+    rows = np.flatnonzero(component != 0)
+    partner, best = nearest_other_component(x, component, core, rows, max_elements=2000, threads=2)
+    d = np.linalg.norm(x[:, None, :].astype(np.float64) - x[None, :, :], axis=2)
+    mr = np.maximum(np.maximum(d, core[:, None]), core[None, :])
+    mr[component[:, None] == component[None, :]] = np.inf
+    np.testing.assert_allclose(best, mr[rows].min(axis=1), atol=1e-5)
+    np.testing.assert_allclose(mr[rows, partner], best, atol=1e-5)
+
+
+def test_single_linkage_tree_equals_hdbscans_label() -> None:
+    from hdbscan._hdbscan_linkage import label
+
+    rng = np.random.default_rng(0)
+    n = 500
+    order = rng.permutation(n)
+    tree = np.column_stack([order[1:], order[rng.integers(0, np.arange(1, n))], np.sort(rng.random(n - 1))])
+    np.testing.assert_array_equal(single_linkage_tree(tree.astype(np.float64)), label(tree.astype(np.float64)))
 
 
 # ---- engine vs exact HDBSCAN -------------------------------------------------------------------------------

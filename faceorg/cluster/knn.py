@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_TILE = 2048
+DEFAULT_TILE = 1024
 
 
 @dataclass(frozen=True)
@@ -108,27 +109,44 @@ class _TopK:
         self.bound[touched] = self.sims[touched, k - 1]
 
 
+class _Workspace(threading.local):
+    """Per-thread buffers reused across tiles (fresh large arrays cost page faults every time)."""
+
+    def __init__(self) -> None:
+        self.sims = np.empty(0, dtype=np.float32)
+        self.mask = np.empty(0, dtype=bool)
+
+    def get(self, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.sims.size < rows * cols:
+            self.sims = np.empty(rows * cols, dtype=np.float32)
+            self.mask = np.empty(rows * cols, dtype=bool)
+        return self.sims[: rows * cols].reshape(rows, cols), self.mask[: rows * cols].reshape(rows, cols)
+
+
 def _tile_candidates(
-    x: np.ndarray, bound: np.ndarray, i0: int, i1: int, j0: int, j1: int, seed_block: int
+    x: np.ndarray, bound: np.ndarray, i0: int, i1: int, j0: int, j1: int, seed_block: int, workspace: _Workspace
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Similarities of rows i0:i1 with rows j0:j1 that beat the current threshold of either side, as
     (row, column, similarity) triples for both orientations. Runs in a worker thread (numpy releases the
     GIL); a stale ``bound`` only admits extra candidates, never loses one."""
-    sims = x[i0:i1] @ x[j0:j1].T
+    sims, mask = workspace.get(i1 - i0, j1 - j0)
+    np.matmul(x[i0:i1], x[j0:j1].T, out=sims)
     width = j1 - j0
+    flat_sims = sims.reshape(-1)
     if i0 == j0:
         for s in range(0, i1 - i0, seed_block):  # pairs inside a seed block were already offered
             sims[s:s + seed_block, s:s + seed_block] = -np.inf
-        flat = np.flatnonzero(sims > bound[i0:i1, None])
-        r, c = np.divmod(flat, width)
-        return r + i0, c + j0, sims.ravel()[flat]
-    flat = np.flatnonzero(sims > bound[i0:i1, None])
+    np.greater(sims, bound[i0:i1, None], out=mask)
+    flat = np.flatnonzero(mask)
     r, c = np.divmod(flat, width)
-    flat_t = np.flatnonzero(sims > bound[None, j0:j1])
+    if i0 == j0:
+        return r + i0, c + j0, flat_sims[flat]
+    np.greater(sims, bound[None, j0:j1], out=mask)
+    flat_t = np.flatnonzero(mask)
     rt, ct = np.divmod(flat_t, width)
     rows = np.concatenate([r + i0, ct + j0])
     cols = np.concatenate([c + j0, rt + i0])
-    return rows, cols, np.concatenate([sims.ravel()[flat], sims.ravel()[flat_t]])
+    return rows, cols, np.concatenate([flat_sims[flat], flat_sims[flat_t]])
 
 
 def _seed_diagonal(x: np.ndarray, top: _TopK, block: int) -> None:
@@ -176,18 +194,23 @@ def knn_exact(
     seed_block = 1 << max(8, int(np.ceil(np.log2(4 * k_eff))))
     tile = -(-max(tile, seed_block) // seed_block) * seed_block  # a multiple of the seed block
     workers = threads or min(4, os.cpu_count() or 1)
+    merge_every = 4
 
     with blas_single_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
         _seed_diagonal(x, top, seed_block)
         tiles = [(i0, min(n, i0 + tile), j0, min(n, j0 + tile))
                  for i0 in range(0, n, tile) for j0 in range(i0, n, tile)]
+        workspace = _Workspace()
         pending: deque[Future[tuple[np.ndarray, np.ndarray, np.ndarray]]] = deque()
-        for i0, i1, j0, j1 in tiles:
-            pending.append(pool.submit(_tile_candidates, x, top.bound, i0, i1, j0, j1, seed_block))
-            while len(pending) > 2 * workers:
-                top.merge(*pending.popleft().result())
-        while pending:
-            top.merge(*pending.popleft().result())
+        batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for number, (i0, i1, j0, j1) in enumerate(tiles):
+            pending.append(pool.submit(_tile_candidates, x, top.bound, i0, i1, j0, j1, seed_block, workspace))
+            while len(pending) > 2 * workers or (number == len(tiles) - 1 and pending):
+                batch.append(pending.popleft().result())
+                # Merging costs a sort of every touched row: do it for several tiles at once.
+                if len(batch) >= merge_every or not pending:
+                    top.merge(*(np.concatenate(parts) for parts in zip(*batch)))
+                    batch = []
 
     ids = np.empty_like(top.ids)
     ids[order] = order[top.ids]
@@ -213,31 +236,44 @@ def nearest_other_component(
     core: np.ndarray,
     rows: np.ndarray,
     max_elements: int = 1 << 22,
+    threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each face in ``rows``, the face in a *different* component at the smallest mutual-reachability
     distance ``max(core[a], core[b], |a - b|)``: returns (partner index, that distance) per row.
 
-    Exact, by blocked matrix products against all faces (``max_elements`` bounds a block).
-    """
+    Exact, by blocked matrix products against all faces, in similarity space: max(|a - b|, core[b]) is
+    smallest where min(a.b, 1 - core[b]^2 / 2) is largest. Columns are ordered by component, so a block of
+    rows from one component masks its own component as one slice."""
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
+    col_order = np.argsort(component, kind="stable")
+    x_cols = x[col_order]
+    core_sims = (1.0 - core[col_order] ** 2 / 2.0).astype(np.float32)
+    comp_sorted = component[col_order]
+    row_order = np.argsort(component[rows], kind="stable")
+    chunk = max(1, min(len(rows), max_elements // max(1, n)))
+    jobs: list[np.ndarray] = []
+    for comp, start, count in zip(*np.unique(component[rows][row_order], return_index=True, return_counts=True)):
+        for s in range(start, start + count, chunk):
+            jobs.append(row_order[s:min(start + count, s + chunk)])
+
     partner = np.full(len(rows), -1, dtype=np.int64)
     best = np.full(len(rows), np.inf)
-    row_block = max(1, min(len(rows), max_elements // max(1, n)))
-    col_block = max(1, min(n, max_elements // row_block))
-    for r0 in range(0, len(rows), row_block):
-        r = rows[r0:r0 + row_block]
-        for c0 in range(0, n, col_block):
-            sims = x[r] @ x[c0:c0 + col_block].T
-            dist = np.sqrt(np.maximum(2.0 - 2.0 * sims, 0.0))
-            np.maximum(dist, core[r, None], out=dist)
-            np.maximum(dist, core[None, c0:c0 + col_block], out=dist)
-            dist[component[r, None] == component[None, c0:c0 + col_block]] = np.inf
-            j = np.argmin(dist, axis=1)
-            d = dist[np.arange(len(r)), j]
-            better = d < best[r0:r0 + len(r)]
-            partner[r0:r0 + len(r)][better] = j[better] + c0
-            best[r0:r0 + len(r)][better] = d[better]
+
+    def search(positions: np.ndarray) -> None:
+        r = rows[positions]
+        comp = component[r[0]]
+        lo, hi = np.searchsorted(comp_sorted, comp), np.searchsorted(comp_sorted, comp, side="right")
+        sims = x[r] @ x_cols.T
+        np.minimum(sims, core_sims[None, :], out=sims)
+        sims[:, lo:hi] = -np.inf
+        j = np.argmax(sims, axis=1)
+        s_best = sims[np.arange(len(r)), j].astype(np.float64)
+        partner[positions] = col_order[j]
+        best[positions] = np.maximum(np.sqrt(np.maximum(2.0 - 2.0 * s_best, 0.0)), core[r])
+
+    with ThreadPoolExecutor(max_workers=threads or min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(search, jobs))
     return partner, best
 
 
