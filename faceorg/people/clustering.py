@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sqlalchemy import delete, select
@@ -28,6 +28,7 @@ from faceorg.cluster.constraints import Constraints
 from faceorg.cluster.engine import ClusterParams, cluster_embeddings, default_params
 from faceorg.cluster.match import build_person_index, match_to_people
 from faceorg.people.changes import ChangeSet
+from faceorg.people.ops import empty_unnamed_people
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.db import Library
@@ -56,8 +57,6 @@ def cluster_params(settings: Settings, n_faces: int) -> ClusterParams:
     """Clustering parameters for a library of ``n_faces`` faces under the user's settings."""
     params = default_params(n_faces, SENSITIVITY.get(settings.cluster_sensitivity, 0.5))
     if settings.min_group_size >= 2:
-        from dataclasses import replace
-
         params = replace(params, min_cluster_size=settings.min_group_size)
     return params
 
@@ -149,38 +148,38 @@ def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan) -> set
     return set(plan.set_to)
 
 
-def group_faces(data: LibraryFaces, rows: np.ndarray, params: ClusterParams, plan: _Plan) -> None:
-    """Cluster the faces at ``rows`` with the user's decisions as constraints; fill the plan."""
-    if len(rows) < 2:
-        for r in rows:
-            f = int(data.face_ids[r])
-            if f in data.assignment and data.assignment[f][1] is not AssignmentSource.USER:
-                plan.clear.add(f)
+def group_faces(data: LibraryFaces, movable: set[int], anchors: dict[int, int], params: ClusterParams,
+                plan: _Plan) -> None:
+    """Cluster all faces; only ``movable`` faces get new places. ``anchors`` (face -> person) are held fixed.
+
+    Clustering every face (not only the movable ones) gives HDBSCAN the whole density picture, so a few
+    new faces of one person still form a group next to everyone else.
+    """
+    faces = data.face_ids
+    if len(faces) < 2 or not movable:
         return
-    faces = data.face_ids[rows]
-    fixed = np.full(len(rows), -1, np.int64)
-    for k, f in enumerate(faces.tolist()):
-        a = data.assignment.get(f)
-        if a is not None and a[1] is AssignmentSource.USER:
-            fixed[k] = a[0]
+    fixed = np.array([anchors.get(int(f), -1) for f in faces], np.int64)
     local = {int(f): k for k, f in enumerate(faces)}
     forbidden = [(local[f], p) for f, ps in data.not_person.items() if f in local for p in ps]
     links = [(local[a], local[b]) for a, b in data.cannot_link if a in local and b in local]
-    groups = np.where(data.collage[rows], -1, data.photo_ids[rows])
-    first_new = int(max([fixed.max(initial=-1), max(data.names, default=0)]) + 1)
-    result = cluster_embeddings(data.vectors[rows], params, Constraints(
-        fixed=fixed, forbidden=forbidden, cannot_link=links, groups=groups, first_new_label=first_new))
+    groups = np.where(data.collage, -1, data.photo_ids)
+    first_new = int(max(fixed.max(initial=-1), max(data.names, default=0)) + 1)
+    constraints = Constraints(fixed=fixed, forbidden=forbidden, cannot_link=links, groups=groups,
+                              first_new_label=first_new)
+    result = cluster_embeddings(data.vectors, params, constraints)
+    if not (result.base_labels >= 0).any() and len(faces) >= params.min_cluster_size:
+        # HDBSCAN never calls everything one group unless allowed: a library of one person needs it.
+        result = cluster_embeddings(data.vectors, replace(params, allow_single_cluster=True), constraints)
     for k, f in enumerate(faces.tolist()):
-        if fixed[k] >= 0:
+        if f not in movable:
             continue
         label = int(result.labels[k])
         if label < 0:
             plan.clear.add(f)
-        elif label < first_new:  # joined a person the user placed faces with
-            plan.set_to[f] = (label, AssignmentSource.AUTO, {"strength": float(result.strengths[k])})
-        else:
+            continue
+        if label >= first_new:
             plan.new_groups.setdefault(label, []).append(f)
-            plan.set_to[f] = (label, AssignmentSource.AUTO, {"strength": float(result.strengths[k])})
+        plan.set_to[f] = (label, AssignmentSource.AUTO, {"strength": float(result.strengths[k])})
 
 
 def recluster(library: Library, progress: Progress | None = None, *, full: bool = False) -> ChangeSet:
@@ -202,19 +201,19 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
         return a is None or a[1] is not AssignmentSource.USER
 
     if full:
-        unclaimed = [int(f) for f in data.face_ids if automatic(int(f))]
-        suggested = suggest_named(data, unclaimed, plan)
-        in_grouping = [i for i, f in enumerate(data.face_ids.tolist()) if f not in suggested]
+        candidates = [int(f) for f in data.face_ids if automatic(int(f))]
     else:
-        unassigned = [int(f) for f in data.face_ids if int(f) not in data.assignment]
-        suggested = suggest_named(data, unassigned, plan)
-        # Faces with named people stay; everything else (unnamed groups, the rest) is regrouped.
-        in_grouping = [i for i, f in enumerate(data.face_ids.tolist())
-                       if f not in suggested and not (f in data.assignment and data.assignment[f][0] in named)]
+        candidates = [int(f) for f in data.face_ids if int(f) not in data.assignment]
+    suggested = suggest_named(data, candidates, plan)
+    # Held in place: the user's decisions, the new suggestions and (unless full) faces with named people.
+    anchors = {f: p for f, (p, src) in data.assignment.items()
+               if src is AssignmentSource.USER or (not full and p in named and p not in data.not_person.get(f, ()))}
+    anchors.update({f: plan.set_to[f][0] for f in suggested})
+    movable = {int(f) for f in data.face_ids} - set(anchors)
     progress.advance(message=f"{len(suggested)} suggestions")
     progress.check_cancelled()
     params = cluster_params(settings, len(data.face_ids))
-    group_faces(data, np.array(in_grouping, np.int64), params, plan)
+    group_faces(data, movable, anchors, params, plan)
     progress.check_cancelled()
     changes = _write(library, data, plan)
     progress.advance()
@@ -270,10 +269,8 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
             cs.faces_changed.add(f)
             s.delete(current[f])
         s.flush()
-        empty = list(s.scalars(select(Person.id).where(Person.name.is_(None),
-                                                       ~Person.id.in_(select(Assignment.person_id)))))
+        empty = list(s.scalars(empty_unnamed_people()))
         if empty:
-            s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id.in_(empty)))
             s.execute(delete(Person).where(Person.id.in_(empty)))
             cs.people_removed |= set(empty)
     cs.people_changed -= cs.people_added | cs.people_removed

@@ -140,16 +140,23 @@ def _unassign(op: _Op, face_ids: list[int]) -> None:
 
 
 def _drop_empty_unnamed(op: _Op) -> None:
-    """Unnamed groups left without faces disappear; named people stay until the user deletes them."""
+    """Unnamed groups left without faces disappear; named people stay until the user deletes them.
+
+    An empty unnamed group that faces were rejected from stays (dormant, not listed), so the user's
+    "not this person" keeps its meaning.
+    """
     s = op.session
     s.flush()
-    empty = list(s.scalars(
-        select(Person.id).where(Person.name.is_(None), ~Person.id.in_(select(Assignment.person_id)))))
+    empty = list(s.scalars(empty_unnamed_people()))
     if empty:
         op.recorder.touch("people", [(p,) for p in empty])
-        op.recorder.touch_where("face_not_person", "person_id", empty)
-        s.execute(delete(FaceNotPerson).where(FaceNotPerson.person_id.in_(empty)))
         s.execute(delete(Person).where(Person.id.in_(empty)))
+
+
+def empty_unnamed_people():  # type: ignore[no-untyped-def]
+    """A query for unnamed people with no faces and no "not this person" rule pointing at them."""
+    return select(Person.id).where(Person.name.is_(None), ~Person.id.in_(select(Assignment.person_id)),
+                                   ~Person.id.in_(select(FaceNotPerson.person_id)))
 
 
 def _clear_cover_if_gone(op: _Op, person_ids: Iterable[int]) -> None:
@@ -308,7 +315,9 @@ def split_faces(library: Library, face_ids: Iterable[int], name: str | None = No
         s.flush()
         rec.created("people", [(person.id,)])
         _assign(op, ids, person.id)
+        # The split says both ways: these faces are not the old person, and its remaining faces are not them.
         pairs = [(f, p) for f, p in previous.items()]
+        pairs += [(f, person.id) for f in _faces_of(s, set(previous.values()))]
         rec.touch("face_not_person", pairs)
         for f, p in pairs:
             if s.get(FaceNotPerson, (f, p)) is None:

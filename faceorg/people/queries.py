@@ -78,7 +78,7 @@ def list_people(library: Library, *, include_hidden: bool = False, name_filter: 
         best = _best_face_per_person(s)
     people = [PersonSummary(id=p.id, name=p.name, face_count=n or 0, confirmed=u or 0, suggested=g or 0,
                             cover_face_id=p.cover_face_id or best.get(p.id), hidden=p.hidden)
-              for p, n, u, g in rows]
+              for p, n, u, g in rows if p.name is not None or n]  # empty unnamed groups are dormant
     people.sort(key=lambda p: (p.name is None, (p.name or "").casefold(), -p.face_count, p.id))
     return people
 

@@ -87,6 +87,8 @@ class LibraryFolder(Base):
 
 class Photo(Base):
     __tablename__ = "photos"
+    # Ids are never reused: the undo log and the user's rules refer to them.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     folder_id: Mapped[int] = mapped_column(ForeignKey("library_folders.id", ondelete="CASCADE"), index=True)
@@ -114,6 +116,8 @@ class Photo(Base):
 
 class Face(Base):
     __tablename__ = "faces"
+    # Ids are never reused: the undo log and the user's rules refer to them.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
@@ -177,6 +181,8 @@ class Person(Base):
     """A named person or an unnamed cluster (``name`` is None)."""
 
     __tablename__ = "people"
+    # Ids are never reused: the undo log and the user's rules refer to them.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str | None] = mapped_column(String, unique=True)

@@ -54,7 +54,8 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['cover_face_id'], ['faces.id'], name=op.f('fk_people_cover_face_id_faces'), ondelete='SET NULL', use_alter=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_people')),
-    sa.UniqueConstraint('name', name=op.f('uq_people_name'))
+    sa.UniqueConstraint('name', name=op.f('uq_people_name')),
+    sqlite_autoincrement=True
     )
     op.create_table('settings',
     sa.Column('key', sa.String(), nullable=False),
@@ -80,7 +81,8 @@ def upgrade() -> None:
     sa.Column('is_collage', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['folder_id'], ['library_folders.id'], name=op.f('fk_photos_folder_id_library_folders'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_photos')),
-    sa.UniqueConstraint('path', name=op.f('uq_photos_path'))
+    sa.UniqueConstraint('path', name=op.f('uq_photos_path')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_photos_content_hash'), ['content_hash'], unique=False)
@@ -102,7 +104,8 @@ def upgrade() -> None:
     sa.Column('manual', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['photo_id'], ['photos.id'], name=op.f('fk_faces_photo_id_photos'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_faces'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_faces')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('faces', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_faces_photo_id'), ['photo_id'], unique=False)
