@@ -233,7 +233,7 @@ class PeopleView(QWidget):
         total = self.model.total
         named = sum(1 for c in self.model.cards() if c.name)
         shown = self.model.rowCount()
-        if not self.loaded:
+        if not self.loaded or total == 0:
             text = ""
         elif shown == total:
             text = f"{total:,} people, {named:,} named"
@@ -243,7 +243,7 @@ class PeopleView(QWidget):
         if not self.loaded:
             self.grid.empty_text = "Loading people…"
         elif total == 0:
-            self.grid.empty_text = "No people yet — add a folder and scan."
+            self.grid.empty_text = "No people yet — add a folder (Ctrl+O) and scan."
         elif self.filter_edit.text().strip():
             self.grid.empty_text = f"No one matches “{self.filter_edit.text().strip()}”."
         else:

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPalette,
+    QPen,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -162,33 +175,53 @@ class PhotoCanvas(QWidget):
         font = QFont(self.font())
         font.setBold(True)
         p.setFont(font)
-        fm = p.fontMetrics()
-        for face in self.photo.faces:
-            rect = self.box_rect(face)
-            color = face_color(face)
-            chosen = face.id == self.selected
+        boxes = {f.id: self.box_rect(f) for f in self.photo.faces}
+        labels = self._place_labels(p.fontMetrics(), boxes)
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        # The selected face last, so its box and label are on top.
+        for face in sorted(self.photo.faces, key=lambda f: f.id == self.selected):
+            rect, chosen = boxes[face.id], face.id == self.selected
+            color = highlight if chosen else face_color(face)
             width = 3.0 if chosen or face.id == self.hovered else 2.0
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 140), width + 2))
             p.drawRoundedRect(rect, 3, 3)
-            style = Qt.PenStyle.DashLine if face.person_id is None else Qt.PenStyle.SolidLine
+            style = Qt.PenStyle.DashLine if face.person_id is None and not chosen else Qt.PenStyle.SolidLine
             p.setPen(QPen(color, width, style))
             p.drawRoundedRect(rect, 3, 3)
             if chosen:
-                glow = QColor(color)
-                glow.setAlpha(50)
+                glow = QColor(highlight)
+                glow.setAlpha(45)
                 p.fillRect(rect, glow)
-            label = face_label(face)
-            tw = fm.horizontalAdvance(label) + 12
-            th = fm.height() + 4
-            ly = rect.top() - th - 3 if rect.top() - th - 3 > 0 else rect.bottom() + 3
-            pill = QRectF(rect.center().x() - tw / 2, ly, tw, th)
+            text, pill = labels[face.id]
             path = QPainterPath()
-            path.addRoundedRect(pill, th / 2, th / 2)
-            p.fillPath(path, QColor(0, 0, 0, 170))
-            p.setPen(color)
-            p.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+            path.addRoundedRect(pill, pill.height() / 2, pill.height() / 2)
+            p.fillPath(path, highlight if chosen else QColor(0, 0, 0, 170))
+            p.setPen(QColor(255, 255, 255) if chosen else face_color(face))
+            p.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
         p.end()
+
+    def _place_labels(self, fm: QFontMetrics, boxes: dict[int, QRectF]) -> dict[int, tuple[str, QRectF]]:
+        """A label for every box: above it, else below, else inside its top, wherever it covers no other
+        box or label (crowded group photos)."""
+        assert self.photo is not None
+        placed: list[QRectF] = []
+        out: dict[int, tuple[str, QRectF]] = {}
+        order = sorted(self.photo.faces, key=lambda f: (f.id != self.selected, boxes[f.id].top()))
+        for face in order:
+            rect = boxes[face.id]
+            text = face_label(face)
+            tw, th = fm.horizontalAdvance(text) + 12, fm.height() + 4
+            x = rect.center().x() - tw / 2
+            options = [QRectF(x, rect.top() - th - 3, tw, th), QRectF(x, rect.bottom() + 3, tw, th),
+                       QRectF(x, rect.top() + 3, tw, th)]
+            others = [b for fid, b in boxes.items() if fid != face.id] + placed
+            bounds = QRectF(self.rect())
+            pill = next((o for o in options if bounds.contains(o) and not any(o.intersects(b) for b in others)),
+                        options[0] if bounds.contains(options[0]) else options[1])
+            placed.append(pill)
+            out[face.id] = (text, pill)
+        return out
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         face = self.face_at(event.position())
@@ -300,7 +333,9 @@ class PhotoView(QWidget):
             message = f"Cannot show this photo: {loaded.error}" if loaded.error else ""
             self.canvas.set_photo(loaded.faces, loaded.image, message)
             self._set_faces(loaded.faces)
-            self.title.setText(loaded.faces.path)
+            path = Path(loaded.faces.path)
+            self.title.setText(f"<b>{escape(path.name)}</b>&nbsp;&nbsp;<span style='color:gray'>"
+                               f"{escape(str(path.parent))}</span>")
             self.title.setToolTip(loaded.faces.path)
 
         self.ctx.query(load_photo, photo_id, on_done=done, owner=self)
@@ -325,8 +360,8 @@ class PhotoView(QWidget):
         keep = self.canvas.selected
         self.face_list.blockSignals(True)
         self.face_list.clear()
-        for face in photo.faces:
-            item = QListWidgetItem(face_label(face))
+        for n, face in enumerate(photo.faces, start=1):
+            item = QListWidgetItem(f"{n}.  {face_label(face)}")
             item.setData(Qt.ItemDataRole.UserRole, face.id)
             item.setForeground(face_color(face).darker(130) if face.person_id is not None else
                                self.palette().color(QPalette.ColorRole.PlaceholderText))

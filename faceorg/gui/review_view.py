@@ -139,7 +139,8 @@ class ReviewView(QWidget):
         self.strip.setWrapping(False)
         self.strip.setFlow(QListView.Flow.LeftToRight)
         self.strip.setSelectionMode(QListView.SelectionMode.NoSelection)
-        self.strip.setFixedHeight(CHIP_SIZE.height() + 14)
+        self.strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.strip.setFixedHeight(CHIP_SIZE.height() + 8 + self.strip.horizontalScrollBar().sizeHint().height())
         self.strip.setHorizontalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.queue = FacesModel(self)
@@ -162,7 +163,9 @@ class ReviewView(QWidget):
         pair.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        for action in (self.accept_action, self.reject_action, self.skip_action, self.photo_action):
+        for action, key in ((self.accept_action, "A"), (self.reject_action, "R"), (self.skip_action, "S"),
+                            (self.photo_action, "P")):
+            action.setIconText(f"{action.text().replace('&', '')}  ({key})")  # the key on the button
             b = tool_button(action)
             b.setAutoRaise(False)
             b.setMinimumWidth(110)

@@ -36,19 +36,20 @@ def describe_providers(use_gpu: bool) -> str:
     except Exception as exc:  # onnxruntime missing or broken
         return f"The face models cannot run: {exc}"
     summary = provider_summary()
-    gpu_here = [p for p in summary.available if p in GPU_PROVIDERS]
+    gpu_here = [p.replace("ExecutionProvider", "") for p in summary.available if p in GPU_PROVIDERS]
     if summary.active:
-        parts = []
-        for model, (provider, reason) in sorted(summary.active.items()):
-            where = "graphics card" if provider in GPU_PROVIDERS else "processor"
-            parts.append(f"{model}: {provider.replace('ExecutionProvider', '')} ({where})"
-                         + (f" — GPU not used: {reason}" if reason else ""))
-        return "In use now: " + "; ".join(parts)
+        providers = {provider for provider, _reason in summary.active.values()}
+        reasons = sorted({reason for _provider, reason in summary.active.values() if reason})
+        names = ", ".join(sorted(p.replace("ExecutionProvider", "") for p in providers))
+        on_gpu = all(p in GPU_PROVIDERS for p in providers)
+        text = f"In use now: {'the graphics card' if on_gpu else 'the processor'} ({names})."
+        if reasons:
+            text += " The graphics card is not used: " + "; ".join(reasons)
+        return text
     if use_gpu and gpu_here:
-        return f"Will use the graphics card ({gpu_here[0].replace('ExecutionProvider', '')}), " \
-               f"falling back to the processor if it fails."
+        return f"Will use the graphics card ({gpu_here[0]}), falling back to the processor if it fails."
     if gpu_here:
-        return "Will use the processor (CPU); a graphics card is available."
+        return f"Will use the processor (CPU); a graphics card ({gpu_here[0]}) is available."
     return f"Will use the processor (CPU): no usable graphics card found (onnxruntime {summary.onnxruntime_version})."
 
 

@@ -81,7 +81,7 @@ class FoldersPanel(QWidget):
             if f.path == current:
                 self.list.setCurrentItem(item)
         if not folders:
-            item = QListWidgetItem("No folders yet — click + to add one.")
+            item = QListWidgetItem("No folders yet.\nClick + above to add one.")
             item.setData(Qt.ItemDataRole.UserRole, "")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
