@@ -6,6 +6,13 @@ most ``max_centres``, so childhood and adult photos can each have one) or by all
 (nearest face). A face goes to the nearest person when that person is within ``max_distance`` and beats
 the runner-up by at least ``margin``; otherwise it stays unassigned (-1), and the caller can show the
 distance and runner-up as the reason.
+
+Measured on the synthetic library (20k faces, ~400 named people with 8+ faces, 10% of identities in
+look-alike pairs; threshold set so that 0.5% / 2% of strangers are accepted): with 3 confirmed faces per
+person, centres found 95.9% / 97.5% of the people's other faces against 94.4% / 96.7% for nearest face
+(and fewer wrong people); with 10-30 confirmed faces nearest face was ahead by 0.1-0.5 points. Centres are
+also far cheaper (a few rows per person), so they are the default. Centre distances run smaller than
+face-to-face ones: ``max_distance`` 0.55 accepted about 1-2% of strangers there.
 """
 
 from __future__ import annotations
@@ -111,7 +118,7 @@ def person_distances(vectors: np.ndarray, index: PersonIndex, block: int = 4096)
 
 
 def match_to_people(
-    vectors: np.ndarray, index: PersonIndex, margin: float = 0.05, max_distance: float = 0.6
+    vectors: np.ndarray, index: PersonIndex, margin: float = 0.05, max_distance: float = 0.55
 ) -> PersonMatch:
     """Nearest person of each new face, accepted when within ``max_distance`` and at least ``margin`` nearer
     than the runner-up (ties and near-ties stay unassigned)."""
