@@ -260,12 +260,13 @@ def print_table(r: dict[str, object]) -> None:
          f"<= {TARGETS['first_screen_s']} s"),
         ("max GUI stall, scrolling People", f"{r['max_scroll_stall_ms']:.1f} ms (GUI thread busy "
          f"{r['max_scroll_stall_cpu_ms']:.1f} ms of it)", f"<= {TARGETS['max_scroll_stall_ms']:.0f} ms"),
-        (f"max GUI stall, scrolling a person ({r['person_faces']:,} faces)", f"{r['max_person_scroll_stall_ms']:.1f} ms "
+        (f"max GUI stall, scrolling a person ({r['person_faces']:,} faces)",
+         f"{r['max_person_scroll_stall_ms']:.1f} ms "
          f"(busy {r['max_person_scroll_stall_cpu_ms']:.1f} ms)", f"<= {TARGETS['max_person_scroll_stall_ms']:.0f} ms"),
         ("max GUI stall during a scan", f"{r['max_scan_stall_ms']:.1f} ms (busy {r['max_scan_stall_cpu_ms']:.1f} ms)",
          f"<= {TARGETS['max_scan_stall_ms']:.0f} ms"),
         ("scan", f"{r['scan_photos']}, {r['scan_s']:.1f} s, "
-                 f"{'with faces: ' + str(r['scan_faces_found']) + ' found' if r['scan_with_faces'] else 'catalogue only'}", ""),
+                 + (f"with faces: {r['scan_faces_found']} found" if r["scan_with_faces"] else "catalogue only"), ""),
     ]
     w0 = max(len(a) for a, _, _ in rows)
     w1 = max(len(b) for _, b, _ in rows)

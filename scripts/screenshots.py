@@ -33,8 +33,8 @@ GROUP_PHOTOS = ["2008_001322.jpg", "2008_001009.jpg", "2008_002506.jpg", "2008_0
 
 
 def real_available() -> bool:
-    from faceorg.weights.registry import BASE_EMBEDDER_FILE, DETECTOR_FILE
     from faceorg.paths import models_dir
+    from faceorg.weights.registry import BASE_EMBEDDER_FILE, DETECTOR_FILE
 
     return (SHARED_DATA / "lfw" / "images").is_dir() and all((models_dir() / f).is_file()
                                                             for f in (DETECTOR_FILE, BASE_EMBEDDER_FILE))
@@ -49,8 +49,8 @@ def build_real(root: Path) -> tuple[Path, Path]:
     """
     from sqlalchemy import select
 
-    from faceorg.pipeline.factory import analyzer_for_library
     from faceorg.people import ops
+    from faceorg.pipeline.factory import analyzer_for_library
     from faceorg.scan.scanner import scan_library
     from faceorg.store import open_library
     from faceorg.store.folders import add_folder
@@ -244,7 +244,8 @@ def shoot_all(args: argparse.Namespace, root: Path) -> int:
     library.close()
 
     # A brand-new library: the empty states.
-    empty = MainWindow(open_library(root / "empty.sqlite"), QSettings(str(root / "empty.ini"), QSettings.Format.IniFormat))
+    empty = MainWindow(open_library(root / "empty.sqlite"),
+                       QSettings(str(root / "empty.ini"), QSettings.Format.IniFormat))
     empty.resize(900, 560)
     empty.show()
     shots.window = empty

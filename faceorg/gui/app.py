@@ -11,9 +11,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 
 from faceorg import __version__
 from faceorg.errors import FaceorgError
-from faceorg.store.db import open_library
-
 from faceorg.gui.icons import app_icon
+from faceorg.store.db import open_library
 
 log = logging.getLogger(__name__)
 

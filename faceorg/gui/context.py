@@ -12,13 +12,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QStringListModel, Signal
 from PySide6.QtGui import QGuiApplication
 
+from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.gui.workers import JobRunner, TaskRunner
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import person_names
 from faceorg.store.db import Library
-
-from faceorg.gui.thumbnails import ThumbnailCache
-from faceorg.gui.workers import JobRunner, TaskRunner
 
 log = logging.getLogger(__name__)
 

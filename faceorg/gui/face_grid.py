@@ -5,12 +5,11 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QSize, Signal
 from PySide6.QtWidgets import QWidget
 
-from faceorg.people.gui_support import FaceCard
-
 from faceorg.gui.context import AppContext
 from faceorg.gui.delegates import CHIP_SIZE, ChipDelegate
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import FacesModel
+from faceorg.people.gui_support import FaceCard
 
 
 class FaceGrid(GridView):

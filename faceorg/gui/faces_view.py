@@ -6,16 +6,15 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
-from faceorg.people import ops
-from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import FaceCard, face_cards_by_ids, face_cards_by_status
-from faceorg.store.models import FaceStatus
-
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name
 from faceorg.gui.face_grid import FaceGrid
 from faceorg.gui.models import faces_text
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import FaceCard, face_cards_by_ids, face_cards_by_status
+from faceorg.store.models import FaceStatus
 
 MODES: dict[str, tuple[str, FaceStatus | None, str]] = {
     "unknown": ("Unknown", None, "No unknown faces: every face belongs to someone or is ignored."),

@@ -62,7 +62,8 @@ class GridView(QListView):
         cache.ready.connect(lambda _ids: self.viewport().update())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.state() != QAbstractItemView.State.EditingState:
+        editing = self.state() == QAbstractItemView.State.EditingState
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not editing:
             index = self.currentIndex()
             if index.isValid():
                 self.open_requested.emit(index)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from faceorg.progress import ProgressState
-
 from faceorg.gui.icons import icon
 from faceorg.gui.workers import JobRunner
+from faceorg.progress import ProgressState
 
 
 class JobBar(QWidget):

@@ -21,13 +21,6 @@ from PySide6.QtWidgets import (
 
 from faceorg import __version__
 from faceorg.errors import ModelsMissingError
-from faceorg.people.changes import ChangeSet
-from faceorg.progress import Progress
-from faceorg.scan.scanner import ScanSummary, scan_library
-from faceorg.settings import Settings, load_settings, save_settings
-from faceorg.store.db import Library
-from faceorg.store.folders import FolderInfo, add_folder, list_folders, remove_folder
-
 from faceorg.gui.actions import make_action, set_tip
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import confirm, show_error
@@ -40,6 +33,12 @@ from faceorg.gui.photo_view import PhotoView
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
+from faceorg.people.changes import ChangeSet
+from faceorg.progress import Progress
+from faceorg.scan.scanner import ScanSummary, scan_library
+from faceorg.settings import Settings, load_settings, save_settings
+from faceorg.store.db import Library
+from faceorg.store.folders import FolderInfo, add_folder, list_folders, remove_folder
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +131,8 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         win = Qt.ShortcutContext.WindowShortcut
         self.add_folder_action = make_action(self, "&Add Folder…", self.add_folder_dialog, shortcut="Ctrl+O",
-                                             icon_name="folder-add", context=win, tip="Add a photo folder to the library")
+                                             icon_name="folder-add", context=win,
+                                             tip="Add a photo folder to the library")
         self.rescan_action = make_action(self, "&Rescan Library", self.rescan, shortcut="F5", icon_name="rescan",
                                          context=win, tip="Look for new and changed photos in every folder")
         self.group_action = make_action(self, "&Group Faces", self.group_faces, shortcut="Ctrl+G", icon_name="group",
@@ -144,7 +144,8 @@ class MainWindow(QMainWindow):
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
             set_tip(self.settings_action, "Settings")
         self.quit_action = make_action(self, "&Quit", self.close, shortcut=QKeySequence.StandardKey.Quit, context=win)
-        self.undo_action = make_action(self, "&Undo", self.ctx.undo, shortcut=QKeySequence.StandardKey.Undo, context=win)
+        self.undo_action = make_action(self, "&Undo", self.ctx.undo, shortcut=QKeySequence.StandardKey.Undo,
+                                       context=win)
         self.redo_action = make_action(self, "&Redo", self.ctx.redo, shortcut=["Ctrl+Shift+Z", "Ctrl+Y"], context=win)
         self.undo_action.setEnabled(False)
         self.redo_action.setEnabled(False)
@@ -158,6 +159,8 @@ class MainWindow(QMainWindow):
         self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
                                               checkable=True)
         self.about_action = make_action(self, "&About faceorg", self.about, context=win)
+        self.find_action = make_action(self, "&Find Person…", self.find_person, shortcut=QKeySequence.StandardKey.Find,
+                                       context=win, tip="Filter the people by name")
         self.person_view.back_button.setDefaultAction(self.back_action)
         self.photo_view.back_button.setDefaultAction(self.back_action)
 
@@ -171,22 +174,22 @@ class MainWindow(QMainWindow):
         edit.addAction(self.undo_action)
         edit.addAction(self.redo_action)
         edit.addSeparator()
-        edit.addAction(self.people_view.filter_action)
+        edit.addAction(self.find_action)
         view = bar.addMenu("&View")
         for a in self.view_actions.values():
             view.addAction(a)
         view.addSeparator()
         view.addAction(self.show_hidden_action)
         view.addAction(self.back_action)
-        people = bar.addMenu("&People")
+        people = self.people_menu = bar.addMenu("&People")
         for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action):
             people.addAction(a)
-        faces = bar.addMenu("F&aces")
+        faces = self.faces_menu = bar.addMenu("F&aces")
         pv = self.person_view
         for a in (pv.split_action, pv.move_action, pv.reject_action, pv.not_face_action, pv.ignore_action,
                   pv.cover_action, pv.photo_action):
             faces.addAction(a)
-        review = bar.addMenu("&Review")
+        review = self.review_menu = bar.addMenu("&Review")
         rv = self.review_view
         for a in (rv.accept_action, rv.reject_action, rv.skip_action, rv.photo_action):
             review.addAction(a)
@@ -258,9 +261,17 @@ class MainWindow(QMainWindow):
             self.stack.setCurrentWidget(self.faces_view)
             self.faces_view.grid.setFocus()
         self.sidebar.select(page.kind if page.kind in ("people", "review", "unknown", "ignored") else None)
+        # A view's menu acts on that view only: elsewhere it would act on a hidden selection.
+        self.people_menu.menuAction().setEnabled(page.kind == "people")
+        self.faces_menu.menuAction().setEnabled(page.kind == "person")
+        self.review_menu.menuAction().setEnabled(page.kind == "review")
         self.back_action.setEnabled(bool(self.history))
         if page.kind in ("people", "review", "unknown", "ignored"):
             self.qsettings.setValue("view", page.kind)
+
+    def find_person(self) -> None:
+        self.navigate(Page("people"))
+        self.people_view.focus_filter()
 
     def go_back(self) -> None:
         if self.history:
@@ -326,7 +337,8 @@ class MainWindow(QMainWindow):
         """Add a folder to the library, then scan."""
         def done(result: tuple[FolderInfo, bool]) -> None:
             info, new = result
-            self.statusBar().showMessage(f"Added {info.path}" if new else f"{info.path} is already in the library", 6000)
+            text = f"Added {info.path}" if new else f"{info.path} is already in the library"
+            self.statusBar().showMessage(text, 6000)
             self.refresh_folders()
             if scan:
                 self.rescan()

@@ -260,7 +260,8 @@ class FacesModel(QAbstractListModel):
         if card.person_id is None:
             return f"Face {card.id}: unknown"
         who = display_name(self.person_names.get(card.person_id))
-        how = {"user": "confirmed", "auto": "grouped automatically", "suggested": "suggested"}.get(card.source or "", "")
+        how = {"user": "confirmed", "auto": "grouped automatically",
+               "suggested": "suggested"}.get(card.source or "", "")
         return f"Face {card.id}: {who}" + (f" ({how})" if how else "")
 
     def card_at(self, row: int) -> FaceCard:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QMenu, QVBoxLayout, QWidget
-
-from faceorg.people import ops
-from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import PersonCard, best_faces, person_cards
-from faceorg.store.db import Library
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
@@ -17,6 +12,10 @@ from faceorg.gui.delegates import CARD_SIZE, CardDelegate
 from faceorg.gui.dialogs import confirm
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import PersonCard, best_faces, person_cards
+from faceorg.store.db import Library
 
 FIRST_SCREEN = 300  # people whose covers are found before the grid is first shown
 FULL_RELOAD_ABOVE = 2000  # a change touching more people than this reloads the whole list
@@ -47,7 +46,8 @@ class PeopleGrid(GridView):
         self.setDropIndicatorShown(False)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked)
+        triggers = QAbstractItemView.EditTrigger
+        self.setEditTriggers(triggers.EditKeyPressed | triggers.SelectedClicked)
 
     def _delegate(self) -> CardDelegate | None:
         d = self.itemDelegate()
@@ -140,7 +140,6 @@ class PeopleView(QWidget):
                                         icon_name="merge", tip="Merge the selected people into one")
         self.hide_action = make_action(self.grid, "&Hide", self.toggle_hidden, shortcut="Ctrl+Shift+H",
                                        icon_name="hide", tip="Hide the selected people (or show them again)")
-        self.filter_action = make_action(self, "&Find…", self.focus_filter, shortcut=QKeySequence.StandardKey.Find)
 
         self.toolbar = view_toolbar("peopleToolbar", self)
         self.toolbar.addWidget(self.filter_edit)

@@ -6,16 +6,15 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
-from faceorg.people import ops
-from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import FaceCard, PersonCard, face_cards_of_person, person_cards
-from faceorg.store.db import Library
-
 from faceorg.gui.actions import make_action, tool_button, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name
 from faceorg.gui.face_grid import FaceGrid
 from faceorg.gui.models import display_name, faces_text
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import FaceCard, PersonCard, face_cards_of_person, person_cards
+from faceorg.store.db import Library
 
 
 def load_person(library: Library, person_id: int) -> tuple[PersonCard | None, list[FaceCard]]:

@@ -33,15 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorg.gui.actions import make_action, tool_button
+from faceorg.gui.context import AppContext
+from faceorg.gui.dialogs import ask_name, name_completer
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.queries import FaceSummary, PhotoFaces, photo_with_faces
 from faceorg.scan.imageio import PhotoReadError, load_working_image
 from faceorg.store.db import Library
-
-from faceorg.gui.actions import make_action, tool_button
-from faceorg.gui.context import AppContext
-from faceorg.gui.dialogs import ask_name, name_completer
 
 DISPLAY_SIDE = 2560  # the photo is decoded no larger than this on its long side
 
@@ -72,7 +71,8 @@ def load_photo(library: Library, photo_id: int, with_image: bool = True) -> Load
     if not with_image:
         return LoadedPhoto(faces, None, None)
     if not Path(faces.path).is_file():
-        return LoadedPhoto(faces, None, "the file is not there any more (moved, deleted, or on a drive that is not plugged in)")
+        return LoadedPhoto(faces, None, "the file is not there any more "
+                                        "(moved, deleted, or on a drive that is not plugged in)")
     image, error = decode_photo(faces.path)
     return LoadedPhoto(faces, image, error)
 
@@ -419,7 +419,8 @@ class PhotoView(QWidget):
         if face is None:
             return
         rect = self.canvas.box_rect(face).toRect()
-        x = max(4, min(rect.center().x() - self.name_edit.width() // 2, self.canvas.width() - self.name_edit.width() - 4))
+        width = self.name_edit.width()
+        x = max(4, min(rect.center().x() - width // 2, self.canvas.width() - width - 4))
         y = rect.bottom() + 6
         if y + self.name_edit.height() > self.canvas.height() - 4:
             y = max(4, rect.top() - self.name_edit.height() - 30)

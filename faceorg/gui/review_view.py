@@ -8,20 +8,20 @@ from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QListView, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
-from faceorg.people import ops
-from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import FaceCard, best_faces, person_cards
-from faceorg.people.queries import FaceSummary, faces_by_ids, review_queue
-from faceorg.store.db import Library
-
 from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import LARGE_CHIP, AppContext
 from faceorg.gui.delegates import CHIP_SIZE, ChipDelegate, paint_chip
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import FacesModel
 from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
+from faceorg.people.gui_support import FaceCard, best_faces, person_cards
+from faceorg.people.queries import FaceSummary, faces_by_ids, review_queue
+from faceorg.store.db import Library
 
 RELOAD_ABOVE = 500  # a change touching more faces than this reloads the queue
+BRING_BACK_AT_MOST = 20  # more new reviewable faces than this reload (and re-rank) the queue
 
 
 @dataclass(frozen=True)
@@ -237,15 +237,20 @@ class ReviewView(QWidget):
 
         def apply(data: ReviewData) -> None:
             self.covers.update(data.covers)
-            queued = {f.id for f in self.items}
+            queued = {f.id: i for i, f in enumerate(self.items)}
+            fresh = [f for f in data.items if f.id not in queued and reviewable(f)]
+            if len(fresh) > BRING_BACK_AT_MOST:  # many new suggestions (a grouping): rank them all again
+                self.load()
+                return
             for face in data.items:
                 if face.id in queued and not reviewable(face):
                     self._remove(face.id)
                 elif face.id in queued:
                     self.items[[f.id for f in self.items].index(face.id)] = face
-                elif reviewable(face):
-                    self.items.insert(self.pos, face)
-                    self.queue.set_cards(_card(f) for f in self.items)
+            if fresh:  # decisions undone: those faces come back first
+                self.items[self.pos:self.pos] = fresh
+                self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
+                self.queue.set_cards(_card(f) for f in self.items)
             self._show_current()
 
         self.ctx.query(load_faces, sorted(changes.faces_changed), on_done=apply, owner=self)

@@ -18,9 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceorg.settings import SENSITIVITIES, Settings
-
 from faceorg.gui.sidebar import FoldersPanel
+from faceorg.settings import SENSITIVITIES, Settings
 
 SENSITIVITY_TEXT = {
     "fewer": "Fewer, larger groups (may mix up look-alikes)",

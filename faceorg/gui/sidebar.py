@@ -8,9 +8,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
 
-from faceorg.store.folders import FolderInfo
-
 from faceorg.gui.icons import icon
+from faceorg.store.folders import FolderInfo
 
 VIEWS = [
     ("people", "People", "people"),
@@ -36,7 +35,8 @@ class FoldersPanel(QWidget):
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.setWordWrap(False)
         self.add_button = self._button("folder-add", "Add a folder to the library (Ctrl+O)", "addFolder")
-        self.remove_button = self._button("folder-remove", "Remove the selected folder from the library", "removeFolder")
+        self.remove_button = self._button("folder-remove", "Remove the selected folder from the library",
+                                          "removeFolder")
         self.rescan_button = self._button("rescan", "Look for new and changed photos in every folder (F5)", "rescan")
         label = QLabel(title)
         label.setObjectName("sectionLabel")

@@ -17,10 +17,9 @@ from collections import OrderedDict, deque
 from PySide6.QtCore import QObject, QPoint, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPainterPath
 
+from faceorg.gui.workers import lower_thread_priority
 from faceorg.store.chips import load_chips
 from faceorg.store.db import Library
-
-from faceorg.gui.workers import lower_thread_priority
 
 log = logging.getLogger(__name__)
 

@@ -133,7 +133,7 @@ def test_merging_named_people_asks_first(window, qtbot, scenario: Scenario, libr
 
 
 def test_rename_in_place_with_completion(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
-    view, m = window.people_view, window.people_view.model
+    view = window.people_view
     blair = scenario.people["blair"]
     select_people(window, qtbot, [blair])
     qtbot.keyClick(view.grid, Qt.Key.Key_F2)
@@ -213,3 +213,21 @@ def test_keyboard_moves_and_enter_opens(window, qtbot, scenario: Scenario) -> No
     wait_idle(qtbot, window)
     qtbot.keyClick(window.person_view.grid, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is window.people_view
+
+
+def test_view_menus_act_only_on_their_view_and_find_goes_to_people(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.gui.main_window import Page
+
+    assert window.people_menu.menuAction().isEnabled()
+    assert not window.faces_menu.menuAction().isEnabled() and not window.review_menu.menuAction().isEnabled()
+    window.navigate(Page("person", scenario.people["bush"]))
+    wait_idle(qtbot, window)
+    assert window.faces_menu.menuAction().isEnabled() and not window.people_menu.menuAction().isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.people_view
+    assert window.people_view.filter_edit.hasFocus()
+    # Every menu entry with a shortcut shows it, and its tooltip names it.
+    for menu in (window.people_menu, window.faces_menu, window.review_menu):
+        for action in menu.actions():
+            if not action.shortcut().isEmpty():
+                assert action.shortcut().toString() in action.toolTip()

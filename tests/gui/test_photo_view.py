@@ -117,7 +117,8 @@ def test_photo_is_shown_upright(window, qtbot, scenario: Scenario, library) -> N
     # The face is in the left part of the upright photo (where the LFW portrait was pasted).
     assert face.box[0] + face.box[2] / 2 < 250
     # And the pixels under the box are the portrait's, not the dark padding.
-    cx, cy = int((face.box[0] + face.box[2] / 2) * image.width() / 400), int((face.box[1] + face.box[3] / 2) * image.height() / 250)
+    cx = int((face.box[0] + face.box[2] / 2) * image.width() / 400)
+    cy = int((face.box[1] + face.box[3] / 2) * image.height() / 250)
     assert image.pixelColor(cx, cy).lightness() > 60
 
 

@@ -86,7 +86,8 @@ def test_thumbnail_cache_is_bounded_and_loads_off_the_gui_thread(qtbot, library,
     cache.stop()
 
 
-def test_views_refresh_from_change_records_without_reloading(window, qtbot, scenario: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_views_refresh_from_change_records_without_reloading(window, qtbot, scenario: Scenario,  # type: ignore[no-untyped-def]
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import faceorg.gui.people_view as pv
 
     queried: list[list[int]] = []
