@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from faceorg.cluster.engine import ClusterParams, default_params  # noqa: E402
 from faceorg.cluster.metrics import score_clustering  # noqa: E402
-from faceorg.cluster.synthetic import make_faces  # noqa: E402
+from faceorg.cluster.synthetic import PROFILES, make_faces  # noqa: E402
 
 DEFAULT_SIZES = (5_000, 20_000, 50_000, 100_000)
 
@@ -87,9 +87,9 @@ def _run_child(mode: str, vectors_path: Path, params: ClusterParams, work: Path)
     return info
 
 
-def bench_size(n: int, seed: int, exact: bool, work: Path) -> dict[str, Any]:
+def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw") -> dict[str, Any]:
     """Benchmark one library size; returns a JSON-friendly dict."""
-    faces = make_faces(n, seed=seed)
+    faces = make_faces(n, seed=seed, profile=profile)
     vectors_path = work / f"vectors_{n}.npy"
     np.save(vectors_path, faces.vectors)
     params = default_params(n)
@@ -143,17 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-exact", action="store_true", help="skip exact HDBSCAN")
     parser.add_argument("--exact-max", type=int, default=20_000, help="largest size run exactly (default %(default)s)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", default="lfw", choices=sorted(PROFILES),
+                        help="distance scale of the synthetic faces (default %(default)s, see synthetic.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     entries: list[dict[str, Any]] = []
     if not args.json:
+        print(f"synthetic faces, profile {args.profile!r}, seed {args.seed}; default_params(n) per size")
         print(f"{'faces':>7} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'B3 P':>7} {'B3 R':>7} {'B3 F':>7} "
               f"{'exact s':>9} {'exact F':>8} {'gap pt':>7} {'people':>7} {'noise':>7} {'load':>5}", flush=True)
     with tempfile.TemporaryDirectory(prefix="cluster_bench_") as tmp:
         for n in sizes:
-            entry = bench_size(n, args.seed, exact=not args.no_exact and n <= args.exact_max, work=Path(tmp))
+            entry = bench_size(n, args.seed, exact=not args.no_exact and n <= args.exact_max, work=Path(tmp),
+                               profile=args.profile)
             entries.append(entry)
             if not args.json:
                 print(_row(entry), flush=True)
@@ -161,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     by_size = {str(e["n_faces"]): e for e in entries}
     summary: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load_avg_1m": os.getloadavg()[0]},
+        "profile": args.profile,
+        "seed": args.seed,
         "seconds_100k": by_size.get("100000", {}).get("seconds"),
         "cpu_seconds_100k": by_size.get("100000", {}).get("cpu_seconds"),
         "peak_mb_100k": by_size.get("100000", {}).get("peak_mb"),

@@ -185,9 +185,10 @@ def test_tiny_inputs() -> None:
     assert one.labels.tolist() == [-1] and one.strengths.tolist() == [0.0]
     two = cluster_embeddings(unit(np.random.default_rng(0).standard_normal((2, 8))), p)
     assert two.labels.tolist() == [-1, -1]
-    pair = cluster_embeddings(unit(np.ones((4, 8)) + 0.01 * np.arange(32).reshape(4, 8)),
-                              ClusterParams(min_cluster_size=2, min_samples=1, allow_single_cluster=True))
-    assert len(set(pair.labels.tolist())) == 1 and pair.labels[0] >= 0
+    six, truth = blobs([3, 3], spread=0.01)
+    small = ClusterParams(min_cluster_size=2, min_samples=1)
+    assert same_partition(cluster_embeddings(six, small).labels, truth)
+    assert same_partition(cluster_embeddings(six, small).labels, exact_labels(six, small))
 
 
 def test_bad_input_is_rejected() -> None:
@@ -209,10 +210,31 @@ def test_default_params_grow_with_library_size() -> None:
         default_params(n).validate()
 
 
-def test_sensitivity_moves_merge_distance_and_support() -> None:
+def test_sensitivity_moves_support_not_distance() -> None:
     strict, normal, loose = (default_params(10_000, s) for s in (0.0, 0.5, 1.0))
-    assert strict.cluster_selection_epsilon < normal.cluster_selection_epsilon < loose.cluster_selection_epsilon
     assert strict.min_samples > normal.min_samples > loose.min_samples
+    assert strict.cluster_selection_epsilon == normal.cluster_selection_epsilon == loose.cluster_selection_epsilon == 0
     assert normal == default_params(10_000)
     with pytest.raises(ValueError):
         default_params(10, sensitivity=1.5)
+
+
+# ---- synthetic library ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("profile", "same_median", "different_median"), [("lfw", 0.30, 0.58), ("wide", 0.46, 1.0)])
+def test_synthetic_library_is_seeded_long_tailed_and_at_its_scale(profile: str, same_median: float,
+                                                                  different_median: float) -> None:
+    faces = make_faces(4000, seed=7, profile=profile)
+    again = make_faces(4000, seed=7, profile=profile)
+    np.testing.assert_array_equal(faces.vectors, again.vectors)
+    assert faces.vectors.shape == (4000, 128) and faces.vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(faces.vectors, axis=1), 1.0, atol=1e-5)
+    _, counts = np.unique(faces.identities[~faces.is_outlier], return_counts=True)
+    assert np.mean(counts <= 2) > 0.6 and counts.max() >= 50  # many seen once or twice, a few very often
+    assert 0 < faces.is_outlier.sum() <= 100 and faces.lookalike_pairs
+    x, ids = faces.vectors[:1500], faces.identities[:1500]
+    d = np.sqrt(np.maximum(2 - 2 * x @ x.T, 0))
+    same = (ids[:, None] == ids[None, :]) & ~np.eye(1500, dtype=bool)
+    assert np.median(d[same]) == pytest.approx(same_median, abs=0.05)
+    assert np.median(d[ids[:, None] != ids[None, :]]) == pytest.approx(different_median, abs=0.08)

@@ -50,8 +50,10 @@ class ClusterParams:
     min_cluster_size: the smallest group of photos that becomes a person; smaller groups stay unsorted.
     min_samples: how many close photos a face needs around it to count as a solid member rather than a
         stray; higher means more faces left unsorted but fewer wrong merges.
-    cluster_selection_epsilon: groups closer than this distance are never split apart (0 = off); raising it
-        merges a person who was split into several groups, at the risk of merging look-alikes.
+    cluster_selection_epsilon: groups closer than this distance are never split apart (0 = off, the
+        default). An absolute distance, so it depends on the embedder: on our LFW embeddings anything above
+        ~0.8x the median core distance (about 0.25) starts merging different people, and 0.35 merges
+        almost everyone.
     cluster_selection_method: "eom" picks the most stable groups (can prefer big merged groups); "leaf"
         picks the finest groups (more, smaller, purer people).
     k: neighbours each face is linked to when building the similarity graph (speed/accuracy trade-off,
@@ -59,17 +61,19 @@ class ClusterParams:
     bridge_partners: after a first pass, each small group of faces is also linked exactly to this many
         nearby groups, so one person's distinct looks (e.g. with and without glasses) stay connected
         even when each look has more than k photos; 0 turns this off.
-    attach_distance: the farthest a face may be from a person's confirmed faces to be attached to that
-        person when a group must be split between people or a face must move (constraints).
+    attach_distance: the farthest a face may be from a person's faces to be attached to that person when a
+        group must be split between people or a face must move (constraints). 0.32 on our LFW embeddings:
+        a face's nearest face of the same person is within 0.35 for 95% of faces, while its nearest face of
+        another person is closer than 0.31 for only 5%.
     allow_single_cluster: allow the answer "everyone is one person" (for tiny libraries of one person).
     """
 
     min_cluster_size: int = 3
     min_samples: int = 2
-    cluster_selection_epsilon: float = 0.45
+    cluster_selection_epsilon: float = 0.0
     cluster_selection_method: str = "eom"
     k: int = 16
-    attach_distance: float = 0.6
+    attach_distance: float = 0.32
     allow_single_cluster: bool = False
     bridge_partners: int = 8
 
@@ -92,14 +96,16 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
 
     Larger libraries hold more strangers seen once or twice, so the smallest group that becomes a person
     grows with the library (2 faces below 2,000, 3 below 50,000, 4 below 200,000, then 5), which keeps the
-    People view from filling with pairs of strangers; ``min_samples`` is 1 for tiny libraries, else 2.
+    People view from filling with pairs of strangers; ``min_samples`` is 1 below 2,000 faces, else 2.
 
     ``sensitivity`` (0..1, default 0.5) is the single user-facing knob: higher merges more readily (fewer,
-    larger people; risk of mixing look-alikes), lower is stricter (purer people, more faces left
-    unsorted). It moves the merge distance (cluster_selection_epsilon 0.35..0.55, 0.45 at the default)
-    and, at the extremes, how many close photos a face needs (min_samples +1 below 0.25, -1 above 0.75).
-    Chosen on the synthetic library of ``synthetic.py`` (BCubed F, 5k-50k faces); epsilon above ~0.5 starts
-    merging different people in large libraries.
+    larger people, more risk of mixing look-alikes), lower is stricter (purer people, more faces left
+    unsorted). It moves ``min_samples`` by one: +1 below 0.25, -1 above 0.75. It deliberately leaves the
+    merge distance (cluster_selection_epsilon) at 0, since a distance depends on the embedder's scale.
+
+    Measured on this project's embeddings of all LFW photos (15,918 faces, central face of each photo
+    scored): min_cluster_size 3 with min_samples 1 / 2 / 3 gives BCubed F 0.918 / 0.918 / 0.893 and
+    precision 0.926 / 0.961 / 0.971 (pairwise F 0.977 at 2; published best on LFW 0.87).
     """
     if not 0.0 <= sensitivity <= 1.0:
         raise ValueError("sensitivity must be between 0 and 1")
@@ -115,11 +121,7 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
         min_samples += 1
     elif sensitivity > 0.75:
         min_samples = max(1, min_samples - 1)
-    return ClusterParams(
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        cluster_selection_epsilon=round(0.35 + 0.2 * sensitivity, 4),
-    )
+    return ClusterParams(min_cluster_size=min_cluster_size, min_samples=min_samples)
 
 
 @dataclass
