@@ -16,6 +16,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = ms.add_parser("list", help="installed model files, embedder versions and the runtime provider in use")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_list)
+    from faceorg.cli.train_cmds import register_models_use
+
+    register_models_use(ms)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

@@ -1,0 +1,59 @@
+"""`faceorg train`: improve recognition from your corrections; `faceorg models use`: switch versions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from faceorg.cli.common import open_from_args, print_json
+from faceorg.cli.progressbar import terminal_progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("train", help="improve face recognition from your corrections (or a labelled dataset)")
+    p.add_argument("--depth", choices=("quick", "thorough"), default="quick",
+                   help="quick: the last layer only (seconds); thorough: also the last stages, on the face "
+                        "images (minutes on a CPU)")
+    p.add_argument("--dry-run", action="store_true", help="train and compare, but change nothing")
+    p.add_argument("--dataset", type=Path, metavar="DIR",
+                   help="train on a folder with one subfolder of photos per person instead of the library")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.set_defaults(func=cmd_train)
+
+
+def register_models_use(models_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = models_sub.add_parser("use", help="switch to another embedder version (roll back or forward)")
+    p.add_argument("version", metavar="VERSION", help="a version name from `faceorg models list`")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_use)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from faceorg.retrain.retrain import retrain
+
+    with open_from_args(args) as library, terminal_progress() as progress:
+        if args.dataset is not None:
+            from faceorg.retrain.dataset import retrain_from_dataset
+
+            report = retrain_from_dataset(library, args.dataset, dry_run=args.dry_run, progress=progress)
+        else:
+            report = retrain(library, depth=args.depth, dry_run=args.dry_run, progress=progress)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        for line in report.summary:
+            print(line)
+        print(f"({report.seconds:.1f} s)")
+    return 0
+
+
+def cmd_models_use(args: argparse.Namespace) -> int:
+    from faceorg.retrain.versions import use_version
+
+    with open_from_args(args) as library, terminal_progress() as progress:
+        cs = use_version(library, args.version, progress)
+    if args.json:
+        print_json(cs.as_dict())
+    else:
+        print(f"{cs.label}: {len(cs.faces_changed)} faces regrouped")
+    return 0
