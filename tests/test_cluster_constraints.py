@@ -23,7 +23,7 @@ STRENGTH = np.ones(10)
 
 
 def apply(constraints: Constraints, vectors: np.ndarray = VECTORS, base: np.ndarray = BASE,
-          attach: float = 0.6) -> tuple[np.ndarray, np.ndarray, object]:
+          attach: float = 0.32) -> tuple[np.ndarray, np.ndarray, object]:
     return apply_constraints(vectors, base, np.ones(len(base)), constraints, attach_distance=attach)
 
 

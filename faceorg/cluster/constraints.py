@@ -188,10 +188,17 @@ class _State:
         self.labels[face] = label
 
 
+def _members_by_label(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Faces of each label >= 0, in increasing face order (one sort, not one scan per label)."""
+    faces = np.flatnonzero(labels >= 0)
+    faces = faces[np.argsort(labels[faces], kind="stable")]
+    values, starts = np.unique(labels[faces], return_index=True)
+    return {int(v): part for v, part in zip(values, np.split(faces, starts[1:]))}
+
+
 def _label_centres(vectors: np.ndarray, labels: np.ndarray, fixed: np.ndarray) -> dict[int, np.ndarray]:
     centres: dict[int, np.ndarray] = {}
-    for label in np.unique(labels[labels >= 0]).tolist():
-        members = np.flatnonzero(labels == label)
+    for label, members in _members_by_label(labels).items():
         anchors = members[fixed[members] == label]
         mean = vectors[anchors if len(anchors) else members].astype(np.float64).mean(axis=0)
         norm = np.linalg.norm(mean)
@@ -236,7 +243,7 @@ def apply_constraints(
     labels: np.ndarray,
     strengths: np.ndarray,
     constraints: Constraints,
-    attach_distance: float = 0.6,
+    attach_distance: float = 0.32,
     graph: KnnGraph | None = None,
 ) -> tuple[np.ndarray, np.ndarray, ConstraintReport]:
     """Turn HDBSCAN's ``labels`` (clusters 0.., -1 unsorted) into final labels obeying ``constraints``.
@@ -256,13 +263,11 @@ def apply_constraints(
         first_new = max(people_mentioned, default=-1) + 1
     report.first_new_label = first_new
 
-    # Rule 1 and 2.
+    # Rule 1 and 2, cluster by cluster in the order of their lowest face index.
     result = np.full(n, -1, dtype=np.int64)
-    clusters = np.unique(base[base >= 0])
-    first_face = {int(c): int(np.flatnonzero(base == c)[0]) for c in clusters}
+    members_of = _members_by_label(base)
     next_label = first_new
-    for cluster in sorted(first_face, key=first_face.__getitem__):
-        members = np.flatnonzero(base == cluster)
+    for cluster, members in sorted(members_of.items(), key=lambda item: int(item[1][0])):
         people = np.unique(fixed[members][fixed[members] >= 0])
         if len(people) == 0:
             result[members] = next_label
