@@ -169,6 +169,16 @@ def test_person_with_two_looks_larger_than_k_stays_one_cluster() -> None:
     assert len(set(unbridged.labels[:80].tolist())) == 2
 
 
+def test_duplicate_photos_match_exact_hdbscan() -> None:
+    # The same photo imported three times: zero distances, zero core distances.
+    x, truth = blobs([10, 8, 12], spread=0.05, seed=6)
+    x = np.repeat(x, 3, axis=0)
+    p = ClusterParams(min_cluster_size=4, min_samples=2, k=6)
+    ours = cluster_embeddings(x, p)
+    assert same_partition(ours.labels, exact_labels(x, p))
+    assert same_partition(ours.labels, np.repeat(truth, 3))
+
+
 def test_deterministic() -> None:
     faces = make_faces(1500, seed=9)
     p = default_params(1500)

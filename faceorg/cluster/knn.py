@@ -7,8 +7,13 @@ per entry. Faces are first put in a coarse order (by nearest of a few hundred k-
 each row's true neighbours tend to share its tile and the thresholds become tight early. Memory stays
 bounded by the tile size (``tile`` x ``tile`` float32) plus the [n, k] result.
 
-Distances returned are recomputed in float64 as ``|a - b|`` (not ``sqrt(2 - 2 a.b)``, which loses
-precision for near-duplicates).
+Tiles are computed by worker threads with BLAS held to one thread each (multi-threaded BLAS inside
+threads, or on a busy machine, spins and slows everything down); the calling thread merges candidates.
+Distances are ``sqrt(2 - 2 a.b)`` in float64 from the float32 similarity (error ~2e-6), recomputed as
+``|a - b|`` for near-duplicates, where that formula loses precision.
+
+Also here: the exact searches that complete the graph for HDBSCAN (nearest face in another piece of a
+disconnected graph; cheapest edge between nearby groups).
 """
 
 from __future__ import annotations
