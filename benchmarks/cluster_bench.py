@@ -11,6 +11,7 @@ precision/recall/F against the synthetic identities, unclustered faces counting 
     python benchmarks/cluster_bench.py                  # 5k, 20k, 50k, 100k; exact at 5k and 20k
     python benchmarks/cluster_bench.py --sizes 5000 --json
     python benchmarks/cluster_bench.py --no-exact
+    python benchmarks/cluster_bench.py --match 20000     # match_to_people: centres vs nearest face
 
 With ``--json`` the script prints one JSON object (``seconds_100k``, ``peak_mb_100k``,
 ``bcubed_f_gap_20k`` = exact F minus ours in points, and ``sizes``: one entry per size).
@@ -126,6 +127,34 @@ def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw")
     return entry
 
 
+def bench_match(n: int, seed: int, profile: str) -> list[dict[str, Any]]:
+    """``match_to_people`` methods on one synthetic library: people with 8+ faces are named from 3 or 10
+    confirmed faces; at the distance that accepts 1% of strangers, the share of their other faces found."""
+    from faceorg.cluster.match import build_person_index, match_to_people
+
+    faces = make_faces(n, seed=seed, profile=profile)
+    ids = faces.identities
+    people, counts = np.unique(ids, return_counts=True)
+    named = people[counts >= 8]
+    strangers = np.flatnonzero(~np.isin(ids, named))
+    rng = np.random.default_rng(seed)
+    shuffled = {int(p): rng.permutation(np.flatnonzero(ids == p)) for p in named}
+    rows: list[dict[str, Any]] = []
+    for n_confirmed in (3, 10):
+        confirmed = np.concatenate([f[:min(n_confirmed, len(f) // 2)] for f in shuffled.values()])
+        queries = np.concatenate([f[min(n_confirmed, len(f) // 2):] for f in shuffled.values()])
+        for method in ("centres", "nearest_face"):
+            index = build_person_index(faces.vectors[confirmed], ids[confirmed], method=method)
+            found = match_to_people(faces.vectors[queries], index, margin=0.0, max_distance=np.inf)
+            threshold = float(np.quantile(match_to_people(faces.vectors[strangers], index, margin=0.0,
+                                                          max_distance=np.inf).distances, 0.01))
+            accepted = found.distances <= threshold
+            rows.append({"confirmed_per_person": n_confirmed, "method": method, "threshold": round(threshold, 4),
+                         "found": float(np.mean(accepted & (found.labels == ids[queries]))),
+                         "wrong_person": float(np.mean(accepted & (found.labels != ids[queries])))})
+    return rows
+
+
 def _row(entry: dict[str, Any]) -> str:
     b = entry["bcubed"]
     exact = entry.get("exact")
@@ -146,7 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="lfw", choices=sorted(PROFILES),
                         help="distance scale of the synthetic faces (default %(default)s, see synthetic.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--match", type=int, metavar="N", default=0,
+                        help="instead: compare match_to_people methods on N synthetic faces")
     args = parser.parse_args(argv)
+    if args.match:
+        rows = bench_match(args.match, args.seed, args.profile)
+        if args.json:
+            print(json.dumps({"match": rows, "profile": args.profile, "n_faces": args.match}))
+        for row in rows if not args.json else []:
+            print(f"{row['confirmed_per_person']:>2} confirmed  {row['method']:<13} at 1% strangers accepted "
+                  f"(distance {row['threshold']:.3f}): found {row['found']:.3f}, wrong person {row['wrong_person']:.4f}")
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     entries: list[dict[str, Any]] = []
