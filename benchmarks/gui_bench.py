@@ -184,6 +184,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                          unassigned=args.faces // 50, ignored=args.faces // 200, suggested_per_person=2)
         result["generate_s"] = round(time.perf_counter() - t, 2)
     copy_database(template, db)  # every run starts from the same library (the scan adds to it)
+    if hasattr(os, "sync"):
+        os.sync()  # the copy's writeback must not compete with the measurement
     app = make_application(["gui_bench"])
     library = open_library(db)
     settings = QSettings(str(work / "bench.ini"), QSettings.Format.IniFormat)
@@ -203,6 +205,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         cache, model = window.ctx.card_thumbs, people.model
         return bool(rows) and all(cache._images.get(model.cover_of(model.card_at(r))) is not None for r in rows)
 
+    spin_until(app, lambda: people.loaded, 60)
+    result["first_cards_s"] = round(time.perf_counter() - start, 3)
     spin_until(app, first_screen_ready, 60)
     people.grid.viewport().repaint()
     result["first_screen_s"] = round(time.perf_counter() - start, 3)
@@ -256,7 +260,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
 def print_table(r: dict[str, object]) -> None:
     rows = [
         ("library", f"{r['faces']:,} faces in {r['people']:,} people", ""),
-        ("first screen (People view)", f"{r['first_screen_s']:.3f} s ({r['first_screen_cards']} cards)",
+        ("first screen (People view)", f"{r['first_screen_s']:.3f} s ({r['first_screen_cards']} cards; "
+                                       f"cards listed at {r['first_cards_s']:.3f} s)",
          f"<= {TARGETS['first_screen_s']} s"),
         ("max GUI stall, scrolling People", f"{r['max_scroll_stall_ms']:.1f} ms (GUI thread busy "
          f"{r['max_scroll_stall_cpu_ms']:.1f} ms of it)", f"<= {TARGETS['max_scroll_stall_ms']:.0f} ms"),

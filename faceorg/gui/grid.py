@@ -25,8 +25,8 @@ class GridView(QListView):
         self.setWrapping(True)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(True)
-        self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(2000)
+        # Uniform cells make laying out even 100k of them one quick pass (batches would repaint each time).
+        self.setLayoutMode(QListView.LayoutMode.SinglePass)
         self.setSpacing(spacing)
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionRectVisible(True)
@@ -58,8 +58,11 @@ class GridView(QListView):
         self._fit_columns()
 
     def watch(self, cache: ThumbnailCache) -> None:
-        """Repaint when thumbnails arrive (only the viewport: cells paint from the cache)."""
+        """Repaint when thumbnails arrive (only the viewport: cells paint from the cache); tell the cache
+        when the grid scrolls."""
         cache.ready.connect(lambda _ids: self.viewport().update())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: cache.scrolled())
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: cache.scrolled())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         editing = self.state() == QAbstractItemView.State.EditingState

@@ -226,9 +226,14 @@ class MainWindow(QMainWindow):
         self.folder_panels.append(panel)
         panel.destroyed.connect(lambda *_: self.folder_panels.remove(panel) if panel in self.folder_panels else None)
 
-    def _after_first_screen(self) -> None:
-        """The rest of the start-up loads, once the People view has its cards."""
+    def _after_first_screen(self, waited_ms: int = 0) -> None:
+        """The rest of the start-up loads, once the People view shows its cards with their faces
+        (or after half a second): nothing competes with the first screen."""
+        if not self.ctx.card_thumbs.idle and waited_ms < 500:
+            QTimer.singleShot(20, lambda: self._after_first_screen(waited_ms + 20))
+            return
         settle_memory()
+        self.people_view.load_remaining_covers()
         self.ctx.start()
         self.refresh_folders()
         self.review_view.load()

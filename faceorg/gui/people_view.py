@@ -182,10 +182,15 @@ class PeopleView(QWidget):
         self.model.set_cards(cards, best)
         first = not self.loaded
         self.loaded = True
-        if first:
-            self.loaded_first.emit()
         self._update_counts()
-        rest = self.model.without_cover(c.id for c in cards)
+        if first:
+            self.loaded_first.emit()  # the window loads the remaining covers once the first screen is shown
+        else:
+            self.load_remaining_covers()
+
+    def load_remaining_covers(self) -> None:
+        """Find the covers of the people beyond the first screen."""
+        rest = self.model.without_cover(c.id for c in self.model.cards())
         if rest:
             self.ctx.query(best_faces, rest, on_done=self.model.set_best_faces, owner=self)
 

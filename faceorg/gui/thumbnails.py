@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict, deque
 
 from PySide6.QtCore import QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPainterPath
+from PySide6.QtGui import QImage, QImageReader, QPainter, QPainterPath
 
-from faceorg.gui.workers import lower_thread_priority
 from faceorg.store.chips import load_chips
 from faceorg.store.db import Library
 
 log = logging.getLogger(__name__)
 
 BATCH = 48  # chips read per database query
-MAX_QUEUED = 800  # requests beyond this drop the oldest
+MAX_QUEUED = 400  # requests beyond this drop the oldest (cells long scrolled away)
+SCROLL_PAUSE_S = 0.04  # while a grid scrolls fast, decoding waits this long after the last step
 
 
 class ThumbnailCache(QObject):
@@ -48,6 +49,7 @@ class ThumbnailCache(QObject):
         self._queued: set[int] = set()
         self._busy = False  # a batch is being loaded
         self._undelivered = 0  # batches loaded but not yet stored on the GUI thread
+        self._quiet_at = 0.0  # monotonic time before which the loader leaves the CPU to the GUI
         self._cond = threading.Condition()
         self._stopped = False
         self._loaded.connect(self._store, Qt.ConnectionType.QueuedConnection)
@@ -64,6 +66,11 @@ class ThumbnailCache(QObject):
         if face_id not in self._no_chip:
             self.request([face_id])
         return None
+
+    def scrolled(self) -> None:
+        """A grid showing these thumbnails scrolled: decode once it slows down, not during a fast fling
+        (on a busy machine the decoding would take the CPU the GUI thread needs to paint)."""
+        self._quiet_at = time.monotonic() + SCROLL_PAUSE_S
 
     def has_no_chip(self, face_id: int) -> bool:
         """True when the face is known to have no stored chip (paint a generic face)."""
@@ -129,8 +136,16 @@ class ThumbnailCache(QObject):
 
     # -- loader thread ------------------------------------------------------------------------------
     def _run(self) -> None:
-        lower_thread_priority()
+        # Not niced like the scan: on a busy machine a low-priority loader starves and the faces the
+        # user is looking at come late; it stays out of the way while grids scroll instead.
+        # Load Qt's image format plugins now, while the first list is being read: done on the first
+        # decode instead, it would delay the first screen's faces by up to 0.2 s.
+        QImageReader.supportedImageFormats()
         while True:
+            wait = self._quiet_at - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+                continue
             with self._cond:
                 while not self._queue and not self._stopped:
                     self._cond.wait()
