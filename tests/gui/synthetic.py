@@ -199,7 +199,7 @@ def _fill(lib: Library, path: Path, *, n_faces: int, n_people: int, named: int, 
                 for fid in out.faces_of.get(pid, [])[-suggested_per_person:]:
                     a = by_face[fid]
                     a["source"] = AssignmentSource.SUGGESTED
-                    a["distance"] = round(rng.uniform(0.3, 0.55), 3)
+                    a["distance"] = round(rng.uniform(0.3, 0.48), 3)
                     a["runner_up_id"] = ((who + 1) % named) + 1 if named > 1 else None
                     a["runner_up_distance"] = round(rng.uniform(0.5, 0.7), 3)
                     out.suggested.append(fid)

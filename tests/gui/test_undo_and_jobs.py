@@ -115,8 +115,13 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
     messages: list[str] = []
     window.ctx.jobs.ended.connect(lambda title, _outcome: ended.append(title))
     window.statusBar().messageChanged.connect(messages.append)
+    # The sidebar's + button asks for a folder (the platform's dialog, answered here), adds it and scans.
+    from PySide6.QtWidgets import QFileDialog
+
+    real_dialog = QFileDialog.getExistingDirectory
+    QFileDialog.getExistingDirectory = staticmethod(lambda *a, **k: str(folder))  # type: ignore[method-assign]
     try:
-        window.add_folder(str(folder))
+        qtbot.mouseClick(window.sidebar.folders.add_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: window.job_bar.isVisible(), timeout=WAIT_MS)
         assert window.job_bar.cancel_button.isEnabled()
         assert not window.rescan_action.isEnabled()
@@ -126,10 +131,18 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
         wait_idle(qtbot, window)
     finally:
         mw.scan_library = real_scan
+        QFileDialog.getExistingDirectory = real_dialog  # type: ignore[method-assign]
     assert seen_threads and seen_threads[0] != threading.main_thread().name
     assert not window.job_bar.isVisible() and window.rescan_action.isEnabled()
     assert any(f.path == str(folder) for f in window.folders)
-    assert any(m.startswith("Scanned: 6 photos") or m.startswith("Scanned:") for m in messages), messages
+    assert any(m.startswith("Scanned:") and "6 new" in m for m in messages), messages
+    # F5 scans again: nothing new.
+    ended.clear()
+    messages.clear()
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: mw.SCAN_TITLE in ended, timeout=60_000)
+    wait_idle(qtbot, window)
+    assert any(m.startswith("Scanned:") and " 0 new" in m for m in messages), messages
     with library.session() as s:
         n = s.scalar(select(func.count()).select_from(Photo).where(Photo.path.like(f"{folder}%")))
     assert n == 6
