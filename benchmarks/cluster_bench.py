@@ -1,12 +1,13 @@
 """Clustering benchmark: speed, peak memory and quality of ``cluster_embeddings`` against exact HDBSCAN.
 
-For each library size, synthetic faces (``faceorg.cluster.synthetic``, seeded) are written to a temporary
-.npy file and clustered in a fresh subprocess, whose wall time (clustering only) and peak resident memory
-(``ru_maxrss`` of that child, from ``os.wait4``; it includes the loaded vectors and the interpreter) are
-recorded, with its CPU seconds (all threads) and the machine's 1-minute load average: the machine is shared,
-so wall time alone says little. Where affordable (default up to 20k faces), exact HDBSCAN (``hdbscan.HDBSCAN`` on the dense
-vectors, default algorithm) runs in another subprocess with the same parameters. Quality is BCubed
-precision/recall/F against the synthetic identities, unclustered faces counting as singletons.
+For each library size, synthetic faces (``faceorg.cluster.synthetic``, seeded, ``--profile``) are written to
+a temporary .npy file and clustered in a fresh subprocess. Recorded per run: wall time of the clustering
+call, its CPU seconds (all threads), the child's peak resident memory (``VmHWM``, which includes the
+interpreter, libraries and loaded vectors; ``baseline_mb`` is the resident size just before clustering),
+and the 1-minute load average - the machine is shared, so wall time alone says little. Where affordable
+(default up to 20k faces), exact HDBSCAN (``hdbscan.HDBSCAN`` on the dense vectors, default algorithm) runs
+in another subprocess with the same parameters. Quality is BCubed precision/recall/F against the synthetic
+identities, unclustered faces counting as singletons.
 
     python benchmarks/cluster_bench.py                  # 5k, 20k, 50k, 100k; exact at 5k and 20k
     python benchmarks/cluster_bench.py --sizes 5000 --json
@@ -42,9 +43,29 @@ from faceorg.cluster.synthetic import PROFILES, make_faces  # noqa: E402
 DEFAULT_SIZES = (5_000, 20_000, 50_000, 100_000)
 
 
+def _memory_mb(field: str) -> float | None:
+    """``VmHWM`` (peak) or ``VmRSS`` (now) of this process in MB, from /proc (Linux); None elsewhere.
+
+    Used instead of ``ru_maxrss``: Linux folds the parent's peak into a child's ``ru_maxrss`` when the
+    child execs (fork or vfork), so a child started from a large parent reports the parent's size."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
 def _worker(mode: str, vectors_path: str, params_json: str, out_path: str) -> None:
-    """Child process: cluster the saved vectors with ``mode`` ("ours" or "exact"), save labels + seconds."""
+    """Child process: cluster the saved vectors with ``mode`` ("ours" or "exact"), save labels, seconds,
+    and memory (resident before clustering, peak at the end)."""
+    if mode == "ours":
+        import faceorg.cluster.engine  # noqa: F401  (imports count in the baseline, not the peak's growth)
+    else:
+        import hdbscan  # noqa: F401
     vectors = np.load(vectors_path)
+    baseline_mb = _memory_mb("VmRSS")
     params = ClusterParams(**json.loads(params_json))
     extra: dict[str, Any] = {}
     start = time.perf_counter()
@@ -69,7 +90,8 @@ def _worker(mode: str, vectors_path: str, params_json: str, out_path: str) -> No
     cpu_seconds = time.process_time() - cpu_start
     np.save(out_path, labels)
     Path(out_path + ".json").write_text(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds,
-                                                    "load_avg_1m": os.getloadavg()[0], **extra}))
+                                                    "load_avg_1m": os.getloadavg()[0], "baseline_mb": baseline_mb,
+                                                    "peak_hwm_mb": _memory_mb("VmHWM"), **extra}))
 
 
 def _run_child(mode: str, vectors_path: Path, params: ClusterParams, work: Path) -> dict[str, Any]:
@@ -83,7 +105,8 @@ def _run_child(mode: str, vectors_path: Path, params: ClusterParams, work: Path)
         raise RuntimeError(f"{mode} worker failed with exit code {child.returncode}")
     info = json.loads(Path(str(out) + ".json").read_text())
     info["labels"] = np.load(out)
-    info["peak_mb"] = usage.ru_maxrss / 1024.0  # Linux reports KiB
+    # Peak resident memory of the child: VmHWM where /proc exists, else ru_maxrss (KiB on Linux, bytes on macOS).
+    info["peak_mb"] = info["peak_hwm_mb"] if info.get("peak_hwm_mb") is not None else usage.ru_maxrss / 1024.0
     info["cpu_seconds_process"] = usage.ru_utime + usage.ru_stime  # whole child, including imports and loading
     return info
 
@@ -104,6 +127,7 @@ def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw")
         "cpu_seconds": round(ours["cpu_seconds"], 2),
         "load_avg_1m": round(ours["load_avg_1m"], 2),
         "peak_mb": round(ours["peak_mb"], 1),
+        "baseline_mb": round(ours["baseline_mb"], 1) if ours.get("baseline_mb") is not None else None,
         "timings": {k: round(v, 2) for k, v in ours["timings"].items()},
         "graph_components": ours["graph_components"],
         "bcubed": scores.bcubed.__dict__,
