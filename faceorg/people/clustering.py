@@ -22,15 +22,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from faceorg.cluster.constraints import Constraints
 from faceorg.cluster.engine import ClusterParams, cluster_embeddings, default_params
 from faceorg.cluster.match import build_person_index, match_to_people
 from faceorg.people.changes import ChangeSet
-from faceorg.people.ops import empty_unnamed_people
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
+from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
 from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
@@ -269,10 +269,7 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
             cs.faces_changed.add(f)
             s.delete(current[f])
         s.flush()
-        empty = list(s.scalars(empty_unnamed_people()))
-        if empty:
-            s.execute(delete(Person).where(Person.id.in_(empty)))
-            cs.people_removed |= set(empty)
+        cs.people_removed |= set(drop_empty_unnamed(s))
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from faceorg.errors import FaceorgError
 from faceorg.people.changes import ChangeSet
 from faceorg.people.undo import Recorder, apply_states, changes_of, last_undoable, next_redoable, record_operation
+from faceorg.store.cleanup import drop_empty_unnamed, empty_unnamed_people
 from faceorg.store.db import Library
 from faceorg.store.models import (
     Assignment,
@@ -140,23 +141,10 @@ def _unassign(op: _Op, face_ids: list[int]) -> None:
 
 
 def _drop_empty_unnamed(op: _Op) -> None:
-    """Unnamed groups left without faces disappear; named people stay until the user deletes them.
-
-    An empty unnamed group that faces were rejected from stays (dormant, not listed), so the user's
-    "not this person" keeps its meaning.
-    """
-    s = op.session
-    s.flush()
-    empty = list(s.scalars(empty_unnamed_people()))
-    if empty:
-        op.recorder.touch("people", [(p,) for p in empty])
-        s.execute(delete(Person).where(Person.id.in_(empty)))
-
-
-def empty_unnamed_people():  # type: ignore[no-untyped-def]
-    """A query for unnamed people with no faces and no "not this person" rule pointing at them."""
-    return select(Person.id).where(Person.name.is_(None), ~Person.id.in_(select(Assignment.person_id)),
-                                   ~Person.id.in_(select(FaceNotPerson.person_id)))
+    """Unnamed groups left without faces disappear (recorded, so undo brings them back)."""
+    op.session.flush()
+    op.recorder.touch("people", [(p,) for p in op.session.scalars(empty_unnamed_people())])
+    drop_empty_unnamed(op.session)
 
 
 def _clear_cover_if_gone(op: _Op, person_ids: Iterable[int]) -> None:

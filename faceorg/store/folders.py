@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from faceorg.errors import FaceorgError
+from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
 from faceorg.store.models import LibraryFolder, Photo, PhotoStatus
 
@@ -67,6 +68,7 @@ def remove_folder(library: Library, path: str | Path) -> FolderInfo:
             raise FaceorgError(f"not a library folder: {path} (see `faceorg library list`)")
         info = _info(session, row)
         session.delete(row)
+        drop_empty_unnamed(session)  # groups whose faces were all in this folder
         return info
 
 
