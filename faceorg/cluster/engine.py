@@ -96,12 +96,17 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
 
     Larger libraries hold more strangers seen once or twice, so the smallest group that becomes a person
     grows with the library (2 faces below 2,000, 3 below 50,000, 4 below 200,000, then 5), which keeps the
-    People view from filling with pairs of strangers; ``min_samples`` is 1 below 2,000 faces, else 2.
+    People view from filling with pairs of strangers; ``min_samples`` is 1 below 2,000 faces, else 2 (with 2,
+    a small library of mostly strangers sometimes collapsed into one giant group: 1 of 3 random samples of
+    300 LFW photos, exact HDBSCAN alike). A library that is essentially one person needs
+    ``allow_single_cluster``, as in any HDBSCAN.
 
-    ``sensitivity`` (0..1, default 0.5) is the single user-facing knob: higher merges more readily (fewer,
-    larger people, more risk of mixing look-alikes), lower is stricter (purer people, more faces left
-    unsorted). It moves ``min_samples`` by one: +1 below 0.25, -1 above 0.75. It deliberately leaves the
-    merge distance (cluster_selection_epsilon) at 0, since a distance depends on the embedder's scale.
+    ``sensitivity`` (0..1, default 0.5) is the single user-facing knob, "how readily faces are grouped":
+    higher sorts more faces into groups (fewer left unsorted, more and smaller groups, more mistakes);
+    lower keeps only surer groups (fewer groups, purer, more faces left unsorted). It moves
+    ``min_samples`` by one (-1 above 0.75, +1 below 0.25); on LFW min_samples 1 / 2 / 3 gave 1146 / 852 /
+    549 groups with 4920 / 5954 / 7030 faces unsorted. It deliberately leaves the merge distance
+    (cluster_selection_epsilon) at 0, since a distance depends on the embedder's scale.
 
     Measured on this project's embeddings of all LFW photos (15,918 faces, central face of each photo
     scored): min_cluster_size 3 with min_samples 1 / 2 / 3 gives BCubed F 0.918 / 0.918 / 0.893 and
