@@ -67,6 +67,14 @@ def test_knn_exact_matches_brute_force_across_tiles(threads: int) -> None:
     assert graph.distances[10, 0] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_knn_ties_do_not_depend_on_thread_timing() -> None:
+    x = np.repeat(make_faces(600, seed=2).vectors, 3, axis=0)  # every photo three times: ties everywhere
+    single = knn_exact(x, 8, tile=256, threads=1)
+    for threads in (2, 4):
+        graph = knn_exact(x, 8, tile=256, threads=threads)
+        np.testing.assert_array_equal(graph.indices, single.indices)
+
+
 def test_knn_with_fewer_faces_than_k_pads_rows() -> None:
     x = unit(np.random.default_rng(0).standard_normal((3, 4)))
     graph = knn_exact(x, 5)

@@ -93,7 +93,9 @@ class _TopK:
 
     def merge(self, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> None:
         """Offer candidate (row, col, similarity) triples; each pair must be offered at most once."""
-        beats = vals > self.bound[rows]  # candidates found with an older threshold may be stale
+        # Candidates found with an older threshold may be stale. Ties are admitted and broken by the lower
+        # column, so the result does not depend on the order in which threads deliver candidates.
+        beats = vals >= self.bound[rows]
         if not beats.all():
             rows, cols, vals = rows[beats], cols[beats], vals[beats]
         if rows.size == 0:
@@ -103,7 +105,7 @@ class _TopK:
         all_rows = np.concatenate([np.repeat(touched, k), rows])
         all_sims = np.concatenate([self.sims[touched].ravel(), vals])
         all_ids = np.concatenate([self.ids[touched].ravel(), cols])
-        order = np.lexsort((-all_sims, all_rows))
+        order = np.lexsort((all_ids, -all_sims, all_rows))
         all_rows, all_sims, all_ids = all_rows[order], all_sims[order], all_ids[order]
         starts = np.searchsorted(all_rows, touched)
         counts = np.diff(np.append(starts, len(all_rows)))
@@ -141,12 +143,12 @@ def _tile_candidates(
     if i0 == j0:
         for s in range(0, i1 - i0, seed_block):  # pairs inside a seed block were already offered
             sims[s:s + seed_block, s:s + seed_block] = -np.inf
-    np.greater(sims, bound[i0:i1, None], out=mask)
+    np.greater_equal(sims, bound[i0:i1, None], out=mask)
     flat = np.flatnonzero(mask)
     r, c = np.divmod(flat, width)
     if i0 == j0:
         return r + i0, c + j0, flat_sims[flat]
-    np.greater(sims, bound[None, j0:j1], out=mask)
+    np.greater_equal(sims, bound[None, j0:j1], out=mask)
     flat_t = np.flatnonzero(mask)
     rt, ct = np.divmod(flat_t, width)
     rows = np.concatenate([r + i0, ct + j0])
