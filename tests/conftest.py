@@ -9,7 +9,17 @@ import platformdirs
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("FACEORG_SHARED_DATA", REPO.parent / "shared" / "data"))
+def _shared_data() -> Path:
+    """``$FACEORG_SHARED_DATA``, else ``../shared/data`` beside the checkout, else the workplace's copy."""
+    if os.environ.get("FACEORG_SHARED_DATA"):
+        return Path(os.environ["FACEORG_SHARED_DATA"])
+    for candidate in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    return REPO.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 # The models installed by `faceorg models fetch` (in the user's data folder unless overridden), shared by
 # all tests even though each test gets its own data folder.
 INSTALLED_MODELS = Path(os.environ.get("FACEORG_MODELS_DIR")
