@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ def _worker(mode: str, vectors_path: str, params_json: str, out_path: str) -> No
 
         result = cluster_embeddings(vectors, params)
         labels = result.labels
-        extra = {"timings": result.timings, "graph_components": result.graph_components}
+        extra = {"timings": result.timings, "graph_components": result.graph_components,
+                 "knn_method": result.knn_method}
     else:
         import hdbscan
 
@@ -111,12 +113,12 @@ def _run_child(mode: str, vectors_path: Path, params: ClusterParams, work: Path)
     return info
 
 
-def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw") -> dict[str, Any]:
+def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw", knn: str = "auto") -> dict[str, Any]:
     """Benchmark one library size; returns a JSON-friendly dict."""
     faces = make_faces(n, seed=seed, profile=profile)
     vectors_path = work / f"vectors_{n}.npy"
     np.save(vectors_path, faces.vectors)
-    params = default_params(n)
+    params = replace(default_params(n), knn_method=knn)
     ours = _run_child("ours", vectors_path, params, work)
     scores = score_clustering(ours["labels"], faces.identities)
     entry: dict[str, Any] = {
@@ -130,6 +132,7 @@ def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw")
         "baseline_mb": round(ours["baseline_mb"], 1) if ours.get("baseline_mb") is not None else None,
         "timings": {k: round(v, 2) for k, v in ours["timings"].items()},
         "graph_components": ours["graph_components"],
+        "knn": ours["knn_method"],
         "bcubed": scores.bcubed.__dict__,
         "pairwise": scores.pairwise.__dict__,
         "nmi": scores.nmi,
@@ -196,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-exact", action="store_true", help="skip exact HDBSCAN")
     parser.add_argument("--exact-max", type=int, default=20_000, help="largest size run exactly (default %(default)s)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--knn", default="auto", choices=["auto", "exact", "approximate"],
+                        help="neighbour search of our engine (default %(default)s: approximate from 40k faces)")
     parser.add_argument("--profile", default="lfw", choices=sorted(PROFILES),
                         help="distance scale of the synthetic faces (default %(default)s, see synthetic.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -214,13 +219,13 @@ def main(argv: list[str] | None = None) -> int:
 
     entries: list[dict[str, Any]] = []
     if not args.json:
-        print(f"synthetic faces, profile {args.profile!r}, seed {args.seed}; default_params(n) per size")
+        print(f"synthetic faces, profile {args.profile!r}, seed {args.seed}; default_params(n) per size, knn {args.knn!r}")
         print(f"{'faces':>7} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'B3 P':>7} {'B3 R':>7} {'B3 F':>7} "
               f"{'exact s':>9} {'exact F':>8} {'gap pt':>7} {'people':>7} {'noise':>7} {'load':>5}", flush=True)
     with tempfile.TemporaryDirectory(prefix="cluster_bench_") as tmp:
         for n in sizes:
             entry = bench_size(n, args.seed, exact=not args.no_exact and n <= args.exact_max, work=Path(tmp),
-                               profile=args.profile)
+                               profile=args.profile, knn=args.knn)
             entries.append(entry)
             if not args.json:
                 print(_row(entry), flush=True)

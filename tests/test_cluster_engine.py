@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import hdbscan
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from faceorg.cluster.engine import (
     mutual_reachability_mst,
     single_linkage_tree,
 )
-from faceorg.cluster.knn import knn_exact, nearest_other_component
+from faceorg.cluster.knn import knn_approximate, knn_exact, nearest_other_component
 from faceorg.cluster.metrics import bcubed
 from faceorg.cluster.synthetic import make_faces
 
@@ -256,3 +258,39 @@ def test_synthetic_library_is_seeded_long_tailed_and_at_its_scale(profile: str, 
     same = (ids[:, None] == ids[None, :]) & ~np.eye(1500, dtype=bool)
     assert np.median(d[same]) == pytest.approx(same_median, abs=0.05)
     assert np.median(d[ids[:, None] != ids[None, :]]) == pytest.approx(different_median, abs=0.08)
+
+
+# ---- approximate neighbours -------------------------------------------------------------------------------
+
+
+def test_approximate_knn_finds_most_neighbours_deterministically() -> None:
+    x = make_faces(6000, seed=4).vectors
+    exact = knn_exact(x, 10)
+    approx = knn_approximate(x, 10, cell_size=32, probes=8)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(approx.indices.tolist(), exact.indices.tolist())])
+    assert recall > 0.9
+    assert (approx.distances >= exact.distances - 5e-6).all()  # never nearer than the true neighbours
+    assert (np.diff(approx.distances, axis=1) >= 0).all() and (approx.indices != np.arange(6000)[:, None]).all()
+    np.testing.assert_array_equal(approx.indices, knn_approximate(x, 10, cell_size=32, probes=8, threads=1).indices)
+
+
+def test_approximate_knn_falls_back_to_all_faces_when_cells_are_too_small() -> None:
+    x = make_faces(3000, seed=5).vectors
+    approx = knn_approximate(x, 12, cell_size=1, probes=1)  # most faces see fewer than 12 others: search all
+    exact = knn_exact(x, 12)
+    assert (approx.indices >= 0).all() and np.isfinite(approx.distances).all()
+    assert (approx.distances >= exact.distances - 5e-6).all()
+    assert np.mean(np.all(np.abs(approx.distances - exact.distances) < 5e-6, axis=1)) > 0.5
+
+
+def test_engine_on_approximate_neighbours_matches_exact_neighbours() -> None:
+    faces = make_faces(6000, seed=3)
+    p = default_params(6000)
+    exact = cluster_embeddings(faces.vectors, replace(p, knn_method="exact"))
+    approx = cluster_embeddings(faces.vectors, replace(p, knn_method="approximate"))
+    assert (exact.knn_method, approx.knn_method) == ("exact", "approximate")
+    assert adjusted_rand_score(exact.labels, approx.labels) > 0.98
+    assert abs(bcubed(exact.labels, faces.identities).f - bcubed(approx.labels, faces.identities).f) < 0.005
+    assert default_params(100_000).knn_method == "auto"
+    with pytest.raises(ValueError):
+        ClusterParams(knn_method="fast").validate()
