@@ -1,4 +1,7 @@
-"""Exact k-nearest-neighbour graph of unit vectors by blocked matrix products (numpy, float32).
+"""k-nearest-neighbour graph of unit vectors by blocked matrix products (numpy, float32).
+
+``knn_exact`` compares every pair; ``knn_approximate`` (for large libraries) only faces in nearby k-means
+cells. The rest of this docstring is about the exact search.
 
 Every pair of faces is compared exactly once: the similarity matrix is computed tile by tile (each tile
 serves the rows of both of its blocks), and a tile's entries are only looked at when they beat the row's
@@ -259,9 +262,9 @@ def knn_approximate(
     (exactly, within those cells). All faces of a cell are searched together against the union of their
     probed cells, so the work stays in matrix products. Deterministic.
 
-    Measured on synthetic libraries: at 50k faces (cells of 64, 16 probes) 95% of the exact neighbours are
-    found, and clustering on this graph agrees with clustering on the exact one (ARI 0.999, same BCubed F),
-    while comparing only ~10% of the pairs (less at larger sizes).
+    Measured on synthetic libraries (cells of 64, 12 probes): 98.1% / 97.5% of the exact neighbours found at
+    50k / 100k faces, for 3.5 / 10.4 CPU-seconds against 6.2 / 19.6 for the exact search; clustering on
+    this graph agreed with clustering on the exact one (ARI above 0.995 at 50k, same BCubed F).
     """
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
