@@ -97,10 +97,10 @@ def test_merge_by_dragging_a_card_onto_another(window, qtbot, scenario: Scenario
     mime = m.mimeData([m.index(m.row_of(rumsfeld))])
     target = grid.visualRect(m.index(m.row_of(blair))).center()
     vp = grid.viewport()
-    enter = QDragEnterEvent(QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(target, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(vp, enter)
-    move = QDragMoveEvent(QPointF(target), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+    move = QDragMoveEvent(target, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
                           Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(vp, move)
     assert move.isAccepted()
