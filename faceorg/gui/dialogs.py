@@ -110,8 +110,6 @@ def error_text(exc: BaseException) -> tuple[str, str | None]:
     """The message for the user and, for bugs, the details (a traceback)."""
     if isinstance(exc, FaceorgError):
         return str(exc)[:1].upper() + str(exc)[1:], None
-    if isinstance(exc, NotImplementedError):
-        return "This feature is not available yet in this version of faceorg.", None
     details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return f"Unexpected error: {type(exc).__name__}: {exc}", details
 

@@ -6,6 +6,7 @@ import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -30,6 +31,7 @@ from faceorg.gui.job_bar import JobBar
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
+from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
@@ -39,6 +41,9 @@ from faceorg.scan.scanner import ScanSummary, scan_library
 from faceorg.settings import Settings, load_settings, save_settings
 from faceorg.store.db import Library
 from faceorg.store.folders import FolderInfo, add_folder, list_folders, remove_folder
+
+if TYPE_CHECKING:  # the retraining code loads only when it runs
+    from faceorg.retrain.retrain import RetrainReport
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +82,12 @@ def group_job(library: Library, progress: Progress) -> ChangeSet:
     return recluster(library, progress)
 
 
+def retrain_job(library: Library, depth: str, dry_run: bool, progress: Progress) -> RetrainReport:
+    from faceorg.retrain.retrain import retrain
+
+    return retrain(library, depth=depth, dry_run=dry_run, progress=progress)
+
+
 class MainWindow(QMainWindow):
     """faceorg's window on one library."""
 
@@ -90,6 +101,8 @@ class MainWindow(QMainWindow):
         self.folders: list[FolderInfo] = []
         self.folder_panels: list[FoldersPanel] = []
         self.settings_dialog: SettingsDialog | None = None
+        self.retrain_dialog: RetrainDialog | None = None
+        self.retrain_report: QMessageBox | None = None
         self._auto_group = False
         self.setWindowTitle(f"faceorg — {library.path.name}")
         self.setWindowIcon(app_icon())
@@ -137,6 +150,9 @@ class MainWindow(QMainWindow):
                                          context=win, tip="Look for new and changed photos in every folder")
         self.group_action = make_action(self, "&Group Faces", self.group_faces, shortcut="Ctrl+G", icon_name="group",
                                         context=win, tip="Group unnamed faces into people again")
+        self.retrain_action = make_action(self, "&Improve Recognition from My Corrections…", self.improve_recognition,
+                                          context=win, tip="Retrain face recognition on the names and "
+                                                           "corrections you made")
         self.settings_action = make_action(self, "&Settings…", self.open_settings,
                                            shortcut=QKeySequence.StandardKey.Preferences, icon_name="settings",
                                            context=win)
@@ -167,8 +183,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        for a in (self.add_folder_action, self.rescan_action, self.group_action, None, self.settings_action, None,
-                  self.quit_action):
+        for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action, None,
+                  self.settings_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.undo_action)
@@ -412,14 +428,39 @@ class MainWindow(QMainWindow):
 
     def _update_job_actions(self) -> None:
         running = self.ctx.jobs.running
-        for a in (self.rescan_action, self.group_action):
+        for a in (self.rescan_action, self.group_action, self.retrain_action):
             a.setEnabled(not running)
+
+    def improve_recognition(self) -> None:
+        """Ask how deep to retrain, run it as a job (progress, Cancel), then show before and after."""
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return
+        dialog = RetrainDialog(self)
+        self.retrain_dialog = dialog
+
+        def chosen(result: int) -> None:
+            self.retrain_dialog = None
+            dialog.deleteLater()
+            if result == RetrainDialog.DialogCode.Accepted:
+                self._start_retrain(dialog.depth, dialog.dry_run)
+
+        dialog.finished.connect(chosen)
+        dialog.open()
+
+    def _start_retrain(self, depth: str, dry_run: bool) -> None:
+        def done(report: RetrainReport) -> None:
+            self.retrain_report = show_report(self, report)
+            if report.accepted and not report.dry_run:
+                self.reload_views()  # every face was re-embedded and regrouped
+
+        title = "Checking a retrained model" if dry_run else "Improving recognition"
+        self.ctx.jobs.start(title, lambda progress: retrain_job(self.ctx.library, depth, dry_run, progress),
+                            on_done=done)
 
     def _job_failed(self, title: str, exc: BaseException) -> None:
         if isinstance(exc, ModelsMissingError):
             self._offer_catalogue_scan(exc)
-        elif isinstance(exc, NotImplementedError) and title.startswith(GROUP_TITLE) and title != GROUP_TITLE:
-            self.statusBar().showMessage("Grouping faces is not available yet in this version", 8000)
         else:
             self.show_error(f"{title} failed", exc)
 

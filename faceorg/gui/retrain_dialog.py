@@ -1,0 +1,80 @@
+""""Improve Recognition from My Corrections": choose how deep, run it as a job, show before and after."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+if TYPE_CHECKING:  # the retraining code loads only when it runs
+    from faceorg.retrain.retrain import RetrainReport
+
+INTRO = ("faceorg can learn from the names you gave, the faces you moved and the faces you said are "
+         "“not this person”, so that it tells your people apart better next time. The new model is "
+         "checked on people it did not learn from, and it is only used if it does better; you can "
+         "always go back to the previous one.")
+
+
+class RetrainDialog(QDialog):
+    """Asks for the depth (and whether to only check); the caller runs the job."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("retrainDialog")
+        self.setWindowTitle("Improve Recognition")
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        self.quick = QRadioButton("Quick — seconds: adjusts the last step of recognition")
+        self.thorough = QRadioButton("Thorough — minutes: also retrains deeper layers on your face images")
+        self.quick.setChecked(True)
+        group = QButtonGroup(self)
+        group.addButton(self.quick)
+        group.addButton(self.thorough)
+        self.check_only = QCheckBox("Only check how much it would help (change nothing)")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.start_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for w in (intro, self.quick, self.thorough, self.check_only, buttons):
+            layout.addWidget(w)
+        self.setMinimumWidth(460)
+
+    @property
+    def depth(self) -> str:
+        return "thorough" if self.thorough.isChecked() else "quick"
+
+    @property
+    def dry_run(self) -> bool:
+        return self.check_only.isChecked()
+
+
+def show_report(parent: QWidget, report: RetrainReport) -> QMessageBox:
+    """The before/after comparison in plain words (non-blocking)."""
+    if report.dry_run:
+        title = "Check finished"
+    elif report.accepted:
+        title = "Recognition improved"
+    else:
+        title = "Current model kept"
+    box = QMessageBox(QMessageBox.Icon.Information if report.accepted or report.dry_run else QMessageBox.Icon.Warning,
+                      title, "\n\n".join(report.summary), QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("retrainReport")
+    trained = report.training
+    box.setDetailedText(
+        f"Learned from {trained.get('labelled_faces', 0)} confirmed faces of {trained.get('people', 0)} people "
+        f"and {trained.get('known_negative_pairs', 0)} pairs of faces known to be different people "
+        f"({report.depth} depth, {report.seconds:.0f} s, stopped: {report.stop_reason or 'n/a'}).")
+    box.open()
+    return box

@@ -1,0 +1,64 @@
+"""Improve Recognition from My Corrections: the dialog, the job with progress, the before/after report."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from faceorg.people import ops
+from faceorg.store.models import ModelVersion
+from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.scenario import Scenario
+
+
+def versions(library) -> int:  # type: ignore[no-untyped-def]
+    with library.session() as s:
+        return s.scalar(select(func.count()).select_from(ModelVersion)) or 0
+
+
+def run_retrain(window, qtbot, *, dry_run: bool) -> None:  # type: ignore[no-untyped-def]
+    window.retrain_action.trigger()
+    qtbot.waitUntil(lambda: window.retrain_dialog is not None and window.retrain_dialog.isVisible(), timeout=WAIT_MS)
+    dialog = window.retrain_dialog
+    assert dialog.quick.isChecked()  # quick is the default
+    dialog.check_only.setChecked(dry_run)
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: window.ctx.jobs.running or window.retrain_report is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.retrain_report is not None, timeout=120_000)
+    wait_idle(qtbot, window)
+
+
+def test_check_then_improve_recognition(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    if scenario.kind != "real":
+        ops.name_person(library, scenario.people["blair"], "Tony Blair")  # drawn faces: more labels
+    ops.name_person(library, scenario.people["rumsfeld"], "Donald Rumsfeld")
+    assert window.retrain_action.isEnabled()
+    run_retrain(window, qtbot, dry_run=True)
+    report = window.retrain_report
+    text = report.text()
+    assert "before" in text and "after" in text and "Dry run: nothing was changed." in text
+    assert versions(library) == 1
+    report.close()
+    window.retrain_report = None
+    run_retrain(window, qtbot, dry_run=False)
+    report = window.retrain_report
+    if report.windowTitle() == "Recognition improved":
+        assert versions(library) == 2 and "Now using embedder" in report.text()
+    else:
+        assert report.windowTitle() == "Current model kept" and versions(library) == 1
+    assert "confirmed faces" in report.detailedText()
+
+
+def test_not_enough_corrections_is_explained(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    for pid in list(scenario.people.values()):
+        ops.delete_person(library, pid)
+    window.retrain_action.trigger()
+    qtbot.waitUntil(lambda: window.retrain_dialog is not None and window.retrain_dialog.isVisible(), timeout=WAIT_MS)
+    window.retrain_dialog.start_button.click()
+    qtbot.waitUntil(lambda: window.findChild(object, "errorBox") is not None or not window.ctx.jobs.running,
+                    timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+    assert any("Not enough confirmed faces" in b.text() for b in boxes), [b.text() for b in boxes]
+    assert versions(library) == 1
