@@ -22,8 +22,8 @@ class Settings:
     min_face_size: int = 20
     #: How sure the detector must be that something is a face (0..1); higher finds fewer false faces.
     score_threshold: float = 0.8
-    #: Grouping sensitivity: "fewer" larger groups (may mix look-alikes), "balanced", or "more" smaller
-    #: groups (may split one person into several).
+    #: How readily faces are grouped: "fewer" keeps only sure groups (fewer mistakes, more faces left
+    #: unsorted), "balanced", or "more" sorts more faces into groups (more groups, more look-alikes mixed up).
     cluster_sensitivity: str = "balanced"
     #: Smallest number of photos that makes a new group of someone unnamed (0: chosen from library size).
     min_group_size: int = 0

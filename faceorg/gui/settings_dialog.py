@@ -22,9 +22,9 @@ from faceorg.gui.sidebar import FoldersPanel
 from faceorg.settings import SENSITIVITIES, Settings
 
 SENSITIVITY_TEXT = {
-    "fewer": "Fewer, larger groups (may mix up look-alikes)",
+    "fewer": "Only sure groups (fewer mistakes, more faces left unsorted)",
     "balanced": "Balanced (recommended)",
-    "more": "More, smaller groups (may split one person into several)",
+    "more": "Sort more faces (more groups, more look-alikes mixed up)",
 }
 
 
