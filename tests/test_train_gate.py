@@ -187,6 +187,19 @@ def test_same_model_refused_as_no_better(faces: tuple[np.ndarray, np.ndarray]) -
     assert not report.accepted and "no better" in report.reason
 
 
+def test_decision_rule() -> None:
+    from faceorg.train.gate import ModelScores, decide
+
+    def scores(ver: float, f: float) -> ModelScores:
+        return ModelScores(ver, f, f, f)
+
+    assert decide(scores(0.80, 0.90), scores(0.85, 0.897), 0.005, 0.005)[0]  # better, F within tolerance
+    assert not decide(scores(0.80, 0.90), scores(0.85, 0.89), 0.005, 0.005)[0]  # F lost a point
+    accepted, reason = decide(scores(0.80, 0.90), scores(0.803, 0.90), 0.005, 0.005)
+    assert not accepted and "not clearly better" in reason
+    assert decide(scores(0.80, 0.90), scores(0.80, 0.92), 0.005, 0.005)[0]  # grouping alone
+
+
 def test_too_few_labels_refused() -> None:
     faces, labels, _ = people_embeddings(3, 1, seed=1)
     report = gate_report(faces, faces, labels, np.ones(3, dtype=bool))

@@ -232,7 +232,7 @@ def default_clustering(vectors: np.ndarray, labels: np.ndarray, evaluated: list[
     table = f_table(choosers, candidates) if len(candidates) else np.zeros((len(choosers), 0))
     out = []
     for i, rows in enumerate(evaluated):
-        fold_tree, fold_labels = tree(rows)
+        fold_tree, fold_labels = choosers[i] if folds_are_groups else tree(rows)
         others = [j for j in range(len(choosers)) if usable[j] and not (folds_are_groups and j == i)]
         if others and len(candidates):
             threshold = pick_threshold(candidates, table[others].mean(axis=0))
@@ -269,8 +269,8 @@ class FoldReport:
 class GateReport:
     """Before/after scores on the held-out faces, and the decision.
 
-    ``accepted``: the new model is better on at least one score and worse on neither by more than
-    ``tolerance`` (see :func:`gate_report`); ``reason`` says why in plain words.
+    ``accepted``: the new model is better on at least one score by more than ``min_gain`` and worse
+    on neither by more than ``tolerance`` (see :func:`gate_report`); ``reason`` says why in plain words.
     """
 
     before: ModelScores
@@ -345,9 +345,10 @@ def _mean_scores(scores: list[ModelScores], weights: np.ndarray) -> ModelScores:
                        mean([s.bcubed_precision for s in scores]), mean([s.bcubed_recall for s in scores]))
 
 
-def decide(before: ModelScores, after: ModelScores, tolerance: float) -> tuple[bool, str]:
-    """Accept when ``after`` beats ``before`` on verification or BCubed F and loses on neither by
-    more than ``tolerance``; the reason in words."""
+def decide(before: ModelScores, after: ModelScores, tolerance: float,
+           min_gain: float = 0.0) -> tuple[bool, str]:
+    """Accept when ``after`` beats ``before`` by more than ``min_gain`` on verification or BCubed F
+    and loses on neither by more than ``tolerance``; the reason in words."""
     if math.isnan(before.verification_rate) or math.isnan(after.verification_rate):
         return False, ("too few held-out labels to compare the models "
                        "(at least two people with two faces each).")
@@ -359,20 +360,24 @@ def decide(before: ModelScores, after: ModelScores, tolerance: float) -> tuple[b
         return False, f"it groups faces into people worse ({100 * d_f:+.1f} points of BCubed F)."
     if d_ver <= 0 and d_f <= 0:
         return False, "it is no better than the current model."
+    if d_ver <= min_gain and d_f <= min_gain:
+        return False, (f"it is not clearly better ({100 * d_ver:+.1f} points of matching, "
+                       f"{100 * d_f:+.1f} points of grouping).")
     return True, f"{100 * d_ver:+.1f} points of matching, {100 * d_f:+.1f} points of grouping."
 
 
 def gate_report(embeddings_before: np.ndarray, embeddings_after: np.ndarray, labels: np.ndarray,
                 folds_or_holdout: np.ndarray | Sequence[np.ndarray], *, far: float = 1e-3,
                 cluster_fn: ClusterFn | None = None, tolerance: float = 0.005,
-                seed: int = 0) -> GateReport:
+                min_gain: float = 0.005, seed: int = 0) -> GateReport:
     """Compare two embeddings of the same faces on held-out labels (see the module docstring).
 
     ``labels [n]``: person numbers, -1 unlabelled (ignored). ``folds_or_holdout``: a list of disjoint
     boolean masks (folds), or one mask of held-out faces (split in two halves by people when it holds
     at least ``SPLIT_MIN_PEOPLE`` people). ``cluster_fn``: how to re-cluster a fold's
-    faces (default: average linkage at the threshold chosen on the training faces). ``tolerance``:
-    how much worse (as a share, 0.005 = half a point) one score may get while the other improves.
+    faces (default: average linkage at the threshold chosen on the training faces). Accepted when
+    one score improves by more than ``min_gain`` and neither gets worse by more than ``tolerance``
+    (shares: 0.005 = half a point).
     """
     before = np.asarray(embeddings_before, dtype=np.float32)
     after = np.asarray(embeddings_after, dtype=np.float32)
@@ -389,5 +394,5 @@ def gate_report(embeddings_before: np.ndarray, embeddings_after: np.ndarray, lab
     weights = np.array([r.n_people for r in reports], dtype=np.float64)
     mean_before = _mean_scores([r.before for r in reports], weights)
     mean_after = _mean_scores([r.after for r in reports], weights)
-    accepted, reason = decide(mean_before, mean_after, tolerance)
+    accepted, reason = decide(mean_before, mean_after, tolerance, min_gain)
     return GateReport(mean_before, mean_after, far, reports, accepted, reason)
