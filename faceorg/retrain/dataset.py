@@ -7,7 +7,6 @@ dataset's people is held out for the gate; an accepted model becomes the library
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from faceorg.embed.embedder import l2_normalize
 from faceorg.errors import FaceorgError
 from faceorg.paths import models_dir
 from faceorg.progress import Progress
-from faceorg.retrain.retrain import RetrainReport, _install, _progress_callback
+from faceorg.retrain.retrain import RetrainReport, _install, _progress_callback, gate_folds, judge, without
 from faceorg.store.db import Library
 from faceorg.store.model_versions import active_version, library_models_dir
 from faceorg.weights.registry import DLIB_RESNET_FILE
@@ -29,7 +28,6 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
     """Fine-tune the active embedder on ``root`` (one subfolder of photos per person); see the module docstring."""
     from faceorg.train.dataset_folder import folder_training_set, load_folder_dataset
     from faceorg.train.finetune import embed_chips, finetune
-    from faceorg.train.gate import gate_report, kfold_people
     from faceorg.train.model_io import load_module
 
     progress = progress or Progress()
@@ -48,21 +46,22 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
     training = folder_training_set(dataset)
     checkpoint = library_models_dir(library) / f"embedder-{version.name}.pt"
     module = load_module(checkpoint if version.kind != "base" else None, models_dir() / DLIB_RESNET_FILE)
-    held_out = kfold_people(training.labels, 4, seed)[0]
-    training.labels = np.where(held_out, -1, training.labels)
+    fold = gate_folds(training.labels, 4, seed)[0]
+    training.labels = without(dataset.labels, fold)
     progress.start("Fine-tuning the face model")
     result = finetune(training, module, seed=seed, progress=_progress_callback(progress), cancel=progress.check_cancelled)
     rows = np.arange(len(dataset.labels))
     before = l2_normalize(embed_chips(module, training.load_chips, rows))
     after = l2_normalize(embed_chips(result.model, training.load_chips, rows))
-    report = gate_report(before, after, dataset.labels, held_out, seed=seed)
+    decision = judge(before, after, dataset.labels, [fold], seed)
     out = RetrainReport(
-        depth="dataset", dry_run=dry_run, accepted=report.accepted, version=None, previous_version=version.name,
+        depth="dataset", dry_run=dry_run, accepted=decision.accepted, version=None, previous_version=version.name,
         training={"people": len(dataset.names), "labelled_faces": len(dataset.labels), "unlabelled_faces": 0,
                   "known_negative_pairs": 0},
-        before=asdict(report.before), after=asdict(report.after), summary=report.summary_lines(), seconds=0.0,
-        stop_reason=result.stop_reason)
-    if report.accepted and not dry_run:
+        before=decision.before, after=decision.after, summary=decision.lines, seconds=0.0,
+        stop_reason=result.stop_reason, unseen_verification_before=decision.unseen_before,
+        unseen_verification_after=decision.unseen_after)
+    if decision.accepted and not dry_run:
         new = _install(library, version, "thorough", None, result.model, out, progress)
         from faceorg.people.clustering import recluster
 

@@ -2,16 +2,18 @@
 
 Two depths, both starting from the active model:
 
-- ``quick``: only the last linear layer, trained on the stored 256-d features (seconds). Judged by
-  k-fold over people: for each fold the layer is trained without that fold's people, and their faces
-  are embedded by the fold's model; the shipped layer is then trained on everyone.
+- ``quick``: only the last linear layer, trained on the stored 256-d features (seconds).
 - ``thorough``: also the last residual stages, fine-tuned on the stored face chips (minutes on a CPU).
-  Judged on one fold of people held out of training.
 
-The gate compares, on those held-out people, the verification rate at a 1-in-1000 false-accept rate
-and the BCubed F of re-grouping their faces. A refused model changes nothing. An accepted one becomes a
-new version: exported to ONNX, every face re-embedded, swapped in atomically, the library regrouped
-with every user decision kept.
+The gate (k-fold over people and their faces): in each fold a share of every person's confirmed faces
+and all faces of a share of the people are held out of training. The new model must do better on the
+held-out faces of the people it learned (verification rate at a 1-in-1000 false-accept rate, and the
+BCubed F of regrouping them: better on one, worse on neither), and must not match the faces of people
+it never saw clearly worse. The quick depth is judged over ``GATE_FOLDS`` folds and then trained on
+everything; the thorough depth on one fold, and the model judged is the one shipped.
+
+A refused model changes nothing. An accepted one becomes a new version: exported to ONNX, every face
+re-embedded, swapped in atomically, the library regrouped with every user decision kept.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ class RetrainReport:
     stop_reason: str = ""
     regrouped: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    unseen_verification_before: float | None = None
+    unseen_verification_after: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,73 +84,138 @@ def _progress_callback(progress: Progress):  # type: ignore[no-untyped-def]
     return report
 
 
-def _gate_folds(data: LibraryTrainingData, seed: int) -> list[np.ndarray]:
+@dataclass(frozen=True)
+class GateFold:
+    """What one fold holds out: faces of people the model learns (``known``), people it never sees."""
+
+    known: np.ndarray
+    unseen: np.ndarray
+
+    @property
+    def held_out(self) -> np.ndarray:
+        return self.known | self.unseen
+
+
+def kfold_faces(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """``k`` masks splitting every person's labelled faces evenly (seeded), unlabelled faces in none."""
+    rng = np.random.default_rng([seed, 7])
+    fold_of = np.full(len(labels), -1)
+    for person in np.unique(labels[labels >= 0]):
+        rows = rng.permutation(np.flatnonzero(labels == person))
+        fold_of[rows] = (np.arange(len(rows)) + int(rng.integers(k))) % k
+    return [fold_of == f for f in range(k)]
+
+
+def gate_folds(labels: np.ndarray, k: int, seed: int) -> list[GateFold]:
     from faceorg.train.gate import kfold_people
 
-    return kfold_people(data.labels, GATE_FOLDS, seed)
+    k = min(k, len(np.unique(labels[labels >= 0])))
+    people = kfold_people(labels, k, seed)
+    faces = kfold_faces(labels, k, seed)
+    return [GateFold(known=faces[i] & ~people[i], unseen=people[i]) for i in range(k)]
+
+
+def without(labels: np.ndarray, fold: GateFold) -> np.ndarray:
+    """The labels a fold's model may learn from."""
+    out = labels.copy()
+    out[fold.held_out] = -1
+    return out
 
 
 def _quick(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-           seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Gate embeddings (k-fold over people) and the final head weight trained on everyone."""
-    from faceorg.train.gate import kfold_embeddings
+           seed: int) -> tuple[list[GateFold], np.ndarray, np.ndarray, str]:
+    """Gate embeddings over ``GATE_FOLDS`` folds, and the final head weight trained on everyone."""
     from faceorg.train.head import embed_from_features, train_head
 
     initial = head_weight(library, version)
-    pairs = data.cannot_link
 
-    def train(mask_out: np.ndarray | None) -> tuple[np.ndarray, str]:
-        labels = data.labels.copy()
-        if mask_out is not None:
-            labels[mask_out] = -1  # the fold's people are unknown to this training
-        result = train_head(data.features, labels, pairs, initial, seed=seed, progress=_progress_callback(progress),
-                            cancel=progress.check_cancelled)
+    def train(labels: np.ndarray) -> tuple[np.ndarray, str]:
+        result = train_head(data.features, labels, data.cannot_link, initial, seed=seed,
+                            progress=_progress_callback(progress), cancel=progress.check_cancelled)
         return result.weight, result.stop_reason
 
-    folds = _gate_folds(data, seed)
-    progress.start("Checking on held-out people", total=len(folds))
-
-    def train_and_embed(fold: np.ndarray) -> np.ndarray:
-        weight, _ = train(fold)
+    folds = gate_folds(data.labels, GATE_FOLDS, seed)
+    progress.start("Checking on held-out faces and people", total=len(folds))
+    after = data.vectors.copy()
+    for fold in folds:
+        weight, _ = train(without(data.labels, fold))
+        rows = np.flatnonzero(fold.held_out)
+        after[rows] = embed_from_features(data.features[rows], weight)
         progress.advance()
-        return embed_from_features(data.features, weight)
-
-    gate_vectors = kfold_embeddings(folds, train_and_embed)
     progress.start("Training on all your labels")
-    final, reason = train(None)
-    return gate_vectors, final, reason
+    final, reason = train(data.labels)
+    return folds, after, final, reason
 
 
 def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-              seed: int) -> tuple[np.ndarray, Any, str, np.ndarray]:
-    """Fine-tune the last stages with one fold of people held out; returns the gate embeddings and module."""
+              seed: int) -> tuple[list[GateFold], np.ndarray, Any, str]:
+    """Fine-tune the last stages without one fold; that model is both judged and shipped."""
     from faceorg.train.data import TrainingSet
     from faceorg.train.finetune import embed_chips, finetune
     from faceorg.train.model_io import load_module
 
     checkpoint = library_models_dir(library) / f"embedder-{version.name}.pt"
     module = load_module(checkpoint if version.kind != "base" else None, models_dir() / DLIB_RESNET_FILE)
-    folds = _gate_folds(data, seed)
-    held_out = folds[0]
-    labels = data.labels.copy()
-    labels[held_out] = -1
-    training = TrainingSet(face_ids=data.face_ids, labels=labels, person_ids=data.person_ids,
+    fold = gate_folds(data.labels, GATE_FOLDS, seed)[0]
+    training = TrainingSet(face_ids=data.face_ids, labels=without(data.labels, fold), person_ids=data.person_ids,
                            cannot_link=data.cannot_link, features=data.features,
                            load_chips=chip_loader(library, data.face_ids))
     progress.start("Fine-tuning the face model")
     result = finetune(training, module, seed=seed, progress=_progress_callback(progress),
                       cancel=progress.check_cancelled)
-    rows = np.flatnonzero(held_out & (data.labels >= 0))
+    rows = np.flatnonzero(fold.held_out)
     after = data.vectors.copy()
     after[rows] = l2_normalize(embed_chips(result.model, training.load_chips, rows))
-    return after, result.model, result.stop_reason, held_out
+    return [fold], after, result.model, result.stop_reason
+
+
+UNSEEN_TOLERANCE = 0.02  # people the model never saw may be matched at most 2 points worse
+
+
+@dataclass
+class GateDecision:
+    accepted: bool
+    before: dict[str, float]
+    after: dict[str, float]
+    unseen_before: float
+    unseen_after: float
+    lines: list[str]
+
+
+def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list[GateFold],
+          seed: int) -> GateDecision:
+    """The gate: better on the known people's held-out faces, not clearly worse on unseen people."""
+    from faceorg.train.gate import gate_report
+
+    known = gate_report(before, after, labels, [f.known for f in folds], seed=seed)
+    unseen = gate_report(before, after, labels, [f.unseen for f in folds], seed=seed)
+    ub, ua = unseen.before.verification_rate, unseen.after.verification_rate
+    unseen_ok = np.isnan(ub) or np.isnan(ua) or ua >= ub - UNSEEN_TOLERANCE
+    accepted = known.accepted and bool(unseen_ok)
+    pct = lambda v: "n/a" if np.isnan(v) else f"{100 * v:.0f}%"  # noqa: E731
+    known_rows = np.logical_or.reduce([f.known for f in folds]) & (labels >= 0)
+    unseen_rows = np.logical_or.reduce([f.unseen for f in folds]) & (labels >= 0)
+    lines = [
+        f"Checked on {int(known_rows.sum())} faces of {len(np.unique(labels[known_rows]))} of your people that the "
+        "training did not use" + (f" ({len(folds)} rounds)." if len(folds) > 1 else "."),
+        f"Faces of the same person matched at 1-in-1000 false matches: {pct(known.before.verification_rate)} "
+        f"before, {pct(known.after.verification_rate)} after.",
+        f"Grouping those faces into people (BCubed F): {pct(known.before.bcubed_f)} before, "
+        f"{pct(known.after.bcubed_f)} after.",
+        f"People it never saw ({len(np.unique(labels[unseen_rows]))}): matched {pct(ub)} before, {pct(ua)} after.",
+    ]
+    if accepted:
+        lines.append("New model accepted: " + known.reason)
+    elif not known.accepted:
+        lines.append("Current model kept: " + known.reason)
+    else:
+        lines.append(f"Current model kept: it matches people it never saw worse ({100 * (ua - ub):+.1f} points).")
+    return GateDecision(accepted, asdict(known.before), asdict(known.after), float(ub), float(ua), lines)
 
 
 def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, progress: Progress | None = None,
             seed: int = 0) -> RetrainReport:
     """Learn from the user's corrections; see the module docstring."""
-    from faceorg.train.gate import gate_report
-
     if depth not in DEPTHS:
         raise FaceorgError(f"depth must be one of {', '.join(DEPTHS)}")
     progress = progress or Progress()
@@ -158,21 +227,21 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
     data = collect_training_data(library, seed=seed)
     timings = {"collect": time.perf_counter() - start}
     t = time.perf_counter()
-    module = None
+    module, weight = None, None
     if depth == "quick":
-        gate_vectors, weight, stop = _quick(library, data, version, progress, seed)
-        report = gate_report(data.vectors, gate_vectors, data.labels, _gate_folds(data, seed), seed=seed)
+        folds, after, weight, stop = _quick(library, data, version, progress, seed)
     else:
-        gate_vectors, module, stop, held_out = _thorough(library, data, version, progress, seed)
-        report = gate_report(data.vectors, gate_vectors, data.labels, held_out, seed=seed)
+        folds, after, module, stop = _thorough(library, data, version, progress, seed)
+    decision = judge(data.vectors, after, data.labels, folds, seed)
     timings["train_and_check"] = time.perf_counter() - t
     result = RetrainReport(
-        depth=depth, dry_run=dry_run, accepted=report.accepted, version=None, previous_version=version.name,
-        training=_summary(data), before=asdict(report.before), after=asdict(report.after),
-        summary=report.summary_lines(), seconds=0.0, stop_reason=stop, timings=timings)
-    if report.accepted and not dry_run:
+        depth=depth, dry_run=dry_run, accepted=decision.accepted, version=None, previous_version=version.name,
+        training=data.summary(), before=decision.before, after=decision.after, summary=decision.lines,
+        seconds=0.0, stop_reason=stop, timings=timings,
+        unseen_verification_before=decision.unseen_before, unseen_verification_after=decision.unseen_after)
+    if decision.accepted and not dry_run:
         t = time.perf_counter()
-        new = _install(library, version, depth, weight if depth == "quick" else None, module, result, progress)
+        new = _install(library, version, depth, weight, module, result, progress)
         timings["install_and_reembed"] = time.perf_counter() - t
         t = time.perf_counter()
         from faceorg.people.clustering import recluster
@@ -185,10 +254,6 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
         result.summary.append("Dry run: nothing was changed.")
     result.seconds = time.perf_counter() - start
     return result
-
-
-def _summary(data: LibraryTrainingData) -> dict[str, int]:
-    return data.summary()
 
 
 def _install(library: Library, parent: ModelVersion, depth: str, weight: np.ndarray | None, module: Any,

@@ -1,0 +1,213 @@
+"""Retraining from corrections: the gate, versions swapped atomically, rollback, decisions kept."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+
+from faceorg.errors import FaceorgError
+from faceorg.people import ops
+from faceorg.people.clustering import recluster
+from faceorg.people.queries import faces_of_person, list_people
+from faceorg.pipeline.factory import analyzer_for_library
+from faceorg.progress import Progress
+from faceorg.retrain import versions
+from faceorg.retrain.retrain import GateFold, RetrainReport, _install, gate_folds, judge, retrain
+from faceorg.retrain.training_data import collect_training_data
+from faceorg.scan.scanner import scan_library
+from faceorg.store import Library, open_library
+from faceorg.store.folders import add_folder
+from faceorg.store.model_versions import active_version
+from faceorg.store.models import Assignment, AssignmentSource, Embedding, FaceNotPerson, ModelVersion
+
+PEOPLE = ["Colin_Powell", "Donald_Rumsfeld", "George_W_Bush", "Gerhard_Schroeder", "Tony_Blair",
+          "Ariel_Sharon", "Hugo_Chavez", "Jean_Chretien"]
+
+
+def test_gate_folds_hold_out_faces_and_people() -> None:
+    labels = np.repeat(np.arange(9), 6)
+    labels[:3] = -1
+    folds = gate_folds(labels, 3, seed=0)
+    assert len(folds) == 3
+    for fold in folds:
+        assert not (fold.known & fold.unseen).any()
+        unseen_people = set(labels[fold.unseen])
+        assert unseen_people and not unseen_people & set(labels[fold.known])
+        trained = set(labels[~fold.held_out & (labels >= 0)])
+        assert set(labels[fold.known]) <= trained  # known people are trained on (other faces of theirs)
+    assert not np.logical_or.reduce([f.held_out for f in folds])[labels < 0].any()
+
+
+def _identities(rng: np.random.Generator, people: int, per: int, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    centres = rng.normal(size=(people, 128))
+    x = np.repeat(centres, per, axis=0) + rng.normal(scale=noise, size=(people * per, 128))
+    return x / np.linalg.norm(x, axis=1, keepdims=True), np.repeat(np.arange(people), per)
+
+
+def test_the_gate_refuses_a_worse_model_and_accepts_a_better_one() -> None:
+    rng = np.random.default_rng(0)
+    before, labels = _identities(rng, 12, 8, noise=1.5)  # 67% verified before: room to do better
+    folds = gate_folds(labels, 3, seed=0)
+    worse = before + rng.normal(scale=0.12, size=before.shape)
+    worse /= np.linalg.norm(worse, axis=1, keepdims=True)
+    refused = judge(before, worse, labels, folds, seed=0)
+    assert not refused.accepted and refused.lines[-1].startswith("Current model kept")
+    centres = np.stack([before[labels == p].mean(0) for p in range(12)])
+    better = 0.5 * before + 0.5 * centres[labels]  # tighter identities
+    better /= np.linalg.norm(better, axis=1, keepdims=True)
+    accepted = judge(before, better, labels, folds, seed=0)
+    assert accepted.accepted and accepted.lines[-1].startswith("New model accepted")
+    assert "before" in accepted.lines[1] and "after" in accepted.lines[1]
+
+
+def test_unseen_people_matched_worse_is_refused() -> None:
+    rng = np.random.default_rng(1)
+    before, labels = _identities(rng, 12, 8, noise=2.5)
+    fold = gate_folds(labels, 3, seed=0)[0]
+    centres = np.stack([before[labels == p].mean(0) for p in range(12)])
+    after = 0.5 * before + 0.5 * centres[labels]
+    after[fold.unseen] = before[fold.unseen] + rng.normal(scale=0.3, size=before[fold.unseen].shape)
+    after /= np.linalg.norm(after, axis=1, keepdims=True)
+    decision = judge(before, after, labels, [fold], seed=0)
+    assert not decision.accepted and "never saw worse" in decision.lines[-1]
+
+
+@pytest.fixture(scope="module")
+def scanned(shared_data: Path, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library of 8 LFW people (up to 12 photos each), scanned and grouped, named by an oracle."""
+    root = tmp_path_factory.mktemp("retrain")
+    photos = root / "photos"
+    photos.mkdir()
+    for person in PEOPLE:
+        for src in sorted((shared_data / "lfw" / "images" / person).glob("*.jpg"))[:12]:
+            shutil.copy(src, photos / src.name)
+    db = root / "template.sqlite"
+    with open_library(db) as lib:
+        add_folder(lib, photos)
+        scan_library(lib, analyzer=analyzer_for_library(lib))
+        recluster(lib)
+        for p in list_people(lib):
+            faces = faces_of_person(lib, p.id)
+            names = [Path(f.photo_path).name.rsplit("_", 1)[0] for f in faces]
+            major = max(set(names), key=names.count)
+            wrong = [f.id for f, n in zip(faces, names) if n != major]
+            if wrong:
+                ops.reject_faces(lib, wrong, p.id)
+            if names.count(major) >= 3:
+                ops.name_person(lib, p.id, major)
+    return db
+
+
+@pytest.fixture()
+def library(scanned: Path, tmp_path: Path) -> Library:
+    db = tmp_path / "lib.sqlite"
+    shutil.copy(scanned, db)
+    lib = open_library(db)
+    yield lib
+    lib.close()
+
+
+def decisions(lib: Library) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    with lib.session() as s:
+        placed = {(a.face_id, a.person_id) for a in s.scalars(select(Assignment).where(
+            Assignment.source == AssignmentSource.USER))}
+        rejected = {(r.face_id, r.person_id) for r in s.scalars(select(FaceNotPerson))}
+    return placed, rejected
+
+
+def embeddings_of(lib: Library, version_id: int) -> int:
+    with lib.session() as s:
+        return s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model_version_id == version_id)) or 0
+
+
+def test_dry_run_reports_before_and_after_and_changes_nothing(library: Library) -> None:
+    before = decisions(library)
+    report = retrain(library, dry_run=True)
+    assert isinstance(report, RetrainReport) and report.dry_run
+    assert report.training["people"] >= 6 and report.training["labelled_faces"] >= 40
+    assert "verification_rate" in report.before and "bcubed_f" in report.after
+    assert any("before" in line and "after" in line for line in report.summary)
+    assert report.summary[-1] == "Dry run: nothing was changed."
+    with library.session() as s:
+        assert s.scalar(select(func.count()).select_from(ModelVersion)) == 1
+    assert decisions(library) == before
+
+
+def _perturbed_version(library: Library) -> tuple[ModelVersion, ModelVersion]:
+    """Install a new head version (a slightly changed last layer) through the real install path."""
+    base = active_version(library)
+    assert base is not None
+    weight = versions.head_weight(library, base)
+    weight = weight + np.random.default_rng(0).normal(scale=0.01, size=weight.shape).astype(np.float32)
+    report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
+    new = _install(library, base, "quick", weight, None, report, Progress())
+    return base, new
+
+
+def test_install_swaps_atomically_keeps_decisions_and_rolls_back(library: Library) -> None:
+    before = decisions(library)
+    base, new = _perturbed_version(library)
+    assert active_version(library).name == new.name
+    with library.session() as s:
+        faces = s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model_version_id == base.id))
+    assert embeddings_of(library, new.id) == faces  # every face re-embedded from its stored features
+    recluster(library, full=True)
+    assert decisions(library) == before
+    versions.use_version(library, base.name)
+    assert active_version(library).name == base.name and decisions(library) == before
+    versions.use_version(library, new.name)
+    assert active_version(library).name == new.name and decisions(library) == before
+    with pytest.raises(FaceorgError, match="no embedder version named"):
+        versions.use_version(library, "v99-nothing")
+
+
+def test_a_crash_while_re_embedding_leaves_the_previous_model_working(library: Library,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    base = active_version(library)
+    real = versions.reembed_from_features
+
+    def crash(lib, version, weight, progress=None):  # type: ignore[no-untyped-def]
+        versions.CHUNK, saved = 10, versions.CHUNK  # write a little, then die
+        try:
+            calls = {"n": 0}
+            original = Progress.advance
+
+            def advance(self, n=1, message=None):  # type: ignore[no-untyped-def]
+                calls["n"] += 1
+                if calls["n"] > 2:
+                    raise KeyboardInterrupt("killed")
+                return original(self, n, message)
+
+            monkeypatch.setattr(Progress, "advance", advance)
+            return real(lib, version, weight, progress)
+        finally:
+            versions.CHUNK = saved
+
+    monkeypatch.setattr("faceorg.retrain.retrain.reembed_from_features", crash)
+    with pytest.raises(KeyboardInterrupt):
+        _perturbed_version(library)
+    monkeypatch.undo()
+    assert active_version(library).name == base.name  # still the previous model
+    with library.session() as s:
+        pending = s.scalars(select(ModelVersion).where(ModelVersion.active.is_(False))).one()
+    assert 0 < embeddings_of(library, pending.id) < embeddings_of(library, base.id)
+    recluster(library)  # the library still works
+    versions.use_version(library, pending.name)  # finishing the re-embedding makes it usable
+    assert active_version(library).name == pending.name
+    assert embeddings_of(library, pending.id) == embeddings_of(library, base.id)
+
+
+def test_not_enough_labels_says_what_is_missing(library: Library) -> None:
+    for p in list_people(library):
+        ops.delete_person(library, p.id)
+    with pytest.raises(FaceorgError, match="need at least 2 people with 5 confirmed faces"):
+        collect_training_data(library)
+
+
+def test_gatefold_held_out_is_the_union() -> None:
+    fold = GateFold(known=np.array([True, False, False]), unseen=np.array([False, True, False]))
+    assert fold.held_out.tolist() == [True, True, False]
