@@ -226,6 +226,20 @@ def shoot_all(args: argparse.Namespace, root: Path) -> int:
     dialog.reject()
     shots.settle()
 
+    # Improve Recognition: the choice, then the before/after report of a check (nothing is changed).
+    window.improve_recognition()
+    shots.settle(lambda: window.retrain_dialog is not None and window.retrain_dialog.isVisible())
+    retrain_dialog = window.retrain_dialog
+    shots.shoot("retrain", retrain_dialog)
+    retrain_dialog.check_only.setChecked(True)
+    retrain_dialog.start_button.click()
+    shots.settle(lambda: window.retrain_report is not None or
+                 (not window.ctx.jobs.running and window.retrain_dialog is None and _error_box_open()), timeout=300)
+    if window.retrain_report is not None:
+        shots.shoot("retrain-report", window.retrain_report)
+        window.retrain_report.close()
+    shots.settle()
+
     # A scan running: a folder of copies of the photos, grabbed while the progress bar moves.
     more = root / "More photos"
     more.mkdir()
@@ -255,6 +269,12 @@ def shoot_all(args: argparse.Namespace, root: Path) -> int:
     QApplication.processEvents()
     print(f"{len(shots.taken)} screenshots in {args.out}")
     return 0
+
+
+def _error_box_open() -> bool:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    return any(isinstance(w, QMessageBox) and w.isVisible() for w in QApplication.topLevelWidgets())
 
 
 def _group_photo(library) -> int:  # type: ignore[no-untyped-def]

@@ -208,6 +208,13 @@ def test_not_enough_labels_says_what_is_missing(library: Library) -> None:
         collect_training_data(library)
 
 
+def test_with_few_people_only_faces_are_held_out() -> None:
+    labels = np.repeat(np.arange(3), 6)
+    folds = gate_folds(labels, 3, seed=0)
+    assert all(not f.unseen.any() for f in folds)
+    assert np.logical_or.reduce([f.known for f in folds]).all()  # every face held out once
+
+
 def test_gatefold_held_out_is_the_union() -> None:
     fold = GateFold(known=np.array([True, False, False]), unseen=np.array([False, True, False]))
     assert fold.held_out.tolist() == [True, True, False]

@@ -106,13 +106,19 @@ def kfold_faces(labels: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     return [fold_of == f for f in range(k)]
 
 
+MIN_PEOPLE_FOR_UNSEEN = 4  # fewer people: no one is held out whole (each fold needs two known people)
+
+
 def gate_folds(labels: np.ndarray, k: int, seed: int) -> list[GateFold]:
+    """``k`` folds over the labelled faces; with few people only faces are held out, not whole people."""
     from faceorg.train.gate import kfold_people
 
-    k = min(k, len(np.unique(labels[labels >= 0])))
-    people = kfold_people(labels, k, seed)
+    n_people = len(np.unique(labels[labels >= 0]))
     faces = kfold_faces(labels, k, seed)
-    return [GateFold(known=faces[i] & ~people[i], unseen=people[i]) for i in range(k)]
+    if n_people < MIN_PEOPLE_FOR_UNSEEN:
+        return [GateFold(known=f, unseen=np.zeros_like(f)) for f in faces]
+    people = kfold_people(labels, min(k, n_people), seed)
+    return [GateFold(known=faces[i] & ~people[i], unseen=people[i]) for i in range(len(people))]
 
 
 def without(labels: np.ndarray, fold: GateFold) -> np.ndarray:
