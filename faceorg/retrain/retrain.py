@@ -208,8 +208,10 @@ def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list
         f"before, {pct(known.after.verification_rate)} after.",
         f"Grouping those faces into people (BCubed F): {pct(known.before.bcubed_f)} before, "
         f"{pct(known.after.bcubed_f)} after.",
-        f"People it never saw ({len(np.unique(labels[unseen_rows]))}): matched {pct(ub)} before, {pct(ua)} after.",
     ]
+    if unseen_rows.any():
+        lines.append(f"People it never saw ({len(np.unique(labels[unseen_rows]))}): matched {pct(ub)} before, "
+                     f"{pct(ua)} after.")
     if accepted:
         lines.append("New model accepted: " + known.reason)
     elif not known.accepted:
