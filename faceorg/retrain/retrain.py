@@ -194,8 +194,10 @@ def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list
     from faceorg.train.gate import gate_report
 
     known = gate_report(before, after, labels, [f.known for f in folds], seed=seed)
-    unseen = gate_report(before, after, labels, [f.unseen for f in folds], seed=seed)
-    ub, ua = unseen.before.verification_rate, unseen.after.verification_rate
+    ub = ua = float("nan")
+    if any(f.unseen.any() for f in folds):
+        unseen = gate_report(before, after, labels, [f.unseen for f in folds if f.unseen.any()], seed=seed)
+        ub, ua = unseen.before.verification_rate, unseen.after.verification_rate
     unseen_ok = np.isnan(ub) or np.isnan(ua) or ua >= ub - UNSEEN_TOLERANCE
     accepted = known.accepted and bool(unseen_ok)
     pct = lambda v: "n/a" if np.isnan(v) else f"{100 * v:.0f}%"  # noqa: E731
