@@ -29,15 +29,13 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from faceorg.errors import CancelledError
 from faceorg.train.augment import Augmenter
 from faceorg.train.data import TrainingSet
 from faceorg.train.distill import EmbeddingDistillation
@@ -52,9 +50,11 @@ from faceorg.train.head import (
     RoundRecord,
     resolve_device,
     split_holdout,
+    torch_threads,
 )
 from faceorg.train.losses import TripletLoss
 from faceorg.train.miners import SemiHardTripletMiner
+from faceorg.train.rounds import TrainingRounds, check_cancel
 from faceorg.train.samplers import CannotLinkIndex
 
 log = logging.getLogger(__name__)
@@ -348,7 +348,7 @@ def build_view_cache(split: SplitModel, load_chips: ChipSource, work: WorkingSet
     total = n + (views - 1) * int(work.trainable.sum())
     done = 0
     for start in range(0, n, chunk):
-        _check_cancel(cancel)
+        check_cancel(cancel)
         local = np.arange(start, min(start + chunk, n))
         chips = chips_tensor(load_chips(work.rows[local])).to(device)
         n_threads = threads.next_threads()
@@ -416,6 +416,10 @@ class FinetuneStep:
         return np.array([loss.item(), triplet.loss.item(), distill.item(), triplet.n_active,
                          triplet.n_triplets], dtype=np.float64)
 
+    def snapshot(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the whole model's weights."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self._split.model.state_dict().items()}
+
 
 # ------------------------------------------------------------------------------------- evaluation
 class RoundEvaluator:
@@ -447,125 +451,6 @@ class RoundEvaluator:
         evaluator = HeldOutEvaluator(features, self._labels, self._holdout, self._far, seed=self._seed,
                                      max_reference=len(self._labels))
         return evaluator(self._split.model.fc.weight.detach())
-
-
-def _score(metrics: HeldOutMetrics) -> tuple[float, float]:
-    return metrics.verification_rate, metrics.rank1_accuracy
-
-
-# ------------------------------------------------------------------------------------------- loop
-@dataclass
-class _Best:
-    state: dict[str, torch.Tensor]
-    metrics: HeldOutMetrics | None
-    round: int
-
-
-class FinetuneLoop:
-    """Steps in rounds (an epoch, or ``eval_every`` steps if sooner), a held-out evaluation after
-    each, early stopping after ``patience`` rounds without a strict improvement; keeps the best
-    weights (verification rate, ties broken by rank-1 accuracy)."""
-
-    def __init__(self, batches: HeadBatchBuilder, step: FinetuneStep, evaluate: RoundEvaluator | None,
-                 split: SplitModel, recipe: FinetuneRecipe, progress: ProgressCallback | None,
-                 cancel: CancelCheck | None, started: float) -> None:
-        self._batches = batches
-        self._step = step
-        self._evaluate = evaluate
-        self._split = split
-        self._recipe = recipe
-        self._progress = progress
-        self._cancel = cancel
-        self._started = started
-        self.history: list[RoundRecord] = []
-        self.steps = 0
-        self.stop_reason = "epochs"
-
-    def run(self, before: HeldOutMetrics | None) -> _Best:
-        best = _Best(_snapshot(self._split.model), before, 0)
-        stale = 0
-        for epoch, sums, n in self._rounds():
-            metrics = self._evaluate() if self._evaluate else None
-            loss, triplet_loss, distill_loss, active, triplets = (sums / n).tolist()
-            record = RoundRecord(round=len(self.history) + 1, epoch=epoch, steps=self.steps, loss=loss,
-                                 triplet_loss=triplet_loss, distill_loss=distill_loss,
-                                 active_triplets=active, triplets=triplets, held_out=metrics,
-                                 seconds=time.perf_counter() - self._started)
-            self.history.append(record)
-            if metrics is None or best.metrics is None or _score(metrics) > _score(best.metrics):
-                best = _Best(_snapshot(self._split.model), metrics, record.round)
-                stale = 0
-            else:
-                stale += 1
-            if self._progress is not None:
-                self._progress(self.steps, self.max_steps(), _summary(record))
-            if stale >= self._recipe.patience and self.stop_reason == "epochs":
-                self.stop_reason = "patience"
-            if self.stop_reason != "epochs":
-                break
-        return best
-
-    def _rounds(self) -> Iterator[tuple[int, np.ndarray, int]]:
-        epoch_length = len(self._batches.sampler)
-        for epoch in range(1, self._recipe.epochs + 1):
-            sums, n = np.zeros(5), 0
-            for i, batch in enumerate(self._batches.epoch(), start=1):
-                _check_cancel(self._cancel)
-                self.stop_reason = self._limit_reached()
-                if self.stop_reason != "epochs":
-                    if n:
-                        yield epoch, sums, n
-                    return
-                sums += self._step(batch)
-                self.steps += 1
-                n += 1
-                if n == self._recipe.eval_every or i == epoch_length:
-                    yield epoch, sums, n
-                    sums, n = np.zeros(5), 0
-
-    def _limit_reached(self) -> str:
-        r = self._recipe
-        if r.max_steps is not None and self.steps >= r.max_steps:
-            return "max_steps"
-        if r.max_seconds is not None and time.perf_counter() - self._started > r.max_seconds:
-            return "time limit"
-        return "epochs"
-
-    def max_steps(self) -> int:
-        planned = self._recipe.epochs * len(self._batches.sampler)
-        return planned if self._recipe.max_steps is None else min(planned, self._recipe.max_steps)
-
-
-def _snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def _summary(record: RoundRecord) -> str:
-    text = (f"round {record.round} (epoch {record.epoch}, step {record.steps}): loss {record.loss:.4f}, "
-            f"{record.active_triplets:.1f} active triplets per step")
-    if record.held_out is not None:
-        text += (f", held-out verification {record.held_out.verification_rate:.3f}"
-                 f" at FAR {record.held_out.false_accept_rate:g}")
-    return text
-
-
-def _check_cancel(cancel: CancelCheck | None) -> None:
-    if cancel is not None and cancel():
-        raise CancelledError()
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch's CPU ops with ``n`` threads inside the block (``None``: leave as is)."""
-    if n is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 # ------------------------------------------------------------------------------------- entry point
@@ -678,9 +563,9 @@ def run_finetune(training: TrainingSet, model: DlibResNet, recipe: FinetuneRecip
             unlabelled_per_batch=recipe.unlabelled_per_batch, max_partners=recipe.max_partners,
             seed=recipe.seed, device=dev)
         step = FinetuneStep(split, cache, recipe, torch.Generator().manual_seed(recipe.seed))
-        loop = FinetuneLoop(batches, step, evaluator, split, recipe, progress, cancel, started)
+        loop = TrainingRounds(batches, step, evaluator, recipe, progress, cancel, started, show_steps=True)
         best = loop.run(before)
-    student.load_state_dict(best.state)
+    student.load_state_dict(best.weights)
     return base.result(student, best.metrics, loop.stop_reason, before=before, history=loop.history,
                        best_round=best.round, steps=loop.steps, cache_seconds=cache_seconds,
                        views=views, threads=threads.chosen)

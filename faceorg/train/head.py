@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -22,16 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from faceorg.errors import CancelledError
 from faceorg.train.distill import EmbeddingDistillation
 from faceorg.train.losses import TripletLoss
 from faceorg.train.miners import SemiHardTripletMiner
+from faceorg.train.rounds import CancelCheck, ProgressCallback, RoundRecord, TrainingRounds
 from faceorg.train.samplers import CannotLinkIndex, PersonBatchSampler
-
-ProgressCallback = Callable[[int, int, str], None]
-"""Called after each round with (steps done, steps at most, a one-line summary)."""
-CancelCheck = Callable[[], object]
-"""Returns true (or raises ``CancelledError`` itself, as ``Progress.check_cancelled`` does) to stop."""
 
 FEATURE_DIM = 256
 EMBEDDING_DIM = 128
@@ -226,22 +221,6 @@ class HeadBatchBuilder:
 
 # ---------------------------------------------------------------------------------------- training
 @dataclass(frozen=True)
-class RoundRecord:
-    """What one round of training did (see :class:`TrainingRounds`; means are per step)."""
-
-    round: int
-    epoch: int
-    steps: int  # optimisation steps so far
-    loss: float
-    triplet_loss: float
-    distill_loss: float
-    active_triplets: float
-    triplets: float
-    held_out: HeldOutMetrics | None
-    seconds: float  # since training started
-
-
-@dataclass(frozen=True)
 class HeadTrainResult:
     """The new head weight ``[128, 256]`` and how it came about.
 
@@ -351,7 +330,7 @@ def train_head(
                         learning_rate=learning_rate, holdout_fraction=holdout_fraction,
                         target_far=target_far, seed=seed)
     dev = resolve_device(device)
-    with _cpu_threads(cpu_threads if dev.type == "cpu" else None):
+    with torch_threads(cpu_threads if dev.type == "cpu" else None):
         return _train_head(features, labels, cannot_link, initial_weight, holdout, recipe,
                            progress, cancel, dev)
 
@@ -396,105 +375,15 @@ def _train_head(features: np.ndarray, labels: np.ndarray,
                                max_partners=recipe.max_partners, seed=recipe.seed, device=dev)
     step = HeadStep(x, w0, margin=recipe.margin, distill_weight=recipe.distill_weight,
                     learning_rate=recipe.learning_rate)
-    rounds = TrainingRounds(batches, step, evaluator, recipe, progress, cancel, started)
-    best = rounds.run(initial_weight, before)
-    return result(best.weight, best.metrics, rounds.stop_reason, rounds.history, best.round,
+    evaluate = (lambda: evaluator(step.weight)) if evaluator else None
+    rounds = TrainingRounds(batches, step, evaluate, recipe, progress, cancel, started)
+    best = rounds.run(before)
+    return result(best.weights, best.metrics, rounds.stop_reason, rounds.history, best.round,
                   rounds.steps)
 
 
-@dataclass(frozen=True)
-class _Best:
-    weight: np.ndarray
-    metrics: HeldOutMetrics | None
-    round: int
-
-
-class TrainingRounds:
-    """The training loop: steps in rounds, a held-out evaluation after each, early stopping.
-
-    A round ends at the end of an epoch or after ``recipe.eval_every`` steps, whichever comes
-    first, so that a library with one very photographed person (long epochs: see
-    :class:`PersonBatchSampler`) is still checked regularly.
-    """
-
-    def __init__(self, batches: HeadBatchBuilder, step: HeadStep,
-                 evaluator: HeldOutEvaluator | None, recipe: HeadRecipe,
-                 progress: ProgressCallback | None, cancel: CancelCheck | None,
-                 started: float) -> None:
-        self._batches = batches
-        self._step = step
-        self._evaluator = evaluator
-        self._recipe = recipe
-        self._progress = progress
-        self._cancel = cancel
-        self._started = started
-        self.history: list[RoundRecord] = []
-        self.steps = 0
-        self.stop_reason = "epochs"
-
-    def run(self, initial_weight: np.ndarray, before: HeldOutMetrics | None) -> _Best:
-        """Train until a limit or patience runs out; returns the best weight seen."""
-        best = _Best(initial_weight.copy(), before, 0)
-        best_score = _score(before) if before else (-math.inf, -math.inf)
-        stale = 0
-        for epoch, sums, n in self._rounds():
-            metrics = self._evaluator(self._step.weight) if self._evaluator else None
-            loss, triplet_loss, distill_loss, active, triplets = (sums / n).tolist()
-            record = RoundRecord(round=len(self.history) + 1, epoch=epoch, steps=self.steps,
-                                 loss=loss, triplet_loss=triplet_loss, distill_loss=distill_loss,
-                                 active_triplets=active, triplets=triplets, held_out=metrics,
-                                 seconds=time.perf_counter() - self._started)
-            self.history.append(record)
-            if metrics is None or _score(metrics) > best_score:
-                best_score = _score(metrics) if metrics else best_score
-                best = _Best(self._step.weight_numpy(), metrics, record.round)
-                stale = 0
-            else:
-                stale += 1
-            if self._progress is not None:
-                self._progress(self.steps, self._max_steps(), _summary(record))
-            if stale >= self._recipe.patience and self.stop_reason == "epochs":
-                self.stop_reason = "patience"
-            if self.stop_reason != "epochs":
-                break
-        return best
-
-    def _rounds(self) -> Iterator[tuple[int, np.ndarray, int]]:
-        """Runs steps; yields (epoch, summed step statistics, steps) at the end of each round."""
-        epoch_length = len(self._batches.sampler)
-        for epoch in range(1, self._recipe.epochs + 1):
-            sums, n = np.zeros(5), 0
-            for i, batch in enumerate(self._batches.epoch(), start=1):
-                _check_cancel(self._cancel)
-                self.stop_reason = _limit_reached(self._recipe, self.steps,
-                                                  time.perf_counter() - self._started)
-                if self.stop_reason != "epochs":
-                    if n:
-                        yield epoch, sums, n
-                    return
-                sums += self._step(batch)
-                self.steps += 1
-                n += 1
-                if n == self._recipe.eval_every or i == epoch_length:
-                    yield epoch, sums, n
-                    sums, n = np.zeros(5), 0
-
-    def _max_steps(self) -> int:
-        planned = self._recipe.epochs * len(self._batches.sampler)
-        return planned if self._recipe.max_steps is None else min(planned, self._recipe.max_steps)
-
-
-def _limit_reached(recipe: HeadRecipe, steps: int, seconds: float) -> str:
-    """"max_steps" or "time limit" when that limit is reached, else "epochs"."""
-    if recipe.max_steps is not None and steps >= recipe.max_steps:
-        return "max_steps"
-    if recipe.max_seconds is not None and seconds > recipe.max_seconds:
-        return "time limit"
-    return "epochs"
-
-
 @contextmanager
-def _cpu_threads(n: int | None) -> Iterator[None]:
+def torch_threads(n: int | None) -> Iterator[None]:
     """Run torch's CPU ops with ``n`` threads inside the block (``None``: leave as is)."""
     if n is None:
         yield
@@ -536,7 +425,8 @@ class HeadStep:
         return np.array([loss.item(), triplet.loss.item(), distill.item(), triplet.n_active,
                          triplet.n_triplets], dtype=np.float64)
 
-    def weight_numpy(self) -> np.ndarray:
+    def snapshot(self) -> np.ndarray:
+        """A float32 numpy copy of the current weight."""
         return self.weight.detach().cpu().numpy().astype(np.float32, copy=True)
 
 
@@ -547,22 +437,3 @@ def _check_inputs(features: np.ndarray, labels: np.ndarray, weight: np.ndarray) 
         raise ValueError("labels must have one entry per feature row")
     if weight.shape != (EMBEDDING_DIM, FEATURE_DIM):
         raise ValueError(f"initial_weight must be [{EMBEDDING_DIM}, {FEATURE_DIM}], got {weight.shape}")
-
-
-def _score(metrics: HeldOutMetrics) -> tuple[float, float]:
-    """Early-stopping score: verification rate, ties broken by rank-1 accuracy."""
-    return metrics.verification_rate, metrics.rank1_accuracy
-
-
-def _check_cancel(cancel: CancelCheck | None) -> None:
-    if cancel is not None and cancel():
-        raise CancelledError()
-
-
-def _summary(record: RoundRecord) -> str:
-    text = (f"round {record.round} (epoch {record.epoch}): loss {record.loss:.4f}, "
-            f"{record.active_triplets:.1f} active triplets per step")
-    if record.held_out is not None:
-        text += (f", held-out verification {record.held_out.verification_rate:.3f}"
-                 f" at FAR {record.held_out.false_accept_rate:g}")
-    return text
