@@ -48,6 +48,7 @@ from faceorg.train.head import (
     HeldOutMetrics,
     ProgressCallback,
     RoundRecord,
+    optimise_step,
     resolve_device,
     split_holdout,
     torch_threads,
@@ -409,12 +410,7 @@ class FinetuneStep:
         triplets = self._miner(labelled, batch.labels, batch.cannot_link)
         triplet = self._triplet_loss(labelled, triplets)
         distill = self._distill(embeddings[n:], self._cache.target(batch.unlabelled, views[n:]))
-        loss = triplet.loss + self._distill_weight * distill
-        self._optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        self._optimizer.step()
-        return np.array([loss.item(), triplet.loss.item(), distill.item(), triplet.n_active,
-                         triplet.n_triplets], dtype=np.float64)
+        return optimise_step(self._optimizer, triplet, distill, self._distill_weight)
 
     def snapshot(self) -> dict[str, torch.Tensor]:
         """A CPU copy of the whole model's weights."""

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from faceorg.train.distill import EmbeddingDistillation
-from faceorg.train.losses import TripletLoss
+from faceorg.train.losses import TripletLoss, TripletLossOutput
 from faceorg.train.miners import SemiHardTripletMiner
 from faceorg.train.rounds import CancelCheck, ProgressCallback, RoundRecord, TrainingRounds
 from faceorg.train.samplers import CannotLinkIndex, PersonBatchSampler
@@ -396,6 +396,18 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
+def optimise_step(optimizer: torch.optim.Optimizer, triplet: TripletLossOutput, distill: torch.Tensor,
+                  distill_weight: float) -> np.ndarray:
+    """One update on ``triplet loss + distill_weight * distill``; returns the step's statistics
+    (loss, triplet loss, distill loss, active triplets, triplets)."""
+    loss = triplet.loss + distill_weight * distill
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()  # type: ignore[no-untyped-call]
+    optimizer.step()
+    return np.array([loss.item(), triplet.loss.item(), distill.item(), triplet.n_active,
+                     triplet.n_triplets], dtype=np.float64)
+
+
 class HeadStep:
     """One optimisation step of the head: mine, triplet loss + distillation, Adam update."""
 
@@ -418,12 +430,7 @@ class HeadStep:
         triplet = self._triplet_loss(embeddings, triplets)
         unlabelled = self._features[batch.unlabelled]
         distill = self._distill(unlabelled @ self.weight.T, unlabelled @ self._initial.T)
-        loss = triplet.loss + self._distill_weight * distill
-        self._optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        self._optimizer.step()
-        return np.array([loss.item(), triplet.loss.item(), distill.item(), triplet.n_active,
-                         triplet.n_triplets], dtype=np.float64)
+        return optimise_step(self._optimizer, triplet, distill, self._distill_weight)
 
     def snapshot(self) -> np.ndarray:
         """A float32 numpy copy of the current weight."""
