@@ -218,3 +218,24 @@ def test_with_few_people_only_faces_are_held_out() -> None:
 def test_gatefold_held_out_is_the_union() -> None:
     fold = GateFold(known=np.array([True, False, False]), unseen=np.array([False, True, False]))
     assert fold.held_out.tolist() == [True, True, False]
+
+
+def test_the_gate_needs_enough_held_out_faces() -> None:
+    rng = np.random.default_rng(2)
+    before, labels = _identities(rng, 3, 4, noise=1.5)  # 12 faces: at most 12 held back
+    decision = judge(before, before, labels, gate_folds(labels, 3, seed=0), seed=0)
+    assert not decision.accepted and "too few to judge" in decision.lines[0]
+
+
+def test_distance_scale_follows_the_spread_of_faces() -> None:
+    from faceorg.retrain.retrain import distance_scale
+
+    rng = np.random.default_rng(3)
+    before, labels = _identities(rng, 6, 6, noise=1.0)
+    centres = np.stack([before[labels == p].mean(0) for p in range(6)])
+    tighter = 0.5 * before + 0.5 * centres[labels]
+    tighter /= np.linalg.norm(tighter, axis=1, keepdims=True)
+    parent = ModelVersion(name="p", kind="head", file_name="x", sha256="0" * 64, report={"distance_scale": 2.0})
+    scale = distance_scale(parent, before, tighter, labels)
+    assert 0 < scale < 2.0  # faces of one person closer together: smaller distances than the parent's
+    assert distance_scale(parent, before, before, labels) == pytest.approx(2.0)

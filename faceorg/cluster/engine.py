@@ -72,7 +72,8 @@ class ClusterParams:
     stray_distance: a face left unsorted joins the group of its nearest grouped face when that face is this
         near (0 = off; 0.30 by default, see ``refine.py``).
     pair_distance: two unsorted faces that are each other's nearest face, this near, become a group of two
-        (only when ``min_cluster_size`` is 2; 0 = off; 0.33 by default).
+        even below ``min_cluster_size`` (look-alike strays are almost always one person; 0 = off; 0.33 by
+        default).
     allow_single_cluster: allow the answer "everyone is one person" (for tiny libraries of one person).
     knn_method: how neighbours are found: "exact" (every pair compared), "approximate" (only faces in nearby
         k-means cells, about 2x less work at 100k faces, ~97% of neighbours found, same clusters in
@@ -112,7 +113,7 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     """Settings for a library of ``n_faces`` faces.
 
     Larger libraries hold more strangers seen once or twice, so the smallest group that becomes a person
-    grows with the library (2 faces below 20,000, 3 below 50,000, 4 below 200,000, then 5), which keeps the
+    grows with the library (2 faces below 2,000, 3 below 50,000, 4 below 200,000, then 5), which keeps the
     People view from filling with pairs of strangers; ``min_samples`` is 1 below 2,000 faces, else 2 (with 2,
     a small library of mostly strangers sometimes collapsed into one giant group: 1 of 3 random samples of
     300 LFW photos, exact HDBSCAN alike). A library that is essentially one person needs
@@ -129,16 +130,17 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     scored): min_cluster_size 3 with min_samples 1 / 2 / 3 gives BCubed F 0.918 / 0.918 / 0.893 and
     precision 0.926 / 0.961 / 0.971 (pairwise F 0.977 at 2; published best on LFW 0.87). Giving unsorted
     faces a second chance (``stray_distance`` 0.30, and pairs within 0.33 when groups of two are allowed)
-    raises it: min_cluster_size 2, min_samples 2 gives BCubed F 0.934 (P 0.944, R 0.925), pairwise F
-    0.981. On a family-album-like sample (the 12 LFW people with the most photos, 52-530 each, plus 300
-    strangers seen once) these settings keep every one of the 12 in a single group.
+    raises it: min_cluster_size 3, min_samples 2 gives BCubed F 0.935 (P 0.942, R 0.928), pairwise F
+    0.976. On a family-album-like sample (the 12 LFW people with the most photos, 52-530 each, plus 300
+    strangers seen once) these settings keep every one of the 12 in a single group. Groups of two with
+    ``min_samples`` 2 are not used: on a hard library (158 LFW people, faces 25-40 px, JPEG q25-50, half
+    grey; 3,291 faces) they collapsed into one group of 2,934 faces (BCubed F 0.17), while 3 / 2 gives
+    108 groups (BCubed F 0.46).
     """
     if not 0.0 <= sensitivity <= 1.0:
         raise ValueError("sensitivity must be between 0 and 1")
     if n_faces < 2_000:
         min_cluster_size, min_samples = 2, 1
-    elif n_faces < 20_000:
-        min_cluster_size, min_samples = 2, 2
     elif n_faces < 50_000:
         min_cluster_size, min_samples = 3, 2
     elif n_faces < 200_000:
@@ -384,11 +386,10 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
         base, strengths, persistence, glosh = _select_clusters(edges, params)
         timings["select"] = time.perf_counter() - start
 
-        if params.stray_distance > 0 or (params.pair_distance > 0 and params.min_cluster_size <= 2):
+        if params.stray_distance > 0 or params.pair_distance > 0:
             start = time.perf_counter()
-            base, strengths = refine_strays(
-                base, strengths, graph, stray_distance=params.stray_distance,
-                pair_distance=params.pair_distance if params.min_cluster_size <= 2 else 0.0)
+            base, strengths = refine_strays(base, strengths, graph, stray_distance=params.stray_distance,
+                                            pair_distance=params.pair_distance)
             timings["strays"] = time.perf_counter() - start
 
     labels, final_strengths, report = base, strengths, None

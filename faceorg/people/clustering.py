@@ -55,12 +55,24 @@ SUGGEST_MAX_DISTANCE = 0.32
 SUGGEST_MARGIN = 0.03
 
 
-def cluster_params(settings: Settings, n_faces: int) -> ClusterParams:
-    """Clustering parameters for a library of ``n_faces`` faces under the user's settings."""
+def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> ClusterParams:
+    """Clustering parameters for a library of ``n_faces`` faces under the user's settings.
+
+    ``scale``: the active model's distances relative to the base model's (the distances in the defaults
+    were measured on the base model).
+    """
     params = default_params(n_faces, SENSITIVITY.get(settings.cluster_sensitivity, 0.5))
-    if settings.min_group_size >= 2:
-        params = replace(params, min_cluster_size=settings.min_group_size)
-    return params
+    if settings.min_group_size >= 2:  # the user's own minimum: no pairs below it either
+        params = replace(params, min_cluster_size=settings.min_group_size,
+                         pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
+    return replace(params, stray_distance=params.stray_distance * scale, pair_distance=params.pair_distance * scale,
+                   attach_distance=params.attach_distance * scale)
+
+
+def active_distance_scale(library: Library) -> float:
+    """The active embedder's distance scale relative to the base model (1 for the base model)."""
+    version = active_version(library)
+    return float(((version.report if version else None) or {}).get("distance_scale", 1.0))
 
 
 @dataclass
@@ -115,7 +127,7 @@ class _Plan:
     new_groups: dict[int, list[int]] = field(default_factory=dict)  # fresh label -> faces
 
 
-def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan) -> set[int]:
+def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale: float = 1.0) -> set[int]:
     """Match faces that belong to nobody to named people (user-confirmed faces only). Returns faces matched."""
     index = data.index()
     confirmed = [(f, p) for f, (p, src) in data.assignment.items()
@@ -125,8 +137,8 @@ def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan) -> set
     person_index = build_person_index(data.vectors[[index[f] for f, _ in confirmed]],
                                       np.array([p for _, p in confirmed], np.int64))
     rows = [index[f] for f in candidates]
-    match = match_to_people(data.vectors[rows], person_index, margin=SUGGEST_MARGIN,
-                            max_distance=SUGGEST_MAX_DISTANCE)
+    match = match_to_people(data.vectors[rows], person_index, margin=SUGGEST_MARGIN * scale,
+                            max_distance=SUGGEST_MAX_DISTANCE * scale)
     taken: dict[tuple[int, int], tuple[float, int]] = {}  # (photo, person) -> best (distance, face)
     for f, (p, _) in data.assignment.items():
         if f in index and not data.collage[index[f]]:
@@ -206,7 +218,8 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
         candidates = [int(f) for f in data.face_ids if automatic(int(f))]
     else:
         candidates = [int(f) for f in data.face_ids if int(f) not in data.assignment]
-    suggested = suggest_named(data, candidates, plan)
+    scale = active_distance_scale(library)
+    suggested = suggest_named(data, candidates, plan, scale)
     # Held in place: the user's decisions, the new suggestions and (unless full) faces with named people.
     anchors = {f: p for f, (p, src) in data.assignment.items()
                if src is AssignmentSource.USER or (not full and p in named and p not in data.not_person.get(f, ()))}
@@ -214,7 +227,7 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     movable = {int(f) for f in data.face_ids} - set(anchors)
     progress.advance(message=f"{len(suggested)} suggestions")
     progress.check_cancelled()
-    params = cluster_params(settings, len(data.face_ids))
+    params = cluster_params(settings, len(data.face_ids), scale)
     group_faces(data, movable, anchors, params, plan)
     progress.check_cancelled()
     changes = _write(library, data, plan)

@@ -15,7 +15,15 @@ from faceorg.embed.embedder import l2_normalize
 from faceorg.errors import FaceorgError
 from faceorg.paths import models_dir
 from faceorg.progress import Progress
-from faceorg.retrain.retrain import RetrainReport, _install, _progress_callback, gate_folds, judge, without
+from faceorg.retrain.retrain import (
+    RetrainReport,
+    _install,
+    _progress_callback,
+    distance_scale,
+    gate_folds,
+    judge,
+    without,
+)
 from faceorg.store.db import Library
 from faceorg.store.model_versions import active_version, library_models_dir
 from faceorg.weights.registry import DLIB_RESNET_FILE
@@ -54,13 +62,14 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
     before = l2_normalize(embed_chips(module, training.load_chips, rows))
     after = l2_normalize(embed_chips(result.model, training.load_chips, rows))
     decision = judge(before, after, dataset.labels, [fold], seed)
+    scale = distance_scale(version, before, after, dataset.labels)
     out = RetrainReport(
         depth="dataset", dry_run=dry_run, accepted=decision.accepted, version=None, previous_version=version.name,
         training={"people": len(dataset.names), "labelled_faces": len(dataset.labels), "unlabelled_faces": 0,
                   "known_negative_pairs": 0},
         before=decision.before, after=decision.after, summary=decision.lines, seconds=0.0,
         stop_reason=result.stop_reason, unseen_verification_before=decision.unseen_before,
-        unseen_verification_after=decision.unseen_after)
+        unseen_verification_after=decision.unseen_after, distance_scale=scale)
     if decision.accepted and not dry_run:
         new = _install(library, version, "thorough", None, result.model, out, progress)
         from faceorg.people.clustering import recluster

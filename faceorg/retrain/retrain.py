@@ -49,7 +49,14 @@ from faceorg.weights.registry import DLIB_RESNET_FILE
 log = logging.getLogger(__name__)
 
 DEPTHS = ("quick", "thorough")
-GATE_FOLDS = 3
+GATE_FOLDS = 3  # quick: each fold trained and judged, then a final model on everything
+THOROUGH_FOLDS = 5  # thorough: one fold held out (a fifth of the people and of each person's faces)
+# Time caps (seconds on this project's 2-core machines) so the quick depth stays within a minute.
+QUICK_FOLD_SECONDS = 10.0
+QUICK_FINAL_SECONDS = 25.0
+# The gate needs this much evidence before it may accept anything.
+MIN_GATE_FACES = 15
+MIN_GATE_PEOPLE = 3
 
 
 @dataclass
@@ -71,6 +78,7 @@ class RetrainReport:
     timings: dict[str, float] = field(default_factory=dict)
     unseen_verification_before: float | None = None
     unseen_verification_after: float | None = None
+    distance_scale: float = 1.0  # the new model's distances relative to the base model's
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -135,8 +143,8 @@ def _quick(library: Library, data: LibraryTrainingData, version: ModelVersion, p
 
     initial = head_weight(library, version)
 
-    def train(labels: np.ndarray) -> tuple[np.ndarray, str]:
-        result = train_head(data.features, labels, data.cannot_link, initial, seed=seed,
+    def train(labels: np.ndarray, seconds: float) -> tuple[np.ndarray, str]:
+        result = train_head(data.features, labels, data.cannot_link, initial, seed=seed, max_seconds=seconds,
                             progress=_progress_callback(progress), cancel=progress.check_cancelled)
         return result.weight, result.stop_reason
 
@@ -144,12 +152,12 @@ def _quick(library: Library, data: LibraryTrainingData, version: ModelVersion, p
     progress.start("Checking on held-out faces and people", total=len(folds))
     after = data.vectors.copy()
     for fold in folds:
-        weight, _ = train(without(data.labels, fold))
+        weight, _ = train(without(data.labels, fold), QUICK_FOLD_SECONDS)
         rows = np.flatnonzero(fold.held_out)
         after[rows] = embed_from_features(data.features[rows], weight)
         progress.advance()
     progress.start("Training on all your labels")
-    final, reason = train(data.labels)
+    final, reason = train(data.labels, QUICK_FINAL_SECONDS)
     return folds, after, final, reason
 
 
@@ -162,7 +170,7 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
 
     checkpoint = library_models_dir(library) / f"embedder-{version.name}.pt"
     module = load_module(checkpoint if version.kind != "base" else None, models_dir() / DLIB_RESNET_FILE)
-    fold = gate_folds(data.labels, GATE_FOLDS, seed)[0]
+    fold = gate_folds(data.labels, THOROUGH_FOLDS, seed)[0]
     training = TrainingSet(face_ids=data.face_ids, labels=without(data.labels, fold), person_ids=data.person_ids,
                            cannot_link=data.cannot_link, features=data.features,
                            load_chips=chip_loader(library, data.face_ids))
@@ -173,6 +181,33 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     after = data.vectors.copy()
     after[rows] = l2_normalize(embed_chips(result.model, training.load_chips, rows))
     return [fold], after, result.model, result.stop_reason
+
+
+def same_person_spacing(vectors: np.ndarray, labels: np.ndarray, rows: np.ndarray | None = None) -> float:
+    """Median distance from each labelled face to its nearest other face of the same person (``rows`` only)."""
+    use = labels >= 0 if rows is None else (labels >= 0) & rows
+    nearest: list[np.ndarray] = []
+    for person in np.unique(labels[use]):
+        x = vectors[use & (labels == person)]
+        if len(x) < 2:
+            continue
+        d = np.sqrt(np.maximum(2.0 - 2.0 * (x @ x.T), 0.0))
+        np.fill_diagonal(d, np.inf)
+        nearest.append(d.min(axis=1))
+    return float(np.median(np.concatenate(nearest))) if nearest else float("nan")
+
+
+def distance_scale(parent: ModelVersion, before: np.ndarray, after: np.ndarray, labels: np.ndarray,
+                   rows: np.ndarray | None = None) -> float:
+    """How much farther apart faces are under the new model than under the base model.
+
+    Grouping and suggestions use distances measured on the base model; a retrained model spreads faces
+    differently, so those distances are scaled by this factor (the parent's scale times the ratio of the
+    typical same-person spacing after and before).
+    """
+    ratio = same_person_spacing(after, labels, rows) / same_person_spacing(before, labels, rows)
+    parent_scale = float((parent.report or {}).get("distance_scale", 1.0))
+    return parent_scale * (ratio if np.isfinite(ratio) and ratio > 0 else 1.0)
 
 
 UNSEEN_TOLERANCE = 0.02  # people the model never saw may be matched at most 2 points worse
@@ -193,6 +228,13 @@ def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list
     """The gate: better on the known people's held-out faces, not clearly worse on unseen people."""
     from faceorg.train.gate import gate_report
 
+    known_rows = np.logical_or.reduce([f.known for f in folds]) & (labels >= 0)
+    if known_rows.sum() < MIN_GATE_FACES or len(np.unique(labels[known_rows])) < MIN_GATE_PEOPLE:
+        return GateDecision(False, {}, {}, float("nan"), float("nan"), [
+            f"Only {int(known_rows.sum())} confirmed faces of {len(np.unique(labels[known_rows]))} people could be "
+            "held back to check a new model; that is too few to judge it.",
+            f"Current model kept: confirm more faces (at least {MIN_GATE_FACES} held back, of {MIN_GATE_PEOPLE} "
+            "people, are needed) and try again."])
     known = gate_report(before, after, labels, [f.known for f in folds], seed=seed)
     ub = ua = float("nan")
     if any(f.unseen.any() for f in folds):
@@ -201,7 +243,6 @@ def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list
     unseen_ok = np.isnan(ub) or np.isnan(ua) or ua >= ub - UNSEEN_TOLERANCE
     accepted = known.accepted and bool(unseen_ok)
     pct = lambda v: "n/a" if np.isnan(v) else f"{100 * v:.0f}%"  # noqa: E731
-    known_rows = np.logical_or.reduce([f.known for f in folds]) & (labels >= 0)
     unseen_rows = np.logical_or.reduce([f.unseen for f in folds]) & (labels >= 0)
     lines = [
         f"Checked on {int(known_rows.sum())} faces of {len(np.unique(labels[known_rows]))} of your people that the "
@@ -239,15 +280,19 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
     t = time.perf_counter()
     module, weight = None, None
     if depth == "quick":
+        from faceorg.train.head import embed_from_features
+
         folds, after, weight, stop = _quick(library, data, version, progress, seed)
+        scale = distance_scale(version, data.vectors, embed_from_features(data.features, weight), data.labels)
     else:
         folds, after, module, stop = _thorough(library, data, version, progress, seed)
+        scale = distance_scale(version, data.vectors, after, data.labels, folds[0].held_out)
     decision = judge(data.vectors, after, data.labels, folds, seed)
     timings["train_and_check"] = time.perf_counter() - t
     result = RetrainReport(
         depth=depth, dry_run=dry_run, accepted=decision.accepted, version=None, previous_version=version.name,
         training=data.summary(), before=decision.before, after=decision.after, summary=decision.lines,
-        seconds=0.0, stop_reason=stop, timings=timings,
+        seconds=0.0, stop_reason=stop, timings=timings, distance_scale=scale,
         unseen_verification_before=decision.unseen_before, unseen_verification_after=decision.unseen_after)
     if decision.accepted and not dry_run:
         t = time.perf_counter()
@@ -284,7 +329,7 @@ def _install(library: Library, parent: ModelVersion, depth: str, weight: np.ndar
         sha = save_version(module, onnx_tmp, folder / f"embedder-{name}.pt")
         version = register_version(library, name=name, kind=kind, onnx_file=onnx_tmp, sha256=sha, parent=parent,
                                    report={"before": result.before, "after": result.after, "summary": result.summary,
-                                           "training": result.training})
+                                           "training": result.training, "distance_scale": result.distance_scale})
     if kind == "head":
         reembed_from_features(library, version, weight, progress)  # type: ignore[arg-type]
     else:

@@ -33,7 +33,10 @@ from faceorg.store.models import (
 
 MIN_PEOPLE = 2
 MIN_FACES_PER_PERSON = 5
-MIN_QUALITY = 0.6  # faces below this (tiny, blurred, doubtful) are not trained on
+# Faces below this quality (see faceorg.detect.quality) are not trained on: blurred, doubtful or tiny.
+# 0.3 keeps the small faces of old scans and group shots (25-40 px score about 0.3-0.5), which the user
+# confirmed and which are what retraining is for; it drops heavily blurred or barely detected ones.
+MIN_QUALITY = 0.3
 MAX_UNLABELLED = 20_000
 MAX_NEGATIVES_PER_REJECTION = 20
 
