@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
@@ -12,6 +12,7 @@ from faceorg.gui.delegates import CARD_SIZE, CardDelegate
 from faceorg.gui.dialogs import confirm
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
+from faceorg.gui.view_parts import popup_menu, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import PersonCard, best_faces, person_cards
@@ -149,11 +150,7 @@ class PeopleView(QWidget):
             self.toolbar.addAction(action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.toolbar)
-        layout.addWidget(self.grid, 1)
+        stack_vertically(self, self.toolbar, self.grid)
 
         self._filter_timer = QTimer(self, singleShot=True, interval=120)
         self._filter_timer.timeout.connect(self._apply_filter)
@@ -331,13 +328,8 @@ class PeopleView(QWidget):
             self.ctx.run_op(ops.hide_person, card.id, hide)
 
     def _context_menu(self, pos: QPoint) -> None:
-        index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
-        menu = QMenu(self)
-        for action in (self.open_action, self.rename_action, self.merge_action, self.hide_action):
-            menu.addAction(action)
-        menu.popup(self.grid.viewport().mapToGlobal(pos))
+        popup_menu(self, self.grid, pos,
+                   (self.open_action, self.rename_action, self.merge_action, self.hide_action))
 
     def keyPressEvent(self, event: object) -> None:  # Escape clears the filter
         from PySide6.QtGui import QKeyEvent

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name, name_completer
+from faceorg.gui.view_parts import stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.queries import FaceSummary, PhotoFaces, photo_with_faces
@@ -304,11 +305,7 @@ class PhotoView(QWidget):
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([900, 240])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(header)
-        layout.addWidget(splitter, 1)
+        stack_vertically(self, header, splitter)
 
         self.canvas.face_clicked.connect(self._box_clicked)
         self.canvas.background_clicked.connect(self._cancel_name)

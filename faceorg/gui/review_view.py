@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
@@ -14,6 +15,7 @@ from faceorg.gui.delegates import CHIP_SIZE, ChipDelegate, paint_chip
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import FacesModel
 from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.gui.view_parts import enlarge_font
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, best_faces, person_cards
@@ -107,10 +109,7 @@ class ReviewView(QWidget):
         self.question = QLabel()
         self.question.setObjectName("reviewQuestion")
         self.question.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        qfont = self.question.font()
-        qfont.setPointSizeF(qfont.pointSizeF() * 1.5)
-        qfont.setBold(True)
-        self.question.setFont(qfont)
+        enlarge_font(self.question, 1.5, bold=True)
         self.detail = QLabel()
         self.detail.setObjectName("reviewDetail")
         self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -154,9 +153,7 @@ class ReviewView(QWidget):
         pair.addStretch(1)
         pair.addWidget(self.face)
         arrow = QLabel("→")
-        afont = arrow.font()
-        afont.setPointSizeF(afont.pointSizeF() * 2.5)
-        arrow.setFont(afont)
+        enlarge_font(arrow, 2.5)
         arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
         pair.addWidget(arrow)
         pair.addWidget(self.person)
@@ -187,10 +184,7 @@ class ReviewView(QWidget):
         top.setContentsMargins(12, 8, 12, 0)
         title = QLabel("Review suggestions")
         title.setObjectName("viewTitle")
-        tfont = title.font()
-        tfont.setBold(True)
-        tfont.setPointSizeF(tfont.pointSizeF() * 1.2)
-        title.setFont(tfont)
+        enlarge_font(title, 1.2, bold=True)
         top.addWidget(title)
         top.addStretch(1)
         top.addWidget(self.progress)
@@ -320,18 +314,18 @@ class ReviewView(QWidget):
 
     # -- decisions ----------------------------------------------------------------------------------
     def accept_current(self) -> None:
-        face = self.current()
-        if face is not None:
-            self._remove(face.id)
-            self._show_current()
-            self.ctx.run_op(ops.accept_suggestions, [face.id], on_error=lambda _e: self.load())
+        self._decide(ops.accept_suggestions)
 
     def reject_current(self) -> None:
+        self._decide(ops.reject_suggestions)
+
+    def _decide(self, op: Callable[..., ChangeSet]) -> None:
+        """Take the current face off the queue at once, then ``op`` on it (reloading if it fails)."""
         face = self.current()
         if face is not None:
             self._remove(face.id)
             self._show_current()
-            self.ctx.run_op(ops.reject_suggestions, [face.id], on_error=lambda _e: self.load())
+            self.ctx.run_op(op, [face.id], on_error=lambda _e: self.load())
 
     def skip(self) -> None:
         if self.items:
