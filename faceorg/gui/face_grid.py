@@ -1,14 +1,21 @@
-"""A grid of face chips with multi-selection, shared by the Person and Faces views."""
+"""A grid of face chips with multi-selection, and the base of the Person and Faces views built on it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QSize, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
+from faceorg.gui.actions import make_action
 from faceorg.gui.context import AppContext
 from faceorg.gui.delegates import CHIP_SIZE, ChipDelegate
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import FacesModel
+from faceorg.gui.view_parts import popup_menu
+from faceorg.people import ops
+from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard
 
 
@@ -50,3 +57,73 @@ class FaceGrid(GridView):
         """Keep a current cell after rows went away, so the keyboard can go on."""
         if not self.currentIndex().isValid() and self.faces.rowCount():
             self.setCurrentIndex(self.faces.index(0))
+
+
+class FaceGridView(QWidget):
+    """A view around a :class:`FaceGrid` named ``grid_name``: opens the photo of a face (Enter, a
+    double click or ``photo_action``), offers :meth:`menu_actions` in a context menu, and has the
+    actions every such view has on the selected faces (split off, ignore, not a face; the split's
+    tooltip is ``split_tip``). Subclasses add their own actions, then call :meth:`connect_grid`.
+    """
+
+    open_photo = Signal(int, int)  # photo id, face id
+
+    def __init__(self, ctx: AppContext, grid_name: str, *, split_tip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.grid = FaceGrid(ctx, self)
+        self.grid.setObjectName(grid_name)
+        self.grid.empty_text = "Loading…"
+        g = self.grid
+        self.split_action = make_action(g, "&New Person from Selection", self.split, shortcut="Ctrl+N",
+                                        icon_name="split", tip=split_tip)
+        self.ignore_action = make_action(g, "&Ignore", self.ignore, shortcut="Ctrl+I", icon_name="ignore",
+                                         tip="Ignore the selected faces (strangers)")
+        self.not_face_action = make_action(g, "Not a &Face", self.not_face, shortcut="Shift+Del",
+                                           icon_name="not-face", tip="The selected boxes are not faces at all")
+        self.photo_action = make_action(g, "Open &Photo", self.open_current_photo, icon_name="photo",
+                                        tip="Open the photo of the current face (Enter)")
+
+    def connect_grid(self) -> None:
+        """Wire the grid to the view once its actions exist: opening, selection, context menu."""
+        self.grid.open_face.connect(self._open_face)
+        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._context_menu)
+
+    def menu_actions(self) -> tuple[QAction | None, ...]:
+        """The context menu's actions; None is a separator."""
+        return (self.photo_action,)
+
+    def _update_actions(self) -> None:
+        """Enable the actions that apply (subclasses extend this)."""
+        self.photo_action.setEnabled(self.grid.currentIndex().isValid())
+
+    def run_on_selection(self, op: Callable[..., ChangeSet], *args: object) -> None:
+        """Run ``op(library, face ids, *args)`` on the selected faces, if any."""
+        ids = self.grid.selected_ids()
+        if ids:
+            self.ctx.run_op(op, ids, *args)
+
+    def split(self) -> None:
+        self.run_on_selection(ops.split_faces)
+
+    def ignore(self) -> None:
+        self.run_on_selection(ops.ignore_faces)
+
+    def not_face(self) -> None:
+        self.run_on_selection(ops.mark_not_face)
+
+    def open_current_photo(self) -> None:
+        card = self.grid.current_card()
+        if card is not None:
+            self.open_photo.emit(card.photo_id, card.id)
+
+    def _open_face(self, face_id: int) -> None:
+        row = self.grid.faces.row_of(face_id)
+        if row is not None:
+            card = self.grid.faces.card_at(row)
+            self.open_photo.emit(card.photo_id, card.id)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        popup_menu(self, self.grid, pos, self.menu_actions())

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name
-from faceorg.gui.face_grid import FaceGrid
+from faceorg.gui.face_grid import FaceGridView
 from faceorg.gui.models import faces_text
+from faceorg.gui.view_parts import stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, face_cards_by_ids, face_cards_by_status
@@ -29,19 +29,14 @@ def _belongs(card: FaceCard, mode: str) -> bool:
     return card.status == mode
 
 
-class FacesView(QWidget):
+class FacesView(FaceGridView):
     """Browse unknown, ignored or not-a-face faces; name, ignore or restore them."""
 
-    open_photo = Signal(int, int)  # photo id, face id
-
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "facesGrid", split_tip="Make the selected faces a new unnamed person",
+                         parent=parent)
         self.mode = "unknown"
         self.loaded_mode: str | None = None
-        self.grid = FaceGrid(ctx, self)
-        self.grid.setObjectName("facesGrid")
-        self.grid.empty_text = "Loading…"
         self.count_label = QLabel()
         self.count_label.setObjectName("facesCount")
         self.mode_buttons = QButtonGroup(self)
@@ -58,16 +53,8 @@ class FacesView(QWidget):
         g = self.grid
         self.name_action = make_action(g, "&Name…", self.name_selected, shortcut="F2", icon_name="rename",
                                        tip="Give the selected faces to a person (new or existing)")
-        self.split_action = make_action(g, "&New Person from Selection", self.split, shortcut="Ctrl+N",
-                                        icon_name="split", tip="Make the selected faces a new unnamed person")
-        self.ignore_action = make_action(g, "&Ignore", self.ignore, shortcut="Ctrl+I", icon_name="ignore",
-                                         tip="Ignore the selected faces (strangers)")
-        self.not_face_action = make_action(g, "Not a &Face", self.not_face, shortcut="Shift+Del",
-                                           icon_name="not-face", tip="The selected boxes are not faces at all")
         self.restore_action = make_action(g, "&Restore", self.restore, shortcut="Ctrl+R", icon_name="restore",
                                           tip="Bring the selected faces back into grouping")
-        self.photo_action = make_action(g, "Open &Photo", self.open_current_photo, icon_name="photo",
-                                        tip="Open the photo of the current face (Enter)")
         self.delete_alias = make_action(g, "Ignore", self.ignore, shortcut=QKeySequence.StandardKey.Delete)
 
         mode_box = QWidget()
@@ -81,19 +68,12 @@ class FacesView(QWidget):
             self.toolbar.addAction(action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.toolbar)
-        layout.addWidget(self.grid, 1)
+        stack_vertically(self, self.toolbar, self.grid)
 
-        self.grid.open_face.connect(self._open_face)
-        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.connect_grid()
         self.grid.faces.rowsRemoved.connect(lambda *_: self._update_count())
         self.grid.faces.rowsInserted.connect(lambda *_: self._update_count())
         self.grid.faces.modelReset.connect(self._update_count)
-        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._context_menu)
         ctx.changed.connect(self.on_changed)
         ctx.scanned.connect(self.on_scanned)
         self._sync_mode_buttons()
@@ -170,7 +150,11 @@ class FacesView(QWidget):
         self.restore_action.setEnabled(n > 0 and not unknown)
         self.restore_action.setVisible(not unknown)
         self.delete_alias.setEnabled(n > 0 and unknown)
-        self.photo_action.setEnabled(self.grid.currentIndex().isValid())
+        super()._update_actions()
+
+    def menu_actions(self) -> tuple[QAction | None, ...]:
+        return (self.photo_action, None, self.name_action, self.split_action, self.ignore_action,
+                self.not_face_action, self.restore_action)
 
     # -- actions ------------------------------------------------------------------------------------
     def name_selected(self) -> None:
@@ -182,45 +166,5 @@ class FacesView(QWidget):
         if name:
             self.ctx.run_op(ops.assign_faces_to_name, ids, name)
 
-    def split(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.split_faces, ids)
-
-    def ignore(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.ignore_faces, ids)
-
-    def not_face(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.mark_not_face, ids)
-
     def restore(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.restore_faces, ids)
-
-    def open_current_photo(self) -> None:
-        card = self.grid.current_card()
-        if card is not None:
-            self.open_photo.emit(card.photo_id, card.id)
-
-    def _open_face(self, face_id: int) -> None:
-        row = self.grid.faces.row_of(face_id)
-        if row is not None:
-            card = self.grid.faces.card_at(row)
-            self.open_photo.emit(card.photo_id, card.id)
-
-    def _context_menu(self, pos: QPoint) -> None:
-        if not self.grid.indexAt(pos).isValid():
-            return
-        menu = QMenu(self)
-        for action in (self.photo_action, None, self.name_action, self.split_action, self.ignore_action,
-                       self.not_face_action, self.restore_action):
-            if action is None:
-                menu.addSeparator()
-            elif action.isVisible():
-                menu.addAction(action)
-        menu.popup(self.grid.viewport().mapToGlobal(pos))
+        self.run_on_selection(ops.restore_faces)

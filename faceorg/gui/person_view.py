@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from faceorg.gui.actions import make_action, tool_button, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name
-from faceorg.gui.face_grid import FaceGrid
+from faceorg.gui.face_grid import FaceGridView
 from faceorg.gui.models import display_name, faces_text
+from faceorg.gui.view_parts import enlarge_font, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, PersonCard, face_cards_of_person, person_cards
@@ -25,51 +26,35 @@ def load_person(library: Library, person_id: int) -> tuple[PersonCard | None, li
     return cards[0], face_cards_of_person(library, person_id)
 
 
-class PersonView(QWidget):
+class PersonView(FaceGridView):
     """One person's faces as chips; split, move, reject, ignore, choose the cover, open the photo."""
 
     back_requested = Signal()
-    open_photo = Signal(int, int)  # photo id, face id
     person_gone = Signal(int)
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, "personGrid", split_tip="Make the selected faces a new person", parent=parent)
         self.person_id: int | None = None
         self.card: PersonCard | None = None
-        self.grid = FaceGrid(ctx, self)
-        self.grid.setObjectName("personGrid")
-        self.grid.empty_text = "Loading…"
 
         self.back_button = QToolButton()
         self.back_button.setObjectName("backButton")
         self.title = QLabel()
         self.title.setObjectName("personTitle")
-        font = self.title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.35)
-        font.setBold(True)
-        self.title.setFont(font)
+        enlarge_font(self.title, 1.35, bold=True)
         self.subtitle = QLabel()
         self.subtitle.setObjectName("personSubtitle")
 
         g = self.grid
         self.rename_action = make_action(self, "&Rename…", self.rename, shortcut="F2", icon_name="rename",
                                          tip="Name or rename this person")
-        self.split_action = make_action(g, "&New Person from Selection", self.split, shortcut="Ctrl+N",
-                                        icon_name="split", tip="Make the selected faces a new person")
         self.move_action = make_action(g, "&Move to…", self.move_to, shortcut="Ctrl+M", icon_name="move",
                                        tip="Give the selected faces to another person")
         self.reject_action = make_action(g, "Not &This Person", self.reject, shortcut=QKeySequence.StandardKey.Delete,
                                          icon_name="not-person",
                                          tip="The selected faces are not this person; they will not come back")
-        self.not_face_action = make_action(g, "Not a &Face", self.not_face, shortcut="Shift+Del",
-                                           icon_name="not-face", tip="The selected boxes are not faces at all")
-        self.ignore_action = make_action(g, "&Ignore", self.ignore, shortcut="Ctrl+I", icon_name="ignore",
-                                         tip="Ignore the selected faces (strangers)")
         self.cover_action = make_action(g, "Use as &Cover", self.use_as_cover, shortcut="Ctrl+U",
                                         icon_name="cover", tip="Show this face on the person's card")
-        self.photo_action = make_action(g, "Open &Photo", self.open_current_photo, icon_name="photo",
-                                        tip="Open the photo of the current face (Enter)")
 
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 2)
@@ -85,17 +70,9 @@ class PersonView(QWidget):
         for action in (self.split_action, self.move_action, self.reject_action, self.not_face_action,
                        self.ignore_action, self.cover_action, self.photo_action):
             self.toolbar.addAction(action)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addLayout(header)
-        layout.addWidget(self.toolbar)
-        layout.addWidget(self.grid, 1)
+        stack_vertically(self, header, self.toolbar, self.grid)
 
-        self.grid.open_face.connect(self._open_face)
-        self.grid.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
-        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._context_menu)
+        self.connect_grid()
         ctx.changed.connect(self.on_changed)
         self._update_actions()
 
@@ -163,7 +140,11 @@ class PersonView(QWidget):
                        self.ignore_action):
             action.setEnabled(n > 0)
         self.cover_action.setEnabled(n == 1)
-        self.photo_action.setEnabled(self.grid.currentIndex().isValid())
+        super()._update_actions()
+
+    def menu_actions(self) -> tuple[QAction | None, ...]:
+        return (self.photo_action, None, self.split_action, self.move_action, self.reject_action,
+                self.not_face_action, self.ignore_action, None, self.cover_action)
 
     # -- actions ------------------------------------------------------------------------------------
     def rename(self) -> None:
@@ -173,11 +154,6 @@ class PersonView(QWidget):
                         initial=self.card.name or "")
         if name and name != self.card.name:
             self.ctx.run_op(ops.name_person, self.card.id, name)
-
-    def split(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.split_faces, ids)
 
     def move_to(self) -> None:
         ids = self.grid.selected_ids()
@@ -189,44 +165,10 @@ class PersonView(QWidget):
             self.ctx.run_op(ops.assign_faces_to_name, ids, name)
 
     def reject(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids and self.person_id is not None:
-            self.ctx.run_op(ops.reject_faces, ids, self.person_id)
-
-    def not_face(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.mark_not_face, ids)
-
-    def ignore(self) -> None:
-        ids = self.grid.selected_ids()
-        if ids:
-            self.ctx.run_op(ops.ignore_faces, ids)
+        if self.person_id is not None:
+            self.run_on_selection(ops.reject_faces, self.person_id)
 
     def use_as_cover(self) -> None:
         ids = self.grid.selected_ids()
         if len(ids) == 1 and self.person_id is not None:
             self.ctx.run_op(ops.set_cover, self.person_id, ids[0])
-
-    def open_current_photo(self) -> None:
-        card = self.grid.current_card()
-        if card is not None:
-            self.open_photo.emit(card.photo_id, card.id)
-
-    def _open_face(self, face_id: int) -> None:
-        row = self.grid.faces.row_of(face_id)
-        if row is not None:
-            card = self.grid.faces.card_at(row)
-            self.open_photo.emit(card.photo_id, card.id)
-
-    def _context_menu(self, pos: QPoint) -> None:
-        if not self.grid.indexAt(pos).isValid():
-            return
-        menu = QMenu(self)
-        for action in (self.photo_action, None, self.split_action, self.move_action, self.reject_action,
-                       self.not_face_action, self.ignore_action, None, self.cover_action):
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
-        menu.popup(self.grid.viewport().mapToGlobal(pos))
