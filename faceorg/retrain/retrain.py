@@ -84,10 +84,14 @@ class RetrainReport:
         return asdict(self)
 
 
-def _progress_callback(progress: Progress):  # type: ignore[no-untyped-def]
+def _progress_callback(progress: Progress, *, steps: bool = True):  # type: ignore[no-untyped-def]
+    """A trainer's progress callback feeding ``progress``: its steps as the count (or only its message)."""
     def report(done: int, total: int, line: str) -> None:
-        progress.set_total(total)
-        progress.advance(0, message=line)
+        if steps and total:
+            progress.set_total(total)
+            progress.advance(done - progress.state.done, message=line)
+        else:
+            progress.advance(0, message=line)
 
     return report
 
@@ -143,21 +147,21 @@ def _quick(library: Library, data: LibraryTrainingData, version: ModelVersion, p
 
     initial = head_weight(library, version)
 
-    def train(labels: np.ndarray, seconds: float) -> tuple[np.ndarray, str]:
+    def train(labels: np.ndarray, seconds: float, steps: bool) -> tuple[np.ndarray, str]:
         result = train_head(data.features, labels, data.cannot_link, initial, seed=seed, max_seconds=seconds,
-                            progress=_progress_callback(progress), cancel=progress.check_cancelled)
+                            progress=_progress_callback(progress, steps=steps), cancel=progress.check_cancelled)
         return result.weight, result.stop_reason
 
     folds = gate_folds(data.labels, GATE_FOLDS, seed)
     progress.start("Checking on held-out faces and people", total=len(folds))
     after = data.vectors.copy()
     for fold in folds:
-        weight, _ = train(without(data.labels, fold), QUICK_FOLD_SECONDS)
+        weight, _ = train(without(data.labels, fold), QUICK_FOLD_SECONDS, steps=False)
         rows = np.flatnonzero(fold.held_out)
         after[rows] = embed_from_features(data.features[rows], weight)
         progress.advance()
     progress.start("Training on all your labels")
-    final, reason = train(data.labels, QUICK_FINAL_SECONDS)
+    final, reason = train(data.labels, QUICK_FINAL_SECONDS, steps=True)
     return folds, after, final, reason
 
 
