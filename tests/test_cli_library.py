@@ -90,3 +90,15 @@ def test_default_database_lives_in_the_data_folder(capsys: pytest.CaptureFixture
                                                    isolated_data_dir: Path) -> None:
     status = json.loads(run(capsys, "status", "--json")[1])
     assert status["database"] == str(isolated_data_dir / "library.sqlite")
+
+
+def test_app_without_a_display_says_so(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                       tmp_path: Path) -> None:
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the display check is for Linux")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    code, _, err = run(capsys, "--db", str(tmp_path / "lib.sqlite"), "gui")
+    assert code == 1 and "no display" in err and err.count("\n") == 1

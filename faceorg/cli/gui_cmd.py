@@ -7,9 +7,11 @@ without it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from faceorg.errors import FaceorgError
 from faceorg.paths import default_db_path
 
 
@@ -28,7 +30,20 @@ def gui_db_path(args: argparse.Namespace) -> Path:
     return Path(chosen).expanduser() if chosen else default_db_path()
 
 
+def display_problem() -> str | None:
+    """Why no window can be opened here (Linux without a display), or None."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the app on (DISPLAY and WAYLAND_DISPLAY are unset); run it in a desktop "
+            "session, or use the command line (`faceorg --help`)")
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
+    problem = display_problem()
+    if problem is not None:
+        raise FaceorgError(problem)
     try:
         from faceorg.gui.app import run_app
     except ImportError as exc:
