@@ -70,7 +70,6 @@ import json
 import os
 import platform
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -104,7 +103,7 @@ from faceorg.progress import Progress, ProgressState  # noqa: E402
 from faceorg.scan.scanner import scan_library  # noqa: E402
 from faceorg.settings import Settings, load_settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
-from faceorg.store.db import Library  # noqa: E402
+from faceorg.store.db import Library, copy_database  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
 from faceorg.store.model_versions import active_version, model_path  # noqa: E402
 from faceorg.store.models import Assignment, AssignmentSource, Embedding, Face  # noqa: E402
@@ -136,18 +135,8 @@ def stderr_progress(prefix: str) -> Progress:
 
 
 def copy_db(source: Path, target: Path) -> None:
-    """A consistent copy of a closed (or open) library database, WAL included."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(target) + suffix).unlink(missing_ok=True)
-    src = sqlite3.connect(source)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    """A consistent copy of a library database, WAL included."""
+    copy_database(source, target)
 
 
 def scan_and_group(library: Library, folder: Path, label: str) -> dict[str, Any]:

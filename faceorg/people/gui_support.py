@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from faceorg.people.queries import with_status
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, Face, FaceStatus, Person
 
@@ -99,12 +100,7 @@ def face_cards_of_person(library: Library, person_id: int) -> list[FaceCard]:
 def face_cards_by_status(library: Library, status: FaceStatus | None) -> list[FaceCard]:
     """Faces with this status, best first; ``None``: normal faces that belong to nobody."""
     with library.session() as s:
-        q = _face_card_query()
-        if status is None:
-            q = q.where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None))
-        else:
-            q = q.where(Face.status == status)
-        rows = s.execute(q.order_by(Face.quality.desc(), Face.id)).all()
+        rows = s.execute(with_status(_face_card_query(), status)).all()
     return _face_cards(rows)
 
 

@@ -122,15 +122,19 @@ def face_ids_of_person(library: Library, person_id: int) -> list[int]:
                               .where(Assignment.person_id == person_id).order_by(Face.quality.desc(), Face.id)))
 
 
+def with_status(query, status: FaceStatus | None):  # type: ignore[no-untyped-def]
+    """Narrow a face query (joined to assignments) to a status; ``None``: normal faces of nobody, best first."""
+    if status is None:
+        query = query.where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None))
+    else:
+        query = query.where(Face.status == status)
+    return query.order_by(Face.quality.desc(), Face.id)
+
+
 def faces_by_status(library: Library, status: FaceStatus | None) -> list[FaceSummary]:
     """Faces the user ignored or marked not-a-face; ``None``: normal faces that belong to nobody."""
     with library.session() as s:
-        q = _face_query()
-        if status is None:
-            q = q.where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None))
-        else:
-            q = q.where(Face.status == status)
-        rows = s.execute(q.order_by(Face.quality.desc(), Face.id)).all()
+        rows = s.execute(with_status(_face_query(), status)).all()
     return _summaries(rows)
 
 

@@ -55,11 +55,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def backup_database(path: Path, tag: str) -> Path:
-    """Copy the database (including its WAL) to ``<name>.backup-<tag>-<time>``, consistently."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.backup-{tag}-{stamp}")
-    src = sqlite3.connect(path)
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a library database (its WAL included), even while it is open."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    src = sqlite3.connect(source)
     try:
         dst = sqlite3.connect(target)
         try:
@@ -68,6 +68,13 @@ def backup_database(path: Path, tag: str) -> Path:
             dst.close()
     finally:
         src.close()
+
+
+def backup_database(path: Path, tag: str) -> Path:
+    """Copy the database to ``<name>.backup-<tag>-<time>`` beside it."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.backup-{tag}-{stamp}")
+    copy_database(path, target)
     return target
 
 
