@@ -202,3 +202,21 @@ def test_recluster_after_each_operation_and_its_undo(library, name: str) -> None
     check_decisions_hold(lib)
     with lib.session() as s:
         assert s.scalars(select(Person)).first() is not None
+
+
+def test_grouping_gives_a_named_person_only_faces_near_their_confirmed_ones() -> None:
+    from faceorg.people.clustering import LibraryFaces, keep_named_joins_close
+
+    c = np.zeros(DIM)
+    c[0] = 1.0
+    near = c.copy()
+    near[1] = 0.1
+    far = c.copy()
+    far[2] = 0.8
+    vecs = np.stack([v / np.linalg.norm(v) for v in (c, c, near, far)]).astype(np.float32)
+    data = LibraryFaces(face_ids=np.array([1, 2, 3, 4]), vectors=vecs, photo_ids=np.array([1, 2, 3, 4]),
+                        collage=np.zeros(4, bool),
+                        assignment={1: (7, AssignmentSource.USER), 2: (7, AssignmentSource.USER)},
+                        names={7: "Alice"})
+    labels = keep_named_joins_close(data, np.array([7, 7, 7, 7]), movable={3, 4}, max_distance=0.32)
+    assert labels.tolist() == [7, 7, 7, -1]  # the far face is left for review, the user's faces stay
