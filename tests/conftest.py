@@ -58,3 +58,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real face data not found at {SHARED_DATA} (set FACEORG_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def real_detector():  # type: ignore[no-untyped-def]
+    """The real RetinaFace detector on the CPU (2 threads); needs only the detector model file."""
+    from faceorg.detect.retinaface import RetinaFaceDetector
+    from faceorg.weights.registry import DETECTOR_FILE
+
+    path = INSTALLED_MODELS / DETECTOR_FILE
+    if not path.is_file():
+        message = f"{DETECTOR_FILE} not installed in {INSTALLED_MODELS}: run `faceorg models fetch`"
+        if os.environ.get("FACEORG_REQUIRE_MODELS") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return RetinaFaceDetector(path, use_gpu=False, threads=2)

@@ -7,7 +7,20 @@ from pathlib import Path
 import numpy as np
 
 from faceorg.store import Library, open_library
-from faceorg.store.models import Embedding, Face, LibraryFolder, ModelVersion, Photo, PhotoStatus
+from sqlalchemy import select
+
+from faceorg.store.models import (
+    Assignment,
+    CannotLink,
+    Embedding,
+    Face,
+    FaceNotPerson,
+    LibraryFolder,
+    ModelVersion,
+    Person,
+    Photo,
+    PhotoStatus,
+)
 
 
 def make_library(path: Path, photos: list[list[np.ndarray]], *, qualities: list[list[float]] | None = None) -> tuple[Library, list[list[int]]]:
@@ -41,3 +54,16 @@ def make_library(path: Path, photos: list[list[np.ndarray]], *, qualities: list[
                 ids.append(face.id)
             face_ids.append(ids)
     return lib, face_ids
+
+
+def decisions_snapshot(lib: Library) -> dict[str, object]:
+    """Everything people operations change, as comparable plain data (for undo/redo tests)."""
+    with lib.session() as s:
+        return {
+            "people": sorted((p.id, p.name, p.hidden, p.cover_face_id) for p in s.scalars(select(Person))),
+            "assignments": sorted((a.face_id, a.person_id, a.source.value) for a in s.scalars(select(Assignment))),
+            "faces": sorted((f.id, f.status.value) for f in s.scalars(select(Face))),
+            "not_person": sorted((r.face_id, r.person_id) for r in s.scalars(select(FaceNotPerson))),
+            "cannot_link": sorted((r.face_a, r.face_b) for r in s.scalars(select(CannotLink))),
+            "collage": sorted((p.id, p.is_collage) for p in s.scalars(select(Photo))),
+        }

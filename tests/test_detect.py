@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import pytest
 from PIL import Image, ImageOps
 
@@ -18,7 +16,6 @@ from faceorg.detect.priors import decode_boxes, decode_landmarks, prior_boxes, p
 from faceorg.detect.retinaface import (Detection, RetinaFaceDetector, decode_outputs, face_sizes,
                                        load_detector, to_network_input)
 from faceorg.errors import ModelsMissingError
-from faceorg.weights.registry import DETECTOR_FILE
 
 # -- priors and decoding ----------------------------------------------------------------------------
 
@@ -261,20 +258,10 @@ def test_missing_model_is_a_user_error(tmp_path: Path) -> None:
 
 # -- the real model on the shared photos ----------------------------------------------------------
 
-INSTALLED_MODELS = Path(os.environ.get("FACEORG_MODELS_DIR")
-                        or Path(platformdirs.user_data_dir("faceorg", appauthor=False)) / "models")
-
-
 @pytest.fixture(scope="module")
-def detector() -> RetinaFaceDetector:
-    """The real detector on the CPU (2 threads); skips when the model file is not installed."""
-    path = INSTALLED_MODELS / DETECTOR_FILE
-    if not path.is_file():
-        message = f"{DETECTOR_FILE} not installed in {INSTALLED_MODELS}: run `faceorg models fetch`"
-        if os.environ.get("FACEORG_REQUIRE_MODELS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return RetinaFaceDetector(path, use_gpu=False, threads=2)
+def detector(real_detector):  # type: ignore[no-untyped-def]
+    """The real detector (shared fixture in conftest)."""
+    return real_detector
 
 
 def _load(path: Path) -> np.ndarray:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import pytest
 from PIL import Image
 
@@ -15,7 +13,6 @@ from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.errors import FaceorgError
 from faceorg.eval.detect import (COUNTED_PHOTOS, annotated_dir, evaluate_detection, format_detect_table,
                                  load_annotations, match_boxes)
-from faceorg.weights.registry import DETECTOR_FILE
 
 TRAINING_XML = """<?xml version='1.0' encoding='ISO-8859-1'?>
 <dataset><images>
@@ -112,20 +109,10 @@ def test_missing_photo_is_a_user_error(fake_data: Path) -> None:
 
 # -- the real detector on the shared photos -------------------------------------------------------
 
-INSTALLED_MODELS = Path(os.environ.get("FACEORG_MODELS_DIR")
-                        or Path(platformdirs.user_data_dir("faceorg", appauthor=False)) / "models")
-
-
 @pytest.fixture(scope="module")
-def detector() -> RetinaFaceDetector:
-    """The real detector with its default settings; skips when the model file is not installed."""
-    path = INSTALLED_MODELS / DETECTOR_FILE
-    if not path.is_file():
-        message = f"{DETECTOR_FILE} not installed in {INSTALLED_MODELS}: run `faceorg models fetch`"
-        if os.environ.get("FACEORG_REQUIRE_MODELS") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return RetinaFaceDetector(path, use_gpu=False, threads=2)
+def detector(real_detector):  # type: ignore[no-untyped-def]
+    """The real detector (shared fixture in conftest)."""
+    return real_detector
 
 
 def test_detection_targets_on_the_annotated_photos(detector: RetinaFaceDetector, shared_data: Path) -> None:

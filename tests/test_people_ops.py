@@ -16,26 +16,15 @@ from faceorg.store import Library
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
-    CannotLink,
     Face,
     FaceNotPerson,
     FaceStatus,
     Person,
-    Photo,
 )
-from tests.libgen import make_library
+from tests.libgen import decisions_snapshot, make_library
 
 
-def snapshot(lib: Library) -> dict[str, object]:
-    with lib.session() as s:
-        return {
-            "people": sorted((p.id, p.name, p.hidden, p.cover_face_id) for p in s.scalars(select(Person))),
-            "assignments": sorted((a.face_id, a.person_id, a.source.value) for a in s.scalars(select(Assignment))),
-            "faces": sorted((f.id, f.status.value) for f in s.scalars(select(Face))),
-            "not_person": sorted((r.face_id, r.person_id) for r in s.scalars(select(FaceNotPerson))),
-            "cannot_link": sorted((r.face_a, r.face_b) for r in s.scalars(select(CannotLink))),
-            "collage": sorted((p.id, p.is_collage) for p in s.scalars(select(Photo))),
-        }
+snapshot = decisions_snapshot
 
 
 @pytest.fixture()

@@ -13,21 +13,13 @@ from sqlalchemy import func, select
 from faceorg.errors import ModelsMissingError
 from faceorg.people import ops
 from faceorg.settings import load_settings
-from faceorg.store.models import Assignment, CannotLink, Face, FaceNotPerson, Person, Photo
+from faceorg.store.models import Face, Photo
 from tests.gui.conftest import WAIT_MS, wait_idle, when_modal
 from tests.gui.scenario import Scenario
+from tests.libgen import decisions_snapshot
 
 
-def snapshot(library) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    with library.session() as s:
-        return {
-            "people": sorted((p.id, p.name, p.hidden, p.cover_face_id) for p in s.scalars(select(Person))),
-            "assignments": sorted((a.face_id, a.person_id, a.source.value) for a in s.scalars(select(Assignment))),
-            "faces": sorted((f.id, f.status.value) for f in s.scalars(select(Face))),
-            "not_person": sorted((r.face_id, r.person_id) for r in s.scalars(select(FaceNotPerson))),
-            "cannot_link": sorted((r.face_a, r.face_b) for r in s.scalars(select(CannotLink))),
-            "collage": sorted((p.id, p.is_collage) for p in s.scalars(select(Photo))),
-        }
+snapshot = decisions_snapshot
 
 
 def operations(sc: Scenario) -> list[tuple[str, object, tuple[object, ...]]]:
