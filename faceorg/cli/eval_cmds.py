@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = es.add_parser("lfw", help="LFW 10-fold verification accuracy through the app's pipeline")
     p.add_argument("--data", required=True, type=Path, metavar="DIR", help="the LFW folder (pairs.txt, images/)")
     p.add_argument("--flip", action="store_true", help="average each embedding with its mirror image's")
+    p.add_argument("--float32", action="store_true",
+                   help="run the float32 embedder instead of its int8 copy (the one the app runs)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_lfw)
     p = es.add_parser("detect", help="face detection recall and false positives on annotated photos")
@@ -43,11 +45,12 @@ def cmd_lfw(args: argparse.Namespace) -> int:
 
     settings = Settings()
     detector, _ = build_detector(settings)
-    embedder = build_embedder(settings)
+    embedder = build_embedder(settings, float32=args.float32)
     start = time.perf_counter()
     with terminal_progress() as progress:
         result = evaluate_lfw(_require_dir(args.data), detector, embedder, flip=args.flip, progress=progress)
     result["seconds"] = round(time.perf_counter() - start, 1)
+    result["precision"] = "float32" if args.float32 else "int8"
     if args.json:
         print_json(result)
         return 0
@@ -55,7 +58,7 @@ def cmd_lfw(args: argparse.Namespace) -> int:
                 [[i + 1, f"{a * 100:.2f}%", f"{t:.3f}"] for i, (a, t) in enumerate(zip(result["folds"], result["thresholds"]))])
     print(f"LFW accuracy: {result['accuracy_mean'] * 100:.2f}% ± {result['accuracy_std'] * 100:.2f} "
           f"({result['pairs']} pairs, {result['photos']} photos, {result['no_face_fallbacks']} without a detected face"
-          f"{', flip-averaged' if args.flip else ''}, {result['seconds']} s)")
+          f"{', flip-averaged' if args.flip else ''}, {result['precision']} embedder, {result['seconds']} s)")
     return 0
 
 

@@ -22,12 +22,13 @@ from faceorg.people.changes import ChangeSet
 from faceorg.pipeline.analyzer import decode_chip
 from faceorg.progress import Progress
 from faceorg.store.db import Library
-from faceorg.store.model_versions import library_models_dir, verified_model_path
+from faceorg.store.model_versions import library_models_dir, runtime_model_path, verified_model_path
 from faceorg.store.models import Embedding, Face, FaceChip, ModelVersion
 
 log = logging.getLogger(__name__)
 
 CHUNK = 5000
+CALIBRATION_FACES = 256  # chips the int8 copy of a deeper-retrained version is calibrated on
 
 
 def feature_version(library: Library, version: ModelVersion) -> ModelVersion:
@@ -48,17 +49,67 @@ def next_version_name(library: Library, kind: str) -> str:
     return f"v{n + 1}-{kind}"
 
 
+def ranges_path(library: Library, version: ModelVersion) -> Path:
+    """The activation ranges a version's int8 copy was made with."""
+    from faceorg.embed.quantize import BASE_RANGES_FILE
+
+    if version.kind == "base":
+        return BASE_RANGES_FILE
+    return library_models_dir(library) / f"embedder-{version.name}.int8-ranges.json"
+
+
+def _calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.ndarray:
+    """Up to ``count`` stored chips spread evenly over the library."""
+    with library.session() as s:
+        ids = list(s.scalars(select(FaceChip.face_id).order_by(FaceChip.face_id)))
+        picked = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(count, len(ids)))] if ids else []
+        rows = s.execute(select(FaceChip.image).where(FaceChip.face_id.in_(picked))).scalars().all()
+    return np.stack([decode_chip(r) for r in rows]) if rows else np.zeros((0, 150, 150, 3), np.uint8)
+
+
+def make_runtime_copy(library: Library, *, name: str, kind: str, onnx_file: Path,
+                      parent: ModelVersion) -> tuple[str, str] | None:
+    """Write the int8 copy of a new version beside it; return (file name, SHA-256), or None to run float32.
+
+    A head-only version keeps its parent's precision and quantises with the parent's ranges, so its
+    faces' 256-d features stay exactly the parent's; a deeper version is calibrated on library chips.
+    """
+    from faceorg.embed.quantize import quantize_embedder
+    from faceorg.weights.manifest import sha256_file
+
+    folder = library_models_dir(library)
+    target = folder / f"embedder-{name}.int8.onnx"
+    ranges = folder / f"embedder-{name}.int8-ranges.json"
+    try:
+        if kind == "head":
+            if parent.runtime_file is None:
+                return None
+            shutil.copyfile(ranges_path(library, parent), ranges)
+            quantize_embedder(onnx_file, target, ranges_file=ranges)
+        else:
+            chips = _calibration_chips(library)
+            if len(chips) == 0:
+                return None
+            quantize_embedder(onnx_file, target, chips=chips, save_ranges=ranges)
+    except (ValueError, OSError) as exc:
+        log.warning("embedder %s runs in float32: its int8 copy could not be made (%s)", name, exc)
+        return None
+    return target.name, sha256_file(target)
+
+
 def register_version(library: Library, *, name: str, kind: str, onnx_file: Path, sha256: str,
                      parent: ModelVersion, report: dict[str, object]) -> ModelVersion:
-    """Move a trained ONNX file into the library's model folder and record it (inactive)."""
+    """Move a trained ONNX file (and its int8 copy) into the library's model folder; record it (inactive)."""
     folder = library_models_dir(library)
     target = folder / f"embedder-{name}.onnx"
     tmp = target.with_suffix(".onnx.tmp")
     shutil.copyfile(onnx_file, tmp)
     os.replace(tmp, target)
+    runtime = make_runtime_copy(library, name=name, kind=kind, onnx_file=target, parent=parent)
     with library.transaction() as s:
         version = ModelVersion(name=name, kind=kind, file_name=target.name, sha256=sha256, parent_id=parent.id,
-                               active=False, report=report)
+                               active=False, report=report, runtime_file=runtime[0] if runtime else None,
+                               runtime_sha256=runtime[1] if runtime else None)
         s.add(version)
         s.flush()
         return version
@@ -108,7 +159,7 @@ def reembed_from_chips(library: Library, version: ModelVersion, progress: Progre
                        use_gpu: bool = True, batch: int = 256) -> int:
     """Embed every face's stored chip with the version's own ONNX model (after deeper retraining)."""
     progress = progress or Progress()
-    embedder = Embedder(verified_model_path(library, version), use_gpu=use_gpu)
+    embedder = Embedder(runtime_model_path(library, version), use_gpu=use_gpu)
     with library.session() as s:
         ids = list(s.scalars(select(FaceChip.face_id).order_by(FaceChip.face_id)))
     done = _done(library, version.id)
@@ -157,6 +208,7 @@ def use_version(library: Library, name: str, progress: Progress | None = None) -
     if version.active:
         return ChangeSet(label=f"Use {name}")
     verified_model_path(library, version)
+    runtime_model_path(library, version)
     if version.kind == "head":
         weight = head_weight(library, version)
         reembed_from_features(library, version, weight, progress)

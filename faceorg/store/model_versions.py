@@ -10,7 +10,7 @@ from faceorg.errors import FaceorgError
 from faceorg.paths import models_dir
 from faceorg.store.db import Library
 from faceorg.store.models import ModelVersion
-from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_VERSION
+from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE, BASE_EMBEDDER_VERSION
 
 
 def library_models_dir(library: Library) -> Path:
@@ -20,15 +20,20 @@ def library_models_dir(library: Library) -> Path:
     return path
 
 
+def _folder(library: Library, version: ModelVersion) -> Path:
+    return models_dir() if version.kind == "base" else library_models_dir(library)
+
+
 def model_path(library: Library, version: ModelVersion) -> Path:
-    """The ONNX file of an embedder version."""
-    folder = models_dir() if version.kind == "base" else library_models_dir(library)
-    return folder / version.file_name
+    """The float32 ONNX file of an embedder version (the model of record: training starts from it)."""
+    return _folder(library, version) / version.file_name
 
 
 def ensure_base_version(library: Library) -> ModelVersion:
     """The active embedder version, registering the installed base model as active when there is none.
 
+    A library registering the base model afresh (it has no embeddings yet) runs its int8 copy; a library
+    that already has embeddings from the float32 file goes on running that, so its faces stay comparable.
     Raises ModelsMissingError (via require_model) when the base model is not installed.
     """
     from faceorg.weights.fetch import require_model
@@ -42,9 +47,11 @@ def ensure_base_version(library: Library) -> ModelVersion:
             path = require_model(BASE_EMBEDDER_FILE)
             from faceorg.weights.manifest import sha256_file
 
+            runtime = require_model(BASE_EMBEDDER_INT8_FILE)
             base = ModelVersion(name=BASE_EMBEDDER_VERSION, kind="base", file_name=BASE_EMBEDDER_FILE,
-                                sha256=sha256_file(path), active=True,
-                                report={"description": "dlib ResNet face recognition model, converted"})
+                                sha256=sha256_file(path), active=True, runtime_file=runtime.name,
+                                runtime_sha256=sha256_file(runtime),
+                                report={"description": "dlib ResNet face recognition model, converted; runs as int8"})
             s.add(base)
         base.active = True
         s.flush()
@@ -67,5 +74,22 @@ def verified_model_path(library: Library, version: ModelVersion) -> Path:
     if not path.is_file():
         raise FaceorgError(f"embedder version {version.name} is missing its file {path}")
     if sha256_file(path) != version.sha256:
+        raise FaceorgError(f"embedder version {version.name}: {path} does not match its recorded SHA-256")
+    return path
+
+
+def runtime_model_path(library: Library, version: ModelVersion) -> Path:
+    """The file that computes the version's embeddings (its int8 copy, if it has one), SHA-256 checked."""
+    from faceorg.weights.fetch import require_model
+    from faceorg.weights.manifest import sha256_file
+
+    if version.runtime_file is None:
+        return verified_model_path(library, version)
+    if version.kind == "base":
+        require_model(version.runtime_file)
+    path = _folder(library, version) / version.runtime_file
+    if not path.is_file():
+        raise FaceorgError(f"embedder version {version.name} is missing its file {path}")
+    if sha256_file(path) != version.runtime_sha256:
         raise FaceorgError(f"embedder version {version.name}: {path} does not match its recorded SHA-256")
     return path

@@ -163,6 +163,9 @@ class ModelVersion(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The file inference runs (an int8 copy of ``file_name``); None: ``file_name`` itself runs.
+    runtime_file: Mapped[str | None] = mapped_column(String)
+    runtime_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Embedding(Base):

