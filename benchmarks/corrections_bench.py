@@ -29,7 +29,8 @@ Everything goes through the app:
 5. Classifier head (LibrePhotos): an MLP on the frozen base embeddings of the user's confirmed faces,
    probability threshold 0.5 for unknowns, predicting the later photos' central faces.
 6. LFW 10-fold accuracy on clean photos, on the view-2 pairs that involve none of the 158 people (5,274
-   pairs), base model vs each installed version's ONNX (``model_path``); embeddings cached per model
+   pairs), base model vs each installed version, each through the file the app runs (its int8 copy,
+   ``runtime_model_path``); embeddings cached per model
    hash, central-face detections cached per image.
 7. Speed (``benchmarks/corrections/speed.py``) on a generated 100k-face database built from the real
    features: ``retrain(depth="quick", dry_run=True)`` with 5k labelled faces, one ``train_head`` call,
@@ -38,8 +39,7 @@ Everything goes through the app:
 Retraining attempts, per depth (every attempt is reported):
 
 - **as shipped**: ``retrain`` exactly as the app runs it. Its training quality gate
-  (``faceorg.retrain.training_data.MIN_QUALITY`` 0.6) keeps almost all of these 25-40 px faces out
-  (113 of 3,024 confirmed faces pass), so it refuses or trains on a handful of faces.
+  (``faceorg.retrain.training_data.MIN_QUALITY``) keeps the poorest of these 25-40 px faces out.
 - **quality gate Q + acceptance forced** (only when the first installs nothing; ``--train-min-quality``
   Q, default 0; ``app`` skips it): the same ``retrain`` with ``collect_training_data(min_quality=Q)``
   and, unless ``--no-force``, the app's acceptance gate (``faceorg.retrain.retrain.judge``) overridden
@@ -105,7 +105,8 @@ from faceorg.settings import Settings, load_settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from faceorg.store.db import Library, copy_database  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
-from faceorg.store.model_versions import active_version, model_path  # noqa: E402
+from faceorg.retrain.training_data import MIN_QUALITY  # noqa: E402
+from faceorg.store.model_versions import active_version, runtime_model_path  # noqa: E402
 from faceorg.store.models import Assignment, AssignmentSource, Embedding, Face  # noqa: E402
 
 TARGET_GAIN = 0.03
@@ -254,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=500, help="oracle operations (default 500)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-min-quality", default="0.0",
-                        help="training quality gate used when the app's own (0.6) refuses: a number, or 'app' "
+                        help="training quality gate used when the app's own (MIN_QUALITY) refuses: a number, or 'app' "
                              "to keep the refusal (default 0.0)")
     parser.add_argument("--no-force", action="store_true",
                         help="keep the acceptance gate's refusal in the fallback attempt (default: override it, "
@@ -340,7 +341,7 @@ def run(args: argparse.Namespace, lfw: Path, cache: Path, work: Path, depths: tu
         oracle = Oracle(library, args.budget, say)
         result["oracle"] = oracle.run().as_dict()
         result["library_corrected"] = score_photos(library, lib_dir).as_dict()
-        result["confirmed_quality"] = confirmed_quality(library, 0.6)
+        result["confirmed_quality"] = confirmed_quality(library, MIN_QUALITY)
         say(f"oracle done: {result['oracle']['used']} operations; library BCubed F "
             f"{result['library_corrected']['bcubed_f']:.3f}; confirmed faces {result['confirmed_quality']}")
     corrected = work / "corrected.sqlite"
@@ -375,8 +376,9 @@ def run(args: argparse.Namespace, lfw: Path, cache: Path, work: Path, depths: tu
                 entry["library_after_retrain"] = score_photos(library, lib_dir).as_dict()
                 version = active_version(library)
                 assert version is not None
-                entry["onnx"] = str(model_path(library, version))  # stays in the work folder for the LFW step
-                entry["onnx_sha256"] = version.sha256
+                runtime = runtime_model_path(library, version)
+                entry["onnx"] = str(runtime)  # stays in the work folder for the LFW step
+                entry["onnx_sha256"] = version.runtime_sha256 or version.sha256
             if "error" not in entry:
                 entry["scan"] = scan_and_group(library, later_dir, f"after {depth}")
                 entry["later"] = score_photos(library, later_dir).as_dict()
@@ -422,12 +424,12 @@ def real_features(library: Library) -> tuple[np.ndarray, np.ndarray]:
 def lfw_step(lfw: Path, excluded: set[str], detector: Any, cache: Path, depths: dict[str, Any]) -> dict[str, Any]:
     from faceorg.weights.fetch import require_model
     from faceorg.weights.manifest import sha256_file
-    from faceorg.weights.registry import BASE_EMBEDDER_FILE
+    from faceorg.weights.registry import BASE_EMBEDDER_INT8_FILE
 
     pairs = other_pairs(lfw, excluded)
     caching = CachingDetector(detector, cache / "lfw_central_detections.json")
     out: dict[str, Any] = {"pairs": len(pairs), "excluded_people": len(excluded)}
-    base_path = require_model(BASE_EMBEDDER_FILE)
+    base_path = require_model(BASE_EMBEDDER_INT8_FILE)
     say(f"LFW other pairs: {len(pairs)} pairs, base model")
     out["base"] = pairs_accuracy(lfw, pairs, caching, build_embedder(Settings(), base_path),
                                  sha256_file(base_path), cache)
@@ -520,7 +522,7 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"Oracle: {o['used']} of {o['budget']} operations ({', '.join(f'{k} {v}' for k, v in o['by_pass'].items())}; "
           f"{', '.join(f'{k} {v}' for k, v in o['by_kind'].items())}), {o['n_failures']} refused, "
           f"{o['faces_touched']} faces touched; confirmed faces {r['confirmed_quality']['confirmed']}, "
-          f"{r['confirmed_quality']['passing_app_gate']} pass the app's training quality gate 0.6")
+          f"{r['confirmed_quality']['passing_app_gate']} pass the app's training quality gate {MIN_QUALITY}")
     print(f"Library BCubed F: {r['library_initial']['bcubed_f']:.3f} grouped, {r['library_corrected']['bcubed_f']:.3f} "
           f"after the oracle")
     print()

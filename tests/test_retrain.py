@@ -295,3 +295,41 @@ def test_a_library_embedded_in_float32_keeps_float32(library: Library) -> None:
     assert analyzer_for_library(library).embedder.runtime.model_path == verified_model_path(library, base)
     _, new = _perturbed_version(library)
     assert new.runtime_file is None and runtime_model_path(library, new) == verified_model_path(library, new)
+
+
+def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Library,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped model is SHIP_FRACTION of the way from the start to what fine-tuning returned, every
+    labelled face is re-embedded with it, and its distance scale is calibrated on the held-out faces."""
+    import types
+
+    torch = pytest.importorskip("torch")
+    import faceorg.retrain.retrain as retrain_module
+    import faceorg.train.finetune as finetune_module
+    from faceorg.retrain.retrain import _thorough, suggestion_scale
+
+    started: list[object] = []
+    tuned_holder: list[object] = []
+
+    def fake_finetune(training, module, **kwargs):  # type: ignore[no-untyped-def]
+        import copy
+
+        tuned = copy.deepcopy(module)
+        with torch.no_grad():
+            tuned.fc.weight.add_(0.02 * torch.randn_like(tuned.fc.weight, generator=torch.Generator().manual_seed(0)))
+        started.append(copy.deepcopy(module))
+        tuned_holder.append(tuned)
+        return types.SimpleNamespace(model=tuned, stop_reason="test")
+
+    monkeypatch.setattr(finetune_module, "finetune", fake_finetune)
+    data = collect_training_data(library, seed=0)
+    base = active_version(library)
+    folds, after, shipped, stop = _thorough(library, data, base, Progress(), seed=0)
+    start_w, tuned_w = started[0].fc.weight, tuned_holder[0].fc.weight  # type: ignore[attr-defined]
+    expected = start_w + retrain_module.SHIP_FRACTION * (tuned_w - start_w)
+    assert torch.allclose(shipped.fc.weight, expected, atol=1e-6) and stop == "test"
+    labelled = data.labels >= 0
+    assert not np.allclose(after[labelled], data.vectors[labelled])
+    assert np.allclose(after[~labelled], data.vectors[~labelled])
+    scale = suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out)
+    assert 0.5 <= scale <= 3.0

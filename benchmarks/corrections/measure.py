@@ -33,7 +33,7 @@ from faceorg.cluster.metrics import bcubed
 from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.embed.embedder import Embedder
 from faceorg.eval.lfw import Pair, embed_images, image_path, read_pairs, ten_fold_accuracy
-from faceorg.people.clustering import SUGGEST_MARGIN, SUGGEST_MAX_DISTANCE, load_library_faces
+from faceorg.people.clustering import SUGGEST_MARGIN, SUGGEST_MAX_DISTANCE, active_distance_scale, load_library_faces
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Person
 
@@ -99,7 +99,7 @@ def embedding_rules(library: Library, photos: dict[int, tuple[str, int | None]])
     - ``nearest_centre``: the nearest centre (normalised mean of a person's confirmed faces) is right;
     - ``suggest_rule_right`` / ``suggest_rule_none``: the app's suggestion rule alone
       (``match_to_people`` on ``build_person_index`` with the app's ``SUGGEST_MAX_DISTANCE`` and
-      ``SUGGEST_MARGIN``) picks the right person / nobody;
+      ``SUGGEST_MARGIN`` times the active model's distance scale) picks the right person / nobody;
     - ``right_distance_median``: median distance to the right person (its nearest index row), which
       shows the model's distance scale against the app's fixed thresholds.
     """
@@ -125,7 +125,8 @@ def embedding_rules(library: Library, photos: dict[int, tuple[str, int | None]])
     n = max(1, len(photos))
     out["nearest_centre"] = float(sum(data.names[int(people[k])] == t for k, t in zip(d.argmin(axis=1), truth)) / n)
     index = build_person_index(confirmed_vectors, owners)
-    match = match_to_people(queries, index, margin=SUGGEST_MARGIN, max_distance=SUGGEST_MAX_DISTANCE)
+    scale = active_distance_scale(library)
+    match = match_to_people(queries, index, margin=SUGGEST_MARGIN * scale, max_distance=SUGGEST_MAX_DISTANCE * scale)
     out["suggest_rule_right"] = float(sum(p >= 0 and data.names[int(p)] == t for p, t in zip(match.labels, truth)) / n)
     out["suggest_rule_none"] = (int(np.count_nonzero(match.labels < 0)) + len(photos) - len(faces)) / n
     index_people, dist = person_distances(queries, index)
