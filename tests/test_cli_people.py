@@ -31,6 +31,9 @@ def test_people_commands_end_to_end(capsys: pytest.CaptureFixture[str], shared_d
     out = run(capsys, *db, "scan", str(photos))
     assert "Grouped the new faces" in out
     run(capsys, *db, "cluster", "--full")
+    versions = json.loads(run(capsys, *db, "models", "list", "--json"))["versions"]
+    assert [(v["name"], v["precision"], v["active"]) for v in versions] == [("dlib-v1", "int8", True)]
+    assert "runs as" in run(capsys, *db, "models", "list")
     people = json.loads(run(capsys, *db, "people", "list", "--json"))
     assert {"id", "name", "face_count", "cover_face_id", "hidden"} <= people[0].keys()
     biggest = max(people, key=lambda p: p["face_count"])

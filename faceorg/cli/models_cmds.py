@@ -54,8 +54,9 @@ def cmd_list(args: argparse.Namespace) -> int:
                  for f in files])
     if versions:
         print()
-        print_table(["embedder version", "kind", "active", "created"],
-                    [[v["name"], v["kind"], "yes" if v["active"] else "", v["created_at"]] for v in versions])
+        print_table(["embedder version", "kind", "runs as", "active", "created"],
+                    [[v["name"], v["kind"], v["precision"], "yes" if v["active"] else "", v["created_at"]]
+                     for v in versions])
     print()
     print(summary)
     if not all(f.ok for f in files):
@@ -87,5 +88,7 @@ def _model_versions(args: argparse.Namespace) -> list[dict[str, object]]:
         return []
     with open_library(path) as library, library.session() as s:
         return [{"name": v.name, "kind": v.kind, "active": v.active, "sha256": v.sha256,
-                 "created_at": v.created_at.isoformat(timespec="seconds")}
+                 "created_at": v.created_at.isoformat(timespec="seconds"),
+                 "precision": "int8" if v.runtime_file else "float32", "runtime_file": v.runtime_file,
+                 "runtime_sha256": v.runtime_sha256}
                 for v in s.scalars(select(ModelVersion).order_by(ModelVersion.id))]
