@@ -100,12 +100,12 @@ from faceorg.paths import data_dir  # noqa: E402
 from faceorg.people.clustering import cluster_params, recluster  # noqa: E402
 from faceorg.pipeline.factory import analyzer_for_library, build_detector, build_embedder  # noqa: E402
 from faceorg.progress import Progress, ProgressState  # noqa: E402
+from faceorg.retrain.training_data import MIN_QUALITY  # noqa: E402
 from faceorg.scan.scanner import scan_library  # noqa: E402
 from faceorg.settings import Settings, load_settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from faceorg.store.db import Library, copy_database  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
-from faceorg.retrain.training_data import MIN_QUALITY  # noqa: E402
 from faceorg.store.model_versions import active_version, runtime_model_path  # noqa: E402
 from faceorg.store.models import Assignment, AssignmentSource, Embedding, Face  # noqa: E402
 

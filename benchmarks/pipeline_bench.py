@@ -71,14 +71,14 @@ def embed_speed(chips: np.ndarray, threads: int) -> tuple[float, float, float]:
     same model in torch (eager, float32, no grad), batch 32."""
     import torch
 
-    from faceorg.paths import models_dir
     from faceorg.train.dlib_resnet import DlibResNet
+    from faceorg.weights.fetch import require_model
     from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE, DLIB_RESNET_FILE
 
-    int8_ms = ort_ms_per_face(models_dir() / BASE_EMBEDDER_INT8_FILE, chips, threads)
-    fp32_ms = ort_ms_per_face(models_dir() / BASE_EMBEDDER_FILE, chips, threads)
+    int8_ms = ort_ms_per_face(require_model(BASE_EMBEDDER_INT8_FILE), chips, threads)
+    fp32_ms = ort_ms_per_face(require_model(BASE_EMBEDDER_FILE), chips, threads)
     torch.set_num_threads(threads)
-    model = DlibResNet.from_dat(models_dir() / DLIB_RESNET_FILE).eval()
+    model = DlibResNet.from_dat(require_model(DLIB_RESNET_FILE)).eval()
     x = torch.from_numpy(np.ascontiguousarray(chips.astype(np.float32).transpose(0, 3, 1, 2)))
     with torch.no_grad():
         model(x[:32])

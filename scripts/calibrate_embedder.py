@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +51,9 @@ def main() -> int:
         det = central_face(detector.detect(image), image.shape[1], image.shape[0])
         if det is not None:
             chips.append(align_chip(image, np.asarray(det.landmarks, np.float32)))
-    target = args.out.with_name(args.out.stem + ".check.onnx")
-    quantize_embedder(require_model(BASE_EMBEDDER_FILE), target, chips=np.stack(chips), save_ranges=args.out)
-    target.unlink()
+    with tempfile.TemporaryDirectory() as tmp:  # the int8 model itself is made by `faceorg models fetch`
+        quantize_embedder(require_model(BASE_EMBEDDER_FILE), Path(tmp) / "check.onnx", chips=np.stack(chips),
+                          save_ranges=args.out)
     print(f"ranges measured on {len(chips)} faces written to {args.out}")
     return 0
 

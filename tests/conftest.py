@@ -41,9 +41,10 @@ def isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyt
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """The installed models; skip when absent, unless FACEORG_REQUIRE_MODELS=1 (CI) makes that a failure."""
-    from faceorg.weights.registry import BASE_EMBEDDER_FILE, DETECTOR_FILE
+    from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE, DETECTOR_FILE
 
-    missing = [f for f in (DETECTOR_FILE, BASE_EMBEDDER_FILE) if not (INSTALLED_MODELS / f).is_file()]
+    missing = [f for f in (DETECTOR_FILE, BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE)
+               if not (INSTALLED_MODELS / f).is_file()]
     if missing:
         message = f"models {missing} not installed in {INSTALLED_MODELS}: run `faceorg models fetch`"
         if os.environ.get("FACEORG_REQUIRE_MODELS") == "1":

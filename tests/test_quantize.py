@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +13,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 from faceorg.embed.quantize import (
     BASE_RANGES_FILE,
+    FINGERPRINT_KEY,
     canonical_names,
     check_quantized,
     fold_affine_into_conv,
     quantize_embedder,
+    with_new_head,
 )
 
 
@@ -130,9 +133,37 @@ def test_ranges_of_another_architecture_are_refused(tmp_path: Path) -> None:
     onnx.save(narrow, str(other))
     ranges = tmp_path / "ranges.json"
     quantize_embedder(other, tmp_path / "other.int8.onnx", chips=tiny_chips(), save_ranges=ranges)
-    with pytest.raises((ValueError, KeyError)):
+    with pytest.raises(ValueError, match="different model graph"):
         quantize_embedder(source, tmp_path / "bad.int8.onnx", ranges_file=ranges)
-    assert not (tmp_path / "bad.int8.onnx").exists()
+    assert not (tmp_path / "bad.int8.onnx").exists() and not list(tmp_path.glob("*.partial"))
+    unmarked = json.loads(ranges.read_text())
+    del unmarked[FINGERPRINT_KEY]  # ranges of unknown origin are not trusted either
+    ranges.write_text(json.dumps(unmarked))
+    with pytest.raises(ValueError, match="different model graph"):
+        quantize_embedder(other, tmp_path / "bad.int8.onnx", ranges_file=ranges)
+
+
+def test_quantiser_failures_become_one_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="quantising broken.onnx failed"):
+        quantize_embedder(broken, tmp_path / "out.onnx", chips=tiny_chips())
+    assert not list(tmp_path.glob("out.onnx*"))
+
+
+def test_a_new_head_keeps_the_int8_body(tmp_path: Path) -> None:
+    source = tmp_path / "tiny.onnx"
+    onnx.save(tiny_embedder(), str(source))
+    int8 = quantize_embedder(source, tmp_path / "tiny.int8.onnx", chips=tiny_chips())
+    head = np.random.default_rng(3).normal(size=(5, 4)).astype(np.float32)  # [out, in] like torch's Linear
+    swapped = with_new_head(int8, head, tmp_path / "swapped.int8.onnx")
+    chips = tiny_chips(8)
+    old, new = run(int8, chips), run(swapped, chips)
+    np.testing.assert_array_equal(new["features"], old["features"])
+    np.testing.assert_allclose(new["embedding"], new["features"] @ head.T, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="does not fit"):
+        with_new_head(int8, np.zeros((3, 3), np.float32), tmp_path / "bad.onnx")
+    assert not (tmp_path / "bad.onnx").exists()
 
 
 def test_needs_ranges_or_chips(tmp_path: Path) -> None:

@@ -1,7 +1,10 @@
 """Train (fine-tune) the embedder on a folder-per-person dataset, for users with their own labelled photos.
 
 The same recipe as the thorough depth, on the dataset's faces instead of the library's: one fold of the
-dataset's people is held out for the gate; an accepted model becomes the library's new version.
+dataset's people is held out for the gate, the model shipped is ``SHIP_FRACTION`` of the way from the
+starting weights to the fine-tuned ones, and an accepted model becomes the library's new version. Its
+distance scale is the same-person spacing ratio (the dataset's people need not be the library's, so the
+library's suggestion rule cannot be calibrated on them).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from faceorg.errors import FaceorgError
 from faceorg.paths import models_dir
 from faceorg.progress import Progress
 from faceorg.retrain.retrain import (
+    SHIP_FRACTION,
     RetrainReport,
     _install,
     _progress_callback,
@@ -36,6 +40,7 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
     """Fine-tune the active embedder on ``root`` (one subfolder of photos per person); see the module docstring."""
     from faceorg.train.dataset_folder import folder_training_set, load_folder_dataset
     from faceorg.train.finetune import embed_chips, finetune
+    from faceorg.train.interpolate import interpolate_weights
     from faceorg.train.model_io import load_module
 
     progress = progress or Progress()
@@ -58,9 +63,10 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
     training.labels = without(dataset.labels, fold)
     progress.start("Fine-tuning the face model")
     result = finetune(training, module, seed=seed, progress=_progress_callback(progress), cancel=progress.check_cancelled)
+    shipped = interpolate_weights(module, result.model, SHIP_FRACTION)
     rows = np.arange(len(dataset.labels))
     before = l2_normalize(embed_chips(module, training.load_chips, rows))
-    after = l2_normalize(embed_chips(result.model, training.load_chips, rows))
+    after = l2_normalize(embed_chips(shipped, training.load_chips, rows))
     decision = judge(before, after, dataset.labels, [fold], seed)
     scale = distance_scale(version, before, after, dataset.labels)
     out = RetrainReport(
@@ -71,7 +77,7 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
         stop_reason=result.stop_reason, unseen_verification_before=decision.unseen_before,
         unseen_verification_after=decision.unseen_after, distance_scale=scale)
     if decision.accepted and not dry_run:
-        new = _install(library, version, "thorough", None, result.model, out, progress)
+        new = _install(library, version, "thorough", None, shipped, out, progress)
         from faceorg.people.clustering import recluster
 
         out.regrouped = recluster(library, progress, full=True).as_dict()

@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from faceorg.embed.embedder import l2_normalize
 from faceorg.errors import FaceorgError
 from faceorg.paths import models_dir
 from faceorg.progress import Progress
@@ -180,7 +179,7 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     """Fine-tune the last stages without one fold, then step back towards the starting weights
     (``SHIP_FRACTION``); that model is both judged and shipped."""
     from faceorg.train.data import TrainingSet
-    from faceorg.train.finetune import embed_chips, finetune
+    from faceorg.train.finetune import finetune
     from faceorg.train.interpolate import interpolate_weights
     from faceorg.train.model_io import load_module
 
@@ -194,13 +193,43 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     result = finetune(training, module, seed=seed, progress=_progress_callback(progress),
                       cancel=progress.check_cancelled)
     shipped = interpolate_weights(module, result.model, SHIP_FRACTION)
-    # Every labelled face under the new model: the held-out ones are judged, the others choose the
-    # gate's grouping threshold and are the confirmed faces the suggestion scale is calibrated against.
+    # Every labelled face under the new model as it will run: the held-out ones are judged, the others
+    # choose the gate's grouping threshold and are the confirmed faces the suggestion scale is calibrated on.
     progress.start("Checking the new model on your faces")
     rows = np.flatnonzero(data.labels >= 0)
     after = data.vectors.copy()
-    after[rows] = l2_normalize(embed_chips(shipped, training.load_chips, rows))
+    after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, progress)
     return [fold], after, shipped, result.stop_reason
+
+
+def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.ndarray,
+                       progress: Progress) -> np.ndarray:
+    """Normalised embeddings of ``rows``' chips by the file a deeper version of ``module`` would run once
+    installed (its int8 copy calibrated on library chips, as ``register_version`` makes it; the float32
+    export when no copy can be made), so the gate judges what the app will use."""
+    from faceorg.embed.embedder import Embedder
+    from faceorg.embed.quantize import quantize_embedder
+    from faceorg.retrain.versions import calibration_chips
+    from faceorg.train.export_onnx import export_onnx
+
+    with tempfile.TemporaryDirectory(dir=library_models_dir(library)) as tmp:
+        runtime = Path(tmp) / "candidate.onnx"
+        export_onnx(module.cpu().eval(), runtime)
+        chips = calibration_chips(library)
+        if len(chips):
+            try:
+                runtime = quantize_embedder(runtime, Path(tmp) / "candidate.int8.onnx", chips=chips)
+            except ValueError as exc:
+                log.warning("judging the float32 model: %s", exc)
+        embedder = Embedder(runtime, use_gpu=load_settings(library).use_gpu)
+        progress.start("Checking the new model on your faces", total=len(rows))
+        out = []
+        for start in range(0, len(rows), 256):
+            progress.check_cancelled()
+            part = rows[start:start + 256]
+            out.append(embedder.embed(load_chips(part).transpose(0, 2, 3, 1))[0])
+            progress.advance(len(part))
+    return np.concatenate(out) if out else np.zeros((0, 128), np.float32)
 
 
 def same_person_spacing(vectors: np.ndarray, labels: np.ndarray, rows: np.ndarray | None = None) -> float:
@@ -358,12 +387,18 @@ def _install(library: Library, parent: ModelVersion, depth: str, weight: np.ndar
         module = load_module(parent_ckpt if parent.kind != "base" else None, models_dir() / DLIB_RESNET_FILE)
         set_head(module, weight)  # type: ignore[arg-type]
     progress.start("Saving the new model")
+    checkpoint = folder / f"embedder-{name}.pt"
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         onnx_tmp = Path(tmp) / "model.onnx"
-        sha = save_version(module, onnx_tmp, folder / f"embedder-{name}.pt")
-        version = register_version(library, name=name, kind=kind, onnx_file=onnx_tmp, sha256=sha, parent=parent,
-                                   report={"before": result.before, "after": result.after, "summary": result.summary,
-                                           "training": result.training, "distance_scale": result.distance_scale})
+        try:
+            sha = save_version(module, onnx_tmp, checkpoint)
+            version = register_version(library, name=name, kind=kind, onnx_file=onnx_tmp, sha256=sha, parent=parent,
+                                       report={"before": result.before, "after": result.after,
+                                               "summary": result.summary, "training": result.training,
+                                               "distance_scale": result.distance_scale})
+        except BaseException:
+            checkpoint.unlink(missing_ok=True)
+            raise
     if kind == "head":
         reembed_from_features(library, version, weight, progress)  # type: ignore[arg-type]
     else:

@@ -49,16 +49,7 @@ def next_version_name(library: Library, kind: str) -> str:
     return f"v{n + 1}-{kind}"
 
 
-def ranges_path(library: Library, version: ModelVersion) -> Path:
-    """The activation ranges a version's int8 copy was made with."""
-    from faceorg.embed.quantize import BASE_RANGES_FILE
-
-    if version.kind == "base":
-        return BASE_RANGES_FILE
-    return library_models_dir(library) / f"embedder-{version.name}.int8-ranges.json"
-
-
-def _calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.ndarray:
+def calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.ndarray:
     """Up to ``count`` stored chips spread evenly over the library."""
     with library.session() as s:
         ids = list(s.scalars(select(FaceChip.face_id).order_by(FaceChip.face_id)))
@@ -67,31 +58,38 @@ def _calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.n
     return np.stack([decode_chip(r) for r in rows]) if rows else np.zeros((0, 150, 150, 3), np.uint8)
 
 
+def runtime_file_name(name: str) -> str:
+    return f"embedder-{name}.int8.onnx"
+
+
 def make_runtime_copy(library: Library, *, name: str, kind: str, onnx_file: Path,
                       parent: ModelVersion) -> tuple[str, str] | None:
-    """Write the int8 copy of a new version beside it; return (file name, SHA-256), or None to run float32.
+    """Write the int8 copy of a new version into the library's model folder; return (file name, SHA-256),
+    or None when the version is to run its float32 file.
 
-    A head-only version keeps its parent's precision and quantises with the parent's ranges, so its
-    faces' 256-d features stay exactly the parent's; a deeper version is calibrated on library chips.
+    A head-only version keeps its parent's precision: its int8 copy is the parent's with the new last
+    layer (float32 in both), so its faces' stored 256-d features stay exactly right; if that copy cannot
+    be made, FaceorgError (installing it in float32 would mix precisions). A deeper version, whose faces
+    are all embedded again, is quantised with ranges measured on library chips, else runs float32.
     """
-    from faceorg.embed.quantize import quantize_embedder
+    from faceorg.embed.quantize import quantize_embedder, with_new_head
     from faceorg.weights.manifest import sha256_file
 
-    folder = library_models_dir(library)
-    target = folder / f"embedder-{name}.int8.onnx"
-    ranges = folder / f"embedder-{name}.int8-ranges.json"
+    target = library_models_dir(library) / runtime_file_name(name)
+    if kind == "head":
+        if parent.runtime_file is None:
+            return None
+        try:
+            with_new_head(runtime_model_path(library, parent), _onnx_head_weight(onnx_file), target)
+        except ValueError as exc:
+            raise FaceorgError(f"cannot make the int8 copy of embedder {name}: {exc}") from exc
+        return target.name, sha256_file(target)
+    chips = calibration_chips(library)
+    if len(chips) == 0:
+        return None
     try:
-        if kind == "head":
-            if parent.runtime_file is None:
-                return None
-            shutil.copyfile(ranges_path(library, parent), ranges)
-            quantize_embedder(onnx_file, target, ranges_file=ranges)
-        else:
-            chips = _calibration_chips(library)
-            if len(chips) == 0:
-                return None
-            quantize_embedder(onnx_file, target, chips=chips, save_ranges=ranges)
-    except (ValueError, OSError) as exc:
+        quantize_embedder(onnx_file, target, chips=chips)
+    except ValueError as exc:
         log.warning("embedder %s runs in float32: its int8 copy could not be made (%s)", name, exc)
         return None
     return target.name, sha256_file(target)
@@ -99,20 +97,39 @@ def make_runtime_copy(library: Library, *, name: str, kind: str, onnx_file: Path
 
 def register_version(library: Library, *, name: str, kind: str, onnx_file: Path, sha256: str,
                      parent: ModelVersion, report: dict[str, object]) -> ModelVersion:
-    """Move a trained ONNX file (and its int8 copy) into the library's model folder; record it (inactive)."""
+    """Move a trained ONNX file (and its int8 copy) into the library's model folder; record it (inactive).
+    On failure nothing of the version is left behind."""
     folder = library_models_dir(library)
     target = folder / f"embedder-{name}.onnx"
+    runtime_target = folder / runtime_file_name(name)
     tmp = target.with_suffix(".onnx.tmp")
-    shutil.copyfile(onnx_file, tmp)
-    os.replace(tmp, target)
-    runtime = make_runtime_copy(library, name=name, kind=kind, onnx_file=target, parent=parent)
-    with library.transaction() as s:
-        version = ModelVersion(name=name, kind=kind, file_name=target.name, sha256=sha256, parent_id=parent.id,
-                               active=False, report=report, runtime_file=runtime[0] if runtime else None,
-                               runtime_sha256=runtime[1] if runtime else None)
-        s.add(version)
-        s.flush()
-        return version
+    try:
+        shutil.copyfile(onnx_file, tmp)
+        os.replace(tmp, target)
+        runtime = make_runtime_copy(library, name=name, kind=kind, onnx_file=target, parent=parent)
+        with library.transaction() as s:
+            version = ModelVersion(name=name, kind=kind, file_name=target.name, sha256=sha256, parent_id=parent.id,
+                                   active=False, report=report, runtime_file=runtime[0] if runtime else None,
+                                   runtime_sha256=runtime[1] if runtime else None)
+            s.add(version)
+            s.flush()
+            return version
+    except BaseException:
+        for path in (tmp, target, runtime_target):
+            path.unlink(missing_ok=True)
+        raise
+
+
+def _onnx_head_weight(path: Path) -> np.ndarray:
+    """The last layer's weight [128, 256] of an embedder ONNX file (its only 128 x 256 tensor)."""
+    import onnx
+    from onnx import numpy_helper
+
+    for init in onnx.load(str(path)).graph.initializer:
+        if tuple(init.dims) in ((128, 256), (256, 128)):
+            array = numpy_helper.to_array(init)
+            return array if array.shape == (128, 256) else array.T
+    raise FaceorgError(f"{path.name}: cannot find the last layer")
 
 
 def _face_chunks(library: Library, version_id: int) -> list[list[int]]:
@@ -222,13 +239,4 @@ def use_version(library: Library, name: str, progress: Progress | None = None) -
 
 def head_weight(library: Library, version: ModelVersion) -> np.ndarray:
     """The last layer's weight [128, 256] of a version, read from its ONNX file (no torch needed)."""
-    import onnx
-    from onnx import numpy_helper
-
-    model = onnx.load(str(verified_model_path(library, version)))
-    for init in model.graph.initializer:
-        array = numpy_helper.to_array(init)
-        if array.shape in ((128, 256), (256, 128)):
-            return array if array.shape == (128, 256) else array.T
-    raise FaceorgError(f"embedder version {version.name}: cannot find its last layer")
-
+    return _onnx_head_weight(verified_model_path(library, version))

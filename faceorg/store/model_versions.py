@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE
 
 
 def library_models_dir(library: Library) -> Path:
-    """Where this library's retrained embedders live: ``<database>.models/`` beside the database."""
+    """Where this library's embedder files live (retrained versions, int8 copies): ``<database>.models/``."""
     path = library.path.with_name(library.path.name + ".models")
     path.mkdir(parents=True, exist_ok=True)
     return path
@@ -29,11 +31,22 @@ def model_path(library: Library, version: ModelVersion) -> Path:
     return _folder(library, version) / version.file_name
 
 
+def _library_copy(library: Library, source: Path) -> Path:
+    """Copy a model file into the library's model folder (atomically, unless already there)."""
+    target = library_models_dir(library) / source.name
+    if not target.is_file() or target.read_bytes() != source.read_bytes():
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    return target
+
+
 def ensure_base_version(library: Library) -> ModelVersion:
     """The active embedder version, registering the installed base model as active when there is none.
 
-    A library registering the base model afresh (it has no embeddings yet) runs its int8 copy; a library
-    that already has embeddings from the float32 file goes on running that, so its faces stay comparable.
+    A library registering the base model runs its int8 copy, copied into the library's model folder (so a
+    later ``models fetch`` that makes a different copy cannot change what this library's faces were
+    embedded with); a base version registered before int8 copies existed keeps running the float32 file.
     Raises ModelsMissingError (via require_model) when the base model is not installed.
     """
     from faceorg.weights.fetch import require_model
@@ -47,7 +60,7 @@ def ensure_base_version(library: Library) -> ModelVersion:
             path = require_model(BASE_EMBEDDER_FILE)
             from faceorg.weights.manifest import sha256_file
 
-            runtime = require_model(BASE_EMBEDDER_INT8_FILE)
+            runtime = _library_copy(library, require_model(BASE_EMBEDDER_INT8_FILE))
             base = ModelVersion(name=BASE_EMBEDDER_VERSION, kind="base", file_name=BASE_EMBEDDER_FILE,
                                 sha256=sha256_file(path), active=True, runtime_file=runtime.name,
                                 runtime_sha256=sha256_file(runtime),
@@ -78,16 +91,28 @@ def verified_model_path(library: Library, version: ModelVersion) -> Path:
     return path
 
 
-def runtime_model_path(library: Library, version: ModelVersion) -> Path:
-    """The file that computes the version's embeddings (its int8 copy, if it has one), SHA-256 checked."""
+def _restore_base_copy(library: Library, version: ModelVersion) -> None:
+    """Copy the base model's int8 file into the library's folder again (say the database was copied
+    without its ``.models`` folder), but only if the installed one is the very file it recorded."""
     from faceorg.weights.fetch import require_model
+    from faceorg.weights.manifest import sha256_file
+
+    assert version.runtime_file is not None
+    installed = require_model(version.runtime_file)
+    if sha256_file(installed) == version.runtime_sha256:
+        _library_copy(library, installed)
+
+
+def runtime_model_path(library: Library, version: ModelVersion) -> Path:
+    """The file that computes the version's embeddings (its int8 copy in the library's model folder, if
+    it has one), SHA-256 checked."""
     from faceorg.weights.manifest import sha256_file
 
     if version.runtime_file is None:
         return verified_model_path(library, version)
-    if version.kind == "base":
-        require_model(version.runtime_file)
-    path = _folder(library, version) / version.runtime_file
+    path = library_models_dir(library) / version.runtime_file
+    if not path.is_file() and version.kind == "base":
+        _restore_base_copy(library, version)
     if not path.is_file():
         raise FaceorgError(f"embedder version {version.name} is missing its file {path}")
     if sha256_file(path) != version.runtime_sha256:

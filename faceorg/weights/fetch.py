@@ -90,8 +90,9 @@ def _quantized_source(manifest: dict[str, ManifestEntry]) -> str:
     from faceorg.embed.quantize import BASE_RANGES_FILE
 
     base = manifest.get(registry.BASE_EMBEDDER_FILE)
+    ranges = _file_sha256(BASE_RANGES_FILE) or "missing"
     return (f"quantized from {registry.BASE_EMBEDDER_FILE} (sha256 {base.sha256 if base else '?'}) with "
-            f"{BASE_RANGES_FILE.name} (sha256 {sha256_file(BASE_RANGES_FILE)})")
+            f"{BASE_RANGES_FILE.name} (sha256 {ranges})")
 
 
 def _is_current_quantization(entry: ManifestEntry | None, manifest: dict[str, ManifestEntry]) -> TypeGuard[ManifestEntry]:

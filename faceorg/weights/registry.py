@@ -36,6 +36,6 @@ DETECTOR_FILE = "retinaface_mnet025.onnx"
 DLIB_RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
 BASE_EMBEDDER_FILE = "embedder-dlib-v1.onnx"  # converted by faceorg.train from the .dat
 BASE_EMBEDDER_VERSION = "dlib-v1"
-# Its int8 copy (faceorg.embed.quantize, activation ranges shipped with the package): what runs on the CPU.
+# Its int8 copy (faceorg.embed.quantize, activation ranges shipped with the package): what libraries run.
 BASE_EMBEDDER_INT8_FILE = "embedder-dlib-v1.int8.onnx"
 MANIFEST_FILE = "manifest.json"  # name -> {"sha256": ..., "source": ...}
