@@ -10,6 +10,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from faceorg.cluster.engine import (
+    group_spread,
+    split_spread_groups,
     ClusterParams,
     cluster_embeddings,
     core_distances,
@@ -173,7 +175,8 @@ def test_person_with_two_looks_larger_than_k_stays_one_cluster() -> None:
         others[rng.integers(0, 3, 60)] + 0.04 * rng.standard_normal((60, dim)),
         strangers,
     ]))
-    p = ClusterParams(min_cluster_size=5, min_samples=3, cluster_selection_epsilon=0.3, k=8)
+    # compared with exact HDBSCAN, which has no spread guard (this toy geometry is not face-scaled)
+    p = ClusterParams(min_cluster_size=5, min_samples=3, cluster_selection_epsilon=0.3, k=8, max_spread=0.0)
     bridged = cluster_embeddings(x, p)
     assert len(set(bridged.labels[:80].tolist())) == 1 and bridged.labels[0] >= 0
     assert same_partition(bridged.labels, exact_labels(x, p))
@@ -318,3 +321,39 @@ def test_strays_join_a_near_group_and_mutual_pairs_form_groups() -> None:
     assert attached.tolist() == [0, 0, 0, 0, -1, -1, -1, -1]
     paired = pair_strays(attached, graph, 0.3)
     assert paired[5] == paired[6] == 1 and paired[4] == -1 and paired[7] == -1
+
+
+def _blob(rng: np.random.Generator, centre: np.ndarray, n: int, noise: float) -> np.ndarray:
+    x = centre + rng.normal(scale=noise / np.sqrt(len(centre)), size=(n, len(centre)))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_group_spread_is_the_median_pair_distance() -> None:
+    x = np.random.default_rng(0).normal(size=(30, 8))
+    members = np.arange(0, 30, 2)
+    pairs = [np.linalg.norm(x[a] - x[b]) for i, a in enumerate(members) for b in members[i + 1:]]
+    assert group_spread(x, members) == pytest.approx(float(np.median(pairs)))
+    assert group_spread(x, np.array([3])) == 0.0
+
+
+def test_a_group_spread_over_several_people_is_split() -> None:
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(3, 64))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    x = np.vstack([_blob(rng, c, 20, 0.3) for c in centres])
+    truth = np.repeat(np.arange(3), 20)
+    merged = np.zeros(60, np.int64)  # as if HDBSCAN had picked one giant group
+    merged[:2] = -1
+    tight = np.vstack([x, _blob(rng, rng.normal(size=64), 10, 0.2)])  # plus a genuine group, left alone
+    labels = np.concatenate([merged, np.full(10, 7)])
+    params = replace(default_params(len(tight)), max_spread=0.45)
+    assert group_spread(tight, np.flatnonzero(labels == 0)) > 0.45 > group_spread(tight, np.arange(60, 70))
+    split, strengths = split_spread_groups(tight, labels, np.ones(len(labels)), params)
+    assert np.array_equal(split[60:], labels[60:]) and np.all(strengths[60:] == 1.0)
+    assert np.array_equal(split[:2], [-1, -1])
+    found = split[:60]
+    assert 0 not in found and len(np.unique(found[found >= 0])) >= 3
+    for group in np.unique(found[found >= 0]):  # every new group is one person
+        assert len(np.unique(truth[found == group])) == 1
+    off = replace(params, max_spread=0.0)
+    assert np.array_equal(cluster_embeddings(tight, off).labels, cluster_embeddings(tight, off).labels)

@@ -355,7 +355,8 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     monkeypatch.setattr(finetune_module, "finetune", fake_finetune)
     data = collect_training_data(library, seed=0)
     base = active_version(library)
-    folds, after, shipped, stop = _thorough(library, data, base, Progress(), seed=0)
+    folds, after, shipped, stop, shipping = _thorough(library, data, base, Progress(), seed=0)
+    assert shipping["ship_fraction"] == retrain_module.SHIP_FRACTIONS[0] and shipping["geometry_kept"] >= 0.88
     start_w, tuned_w = started[0].fc.weight, tuned_holder[0].fc.weight  # type: ignore[attr-defined]
     expected = start_w + retrain_module.SHIP_FRACTION * (tuned_w - start_w)
     assert torch.allclose(shipped.fc.weight, expected, atol=1e-6) and stop == "test"
@@ -371,3 +372,40 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
                                            SUGGEST_MAX_DISTANCE, SUGGEST_MARGIN)
     assert calibrated is not None  # enough held-out faces here: the calibration, not the fallback, decides
     assert suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out) == calibrated
+
+
+def test_geometry_kept_is_the_correlation_of_pair_distances() -> None:
+    from faceorg.retrain.retrain import geometry_kept
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(12, 5))
+    b = a + rng.normal(scale=0.3, size=a.shape)
+    da = [np.linalg.norm(a[i] - a[j]) for i in range(12) for j in range(i + 1, 12)]
+    db = [np.linalg.norm(b[i] - b[j]) for i in range(12) for j in range(i + 1, 12)]
+    assert geometry_kept(a, b) == pytest.approx(float(np.corrcoef(da, db)[0, 1]))
+    assert geometry_kept(a, 2 * a) == pytest.approx(1.0)
+
+
+def test_a_fine_tuning_that_moves_everyone_is_shipped_only_in_part(library: Library) -> None:
+    """A 'fine-tuned' model that rearranges all faces keeps less of its change than one that does not."""
+    import copy
+
+    torch = pytest.importorskip("torch")
+    from faceorg.retrain.retrain import SHIP_FRACTIONS, _ship_fraction
+    from faceorg.retrain.training_data import chip_loader
+    from faceorg.train.model_io import load_module
+    from faceorg.paths import models_dir
+    from faceorg.weights.registry import DLIB_RESNET_FILE
+
+    data = collect_training_data(library, seed=0)
+    start = load_module(None, models_dir() / DLIB_RESNET_FILE)
+    scrambled = copy.deepcopy(start)
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # the last residual stage scrambled: faces land in new places
+        for p in [*scrambled.stages[-1].parameters(), *scrambled.stages[-2].parameters()]:
+            p.copy_(torch.randn(p.shape, generator=generator) * p.std() + p.mean())
+    loader = chip_loader(library, data.face_ids)
+    _, fraction, kept = _ship_fraction(start, scrambled, loader, len(data.face_ids), 0, Progress())
+    assert fraction < SHIP_FRACTIONS[0], kept
+    _, fraction_same, kept_same = _ship_fraction(start, copy.deepcopy(start), loader, len(data.face_ids), 0, Progress())
+    assert fraction_same == SHIP_FRACTIONS[0] and kept_same == pytest.approx(1.0)

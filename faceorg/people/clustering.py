@@ -66,7 +66,7 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
         params = replace(params, min_cluster_size=settings.min_group_size,
                          pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
     return replace(params, stray_distance=params.stray_distance * scale, pair_distance=params.pair_distance * scale,
-                   attach_distance=params.attach_distance * scale)
+                   attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale)
 
 
 def active_distance_scale(library: Library) -> float:

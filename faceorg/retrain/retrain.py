@@ -11,8 +11,8 @@ held-out faces of the people it learned (verification rate at a 1-in-1000 false-
 BCubed F of regrouping them: better on one, worse on neither), and must not match the faces of people
 it never saw clearly worse. The quick depth is judged over ``GATE_FOLDS`` folds and then trained on
 everything; the thorough depth on one fold, and the model judged is the one shipped: the starting
-weights moved ``SHIP_FRACTION`` of the way towards the fine-tuned ones, which keeps people outside the
-library recognised about as well as before. Its distance scale (how grouping and suggestion thresholds stretch
+weights moved part of the way towards the fine-tuned ones (as far as keeps the library's faces in
+nearly the same geometry), which keeps people outside the library recognised about as well as before. Its distance scale (how grouping and suggestion thresholds stretch
 for it) is calibrated on the held-out faces (:mod:`faceorg.retrain.calibrate`).
 
 A refused model changes nothing. An accepted one becomes a new version: exported to ONNX, every face
@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from faceorg.embed.embedder import l2_normalize
 from faceorg.errors import FaceorgError
 from faceorg.paths import models_dir
 from faceorg.progress import Progress
@@ -53,12 +54,17 @@ log = logging.getLogger(__name__)
 DEPTHS = ("quick", "thorough")
 GATE_FOLDS = 3  # quick: each fold trained and judged, then a final model on everything
 THOROUGH_FOLDS = 5  # thorough: one fold held out (a fifth of the people and of each person's faces)
-# Thorough: the model shipped lies this fraction of the way from the starting weights to the fine-tuned
-# ones. Measured on the corrections benchmark (one fine-tuning, shipped at 0.4 / 0.7 / 1.0): LFW accuracy
-# on people outside the library +0.15 / +0.02 / -0.09 points against the base model (an earlier
-# fine-tuning lost 0.46 at 1.0), later photos sent to the right person +2.0 / +4.7 / +9.5 points, to a
-# wrong person -2.7 / -2.6 / +0.6 points.
-SHIP_FRACTION = 0.7
+# Thorough: the model shipped lies a fraction of the way from the starting weights to the fine-tuned
+# ones: the largest of SHIP_FRACTIONS that keeps the geometry of the library's faces (the correlation of
+# their pairwise distances before and after) at MIN_GEOMETRY_KEPT or more. Measured on the corrections
+# benchmark: one fine-tuning shipped at 0.4 / 0.7 / 1.0 gave LFW accuracy on people outside the library
+# +0.15 / +0.02 / -0.09 points against the base model and later photos sent to the right person +2.0 /
+# +4.7 / +9.5 points; across three fine-tunings, geometry kept 0.90 / 0.79 / 0.74 went with LFW changes
+# +0.02 / -0.46 / -0.84 points.
+SHIP_FRACTION = 0.7  # the most shipped
+SHIP_FRACTIONS = (0.7, 0.55, 0.4, 0.3, 0.2)
+MIN_GEOMETRY_KEPT = 0.88
+GEOMETRY_FACES = 400
 # Time caps (seconds on this project's 2-core machines) so the quick depth stays within a minute with
 # 5k labelled faces (measured 57-59 s with caps of 10 and 25 s; these leave room for a busy machine).
 QUICK_FOLD_SECONDS = 9.0
@@ -88,6 +94,8 @@ class RetrainReport:
     unseen_verification_before: float | None = None
     unseen_verification_after: float | None = None
     distance_scale: float = 1.0  # the new model's distances relative to the base model's
+    ship_fraction: float | None = None  # thorough: how far towards the fine-tuned weights the model went
+    geometry_kept: float | None = None  # thorough: correlation of the library's face distances before/after
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,12 +183,11 @@ def _quick(library: Library, data: LibraryTrainingData, version: ModelVersion, p
 
 
 def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-              seed: int) -> tuple[list[GateFold], np.ndarray, Any, str]:
+              seed: int) -> tuple[list[GateFold], np.ndarray, Any, str, dict[str, float]]:
     """Fine-tune the last stages without one fold, then step back towards the starting weights
-    (``SHIP_FRACTION``); that model is both judged and shipped."""
+    (``_ship_fraction``); that model is both judged and shipped."""
     from faceorg.train.data import TrainingSet
     from faceorg.train.finetune import finetune
-    from faceorg.train.interpolate import interpolate_weights
     from faceorg.train.model_io import load_module
 
     checkpoint = library_models_dir(library) / f"embedder-{version.name}.pt"
@@ -192,14 +199,50 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     progress.start("Fine-tuning the face model")
     result = finetune(training, module, seed=seed, progress=_progress_callback(progress),
                       cancel=progress.check_cancelled)
-    shipped = interpolate_weights(module, result.model, SHIP_FRACTION)
+    shipped, fraction, kept = _ship_fraction(module, result.model, training.load_chips, len(data.face_ids), seed,
+                                             progress)
     # Every labelled face under the new model as it will run: the held-out ones are judged, the others
     # choose the gate's grouping threshold and are the confirmed faces the suggestion scale is calibrated on.
     progress.start("Checking the new model on your faces")
     rows = np.flatnonzero(data.labels >= 0)
     after = data.vectors.copy()
     after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, progress)
-    return [fold], after, shipped, result.stop_reason
+    return [fold], after, shipped, result.stop_reason, {"ship_fraction": fraction, "geometry_kept": kept}
+
+
+def geometry_kept(before: np.ndarray, after: np.ndarray) -> float:
+    """Correlation of all pairwise distances between the same faces under two models (1: same geometry)."""
+    def pairwise(v: np.ndarray) -> np.ndarray:
+        v = np.asarray(v, np.float64)
+        d2 = np.maximum(np.sum(v * v, 1)[:, None] + np.sum(v * v, 1)[None, :] - 2 * v @ v.T, 0.0)
+        return np.sqrt(d2[np.triu_indices(len(v), 1)])
+
+    a, b = pairwise(before), pairwise(after)
+    if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return 1.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _ship_fraction(start: Any, tuned: Any, load_chips: Any, n_faces: int, seed: int,
+                   progress: Progress) -> tuple[Any, float, float]:
+    """The model to ship: the largest of ``SHIP_FRACTIONS`` of the way from ``start`` to ``tuned`` whose
+    faces keep their geometry (``MIN_GEOMETRY_KEPT``), else the smallest; with the fraction and the
+    geometry kept (on a seeded sample of the library's faces)."""
+    from faceorg.train.finetune import embed_chips
+    from faceorg.train.interpolate import interpolate_weights
+
+    rows = np.sort(np.random.default_rng([seed, 41]).choice(n_faces, min(GEOMETRY_FACES, n_faces), replace=False))
+    progress.start("Keeping other people where they were", total=len(SHIP_FRACTIONS))
+    reference = l2_normalize(embed_chips(start, load_chips, rows))
+    for fraction in SHIP_FRACTIONS:
+        progress.check_cancelled()
+        candidate = interpolate_weights(start, tuned, fraction)
+        kept = geometry_kept(reference, l2_normalize(embed_chips(candidate, load_chips, rows)))
+        progress.advance()
+        if kept >= MIN_GEOMETRY_KEPT:
+            break
+    log.info("shipping %.0f%% of the fine-tuning (geometry kept %.3f)", 100 * fraction, kept)
+    return candidate, fraction, kept
 
 
 def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.ndarray,
@@ -342,13 +385,14 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
     timings = {"collect": time.perf_counter() - start}
     t = time.perf_counter()
     module, weight = None, None
+    shipping: dict[str, float] = {}
     if depth == "quick":
         from faceorg.train.head import embed_from_features
 
         folds, after, weight, stop = _quick(library, data, version, progress, seed)
         scale = distance_scale(version, data.vectors, embed_from_features(data.features, weight), data.labels)
     else:
-        folds, after, module, stop = _thorough(library, data, version, progress, seed)
+        folds, after, module, stop, shipping = _thorough(library, data, version, progress, seed)
         scale = suggestion_scale(version, data.vectors, after, data.labels, folds[0].held_out)
     decision = judge(data.vectors, after, data.labels, folds, seed)
     timings["train_and_check"] = time.perf_counter() - t
@@ -356,7 +400,8 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
         depth=depth, dry_run=dry_run, accepted=decision.accepted, version=None, previous_version=version.name,
         training=data.summary(), before=decision.before, after=decision.after, summary=decision.lines,
         seconds=0.0, stop_reason=stop, timings=timings, distance_scale=scale,
-        unseen_verification_before=decision.unseen_before, unseen_verification_after=decision.unseen_after)
+        unseen_verification_before=decision.unseen_before, unseen_verification_after=decision.unseen_after,
+        ship_fraction=shipping.get("ship_fraction"), geometry_kept=shipping.get("geometry_kept"))
     if decision.accepted and not dry_run:
         t = time.perf_counter()
         new = _install(library, version, depth, weight, module, result, progress)
