@@ -226,7 +226,9 @@ def run_retrain(library: Library, depth: str, seed: int, fallback_quality: float
                        seconds=report.seconds, timings=report.timings, stop_reason=report.stop_reason,
                        training=report.training, gate_before=report.before, gate_after=report.after,
                        unseen_verification_before=report.unseen_verification_before,
-                       unseen_verification_after=report.unseen_verification_after, summary=report.summary)
+                       unseen_verification_after=report.unseen_verification_after, summary=report.summary,
+                       distance_scale=report.distance_scale, ship_fraction=report.ship_fraction,
+                       geometry_kept=report.geometry_kept)
         say(f"{label}: {'installed' if report.accepted else 'refused by its gate'} in {report.seconds:.1f} s; "
             + " | ".join(report.summary))
         if report.accepted:

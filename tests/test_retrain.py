@@ -409,3 +409,12 @@ def test_a_fine_tuning_that_moves_everyone_is_shipped_only_in_part(library: Libr
     assert fraction < SHIP_FRACTIONS[0], kept
     _, fraction_same, kept_same = _ship_fraction(start, copy.deepcopy(start), loader, len(data.face_ids), 0, Progress())
     assert fraction_same == SHIP_FRACTIONS[0] and kept_same == pytest.approx(1.0)
+
+
+def test_the_unseen_tolerance_grows_only_when_the_evidence_is_thin() -> None:
+    from faceorg.retrain.retrain import UNSEEN_TOLERANCE, unseen_tolerance
+
+    assert unseen_tolerance(0.85, 50) == pytest.approx(2 * np.sqrt(0.85 * 0.15 / 50))  # ~0.10
+    assert unseen_tolerance(0.85, 100_000) == UNSEEN_TOLERANCE
+    assert unseen_tolerance(float("nan"), 50) == unseen_tolerance(0.9, 0) == UNSEEN_TOLERANCE
+    assert unseen_tolerance(0.85, 500) < unseen_tolerance(0.85, 50)
