@@ -418,3 +418,14 @@ def test_the_unseen_tolerance_grows_only_when_the_evidence_is_thin() -> None:
     assert unseen_tolerance(0.85, 100_000) == UNSEEN_TOLERANCE
     assert unseen_tolerance(float("nan"), 50) == unseen_tolerance(0.9, 0) == UNSEEN_TOLERANCE
     assert unseen_tolerance(0.85, 500) < unseen_tolerance(0.85, 50)
+
+
+def test_a_steady_false_accept_rate_on_few_people() -> None:
+    from faceorg.retrain.retrain import GATE_FAR, steady_far
+
+    labels = np.repeat(np.arange(6), 8)  # 6 people, 8 faces: 48*47/2 - 6*28 = 960 impostor pairs
+    everyone = np.ones(len(labels), bool)
+    assert steady_far(labels, [everyone]) == pytest.approx(10 / 960)
+    many = np.repeat(np.arange(200), 8)
+    assert steady_far(many, [np.ones(len(many), bool)]) == GATE_FAR
+    assert steady_far(labels, []) == GATE_FAR

@@ -319,6 +319,23 @@ def suggestion_scale(parent: ModelVersion, before: np.ndarray, after: np.ndarray
 UNSEEN_TOLERANCE = 0.02  # people the model never saw may be matched at most 2 points worse...
 
 
+GATE_FAR = 1e-3
+MIN_IMPOSTORS_PASSED = 10
+
+
+def steady_far(labels: np.ndarray, masks: list[np.ndarray], far: float = GATE_FAR) -> float:
+    """The false-accept rate to measure verification at on few people: ``far``, or higher when the masks
+    hold too few different-person pairs for it (the threshold then lets ``MIN_IMPOSTORS_PASSED`` of them
+    through instead of hanging on the single closest pair)."""
+    fewest = None
+    for mask in masks:
+        y = labels[mask & (labels >= 0)]
+        counts = np.bincount(np.unique(y, return_inverse=True)[1]) if len(y) else np.zeros(0, np.int64)
+        impostors = (len(y) ** 2 - int(np.sum(counts ** 2))) // 2
+        fewest = impostors if fewest is None else min(fewest, impostors)
+    return far if not fewest else max(far, MIN_IMPOSTORS_PASSED / fewest)
+
+
 def unseen_tolerance(rate: float, genuine_pairs: int) -> float:
     """...or, with few of their faces, worse by less than two standard errors of the measured rate (a
     drop smaller than that cannot be told from chance: 6 people with 50 pairs of faces at 85% allow 10
@@ -354,7 +371,8 @@ def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list
     ub = ua = float("nan")
     tolerance = UNSEEN_TOLERANCE
     if any(f.unseen.any() for f in folds):
-        unseen = gate_report(before, after, labels, [f.unseen for f in folds if f.unseen.any()], seed=seed)
+        masks = [f.unseen for f in folds if f.unseen.any()]
+        unseen = gate_report(before, after, labels, masks, far=steady_far(labels, masks), seed=seed)
         ub, ua = unseen.before.verification_rate, unseen.after.verification_rate
         tolerance = unseen_tolerance(ub, sum(r.n_genuine_pairs for r in unseen.folds))
     unseen_ok = np.isnan(ub) or np.isnan(ua) or ua >= ub - tolerance
