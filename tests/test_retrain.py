@@ -355,8 +355,9 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     monkeypatch.setattr(finetune_module, "finetune", fake_finetune)
     data = collect_training_data(library, seed=0)
     base = active_version(library)
-    folds, after, shipped, stop, shipping = _thorough(library, data, base, Progress(), seed=0)
-    assert shipping["ship_fraction"] == retrain_module.SHIP_FRACTIONS[0] and shipping["geometry_kept"] >= 0.88
+    result = _thorough(library, data, base, Progress(), seed=0)
+    folds, after, shipped, stop = result.folds, result.after, result.module, result.stop_reason
+    assert result.ship_fraction == retrain_module.SHIP_FRACTIONS[0] and result.geometry_kept >= 0.88
     start_w, tuned_w = started[0].fc.weight, tuned_holder[0].fc.weight  # type: ignore[attr-defined]
     expected = start_w + retrain_module.SHIP_FRACTION * (tuned_w - start_w)
     assert torch.allclose(shipped.fc.weight, expected, atol=1e-6) and stop == "test"
@@ -371,7 +372,7 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     calibrated = calibrated_distance_scale(data.vectors, after, data.labels, folds[0].held_out, 1.0,
                                            SUGGEST_MAX_DISTANCE, SUGGEST_MARGIN)
     assert calibrated is not None  # enough held-out faces here: the calibration, not the fallback, decides
-    assert suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out) == calibrated
+    assert suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out) == calibrated == result.scale
 
 
 def test_geometry_kept_is_the_correlation_of_pair_distances() -> None:
@@ -405,9 +406,9 @@ def test_a_fine_tuning_that_moves_everyone_is_shipped_only_in_part(library: Libr
         for p in [*scrambled.stages[-1].parameters(), *scrambled.stages[-2].parameters()]:
             p.copy_(torch.randn(p.shape, generator=generator) * p.std() + p.mean())
     loader = chip_loader(library, data.face_ids)
-    _, fraction, kept = _ship_fraction(start, scrambled, loader, len(data.face_ids), 0, Progress())
+    fraction, kept = _ship_fraction(start, scrambled, loader, len(data.face_ids), 0, Progress())
     assert fraction < SHIP_FRACTIONS[0], kept
-    _, fraction_same, kept_same = _ship_fraction(start, copy.deepcopy(start), loader, len(data.face_ids), 0, Progress())
+    fraction_same, kept_same = _ship_fraction(start, copy.deepcopy(start), loader, len(data.face_ids), 0, Progress())
     assert fraction_same == SHIP_FRACTIONS[0] and kept_same == pytest.approx(1.0)
 
 
@@ -429,3 +430,31 @@ def test_a_steady_false_accept_rate_on_few_people() -> None:
     many = np.repeat(np.arange(200), 8)
     assert steady_far(many, [np.ones(len(many), bool)]) == GATE_FAR
     assert steady_far(labels, []) == GATE_FAR
+
+
+def test_thorough_steps_back_while_unseen_people_are_matched_worse(library: Library,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import copy
+    import dataclasses
+    import types
+
+    import faceorg.retrain.retrain as retrain_module
+    import faceorg.train.finetune as finetune_module
+    from faceorg.retrain.retrain import _thorough
+
+    monkeypatch.setattr(finetune_module, "finetune",
+                        lambda training, module, **kw: types.SimpleNamespace(model=copy.deepcopy(module),
+                                                                               stop_reason="test"))
+    real_judge, seen = retrain_module.judge, []
+
+    def judge(*args, **kwargs):  # type: ignore[no-untyped-def]
+        decision = real_judge(*args, **kwargs)
+        seen.append(decision)
+        if len(seen) < 3:  # the first two fractions hurt people the model never saw
+            return dataclasses.replace(decision, accepted=False, unseen_worse=True, lines=list(decision.lines))
+        return dataclasses.replace(decision, accepted=True, unseen_worse=False, lines=list(decision.lines))
+
+    monkeypatch.setattr(retrain_module, "judge", judge)
+    result = _thorough(library, collect_training_data(library, seed=0), active_version(library), Progress(), seed=0)
+    assert len(seen) == 3 and result.ship_fraction == retrain_module.SHIP_FRACTIONS[2]
+    assert result.decision.accepted and any("Kept 40% of the fine-tuning" in line for line in result.decision.lines)

@@ -183,11 +183,13 @@ def _quick(library: Library, data: LibraryTrainingData, version: ModelVersion, p
 
 
 def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-              seed: int) -> tuple[list[GateFold], np.ndarray, Any, str, dict[str, float]]:
+              seed: int) -> "ThoroughResult":
     """Fine-tune the last stages without one fold, then step back towards the starting weights
-    (``_ship_fraction``); that model is both judged and shipped."""
+    (``_ship_fraction``, and further while the gate finds unseen people matched worse); the model
+    judged is the one shipped."""
     from faceorg.train.data import TrainingSet
     from faceorg.train.finetune import finetune
+    from faceorg.train.interpolate import interpolate_weights
     from faceorg.train.model_io import load_module
 
     checkpoint = library_models_dir(library) / f"embedder-{version.name}.pt"
@@ -199,15 +201,36 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     progress.start("Fine-tuning the face model")
     result = finetune(training, module, seed=seed, progress=_progress_callback(progress),
                       cancel=progress.check_cancelled)
-    shipped, fraction, kept = _ship_fraction(module, result.model, training.load_chips, len(data.face_ids), seed,
-                                             progress)
+    fraction, kept = _ship_fraction(module, result.model, training.load_chips, len(data.face_ids), seed, progress)
     # Every labelled face under the new model as it will run: the held-out ones are judged, the others
     # choose the gate's grouping threshold and are the confirmed faces the suggestion scale is calibrated on.
-    progress.start("Checking the new model on your faces")
+    # When the gate finds people the model never saw matched worse, step further back towards the start.
     rows = np.flatnonzero(data.labels >= 0)
-    after = data.vectors.copy()
-    after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, progress)
-    return [fold], after, shipped, result.stop_reason, {"ship_fraction": fraction, "geometry_kept": kept}
+    for step in [f for f in SHIP_FRACTIONS if f <= fraction]:
+        shipped = interpolate_weights(module, result.model, step)
+        after = data.vectors.copy()
+        after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, progress)
+        decision = judge(data.vectors, after, data.labels, [fold], seed)
+        if decision.accepted or not decision.unseen_worse:
+            break
+        log.info("at %.0f%% of the fine-tuning people it never saw are matched worse; stepping back", 100 * step)
+    if step < fraction and decision.accepted:
+        decision.lines.insert(-1, f"Kept {100 * step:.0f}% of the fine-tuning, so that people it never saw "
+                                  "are matched as well as before.")
+    scale = suggestion_scale(version, data.vectors, after, data.labels, fold.held_out)
+    return ThoroughResult([fold], after, shipped, result.stop_reason, step, kept, decision, scale)
+
+
+@dataclass
+class ThoroughResult:
+    folds: list[GateFold]
+    after: np.ndarray
+    module: Any
+    stop_reason: str
+    ship_fraction: float
+    geometry_kept: float
+    decision: "GateDecision"
+    scale: float
 
 
 def geometry_kept(before: np.ndarray, after: np.ndarray) -> float:
@@ -224,10 +247,10 @@ def geometry_kept(before: np.ndarray, after: np.ndarray) -> float:
 
 
 def _ship_fraction(start: Any, tuned: Any, load_chips: Any, n_faces: int, seed: int,
-                   progress: Progress) -> tuple[Any, float, float]:
-    """The model to ship: the largest of ``SHIP_FRACTIONS`` of the way from ``start`` to ``tuned`` whose
-    faces keep their geometry (``MIN_GEOMETRY_KEPT``), else the smallest; with the fraction and the
-    geometry kept (on a seeded sample of the library's faces)."""
+                   progress: Progress) -> tuple[float, float]:
+    """The largest of ``SHIP_FRACTIONS`` of the way from ``start`` to ``tuned`` whose faces keep their
+    geometry (``MIN_GEOMETRY_KEPT``), else the smallest; with the geometry kept there (on a seeded sample
+    of the library's faces)."""
     from faceorg.train.finetune import embed_chips
     from faceorg.train.interpolate import interpolate_weights
 
@@ -241,8 +264,8 @@ def _ship_fraction(start: Any, tuned: Any, load_chips: Any, n_faces: int, seed: 
         progress.advance()
         if kept >= MIN_GEOMETRY_KEPT:
             break
-    log.info("shipping %.0f%% of the fine-tuning (geometry kept %.3f)", 100 * fraction, kept)
-    return candidate, fraction, kept
+    log.info("shipping at most %.0f%% of the fine-tuning (geometry kept %.3f)", 100 * fraction, kept)
+    return fraction, kept
 
 
 def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.ndarray,
@@ -353,6 +376,7 @@ class GateDecision:
     unseen_before: float
     unseen_after: float
     lines: list[str]
+    unseen_worse: bool = False  # refused only because people it never saw are matched worse
 
 
 def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list[GateFold],
@@ -396,7 +420,8 @@ def judge(before: np.ndarray, after: np.ndarray, labels: np.ndarray, folds: list
         lines.append("Current model kept: " + known.reason)
     else:
         lines.append(f"Current model kept: it matches people it never saw worse ({100 * (ua - ub):+.1f} points).")
-    return GateDecision(accepted, asdict(known.before), asdict(known.after), float(ub), float(ua), lines)
+    return GateDecision(accepted, asdict(known.before), asdict(known.after), float(ub), float(ua), lines,
+                        unseen_worse=known.accepted and not bool(unseen_ok))
 
 
 def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, progress: Progress | None = None,
@@ -420,10 +445,11 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
 
         folds, after, weight, stop = _quick(library, data, version, progress, seed)
         scale = distance_scale(version, data.vectors, embed_from_features(data.features, weight), data.labels)
+        decision = judge(data.vectors, after, data.labels, folds, seed)
     else:
-        folds, after, module, stop, shipping = _thorough(library, data, version, progress, seed)
-        scale = suggestion_scale(version, data.vectors, after, data.labels, folds[0].held_out)
-    decision = judge(data.vectors, after, data.labels, folds, seed)
+        thorough = _thorough(library, data, version, progress, seed)
+        module, stop, scale, decision = thorough.module, thorough.stop_reason, thorough.scale, thorough.decision
+        shipping = {"ship_fraction": thorough.ship_fraction, "geometry_kept": thorough.geometry_kept}
     timings["train_and_check"] = time.perf_counter() - t
     result = RetrainReport(
         depth=depth, dry_run=dry_run, accepted=decision.accepted, version=None, previous_version=version.name,
