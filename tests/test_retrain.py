@@ -66,14 +66,28 @@ def test_the_gate_refuses_a_worse_model_and_accepts_a_better_one() -> None:
 
 def test_unseen_people_matched_worse_is_refused() -> None:
     rng = np.random.default_rng(1)
+    before, labels = _identities(rng, 40, 8, noise=2.5)
+    fold = gate_folds(labels, 3, seed=0)[0]
+    assert len(np.unique(labels[fold.unseen])) >= 10
+    centres = np.stack([before[labels == p].mean(0) for p in range(40)])
+    after = 0.5 * before + 0.5 * centres[labels]
+    after[fold.unseen] = before[fold.unseen] + rng.normal(scale=0.3, size=before[fold.unseen].shape)
+    after /= np.linalg.norm(after, axis=1, keepdims=True)
+    decision = judge(before, after, labels, [fold], seed=0)
+    assert not decision.accepted and "never saw worse" in decision.lines[-1] and decision.unseen_worse
+
+
+def test_too_few_unseen_people_do_not_veto() -> None:
+    rng = np.random.default_rng(1)
     before, labels = _identities(rng, 12, 8, noise=2.5)
     fold = gate_folds(labels, 3, seed=0)[0]
+    assert len(np.unique(labels[fold.unseen])) < 10
     centres = np.stack([before[labels == p].mean(0) for p in range(12)])
     after = 0.5 * before + 0.5 * centres[labels]
     after[fold.unseen] = before[fold.unseen] + rng.normal(scale=0.3, size=before[fold.unseen].shape)
     after /= np.linalg.norm(after, axis=1, keepdims=True)
     decision = judge(before, after, labels, [fold], seed=0)
-    assert not decision.accepted and "never saw worse" in decision.lines[-1]
+    assert decision.accepted and "too few to judge by" in decision.lines[-2]
 
 
 @pytest.fixture(scope="module")
