@@ -223,6 +223,10 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
 
 @dataclass
 class ThoroughResult:
+    """What the thorough depth hands to ``retrain``: the shipped module, its vectors and the gate's verdict.
+    ``geometry_kept`` is measured at the fraction the geometry guard chose; stepping further back for
+    unseen people (``ship_fraction`` smaller than that) only keeps more."""
+
     folds: list[GateFold]
     after: np.ndarray
     module: Any
