@@ -41,6 +41,7 @@ from faceorg.cluster.knn import (
     knn_exact,
     nearest_other_component,
     pair_distances,
+    upper_pair_distances,
 )
 
 # scipy's sparse graphs drop zero entries; zero weights (duplicate photos) are stored as this and restored.
@@ -336,9 +337,7 @@ def group_spread(vectors: np.ndarray, members: np.ndarray, seed: int = 0) -> flo
         return 0.0
     if len(members) > SPREAD_SAMPLE:
         members = np.random.default_rng(seed).choice(members, SPREAD_SAMPLE, replace=False)
-    x = vectors[members].astype(np.float64)
-    d2 = np.maximum(np.sum(x * x, 1)[:, None] + np.sum(x * x, 1)[None, :] - 2 * x @ x.T, 0.0)
-    return float(np.median(np.sqrt(d2[np.triu_indices(len(members), 1)])))
+    return float(np.median(upper_pair_distances(vectors[members])))
 
 
 def split_spread_groups(vectors: np.ndarray, labels: np.ndarray, strengths: np.ndarray, params: ClusterParams,

@@ -56,6 +56,14 @@ def pair_distances(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, block: int
     return out
 
 
+def upper_pair_distances(vectors: np.ndarray) -> np.ndarray:
+    """Distances between every two rows of a small ``vectors`` (the upper triangle, row by row, float64)."""
+    x = np.asarray(vectors, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", x, x)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * (x @ x.T), 0.0)
+    return np.sqrt(d2[np.triu_indices(len(x), 1)])
+
+
 def _row_neighbour_distances(rows: np.ndarray, ids: np.ndarray, vectors: np.ndarray, block: int = 4096) -> np.ndarray:
     """Distances |rows[i] - vectors[ids[i, j]]| for an [m, k] neighbour table, as float64."""
     out = np.empty(ids.shape, dtype=np.float64)

@@ -123,9 +123,12 @@ def match_to_people(
 ) -> PersonMatch:
     """Nearest person of each new face, accepted when within ``max_distance`` and at least ``margin`` nearer
     than the runner-up (ties and near-ties stay unassigned)."""
-    q = np.asarray(vectors, dtype=np.float32)
-    n = len(q)
-    people, dist = person_distances(q, index)
+    return match_distances(*person_distances(np.asarray(vectors, dtype=np.float32), index), margin, max_distance)
+
+
+def match_distances(people: np.ndarray, dist: np.ndarray, margin: float, max_distance: float) -> PersonMatch:
+    """:func:`match_to_people`'s rule on distances already computed by :func:`person_distances`."""
+    n = len(dist)
     if len(people) == 0:
         none = np.full(n, -1, dtype=np.int64)
         return PersonMatch(none, np.full(n, np.inf), none.copy(), np.full(n, np.inf))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceorg.cluster.match import build_person_index, match_to_people
+from faceorg.cluster.match import build_person_index, match_distances, person_distances
 
 SCALE_STEP = 0.01  # relative to the base model's thresholds
 SCALE_RANGE = (0.5, 3.0)
@@ -32,11 +32,11 @@ class RuleRates:
 def rule_rates(vectors: np.ndarray, labels: np.ndarray, index_rows: np.ndarray, query_rows: np.ndarray,
                scales: np.ndarray, max_distance: float, margin: float) -> list[RuleRates]:
     """The suggestion rule at each scale (thresholds ``max_distance * s``, ``margin * s``)."""
-    index = build_person_index(vectors[index_rows], labels[index_rows])
+    people, dist = person_distances(vectors[query_rows], build_person_index(vectors[index_rows], labels[index_rows]))
     truth = labels[query_rows]
     out = []
     for s in scales:
-        got = match_to_people(vectors[query_rows], index, margin=margin * s, max_distance=max_distance * s).labels
+        got = match_distances(people, dist, margin=margin * s, max_distance=max_distance * s).labels
         n = max(len(truth), 1)
         out.append(RuleRates(float(np.sum((got >= 0) & (got == truth)) / n),
                              float(np.sum((got >= 0) & (got != truth)) / n)))

@@ -21,7 +21,7 @@ from faceorg.progress import Progress
 from faceorg.retrain.retrain import (
     SHIP_FRACTION,
     RetrainReport,
-    _install,
+    finish,
     _progress_callback,
     distance_scale,
     gate_folds,
@@ -76,14 +76,4 @@ def retrain_from_dataset(library: Library, root: Path, *, dry_run: bool = False,
         before=decision.before, after=decision.after, summary=decision.lines, seconds=0.0,
         stop_reason=result.stop_reason, unseen_verification_before=decision.unseen_before,
         unseen_verification_after=decision.unseen_after, distance_scale=scale)
-    if decision.accepted and not dry_run:
-        new = _install(library, version, "thorough", None, shipped, out, progress)
-        from faceorg.people.clustering import recluster
-
-        out.regrouped = recluster(library, progress, full=True).as_dict()
-        out.version = new.name
-        out.summary.append(f"Now using embedder {new.name} (roll back with `faceorg models use {version.name}`).")
-    elif dry_run:
-        out.summary.append("Dry run: nothing was changed.")
-    out.seconds = time.perf_counter() - start
-    return out
+    return finish(library, out, version, "thorough", None, shipped, progress, start)

@@ -187,6 +187,7 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     """Fine-tune the last stages without one fold, then step back towards the starting weights
     (``_ship_fraction``, and further while the gate finds unseen people matched worse); the model
     judged is the one shipped."""
+    from faceorg.retrain.versions import calibration_chips
     from faceorg.train.data import TrainingSet
     from faceorg.train.finetune import finetune
     from faceorg.train.interpolate import interpolate_weights
@@ -206,10 +207,11 @@ def _thorough(library: Library, data: LibraryTrainingData, version: ModelVersion
     # choose the gate's grouping threshold and are the confirmed faces the suggestion scale is calibrated on.
     # When the gate finds people the model never saw matched worse, step further back towards the start.
     rows = np.flatnonzero(data.labels >= 0)
+    calibration = calibration_chips(library)
     for step in [f for f in SHIP_FRACTIONS if f <= fraction]:
         shipped = interpolate_weights(module, result.model, step)
         after = data.vectors.copy()
-        after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, progress)
+        after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, calibration, progress)
         decision = judge(data.vectors, after, data.labels, [fold], seed)
         if decision.accepted or not decision.unseen_worse:
             break
@@ -239,12 +241,9 @@ class ThoroughResult:
 
 def geometry_kept(before: np.ndarray, after: np.ndarray) -> float:
     """Correlation of all pairwise distances between the same faces under two models (1: same geometry)."""
-    def pairwise(v: np.ndarray) -> np.ndarray:
-        v = np.asarray(v, np.float64)
-        d2 = np.maximum(np.sum(v * v, 1)[:, None] + np.sum(v * v, 1)[None, :] - 2 * v @ v.T, 0.0)
-        return np.sqrt(d2[np.triu_indices(len(v), 1)])
+    from faceorg.cluster.knn import upper_pair_distances
 
-    a, b = pairwise(before), pairwise(after)
+    a, b = upper_pair_distances(before), upper_pair_distances(after)
     if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
         return 1.0
     return float(np.corrcoef(a, b)[0, 1])
@@ -272,23 +271,22 @@ def _ship_fraction(start: Any, tuned: Any, load_chips: Any, n_faces: int, seed: 
     return fraction, kept
 
 
-def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.ndarray,
+def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.ndarray, calibration: np.ndarray,
                        progress: Progress) -> np.ndarray:
     """Normalised embeddings of ``rows``' chips by the file a deeper version of ``module`` would run once
-    installed (its int8 copy calibrated on library chips, as ``register_version`` makes it; the float32
-    export when no copy can be made), so the gate judges what the app will use."""
+    installed (its int8 copy calibrated on the ``calibration`` chips, ``calibration_chips(library)`` as
+    ``register_version`` uses them; the float32 export when no copy can be made), so the gate judges what
+    the app will use."""
     from faceorg.embed.embedder import Embedder
     from faceorg.embed.quantize import quantize_embedder
-    from faceorg.retrain.versions import calibration_chips
     from faceorg.train.export_onnx import export_onnx
 
     with tempfile.TemporaryDirectory(dir=library_models_dir(library)) as tmp:
         runtime = Path(tmp) / "candidate.onnx"
         export_onnx(module.cpu().eval(), runtime)
-        chips = calibration_chips(library)
-        if len(chips):
+        if len(calibration):
             try:
-                runtime = quantize_embedder(runtime, Path(tmp) / "candidate.int8.onnx", chips=chips)
+                runtime = quantize_embedder(runtime, Path(tmp) / "candidate.int8.onnx", chips=calibration)
             except ValueError as exc:
                 log.warning("judging the float32 model: %s", exc)
         embedder = Embedder(runtime, use_gpu=load_settings(library).use_gpu)
@@ -469,18 +467,24 @@ def retrain(library: Library, *, depth: str = "quick", dry_run: bool = False, pr
         seconds=0.0, stop_reason=stop, timings=timings, distance_scale=scale,
         unseen_verification_before=decision.unseen_before, unseen_verification_after=decision.unseen_after,
         ship_fraction=shipping.get("ship_fraction"), geometry_kept=shipping.get("geometry_kept"))
-    if decision.accepted and not dry_run:
+    return finish(library, result, version, depth, weight, module, progress, start)
+
+
+def finish(library: Library, result: RetrainReport, parent: ModelVersion, depth: str, weight: np.ndarray | None,
+           module: Any, progress: Progress, start: float) -> RetrainReport:
+    """Install an accepted model (unless a dry run), regroup the library, and complete the report."""
+    if result.accepted and not result.dry_run:
         t = time.perf_counter()
-        new = _install(library, version, depth, weight, module, result, progress)
-        timings["install_and_reembed"] = time.perf_counter() - t
+        new = _install(library, parent, depth, weight, module, result, progress)
+        result.timings["install_and_reembed"] = time.perf_counter() - t
         t = time.perf_counter()
         from faceorg.people.clustering import recluster
 
         result.regrouped = recluster(library, progress, full=True).as_dict()
-        timings["regroup"] = time.perf_counter() - t
+        result.timings["regroup"] = time.perf_counter() - t
         result.version = new.name
-        result.summary.append(f"Now using embedder {new.name} (roll back with `faceorg models use {version.name}`).")
-    elif dry_run:
+        result.summary.append(f"Now using embedder {new.name} (roll back with `faceorg models use {parent.name}`).")
+    elif result.dry_run:
         result.summary.append("Dry run: nothing was changed.")
     result.seconds = time.perf_counter() - start
     return result
