@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QWidget
 
@@ -176,7 +179,8 @@ class PeopleView(QWidget):
 
     def _loaded(self, result: tuple[list[PersonCard], dict[int, int]]) -> None:
         cards, best = result
-        self.model.set_cards(cards, best)
+        with self._keeping_current():
+            self.model.set_cards(cards, best)
         first = not self.loaded
         self.loaded = True
         self._update_counts()
@@ -202,16 +206,41 @@ class PeopleView(QWidget):
         removed = set(changes.people_removed)
         if not touched:
             if removed:
-                self.model.apply([], removed)
+                with self._keeping_current():
+                    self.model.apply([], removed)
             return
 
         def apply(result: tuple[list[PersonCard], dict[int, int]]) -> None:
             cards, best = result
             gone = removed | (set(touched) - {c.id for c in cards})
-            self.model.apply(cards, gone, best)
+            with self._keeping_current():
+                self.model.apply(cards, gone, best)
             self._update_actions()
 
         self.ctx.query(load_cards, touched, on_done=apply, owner=self)
+
+    @contextmanager
+    def _keeping_current(self) -> Iterator[None]:
+        """Re-sorting moves cards (a named person goes to the top): keep the current card and the
+        selection on the same people, not on the same grid positions. When the current person is gone
+        (merged away), the nearest remaining card becomes current."""
+        current = self.grid.currentIndex()
+        current_id = self.model.card_at(current.row()).id if current.isValid() else None
+        row = current.row() if current.isValid() else -1
+        selected = self.selected_ids()
+        yield
+        if current_id is None:
+            return
+        current_row = self.model.row_of(current_id)
+        if current_row is None:
+            if not self.model.rowCount():
+                return
+            current_row = min(row, self.model.rowCount() - 1)
+        rows = [r for r in (self.model.row_of(p) for p in selected) if r is not None] or [current_row]
+        self.grid.select_rows(rows)
+        self.grid.selectionModel().setCurrentIndex(self.model.index(current_row),
+                                                   QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.grid.scrollTo(self.model.index(current_row))
 
     # -- filter -------------------------------------------------------------------------------------
     def focus_filter(self) -> None:

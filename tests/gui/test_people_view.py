@@ -231,3 +231,33 @@ def test_view_menus_act_only_on_their_view_and_find_goes_to_people(window, qtbot
         for action in menu.actions():
             if not action.shortcut().isEmpty():
                 assert action.shortcut().toString() in action.toolTip()
+
+
+def rename_with_f2(win, qtbot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Press F2 on the People grid, type ``name``, press Enter, wait for the change to land."""
+    view = win.people_view
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    assert editor is not None and editor.isVisible()
+    editor.selectAll()
+    qtbot.keyClicks(editor, name)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    wait_idle(qtbot, win)
+
+
+def test_f2_after_naming_acts_on_the_person_just_named(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Named people move to the top: the current card moves with the person, not the grid position."""
+    view = window.people_view
+    blair, rumsfeld, bush, powell = (scenario.people[k] for k in ("blair", "rumsfeld", "bush", "powell"))
+    select_people(window, qtbot, [blair])
+    rename_with_f2(window, qtbot, "Aaron Blair")  # sorts first: every card below moves down a row
+    assert view.model.data(view.grid.currentIndex()) == "Aaron Blair"
+    assert view.selected_ids() == [blair]
+    rename_with_f2(window, qtbot, "Tony Blair")  # a second F2 corrects the same person
+    select_people(window, qtbot, [rumsfeld])
+    rename_with_f2(window, qtbot, "Donald Rumsfeld")
+    assert view.model.data(view.grid.currentIndex()) == "Donald Rumsfeld"
+    with library.session() as s:
+        names = {pid: s.get(Person, pid).name for pid in (blair, rumsfeld, bush, powell)}
+    assert names == {blair: "Tony Blair", rumsfeld: "Donald Rumsfeld", bush: "George W Bush",
+                     powell: "Colin Powell"}
