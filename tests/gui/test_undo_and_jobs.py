@@ -90,6 +90,7 @@ def add_photos(folder: Path, n: int, scenario: Scenario) -> None:
         shutil.copy(sources[i % len(sources)], folder / f"copy_{i:03d}.jpg")
 
 
+@pytest.mark.threaded_workers  # what is tested is the worker thread itself
 def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scenario, library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "more"
     add_photos(folder, 6, scenario)
@@ -174,6 +175,7 @@ def test_group_faces_from_the_menu(window, qtbot, scenario: Scenario, library) -
     assert_views_match_database(window, qtbot, library)
 
 
+@pytest.mark.threaded_workers  # what is tested is the worker thread itself
 def test_cancel_a_running_job(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
     done: list[object] = []
