@@ -126,3 +126,50 @@ def test_escape_goes_back(window, qtbot, scenario: Scenario) -> None:  # type: i
     view = open_photo(window, qtbot, scenario.group_photo)
     qtbot.keyClick(view.canvas, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is not view
+
+
+def test_collage_or_mirror_photo_is_a_checkable_undoable_action(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    action = view.collage_action
+    assert action.isCheckable() and not action.isChecked() and action.isEnabled()
+    action.trigger()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Photo, scenario.group_photo).is_collage
+    assert action.isChecked() and window.undo_action.text() == "&Undo Mark as collage"
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert not s.get(Photo, scenario.group_photo).is_collage
+    assert not action.isChecked()
+
+
+def test_a_missing_photo_says_so_and_its_faces_count_for_no_one(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from faceorg.gui.main_window import Page
+    from faceorg.store.models import PhotoStatus
+
+    bush = scenario.people["bush"]
+    face = scenario.faces["bush"][0]
+    with library.session() as s:
+        photo = s.get(Face, face).photo_id
+        path = s.get(Photo, photo).path
+    Path(path).rename(path + ".away")  # deleted from disk; the next scan marks it missing
+    try:
+        window.rescan()
+        wait_idle(qtbot, window)
+        with library.session() as s:
+            assert s.get(Photo, photo).status == PhotoStatus.MISSING
+        window.reload_views()
+        wait_idle(qtbot, window)
+        card = window.people_view.model.card(bush)
+        assert card is not None and card.face_count == len(scenario.faces["bush"]) - 1
+        window.navigate(Page("person", bush))
+        wait_idle(qtbot, window)
+        assert face not in window.person_view.grid.faces.ids
+        view = open_photo(window, qtbot, photo, face)
+        assert view.canvas.image is None and "missing" in view.canvas.message
+        assert view.photo is not None and view.photo.missing
+    finally:
+        Path(path + ".away").rename(path)
