@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         self.retrain_dialog: RetrainDialog | None = None
         self.retrain_report: QMessageBox | None = None
         self._auto_group = False
-        self.setWindowTitle(f"faceorg — {library.path.name}")
+        self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
         self.sidebar = Sidebar()

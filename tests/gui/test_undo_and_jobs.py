@@ -288,3 +288,14 @@ def test_window_geometry_is_remembered(qtbot, library, qsettings) -> None:  # ty
     assert second.page is not None and second.page.kind == "unknown"
     qtbot.waitUntil(lambda: second.ctx.idle, timeout=WAIT_MS)
     second.close()
+
+
+def test_window_title_names_the_library_and_the_app_once(window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QGuiApplication
+
+    # What the window manager shows: the platform window adds the application's display name to the title
+    # (QPlatformWindow::formatWindowTitle; on X11 this is what `xdotool getwindowname` reads).
+    title, app_name = window.windowTitle(), QGuiApplication.applicationDisplayName()
+    shown = title if not app_name or title == app_name else f"{title} \u2014 {app_name}"
+    assert app_name == "faceorg"
+    assert shown.count("faceorg") == 1 and window.ctx.library.path.name in shown, shown
