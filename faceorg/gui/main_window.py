@@ -27,7 +27,7 @@ from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import confirm, show_error
 from faceorg.gui.faces_view import FacesView
 from faceorg.gui.icons import app_icon
-from faceorg.gui.job_bar import JobBar
+from faceorg.gui.job_bar import JobBar, ScanSummaryLabel
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
@@ -125,8 +125,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.job_bar = JobBar(self.ctx.jobs)
+        self.scan_summary = ScanSummaryLabel(self.ctx.jobs)
+        self.ctx.scanned.connect(self.scan_summary.show_summary)
         self.status_text = QLabel()
         self.status_text.setObjectName("libraryStatus")
+        self.statusBar().addPermanentWidget(self.scan_summary)
         self.statusBar().addPermanentWidget(self.job_bar)
         self.statusBar().addPermanentWidget(self.status_text)
 

@@ -299,3 +299,34 @@ def test_window_title_names_the_library_and_the_app_once(window) -> None:  # typ
     shown = title if not app_name or title == app_name else f"{title} \u2014 {app_name}"
     assert app_name == "faceorg"
     assert shown.count("faceorg") == 1 and window.ctx.library.path.name in shown, shown
+
+
+def status_bar_texts(win) -> str:  # type: ignore[no-untyped-def]
+    """Everything the status bar shows now: its message and its visible labels."""
+    from PySide6.QtWidgets import QLabel
+
+    labels = [w.text() for w in win.statusBar().findChildren(QLabel) if w.isVisible()]
+    return " | ".join([win.statusBar().currentMessage(), *labels])
+
+
+def test_the_scan_summary_stays_after_the_grouping_that_follows(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from faceorg.store.models import Photo
+
+    with library.session() as s:
+        gone = s.get(Photo, scenario.group_photo).path
+    new = Path(gone).with_name("added_later.jpg")
+    shutil.copy(sorted(scenario.photos_dir.rglob("*.jpg"))[0], new)  # a new face: grouping follows the scan
+    Path(gone).rename(gone + ".away")  # and a photo gone from disk
+    ended: list[str] = []
+    window.ctx.jobs.ended.connect(lambda title, _outcome: ended.append(title))
+    try:
+        window.rescan()
+        qtbot.waitUntil(lambda: any(t.startswith("Grouping") for t in ended), timeout=WAIT_MS)
+        wait_idle(qtbot, window)
+    finally:
+        Path(gone + ".away").rename(gone)
+        new.unlink()
+    shown = status_bar_texts(window)
+    assert "1 missing" in shown and "1 new" in shown, shown
