@@ -33,7 +33,7 @@ from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
 from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
-from faceorg.gui.settings_dialog import SettingsDialog, describe_providers
+from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
@@ -505,7 +505,7 @@ class MainWindow(QMainWindow):
                 if edited != settings:
                     self.ctx.ops.submit(save_settings, self.ctx.library, edited,
                                         on_done=lambda _s: self.statusBar().showMessage(
-                                            "Settings saved; they apply to the next scan", 6000),
+                                            saved_message(settings, edited), 10000),
                                         on_error=lambda exc: self.show_error("Could not save the settings", exc))
             dialog.deleteLater()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QPushButton
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QPushButton
 from sqlalchemy import func, select
 
 from faceorg.errors import ModelsMissingError
@@ -256,7 +256,12 @@ def test_settings_dialog(window, qtbot, library) -> None:  # type: ignore[no-unt
     qtbot.waitUntil(lambda: window.settings_dialog is not None, timeout=WAIT_MS)
     dialog = window.settings_dialog
     qtbot.waitUntil(lambda: not dialog.provider.text().startswith("Checking"), timeout=WAIT_MS)
-    assert "CPU" in dialog.provider.text() or "graphics card" in dialog.provider.text()
+    text = dialog.provider.text()  # a plain sentence; onnxruntime's own words only in the tooltip
+    assert text.startswith("Face analysis") and ("processor" in text or "graphics card" in text), text
+    assert not any(w in text for w in ("ExecutionProvider", "onnxruntime", "CUDA", "cuDNN")), text
+    assert "onnxruntime" in dialog.provider.toolTip()
+    helps = " ".join(label.text() for label in dialog.findChildren(QLabel, "help"))
+    assert "next time faces are grouped" in helps and "scanned from now on" in helps and "next scan" not in helps
     assert dialog.folders.list.count() == 1  # the library folders are listed here too
     assert [dialog.sensitivity.itemData(i) for i in range(dialog.sensitivity.count())] == ["fewer", "balanced", "more"]
     dialog.sensitivity.setCurrentIndex(2)
@@ -267,6 +272,8 @@ def test_settings_dialog(window, qtbot, library) -> None:  # type: ignore[no-unt
     saved = load_settings(library)
     assert (saved.cluster_sensitivity, saved.min_face_size, saved.use_gpu) == ("more", 32, False)
     assert window.settings_dialog is None
+    said = window.statusBar().currentMessage()  # when each change applies, in the dialog's words
+    assert "next time faces are grouped" in said and "scanned from now on" in said, said
 
 
 def test_window_geometry_is_remembered(qtbot, library, qsettings) -> None:  # type: ignore[no-untyped-def]
