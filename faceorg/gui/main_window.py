@@ -227,6 +227,7 @@ class MainWindow(QMainWindow):
         self.sidebar.view_selected.connect(lambda key: self.navigate(Page(key)))
         self.people_view.open_person.connect(lambda pid: self.navigate(Page("person", pid)))
         self.people_view.loaded_first.connect(self._after_first_screen)
+        self.people_view.group_requested.connect(self.group_faces)
         self.person_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.person_view.person_gone.connect(self._person_gone)
         self.faces_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))

@@ -165,6 +165,14 @@ def with_status(query, status: FaceStatus | None):  # type: ignore[no-untyped-de
     return query.order_by(Face.quality.desc(), Face.id)
 
 
+def ungrouped_face_count(library: Library) -> int:
+    """Faces that belong to nobody and are not ignored (of photos still on disk): what grouping would sort."""
+    with library.session() as s:
+        return s.scalar(select(func.count()).select_from(Face)
+                        .outerjoin(Assignment, Assignment.face_id == Face.id)
+                        .where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None), face_present())) or 0
+
+
 def faces_by_status(library: Library, status: FaceStatus | None) -> list[FaceSummary]:
     """Faces the user ignored or marked not-a-face; ``None``: normal faces that belong to nobody."""
     with library.session() as s:

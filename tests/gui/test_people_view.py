@@ -261,3 +261,28 @@ def test_f2_after_naming_acts_on_the_person_just_named(window, qtbot, scenario: 
         names = {pid: s.get(Person, pid).name for pid in (blair, rumsfeld, bush, powell)}
     assert names == {blair: "Tony Blair", rumsfeld: "Donald Rumsfeld", bush: "George W Bush",
                      powell: "Colin Powell"}
+
+
+def test_ungrouped_faces_without_people_offer_grouping(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """As after a grouping cancelled at its start: faces, but no people. Say so, and offer to group."""
+    from faceorg.people import ops
+    from faceorg.people.queries import ungrouped_face_count
+
+    with library.session() as s:
+        people = list(s.scalars(select(Person.id)))
+    for pid in people:
+        ops.delete_person(library, pid)
+    window.reload_views()
+    wait_idle(qtbot, window)
+    view = window.people_view
+    faces = ungrouped_face_count(library)
+    assert view.model.total == 0 and faces > 0
+    assert view.grid.empty_text.startswith(f"{faces:,} faces are not grouped")
+    assert "No people yet" not in view.grid.empty_text
+    assert view.group_button.isVisible()
+    ended: list[str] = []
+    window.ctx.jobs.ended.connect(lambda title, outcome: ended.append(outcome))
+    qtbot.mouseClick(view.group_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(ended), timeout=60_000)
+    wait_idle(qtbot, window)
+    assert ended == ["done"] and view.model.total > 0 and not view.group_button.isVisible()
