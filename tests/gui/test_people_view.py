@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPushButton
 from sqlalchemy import func, select
@@ -286,3 +286,42 @@ def test_ungrouped_faces_without_people_offer_grouping(window, qtbot, scenario: 
     qtbot.waitUntil(lambda: bool(ended), timeout=60_000)
     wait_idle(qtbot, window)
     assert ended == ["done"] and view.model.total > 0 and not view.group_button.isVisible()
+
+
+def test_one_enter_takes_the_highlighted_completion_in_place(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = window.people_view
+    select_people(window, qtbot, [scenario.people["rumsfeld"]])
+    asked: list[str] = []
+
+    def cancel(box) -> None:  # type: ignore[no-untyped-def]
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    qtbot.keyClicks(editor, "powe")
+    popup = editor.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    when_modal(qtbot, cancel)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # once: "Colin Powell" is taken, and the name is given
+    qtbot.waitUntil(lambda: bool(asked), timeout=3000)
+    assert "Colin Powell" in asked[0]  # the name is in use: the merge question comes at once
+
+
+def test_one_enter_takes_the_highlighted_completion_in_the_name_dialog(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.gui.dialogs import ask_name
+
+    result: list[str | None] = []
+
+    def pick(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClicks(dialog.edit, "powe")
+        popup = dialog.edit.completer().popup()
+        qtbot.waitUntil(popup.isVisible, timeout=2000)
+        qtbot.keyClick(popup, Qt.Key.Key_Down)
+        qtbot.keyClick(popup, Qt.Key.Key_Return)
+        QTimer.singleShot(1500, dialog.reject)  # a second Enter would have been needed
+
+    when_modal(qtbot, pick)
+    result.append(ask_name(window, window.ctx.names, title="Name", prompt="Who?"))
+    assert result == ["Colin Powell"]

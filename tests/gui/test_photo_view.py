@@ -173,3 +173,18 @@ def test_a_missing_photo_says_so_and_its_faces_count_for_no_one(window, qtbot, s
         assert view.photo is not None and view.photo.missing
     finally:
         Path(path + ".away").rename(path)
+
+
+def test_one_enter_takes_the_highlighted_completion(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    face = next(f for f in view.photo.faces if f.person_id is None and f.status == "normal")
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=box_center(view, face.id))
+    qtbot.keyClicks(view.name_edit, "powe")
+    popup = view.name_edit.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # once
+    wait_idle(qtbot, window)
+    assert not view.name_edit.isVisible()
+    with library.session() as s:
+        assert s.scalar(select(Assignment.person_id).where(Assignment.face_id == face.id)) == scenario.people["powell"]
