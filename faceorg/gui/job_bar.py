@@ -85,6 +85,7 @@ class ScanSummaryLabel(QLabel):
     def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("scanSummary")
+        self.setContentsMargins(0, 0, 14, 0)  # apart from the library counts beside it
         jobs.started.connect(self._job_started)
         self.hide()
 

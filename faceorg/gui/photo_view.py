@@ -288,6 +288,7 @@ class PhotoView(QWidget):
         self.person_action = make_action(self, "Open &Person", self.open_selected_person, icon_name="person",
                                          tip="Show all faces of this person")
         self.collage_action = make_action(self, "&Collage or Mirror Photo", self.toggle_collage, checkable=True,
+                                          icon_name="collage",
                                           tip="One person may appear more than once in this photo "
                                               "(a collage, a mirror shot)", name="collageAction")
 
