@@ -27,8 +27,8 @@ def detection_settings(settings: Settings, detector_sha256: str) -> DetectionSet
 def build_detector(settings: Settings) -> tuple[RetinaFaceDetector, DetectionSettings]:
     """The RetinaFace detector as the settings configure it; raises ModelsMissingError without the model."""
     from faceorg.detect.retinaface import RetinaFaceDetector
+    from faceorg.files import sha256_file
     from faceorg.weights.fetch import require_model
-    from faceorg.weights.manifest import sha256_file
     from faceorg.weights.registry import DETECTOR_FILE
 
     path = require_model(DETECTOR_FILE)
