@@ -63,7 +63,7 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
     ``scale``: the active model's distances relative to the base model's (the distances in the defaults
     were measured on the base model).
     """
-    params = default_params(n_faces, SENSITIVITY.get(settings.cluster_sensitivity, 0.5))
+    params = default_params(n_faces, SENSITIVITY[settings.validated().cluster_sensitivity])
     if settings.min_group_size >= 2:  # the user's own minimum: no pairs below it either
         params = replace(params, min_cluster_size=settings.min_group_size,
                          pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)

@@ -33,8 +33,9 @@ def build_detector(settings: Settings) -> tuple[RetinaFaceDetector, DetectionSet
 
     path = require_model(DETECTOR_FILE)
     det = detection_settings(settings, sha256_file(path))
-    detector = RetinaFaceDetector(path, use_gpu=settings.use_gpu, score_threshold=det.score_threshold,
-                                  min_face_size=det.min_face_size, working_size=det.working_side)
+    detector = RetinaFaceDetector(path, use_gpu=settings.use_gpu, threads=settings.threads or None,
+                                  score_threshold=det.score_threshold, min_face_size=det.min_face_size,
+                                  working_size=det.working_side)
     return detector, det
 
 
@@ -46,7 +47,7 @@ def build_embedder(settings: Settings, model_path: Path | None = None, *, float3
     from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE
 
     default = BASE_EMBEDDER_FILE if float32 else BASE_EMBEDDER_INT8_FILE
-    return Embedder(model_path or require_model(default), use_gpu=settings.use_gpu)
+    return Embedder(model_path or require_model(default), use_gpu=settings.use_gpu, threads=settings.threads or None)
 
 
 def analyzer_for_library(library: Library) -> OnnxFaceAnalyzer:
