@@ -72,7 +72,7 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
     if settings.min_group_size >= 2:  # the user's own minimum: no pairs below it either
         params = replace(params, min_cluster_size=settings.min_group_size,
                          pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
-    reach = scale * SECOND_CHANCE.get(settings.cluster_sensitivity, 1.0)
+    reach = scale * SECOND_CHANCE[settings.validated().cluster_sensitivity]
     return replace(params, stray_distance=params.stray_distance * reach, pair_distance=params.pair_distance * reach,
                    attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale)
 
