@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from faceorg.errors import FaceorgError
@@ -58,9 +58,22 @@ def missing_photos():  # type: ignore[no-untyped-def]
     return select(Photo.id).where(Photo.status == PhotoStatus.MISSING)
 
 
-def face_present() -> ColumnElement[bool]:
+MANY_MISSING = 500  # above this many missing photos the condition keeps them in a subquery
+
+
+def face_present(session: Session | None = None) -> ColumnElement[bool]:
     """A condition on ``Face``: its photo is still on disk. A face of a missing photo counts for no one
-    and shows in no grid (its photo view says the file is missing)."""
+    and shows in no grid (its photo view says the file is missing).
+
+    With a ``session``, the missing photos are looked up once, so the usual case (none) costs the
+    queries that use the condition nothing.
+    """
+    if session is not None:
+        missing = list(session.scalars(missing_photos().limit(MANY_MISSING + 1)))
+        if not missing:
+            return true()
+        if len(missing) <= MANY_MISSING:
+            return Face.photo_id.not_in(missing)
     return Face.photo_id.not_in(missing_photos())
 
 
@@ -70,11 +83,12 @@ def valid_covers(session: Session, covers: Iterable[tuple[int, int | None]]) -> 
     cover: the person's best face shows instead."""
     pairs = [(p, f) for p, f in covers if f is not None]
     out: dict[int, int] = {}
+    present = face_present(session) if pairs else true()
     for i in range(0, len(pairs), 500):
         chunk = pairs[i:i + 500]
         rows = session.execute(
             select(Assignment.person_id, Assignment.face_id).join(Face, Face.id == Assignment.face_id)
-            .where(Assignment.face_id.in_([f for _, f in chunk]), face_present())).all()
+            .where(Assignment.face_id.in_([f for _, f in chunk]), present)).all()
         owner = {f: p for p, f in rows}
         out.update({p: f for p, f in chunk if owner.get(f) == p})
     return out
@@ -84,7 +98,7 @@ def _best_face_per_person(session: Session) -> dict[int, int]:
     ranked = (select(Assignment.person_id, Assignment.face_id,
                      func.row_number().over(partition_by=Assignment.person_id,
                                             order_by=(Face.quality.desc(), Face.id)).label("rank"))
-              .join(Face, Face.id == Assignment.face_id).where(face_present())).subquery()
+              .join(Face, Face.id == Assignment.face_id).where(face_present(session))).subquery()
     return dict(session.execute(select(ranked.c.person_id, ranked.c.face_id).where(ranked.c.rank == 1)).all())
 
 
@@ -95,7 +109,7 @@ def list_people(library: Library, *, include_hidden: bool = False, name_filter: 
         counts = (select(Assignment.person_id.label("pid"), func.count().label("n"),
                          func.sum(case((Assignment.source == AssignmentSource.USER, 1), else_=0)).label("user"),
                          func.sum(case((Assignment.source == AssignmentSource.SUGGESTED, 1), else_=0)).label("sugg"))
-                  .join(Face, Face.id == Assignment.face_id).where(face_present())
+                  .join(Face, Face.id == Assignment.face_id).where(face_present(s))
                   .group_by(Assignment.person_id)).subquery()
         q = select(Person, counts.c.n, counts.c.user, counts.c.sugg).outerjoin(counts, counts.c.pid == Person.id)
         if not include_hidden:
@@ -141,7 +155,7 @@ def faces_of_person(library: Library, person_id: int) -> list[FaceSummary]:
     with library.session() as s:
         if s.get(Person, person_id) is None:
             raise FaceorgError(f"no person with id {person_id} (see `faceorg people list`)")
-        rows = s.execute(_face_query().where(Assignment.person_id == person_id, face_present())
+        rows = s.execute(_face_query().where(Assignment.person_id == person_id, face_present(s))
                          .order_by(Face.quality.desc(), Face.id)).all()
     return _summaries(rows)
 
@@ -150,14 +164,14 @@ def face_ids_of_person(library: Library, person_id: int) -> list[int]:
     """Face ids of a person, best quality first (cheap: for big grids)."""
     with library.session() as s:
         return list(s.scalars(select(Face.id).join(Assignment, Assignment.face_id == Face.id)
-                              .where(Assignment.person_id == person_id, face_present())
+                              .where(Assignment.person_id == person_id, face_present(s))
                               .order_by(Face.quality.desc(), Face.id)))
 
 
-def with_status(query, status: FaceStatus | None):  # type: ignore[no-untyped-def]
+def with_status(query, status: FaceStatus | None, session: Session | None = None):  # type: ignore[no-untyped-def]
     """Narrow a face query (joined to assignments) to a status; ``None``: normal faces of nobody, best first.
     Faces of missing photos are left out."""
-    query = query.where(face_present())
+    query = query.where(face_present(session))
     if status is None:
         query = query.where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None))
     else:
@@ -170,13 +184,13 @@ def ungrouped_face_count(library: Library) -> int:
     with library.session() as s:
         return s.scalar(select(func.count()).select_from(Face)
                         .outerjoin(Assignment, Assignment.face_id == Face.id)
-                        .where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None), face_present())) or 0
+                        .where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None), face_present(s))) or 0
 
 
 def faces_by_status(library: Library, status: FaceStatus | None) -> list[FaceSummary]:
     """Faces the user ignored or marked not-a-face; ``None``: normal faces that belong to nobody."""
     with library.session() as s:
-        rows = s.execute(with_status(_face_query(), status)).all()
+        rows = s.execute(with_status(_face_query(), status, s)).all()
     return _summaries(rows)
 
 
@@ -218,7 +232,7 @@ def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary
     """
     with library.session() as s:
         q = (_face_query().where(Assignment.source.in_([AssignmentSource.SUGGESTED, AssignmentSource.AUTO]),
-                                 Person.name.is_not(None), Face.status == FaceStatus.NORMAL, face_present()))
+                                 Person.name.is_not(None), Face.status == FaceStatus.NORMAL, face_present(s)))
         rows = s.execute(q).all()
     faces = _summaries(rows)
 

@@ -180,7 +180,7 @@ def test_person_merged_away_goes_back(window, qtbot, scenario: Scenario) -> None
 
 
 def test_f2_in_the_person_view_renames_that_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
-    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    open_person(window, qtbot, scenario.people["rumsfeld"])
     folders = window.sidebar.folders.list
     qtbot.mouseClick(folders.viewport(), Qt.MouseButton.LeftButton)  # the keyboard is in the sidebar now
     assert folders.hasFocus() or window.focusWidget() is folders
