@@ -7,6 +7,7 @@ import sys
 
 from faceorg.cli.common import open_from_args, print_json, print_table
 from faceorg.cli.progressbar import terminal_progress
+from faceorg.filenames import display_path
 from faceorg.scan.scanner import scan_library
 from faceorg.store.folders import add_folder, list_folders, remove_folder
 from faceorg.store.stats import failed_photos, library_status
@@ -45,7 +46,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         for folder in args.folders:
             info, new = add_folder(library, folder)
             if new:
-                print(f"Added {info.path} to the library", file=sys.stderr)
+                print(f"Added {display_path(info.path)} to the library", file=sys.stderr)
         if not list_folders(library):
             print("The library has no folders yet: `faceorg scan DIR` adds one.", file=sys.stderr)
             return 0
@@ -91,15 +92,15 @@ def cmd_library_list(args: argparse.Namespace) -> int:
 def cmd_library_add(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         info, new = add_folder(library, args.folder)
-    print(f"Added {info.path}; run `faceorg scan` to scan it" if new
-          else f"{args.folder} is already in the library (as part of {info.path})")
+    print(f"Added {display_path(info.path)}; run `faceorg scan` to scan it" if new
+          else f"{display_path(args.folder)} is already in the library (as part of {display_path(info.path)})")
     return 0
 
 
 def cmd_library_remove(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         info = remove_folder(library, args.folder)
-    print(f"Removed {info.path} and its {info.photos + info.missing} photo records (no file was touched)")
+    print(f"Removed {display_path(info.path)} and its {info.photos + info.missing} photo records (no file was touched)")
     return 0
 
 
@@ -115,6 +116,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     print_table(["", "count"], [[k.replace("_", " "), v] for k, v in status.items() if k != "database"])
     print(f"database: {status['database']}")
     for path, error in failed or []:
-        print(f"failed: {path}: {error}")
+        print(f"failed: {display_path(path)}: {error}")
     return 0
 

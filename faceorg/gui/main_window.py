@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from faceorg import __version__
 from faceorg.errors import ModelsMissingError
+from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, set_tip
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import confirm, show_error
@@ -358,7 +359,7 @@ class MainWindow(QMainWindow):
         """Add a folder to the library, then scan."""
         def done(result: tuple[FolderInfo, bool]) -> None:
             info, new = result
-            text = f"Added {info.path}" if new else f"{info.path} is already in the library"
+            text = f"Added {display_path(info.path)}" if new else f"{display_path(info.path)} is already in the library"
             self.statusBar().showMessage(text, 6000)
             self.refresh_folders()
             if scan:
@@ -368,7 +369,7 @@ class MainWindow(QMainWindow):
                             on_error=lambda exc: self.show_error("Could not add the folder", exc))
 
     def remove_folder(self, path: str) -> None:
-        text = (f"Remove {path} from the library?\n\nThe photos stay on disk, but the faces found in them "
+        text = (f"Remove {display_path(path)} from the library?\n\nThe photos stay on disk, but the faces found in them "
                 "and the names you gave them are forgotten. This cannot be undone.")
         if not confirm(self, "Remove folder", text, "Remove"):
             return

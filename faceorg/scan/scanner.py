@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from faceorg.concurrency import bounded_map
 from faceorg.errors import CancelledError, FaceorgError
+from faceorg.filenames import display_path
 from faceorg.progress import Progress
 from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
@@ -162,7 +163,7 @@ class Scanner:
         return walked
 
     def _error(self, path: str, message: str) -> None:
-        log.warning("%s: %s", path, message)
+        log.warning("%s: %s", display_path(path), message)
         self.summary.errors.append((path, message))
 
     # -- running --------------------------------------------------------------------------------
@@ -288,7 +289,7 @@ class Scanner:
                                                         Photo.status == PhotoStatus.MISSING).limit(1)).first()
         if photo is None:
             return None
-        log.info("recognised %s as moved from %s", result.job.path, photo.path)
+        log.info("recognised %s as moved from %s", display_path(result.job.path), display_path(photo.path))
         photo.path, photo.folder_id = result.job.path, result.job.folder_id
         self._claimed.add(photo.id)
         self.summary.moved += 1

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from faceorg.errors import FaceorgError
+from faceorg.filenames import display_path
 from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
 from faceorg.store.models import LibraryFolder, Photo, PhotoStatus
@@ -40,9 +41,9 @@ def add_folder(library: Library, path: str | Path) -> tuple[FolderInfo, bool]:
     """
     folder = normalize_folder(path)
     if not os.path.isdir(folder):
-        raise FaceorgError(f"not a folder: {path}")
+        raise FaceorgError(f"not a folder: {display_path(str(path))}")
     if not os.access(folder, os.R_OK | os.X_OK):
-        raise FaceorgError(f"cannot read folder: {path}")
+        raise FaceorgError(f"cannot read folder: {display_path(str(path))}")
     with library.transaction() as session:
         existing = list(session.scalars(select(LibraryFolder)))
         for f in existing:
@@ -65,7 +66,7 @@ def remove_folder(library: Library, path: str | Path) -> FolderInfo:
     with library.transaction() as session:
         row = session.scalars(select(LibraryFolder).where(LibraryFolder.path.in_(wanted))).first()
         if row is None:
-            raise FaceorgError(f"not a library folder: {path} (see `faceorg library list`)")
+            raise FaceorgError(f"not a library folder: {display_path(str(path))} (see `faceorg library list`)")
         info = _info(session, row)
         session.delete(row)
         drop_empty_unnamed(session)  # groups whose faces were all in this folder
