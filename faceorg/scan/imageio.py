@@ -128,7 +128,7 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
                 im.load()
                 # Some decoders (TIFF) apply the orientation themselves while loading and drop the tag.
                 to_apply = _exif_orientation(im)
-                frame = im.convert("RGB") if im.mode != "RGB" else im.copy()
+                frame = to_rgb(im)
     except PhotoReadError:
         raise
     except Image.DecompressionBombWarning as exc:
@@ -145,6 +145,31 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
     if frame.size[0] < 1 or frame.size[1] < 1:
         raise PhotoReadError("empty image")
     return WorkingImage(pixels=np.asarray(frame), info=info)
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """A loaded image as 8-bit RGB, high-bit-depth greyscale scaled rather than clipped.
+
+    Pillow's own conversion clips 16- and 32-bit greyscale to 0..255, which turns an ordinary 16-bit
+    scan almost white. 16-bit modes are scaled down by 8 bits; 32-bit integer and float images by
+    their actual range (values already within 0..255 are kept as they are).
+    """
+    if im.mode == "RGB":
+        return im.copy()
+    if im.mode.startswith("I;16"):
+        grey = np.asarray(im, dtype=np.uint16) >> 8
+    elif im.mode in ("I", "F"):
+        values = np.asarray(im, dtype=np.float32 if im.mode == "F" else np.int64)
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if lo >= 0 and hi <= 255:
+            grey = values
+        elif lo >= 0 and hi <= 65535 and im.mode == "I":
+            grey = values >> 8
+        else:
+            grey = (values - lo) * (255.0 / (hi - lo or 1.0))
+    else:
+        return im.convert("RGB")
+    return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), "L").convert("RGB")
 
 
 _TRANSPOSE_FOR = {
