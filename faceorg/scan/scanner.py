@@ -62,6 +62,10 @@ class ScanSummary:
     missing: int = 0
     returned: int = 0
     failed: int = 0
+    # Photos that had failed and were read again (their file changed, or the error was a passing one),
+    # and how many of them are readable now.
+    retried: int = 0
+    recovered: int = 0
     analyzed: int = 0
     faces_found: int = 0
     seconds: float = 0.0
@@ -77,6 +81,8 @@ class ScanSummary:
         parts = [f"{self.files_seen} photos in {self.folders} folder{'s' if self.folders != 1 else ''}",
                  f"{self.new} new", f"{self.changed} changed", f"{self.moved} moved",
                  f"{self.missing} missing", f"{self.failed} failed"]
+        if self.retried:
+            parts.append(f"{self.retried} failed before retried ({self.recovered} now readable)")
         if self.analyzed:
             parts.append(f"{self.faces_found} faces found in {self.analyzed} photos")
         head = "Scan cancelled" if self.cancelled else "Scanned"
@@ -261,6 +267,9 @@ class Scanner:
         if result.content_hash is not None:
             photo.content_hash = result.content_hash
         photo.scanned_at = utcnow()
+        if job.was_failed:
+            self.summary.retried += 1
+            self.summary.recovered += result.error is None
         if result.error is not None:
             photo.status, photo.error = PhotoStatus.FAILED, result.error
             self.summary.failed += 1
