@@ -10,7 +10,7 @@ from faceorg.cli.progressbar import terminal_progress
 from faceorg.filenames import display_path
 from faceorg.scan.scanner import scan_library
 from faceorg.store.folders import add_folder, list_folders, remove_folder
-from faceorg.store.stats import failed_photos, library_status
+from faceorg.store.stats import failed_photos, library_status, scan_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-group", action="store_true", help="do not group the new faces into people afterwards")
     p.add_argument("--workers", type=int, default=None, help="photo decoding threads (default: one per core)")
     p.add_argument("--batch-size", type=int, default=32, help="photos written to the database per transaction")
+    p.add_argument("--follow-outside-links", action="store_true", default=None,
+                   help="also follow links that lead outside the library folders (default: the library's "
+                        "setting, off)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_scan)
 
@@ -37,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("status", help="counts of photos, faces and people")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--failed", action="store_true", help="also list the photos that could not be read")
+    p.add_argument("--failed", action="store_true",
+                   help="also list the photos, folders and links the last scan could not read or follow")
     p.set_defaults(func=cmd_status)
 
 
@@ -57,7 +61,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             analyzer = analyzer_for_library(library)
         with terminal_progress() as progress:
             summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,
-                                   batch_size=args.batch_size)
+                                   batch_size=args.batch_size, follow_outside_links=args.follow_outside_links)
             grouped = None
             if summary.new_face_ids and not args.no_group and not summary.cancelled:
                 from faceorg.people.clustering import recluster
@@ -108,14 +112,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         status = library_status(library)
         failed = failed_photos(library) if args.failed else None
+        problems = scan_problems(library) if args.failed else None
     if args.json:
         if failed is not None:
             status["failed"] = [{"path": p, "error": e} for p, e in failed]  # type: ignore[assignment]
+            status["not_scanned"] = problems  # type: ignore[assignment]
         print_json(status)
         return 0
     print_table(["", "count"], [[k.replace("_", " "), v] for k, v in status.items() if k != "database"])
     print(f"database: {status['database']}")
     for path, error in failed or []:
         print(f"failed: {display_path(path)}: {error}")
+    for problem in problems or []:
+        print(f"{PROBLEM_LABELS.get(problem['kind'], 'not scanned')}: {display_path(problem['path'])}: "
+              f"{problem['problem']}")
     return 0
+
+
+PROBLEM_LABELS = {"folder": "unreadable folder", "link": "dangling link", "outside_link": "link not followed",
+                  "file": "unreadable file"}
 

@@ -27,7 +27,8 @@ from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
 from faceorg.scan.face_merge import match_boxes
 from faceorg.scan.hashing import bytes_hash, file_hash
 from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
-from faceorg.scan.walker import FoundFile, IgnoreRules, collect_photos
+from faceorg.scan.walker import FoundFile, IgnoreRules, WalkError, collect_photos
+from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import (
     Assignment,
@@ -43,6 +44,7 @@ from faceorg.store.models import (
     PhotoStatus,
     utcnow,
 )
+from faceorg.store.state import SCAN_PROBLEMS, set_state
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,14 @@ class ScanSummary:
     # and how many of them are readable now.
     retried: int = 0
     recovered: int = 0
+    # Symbolic links not followed because they lead outside the library folders (listed in ``skipped``).
+    skipped_links: int = 0
     analyzed: int = 0
     faces_found: int = 0
     seconds: float = 0.0
     cancelled: bool = False
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     # Seconds per stage: "read" (hash + decode, summed over worker threads), "analyze", "store".
     timings: dict[str, float] = field(default_factory=dict)
     added_photo_ids: list[int] = field(default_factory=list)
@@ -81,6 +86,9 @@ class ScanSummary:
         parts = [f"{self.files_seen} photos in {self.folders} folder{'s' if self.folders != 1 else ''}",
                  f"{self.new} new", f"{self.changed} changed", f"{self.moved} moved",
                  f"{self.missing} missing", f"{self.failed} failed"]
+        if self.skipped_links:
+            parts.append(f"{self.skipped_links} link{'s' if self.skipped_links != 1 else ''} to outside "
+                         "the library skipped")
         if self.retried:
             parts.append(f"{self.retried} failed before retried ({self.recovered} now readable)")
         if self.analyzed:
@@ -133,8 +141,9 @@ class Scanner:
 
     def __init__(self, library: Library, *, analyzer: FaceAnalyzer | None, progress: Progress,
                  rules: IgnoreRules, workers: int, batch_size: int, decode_side: int | None = None,
-                 reduced_decode: bool = True) -> None:
+                 reduced_decode: bool = True, follow_outside_links: bool = False) -> None:
         self.library = library
+        self.follow_outside_links = follow_outside_links
         self.analyzer = analyzer
         self.progress = progress
         self.rules = rules
@@ -153,19 +162,31 @@ class Scanner:
         self.summary.folders = len(folders)
         self.progress.start("Looking for photos", total=len(folders))
         walked: dict[int, tuple[str, list[FoundFile]]] = {}
+        inside = None if self.follow_outside_links else tuple(os.path.realpath(p) for _, p in folders)
+        problems: list[WalkError] = []
         for folder_id, path in folders:
             self.progress.check_cancelled()
             if not os.path.isdir(path):
                 # An unplugged drive must not turn the whole folder "missing": leave its records alone.
-                self._error(path, "library folder not found or not a folder; its photos were left as they were")
+                problems.append(WalkError(path, "library folder not found or not a folder; its photos were "
+                                                "left as they were", "folder"))
+                self._error(path, problems[-1].message)
                 self.progress.advance()
                 continue
-            result = collect_photos(Path(path), self.rules)
+            result = collect_photos(Path(path), self.rules, inside=inside)
             for err in result.errors:
                 self._error(err.path, err.message)
+            for link in result.skipped:
+                log.info("%s: %s", display_path(link.path), link.message)
+                self.summary.skipped.append((link.path, link.message))
+            problems += result.errors + result.skipped
             walked[folder_id] = (path, result.files)
             self.summary.files_seen += len(result.files)
             self.progress.advance()
+        self.summary.skipped_links = len(self.summary.skipped)
+        with self.library.transaction() as session:
+            set_state(session, SCAN_PROBLEMS, [{"path": p.path, "problem": p.message, "kind": p.kind}
+                                               for p in problems] or None)
         return walked
 
     def _error(self, path: str, message: str) -> None:
@@ -367,11 +388,15 @@ def user_decided_faces(session: Session, face_ids: list[int]) -> set[int]:
 
 def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
                  rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32,
-                 decode_side: int | None = None, reduced_decode: bool = True) -> ScanSummary:
+                 decode_side: int | None = None, reduced_decode: bool = True,
+                 follow_outside_links: bool | None = None) -> ScanSummary:
     """Scan every library folder incrementally; see the module docstring.
 
     Photos are decoded to ``decode_side`` (default: the analyser's working size, or a small size that
     only proves they are readable when faces are not analysed).
+
+    Symbolic links are followed only into the library folders unless ``follow_outside_links`` (default:
+    the library's setting of that name).
 
     Cancelling through ``progress`` stops after the current batch; the summary says so.
     """
@@ -379,9 +404,11 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
         workers = max(1, min(8, os.cpu_count() or 1))
     if batch_size < 1:
         raise FaceorgError("batch size must be at least 1")
+    if follow_outside_links is None:
+        follow_outside_links = load_settings(library).follow_outside_links
     scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
                       workers=workers, batch_size=batch_size, decode_side=decode_side,
-                      reduced_decode=reduced_decode)
+                      reduced_decode=reduced_decode, follow_outside_links=follow_outside_links)
     return scanner.run()
 
 

@@ -285,3 +285,14 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSON)
 
 
+
+
+class LibraryState(Base):
+    """What the library's jobs left for the next run or found last time (not settings: nobody edits
+    these): that grouping is pending, the folders and links the last scan could not read or follow."""
+
+    __tablename__ = "library_state"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

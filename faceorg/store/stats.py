@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, Face, FaceStatus, LibraryFolder, Person, Photo, PhotoStatus
+from faceorg.store.state import SCAN_PROBLEMS, get_state
 
 
 def library_status(library: Library) -> dict[str, int | str]:
@@ -47,3 +48,11 @@ def failed_photos(library: Library) -> list[tuple[str, str]]:
         rows = s.execute(select(Photo.path, Photo.error).where(Photo.status == PhotoStatus.FAILED)
                          .order_by(Photo.path))
         return [(path, error or "") for path, error in rows]
+
+
+def scan_problems(library: Library) -> list[dict[str, str]]:
+    """What the last complete scan could not read or did not follow, besides photos: each a dict of
+    ``path``, ``problem`` (in words) and ``kind`` (folder, link: a dangling link, outside_link: a link
+    leading outside the library folders, file: a file that could not be looked at)."""
+    with library.session() as s:
+        return list(get_state(s, SCAN_PROBLEMS, []))
