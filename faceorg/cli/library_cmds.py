@@ -8,8 +8,8 @@ import sys
 from faceorg.cli.common import open_from_args, print_json, print_table
 from faceorg.cli.progressbar import terminal_progress
 from faceorg.filenames import display_path
-from faceorg.scan.scanner import scan_library
-from faceorg.store.folders import add_folder, list_folders, remove_folder
+from faceorg.jobs import remove_folder, scan_and_group
+from faceorg.store.folders import add_folder, list_folders
 from faceorg.store.stats import failed_photos, library_status, scan_problems
 
 
@@ -54,28 +54,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         if not list_folders(library):
             print("The library has no folders yet: `faceorg scan DIR` adds one.", file=sys.stderr)
             return 0
-        analyzer = None
-        if not args.no_faces:
-            from faceorg.pipeline.factory import analyzer_for_library
-
-            analyzer = analyzer_for_library(library)
         with terminal_progress() as progress:
-            summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,
-                                   batch_size=args.batch_size, follow_outside_links=args.follow_outside_links)
-            grouped = None
-            if summary.new_face_ids and not args.no_group and not summary.cancelled:
-                from faceorg.people.clustering import recluster
-
-                grouped = recluster(library, progress)
+            report = scan_and_group(library, progress, with_faces=not args.no_faces, group=not args.no_group,
+                                    workers=args.workers, batch_size=args.batch_size,
+                                    follow_outside_links=args.follow_outside_links)
     if args.json:
-        out = {k: v for k, v in vars(summary).items() if k not in ("added_photo_ids", "changed_photo_ids", "new_face_ids")}
-        out["grouping"] = grouped.as_dict() if grouped is not None else None
-        print_json(out)
+        print_json(report.as_dict())
     else:
-        print(summary.one_line())
-        if grouped is not None:
-            print(f"Grouped the new faces: {len(grouped.people_added)} new groups, "
-                  f"{len(grouped.faces_changed)} faces placed")
+        print("\n".join(report.lines()))
     return 0
 
 
@@ -103,8 +89,8 @@ def cmd_library_add(args: argparse.Namespace) -> int:
 
 def cmd_library_remove(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
-        info = remove_folder(library, args.folder)
-    print(f"Removed {display_path(info.path)} and its {info.photos + info.missing} photo records (no file was touched)")
+        report = remove_folder(library, args.folder)
+    print(report.one_line())
     return 0
 
 
@@ -119,7 +105,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             status["not_scanned"] = problems  # type: ignore[assignment]
         print_json(status)
         return 0
-    print_table(["", "count"], [[k.replace("_", " "), v] for k, v in status.items() if k != "database"])
+    print_table(["", "count"], [[k.replace("_", " "), ("yes" if v else "no") if isinstance(v, bool) else v]
+                                for k, v in status.items() if k != "database"])
     print(f"database: {status['database']}")
     for path, error in failed or []:
         print(f"failed: {display_path(path)}: {error}")

@@ -44,7 +44,7 @@ from faceorg.store.models import (
     PhotoStatus,
     utcnow,
 )
-from faceorg.store.state import SCAN_PROBLEMS, set_state
+from faceorg.store.state import GROUPING_PENDING, SCAN_PROBLEMS, set_state
 
 log = logging.getLogger(__name__)
 
@@ -249,10 +249,13 @@ class Scanner:
             self._time("analyze", time.perf_counter() - start)
             start = time.perf_counter()
             with self.library.transaction() as session:
+                regroup = False
                 for (photo_id, _), faces in zip(needs_faces, found):
                     photo = session.get(Photo, photo_id)
                     if photo is not None:
-                        self._store_faces(session, photo, faces)
+                        regroup |= self._store_faces(session, photo, faces)
+                if regroup:  # with the faces, so a grouping killed later is resumed by the next scan
+                    set_state(session, GROUPING_PENDING, True)
             self._time("store", time.perf_counter() - start)
         self._time("read", sum(r.seconds for r in batch))
         self.progress.advance(len(batch))
@@ -326,10 +329,11 @@ class Scanner:
         self.summary.changed_photo_ids.append(photo.id)
         return photo
 
-    def _store_faces(self, session: Session, photo: Photo, faces: list[AnalyzedFace]) -> None:
+    def _store_faces(self, session: Session, photo: Photo, faces: list[AnalyzedFace]) -> bool:
         """Store a photo's detected faces, updating the faces it already had where boxes overlap.
 
         An old face no longer detected is dropped unless the user decided something about it.
+        Returns whether any face was stored or dropped (the faces need grouping).
         """
         assert self.analyzer is not None
         old = list(session.scalars(select(Face).where(Face.photo_id == photo.id).order_by(Face.id)))
@@ -358,6 +362,7 @@ class Scanner:
         photo.faces_key, photo.face_count = self.analyzer.key, len(faces) + len(decided)
         self.summary.analyzed += 1
         self.summary.faces_found += len(faces)
+        return bool(faces or gone)
 
     def _mark_missing(self, gone: list[GonePhoto]) -> None:
         still_gone = [g for g in gone if g.photo_id not in self._claimed]

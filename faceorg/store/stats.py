@@ -6,14 +6,15 @@ from sqlalchemy import func, select
 
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, Face, FaceStatus, LibraryFolder, Person, Photo, PhotoStatus
-from faceorg.store.state import SCAN_PROBLEMS, get_state
+from faceorg.store.state import GROUPING_PENDING, SCAN_PROBLEMS, get_state
 
 
 def library_status(library: Library) -> dict[str, int | str]:
     """The library at a glance.
 
     ``photos`` counts readable photos present on disk; ``faces`` counts faces the user has not marked
-    as "not a face"; ``unassigned_faces`` counts normal faces that belong to nobody yet.
+    as "not a face"; ``unassigned_faces`` counts normal faces that belong to nobody yet;
+    ``grouping_pending`` (a bool) says faces wait for a grouping that was interrupted or not run yet.
     """
     with library.session() as s:
         by_status = dict(s.execute(select(Photo.status, func.count()).group_by(Photo.status)).all())
@@ -26,6 +27,7 @@ def library_status(library: Library) -> dict[str, int | str]:
         named = s.scalar(select(func.count()).select_from(Person).where(Person.name.is_not(None))) or 0
         folders = s.scalar(select(func.count()).select_from(LibraryFolder)) or 0
         analyzed = s.scalar(select(func.count()).select_from(Photo).where(Photo.faces_key.is_not(None))) or 0
+        pending = bool(get_state(s, GROUPING_PENDING, False))
     return {
         "database": str(library.path),
         "folders": folders,
@@ -39,6 +41,7 @@ def library_status(library: Library) -> dict[str, int | str]:
         "people": people,
         "named_people": named,
         "unassigned_faces": unassigned,
+        "grouping_pending": pending,
     }
 
 
