@@ -23,6 +23,7 @@ from faceorg.errors import CancelledError, FaceorgError
 from faceorg.filenames import display_path
 from faceorg.progress import Progress
 from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
+from faceorg.scan.budget import MemoryBudget, default_budget
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
 from faceorg.scan.face_merge import match_boxes
 from faceorg.scan.hashing import bytes_hash, file_hash
@@ -109,14 +110,16 @@ class ReadResult:
 STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead of read into memory
 
 
-def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = True) -> ReadResult:
+def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = True,
+               budget: MemoryBudget | None = None) -> ReadResult:
     """Hash and decode one file (runs in a worker thread; touches no database)."""
     start = time.perf_counter()
-    result = _read_photo(job, decode_side, reduced_decode)
+    result = _read_photo(job, decode_side, reduced_decode, budget)
     return ReadResult(result.job, result.content_hash, result.image, result.error, time.perf_counter() - start)
 
 
-def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool) -> ReadResult:
+def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool,
+                budget: MemoryBudget | None) -> ReadResult:
     try:
         if job.size > STREAM_ABOVE:
             digest = file_hash(job.path) if job.needs_hash else None
@@ -130,7 +133,7 @@ def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool) -> 
     except OSError as exc:
         return ReadResult(job, None, None, f"cannot read file: {exc.strerror or exc}")
     try:
-        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode)
+        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode, budget=budget)
     except PhotoReadError as exc:
         return ReadResult(job, digest, None, str(exc))
     return ReadResult(job, digest, image, None)
@@ -141,8 +144,10 @@ class Scanner:
 
     def __init__(self, library: Library, *, analyzer: FaceAnalyzer | None, progress: Progress,
                  rules: IgnoreRules, workers: int, batch_size: int, decode_side: int | None = None,
-                 reduced_decode: bool = True, follow_outside_links: bool = False) -> None:
+                 reduced_decode: bool = True, follow_outside_links: bool = False,
+                 budget: MemoryBudget | None = None) -> None:
         self.library = library
+        self.budget = budget
         self.follow_outside_links = follow_outside_links
         self.analyzer = analyzer
         self.progress = progress
@@ -217,7 +222,8 @@ class Scanner:
             return
         batch: list[ReadResult] = []
         with ThreadPoolExecutor(self.workers, thread_name_prefix="faceorg-read") as pool:
-            read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode)
+            read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode,
+                           budget=self.budget)
             for result in bounded_map(pool, read, jobs, depth=self.workers * 4):
                 batch.append(result)
                 if len(batch) >= self.batch_size:
@@ -394,7 +400,7 @@ def user_decided_faces(session: Session, face_ids: list[int]) -> set[int]:
 def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
                  rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32,
                  decode_side: int | None = None, reduced_decode: bool = True,
-                 follow_outside_links: bool | None = None) -> ScanSummary:
+                 follow_outside_links: bool | None = None, decode_budget: int | None = None) -> ScanSummary:
     """Scan every library folder incrementally; see the module docstring.
 
     Photos are decoded to ``decode_side`` (default: the analyser's working size, or a small size that
@@ -402,6 +408,9 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
 
     Symbolic links are followed only into the library folders unless ``follow_outside_links`` (default:
     the library's setting of that name).
+
+    ``decode_budget``: bytes all workers together may hold in images being decoded (None: a quarter of
+    the memory up to 1 GiB, see :func:`~faceorg.scan.budget.default_budget`; 0: no bound, for comparison).
 
     Cancelling through ``progress`` stops after the current batch; the summary says so.
     """
@@ -413,7 +422,8 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
         follow_outside_links = load_settings(library).follow_outside_links
     scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
                       workers=workers, batch_size=batch_size, decode_side=decode_side,
-                      reduced_decode=reduced_decode, follow_outside_links=follow_outside_links)
+                      reduced_decode=reduced_decode, follow_outside_links=follow_outside_links,
+                      budget=None if decode_budget == 0 else MemoryBudget(decode_budget or default_budget()))
     return scanner.run()
 
 
