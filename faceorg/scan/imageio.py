@@ -141,11 +141,12 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
                     im.load()
                     # Some decoders (TIFF) apply the orientation themselves while loading and drop the tag.
                     to_apply = _exif_orientation(im)
-                    if reduce:
+                    working: Image.Image = im
+                    if reduce and max_side is not None:
                         # Shrink by a whole factor first (box average, cheap), before any conversion:
                         # the full-size image is freed when the file closes, the working copy is small.
-                        im = _reduce(im, max(im.size) // max_side)  # type: ignore[operator]
-                    frame = to_rgb(im)
+                        working = _reduce(im, max(im.size) // max_side)
+                    frame = to_rgb(working)
     except PhotoReadError:
         raise
     except Image.DecompressionBombWarning as exc:
@@ -183,15 +184,16 @@ def to_rgb(im: Image.Image) -> Image.Image:
     """
     if im.mode == "RGB":
         return im.copy()
+    grey: np.ndarray
     if im.mode.startswith("I;16"):
         grey = np.asarray(im, dtype=np.uint16) >> 8
     elif im.mode in ("I", "F"):
-        values = np.asarray(im, dtype=np.float32 if im.mode == "F" else np.int64)
+        values = np.asarray(im, dtype=np.float64)
         lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
         if lo >= 0 and hi <= 255:
             grey = values
         elif lo >= 0 and hi <= 65535 and im.mode == "I":
-            grey = values >> 8
+            grey = values / 256.0
         else:
             grey = (values - lo) * (255.0 / (hi - lo or 1.0))
     else:

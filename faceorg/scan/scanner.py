@@ -184,7 +184,7 @@ class Scanner:
             for link in result.skipped:
                 log.info("%s: %s", display_path(link.path), link.message)
                 self.summary.skipped.append((link.path, link.message))
-            problems += result.errors + result.skipped
+            problems += [*result.errors, *result.skipped]
             walked[folder_id] = (path, result.files)
             self.summary.files_seen += len(result.files)
             self.progress.advance()
