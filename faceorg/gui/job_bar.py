@@ -73,7 +73,7 @@ def scan_summary_text(summary: ScanSummary) -> str:
               (summary.missing, "missing"), (summary.failed, "could not be read")]
     parts = [f"{n:,} {what}" for n, what in counts if n]
     if summary.analyzed:
-        parts.append(f"{summary.faces_found:,} faces found")
+        parts.append(f"{summary.faces_found:,} face{'' if summary.faces_found == 1 else 's'} found")
     head = "Last scan (cancelled)" if summary.cancelled else "Last scan"
     return f"{head}: " + (", ".join(parts) if parts else "nothing new")
 
