@@ -280,3 +280,18 @@ def test_no_onnxruntime_errors_on_stderr_when_cuda_fails(tiny_model: Path) -> No
     assert "[E:onnxruntime" not in proc.stderr and "[W:onnxruntime" not in proc.stderr, proc.stderr
     if proc.stdout.startswith(CPU):
         assert "failed to load" in proc.stdout
+
+
+def test_building_the_analyzer_leaves_onnx_unloaded(models_dir: Path, tmp_path: Path) -> None:
+    """Loading the models for a scan must not import onnx: its extension (ml_dtypes) holds the GIL for
+    ~0.6 s while it loads, which froze the GUI when a scan started (gui_bench measures the stall)."""
+    proc = _python(
+        "import sys\n"
+        "from faceorg.store import open_library\n"
+        "from faceorg.pipeline.factory import analyzer_for_library\n"
+        f"with open_library({str(tmp_path / 'lib.sqlite')!r}) as library:\n"
+        "    analyzer_for_library(library)\n"
+        "print(sorted(m for m in sys.modules if m == 'onnx' or m.startswith(('onnx.', 'ml_dtypes'))))\n",
+        FACEORG_DATA_DIR=str(tmp_path / "data"), FACEORG_MODELS_DIR=str(models_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
