@@ -131,7 +131,7 @@ def session_options(threads: int) -> ort.SessionOptions:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only; fallbacks are reported through logging instead
+    options.log_severity_level = _ort_log_severity()  # fallbacks are reported through our logging instead
     # No busy-waiting between runs: image decoding runs in parallel and needs those cores (measured on
     # 2 busy cores: 750x563 detection 34-43 ms without spinning, 57-66 ms with it, at 40% less CPU time).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -214,7 +214,8 @@ def _stdout_to_log(label: str) -> Iterator[list[str]]:
     Yields a list that holds the caught text afterwards. stdout may be a ``--json`` document.
     """
     caught: list[str] = []
-    sys.stdout.flush()
+    if sys.stdout is not None:  # None in a windowed app without a console
+        sys.stdout.flush()
     try:
         fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
         saved = os.dup(fd)
