@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from faceorg.cli.main import build_parser
+from tests.conftest import INSTALLED_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 PEOPLE = ["Colin_Powell", "Tony_Blair", "Donald_Rumsfeld", "Gerhard_Schroeder"]
@@ -48,6 +49,7 @@ def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["FACEORG_DATA_DIR"] = str(db.parent / "data")
+    env["FACEORG_MODELS_DIR"] = str(INSTALLED_MODELS)
     env.pop("FACEORG_GPU", None)  # the machine decides, as for a user
     return subprocess.run([sys.executable, "-m", "faceorg", "--db", str(db), *args], check=False, capture_output=True,
                           text=True, cwd=REPO, timeout=600, env=env)
@@ -81,7 +83,6 @@ class Library:
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory, shared_data: Path, models_dir: Path) -> Library:
     work = tmp_path_factory.mktemp("json_cli")
-    os.environ["FACEORG_MODELS_DIR"] = str(models_dir)  # for the subprocesses (as each test's own setup does)
     photos = work / "photos"
     photos.mkdir()
     for n, person in enumerate(PEOPLE):
