@@ -12,7 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QFileInfo
-from PySide6.QtWidgets import QApplication, QFileDialog, QFileIconProvider, QStyle, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QFileIconProvider,
+    QStyle,
+    QWidget,
+)
 
 
 class NoPeekIconProvider(QFileIconProvider):
@@ -22,7 +28,7 @@ class NoPeekIconProvider(QFileIconProvider):
         super().__init__()
         self.setOptions(QFileIconProvider.Option.DontUseCustomDirectoryIcons)
 
-    def icon(self, what: Any) -> Any:  # noqa: ANN401 - Qt overload: QFileInfo or IconType
+    def icon(self, what: Any) -> Any:  # Qt overload: QFileInfo or IconType
         if not isinstance(what, QFileInfo):
             return super().icon(what)
         style = QApplication.style()

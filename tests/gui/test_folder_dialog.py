@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.run([sys.executable, "-m", "faceorg", "--db", str(db), *args], env=env,
+    return subprocess.run([sys.executable, "-m", "faceorg", "--db", str(db), *args], env=env, check=False,
                           capture_output=True, text=True, timeout=120)
 
 
