@@ -28,6 +28,7 @@ from faceorg.scan.hashing import bytes_hash, file_hash
 from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
 from faceorg.scan.walker import FoundFile, IgnoreRules, collect_photos
 from faceorg.store.db import Library
+from faceorg.store.scan_lock import scan_lock
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -372,6 +373,7 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
     scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
                       workers=workers, batch_size=batch_size, decode_side=decode_side,
                       reduced_decode=reduced_decode)
-    return scanner.run()
+    with scan_lock(library.path):  # one scan of a library at a time
+        return scanner.run()
 
 
