@@ -3,8 +3,11 @@ retried on the next open without piling up backups; a foreign SQLite file is ref
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,36 @@ def test_interrupted_migration_changes_nothing_and_is_retried(tmp_path: Path,
     with open_library(path) as lib, lib.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT name FROM model_versions").scalar_one() == "dlib-v1"
     assert {"runtime_file", "runtime_sha256"} <= set(_columns(path, "model_versions"))
+    assert len(backups_of(path)) == 1
+
+
+KILL_HALF_WAY = """
+import sys, time
+from alembic import op
+real = op.add_column
+def add_column(*args, **kwargs):
+    real(*args, **kwargs)
+    print("half way", flush=True)
+    time.sleep(600)
+op.add_column = add_column
+from faceorg.store import open_library
+open_library(sys.argv[1])
+"""
+
+
+def test_migration_killed_half_way_is_redone_on_the_next_open(tmp_path: Path) -> None:
+    path = _frozen("0001", tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-c", KILL_HALF_WAY, str(path)], env=env, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "half way"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _revision(path) == "0001"
+    with open_library(path) as lib, lib.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT runtime_file, name FROM model_versions").one() == (None, "dlib-v1")
     assert len(backups_of(path)) == 1
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -137,7 +139,7 @@ FACEORG_TABLES = frozenset({"photos", "faces", "people", "library_folders"})
 
 def _peek(path: Path) -> tuple[set[str], str | None]:
     """The tables and the Alembic revision of an existing database, read without changing a byte."""
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{quote(os.fsencode(path))}?mode=ro", uri=True)  # any file name, even not UTF-8
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         revision = None
