@@ -25,12 +25,14 @@ import numpy as np
 from sqlalchemy import select
 
 from faceorg.cluster.constraints import Constraints
-from faceorg.cluster.engine import ClusterParams, cluster_embeddings, default_params
+from faceorg.cluster.engine import cluster_embeddings
 from faceorg.cluster.match import build_person_index, match_to_people
+from faceorg.cluster.params import ClusterParams, default_params
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.cleanup import drop_empty_unnamed
+from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.store.db import Library
 from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
@@ -44,6 +46,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.vectors import distance_from_similarity
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +64,7 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
     ``scale``: the active model's distances relative to the base model's (the distances in the defaults
     were measured on the base model).
     """
-    params = default_params(n_faces, SENSITIVITY.get(settings.cluster_sensitivity, 0.5))
+    params = default_params(n_faces, SENSITIVITY[settings.validated().cluster_sensitivity])
     if settings.min_group_size >= 2:  # the user's own minimum: no pairs below it either
         params = replace(params, min_cluster_size=settings.min_group_size,
                          pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
@@ -217,7 +220,7 @@ def keep_named_joins_close(data: LibraryFaces, labels: np.ndarray, movable: set[
         if not joined:
             continue
         ref = data.vectors[rows]
-        nearest = np.sqrt(np.maximum(2.0 - 2.0 * (data.vectors[joined] @ ref.T).max(axis=1), 0.0))
+        nearest = distance_from_similarity((data.vectors[joined] @ ref.T).max(axis=1))
         out[np.array(joined)[nearest > max_distance]] = -1
     return out
 
@@ -229,6 +232,7 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     progress.start("Grouping faces", total=3)
     data = load_library_faces(library)
     if data is None or not len(data.face_ids):
+        set_grouping_pending(library, False)
         return ChangeSet(label="Group faces")
     progress.advance(message=f"{len(data.face_ids)} faces")
     progress.check_cancelled()
@@ -311,6 +315,7 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
             s.delete(current[f])
         s.flush()
         cs.people_removed |= set(drop_empty_unnamed(s))
+        set_state(s, GROUPING_PENDING, None)  # every stored face has been grouped
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 

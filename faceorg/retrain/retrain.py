@@ -241,7 +241,7 @@ class ThoroughResult:
 
 def geometry_kept(before: np.ndarray, after: np.ndarray) -> float:
     """Correlation of all pairwise distances between the same faces under two models (1: same geometry)."""
-    from faceorg.cluster.knn import upper_pair_distances
+    from faceorg.vectors import upper_pair_distances
 
     a, b = upper_pair_distances(before), upper_pair_distances(after)
     if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 from sqlalchemy import select
 
 from faceorg.errors import FaceorgError
+from faceorg.files import replacing, sha256_file
 from faceorg.paths import models_dir
 from faceorg.store.db import Library
 from faceorg.store.models import ModelVersion
@@ -35,9 +35,8 @@ def _library_copy(library: Library, source: Path) -> Path:
     """Copy a model file into the library's model folder (atomically, unless already there)."""
     target = library_models_dir(library) / source.name
     if not target.is_file() or target.read_bytes() != source.read_bytes():
-        partial = target.with_name(target.name + ".partial")
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
+        with replacing(target) as partial:
+            shutil.copyfile(source, partial)
     return target
 
 
@@ -58,8 +57,6 @@ def ensure_base_version(library: Library) -> ModelVersion:
         base = s.scalars(select(ModelVersion).where(ModelVersion.name == BASE_EMBEDDER_VERSION)).first()
         if base is None:
             path = require_model(BASE_EMBEDDER_FILE)
-            from faceorg.weights.manifest import sha256_file
-
             runtime = _library_copy(library, require_model(BASE_EMBEDDER_INT8_FILE))
             base = ModelVersion(name=BASE_EMBEDDER_VERSION, kind="base", file_name=BASE_EMBEDDER_FILE,
                                 sha256=sha256_file(path), active=True, runtime_file=runtime.name,
@@ -79,7 +76,6 @@ def active_version(library: Library) -> ModelVersion | None:
 def verified_model_path(library: Library, version: ModelVersion) -> Path:
     """The version's file, checked against its recorded SHA-256."""
     from faceorg.weights.fetch import require_model
-    from faceorg.weights.manifest import sha256_file
 
     if version.kind == "base":
         require_model(version.file_name)  # says how to install it when missing
@@ -95,7 +91,6 @@ def _restore_base_copy(library: Library, version: ModelVersion) -> None:
     """Copy the base model's int8 file into the library's folder again (say the database was copied
     without its ``.models`` folder), but only if the installed one is the very file it recorded."""
     from faceorg.weights.fetch import require_model
-    from faceorg.weights.manifest import sha256_file
 
     assert version.runtime_file is not None
     installed = require_model(version.runtime_file)
@@ -106,8 +101,6 @@ def _restore_base_copy(library: Library, version: ModelVersion) -> None:
 def runtime_model_path(library: Library, version: ModelVersion) -> Path:
     """The file that computes the version's embeddings (its int8 copy in the library's model folder, if
     it has one), SHA-256 checked."""
-    from faceorg.weights.manifest import sha256_file
-
     if version.runtime_file is None:
         return verified_model_path(library, version)
     path = library_models_dir(library) / version.runtime_file
