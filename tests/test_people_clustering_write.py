@@ -6,19 +6,17 @@ library (~100k) set off full garbage collections that froze the GUI for up to ha
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from faceorg.people.clustering import _Plan, _write, load_library_faces, recluster
 from faceorg.store import Library
-from faceorg.store.models import Assignment, AssignmentSource, Base, FaceNotPerson, Person
+from faceorg.store.models import Assignment, AssignmentSource, FaceNotPerson, Person
 from faceorg.store.state import grouping_pending, set_grouping_pending
 from tests.libgen import make_library
+from tests.ormcount import orm_objects
 
 USER, AUTO, SUGGESTED = AssignmentSource.USER, AssignmentSource.AUTO, AssignmentSource.SUGGESTED
 
@@ -100,28 +98,11 @@ def test_write_applies_the_plan_by_the_rules(tmp_path: Path) -> None:
     lib.close()
 
 
-@contextmanager
-def orm_objects() -> Iterator[Counter[str]]:
-    """Count the ORM objects made (constructed or loaded from the database), by class."""
-    made: Counter[str] = Counter()
-
-    def count(target: object, *_: object) -> None:
-        made[type(target).__name__] += 1
-
-    event.listen(Base, "load", count, propagate=True)
-    event.listen(Base, "init", count, propagate=True)
-    try:
-        yield made
-    finally:
-        event.remove(Base, "load", count)
-        event.remove(Base, "init", count)
-
-
 def test_grouping_makes_no_orm_object_per_face(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     centres = rng.normal(size=(30, 128))
-    lib, ids = make_library(tmp_path / "lib.sqlite",
-                            [[c + rng.normal(scale=0.05, size=128)] for c in centres for _ in range(8)])
+    lib, _ = make_library(tmp_path / "lib.sqlite",
+                          [[c + rng.normal(scale=0.05, size=128)] for c in centres for _ in range(8)])
     with orm_objects() as made:
         first = recluster(lib)
         again = recluster(lib, full=True)
