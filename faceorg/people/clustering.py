@@ -35,7 +35,6 @@ from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.cleanup import drop_empty_unnamed
-from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.store.db import Library
 from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
@@ -49,6 +48,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.vectors import distance_from_similarity
 
 log = logging.getLogger(__name__)
