@@ -39,6 +39,7 @@ to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -46,6 +47,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,6 +69,30 @@ def say(message: str) -> None:
     print(f"[{time.perf_counter() - T0:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Inside the block, whatever writes to stdout (Python or native code, e.g. onnxruntime's CUDA probe
+    printing "Failed to load ...") goes to stderr, so that ``--json`` prints only its one object."""
+    sys.stdout.flush()
+    saved_fd, saved = os.dup(1), sys.stdout
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_fd, 1)
+        os.close(saved_fd)
+        sys.stdout = saved
+
+
+def remove_database(path: Path) -> None:
+    """A work copy of a library, its WAL and its model folder."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(path.with_name(path.name + ".models"), ignore_errors=True)
+
+
 def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
                keep: Path | None = None) -> dict[str, Any]:
     """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database."""
@@ -79,8 +105,7 @@ def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
         result["identities"] = len({t for t in truth.values() if t})
     if keep is not None:
         copy_database(target, keep)
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(target) + suffix).unlink(missing_ok=True)
+    remove_database(target)
     say(f"{label} {style}: {result['actions']} actions, {result['actions_per_100_faces']:.2f} per 100 faces "
         f"(ideal {result['ideal_per_100_faces']:.2f}); {result['unfinished_faces']} faces unfinished; "
         f"{result['seconds']:.0f} s")
@@ -180,6 +205,22 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def run_all(keys: list[str], work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    details: dict[str, Any] = {}
+    for key in LIBRARIES:
+        if key not in keys:
+            details[key] = {"not_run": "not asked for (--libraries)"}
+            continue
+        start = time.perf_counter()
+        try:
+            details[key] = run_library(key, build(key, args), work, args)
+        except Exception as exc:  # noqa: BLE001 - report it, keep the other libraries
+            say(f"{key} failed: {type(exc).__name__}: {exc}")
+            details[key] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=8)}
+        details[key]["seconds"] = round(time.perf_counter() - start, 1)
+    return details
+
+
 def default_data() -> Path:
     """``../shared/data`` beside the repository (or beside the folder holding this worktree)."""
     for root in (REPO.parent, REPO.parent.parent):
@@ -217,18 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or args.cache / "work"
     work.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()
-    details: dict[str, Any] = {}
-    for key in LIBRARIES:
-        if key not in keys:
-            details[key] = {"not_run": "not asked for (--libraries)"}
-            continue
-        start = time.perf_counter()
-        try:
-            details[key] = run_library(key, build(key, args), work, args)
-        except Exception as exc:  # noqa: BLE001 - report it, keep the other libraries
-            say(f"{key} failed: {type(exc).__name__}: {exc}")
-            details[key] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(limit=8)}
-        details[key]["seconds"] = round(time.perf_counter() - start, 1)
+    with stdout_to_stderr():
+        details = run_all(keys, work, args)
     result: dict[str, Any] = headline(details)
     result["features"] = {"all": list(FEATURES), "available": sorted(AVAILABLE),
                           "baseline": Features.baseline().describe(), "now": Features.now().describe(),

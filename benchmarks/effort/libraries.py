@@ -92,6 +92,10 @@ def scanned(key: str, folder: Path, cache: Path, say: Say, info: dict | None = N
         copy_database(partial, db.with_name(db.name + ".tmp"))
     for suffix in ("", "-wal", "-shm"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
+    models = partial.with_name(partial.name + ".models")  # the library's copy of its embedder
+    if models.is_dir():
+        shutil.rmtree(db.with_name(db.name + ".models"), ignore_errors=True)
+        models.rename(db.with_name(db.name + ".models"))
     db.with_name(db.name + ".tmp").rename(db)
     meta = {"key": key, "folder": str(folder), "summary": summary.one_line(), "scan_s": scan_s,
             "group_s": time.perf_counter() - start - scan_s, **(info or {})}
