@@ -46,19 +46,20 @@ import shutil
 import sys
 import time
 import traceback
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from effort import libraries as libs  # noqa: E402
-from effort.oracle import AVAILABLE, FEATURES, Features, Oracle  # noqa: E402
-from effort.truth import face_truth, people_to_sort, unfinished, snapshot  # noqa: E402
-from faceorg.store import open_library  # noqa: E402
-from faceorg.store.db import copy_database  # noqa: E402
+from effort import libraries as libs
+from effort.oracle import AVAILABLE, FEATURES, Features, Oracle
+from effort.truth import face_truth, people_to_sort, snapshot, unfinished
+
+from faceorg.store import open_library
+from faceorg.store.db import copy_database
 
 LIBRARIES = ("lfw", "degraded", "family")
 STYLES = ("careful", "hurried")

@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from effort.measure import Cost, Tally, per_100, step_cost  # noqa: E402
-from effort.oracle import (  # noqa: E402
+from effort.measure import Cost, Tally, per_100, step_cost
+from effort.oracle import (
     AVAILABLE,
     Features,
     Oracle,
@@ -23,7 +23,7 @@ from effort.oracle import (  # noqa: E402
     plan_unsorted,
     review_answer,
 )
-from effort.truth import FaceState, people_to_sort, unfinished  # noqa: E402
+from effort.truth import FaceState, people_to_sort, unfinished
 
 # A tiny hand-made world: Ann has faces 1-4, Bob 5-7, Cy only face 8 (a stranger), 9-12 are unknown faces.
 TRUTH: dict[int, str | None] = {1: "Ann", 2: "Ann", 3: "Ann", 4: "Ann", 5: "Bob", 6: "Bob", 7: "Bob", 8: "Cy",
@@ -157,6 +157,7 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
     """Make the grouping harder through the app: Tony Blair split over two groups, a stranger's face in
     Colin Powell's group."""
     from effort.truth import snapshot
+
     from faceorg.people import ops
 
     state = snapshot(library)
@@ -172,9 +173,9 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
 @pytest.mark.parametrize("style", ["careful", "hurried"])
 def test_oracle_finishes_a_real_library_through_the_apps_operations(
         scanned_library: Path, models_dir: Path, tmp_path: Path, style: str) -> None:
+    from effort.truth import face_truth, snapshot
     from sqlalchemy import func, select
 
-    from effort.truth import face_truth, snapshot
     from faceorg.store import open_library
     from faceorg.store.db import copy_database
     from faceorg.store.models import Operation

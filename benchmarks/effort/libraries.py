@@ -50,12 +50,13 @@ def embedder_sha256() -> str:
 
 def progress_to(say: Say, prefix: str, every_s: float = 30.0) -> Progress:
     """A Progress that reports each new stage and then at most every ``every_s`` seconds."""
-    last = {"stage": None, "at": 0.0}
+    last_stage: list[str] = [""]
+    last_at: list[float] = [0.0]
 
     def listen(state: ProgressState) -> None:
         now = time.perf_counter()
-        if state.stage != last["stage"] or now - last["at"] >= every_s:
-            last.update(stage=state.stage, at=now)
+        if state.stage != last_stage[0] or now - last_at[0] >= every_s:
+            last_stage[0], last_at[0] = state.stage, now
             count = f" {state.done}/{state.total}" if state.total else ""
             say(f"{prefix}: {state.stage}{count}")
 
@@ -169,6 +170,7 @@ def degraded_library(lfw: Path, cache: Path, say: Say, people: int | None = None
     """The library part of ``benchmarks/corrections`` (built with its ``dataset`` module and seed), scanned;
     ``later_folder`` holds its photos that arrive later (not scanned here)."""
     from corrections import dataset as ds
+
     from faceorg.pipeline.factory import build_detector
     from faceorg.settings import Settings
 

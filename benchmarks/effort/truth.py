@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from corrections.oracle import (
+    central_faces,  # benchmarks/ is on sys.path: ``effort`` is imported from it
+)
 from sqlalchemy import select
 
 from faceorg.store.db import Library
@@ -42,11 +45,6 @@ Snapshot = dict[int, FaceState]
 def face_truth(library: Library, folder: Path | None = None) -> Truth:
     """Every face's identity (central face of a photo: its folder's name; others: None); with ``folder``,
     only the faces of photos under it."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from corrections.oracle import central_faces
-
     photos = central_faces(library, folder)
     with library.session() as s:
         rows = s.execute(select(Face.id, Face.photo_id)).all()
