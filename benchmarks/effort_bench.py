@@ -113,7 +113,8 @@ def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
     return result
 
 
-def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool, depth: str) -> dict[str, Any]:
+def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool, depth: str,
+                 now: Features) -> dict[str, Any]:
     """Scan the later photos into a copy of the finished library (after retraining with ``learning``),
     then the careful oracle finishes it; actions per 100 later faces."""
     from faceorg.people.clustering import recluster
@@ -148,7 +149,7 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
         out["scan"] = {"summary": summary.one_line(), "seconds": round(time.perf_counter() - start, 1)}
         truth = face_truth(library)
         later = face_truth(library, later_folder)
-        result = Oracle(library, truth, "careful", Features.now(), log=lambda m: say(f"later {label}: {m}")).run()
+        result = Oracle(library, truth, "careful", now, log=lambda m: say(f"later {label}: {m}")).run()
         d = result.as_dict()
         n = len(later)
         d.update(later_faces=n, actions_per_100_later_faces=round(100.0 * result.tally.total / n, 3) if n else 0.0,
@@ -159,7 +160,7 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
 
 
 def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Namespace) -> dict[str, Any]:
-    baseline, now = Features.baseline(), Features.now()
+    baseline, now = Features.baseline(), args.now
     same = baseline.effective == now.effective
     out: dict[str, Any] = {"library": scanned.key, "db": str(scanned.db), "scan_seconds": libs.scan_seconds(scanned.db)}
     corrected = work / f"{key}-corrected.sqlite"
@@ -173,8 +174,8 @@ def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Name
         out[style] = entry
     if scanned.later_folder is not None and not args.no_later and corrected.is_file():
         out["later_photos"] = {
-            "without_learning": later_photos(corrected, scanned.later_folder, work, False, args.depth),
-            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth)}
+            "without_learning": later_photos(corrected, scanned.later_folder, work, False, args.depth, args.now),
+            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, args.now)}
     return out
 
 
@@ -202,6 +203,7 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
         if "later_photos" in lib:
             lp = lib["later_photos"]
             out["later_photos"] = {k: lp[k]["actions_per_100_later_faces"] for k in ("without_learning", "with_learning")}
+            out["later_photos"]["model_installed"] = bool(lp["with_learning"].get("retrain", {}).get("installed"))
     out.setdefault("later_photos", {"without_learning": None, "with_learning": None})
     return out
 
@@ -244,10 +246,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--family-strangers", type=int, default=libs.FAMILY_STRANGERS)
     parser.add_argument("--no-later", action="store_true", help="skip the later photos of the degraded library")
     parser.add_argument("--depth", default="quick", help="retraining depth for the later photos (default quick)")
+    parser.add_argument("--features", help="comma-separated features on in the 'now' runs (default: every "
+                        f"available one; all: {', '.join(FEATURES)})")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.oracles = [s for s in args.oracles.split(",") if s]
+    try:
+        args.now = Features.now() if args.features is None else Features(frozenset(f for f in args.features.split(",") if f))
+    except ValueError as exc:
+        print(f"effort_bench: error: {exc}", file=sys.stderr)
+        return 1
     keys = [k for k in args.libraries.split(",") if k]
     bad = [k for k in keys if k not in LIBRARIES] + [s for s in args.oracles if s not in STYLES]
     if bad:
@@ -263,9 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         details = run_all(keys, work, args)
     result: dict[str, Any] = headline(details)
     result["features"] = {"all": list(FEATURES), "available": sorted(AVAILABLE),
-                          "baseline": Features.baseline().describe(), "now": Features.now().describe(),
+                          "baseline": Features.baseline().describe(), "now": args.now.describe(),
                           "note": ("none of issue 12's features exists yet: baseline and now are the same run"
-                                   if not AVAILABLE else "baseline: all off; now: every available feature on")}
+                                   if not AVAILABLE else "baseline: all off; now: " + (
+                                       ", ".join(sorted(args.now.effective)) or "nothing") + " on")}
     result["details"] = details
     result["run"] = {"seconds": round(time.perf_counter() - T0, 1), "load_avg_start": load_start,
                      "load_avg_end": os.getloadavg(), "cpus": os.cpu_count(), "people": args.people,
@@ -310,7 +320,10 @@ def print_table(r: dict[str, Any]) -> None:
     if lp:
         for k in ("without_learning", "with_learning"):
             e = lp[k]
-            extra = f"; retrain: {e['retrain']}" if "retrain" in e else ""
+            rt = e.get("retrain")
+            extra = (f"; retrain {rt['depth']} ({rt['seconds']:.0f} s): "
+                     + ("model installed" if rt["installed"] else "current model kept") + " - "
+                     + (rt.get("refused") or " ".join(rt.get("summary", [])[-1:])) if rt else "")
             print(f"later photos {k.replace('_', ' ')}: {e['actions_per_100_later_faces']:.2f} actions per 100 later "
                   f"faces ({e['actions']} actions, {e['later_faces']} faces){extra}")
 

@@ -28,6 +28,9 @@ Passes:
 ``Features`` holds the switches of issue 12's new helpers (prompts, whole-group suggestions, split
 suggestions, learning as the user works, the recall pass). None exists yet (``AVAILABLE`` is empty), so
 today the switches change nothing: the baseline (all off) and now (all available on) are one run.
+A new helper joins by adding its name to ``AVAILABLE`` and a step kind to ``measure`` (a prompt answer
+is one decision), and by a pass guarded by ``self.features.uses(name)``: e.g. answering "same person?"
+prompts before the sweep, accepting a whole group's suggestion in one decision, taking a flagged split.
 """
 
 from __future__ import annotations
