@@ -4,10 +4,11 @@
     python benchmarks/effort_bench.py --libraries family         # one library, a table
     python benchmarks/effort_bench.py --libraries lfw,degraded --people 40 --no-later   # a quick run
 
-Libraries (``benchmarks/effort/libraries.py``; each scanned and grouped once by the app, then cached
-under ``--cache`` keyed by the embedder's sha256): ``lfw`` (all 13,233 LFW photos), ``degraded`` (the
-library part of ``benchmarks/corrections``: LFW people with 10+ photos, faces degraded to 25-40 px) and
-``family`` (LFW's 18 people with most photos, 40 photos each at most, plus 300 one-photo strangers).
+Libraries (``benchmarks/effort/libraries.py``; each scanned once by the app and cached under
+``--cache`` keyed by the embedder's sha256, then grouped by the app's ``recluster`` in every run):
+``lfw`` (all 13,233 LFW photos), ``degraded`` (the library part of ``benchmarks/corrections``: LFW
+people with 10+ photos, faces degraded to 25-40 px) and ``family`` (LFW's 18 people with most photos,
+40 photos each at most, plus 300 one-photo strangers).
 ``--people N`` takes a seeded subset of N people for ``lfw`` and ``degraded`` (quick runs).
 
 Truth and goal (``benchmarks/effort/truth.py``): the central face of each photo is its folder's person;
@@ -97,13 +98,19 @@ def remove_database(path: Path) -> None:
 def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
                keep: Path | None = None) -> dict[str, Any]:
     """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database."""
+    from faceorg.people.clustering import recluster
+
     target = work / f"{label}-{style}.sqlite"
     copy_database(db, target)
     with open_library(target) as library:
+        start = time.perf_counter()
+        recluster(library)  # the grouping that ends a scan (the app's, not counted as the user's)
+        group_s = time.perf_counter() - start
         truth = face_truth(library)
         result = Oracle(library, truth, style, features, log=lambda m: say(f"{label}: {m}")).run().as_dict()  # type: ignore[arg-type]
         result["people"] = len(people_to_sort(truth))
         result["identities"] = len({t for t in truth.values() if t})
+        result["group_seconds"] = round(group_s, 1)
     if keep is not None:
         copy_database(target, keep)
     remove_database(target)
@@ -235,8 +242,8 @@ def default_data() -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=default_data(), help="the shared data folder")
-    parser.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "faceorg-effort-cache",
-                        help="scanned libraries and photo copies (reused by later runs)")
+    parser.add_argument("--cache", type=Path, help="scanned libraries and photo copies, reused by later runs "
+                        "(default: cache/effort_bench in faceorg's data folder)")
     parser.add_argument("--work", type=Path, help="work folder for the oracles' copies (default: under --cache)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated: lfw, degraded, family")
     parser.add_argument("--oracles", default=",".join(STYLES), help="comma-separated: careful, hurried")
@@ -265,6 +272,10 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.data / "lfw" / "images").is_dir():
         print(f"effort_bench: error: LFW not found under {args.data}", file=sys.stderr)
         return 1
+    if args.cache is None:
+        from faceorg.paths import data_dir
+
+        args.cache = data_dir() / "cache" / "effort_bench"
     work = args.work or args.cache / "work"
     work.mkdir(parents=True, exist_ok=True)
     load_start = os.getloadavg()

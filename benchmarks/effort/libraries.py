@@ -7,10 +7,11 @@
 - ``degraded``: the library part of ``benchmarks/corrections`` (LFW people with 10+ photos, degraded to
   25-40 px faces); its "later photos" are kept beside it for the learning measurement.
 
-Each library is scanned with ``scan_library`` and grouped with ``recluster`` exactly as ``faceorg scan``
-does, then kept under the cache folder as ``<key>-<embedder sha256[:16]>.sqlite`` (the sha256 of the
-base embedder file the app runs), so later runs only copy it. The photo folders of ``family`` and
-``degraded`` live in the cache too (the database refers to them).
+Each library is scanned with ``scan_library`` (faces found and embedded) and kept, not yet grouped, under
+the cache folder as ``<key>-scan-<embedder sha256[:16]>.sqlite`` (the sha256 of the base embedder file
+the app runs), so later runs only copy it; each run then groups its copy with the app's ``recluster``
+as ``faceorg scan`` does, so changes to the grouping show without a new scan. The photo folders of
+``family`` and ``degraded`` live in the cache too (the database refers to them).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from faceorg.files import sha256_file
-from faceorg.people.clustering import recluster
 from faceorg.pipeline.factory import analyzer_for_library
 from faceorg.progress import Progress, ProgressState
 from faceorg.scan.scanner import scan_library
@@ -75,9 +75,9 @@ class Scanned:
 
 
 def scanned(key: str, folder: Path, cache: Path, say: Say, info: dict | None = None) -> Path:
-    """The cached database of ``folder`` scanned and grouped by the app (built when missing)."""
+    """The cached database of ``folder`` scanned (not grouped) by the app (built when missing)."""
     cache.mkdir(parents=True, exist_ok=True)
-    db = cache / f"{key}-{embedder_sha256()[:16]}.sqlite"
+    db = cache / f"{key}-scan-{embedder_sha256()[:16]}.sqlite"
     if db.is_file():
         say(f"{key}: cached scan {db}")
         return db
@@ -89,7 +89,6 @@ def scanned(key: str, folder: Path, cache: Path, say: Say, info: dict | None = N
         add_folder(library, folder)
         summary = scan_library(library, analyzer=analyzer_for_library(library), progress=progress_to(say, key))
         scan_s = time.perf_counter() - start
-        recluster(library, progress_to(say, key))
         copy_database(partial, db.with_name(db.name + ".tmp"))
     for suffix in ("", "-wal", "-shm"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
@@ -98,20 +97,16 @@ def scanned(key: str, folder: Path, cache: Path, say: Say, info: dict | None = N
         shutil.rmtree(db.with_name(db.name + ".models"), ignore_errors=True)
         models.rename(db.with_name(db.name + ".models"))
     db.with_name(db.name + ".tmp").rename(db)
-    meta = {"key": key, "folder": str(folder), "summary": summary.one_line(), "scan_s": scan_s,
-            "group_s": time.perf_counter() - start - scan_s, **(info or {})}
+    meta = {"key": key, "folder": str(folder), "summary": summary.one_line(), "scan_s": scan_s, **(info or {})}
     db.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     say(f"{key}: scanned {summary.one_line()} in {time.perf_counter() - start:.0f} s -> {db}")
     return db
 
 
 def scan_seconds(db: Path) -> float | None:
-    """How long the cached library took to scan and group when it was built (None: unknown)."""
+    """How long the cached library took to scan when it was built (None: unknown)."""
     meta = db.with_suffix(".json")
-    if not meta.is_file():
-        return None
-    m = json.loads(meta.read_text())
-    return float(m.get("scan_s", 0.0)) + float(m.get("group_s", 0.0))
+    return float(json.loads(meta.read_text())["scan_s"]) if meta.is_file() else None
 
 
 def _people(images: Path) -> dict[str, list[Path]]:
