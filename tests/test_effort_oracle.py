@@ -208,3 +208,42 @@ def test_oracle_finishes_a_real_library_through_the_apps_operations(
         assert tally.by_kind["reject"] >= 1 and tally.by_pass["sweep"] >= 2
     assert tally.total == tally.decisions + tally.face_picks + tally.selection_actions + tally.regroups
     assert tally.total >= len(PEOPLE) + 1 + 2  # a decision per person, one merge, "Group faces", a picked face
+
+
+# -- the benchmark's output -------------------------------------------------------------------------
+def _oracle_entry(per_100: float) -> dict[str, object]:
+    return {"actions_per_100_faces": per_100, "ideal_per_100_faces": 1.5}
+
+
+def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
+    import effort_bench
+
+    details = {
+        "lfw": {"not_run": "not asked for (--libraries)"},
+        "degraded": {"careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
+                     "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
+                     "later_photos": {"without_learning": {"actions_per_100_later_faces": 90.0},
+                                      "with_learning": {"actions_per_100_later_faces": 60.0,
+                                                        "retrain": {"installed": True}}}},
+        "family": {"error": "RuntimeError: boom"},
+    }
+    out = effort_bench.headline(details)
+    assert out["degraded"] == {"careful": {"baseline": 60.0, "now": 40.0}, "hurried": {"baseline": 70.0, "now": 50.0},
+                               "ideal": 1.5}
+    assert out["later_photos"] == {"without_learning": 90.0, "with_learning": 60.0, "model_installed": True}
+    assert out["lfw"] == {"not_run": "not asked for (--libraries)"}
+    assert out["family"] == {"not_run": "RuntimeError: boom"}
+
+
+def test_native_writes_to_stdout_go_to_stderr_while_the_benchmark_runs(capfd: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    import effort_bench
+
+    with effort_bench.stdout_to_stderr():
+        os.write(1, b"Failed to load libcublasLt.so.13\n")
+        print("a progress line")
+    print('{"json": 1}')
+    captured = capfd.readouterr()
+    assert captured.out == '{"json": 1}\n'
+    assert "Failed to load" in captured.err and "a progress line" in captured.err
