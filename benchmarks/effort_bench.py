@@ -232,16 +232,15 @@ def run_all(keys: list[str], work: Path, args: argparse.Namespace) -> dict[str, 
 
 
 def default_data() -> Path:
-    """``../shared/data`` beside the repository (or beside the folder holding this worktree)."""
-    for root in (REPO.parent, REPO.parent.parent):
-        if (root / "shared" / "data").is_dir():
-            return root / "shared" / "data"
+    """``$FACEORG_SHARED_DATA``, else ``../shared/data`` beside the checkout (as the tests find it)."""
+    if os.environ.get("FACEORG_SHARED_DATA"):
+        return Path(os.environ["FACEORG_SHARED_DATA"])
     return REPO.parent / "shared" / "data"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data(), help="the shared data folder")
+    parser.add_argument("--data", type=Path, default=default_data(), help="the shared data folder (default: $FACEORG_SHARED_DATA, else ../shared/data)")
     parser.add_argument("--cache", type=Path, help="scanned libraries and photo copies, reused by later runs "
                         "(default: cache/effort_bench in faceorg's data folder)")
     parser.add_argument("--work", type=Path, help="work folder for the oracles' copies (default: under --cache)")
