@@ -32,7 +32,6 @@ from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
-from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -44,6 +43,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.versions.records import active_version
 
 log = logging.getLogger(__name__)
 
