@@ -37,8 +37,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from faceorg.cluster.engine import ClusterParams, default_params  # noqa: E402
 from faceorg.cluster.metrics import score_clustering  # noqa: E402
+from faceorg.cluster.params import ClusterParams, default_params  # noqa: E402
 from faceorg.cluster.synthetic import PROFILES, make_faces  # noqa: E402
 
 DEFAULT_SIZES = (5_000, 20_000, 50_000, 100_000)

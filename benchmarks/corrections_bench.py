@@ -425,8 +425,8 @@ def real_features(library: Library) -> tuple[np.ndarray, np.ndarray]:
 
 
 def lfw_step(lfw: Path, excluded: set[str], detector: Any, cache: Path, depths: dict[str, Any]) -> dict[str, Any]:
+    from faceorg.files import sha256_file
     from faceorg.weights.fetch import require_model
-    from faceorg.weights.manifest import sha256_file
     from faceorg.weights.registry import BASE_EMBEDDER_INT8_FILE
 
     pairs = other_pairs(lfw, excluded)

@@ -34,3 +34,18 @@ def models_dir() -> Path:
     path = Path(override) if override else data_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+CONFIG_DIR_ENV = "FACEORG_CONFIG_DIR"
+
+
+def config_dir() -> Path:
+    """The folder for this user's choices on this computer (graphics card use, threads).
+
+    ``$FACEORG_CONFIG_DIR`` overrides; else ``$FACEORG_DATA_DIR`` when set (tests and portable setups keep
+    everything in one folder); else the platform's user config folder.
+    """
+    override = os.environ.get(CONFIG_DIR_ENV) or os.environ.get(DATA_DIR_ENV)
+    path = Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from faceorg.cluster.constraints import Constraints, apply_constraints
-from faceorg.cluster.engine import cluster_embeddings, default_params
+from faceorg.cluster.engine import cluster_embeddings
+from faceorg.cluster.params import default_params
 from faceorg.cluster.synthetic import make_faces
 
 

@@ -9,18 +9,13 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from faceorg.cluster.engine import (
-    group_spread,
-    split_spread_groups,
-    ClusterParams,
-    cluster_embeddings,
-    core_distances,
-    default_params,
-    mutual_reachability_mst,
-    single_linkage_tree,
-)
-from faceorg.cluster.knn import knn_approximate, knn_exact, nearest_other_component
+from faceorg.cluster.engine import cluster_embeddings, group_spread, split_spread_groups
+from faceorg.cluster.knn_exact import knn_exact
+from faceorg.cluster.knn_ivf import knn_approximate
 from faceorg.cluster.metrics import bcubed
+from faceorg.cluster.params import ClusterParams, default_params
+from faceorg.cluster.reachability import nearest_other_component
+from faceorg.cluster.spanning_tree import core_distances, mutual_reachability_mst, single_linkage_tree
 from faceorg.cluster.synthetic import make_faces
 
 

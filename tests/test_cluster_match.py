@@ -10,9 +10,9 @@ from faceorg.cluster.match import (
     carry_over_labels,
     match_to_people,
     person_distances,
-    spherical_kmeans,
 )
 from faceorg.cluster.synthetic import make_faces
+from faceorg.vectors import spherical_kmeans
 
 
 def on_circle(degrees: list[float]) -> np.ndarray:

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from faceorg.files import write_text_atomic
+
 MIN_PHOTOS = 10
 LATER_FRACTION = 0.3
 FACE_PX = (25.0, 40.0)
@@ -145,9 +147,7 @@ def clean_face_widths(photos: list[LfwPhoto], detect_width: Callable[[Path], flo
             progress(i + 1, len(todo))
     if todo and cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, sort_keys=True))
-        tmp.replace(cache_file)
+        write_text_atomic(cache_file, json.dumps(cache, sort_keys=True))
     return {p.name: cache[p.name] for p in photos}
 
 

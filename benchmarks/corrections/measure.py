@@ -33,6 +33,7 @@ from faceorg.cluster.metrics import bcubed
 from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.embed.embedder import Embedder
 from faceorg.eval.lfw import Pair, embed_images, image_path, read_pairs, ten_fold_accuracy
+from faceorg.files import write_text_atomic
 from faceorg.people.clustering import SUGGEST_MARGIN, SUGGEST_MAX_DISTANCE, active_distance_scale, load_library_faces
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Person
@@ -277,9 +278,7 @@ class CachingDetector:
     def save(self) -> None:
         if self._dirty and self.cache_file is not None:
             self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.memory))
-            tmp.replace(self.cache_file)
+            write_text_atomic(self.cache_file, json.dumps(self.memory))
             self._dirty = False
 
 

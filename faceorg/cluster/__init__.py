@@ -5,8 +5,9 @@ and stores the labels that come out.
 """
 
 from faceorg.cluster.constraints import ConstraintReport, Constraints, Move, apply_constraints
-from faceorg.cluster.engine import ClusterParams, ClusterResult, cluster_embeddings, default_params
-from faceorg.cluster.knn import KnnGraph, knn_exact
+from faceorg.cluster.engine import ClusterResult, cluster_embeddings
+from faceorg.cluster.knn import KnnGraph
+from faceorg.cluster.knn_exact import knn_exact
 from faceorg.cluster.match import (
     PersonIndex,
     PersonMatch,
@@ -15,6 +16,7 @@ from faceorg.cluster.match import (
     match_to_people,
 )
 from faceorg.cluster.metrics import ClusteringScores, bcubed, nmi, pairwise, score_clustering
+from faceorg.cluster.params import ClusterParams, default_params
 
 __all__ = [
     "ClusterParams",

@@ -36,7 +36,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from faceorg.cluster.knn import KnnGraph, knn_exact
+from faceorg.cluster.knn import KnnGraph
+from faceorg.cluster.knn_exact import knn_exact
+from faceorg.vectors import distance_from_similarity, l2_normalize
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def split_between_people(
 
     seed_pos = np.flatnonzero(seeds >= 0)
     x = vectors[members].astype(np.float64)
-    seed_d = np.sqrt(np.maximum(2.0 - 2.0 * (x @ x[seed_pos].T), 0.0))
+    seed_d = distance_from_similarity(x @ x[seed_pos].T)
     a = np.concatenate([knn_a, np.repeat(np.arange(len(members)), len(seed_pos))])
     b = np.concatenate([knn_b, np.tile(seed_pos, len(members))])
     d = np.concatenate([knn_d, seed_d.ravel()])
@@ -200,9 +202,7 @@ def _label_centres(vectors: np.ndarray, labels: np.ndarray, fixed: np.ndarray) -
     centres: dict[int, np.ndarray] = {}
     for label, members in _members_by_label(labels).items():
         anchors = members[fixed[members] == label]
-        mean = vectors[anchors if len(anchors) else members].astype(np.float64).mean(axis=0)
-        norm = np.linalg.norm(mean)
-        centres[label] = mean / norm if norm > 0 else mean
+        centres[label] = l2_normalize(vectors[anchors if len(anchors) else members].astype(np.float64).mean(axis=0))
     return centres
 
 
@@ -221,7 +221,7 @@ def _rehome(vectors: np.ndarray, state: _State, faces: list[int], rule: str, fro
         sims = vectors[batch] @ vectors[labelled].T if len(labelled) else np.empty((len(batch), 0))
         for row, (face, old) in enumerate(zip(batch, from_labels[start:start + 256])):
             near = np.flatnonzero(sims[row] >= min_sim)
-            dist = np.sqrt(np.maximum(2.0 - 2.0 * sims[row, near].astype(np.float64), 0.0))
+            dist = distance_from_similarity(sims[row, near])
             labels = labelled_labels[near]
             target, reach = -1, float("inf")
             seen: set[int] = {old}

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceorg.vectors import l2_normalize, spherical_kmeans
+
 METHODS = ("centres", "nearest_face")
 
 
@@ -50,28 +52,6 @@ class PersonMatch:
     runner_up_distances: np.ndarray
 
 
-def _normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.where(norms > 0, norms, 1.0)
-
-
-def spherical_kmeans(vectors: np.ndarray, n_centres: int, iterations: int = 10) -> np.ndarray:
-    """Deterministic spherical k-means: farthest-point initialisation from the mean, then Lloyd steps."""
-    x = _normalise(vectors.astype(np.float64))
-    centres = [_normalise(x.mean(axis=0))]
-    for _ in range(1, n_centres):
-        sims = np.max(x @ np.array(centres).T, axis=1)
-        centres.append(x[int(np.argmin(sims))])
-    c = np.array(centres)
-    for _ in range(iterations):
-        assign = np.argmax(x @ c.T, axis=1)
-        for j in range(len(c)):
-            members = x[assign == j]
-            if len(members):
-                c[j] = _normalise(members.mean(axis=0))
-    return c
-
-
 def build_person_index(
     vectors: np.ndarray,
     labels: np.ndarray,
@@ -93,7 +73,7 @@ def build_person_index(
     for person in np.unique(y).tolist():
         faces = x[y == person]
         count = int(np.clip(len(faces) // faces_per_centre, 1, max_centres))
-        centres = spherical_kmeans(faces, count)
+        centres = spherical_kmeans(l2_normalize(faces.astype(np.float64)), count)
         rows.append(centres)
         owners += [person] * len(centres)
     return PersonIndex(vectors=np.vstack(rows).astype(np.float32) if rows else np.empty((0, x.shape[1]), np.float32),

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from faceorg.vectors import l2_normalize
+
 EMBEDDING_DIM = 128
 
 
@@ -63,10 +65,6 @@ class SyntheticFaces:
     identities: np.ndarray
     is_outlier: np.ndarray
     lookalike_pairs: list[tuple[int, int]]
-
-
-def _normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
 def identity_sizes(n_faces: int, rng: np.random.Generator, max_size: int, exponent: float = 2.0) -> np.ndarray:
@@ -110,11 +108,11 @@ def make_faces(
     basis, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
     spectrum = np.arange(1, dim + 1, dtype=np.float64) ** -0.6
     spectrum /= np.sqrt((spectrum**2).sum())
-    mean_face = _normalise(rng.standard_normal(dim))
+    mean_face = l2_normalize(rng.standard_normal(dim))
 
     def draw_centres(count: int, mean_weight: float) -> np.ndarray:
         z = rng.standard_normal((count, dim)) * spectrum
-        return _normalise(mean_weight * mean_face + z @ basis.T)
+        return l2_normalize(mean_weight * mean_face + z @ basis.T)
 
     centres = draw_centres(n_ids, scale.centre_mean_weight)
 
@@ -130,7 +128,7 @@ def make_faces(
             target = rng.uniform(*scale.lookalike_distance)
             # Chord length between unit vectors at angle t: 2 sin(t / 2).
             angle = 2.0 * np.arcsin(target / 2.0)
-            centres[b] = np.cos(angle) * centres[a] + np.sin(angle) * _normalise(offset)
+            centres[b] = np.cos(angle) * centres[a] + np.sin(angle) * l2_normalize(offset)
             pairs.append((int(a), int(b)))
 
     spread = rng.uniform(*scale.spread, size=n_ids)
@@ -140,7 +138,8 @@ def make_faces(
         n_modes = int(rng.integers(1, 4))
         if n_modes == 1:
             continue
-        mode_centres = _normalise(centres[person] + scale.mode_offset * _normalise(rng.standard_normal((n_modes, dim))))
+        offsets = l2_normalize(rng.standard_normal((n_modes, dim)))
+        mode_centres = l2_normalize(centres[person] + scale.mode_offset * offsets)
         members = np.flatnonzero(identities == person)
         modes[members] = mode_centres[rng.integers(0, n_modes, size=len(members))]
 
@@ -148,7 +147,7 @@ def make_faces(
     hard = rng.random(len(identities)) < hard_share
     quality[hard] *= rng.uniform(1.4, 2.0, size=int(hard.sum()))
     noise = rng.standard_normal((len(identities), dim)) / np.sqrt(dim)
-    faces = _normalise(modes + (spread[identities] * quality)[:, None] * noise)
+    faces = l2_normalize(modes + (spread[identities] * quality)[:, None] * noise)
 
     outliers = draw_centres(n_outliers, scale.outlier_mean_weight) if n_outliers else np.empty((0, dim))
     vectors = np.vstack([faces, outliers]).astype(np.float32)
@@ -156,7 +155,7 @@ def make_faces(
     is_outlier = np.concatenate([np.zeros(len(faces), bool), np.ones(n_outliers, bool)])
 
     order = rng.permutation(len(vectors))  # a library is not sorted by person
-    vectors = _normalise(vectors[order]).astype(np.float32)
+    vectors = l2_normalize(vectors[order]).astype(np.float32)
     return SyntheticFaces(vectors=vectors, identities=labels[order], is_outlier=is_outlier[order],
                           lookalike_pairs=pairs)
 
@@ -166,7 +165,7 @@ def make_blobs_on_sphere(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Small well-separated unit-norm blobs (for tests): returns (vectors float32, identity ids)."""
     rng = np.random.default_rng(seed)
-    centres = _normalise(rng.standard_normal((len(sizes), dim)))
+    centres = l2_normalize(rng.standard_normal((len(sizes), dim)))
     labels = np.repeat(np.arange(len(sizes)), sizes)
-    vectors = _normalise(centres[labels] + spread * rng.standard_normal((len(labels), dim)))
+    vectors = l2_normalize(centres[labels] + spread * rng.standard_normal((len(labels), dim)))
     return vectors.astype(np.float32), labels

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from faceorg import vectors
 from faceorg.embed.runtime import RuntimeSession, create_session, run_batched
 
 EMBED_BATCH = 32
 
 
-def l2_normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length (zero rows stay zero)."""
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
+    """Embeddings scaled to unit length (zero rows stay zero), as float32 like every stored embedding."""
+    return vectors.l2_normalize(embeddings).astype(np.float32)
 
 
 class Embedder:

@@ -19,10 +19,8 @@ Any failure raises ValueError and leaves no file behind.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -30,6 +28,8 @@ from typing import Iterable, Iterator
 import numpy as np
 import onnx
 from onnx import numpy_helper
+
+from faceorg.files import bytes_sha256, replacing, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -187,13 +187,7 @@ def graph_fingerprint(prepared: onnx.ModelProto) -> str:
     shapes = {i.name: list(i.dims) for i in prepared.graph.initializer}
     text = "|".join(f"{n.op_type}({','.join(str(shapes.get(x, x)) for x in n.input)})->{','.join(n.output)}"
                     for n in prepared.graph.node)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _write_json_atomic(path: Path, payload: dict[str, object]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(payload, sort_keys=True), encoding="utf-8")
-    os.replace(partial, path)
+    return bytes_sha256(text.encode())
 
 
 def _check_ranges(ranges_file: Path, fingerprint: str) -> None:
@@ -218,14 +212,13 @@ def quantize_embedder(source: Path, target: Path, *, ranges_file: Path | None = 
 
     if ranges_file is None and (chips is None or len(chips) == 0):
         raise ValueError("quantize_embedder needs either a ranges file or calibration chips")
-    partial = target.with_name(target.name + ".partial")
     try:
         prepared = prepare_for_quantization(onnx.load(str(source)))
         fingerprint = graph_fingerprint(prepared)
         if ranges_file is not None:
             _check_ranges(ranges_file, fingerprint)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="faceorg-quant-") as tmp:
+        with replacing(target) as partial, tempfile.TemporaryDirectory(prefix="faceorg-quant-") as tmp:
             prepared_path = Path(tmp) / "prepared.onnx"
             onnx.save(prepared, str(prepared_path))
             cache = ranges_file if ranges_file is not None else Path(tmp) / "ranges.json"
@@ -237,14 +230,11 @@ def quantize_embedder(source: Path, target: Path, *, ranges_file: Path | None = 
             if ranges_file is None and save_ranges is not None:
                 measured = json.loads(cache.read_text(encoding="utf-8"))
                 measured[FINGERPRINT_KEY] = fingerprint
-                _write_json_atomic(save_ranges, measured)
-        check_quantized(partial)
-        partial.replace(target)
+                write_text_atomic(save_ranges, json.dumps(measured, sort_keys=True))
+            check_quantized(partial)
     except ValueError:
-        partial.unlink(missing_ok=True)
         raise
     except Exception as exc:  # onnx / onnxruntime errors of any kind: one clear error, nothing left behind
-        partial.unlink(missing_ok=True)
         raise ValueError(f"quantising {Path(source).name} failed: {type(exc).__name__}: {exc}") from exc
     return target
 
@@ -263,7 +253,6 @@ def last_linear_weight_name(model: onnx.ModelProto) -> str:
 def with_new_head(int8_source: Path, weight: np.ndarray, target: Path) -> Path:
     """Copy an int8 embedder with its float32 last linear layer replaced by ``weight`` [128, 256]
     (what a head-only retrained version is: same body, new head). Written atomically."""
-    partial = target.with_name(target.name + ".partial")
     try:
         model = onnx.load(str(int8_source))
         name = last_linear_weight_name(model)
@@ -275,13 +264,11 @@ def with_new_head(int8_source: Path, weight: np.ndarray, target: Path) -> Path:
                 if new.shape != old.shape:
                     raise ValueError(f"head weight {np.asarray(weight).shape} does not fit {old.shape}")
                 model.graph.initializer[k].CopyFrom(numpy_helper.from_array(np.ascontiguousarray(new), name))
-        onnx.save(model, str(partial))
-        partial.replace(target)
+        with replacing(target) as partial:
+            onnx.save(model, str(partial))
     except ValueError:
-        partial.unlink(missing_ok=True)
         raise
     except Exception as exc:  # noqa: BLE001 - unreadable file, disk full: one clear error
-        partial.unlink(missing_ok=True)
         raise ValueError(f"cannot give {Path(int8_source).name} a new head: {type(exc).__name__}: {exc}") from exc
     return target
 

@@ -25,8 +25,9 @@ import numpy as np
 from sqlalchemy import select
 
 from faceorg.cluster.constraints import Constraints
-from faceorg.cluster.engine import ClusterParams, cluster_embeddings, default_params
+from faceorg.cluster.engine import cluster_embeddings
 from faceorg.cluster.match import build_person_index, match_to_people
+from faceorg.cluster.params import ClusterParams, default_params
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
@@ -43,6 +44,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.vectors import distance_from_similarity
 from faceorg.versions.records import active_version
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,7 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
     ``scale``: the active model's distances relative to the base model's (the distances in the defaults
     were measured on the base model).
     """
-    params = default_params(n_faces, SENSITIVITY.get(settings.cluster_sensitivity, 0.5))
+    params = default_params(n_faces, SENSITIVITY[settings.validated().cluster_sensitivity])
     if settings.min_group_size >= 2:  # the user's own minimum: no pairs below it either
         params = replace(params, min_cluster_size=settings.min_group_size,
                          pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
@@ -217,7 +219,7 @@ def keep_named_joins_close(data: LibraryFaces, labels: np.ndarray, movable: set[
         if not joined:
             continue
         ref = data.vectors[rows]
-        nearest = np.sqrt(np.maximum(2.0 - 2.0 * (data.vectors[joined] @ ref.T).max(axis=1), 0.0))
+        nearest = distance_from_similarity((data.vectors[joined] @ ref.T).max(axis=1))
         out[np.array(joined)[nearest > max_distance]] = -1
     return out
 

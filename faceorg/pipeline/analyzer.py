@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import threading
 import time
@@ -16,6 +15,7 @@ from faceorg.detect.align import align_chip
 from faceorg.detect.quality import face_quality, sharpness
 from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.embed.embedder import Embedder
+from faceorg.files import bytes_sha256
 from faceorg.scan.analysis import AnalyzedFace
 from faceorg.scan.imageio import WorkingImage
 
@@ -46,7 +46,7 @@ class DetectionSettings:
 
     def key(self) -> str:
         text = f"retinaface:{self.detector_sha256[:16]}:{self.working_side}:{self.score_threshold:.3f}:{self.min_face_size}"
-        return hashlib.sha256(text.encode()).hexdigest()[:24]
+        return bytes_sha256(text.encode())[:24]
 
 
 class OnnxFaceAnalyzer:

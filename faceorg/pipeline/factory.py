@@ -27,14 +27,15 @@ def detection_settings(settings: Settings, detector_sha256: str) -> DetectionSet
 def build_detector(settings: Settings) -> tuple[RetinaFaceDetector, DetectionSettings]:
     """The RetinaFace detector as the settings configure it; raises ModelsMissingError without the model."""
     from faceorg.detect.retinaface import RetinaFaceDetector
+    from faceorg.files import sha256_file
     from faceorg.weights.fetch import require_model
-    from faceorg.weights.manifest import sha256_file
     from faceorg.weights.registry import DETECTOR_FILE
 
     path = require_model(DETECTOR_FILE)
     det = detection_settings(settings, sha256_file(path))
-    detector = RetinaFaceDetector(path, use_gpu=settings.use_gpu, score_threshold=det.score_threshold,
-                                  min_face_size=det.min_face_size, working_size=det.working_side)
+    detector = RetinaFaceDetector(path, use_gpu=settings.use_gpu, threads=settings.threads or None,
+                                  score_threshold=det.score_threshold, min_face_size=det.min_face_size,
+                                  working_size=det.working_side)
     return detector, det
 
 
@@ -46,7 +47,7 @@ def build_embedder(settings: Settings, model_path: Path | None = None, *, float3
     from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE
 
     default = BASE_EMBEDDER_FILE if float32 else BASE_EMBEDDER_INT8_FILE
-    return Embedder(model_path or require_model(default), use_gpu=settings.use_gpu)
+    return Embedder(model_path or require_model(default), use_gpu=settings.use_gpu, threads=settings.threads or None)
 
 
 def analyzer_for_library(library: Library) -> OnnxFaceAnalyzer:

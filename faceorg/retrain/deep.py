@@ -19,17 +19,20 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select
 
-from faceorg.embed.embedder import Embedder
 from faceorg.errors import FaceorgError
 from faceorg.progress import Progress
 from faceorg.retrain import gate, wording
 from faceorg.retrain.calibrate import distance_scale, suggestion_scale
 from faceorg.retrain.candidate import Candidate, start_module, trainer_progress
 from faceorg.retrain.folds import GateFold, gate_folds, without
-from faceorg.retrain.install import calibration_chips, embed_as_installed, embed_with
+from faceorg.retrain.install import (
+    calibration_chips,
+    embed_as_installed,
+    embed_with,
+    library_embedder,
+)
 from faceorg.retrain.shipping import GEOMETRY_FACES, SHIP_FRACTIONS, ship_fraction
 from faceorg.retrain.training_data import LibraryTrainingData, chip_loader
-from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import FaceChip, ModelVersion
 from faceorg.versions.files import runtime_model_path
@@ -122,7 +125,7 @@ def dataset_candidate(library: Library, root: Path, version: ModelVersion, progr
     fold = gate_folds(dataset.labels, DATASET_FOLDS, seed)[0]
     training.labels = without(dataset.labels, fold)
     rows = np.arange(len(dataset.labels))
-    running = Embedder(runtime_model_path(library, version), use_gpu=load_settings(library).use_gpu)
+    running = library_embedder(library, runtime_model_path(library, version))
     before = embed_with(running, training.load_chips, rows, progress)
     geometry = _library_geometry(library) or (training.load_chips, len(rows))
     shipped = fine_tune_and_ship(library, version, training, dataset.labels, before, fold, geometry, progress, seed)

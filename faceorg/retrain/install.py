@@ -56,6 +56,12 @@ def work_folder(library: Library) -> tempfile.TemporaryDirectory[str]:
     return tempfile.TemporaryDirectory(dir=library_models_dir(library), prefix=WORK_PREFIX)
 
 
+def library_embedder(library: Library, path: Path) -> Embedder:
+    """An embedder running ``path`` with this computer's settings for ``library`` (graphics card, threads)."""
+    settings = load_settings(library)
+    return Embedder(path, use_gpu=settings.use_gpu, threads=settings.threads or None)
+
+
 def calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.ndarray:
     """Up to ``count`` stored chips spread evenly over the library."""
     with library.session() as s:
@@ -82,7 +88,7 @@ def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.
                 runtime = quantize_embedder(runtime, Path(tmp) / "candidate.int8.onnx", chips=calibration)
             except ValueError as exc:
                 log.warning("judging the float32 model: %s", exc)
-        return embed_with(Embedder(runtime, use_gpu=load_settings(library).use_gpu), load_chips, rows, progress)
+        return embed_with(library_embedder(library, runtime), load_chips, rows, progress)
 
 
 def embed_with(embedder: Embedder, load_chips: Any, rows: np.ndarray, progress: Progress) -> np.ndarray:
@@ -188,7 +194,7 @@ def reembed(library: Library, version: ModelVersion, progress: Progress | None =
     if version.kind == "head":
         return reembed_from_features(library, version, head_weight(library, version) if weight is None else weight,
                                      progress)
-    return reembed_from_chips(library, version, progress, use_gpu=load_settings(library).use_gpu)
+    return reembed_from_chips(library, version, progress)
 
 
 def _face_chunks(library: Library, version_id: int) -> list[list[int]]:
@@ -232,10 +238,10 @@ def reembed_from_features(library: Library, version: ModelVersion, weight: np.nd
 
 
 def reembed_from_chips(library: Library, version: ModelVersion, progress: Progress | None = None,
-                       use_gpu: bool = True, batch: int = 256) -> int:
+                       batch: int = 256) -> int:
     """Embed every face's stored chip with the version's own ONNX model (after deeper retraining)."""
     progress = progress or Progress()
-    embedder = Embedder(runtime_model_path(library, version), use_gpu=use_gpu)
+    embedder = library_embedder(library, runtime_model_path(library, version))
     with library.session() as s:
         ids = list(s.scalars(select(FaceChip.face_id).order_by(FaceChip.face_id)))
     done = _done(library, version.id)

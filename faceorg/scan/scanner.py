@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from faceorg.concurrency import bounded_map
 from faceorg.errors import CancelledError, FaceorgError
+from faceorg.files import bytes_sha256, sha256_file
 from faceorg.progress import Progress
 from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
 from faceorg.scan.face_merge import match_boxes
-from faceorg.scan.hashing import bytes_hash, file_hash
 from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
 from faceorg.scan.walker import FoundFile, IgnoreRules, collect_photos
 from faceorg.store.db import Library
@@ -104,11 +104,11 @@ def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = Tru
 def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool) -> ReadResult:
     try:
         if job.size > STREAM_ABOVE:
-            digest = file_hash(job.path) if job.needs_hash else None
+            digest = sha256_file(job.path) if job.needs_hash else None
             source: bytes | str = job.path
         else:
             data = Path(job.path).read_bytes()
-            digest = bytes_hash(data) if job.needs_hash else None
+            digest = bytes_sha256(data) if job.needs_hash else None
             source = data
             if not data:
                 return ReadResult(job, digest, None, "empty file (0 bytes)")

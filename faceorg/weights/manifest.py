@@ -6,13 +6,11 @@ converted file, ``"version"`` (the converter's output version).
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from faceorg.files import write_bytes_atomic
 from faceorg.weights.registry import MANIFEST_FILE
 
 
@@ -24,31 +22,6 @@ class ManifestEntry:
     size: int
     source: str  # the pinned package it came from, or what it was converted from
     version: str | None = None
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def temp_sibling(path: Path) -> Path:
-    """A fresh hidden temporary name next to ``path`` (same folder, so ``os.replace`` is atomic)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    tmp = temp_sibling(path)
-    try:
-        with open(tmp, "xb") as f:  # created with the usual permissions (umask), unlike mkstemp's 0600
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def read_manifest(folder: Path) -> dict[str, ManifestEntry]:
