@@ -49,6 +49,9 @@ class Settings:
     cluster_sensitivity: str = "balanced"
     #: Smallest number of photos that makes a new group of someone unnamed (0: chosen from library size).
     min_group_size: int = 0
+    #: Follow links (shortcuts) that lead outside the library folders when scanning; off, such links are
+    #: skipped and listed by `faceorg status --failed`.
+    follow_outside_links: bool = False
 
     def problems(self) -> dict[str, str]:
         """Each setting whose value is not allowed, with a sentence that says what is."""

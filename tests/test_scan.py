@@ -261,3 +261,33 @@ def test_killed_scan_resumes_to_the_same_state(tmp_path: Path) -> None:
     resumed, clean = _rows(killed_db), _rows(clean_db)
     assert len(resumed) == len({r[0] for r in resumed}) == 400
     assert resumed == clean
+
+
+def test_photos_that_failed_for_a_passing_reason_are_retried(library: Library, album: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder moved away during a scan and back, a permission fixed: size and mtime are unchanged."""
+    (album / "broken.jpg").write_bytes(b"not a jpeg")
+    real_read = Path.read_bytes
+    away = {"p1.jpg": FileNotFoundError(2, "No such file or directory"),
+            "p2.jpg": PermissionError(13, "Permission denied")}
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name in away:
+            raise away[self.name]
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    add_folder(library, album)
+    first = scan(library)
+    assert (first.failed, first.retried) == (3, 0)
+    monkeypatch.undo()
+    second = scan(library)
+    assert (second.retried, second.recovered, second.failed) == (2, 2, 0)
+    assert "2 failed before retried (2 now readable)" in second.one_line()
+    state = {Path(p).name: status for p, (_, status, _) in photos_state(library).items()}
+    assert state["p1.jpg"] == state["p2.jpg"] == "ok" and state["broken.jpg"] == "failed"
+    # A broken file is read again only once it changes.
+    assert (scan(library).retried, scan(library).unchanged) == (0, 8)
+    (album / "broken.jpg").write_bytes(b"still not a jpeg, but changed")
+    fourth = scan(library)
+    assert (fourth.retried, fourth.recovered, fourth.failed, fourth.changed) == (1, 0, 1, 1)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from faceorg.filenames import display_path, printable
 from faceorg.paths import default_db_path
 from faceorg.store.db import Library, open_library
 
@@ -22,13 +23,14 @@ def open_from_args(args: argparse.Namespace) -> Library:
 
 
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=str)
+    """``obj`` as one JSON document on stdout; undecodable file names are shown as ``\\xNN`` text."""
+    json.dump(printable(obj), sys.stdout, indent=2, default=lambda o: display_path(str(o)))
     sys.stdout.write("\n")
 
 
 def print_table(headers: list[str], rows: list[list[Any]]) -> None:
     """A plain aligned table on stdout."""
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
+    cells = [[str(h) for h in headers]] + [[display_path(str(c)) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, r in enumerate(cells):
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())

@@ -7,9 +7,10 @@ import sys
 
 from faceorg.cli.common import open_from_args, print_json, print_table
 from faceorg.cli.progressbar import terminal_progress
-from faceorg.scan.scanner import scan_library
-from faceorg.store.folders import add_folder, list_folders, remove_folder
-from faceorg.store.stats import failed_photos, library_status
+from faceorg.filenames import display_path
+from faceorg.jobs import remove_folder, scan_and_group
+from faceorg.store.folders import add_folder, list_folders
+from faceorg.store.stats import failed_photos, library_status, scan_problems
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -19,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--no-group", action="store_true", help="do not group the new faces into people afterwards")
     p.add_argument("--workers", type=int, default=None, help="photo decoding threads (default: one per core)")
     p.add_argument("--batch-size", type=int, default=32, help="photos written to the database per transaction")
+    p.add_argument("--follow-outside-links", action="store_true", default=None,
+                   help="also follow links that lead outside the library folders (default: the library's "
+                        "setting, off)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_scan)
 
@@ -36,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = sub.add_parser("status", help="counts of photos, faces and people")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--failed", action="store_true", help="also list the photos that could not be read")
+    p.add_argument("--failed", action="store_true",
+                   help="also list the photos, folders and links the last scan could not read or follow")
     p.set_defaults(func=cmd_status)
 
 
@@ -45,32 +50,18 @@ def cmd_scan(args: argparse.Namespace) -> int:
         for folder in args.folders:
             info, new = add_folder(library, folder)
             if new:
-                print(f"Added {info.path} to the library", file=sys.stderr)
+                print(f"Added {display_path(info.path)} to the library", file=sys.stderr)
         if not list_folders(library):
             print("The library has no folders yet: `faceorg scan DIR` adds one.", file=sys.stderr)
             return 0
-        analyzer = None
-        if not args.no_faces:
-            from faceorg.pipeline.factory import analyzer_for_library
-
-            analyzer = analyzer_for_library(library)
         with terminal_progress() as progress:
-            summary = scan_library(library, analyzer=analyzer, progress=progress, workers=args.workers,
-                                   batch_size=args.batch_size)
-            grouped = None
-            if summary.new_face_ids and not args.no_group and not summary.cancelled:
-                from faceorg.people.clustering import recluster
-
-                grouped = recluster(library, progress)
+            report = scan_and_group(library, progress, with_faces=not args.no_faces, group=not args.no_group,
+                                    workers=args.workers, batch_size=args.batch_size,
+                                    follow_outside_links=args.follow_outside_links)
     if args.json:
-        out = {k: v for k, v in vars(summary).items() if k not in ("added_photo_ids", "changed_photo_ids", "new_face_ids")}
-        out["grouping"] = grouped.as_dict() if grouped is not None else None
-        print_json(out)
+        print_json(report.as_dict())
     else:
-        print(summary.one_line())
-        if grouped is not None:
-            print(f"Grouped the new faces: {len(grouped.people_added)} new groups, "
-                  f"{len(grouped.faces_changed)} faces placed")
+        print("\n".join(report.lines()))
     return 0
 
 
@@ -91,15 +82,15 @@ def cmd_library_list(args: argparse.Namespace) -> int:
 def cmd_library_add(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         info, new = add_folder(library, args.folder)
-    print(f"Added {info.path}; run `faceorg scan` to scan it" if new
-          else f"{args.folder} is already in the library (as part of {info.path})")
+    print(f"Added {display_path(info.path)}; run `faceorg scan` to scan it" if new
+          else f"{display_path(args.folder)} is already in the library (as part of {display_path(info.path)})")
     return 0
 
 
 def cmd_library_remove(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
-        info = remove_folder(library, args.folder)
-    print(f"Removed {info.path} and its {info.photos + info.missing} photo records (no file was touched)")
+        report = remove_folder(library, args.folder)
+    print(report.one_line())
     return 0
 
 
@@ -107,14 +98,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         status = library_status(library)
         failed = failed_photos(library) if args.failed else None
+        problems = scan_problems(library) if args.failed else None
     if args.json:
         if failed is not None:
             status["failed"] = [{"path": p, "error": e} for p, e in failed]  # type: ignore[assignment]
+            status["not_scanned"] = problems  # type: ignore[assignment]
         print_json(status)
         return 0
-    print_table(["", "count"], [[k.replace("_", " "), v] for k, v in status.items() if k != "database"])
+    print_table(["", "count"], [[k.replace("_", " "), ("yes" if v else "no") if isinstance(v, bool) else v]
+                                for k, v in status.items() if k != "database"])
     print(f"database: {status['database']}")
     for path, error in failed or []:
-        print(f"failed: {path}: {error}")
+        print(f"failed: {display_path(path)}: {error}")
+    for problem in problems or []:
+        print(f"{PROBLEM_LABELS.get(problem['kind'], 'not scanned')}: {display_path(problem['path'])}: "
+              f"{problem['problem']}")
     return 0
+
+
+PROBLEM_LABELS = {"folder": "unreadable folder", "link": "dangling link", "outside_link": "link not followed",
+                  "file": "unreadable file"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from faceorg.cli.common import open_from_args, print_json, print_table
+from faceorg.filenames import display_path
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.queries import (
@@ -203,7 +204,7 @@ def cmd_photo_show(args: argparse.Namespace) -> int:
         print_json({"id": photo.photo_id, "path": photo.path, "width": photo.width, "height": photo.height,
                     "collage": photo.is_collage, "faces": [f.as_dict() for f in photo.faces]})
         return 0
-    print(f"{photo.path} ({photo.width}x{photo.height}{', collage' if photo.is_collage else ''})")
+    print(f"{display_path(photo.path)} ({photo.width}x{photo.height}{', collage' if photo.is_collage else ''})")
     print_table(["face", "box", "person", "source", "status"],
                 [[f.id, " ".join(f"{v:.0f}" for v in f.box), f.person_name or (f.person_id or ""), f.source or "",
                   f.status] for f in photo.faces])

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from faceorg import __version__
 from faceorg.errors import ModelsMissingError
+from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, set_tip
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import confirm, show_error
@@ -37,10 +38,11 @@ from faceorg.gui.settings_dialog import SettingsDialog, describe_providers
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
-from faceorg.scan.scanner import ScanSummary, scan_library
+from faceorg.jobs import FolderRemovalReport, ScanReport, scan_and_group
+from faceorg.jobs import remove_folder as remove_folder_job
 from faceorg.settings import Settings, load_settings, save_settings
 from faceorg.store.db import Library
-from faceorg.store.folders import FolderInfo, add_folder, list_folders, remove_folder
+from faceorg.store.folders import FolderInfo, add_folder, list_folders
 
 if TYPE_CHECKING:  # the retraining code loads only when it runs
     from faceorg.retrain.retrain import RetrainReport
@@ -66,14 +68,10 @@ def settle_memory() -> None:
     gc.freeze()
 
 
-def scan_job(library: Library, with_faces: bool, progress: Progress) -> tuple[ScanSummary, bool]:
-    """Scan every folder (worker thread); faces too when asked and the models are there."""
-    analyzer = None
-    if with_faces:
-        from faceorg.pipeline.factory import analyzer_for_library
-
-        analyzer = analyzer_for_library(library)  # ModelsMissingError until the models are installed
-    return scan_library(library, analyzer=analyzer, progress=progress), analyzer is not None
+def scan_job(library: Library, with_faces: bool, progress: Progress) -> ScanReport:
+    """Scan every folder, then group what needs it (worker thread); ModelsMissingError until the models
+    are installed when faces are wanted."""
+    return scan_and_group(library, progress, with_faces=with_faces)
 
 
 def group_job(library: Library, progress: Progress) -> ChangeSet:
@@ -103,7 +101,6 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
         self.retrain_report: QMessageBox | None = None
-        self._auto_group = False
         self.setWindowTitle(f"faceorg — {library.path.name}")
         self.setWindowIcon(app_icon())
 
@@ -358,7 +355,7 @@ class MainWindow(QMainWindow):
         """Add a folder to the library, then scan."""
         def done(result: tuple[FolderInfo, bool]) -> None:
             info, new = result
-            text = f"Added {info.path}" if new else f"{info.path} is already in the library"
+            text = f"Added {display_path(info.path)}" if new else f"{display_path(info.path)} is already in the library"
             self.statusBar().showMessage(text, 6000)
             self.refresh_folders()
             if scan:
@@ -368,16 +365,16 @@ class MainWindow(QMainWindow):
                             on_error=lambda exc: self.show_error("Could not add the folder", exc))
 
     def remove_folder(self, path: str) -> None:
-        text = (f"Remove {path} from the library?\n\nThe photos stay on disk, but the faces found in them "
+        text = (f"Remove {display_path(path)} from the library?\n\nThe photos stay on disk, but the faces found in them "
                 "and the names you gave them are forgotten. This cannot be undone.")
         if not confirm(self, "Remove folder", text, "Remove"):
             return
 
-        def done(_info: FolderInfo) -> None:
+        def done(_report: FolderRemovalReport) -> None:
             self.refresh_folders()
             self.reload_views()
 
-        self.ctx.ops.submit(remove_folder, self.ctx.library, path, on_done=done,
+        self.ctx.ops.submit(remove_folder_job, self.ctx.library, path, on_done=done,
                             on_error=lambda exc: self.show_error("Could not remove the folder", exc))
 
     def reload_views(self) -> None:
@@ -397,13 +394,12 @@ class MainWindow(QMainWindow):
             return
         title = SCAN_TITLE if with_faces else "Scanning (without faces)"
 
-        def done(result: tuple[ScanSummary, bool]) -> None:
-            summary, analysed = result
-            self.statusBar().showMessage(summary.one_line(), 15000)
-            self.ctx.scanned.emit(summary)
+        def done(report: ScanReport) -> None:
+            self.statusBar().showMessage(report.one_line(), 15000)
+            self.ctx.scanned.emit(report.scan)
             self.refresh_folders()
-            self._auto_group = analysed and bool(summary.new_face_ids or summary.changed_photo_ids) \
-                and not summary.cancelled
+            if report.grouping is not None:
+                self.ctx.publish(report.grouping)
 
         self.ctx.jobs.start(title, lambda progress: scan_job(self.ctx.library, with_faces, progress), on_done=done)
 
@@ -422,9 +418,6 @@ class MainWindow(QMainWindow):
         self._update_job_actions()
         if outcome == "cancelled":
             self.statusBar().showMessage(f"{title}: cancelled; the work done so far is kept", 8000)
-        if self._auto_group and outcome == "done":
-            self._auto_group = False
-            QTimer.singleShot(0, lambda: self.group_faces(automatic=True))
 
     def _update_job_actions(self) -> None:
         running = self.ctx.jobs.running

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name, name_completer
@@ -330,10 +331,10 @@ class PhotoView(QWidget):
             message = f"Cannot show this photo: {loaded.error}" if loaded.error else ""
             self.canvas.set_photo(loaded.faces, loaded.image, message)
             self._set_faces(loaded.faces)
-            path = Path(loaded.faces.path)
+            path = Path(display_path(loaded.faces.path))
             self.title.setText(f"<b>{escape(path.name)}</b>&nbsp;&nbsp;<span style='color:gray'>"
                                f"{escape(str(path.parent))}</span>")
-            self.title.setToolTip(loaded.faces.path)
+            self.title.setToolTip(str(path))
 
         self.ctx.query(load_photo, photo_id, on_done=done, owner=self)
 

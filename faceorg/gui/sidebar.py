@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
 
+from faceorg.filenames import display_path
 from faceorg.gui.icons import icon
 from faceorg.store.folders import FolderInfo
 
@@ -23,11 +24,12 @@ class FoldersPanel(QWidget):
     """Library folders with their photo counts and buttons to add, remove and rescan."""
 
     add_requested = Signal()
-    remove_requested = Signal(str)  # folder path
+    remove_requested = Signal(object)  # folder path (a str; object: Qt text would drop undecodable bytes)
     rescan_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, title: str = "Library folders") -> None:
         super().__init__(parent)
+        self._paths: list[str] = []
         self.list = QListWidget()
         self.list.setObjectName("folderList")
         self.list.setIconSize(QSize(18, 18))
@@ -67,14 +69,17 @@ class FoldersPanel(QWidget):
     def set_folders(self, folders: list[FolderInfo]) -> None:
         current = self.selected_path()
         self.list.clear()
-        for f in folders:
-            name = os.path.basename(f.path.rstrip(os.sep)) or f.path
+        # Qt text cannot carry undecodable file names: the items hold an index into this list.
+        self._paths = [f.path for f in folders]
+        for index, f in enumerate(folders):
+            shown = display_path(f.path)
+            name = os.path.basename(shown.rstrip(os.sep)) or shown
             text = f"{name}\n{f.photos:,} photos" + (f", {f.failed} unreadable" if f.failed else "")
             if not f.exists:
                 text = f"{name}\nnot found — unplugged or moved?"
             item = QListWidgetItem(icon("folder"), text)
-            item.setData(Qt.ItemDataRole.UserRole, f.path)
-            item.setToolTip(f.path)
+            item.setData(Qt.ItemDataRole.UserRole, index)
+            item.setToolTip(shown)
             if not f.exists:
                 item.setForeground(QColor(200, 60, 50))
             self.list.addItem(item)
@@ -82,14 +87,15 @@ class FoldersPanel(QWidget):
                 self.list.setCurrentItem(item)
         if not folders:
             item = QListWidgetItem("No folders yet.\nClick + above to add one.")
-            item.setData(Qt.ItemDataRole.UserRole, "")
+            item.setData(Qt.ItemDataRole.UserRole, None)
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.list.addItem(item)
         self._update_buttons()
 
     def selected_path(self) -> str | None:
         item = self.list.currentItem()
-        return (item.data(Qt.ItemDataRole.UserRole) or None) if item is not None else None
+        index = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        return self._paths[index] if isinstance(index, int) and index < len(self._paths) else None
 
     def _remove_clicked(self) -> None:
         path = self.selected_path()

@@ -32,6 +32,7 @@ from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.cleanup import drop_empty_unnamed
+from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.store.db import Library
 from faceorg.store.models import (
     Assignment,
@@ -231,6 +232,7 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     progress.start("Grouping faces", total=3)
     data = load_library_faces(library)
     if data is None or not len(data.face_ids):
+        set_grouping_pending(library, False)
         return ChangeSet(label="Group faces")
     progress.advance(message=f"{len(data.face_ids)} faces")
     progress.check_cancelled()
@@ -313,6 +315,7 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
             s.delete(current[f])
         s.flush()
         cs.people_removed |= set(drop_empty_unnamed(s))
+        set_state(s, GROUPING_PENDING, None)  # every stored face has been grouped
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 

@@ -19,6 +19,20 @@ class Reason(str, enum.Enum):
     RETURNED = "returned"  # a missing photo is back at its path
     UNFINISHED = "unfinished"  # recorded but never read (a scan stopped before it)
     FACES = "faces"  # unchanged, but its faces were never found with the current settings
+    RETRY = "retry"  # unchanged, but it failed for a passing reason (gone for a moment, no permission)
+
+
+# Errors that say nothing about the file's content: the file was away or not readable for a while (a
+# folder moved away during a scan and back, a permission fixed, a drive unplugged). Such photos are
+# read again by every scan, even though chmod and a move back leave size and mtime as they were.
+# Failures that are about the content (corrupt, not an image, too large) are read again only when the
+# file changes, so a library with broken files does not decode them on every scan.
+TRANSIENT_ERRORS = ("cannot read file:", "permission denied", "file not found")
+
+
+def is_transient(error: str | None) -> bool:
+    """Whether a photo's recorded error may go away without the file changing."""
+    return bool(error) and error.lower().startswith(TRANSIENT_ERRORS)  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,7 @@ class ReadJob:
     photo_id: int | None = None
     old_hash: str | None = None
     old_faces_key: str | None = None
+    was_failed: bool = False  # the photo could not be read last time
 
     @property
     def needs_hash(self) -> bool:
@@ -86,13 +101,15 @@ def plan_scan(session: Session, walked: dict[int, tuple[str, list[FoundFile]]], 
                 reason = Reason.CHANGED
             elif rec.status is PhotoStatus.OK and faces_key is not None and rec.faces_key != faces_key:
                 reason = Reason.FACES
+            elif rec.status is PhotoStatus.FAILED and is_transient(rec.error):
+                reason = Reason.RETRY
             else:
                 reason = None
             if reason is None:
                 plan.unchanged += 1
             else:
                 plan.jobs.append(ReadJob(f.path, f.size, f.mtime_ns, folder_id, reason, rec.id,
-                                         rec.content_hash, rec.faces_key))
+                                         rec.content_hash, rec.faces_key, rec.status is PhotoStatus.FAILED))
         for path, rec in records.items():
             if path not in seen and rec.status is not PhotoStatus.MISSING and _under(path, folder_path):
                 plan.gone.append(GonePhoto(rec.id, path, rec.content_hash))

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+
+from faceorg.scan.budget import MemoryBudget, decoded_bytes
 
 try:  # HEIC/HEIF support
     import pillow_heif
@@ -100,11 +103,14 @@ def _capture_time(im: Image.Image) -> datetime | None:
 
 
 def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, *,
-                       reduced_decode: bool = True) -> WorkingImage:
+                       reduced_decode: bool = True, budget: MemoryBudget | None = None) -> WorkingImage:
     """Decode a photo (a path, or the file's bytes) upright as RGB, no larger than ``max_side`` on its long side (None: full size).
 
-    JPEGs are decoded at reduced size with ``Image.draft`` (DCT scaling) when a smaller image is wanted
-    (``reduced_decode=False`` decodes at full size first, for comparison).
+    JPEGs are decoded at reduced size with ``Image.draft`` (DCT scaling) when a smaller image is wanted;
+    other formats are decoded whole, then shrunk by a whole factor before any conversion
+    (``reduced_decode=False`` decodes and converts at full size first, for comparison).
+    ``budget`` bounds the memory that all threads decoding at once may take (see
+    :mod:`faceorg.scan.budget`).
     Raises :class:`PhotoReadError` with a clear message for any unreadable, corrupt, truncated or
     oversized file.
     """
@@ -113,8 +119,7 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             fh = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
             with fh, Image.open(fh) as im:
-                orientation, taken_at, fmt = _exif_orientation(im), _capture_time(im), im.format or ""
-                full_size = im.size
+                fmt, full_size = im.format or "", im.size
                 if im.size[0] * im.size[1] > MAX_PIXELS:
                     raise Image.DecompressionBombError("too many pixels")
                 if getattr(im, "n_frames", 1) > 1:
@@ -125,10 +130,23 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
                     factor = max(sw, sh) / max_side
                     if factor > 1:
                         im.draft("RGB", (int(sw / factor), int(sh / factor)))
-                im.load()
-                # Some decoders (TIFF) apply the orientation themselves while loading and drop the tag.
-                to_apply = _exif_orientation(im)
-                frame = im.convert("RGB") if im.mode != "RGB" else im.copy()
+                reduce = reduced_decode and max_side is not None
+                # Reserve the decoded size, twice where the conversion or shrinking takes as much again
+                # (without reducing the RGB copy is as large; 16-bit and palette images shrink via resize).
+                once = reduce and not (im.mode.startswith("I;16") or im.mode in ("1", "P"))
+                need = decoded_bytes(im) * (1 if once else 2)
+                with budget.reserve(need) if budget is not None else nullcontext():
+                    # Reading the metadata may decode the whole image already (a PNG's eXIf chunk may follow it).
+                    orientation, taken_at = _exif_orientation(im), _capture_time(im)
+                    im.load()
+                    # Some decoders (TIFF) apply the orientation themselves while loading and drop the tag.
+                    to_apply = _exif_orientation(im)
+                    working: Image.Image = im
+                    if reduce and max_side is not None:
+                        # Shrink by a whole factor first (box average, cheap), before any conversion:
+                        # the full-size image is freed when the file closes, the working copy is small.
+                        working = _reduce(im, max(im.size) // max_side)
+                    frame = to_rgb(working)
     except PhotoReadError:
         raise
     except Image.DecompressionBombWarning as exc:
@@ -145,6 +163,42 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
     if frame.size[0] < 1 or frame.size[1] < 1:
         raise PhotoReadError("empty image")
     return WorkingImage(pixels=np.asarray(frame), info=info)
+
+
+def _reduce(im: Image.Image, factor: int) -> Image.Image:
+    """``im`` shrunk by a whole ``factor`` with a box average (itself when the factor is below 2)."""
+    if factor < 2:
+        return im
+    try:
+        return im.reduce(factor)
+    except ValueError:  # modes reduce() does not take (1, P, I;16): resize() does
+        return im.resize((max(1, im.width // factor), max(1, im.height // factor)), Image.Resampling.BOX)
+
+
+def to_rgb(im: Image.Image) -> Image.Image:
+    """A loaded image as 8-bit RGB, high-bit-depth greyscale scaled rather than clipped.
+
+    Pillow's own conversion clips 16- and 32-bit greyscale to 0..255, which turns an ordinary 16-bit
+    scan almost white. 16-bit modes are scaled down by 8 bits; 32-bit integer and float images by
+    their actual range (values already within 0..255 are kept as they are).
+    """
+    if im.mode == "RGB":
+        return im.copy()
+    grey: np.ndarray
+    if im.mode.startswith("I;16"):
+        grey = np.asarray(im, dtype=np.uint16) >> 8
+    elif im.mode in ("I", "F"):
+        values = np.asarray(im, dtype=np.float64)
+        lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if lo >= 0 and hi <= 255:
+            grey = values
+        elif lo >= 0 and hi <= 65535 and im.mode == "I":
+            grey = values / 256.0
+        else:
+            grey = (values - lo) * (255.0 / (hi - lo or 1.0))
+    else:
+        return im.convert("RGB")
+    return Image.fromarray(np.clip(grey, 0, 255).astype(np.uint8), "L").convert("RGB")
 
 
 _TRANSPOSE_FOR = {

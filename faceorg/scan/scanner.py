@@ -20,13 +20,16 @@ from sqlalchemy.orm import Session
 
 from faceorg.concurrency import bounded_map
 from faceorg.errors import CancelledError, FaceorgError
+from faceorg.filenames import display_path
 from faceorg.files import bytes_sha256, sha256_file
 from faceorg.progress import Progress
 from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
+from faceorg.scan.budget import MemoryBudget, default_budget
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
 from faceorg.scan.face_merge import match_boxes
 from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
-from faceorg.scan.walker import FoundFile, IgnoreRules, collect_photos
+from faceorg.scan.walker import FoundFile, IgnoreRules, WalkError, collect_photos
+from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import (
     Assignment,
@@ -42,6 +45,7 @@ from faceorg.store.models import (
     PhotoStatus,
     utcnow,
 )
+from faceorg.store.state import GROUPING_PENDING, SCAN_PROBLEMS, set_state
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +65,18 @@ class ScanSummary:
     missing: int = 0
     returned: int = 0
     failed: int = 0
+    # Photos that had failed and were read again (their file changed, or the error was a passing one),
+    # and how many of them are readable now.
+    retried: int = 0
+    recovered: int = 0
+    # Symbolic links not followed because they lead outside the library folders (listed in ``skipped``).
+    skipped_links: int = 0
     analyzed: int = 0
     faces_found: int = 0
     seconds: float = 0.0
     cancelled: bool = False
     errors: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     # Seconds per stage: "read" (hash + decode, summed over worker threads), "analyze", "store".
     timings: dict[str, float] = field(default_factory=dict)
     added_photo_ids: list[int] = field(default_factory=list)
@@ -76,6 +87,11 @@ class ScanSummary:
         parts = [f"{self.files_seen} photos in {self.folders} folder{'s' if self.folders != 1 else ''}",
                  f"{self.new} new", f"{self.changed} changed", f"{self.moved} moved",
                  f"{self.missing} missing", f"{self.failed} failed"]
+        if self.skipped_links:
+            parts.append(f"{self.skipped_links} link{'s' if self.skipped_links != 1 else ''} to outside "
+                         "the library skipped")
+        if self.retried:
+            parts.append(f"{self.retried} failed before retried ({self.recovered} now readable)")
         if self.analyzed:
             parts.append(f"{self.faces_found} faces found in {self.analyzed} photos")
         head = "Scan cancelled" if self.cancelled else "Scanned"
@@ -94,14 +110,16 @@ class ReadResult:
 STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead of read into memory
 
 
-def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = True) -> ReadResult:
+def read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool = True,
+               budget: MemoryBudget | None = None) -> ReadResult:
     """Hash and decode one file (runs in a worker thread; touches no database)."""
     start = time.perf_counter()
-    result = _read_photo(job, decode_side, reduced_decode)
+    result = _read_photo(job, decode_side, reduced_decode, budget)
     return ReadResult(result.job, result.content_hash, result.image, result.error, time.perf_counter() - start)
 
 
-def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool) -> ReadResult:
+def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool,
+                budget: MemoryBudget | None) -> ReadResult:
     try:
         if job.size > STREAM_ABOVE:
             digest = sha256_file(job.path) if job.needs_hash else None
@@ -115,7 +133,7 @@ def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool) -> 
     except OSError as exc:
         return ReadResult(job, None, None, f"cannot read file: {exc.strerror or exc}")
     try:
-        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode)
+        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode, budget=budget)
     except PhotoReadError as exc:
         return ReadResult(job, digest, None, str(exc))
     return ReadResult(job, digest, image, None)
@@ -126,8 +144,11 @@ class Scanner:
 
     def __init__(self, library: Library, *, analyzer: FaceAnalyzer | None, progress: Progress,
                  rules: IgnoreRules, workers: int, batch_size: int, decode_side: int | None = None,
-                 reduced_decode: bool = True) -> None:
+                 reduced_decode: bool = True, follow_outside_links: bool = False,
+                 budget: MemoryBudget | None = None) -> None:
         self.library = library
+        self.budget = budget
+        self.follow_outside_links = follow_outside_links
         self.analyzer = analyzer
         self.progress = progress
         self.rules = rules
@@ -146,23 +167,35 @@ class Scanner:
         self.summary.folders = len(folders)
         self.progress.start("Looking for photos", total=len(folders))
         walked: dict[int, tuple[str, list[FoundFile]]] = {}
+        inside = None if self.follow_outside_links else tuple(os.path.realpath(p) for _, p in folders)
+        problems: list[WalkError] = []
         for folder_id, path in folders:
             self.progress.check_cancelled()
             if not os.path.isdir(path):
                 # An unplugged drive must not turn the whole folder "missing": leave its records alone.
-                self._error(path, "library folder not found or not a folder; its photos were left as they were")
+                problems.append(WalkError(path, "library folder not found or not a folder; its photos were "
+                                                "left as they were", "folder"))
+                self._error(path, problems[-1].message)
                 self.progress.advance()
                 continue
-            result = collect_photos(Path(path), self.rules)
+            result = collect_photos(Path(path), self.rules, inside=inside)
             for err in result.errors:
                 self._error(err.path, err.message)
+            for link in result.skipped:
+                log.info("%s: %s", display_path(link.path), link.message)
+                self.summary.skipped.append((link.path, link.message))
+            problems += [*result.errors, *result.skipped]
             walked[folder_id] = (path, result.files)
             self.summary.files_seen += len(result.files)
             self.progress.advance()
+        self.summary.skipped_links = len(self.summary.skipped)
+        with self.library.transaction() as session:
+            set_state(session, SCAN_PROBLEMS, [{"path": p.path, "problem": p.message, "kind": p.kind}
+                                               for p in problems] or None)
         return walked
 
     def _error(self, path: str, message: str) -> None:
-        log.warning("%s: %s", path, message)
+        log.warning("%s: %s", display_path(path), message)
         self.summary.errors.append((path, message))
 
     # -- running --------------------------------------------------------------------------------
@@ -189,7 +222,8 @@ class Scanner:
             return
         batch: list[ReadResult] = []
         with ThreadPoolExecutor(self.workers, thread_name_prefix="faceorg-read") as pool:
-            read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode)
+            read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode,
+                           budget=self.budget)
             for result in bounded_map(pool, read, jobs, depth=self.workers * 4):
                 batch.append(result)
                 if len(batch) >= self.batch_size:
@@ -221,10 +255,13 @@ class Scanner:
             self._time("analyze", time.perf_counter() - start)
             start = time.perf_counter()
             with self.library.transaction() as session:
+                regroup = False
                 for (photo_id, _), faces in zip(needs_faces, found):
                     photo = session.get(Photo, photo_id)
                     if photo is not None:
-                        self._store_faces(session, photo, faces)
+                        regroup |= self._store_faces(session, photo, faces)
+                if regroup:  # with the faces, so a grouping killed later is resumed by the next scan
+                    set_state(session, GROUPING_PENDING, True)
             self._time("store", time.perf_counter() - start)
         self._time("read", sum(r.seconds for r in batch))
         self.progress.advance(len(batch))
@@ -260,6 +297,9 @@ class Scanner:
         if result.content_hash is not None:
             photo.content_hash = result.content_hash
         photo.scanned_at = utcnow()
+        if job.was_failed:
+            self.summary.retried += 1
+            self.summary.recovered += result.error is None
         if result.error is not None:
             photo.status, photo.error = PhotoStatus.FAILED, result.error
             self.summary.failed += 1
@@ -288,17 +328,18 @@ class Scanner:
                                                         Photo.status == PhotoStatus.MISSING).limit(1)).first()
         if photo is None:
             return None
-        log.info("recognised %s as moved from %s", result.job.path, photo.path)
+        log.info("recognised %s as moved from %s", display_path(result.job.path), display_path(photo.path))
         photo.path, photo.folder_id = result.job.path, result.job.folder_id
         self._claimed.add(photo.id)
         self.summary.moved += 1
         self.summary.changed_photo_ids.append(photo.id)
         return photo
 
-    def _store_faces(self, session: Session, photo: Photo, faces: list[AnalyzedFace]) -> None:
+    def _store_faces(self, session: Session, photo: Photo, faces: list[AnalyzedFace]) -> bool:
         """Store a photo's detected faces, updating the faces it already had where boxes overlap.
 
         An old face no longer detected is dropped unless the user decided something about it.
+        Returns whether any face was stored or dropped (the faces need grouping).
         """
         assert self.analyzer is not None
         old = list(session.scalars(select(Face).where(Face.photo_id == photo.id).order_by(Face.id)))
@@ -327,6 +368,7 @@ class Scanner:
         photo.faces_key, photo.face_count = self.analyzer.key, len(faces) + len(decided)
         self.summary.analyzed += 1
         self.summary.faces_found += len(faces)
+        return bool(faces or gone)
 
     def _mark_missing(self, gone: list[GonePhoto]) -> None:
         still_gone = [g for g in gone if g.photo_id not in self._claimed]
@@ -357,11 +399,18 @@ def user_decided_faces(session: Session, face_ids: list[int]) -> set[int]:
 
 def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
                  rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32,
-                 decode_side: int | None = None, reduced_decode: bool = True) -> ScanSummary:
+                 decode_side: int | None = None, reduced_decode: bool = True,
+                 follow_outside_links: bool | None = None, decode_budget: int | None = None) -> ScanSummary:
     """Scan every library folder incrementally; see the module docstring.
 
     Photos are decoded to ``decode_side`` (default: the analyser's working size, or a small size that
     only proves they are readable when faces are not analysed).
+
+    Symbolic links are followed only into the library folders unless ``follow_outside_links`` (default:
+    the library's setting of that name).
+
+    ``decode_budget``: bytes all workers together may hold in images being decoded (None: a quarter of
+    the memory up to 1 GiB, see :func:`~faceorg.scan.budget.default_budget`; 0: no bound, for comparison).
 
     Cancelling through ``progress`` stops after the current batch; the summary says so.
     """
@@ -369,9 +418,12 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
         workers = max(1, min(8, os.cpu_count() or 1))
     if batch_size < 1:
         raise FaceorgError("batch size must be at least 1")
+    if follow_outside_links is None:
+        follow_outside_links = load_settings(library).follow_outside_links
     scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
                       workers=workers, batch_size=batch_size, decode_side=decode_side,
-                      reduced_decode=reduced_decode)
+                      reduced_decode=reduced_decode, follow_outside_links=follow_outside_links,
+                      budget=None if decode_budget == 0 else MemoryBudget(decode_budget or default_budget()))
     return scanner.run()
 
 

@@ -1,4 +1,10 @@
-"""Walk library folders for photo files, honouring an ignore list and never looping on symlinks."""
+"""Walk library folders for photo files, honouring an ignore list and never looping on symlinks.
+
+A symbolic link is followed only when its target lies inside a library folder (``inside``), unless
+following links that lead elsewhere is allowed: a link must not make the scanner read and hash a file
+the user never put in the library (such as ``/etc/passwd`` named ``x.jpg``). Links not followed are
+reported as skipped; links whose target does not exist are reported as errors.
+"""
 
 from __future__ import annotations
 
@@ -55,16 +61,47 @@ class WalkError:
 
     path: str
     message: str
+    kind: str = "file"  # file | folder | link | outside_link
+
+
+@dataclass(frozen=True)
+class SkippedLink(WalkError):
+    """A symbolic link not followed because its target lies outside the library folders."""
+
+    kind: str = "outside_link"
 
 
 @dataclass
 class WalkResult:
     files: list[FoundFile] = field(default_factory=list)
     errors: list[WalkError] = field(default_factory=list)
+    skipped: list[SkippedLink] = field(default_factory=list)
 
 
-def walk_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> Iterator[FoundFile | WalkError]:
-    """Yield every photo file under ``root`` (following symlinks once) and every unreadable entry."""
+def _within(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _link_problem(entry: os.DirEntry[str], rules: IgnoreRules, inside: tuple[str, ...] | None) -> WalkError | None:
+    """Why the symbolic link ``entry`` must not be followed (None: follow it)."""
+    target = os.path.realpath(entry.path)
+    if not os.path.exists(target):
+        name = entry.name
+        if rules.skips_folder(name) or not (rules.wants_file(name) or not os.path.splitext(name)[1]):
+            return None  # a broken link nobody would take for a photo or a folder of photos
+        return WalkError(entry.path, f"dangling link: its target {os.readlink(entry.path)} does not exist", "link")
+    if inside is not None and not _within(target, inside):
+        return SkippedLink(entry.path, f"link to {target}, outside the library folders: not followed")
+    return None
+
+
+def walk_photos(root: Path, rules: IgnoreRules = IgnoreRules(), *,
+                inside: tuple[str, ...] | None = None) -> Iterator[FoundFile | WalkError]:
+    """Yield every photo file under ``root`` (following symlinks once) and every unreadable entry.
+
+    ``inside``: the resolved library folders; a link whose target lies outside all of them is yielded
+    as a :class:`SkippedLink` instead of being followed (None: follow every link).
+    """
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
     while stack:
@@ -72,7 +109,7 @@ def walk_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> Iterator[Foun
         try:
             st = os.stat(folder)
         except OSError as exc:
-            yield WalkError(folder, f"cannot read folder: {exc.strerror or exc}")
+            yield WalkError(folder, f"cannot read folder: {exc.strerror or exc}", "folder")
             continue
         key = (st.st_dev, st.st_ino)
         if key in seen_dirs:  # a symlink loop or a second link to a folder already walked
@@ -83,10 +120,18 @@ def walk_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> Iterator[Foun
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
-            yield WalkError(folder, f"cannot read folder: {exc.strerror or exc}")
+            yield WalkError(folder, f"cannot read folder: {exc.strerror or exc}", "folder")
             continue
         subfolders: list[str] = []
         for entry in entries:
+            if entry.is_symlink():
+                try:
+                    problem = _link_problem(entry, rules, inside)
+                except OSError as exc:
+                    problem = WalkError(entry.path, f"cannot read link: {exc.strerror or exc}", "link")
+                if problem is not None:
+                    yield problem
+                    continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
             except OSError:
@@ -108,9 +153,15 @@ def walk_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> Iterator[Foun
         stack.extend(reversed(subfolders))
 
 
-def collect_photos(root: Path, rules: IgnoreRules = IgnoreRules()) -> WalkResult:
-    """Walk ``root`` completely and return its photo files and errors."""
+def collect_photos(root: Path, rules: IgnoreRules = IgnoreRules(), *,
+                   inside: tuple[str, ...] | None = None) -> WalkResult:
+    """Walk ``root`` completely and return its photo files, errors and links not followed."""
     result = WalkResult()
-    for item in walk_photos(root, rules):
-        (result.files if isinstance(item, FoundFile) else result.errors).append(item)  # type: ignore[arg-type]
+    for item in walk_photos(root, rules, inside=inside):
+        if isinstance(item, FoundFile):
+            result.files.append(item)
+        elif isinstance(item, SkippedLink):
+            result.skipped.append(item)
+        else:
+            result.errors.append(item)
     return result

@@ -9,9 +9,10 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from faceorg.errors import FaceorgError
+from faceorg.filenames import display_path
 from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
-from faceorg.store.models import LibraryFolder, Photo, PhotoStatus
+from faceorg.store.models import Assignment, Face, LibraryFolder, Photo, PhotoStatus
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ def add_folder(library: Library, path: str | Path) -> tuple[FolderInfo, bool]:
     """
     folder = normalize_folder(path)
     if not os.path.isdir(folder):
-        raise FaceorgError(f"not a folder: {path}")
+        raise FaceorgError(f"not a folder: {display_path(str(path))}")
     if not os.access(folder, os.R_OK | os.X_OK):
-        raise FaceorgError(f"cannot read folder: {path}")
+        raise FaceorgError(f"cannot read folder: {display_path(str(path))}")
     with library.transaction() as session:
         existing = list(session.scalars(select(LibraryFolder)))
         for f in existing:
@@ -59,17 +60,32 @@ def add_folder(library: Library, path: str | Path) -> tuple[FolderInfo, bool]:
         return _info(session, row), True
 
 
-def remove_folder(library: Library, path: str | Path) -> FolderInfo:
+@dataclass(frozen=True)
+class RemovedFolder:
+    """What removing a library folder took away (the change record of the removal)."""
+
+    info: FolderInfo
+    photo_ids: list[int]
+    face_ids: list[int]
+    people_changed: list[int]  # people who lost faces and remain
+    people_removed: list[int]  # unnamed groups whose faces were all in the folder
+
+
+def remove_folder(library: Library, path: str | Path) -> RemovedFolder:
     """Remove a folder from the library with all its photo records (the files are not touched)."""
     wanted = {str(path), normalize_folder(path), os.path.abspath(os.path.expanduser(str(path)))}
     with library.transaction() as session:
         row = session.scalars(select(LibraryFolder).where(LibraryFolder.path.in_(wanted))).first()
         if row is None:
-            raise FaceorgError(f"not a library folder: {path} (see `faceorg library list`)")
+            raise FaceorgError(f"not a library folder: {display_path(str(path))} (see `faceorg library list`)")
         info = _info(session, row)
+        photo_ids = list(session.scalars(select(Photo.id).where(Photo.folder_id == row.id).order_by(Photo.id)))
+        faces = select(Face.id).where(Face.photo_id.in_(photo_ids))
+        face_ids = list(session.scalars(faces.order_by(Face.id)))
+        touched = set(session.scalars(select(Assignment.person_id).where(Assignment.face_id.in_(faces))))
         session.delete(row)
-        drop_empty_unnamed(session)  # groups whose faces were all in this folder
-        return info
+        removed = drop_empty_unnamed(session)  # groups whose faces were all in this folder
+        return RemovedFolder(info, photo_ids, face_ids, sorted(touched - set(removed)), sorted(removed))
 
 
 def list_folders(library: Library) -> list[FolderInfo]:

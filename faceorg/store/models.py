@@ -25,8 +25,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from faceorg.filenames import is_undecodable, path_from_bytes, path_to_bytes
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +43,30 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class FsPath(TypeDecorator[str]):
+    """A file or folder path, stored losslessly in a TEXT column without a schema change.
+
+    A valid UTF-8 path is stored as TEXT, as before. A path whose name holds bytes that are not UTF-8
+    (surrogate escapes in Python) is stored as its file-system bytes, a BLOB: SQLite keeps a value's own
+    type in any column, and a BLOB never equals a TEXT, so such a path cannot collide with a real
+    (decodable) name, and equality and ``IN`` lookups still work because their parameters pass
+    through here too.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
+        if value is not None and is_undecodable(value):
+            return path_to_bytes(value)
+        return value
+
+    def process_result_value(self, value: str | bytes | None, dialect: Dialect) -> str | None:
+        if isinstance(value, bytes):
+            return path_from_bytes(value)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -79,7 +107,7 @@ class LibraryFolder(Base):
     __tablename__ = "library_folders"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
     added_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     photos: Mapped[list[Photo]] = relationship(back_populates="folder", passive_deletes=True)
@@ -92,7 +120,7 @@ class Photo(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     folder_id: Mapped[int] = mapped_column(ForeignKey("library_folders.id", ondelete="CASCADE"), index=True)
-    path: Mapped[str] = mapped_column(String, unique=True)
+    path: Mapped[str] = mapped_column(FsPath, unique=True)
     size: Mapped[int] = mapped_column(Integer)
     mtime_ns: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -257,3 +285,14 @@ class Setting(Base):
     value: Mapped[Any] = mapped_column(JSON)
 
 
+
+
+class LibraryState(Base):
+    """What the library's jobs left for the next run or found last time (not settings: nobody edits
+    these): that grouping is pending, the folders and links the last scan could not read or follow."""
+
+    __tablename__ = "library_state"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -111,9 +111,13 @@ def verified_model_path(library: Library, version: ModelVersion) -> Path:
     """The version's file, checked against its recorded SHA-256."""
     from faceorg.weights.fetch import require_model
 
+    path = model_path(library, version)  # a name outside the folder is refused first
     if version.kind == "base":
-        require_model(version.file_name)  # says how to install it when missing
-    return checked(model_path(library, version), version.sha256, version)
+        try:
+            require_model(version.file_name)  # says how to install it when missing
+        except ValueError as exc:  # not a file faceorg installs
+            raise FaceorgError(f"embedder version {version.name}: {exc}") from exc
+    return checked(path, version.sha256, version)
 
 
 def library_copy(library: Library, source: Path) -> Path:

@@ -95,14 +95,15 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
     add_photos(folder, 6, scenario)
     seen_threads: list[str] = []
     import faceorg.gui.main_window as mw
+    import faceorg.jobs.scan_group as scan_group
 
-    real_scan = mw.scan_library
+    real_scan = scan_group.scan_library
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         seen_threads.append(threading.current_thread().name)
         return real_scan(*args, **kwargs)
 
-    mw.scan_library = spy
+    scan_group.scan_library = spy
     ended: list[str] = []
     messages: list[str] = []
     window.ctx.jobs.ended.connect(lambda title, _outcome: ended.append(title))
@@ -117,17 +118,18 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
         qtbot.waitUntil(lambda: window.job_bar.isVisible(), timeout=WAIT_MS)
         assert window.job_bar.cancel_button.isEnabled()
         assert not window.rescan_action.isEnabled()
-        # After a scan that found faces, grouping runs as a second job.
-        last = "Grouping faces (after the scan)" if scenario.kind == "real" else mw.SCAN_TITLE
-        qtbot.waitUntil(lambda: last in ended, timeout=60_000)
+        # After a scan that found faces, the same job groups them.
+        qtbot.waitUntil(lambda: mw.SCAN_TITLE in ended, timeout=60_000)
         wait_idle(qtbot, window)
     finally:
-        mw.scan_library = real_scan
+        scan_group.scan_library = real_scan
         QFileDialog.getExistingDirectory = real_dialog  # type: ignore[method-assign]
     assert seen_threads and seen_threads[0] != threading.main_thread().name
     assert not window.job_bar.isVisible() and window.rescan_action.isEnabled()
     assert any(f.path == str(folder) for f in window.folders)
     assert any(m.startswith("Scanned:") and "6 new" in m for m in messages), messages
+    if scenario.kind == "real":
+        assert any("Grouped the new faces" in m for m in messages), messages
     # F5 scans again: nothing new.
     ended.clear()
     messages.clear()
