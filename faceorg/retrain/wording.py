@@ -58,3 +58,10 @@ def now_using(name: str, previous: str) -> str:
 
 
 DRY_RUN = "Dry run: nothing was changed."
+
+
+def learned_from(training: dict[str, int], depth: str, seconds: float, stop_reason: str) -> str:
+    """What the model learned from, and how the training ended (the app's detail text)."""
+    return (f"Learned from {training.get('labelled_faces', 0)} confirmed faces of {training.get('people', 0)} "
+            f"people and {training.get('known_negative_pairs', 0)} pairs of faces known to be different people "
+            f"({depth} depth, {seconds:.0f} s, stopped: {stop_reason or 'n/a'}).")
