@@ -52,8 +52,9 @@ CALIBRATION_FACES = 256  # chips the int8 copy of a deeper-retrained version is 
 
 def work_folder(library: Library) -> tempfile.TemporaryDirectory[str]:
     """A temporary folder inside the library's model folder (same disk, so files move atomically),
-    named so that a leftover of a killed process is recognised and removed later."""
-    return tempfile.TemporaryDirectory(dir=library_models_dir(library), prefix=WORK_PREFIX)
+    named so that a leftover of a killed process is recognised and removed later (one another process
+    removed while this one still used it does not fail this one at the end)."""
+    return tempfile.TemporaryDirectory(dir=library_models_dir(library), prefix=WORK_PREFIX, ignore_cleanup_errors=True)
 
 
 def library_embedder(library: Library, path: Path) -> Embedder:
