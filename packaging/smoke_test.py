@@ -1,4 +1,5 @@
-"""Smoke test of a built app folder: `--version`, a headless scan with faces, `status --json`, the window.
+"""Smoke test of a built app folder: `--version`, a headless scan with faces, `status --json`, `train`
+(PyTorch is left out: one line that says why and how to get it), the window.
 
     python packaging/smoke_test.py [PATH_TO_EXECUTABLE]     (default: dist/faceorg/faceorg)
 
@@ -47,6 +48,18 @@ def photos(folder: Path) -> bool:
     return False
 
 
+def check_training_unavailable(exe: Path, db: str, env: dict[str, str]) -> None:
+    """The bundle leaves out PyTorch: `train` (like the disabled menu entry) says why, in one line."""
+    proc = subprocess.run([str(exe), "--db", db, "train"], capture_output=True, text=True, env=env, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    print(f"$ faceorg train  -> {proc.returncode}: {lines[-1] if lines else ''}")
+    ok = (proc.returncode == 1 and len(lines) == 1 and "needs PyTorch" in lines[0]
+          and "pip install faceorg" in lines[0] and "Traceback" not in proc.stderr)
+    if not ok:
+        print(proc.stdout, proc.stderr, sep="\n", file=sys.stderr)
+        raise SystemExit("FAILED: `faceorg train` in the bundle must say in one line that it needs PyTorch")
+
+
 def main() -> int:
     exe = Path(sys.argv[1] if len(sys.argv) > 1 else REPO / "dist" / "faceorg" / "faceorg").resolve()
     if not exe.is_file():
@@ -68,6 +81,7 @@ def main() -> int:
             assert summary["faces_found"] >= summary["files_seen"], "the bundled models found too few faces"
         status = json.loads(run(exe, "--db", db, "status", "--json", env=env).stdout)
         assert status["photos"] == summary["files_seen"], status
+        check_training_unavailable(exe, db, env)
         run(exe, "gui", "--db", db, "--exit-after", "1500", env=env, timeout=120)
     print("smoke test passed")
     return 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +40,9 @@ def tiny_model(tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def cuda_listed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend this onnxruntime build offers CUDA (as onnxruntime-gpu does)."""
+    """Pretend this onnxruntime build offers CUDA (as onnxruntime-gpu does) and a GPU is there."""
     monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
+    monkeypatch.setenv(runtime.GPU_ENV, "1")
     monkeypatch.setattr(runtime, "_preload_gpu_libraries", lambda: None)
 
 
@@ -151,6 +155,7 @@ def test_tensorrt_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_preload_dlls_called_when_gpu_wanted(tiny_model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
+    monkeypatch.setenv(runtime.GPU_ENV, "1")
     monkeypatch.setattr(ort, "preload_dlls", lambda *a, **k: calls.append(1), raising=False)
     monkeypatch.setattr(runtime, "_dlls_preloaded", False)
     create_session(tiny_model, use_gpu=True)
@@ -195,3 +200,98 @@ def test_runtime_session_is_a_small_record(tiny_model: Path) -> None:
     rs = create_session(tiny_model, use_gpu=False, threads=1)
     assert isinstance(rs, RuntimeSession) and rs.model_path == tiny_model
     assert isinstance(rs.session, ort.InferenceSession)
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, env=environ,
+                          timeout=120)
+
+
+def test_preload_prints_go_to_the_log_not_stdout() -> None:
+    """preload_dlls() prints (Python print, and C code may write to fd 1): stdout may be a --json document."""
+    proc = _python(
+        "import logging, os, sys\n"
+        "logging.basicConfig(level=logging.INFO, stream=sys.stderr, format='%(name)s: %(message)s')\n"
+        "import onnxruntime as ort\n"
+        "from faceorg.embed import runtime\n"
+        "real = ort.preload_dlls\n"
+        "def noisy(*a, **k):\n"
+        "    print('Failed to load libpython_print.so.13: missing')\n"
+        "    os.write(1, b'Failed to load libc_write.so.13: missing\\n')\n"
+        "    real(*a, **k)\n"
+        "ort.preload_dlls = noisy\n"
+        "runtime._preload_gpu_libraries()\n"
+        "print('END')\n"
+        "print(runtime._preload_notes, file=sys.stderr)\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "END\n"
+    assert "onnxruntime.preload_dlls: Failed to load libpython_print.so.13" in proc.stderr
+    assert "onnxruntime.preload_dlls: Failed to load libc_write.so.13" in proc.stderr
+    notes = proc.stderr.strip().splitlines()[-1]  # kept for the fallback reason
+    assert "Failed to load libpython_print.so.13: missing" in notes and "Failed to load libc_write.so.13" in notes
+
+
+def test_gpu_probe_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(runtime.GPU_ENV, "0")
+    assert not runtime.probe_nvidia_gpu().usable and "FACEORG_GPU=0" in runtime.probe_nvidia_gpu().reason
+    monkeypatch.setenv(runtime.GPU_ENV, "1")
+    assert runtime.probe_nvidia_gpu().usable
+
+
+@pytest.mark.skipif(Path("/proc/driver/nvidia").exists() or not sys.platform.startswith("linux"),
+                    reason="checks the probe on a Linux machine without an NVIDIA driver")
+def test_gpu_probe_says_no_here(tiny_model: Path, monkeypatch: pytest.MonkeyPatch,
+                                caplog: pytest.LogCaptureFixture) -> None:
+    """No NVIDIA driver here: CUDA is not even tried (it would cost half a second and print errors)."""
+    monkeypatch.delenv(runtime.GPU_ENV, raising=False)
+    probe = runtime.probe_nvidia_gpu()
+    assert not probe.usable and "NVIDIA driver" in probe.reason
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
+    asked: list[list[str]] = []
+    real = ort.InferenceSession
+
+    def session(path: str, sess_options: ort.SessionOptions | None = None, providers: list | None = None):
+        asked.append(_provider_names(providers or []))
+        return real(path, sess_options=sess_options, providers=providers)
+
+    monkeypatch.setattr(ort, "InferenceSession", session)
+    with caplog.at_level(logging.INFO, logger="faceorg.embed.runtime"):
+        rs = create_session(tiny_model, use_gpu=True, threads=1)
+    assert asked == [[CPU]]
+    assert rs.provider == CPU and rs.fallback_reason and "no usable NVIDIA GPU" in rs.fallback_reason
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # the normal case on such a machine
+    summary = provider_summary()
+    assert summary.gpu == probe and "none usable" in str(summary)
+
+
+def test_no_onnxruntime_errors_on_stderr_when_cuda_fails(tiny_model: Path) -> None:
+    """Even where CUDA is tried and fails to load (forced here), onnxruntime's red error lines stay quiet;
+    our fallback reason names what is missing."""
+    proc = _python(
+        "import sys\n"
+        "from faceorg.embed.runtime import create_session\n"
+        f"rs = create_session({str(tiny_model)!r}, use_gpu=True, threads=1)\n"
+        "print(rs.provider, rs.fallback_reason)\n", FACEORG_GPU="1")
+    assert proc.returncode == 0, proc.stderr
+    assert "[E:onnxruntime" not in proc.stderr and "[W:onnxruntime" not in proc.stderr, proc.stderr
+    if proc.stdout.startswith(CPU):
+        assert "failed to load" in proc.stdout
+
+
+def test_building_the_analyzer_leaves_onnx_unloaded(models_dir: Path, tmp_path: Path) -> None:
+    """Loading the models for a scan must not import onnx: its extension (ml_dtypes) holds the GIL for
+    ~0.6 s while it loads, which froze the GUI when a scan started (gui_bench measures the stall)."""
+    proc = _python(
+        "import sys\n"
+        "from faceorg.store import open_library\n"
+        "from faceorg.pipeline.factory import analyzer_for_library\n"
+        f"with open_library({str(tmp_path / 'lib.sqlite')!r}) as library:\n"
+        "    analyzer_for_library(library)\n"
+        "print(sorted(m for m in sys.modules if m == 'onnx' or m.startswith(('onnx.', 'ml_dtypes'))))\n",
+        FACEORG_DATA_DIR=str(tmp_path / "data"), FACEORG_MODELS_DIR=str(models_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

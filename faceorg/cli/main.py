@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from faceorg import __version__
+from faceorg.cli.terminal import printable_stdout
 from faceorg.errors import CancelledError, FaceorgError
 
 log = logging.getLogger("faceorg")
@@ -74,13 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
-    if args.command is None:
-        func = getattr(args, "func", None)
-        if func is None:
-            open_app = _default_action(parser)
-            return open_app(args)
+    func = getattr(args, "func", None) or _default_action(parser)  # no command: open the app
     try:
-        return int(args.func(args) or 0)
+        with printable_stdout():  # names and paths from the database cannot act on the terminal
+            return int(func(args) or 0)
     except CancelledError:
         print("faceorg: cancelled; the work done so far is kept, run the command again to resume",
               file=sys.stderr)

@@ -29,6 +29,12 @@ def register_models_use(models_sub: argparse._SubParsersAction) -> None:  # type
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from faceorg.capabilities import training_unavailable
+    from faceorg.errors import FaceorgError
+
+    missing = training_unavailable()
+    if missing is not None:
+        raise FaceorgError(missing)
     from faceorg.retrain.retrain import retrain
 
     with open_from_args(args) as library, terminal_progress() as progress:

@@ -29,6 +29,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from faceorg.embed import BASE_RANGES_FILE
 from faceorg.files import bytes_sha256, replacing, write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,6 @@ WEIGHT_TYPE = "QInt8"
 # saturate on 8-bit weights.
 REDUCE_RANGE = True
 FINGERPRINT_KEY = "faceorg_graph_sha256"  # added to onnxruntime's ranges file (which ignores it)
-BASE_RANGES_FILE = Path(__file__).with_name("data") / "embedder-dlib-v1.int8-ranges.json"
 _CALIBRATION_BATCH = 16
 
 

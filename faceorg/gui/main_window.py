@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg import __version__
+from faceorg.capabilities import training_unavailable
 from faceorg.errors import ModelsMissingError
 from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, set_tip
@@ -150,6 +151,12 @@ class MainWindow(QMainWindow):
         self.retrain_action = make_action(self, "&Improve Recognition from My Corrections…", self.improve_recognition,
                                           context=win, tip="Retrain face recognition on the names and "
                                                            "corrections you made")
+        self.training_missing = training_unavailable()  # PyTorch left out (the packaged app): say so
+        if self.training_missing is not None:
+            self.retrain_action.setText("&Improve Recognition (needs PyTorch)…")
+            self.retrain_action.setToolTip(self.training_missing)
+            self.retrain_action.setStatusTip(self.training_missing)
+            self.retrain_action.setEnabled(False)
         self.settings_action = make_action(self, "&Settings…", self.open_settings,
                                            shortcut=QKeySequence.StandardKey.Preferences, icon_name="settings",
                                            context=win)
@@ -180,6 +187,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
+        file_menu.setToolTipsVisible(True)  # a disabled entry says why in its tooltip
         for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action, None,
                   self.settings_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
@@ -421,11 +429,15 @@ class MainWindow(QMainWindow):
 
     def _update_job_actions(self) -> None:
         running = self.ctx.jobs.running
-        for a in (self.rescan_action, self.group_action, self.retrain_action):
+        for a in (self.rescan_action, self.group_action):
             a.setEnabled(not running)
+        self.retrain_action.setEnabled(not running and self.training_missing is None)
 
     def improve_recognition(self) -> None:
         """Ask how deep to retrain, run it as a job (progress, Cancel), then show before and after."""
+        if self.training_missing is not None:
+            self.statusBar().showMessage(self.training_missing, 15000)
+            return
         if self.ctx.jobs.running:
             self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
             return

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from faceorg.errors import FaceorgError
 from faceorg.people.changes import ChangeSet
+from faceorg.people.names import clean_name
 from faceorg.people.undo import Recorder, apply_states, changes_of, last_undoable, next_redoable, record_operation
 from faceorg.store.cleanup import drop_empty_unnamed, empty_unnamed_people
 from faceorg.store.db import Library
@@ -52,15 +53,6 @@ def _operation(library: Library, kind: str, label: str) -> Iterator[_Op]:
 def _result(op: _Op) -> ChangeSet:
     assert op.changes is not None
     return op.changes
-
-
-def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not name:
-        raise FaceorgError("a name cannot be empty")
-    if len(name) > 200:
-        raise FaceorgError("a name can be at most 200 characters")
-    return name
 
 
 def _person(session: Session, person_id: int) -> Person:
@@ -163,7 +155,7 @@ def _clear_cover_if_gone(op: _Op, person_ids: Iterable[int]) -> None:
 # -- people ---------------------------------------------------------------------------------------------
 def create_person(library: Library, name: str, face_ids: Iterable[int] = ()) -> ChangeSet:
     """A new named person, optionally with faces."""
-    name = _clean_name(name)
+    name = clean_name(name)
     ids = sorted(set(face_ids))
     with _operation(library, "create", f"Create person “{name}”") as op:
         if op.session.scalar(select(Person.id).where(Person.name == name)) is not None:
@@ -189,7 +181,7 @@ def name_person(library: Library, person_id: int, name: str) -> ChangeSet:
 
     Naming confirms the faces the group holds (they become the user's decision).
     """
-    name = _clean_name(name)
+    name = clean_name(name)
     with library.session() as s:
         person = _person(s, person_id)
         other = s.scalar(select(Person.id).where(Person.name == name, Person.id != person_id))
@@ -291,7 +283,7 @@ def delete_person(library: Library, person_id: int) -> ChangeSet:
 def split_faces(library: Library, face_ids: Iterable[int], name: str | None = None) -> ChangeSet:
     """Make the selected faces a new person; they are recorded as not being their previous person."""
     ids = sorted(set(face_ids))
-    clean = _clean_name(name) if name is not None else None
+    clean = clean_name(name) if name is not None else None
     with _operation(library, "split", "New person from selection") as op:
         s, rec = op.session, op.recorder
         _faces(s, ids)
@@ -330,7 +322,7 @@ def move_faces(library: Library, face_ids: Iterable[int], person_id: int) -> Cha
 
 def assign_faces_to_name(library: Library, face_ids: Iterable[int], name: str) -> ChangeSet:
     """Give faces to the person with this name, creating the person if there is none."""
-    clean = _clean_name(name)
+    clean = clean_name(name)
     with library.session() as s:
         pid = s.scalar(select(Person.id).where(Person.name == clean))
     return move_faces(library, face_ids, pid) if pid is not None else create_person(library, clean, face_ids)

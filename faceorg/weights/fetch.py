@@ -81,7 +81,7 @@ def _is_current_conversion(entry: ManifestEntry | None) -> TypeGuard[ManifestEnt
 
 def _quantized_source(manifest: dict[str, ManifestEntry]) -> str:
     """What the int8 embedder is made from: the recorded float32 embedder and the shipped ranges."""
-    from faceorg.embed.quantize import BASE_RANGES_FILE
+    from faceorg.embed import BASE_RANGES_FILE  # not from quantize: that loads onnx
 
     base = manifest.get(registry.BASE_EMBEDDER_FILE)
     ranges = _file_sha256(BASE_RANGES_FILE) or "missing"

@@ -1,0 +1,23 @@
+"""What this copy of faceorg can do: optional parts that may be left out (the packaged app leaves out
+PyTorch), found without importing them."""
+
+from __future__ import annotations
+
+import importlib.util
+
+TRAINING_UNAVAILABLE = (
+    "Improving recognition needs PyTorch, which this copy of faceorg does not include (the packaged app "
+    "leaves it out to stay small); to use it, install faceorg with pip (`pip install faceorg` brings PyTorch)")
+
+
+def module_present(name: str) -> bool:
+    """Whether ``name`` can be imported, without importing it (cheap: a look along the import path)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a blocked or half-installed module
+        return False
+
+
+def training_unavailable() -> str | None:
+    """Why retraining cannot run here (PyTorch missing), or None when it can."""
+    return None if module_present("torch") else TRAINING_UNAVAILABLE
