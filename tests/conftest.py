@@ -9,13 +9,12 @@ import platformdirs
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+
 def _shared_data() -> Path:
-    """``$FACEORG_SHARED_DATA``, else ``../shared/data`` beside the checkout, else the workplace's copy."""
+    """``$FACEORG_SHARED_DATA``, else ``../shared/data`` beside the checkout (no machine's own path)."""
     if os.environ.get("FACEORG_SHARED_DATA"):
         return Path(os.environ["FACEORG_SHARED_DATA"])
-    for candidate in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
-        if candidate.is_dir():
-            return candidate
     return REPO.parent / "shared" / "data"
 
 

@@ -35,14 +35,17 @@ class AppContext(QObject):
     error = Signal(str, object)  # title, exception: shown in a dialog by the main window
     message = Signal(str)  # a short status bar message
 
+    #: What runs queries, operations and jobs; tests put :class:`InlineTaskRunner` here.
+    task_runner: type[TaskRunner] = TaskRunner
+
     def __init__(self, library: Library, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.library = library
         app = QGuiApplication.instance()
         dpr = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
-        self.queries = TaskRunner(2, "faceorg-query", self)
-        self.ops = TaskRunner(1, "faceorg-op", self)  # one at a time, in order (undo depends on it)
-        self.jobs = JobRunner(self)
+        self.queries = self.task_runner(2, "faceorg-query", self)
+        self.ops = self.task_runner(1, "faceorg-op", self)  # one at a time, in order (undo depends on it)
+        self.jobs = JobRunner(self, self.task_runner)
         self.thumbs = ThumbnailCache(library, GRID_CHIP, radius=6, device_pixel_ratio=dpr, parent=self)
         self.card_thumbs = ThumbnailCache(library, CARD_CHIP, radius=10, device_pixel_ratio=dpr, parent=self)
         self.large_thumbs = ThumbnailCache(library, LARGE_CHIP, radius=14, device_pixel_ratio=dpr,

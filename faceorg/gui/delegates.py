@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+import shiboken6
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
     QCompleter,
     QLineEdit,
@@ -185,7 +187,18 @@ class CardDelegate(QStyledItemDelegate):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         editor.setCompleter(completer)
         editor.setObjectName("cardNameEditor")
+        # Enter on a highlighted completion goes to the popup, which then calls the editor directly, past
+        # the view's key handling: without this the name was taken but a second Enter was needed.
+        completer.activated[str].connect(lambda text: QTimer.singleShot(0, lambda: self._take(editor, text)))
         return editor
+
+    def _take(self, editor: QLineEdit, text: str) -> None:
+        """A completion was chosen: that is the name; save it and close the editor."""
+        if not shiboken6.isValid(editor) or not editor.isVisible():
+            return
+        editor.setText(text)
+        self.commitData.emit(editor)
+        self.closeEditor.emit(editor, QAbstractItemDelegate.EndEditHint.NoHint)
 
     def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem, index: Index) -> None:
         editor.setGeometry(self.name_rect(option.rect).adjusted(-2, -2, 2, 2))

@@ -6,7 +6,7 @@ import logging
 import traceback
 
 import shiboken6
-from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtCore import QStringListModel, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QCompleter,
@@ -47,6 +47,8 @@ class NameDialog(QDialog):
         self.edit = QLineEdit(initial)
         self.edit.setPlaceholderText("Type a name")
         self.edit.setCompleter(name_completer(names, self.edit))
+        # Enter on a highlighted completion is taken by the popup: the chosen name is the answer (one Enter).
+        self.edit.completer().activated[str].connect(lambda text: QTimer.singleShot(0, lambda: self._take(text)))
         self.edit.setMinimumWidth(320)
         layout.addWidget(self.edit)
         self.hint = QLabel(" ")
@@ -59,6 +61,12 @@ class NameDialog(QDialog):
         layout.addWidget(self.buttons)
         self.edit.textChanged.connect(self._update_hint)
         self._update_hint(initial)
+
+    def _take(self, text: str) -> None:
+        if self.isVisible():
+            self.edit.setText(text)
+            if self.name:
+                self.accept()
 
     def _update_hint(self, text: str) -> None:
         name = self.name

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from faceorg.gui.icons import icon
 from faceorg.gui.workers import JobRunner
 from faceorg.progress import ProgressState
+
+if TYPE_CHECKING:
+    from faceorg.scan.scanner import ScanSummary
 
 
 class JobBar(QWidget):
@@ -60,3 +65,36 @@ class JobBar(QWidget):
 
     def _ended(self, _title: str, _outcome: str) -> None:
         self.hide()
+
+
+def scan_summary_text(summary: ScanSummary) -> str:
+    """The last scan in a few words: what it found that the user may want to know (moved, missing...)."""
+    counts = [(summary.new, "new"), (summary.changed, "changed"), (summary.moved, "moved"),
+              (summary.missing, "missing"), (summary.failed, "could not be read")]
+    parts = [f"{n:,} {what}" for n, what in counts if n]
+    if summary.analyzed:
+        parts.append(f"{summary.faces_found:,} face{'' if summary.faces_found == 1 else 's'} found")
+    head = "Last scan (cancelled)" if summary.cancelled else "Last scan"
+    return f"{head}: " + (", ".join(parts) if parts else "nothing new")
+
+
+class ScanSummaryLabel(QLabel):
+    """The last scan's summary, kept in the status bar until the next scan starts (the status bar's
+    own messages are replaced by the next one, such as the grouping that follows a scan, within a second)."""
+
+    def __init__(self, jobs: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("scanSummary")
+        self.setContentsMargins(0, 0, 14, 0)  # apart from the library counts beside it
+        jobs.started.connect(self._job_started)
+        self.hide()
+
+    def show_summary(self, summary: ScanSummary) -> None:
+        self.setText(scan_summary_text(summary))
+        self.setToolTip(summary.one_line())
+        self.show()
+
+    def _job_started(self, title: str) -> None:
+        if title.startswith("Scanning"):
+            self.clear()
+            self.hide()

@@ -29,13 +29,13 @@ from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import confirm, show_error
 from faceorg.gui.faces_view import FacesView
 from faceorg.gui.icons import app_icon
-from faceorg.gui.job_bar import JobBar
+from faceorg.gui.job_bar import JobBar, ScanSummaryLabel
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
 from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
-from faceorg.gui.settings_dialog import SettingsDialog, describe_providers
+from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
         self.retrain_report: QMessageBox | None = None
-        self.setWindowTitle(f"faceorg — {library.path.name}")
+        self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
         self.sidebar = Sidebar()
@@ -123,8 +123,11 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.splitter)
 
         self.job_bar = JobBar(self.ctx.jobs)
+        self.scan_summary = ScanSummaryLabel(self.ctx.jobs)
+        self.ctx.scanned.connect(self.scan_summary.show_summary)
         self.status_text = QLabel()
         self.status_text.setObjectName("libraryStatus")
+        self.statusBar().addPermanentWidget(self.scan_summary)
         self.statusBar().addPermanentWidget(self.job_bar)
         self.statusBar().addPermanentWidget(self.status_text)
 
@@ -229,6 +232,7 @@ class MainWindow(QMainWindow):
         self.sidebar.view_selected.connect(lambda key: self.navigate(Page(key)))
         self.people_view.open_person.connect(lambda pid: self.navigate(Page("person", pid)))
         self.people_view.loaded_first.connect(self._after_first_screen)
+        self.people_view.group_requested.connect(self.group_faces)
         self.person_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.person_view.person_gone.connect(self._person_gone)
         self.faces_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
@@ -507,7 +511,7 @@ class MainWindow(QMainWindow):
                 if edited != settings:
                     self.ctx.ops.submit(save_settings, self.ctx.library, edited,
                                         on_done=lambda _s: self.statusBar().showMessage(
-                                            "Settings saved; they apply to the next scan", 6000),
+                                            saved_message(settings, edited), 10000),
                                         on_error=lambda exc: self.show_error("Could not save the settings", exc))
             dialog.deleteLater()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent
-from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QPushButton, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
@@ -16,6 +19,7 @@ from faceorg.gui.view_parts import popup_menu, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import PersonCard, best_faces, person_cards
+from faceorg.people.queries import ungrouped_face_count
 from faceorg.store.db import Library
 
 FIRST_SCREEN = 300  # people whose covers are found before the grid is first shown
@@ -107,6 +111,7 @@ class PeopleView(QWidget):
 
     open_person = Signal(int)
     loaded_first = Signal()  # the first full list is shown
+    group_requested = Signal()  # "Group Faces Now" on an empty People view
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -132,6 +137,12 @@ class PeopleView(QWidget):
         self.show_hidden.setObjectName("showHidden")
         self.count_label = QLabel()
         self.count_label.setObjectName("peopleCount")
+        self.ungrouped = 0  # faces nobody has, counted when there are no people to show
+        self.group_button = QPushButton("Group Faces Now", self.grid.viewport())
+        self.group_button.setObjectName("groupNow")
+        self.group_button.hide()
+        self.group_button.clicked.connect(self.group_requested)
+        self.grid.viewport().installEventFilter(self)
 
         self.open_action = make_action(self.grid, "&Open", self._open_current, icon_name="person",
                                        tip="Open the selected person (Enter)")
@@ -167,6 +178,8 @@ class PeopleView(QWidget):
         self.model.rowsInserted.connect(self._update_counts)
         self.model.rowsRemoved.connect(self._update_counts)
         ctx.changed.connect(self.on_changed)
+        ctx.scanned.connect(lambda _summary: self._update_counts())
+        ctx.jobs.ended.connect(lambda _title, _outcome: self._update_counts())
         self._update_actions()
 
     # -- loading ------------------------------------------------------------------------------------
@@ -176,7 +189,8 @@ class PeopleView(QWidget):
 
     def _loaded(self, result: tuple[list[PersonCard], dict[int, int]]) -> None:
         cards, best = result
-        self.model.set_cards(cards, best)
+        with self._keeping_current():
+            self.model.set_cards(cards, best)
         first = not self.loaded
         self.loaded = True
         self._update_counts()
@@ -202,16 +216,41 @@ class PeopleView(QWidget):
         removed = set(changes.people_removed)
         if not touched:
             if removed:
-                self.model.apply([], removed)
+                with self._keeping_current():
+                    self.model.apply([], removed)
             return
 
         def apply(result: tuple[list[PersonCard], dict[int, int]]) -> None:
             cards, best = result
             gone = removed | (set(touched) - {c.id for c in cards})
-            self.model.apply(cards, gone, best)
+            with self._keeping_current():
+                self.model.apply(cards, gone, best)
             self._update_actions()
 
         self.ctx.query(load_cards, touched, on_done=apply, owner=self)
+
+    @contextmanager
+    def _keeping_current(self) -> Iterator[None]:
+        """Re-sorting moves cards (a named person goes to the top): keep the current card and the
+        selection on the same people, not on the same grid positions. When the current person is gone
+        (merged away), the nearest remaining card becomes current."""
+        current = self.grid.currentIndex()
+        current_id = self.model.card_at(current.row()).id if current.isValid() else None
+        row = current.row() if current.isValid() else -1
+        selected = self.selected_ids()
+        yield
+        if current_id is None:
+            return
+        current_row = self.model.row_of(current_id)
+        if current_row is None:
+            if not self.model.rowCount():
+                return
+            current_row = min(row, self.model.rowCount() - 1)
+        rows = [r for r in (self.model.row_of(p) for p in selected) if r is not None] or [current_row]
+        self.grid.select_rows(rows)
+        self.grid.selectionModel().setCurrentIndex(self.model.index(current_row),
+                                                   QItemSelectionModel.SelectionFlag.NoUpdate)
+        self.grid.scrollTo(self.model.index(current_row))
 
     # -- filter -------------------------------------------------------------------------------------
     def focus_filter(self) -> None:
@@ -241,8 +280,15 @@ class PeopleView(QWidget):
         else:
             text = f"{shown:,} of {total:,} people shown"
         self.count_label.setText(text)
+        if self.loaded and total == 0:
+            self.ctx.query(ungrouped_face_count, on_done=self._set_ungrouped, owner=self)
+        else:
+            self._set_ungrouped(0, update=False)
         if not self.loaded:
             self.grid.empty_text = "Loading people…"
+        elif total == 0 and self.ungrouped:
+            self.grid.empty_text = (f"{self.ungrouped:,} {'face is' if self.ungrouped == 1 else 'faces are'} "
+                                    "not grouped into people yet.")
         elif total == 0:
             self.grid.empty_text = "No people yet — add a folder (Ctrl+O) and scan."
         elif self.filter_edit.text().strip():
@@ -250,6 +296,24 @@ class PeopleView(QWidget):
         else:
             self.grid.empty_text = "Everyone is hidden — tick “Show hidden” to see them."
         self.grid.viewport().update()
+
+    def _set_ungrouped(self, count: int, update: bool = True) -> None:
+        changed = count != self.ungrouped
+        self.ungrouped = count
+        self.group_button.setVisible(bool(count) and self.model.total == 0 and self.loaded)
+        self._place_group_button()
+        if changed and update:
+            self._update_counts()
+
+    def _place_group_button(self) -> None:
+        vp = self.grid.viewport()
+        self.group_button.adjustSize()
+        self.group_button.move((vp.width() - self.group_button.width()) // 2, vp.height() // 2 + 24)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.grid.viewport() and event.type() == QEvent.Type.Resize:
+            self._place_group_button()
+        return super().eventFilter(watched, event)
 
     # -- selection and actions ------------------------------------------------------------------------
     def selected_ids(self) -> list[int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from faceorg.gui.actions import make_action, tool_button, view_toolbar
@@ -46,8 +46,11 @@ class PersonView(FaceGridView):
         self.subtitle.setObjectName("personSubtitle")
 
         g = self.grid
+        # F2 renames the person shown wherever the keyboard is in the window (the sidebar, the toolbar);
+        # the action is enabled only while this view shows (see showEvent), so it never clashes.
         self.rename_action = make_action(self, "&Rename…", self.rename, shortcut="F2", icon_name="rename",
-                                         tip="Name or rename this person")
+                                         tip="Name or rename this person", context=Qt.ShortcutContext.WindowShortcut)
+        self.rename_action.setEnabled(False)
         self.move_action = make_action(g, "&Move to…", self.move_to, shortcut="Ctrl+M", icon_name="move",
                                        tip="Give the selected faces to another person")
         self.reject_action = make_action(g, "Not &This Person", self.reject, shortcut=QKeySequence.StandardKey.Delete,
@@ -75,6 +78,14 @@ class PersonView(FaceGridView):
         self.connect_grid()
         ctx.changed.connect(self.on_changed)
         self._update_actions()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.rename_action.setEnabled(True)
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.rename_action.setEnabled(False)
+        super().hideEvent(event)
 
     # -- loading ------------------------------------------------------------------------------------
     def show_person(self, person_id: int) -> None:

@@ -68,13 +68,16 @@ def decode_photo(path: str) -> tuple[QImage | None, str | None]:
     return image, None
 
 
+MISSING_TEXT = ("The file of this photo is missing (moved, deleted, or on a drive that is not plugged in). "
+                "Its faces count for no one until it is back: put it back and rescan (F5).")
+
+
 def load_photo(library: Library, photo_id: int, with_image: bool = True) -> LoadedPhoto:
     faces = photo_with_faces(library, photo_id)
     if not with_image:
         return LoadedPhoto(faces, None, None)
-    if not Path(faces.path).is_file():
-        return LoadedPhoto(faces, None, "the file is not there any more "
-                                        "(moved, deleted, or on a drive that is not plugged in)")
+    if faces.missing or not Path(faces.path).is_file():
+        return LoadedPhoto(faces, None, MISSING_TEXT)
     image, error = decode_photo(faces.path)
     return LoadedPhoto(faces, image, error)
 
@@ -169,11 +172,12 @@ class PhotoCanvas(QWidget):
         elif not target.isEmpty():
             p.fillRect(target, QColor(60, 60, 60))
         if self.message:
-            p.setPen(self.palette().color(QPalette.ColorRole.Text))
-            p.drawText(self.rect().adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            p.setPen(self.palette().color(QPalette.ColorRole.Text) if target.isEmpty() else QColor(235, 235, 235))
+            area = target if target.width() > 200 and target.height() > 80 else QRectF(self.rect())
+            p.drawText(area.adjusted(20, 20, -20, -20), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
                        self.message)
-        if self.photo is None:
-            return
+        if self.photo is None or self.image is None:
+            return  # boxes only over the photo itself (without it, they would cover the message)
         font = QFont(self.font())
         font.setBold(True)
         p.setFont(font)
@@ -284,6 +288,10 @@ class PhotoView(QWidget):
                                          tip="Ignore this face (a stranger)")
         self.person_action = make_action(self, "Open &Person", self.open_selected_person, icon_name="person",
                                          tip="Show all faces of this person")
+        self.collage_action = make_action(self, "&Collage or Mirror Photo", self.toggle_collage, checkable=True,
+                                          icon_name="collage",
+                                          tip="One person may appear more than once in this photo "
+                                              "(a collage, a mirror shot)", name="collageAction")
 
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 4)
@@ -297,7 +305,7 @@ class PhotoView(QWidget):
         side_layout.addWidget(faces_label)
         side_layout.addWidget(self.face_list, 1)
         for action in (self.name_action, self.reject_action, self.not_face_action, self.ignore_action,
-                       self.person_action):
+                       self.person_action, self.collage_action):
             button = tool_button(action)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             side_layout.addWidget(button)
@@ -322,13 +330,15 @@ class PhotoView(QWidget):
         self._cancel_name()
         self.canvas.selected = face_id
         self.canvas.set_photo(PhotoFaces(photo_id, "", None, None, False, []), None, "Loading…")
+        self.collage_action.setChecked(False)
         self.face_list.clear()
         self.title.setText("")
 
         def done(loaded: LoadedPhoto) -> None:
             if photo_id != self.photo_id:
                 return
-            message = f"Cannot show this photo: {loaded.error}" if loaded.error else ""
+            message = loaded.error if loaded.error == MISSING_TEXT else \
+                (f"Cannot show this photo: {loaded.error}" if loaded.error else "")
             self.canvas.set_photo(loaded.faces, loaded.image, message)
             self._set_faces(loaded.faces)
             path = Path(display_path(loaded.faces.path))
@@ -355,6 +365,7 @@ class PhotoView(QWidget):
 
     def _set_faces(self, photo: PhotoFaces) -> None:
         self.photo = photo
+        self.collage_action.setChecked(photo.is_collage)
         keep = self.canvas.selected
         self.face_list.blockSignals(True)
         self.face_list.clear()
@@ -480,6 +491,15 @@ class PhotoView(QWidget):
         face = self.selected_face()
         if face is not None:
             self.ctx.run_op(ops.ignore_faces, [face.id])
+
+    def toggle_collage(self) -> None:
+        """Mark or unmark the photo as a collage or mirror shot (undoable); the box follows the change record."""
+        if self.photo is None:
+            return
+        wanted = self.collage_action.isChecked()
+        self.collage_action.setChecked(self.photo.is_collage)  # until the change lands
+        if wanted != self.photo.is_collage:
+            self.ctx.run_op(ops.set_collage, self.photo.photo_id, wanted)
 
     def open_selected_person(self) -> None:
         face = self.selected_face()

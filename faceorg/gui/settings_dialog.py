@@ -21,6 +21,10 @@ from PySide6.QtWidgets import (
 from faceorg.gui.sidebar import FoldersPanel
 from faceorg.settings import SENSITIVITIES, Settings
 
+# When a setting takes effect; the dialog and the message after saving say it in these words.
+GROUPING_APPLIES = "applies the next time faces are grouped (after a scan finds new faces, or Group Faces)"
+ANALYSIS_APPLIES = "applies to photos scanned from now on (new or changed ones)"
+
 SENSITIVITY_TEXT = {
     "fewer": "Only sure groups (fewer mistakes, more faces left unsorted)",
     "balanced": "Balanced (recommended)",
@@ -28,28 +32,46 @@ SENSITIVITY_TEXT = {
 }
 
 
-def describe_providers(use_gpu: bool) -> str:
-    """Which processor runs the face models, in words (worker thread: imports onnxruntime)."""
+def describe_providers(use_gpu: bool) -> tuple[str, str]:
+    """Which processor runs the face models: a plain sentence, and onnxruntime's own details (for a
+    tooltip). Worker thread: imports onnxruntime."""
     try:
         from faceorg.embed.runtime import GPU_PROVIDERS, provider_summary
     except Exception as exc:  # onnxruntime missing or broken
-        return f"The face models cannot run: {exc}"
+        return "The face models cannot run on this computer (their runtime is missing or broken).", str(exc)
     summary = provider_summary()
-    gpu_here = [p.replace("ExecutionProvider", "") for p in summary.available if p in GPU_PROVIDERS]
+    gpu_here = [p for p in summary.available if p in GPU_PROVIDERS]
+    details = [f"onnxruntime {summary.onnxruntime_version}",
+               "available: " + (", ".join(summary.available) or "none")]
     if summary.active:
         providers = {provider for provider, _reason in summary.active.values()}
         reasons = sorted({reason for _provider, reason in summary.active.values() if reason})
-        names = ", ".join(sorted(p.replace("ExecutionProvider", "") for p in providers))
-        on_gpu = all(p in GPU_PROVIDERS for p in providers)
-        text = f"In use now: {'the graphics card' if on_gpu else 'the processor'} ({names})."
-        if reasons:
-            text += " The graphics card is not used: " + "; ".join(reasons)
-        return text
-    if use_gpu and gpu_here:
-        return f"Will use the graphics card ({gpu_here[0]}), falling back to the processor if it fails."
-    if gpu_here:
-        return f"Will use the processor (CPU); a graphics card ({gpu_here[0]}) is available."
-    return f"Will use the processor (CPU): no usable graphics card found (onnxruntime {summary.onnxruntime_version})."
+        details.append("in use: " + ", ".join(f"{model}: {provider}" for model, (provider, _r)
+                                               in sorted(summary.active.items())))
+        details += reasons
+        if all(p in GPU_PROVIDERS for p in providers):
+            text = "Face analysis runs on the graphics card."
+        elif reasons and use_gpu:
+            text = "Face analysis runs on the processor: the graphics card could not be used (details in the tooltip)."
+        else:
+            text = "Face analysis runs on the processor."
+    elif use_gpu and gpu_here:
+        text = "Face analysis will use the graphics card if it works, and the processor otherwise."
+    elif gpu_here:
+        text = "Face analysis will use the processor; tick the box above to try the graphics card."
+    else:
+        text = "Face analysis will use the processor: no graphics card it can use was found."
+    return text, "\n".join(details)
+
+
+def saved_message(before: Settings, after: Settings) -> str:
+    """What saving changes, and when each change takes effect (said the same way as in the dialog)."""
+    when = []
+    if after.cluster_sensitivity != before.cluster_sensitivity:
+        when.append(f"grouping {GROUPING_APPLIES}")
+    if after.min_face_size != before.min_face_size or after.use_gpu != before.use_gpu:
+        when.append(f"face analysis {ANALYSIS_APPLIES}")
+    return "Settings saved" + (": " + "; ".join(when) if when else "") + "."
 
 
 class SettingsDialog(QDialog):
@@ -77,7 +99,7 @@ class SettingsDialog(QDialog):
             self.sensitivity.addItem(SENSITIVITY_TEXT[key], key)
         self.sensitivity.setCurrentIndex(max(0, SENSITIVITIES.index(settings.cluster_sensitivity)
                                              if settings.cluster_sensitivity in SENSITIVITIES else 1))
-        sens_help = QLabel("How readily faces are grouped as one person. Applies the next time faces are grouped.")
+        sens_help = QLabel(f"How readily faces are grouped as one person. The setting {GROUPING_APPLIES}.")
         sens_help.setWordWrap(True)
         sens_help.setObjectName("help")
 
@@ -87,7 +109,7 @@ class SettingsDialog(QDialog):
         self.min_face.setSuffix(" pixels")
         self.min_face.setValue(settings.min_face_size)
         face_help = QLabel("Faces narrower than this in a photo are skipped. Lower finds small faces in group "
-                           "photos, but also more things that are not faces. Applies to the next scan.")
+                           f"photos, but also more things that are not faces. The setting {ANALYSIS_APPLIES}.")
         face_help.setWordWrap(True)
         face_help.setObjectName("help")
 
@@ -112,8 +134,11 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(560, 600)
 
-    def set_provider_text(self, text: str) -> None:
+    def set_provider_text(self, described: tuple[str, str] | str) -> None:
+        """The sentence from :func:`describe_providers`; onnxruntime's own words go in the tooltip."""
+        text, details = (described, "") if isinstance(described, str) else described
         self.provider.setText(text)
+        self.provider.setToolTip(details)
 
     def result_settings(self) -> Settings:
         """The settings as edited."""

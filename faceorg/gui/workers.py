@@ -66,6 +66,9 @@ class TaskRunner(QObject):
     idle_changed = Signal(bool)
     _deliver = Signal(object)  # _Delivery, emitted from worker threads
 
+    #: Tasks run on worker threads (False for :class:`InlineTaskRunner`).
+    threaded = True
+
     def __init__(self, threads: int = 2, name: str = "faceorg-task", parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
@@ -124,6 +127,36 @@ class TaskRunner(QObject):
         self._pool.shutdown(wait=wait, cancel_futures=drop_queued)
 
 
+class InlineTaskRunner(TaskRunner):
+    """A :class:`TaskRunner` that runs each task at once on the calling thread (Picard's tests replace
+    ``run_task`` the same way); the callbacks still come back through the event loop, as from a worker,
+    so no caller sees its callback run inside its own call.
+
+    For tests: no worker thread to wait for, and a fixed order of events; processing the pending
+    events delivers every result.
+    """
+
+    threaded = False
+
+    def __init__(self, threads: int = 1, name: str = "faceorg-inline", parent: QObject | None = None) -> None:
+        super().__init__(1, name, parent)
+
+    def submit(self, fn: Callable[..., Any], *args: Any, on_done: Callback | None = None,
+               on_error: ErrorCallback | None = None, owner: QObject | None = None) -> Future[Any]:
+        if self._closed:
+            raise RuntimeError("the task runner is shut down")
+        self._pending += 1
+        if self._pending == 1:
+            self.idle_changed.emit(False)
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to on_error, as a worker's exception would be
+            future.set_exception(exc)
+        self._deliver.emit(_Delivery(future, on_done, on_error, owner))
+        return future
+
+
 def _in_background(fn: Callable[[Progress], Any], progress: Progress) -> Any:
     lower_thread_priority()
     return fn(progress)
@@ -148,9 +181,9 @@ class JobRunner(QObject):
     #: At most one progress update every this many seconds reaches the GUI thread.
     THROTTLE_S = 0.05
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, runner: type[TaskRunner] = TaskRunner) -> None:
         super().__init__(parent)
-        self._runner = TaskRunner(1, "faceorg-job", self)
+        self._runner = runner(1, "faceorg-job", self)
         self._progress.connect(self.progressed, Qt.ConnectionType.QueuedConnection)
         self._current: Progress | None = None
         self._title = ""
@@ -196,7 +229,10 @@ class JobRunner(QObject):
             self.failed.emit(title, exc)
             self.ended.emit(title, "failed")
 
-        self._runner.submit(_in_background, fn, progress, on_done=done, on_error=error)
+        if self._runner.threaded:
+            self._runner.submit(_in_background, fn, progress, on_done=done, on_error=error)
+        else:
+            self._runner.submit(fn, progress, on_done=done, on_error=error)
         return True
 
     def cancel(self) -> None:

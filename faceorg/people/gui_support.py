@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from faceorg.people.queries import with_status
+from faceorg.people.queries import face_present, missing_photos, valid_covers, with_status
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, Face, FaceStatus, Person
 
@@ -36,19 +36,32 @@ def card_sort_key(card: PersonCard) -> tuple[bool, str, int, int]:
 
 
 def person_cards(library: Library, person_ids: Iterable[int] | None = None) -> list[PersonCard]:
-    """Cards of all people (hidden ones included) or of the given ones, in display order."""
+    """Cards of all people (hidden ones included) or of the given ones, in display order.
+
+    Faces of missing photos are not counted; an unnamed group left with none is not shown. A chosen
+    cover that is no longer one of the person's present faces is dropped (the best face shows instead).
+    """
     ids = None if person_ids is None else sorted(set(person_ids))
     with library.session() as s:
         counts: dict[int, int] = {}
         people = []
+        any_missing = s.scalar(missing_photos().limit(1)) is not None
         for chunk in _chunks(ids):
             q = select(Assignment.person_id, func.count()).group_by(Assignment.person_id)
+            # Subtracted rather than joined: the counts come from an index; missing photos are few.
+            gone = (select(Assignment.person_id, func.count()).join(Face, Face.id == Assignment.face_id)
+                    .where(Face.photo_id.in_(missing_photos())).group_by(Assignment.person_id))
             p = select(Person.id, Person.name, Person.cover_face_id, Person.hidden)
             if chunk is not None:
                 q, p = q.where(Assignment.person_id.in_(chunk)), p.where(Person.id.in_(chunk))
+                gone = gone.where(Assignment.person_id.in_(chunk))
             counts.update(dict(s.execute(q).all()))
+            for pid, n in s.execute(gone).all() if any_missing else []:
+                counts[pid] -= n
             people.extend(s.execute(p).all())
-    cards = [PersonCard(pid, name, counts.get(pid, 0), cover, bool(hidden)) for pid, name, cover, hidden in people]
+        covers = valid_covers(s, [(pid, cover) for pid, _name, cover, _hidden in people])
+    cards = [PersonCard(pid, name, counts.get(pid, 0), covers.get(pid), bool(hidden))
+             for pid, name, _cover, hidden in people if name is not None or counts.get(pid, 0)]
     cards.sort(key=card_sort_key)
     return cards
 
@@ -57,12 +70,13 @@ def best_faces(library: Library, person_ids: Iterable[int]) -> dict[int, int]:
     """The best-quality face of each of these people (ties: lowest face id); people without faces are left out."""
     out: dict[int, int] = {}
     with library.session() as s:
+        present = face_present(s)
         for chunk in _chunks(sorted(set(person_ids))):
             ranked = (select(Assignment.person_id, Assignment.face_id,
                              func.row_number().over(partition_by=Assignment.person_id,
                                                     order_by=(Face.quality.desc(), Face.id)).label("rank"))
                       .join(Face, Face.id == Assignment.face_id)
-                      .where(Assignment.person_id.in_(chunk or []))).subquery()
+                      .where(Assignment.person_id.in_(chunk or []), present)).subquery()
             out.update(dict(s.execute(select(ranked.c.person_id, ranked.c.face_id)
                                       .where(ranked.c.rank == 1)).all()))
     return out
@@ -92,7 +106,7 @@ def _face_card_query():  # type: ignore[no-untyped-def]
 def face_cards_of_person(library: Library, person_id: int) -> list[FaceCard]:
     """A person's faces, best quality first."""
     with library.session() as s:
-        rows = s.execute(_face_card_query().where(Assignment.person_id == person_id)
+        rows = s.execute(_face_card_query().where(Assignment.person_id == person_id, face_present(s))
                          .order_by(Face.quality.desc(), Face.id)).all()
     return _face_cards(rows)
 
@@ -100,7 +114,7 @@ def face_cards_of_person(library: Library, person_id: int) -> list[FaceCard]:
 def face_cards_by_status(library: Library, status: FaceStatus | None) -> list[FaceCard]:
     """Faces with this status, best first; ``None``: normal faces that belong to nobody."""
     with library.session() as s:
-        rows = s.execute(with_status(_face_card_query(), status)).all()
+        rows = s.execute(with_status(_face_card_query(), status, s)).all()
     return _face_cards(rows)
 
 

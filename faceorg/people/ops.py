@@ -110,6 +110,7 @@ def _evict_automatic_in_same_photos(op: _Op, face_ids: list[int], person_id: int
                Assignment.source != AssignmentSource.USER, ~Assignment.face_id.in_(face_ids))))
     if rivals:
         _unassign(op, rivals)
+        _clear_cover_if_gone(op, [person_id])  # an evicted face may have been the cover
 
 
 def _check_same_photo(s: Session, face_ids: list[int], person_id: int) -> None:
@@ -123,8 +124,9 @@ def _check_same_photo(s: Session, face_ids: list[int], person_id: int) -> None:
         .group_by(Face.photo_id).having(func.count() > 1)).all()
     if rows:
         raise FaceorgError(
-            "two faces in one photo cannot be the same person (mark the photo as a collage or mirror shot "
-            f"to allow it: `faceorg photos collage PHOTO_ID`); photo ids: {', '.join(str(r[0]) for r in rows)}")
+            "two faces in one photo cannot be the same person (to allow it, mark the photo as a collage or mirror "
+            "shot: “Collage or Mirror Photo” in the app's photo view, or `faceorg photos collage PHOTO_ID`); "
+            f"photo ids: {', '.join(str(r[0]) for r in rows)}")
 
 
 def _unassign(op: _Op, face_ids: list[int]) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import case, func, select
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from faceorg.errors import FaceorgError
@@ -51,11 +53,52 @@ class FaceSummary:
         return d
 
 
+def missing_photos():  # type: ignore[no-untyped-def]
+    """Ids of the photos whose file is gone (kept in the library until they come back or are removed)."""
+    return select(Photo.id).where(Photo.status == PhotoStatus.MISSING)
+
+
+MANY_MISSING = 500  # above this many missing photos the condition keeps them in a subquery
+
+
+def face_present(session: Session | None = None) -> ColumnElement[bool]:
+    """A condition on ``Face``: its photo is still on disk. A face of a missing photo counts for no one
+    and shows in no grid (its photo view says the file is missing).
+
+    With a ``session``, the missing photos are looked up once, so the usual case (none) costs the
+    queries that use the condition nothing.
+    """
+    if session is not None:
+        missing = list(session.scalars(missing_photos().limit(MANY_MISSING + 1)))
+        if not missing:
+            return true()
+        if len(missing) <= MANY_MISSING:
+            return Face.photo_id.not_in(missing)
+    return Face.photo_id.not_in(missing_photos())
+
+
+def valid_covers(session: Session, covers: Iterable[tuple[int, int | None]]) -> dict[int, int]:
+    """Of these (person, chosen cover face) pairs, the covers that are still one of that person's present
+    faces. A face that left the person (rejected, moved, regrouped, undone) or whose photo is missing is no
+    cover: the person's best face shows instead."""
+    pairs = [(p, f) for p, f in covers if f is not None]
+    out: dict[int, int] = {}
+    present = face_present(session) if pairs else true()
+    for i in range(0, len(pairs), 500):
+        chunk = pairs[i:i + 500]
+        rows = session.execute(
+            select(Assignment.person_id, Assignment.face_id).join(Face, Face.id == Assignment.face_id)
+            .where(Assignment.face_id.in_([f for _, f in chunk]), present)).all()
+        owner = {f: p for p, f in rows}
+        out.update({p: f for p, f in chunk if owner.get(f) == p})
+    return out
+
+
 def _best_face_per_person(session: Session) -> dict[int, int]:
     ranked = (select(Assignment.person_id, Assignment.face_id,
                      func.row_number().over(partition_by=Assignment.person_id,
                                             order_by=(Face.quality.desc(), Face.id)).label("rank"))
-              .join(Face, Face.id == Assignment.face_id)).subquery()
+              .join(Face, Face.id == Assignment.face_id).where(face_present(session))).subquery()
     return dict(session.execute(select(ranked.c.person_id, ranked.c.face_id).where(ranked.c.rank == 1)).all())
 
 
@@ -66,6 +109,7 @@ def list_people(library: Library, *, include_hidden: bool = False, name_filter: 
         counts = (select(Assignment.person_id.label("pid"), func.count().label("n"),
                          func.sum(case((Assignment.source == AssignmentSource.USER, 1), else_=0)).label("user"),
                          func.sum(case((Assignment.source == AssignmentSource.SUGGESTED, 1), else_=0)).label("sugg"))
+                  .join(Face, Face.id == Assignment.face_id).where(face_present(s))
                   .group_by(Assignment.person_id)).subquery()
         q = select(Person, counts.c.n, counts.c.user, counts.c.sugg).outerjoin(counts, counts.c.pid == Person.id)
         if not include_hidden:
@@ -76,8 +120,9 @@ def list_people(library: Library, *, include_hidden: bool = False, name_filter: 
             q = q.where(Person.id.in_(person_ids))
         rows = s.execute(q).all()
         best = _best_face_per_person(s)
+        covers = valid_covers(s, [(p.id, p.cover_face_id) for p, *_ in rows])
     people = [PersonSummary(id=p.id, name=p.name, face_count=n or 0, confirmed=u or 0, suggested=g or 0,
-                            cover_face_id=p.cover_face_id or best.get(p.id), hidden=p.hidden)
+                            cover_face_id=covers.get(p.id) or best.get(p.id), hidden=p.hidden)
               for p, n, u, g in rows if p.name is not None or n]  # empty unnamed groups are dormant
     people.sort(key=lambda p: (p.name is None, (p.name or "").casefold(), -p.face_count, p.id))
     return people
@@ -110,7 +155,7 @@ def faces_of_person(library: Library, person_id: int) -> list[FaceSummary]:
     with library.session() as s:
         if s.get(Person, person_id) is None:
             raise FaceorgError(f"no person with id {person_id} (see `faceorg people list`)")
-        rows = s.execute(_face_query().where(Assignment.person_id == person_id)
+        rows = s.execute(_face_query().where(Assignment.person_id == person_id, face_present(s))
                          .order_by(Face.quality.desc(), Face.id)).all()
     return _summaries(rows)
 
@@ -119,11 +164,14 @@ def face_ids_of_person(library: Library, person_id: int) -> list[int]:
     """Face ids of a person, best quality first (cheap: for big grids)."""
     with library.session() as s:
         return list(s.scalars(select(Face.id).join(Assignment, Assignment.face_id == Face.id)
-                              .where(Assignment.person_id == person_id).order_by(Face.quality.desc(), Face.id)))
+                              .where(Assignment.person_id == person_id, face_present(s))
+                              .order_by(Face.quality.desc(), Face.id)))
 
 
-def with_status(query, status: FaceStatus | None):  # type: ignore[no-untyped-def]
-    """Narrow a face query (joined to assignments) to a status; ``None``: normal faces of nobody, best first."""
+def with_status(query, status: FaceStatus | None, session: Session | None = None):  # type: ignore[no-untyped-def]
+    """Narrow a face query (joined to assignments) to a status; ``None``: normal faces of nobody, best first.
+    Faces of missing photos are left out."""
+    query = query.where(face_present(session))
     if status is None:
         query = query.where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None))
     else:
@@ -131,10 +179,18 @@ def with_status(query, status: FaceStatus | None):  # type: ignore[no-untyped-de
     return query.order_by(Face.quality.desc(), Face.id)
 
 
+def ungrouped_face_count(library: Library) -> int:
+    """Faces that belong to nobody and are not ignored (of photos still on disk): what grouping would sort."""
+    with library.session() as s:
+        return s.scalar(select(func.count()).select_from(Face)
+                        .outerjoin(Assignment, Assignment.face_id == Face.id)
+                        .where(Face.status == FaceStatus.NORMAL, Assignment.face_id.is_(None), face_present(s))) or 0
+
+
 def faces_by_status(library: Library, status: FaceStatus | None) -> list[FaceSummary]:
     """Faces the user ignored or marked not-a-face; ``None``: normal faces that belong to nobody."""
     with library.session() as s:
-        rows = s.execute(with_status(_face_query(), status)).all()
+        rows = s.execute(with_status(_face_query(), status, s)).all()
     return _summaries(rows)
 
 
@@ -153,6 +209,7 @@ class PhotoFaces:
     height: int | None
     is_collage: bool
     faces: list[FaceSummary]
+    missing: bool = False  # the file was gone at the last scan
 
 
 def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
@@ -163,7 +220,8 @@ def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
             raise FaceorgError(f"no photo with id {photo_id}")
         rows = s.execute(_face_query().where(Face.photo_id == photo_id, Face.status != FaceStatus.NOT_FACE)
                          .order_by(Face.x)).all()
-        return PhotoFaces(photo.id, photo.path, photo.width, photo.height, photo.is_collage, _summaries(rows))
+        return PhotoFaces(photo.id, photo.path, photo.width, photo.height, photo.is_collage, _summaries(rows),
+                          missing=photo.status == PhotoStatus.MISSING)
 
 
 def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary]:
@@ -174,7 +232,7 @@ def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary
     """
     with library.session() as s:
         q = (_face_query().where(Assignment.source.in_([AssignmentSource.SUGGESTED, AssignmentSource.AUTO]),
-                                 Person.name.is_not(None), Face.status == FaceStatus.NORMAL))
+                                 Person.name.is_not(None), Face.status == FaceStatus.NORMAL, face_present(s)))
         rows = s.execute(q).all()
     faces = _summaries(rows)
 

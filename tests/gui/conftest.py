@@ -62,6 +62,24 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     return build_drawn(root)  # without ../shared/data: drawn faces, so the GUI is still tested
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "threaded_workers: run the window's queries, operations and jobs on "
+                                       "real worker threads (the default for GUI tests is inline)")
+
+
+@pytest.fixture(autouse=True)
+def inline_workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Windows made in a GUI test run their queries, operations and jobs at once on the test's thread
+    (no worker thread to poll), unless the test is marked ``threaded_workers``."""
+    from faceorg.gui.context import AppContext
+    from faceorg.gui.workers import InlineTaskRunner
+
+    if request.node.get_closest_marker("threaded_workers") is not None:
+        return False
+    monkeypatch.setattr(AppContext, "task_runner", InlineTaskRunner)
+    return True
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     why_not = _real_available()
     return "GUI tests: real faces from ../shared/data" if why_not is None else \

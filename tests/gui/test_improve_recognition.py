@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from faceorg.people import ops
@@ -27,28 +28,47 @@ def run_retrain(window, qtbot, *, dry_run: bool) -> None:  # type: ignore[no-unt
     wait_idle(qtbot, window)
 
 
-def test_check_then_improve_recognition(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+def require_real(scenario: Scenario) -> None:
     if scenario.kind != "real":
-        ops.name_person(library, scenario.people["blair"], "Tony Blair")  # drawn faces: more labels
-    ops.name_person(library, scenario.people["rumsfeld"], "Donald Rumsfeld")
+        pytest.skip("retraining needs faces analysed by the real models (the drawn library has no model version)")
+
+
+def confirmed_per_person(library) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Confirmed (user) faces per person, as retraining counts them (good-quality faces of normal photos)."""
+    from faceorg.retrain.training_data import collect_training_data
+
+    data = collect_training_data(library, seed=0)
+    labels = data.labels[data.labels >= 0]
+    return {int(p): int((labels == p).sum()) for p in set(labels.tolist())}
+
+
+def test_check_then_improve_recognition(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """A library whose outcome is known: enough confirmed faces to train on, too few to judge a new model
+    by, so the check runs, the report says why, and the current model is kept (nothing installed)."""
+    from faceorg.retrain.retrain import MIN_GATE_FACES
+    from faceorg.retrain.training_data import MIN_FACES_PER_PERSON, MIN_PEOPLE
+
+    require_real(scenario)
+    counts = confirmed_per_person(library)
+    trainable = [n for n in counts.values() if n >= MIN_FACES_PER_PERSON]
+    assert len(trainable) >= MIN_PEOPLE and sum(trainable) < MIN_GATE_FACES, counts  # the known setup
     assert window.retrain_action.isEnabled()
     run_retrain(window, qtbot, dry_run=True)
     report = window.retrain_report
     text = report.text()
-    assert "before" in text and "after" in text and "Dry run: nothing was changed." in text
+    assert "too few to judge" in text and "Dry run: nothing was changed." in text
     assert versions(library) == 1
     report.close()
     window.retrain_report = None
     run_retrain(window, qtbot, dry_run=False)
     report = window.retrain_report
-    if report.windowTitle() == "Recognition improved":
-        assert versions(library) == 2 and "Now using embedder" in report.text()
-    else:
-        assert report.windowTitle() == "Current model kept" and versions(library) == 1
+    assert report.windowTitle() == "Current model kept", report.text()
+    assert "too few to judge" in report.text() and versions(library) == 1
     assert "confirmed faces" in report.detailedText()
 
 
 def test_not_enough_corrections_is_explained(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    require_real(scenario)
     for pid in list(scenario.people.values()):
         ops.delete_person(library, pid)
     window.retrain_action.trigger()

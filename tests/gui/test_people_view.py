@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox, QPushButton
 from sqlalchemy import func, select
@@ -231,3 +231,99 @@ def test_view_menus_act_only_on_their_view_and_find_goes_to_people(window, qtbot
         for action in menu.actions():
             if not action.shortcut().isEmpty():
                 assert action.shortcut().toString() in action.toolTip()
+
+
+def rename_with_f2(win, qtbot, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Press F2 on the People grid, type ``name``, press Enter, wait for the change to land."""
+    view = win.people_view
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    assert editor is not None and editor.isVisible()
+    editor.selectAll()
+    qtbot.keyClicks(editor, name)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    wait_idle(qtbot, win)
+
+
+def test_f2_after_naming_acts_on_the_person_just_named(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Named people move to the top: the current card moves with the person, not the grid position."""
+    view = window.people_view
+    blair, rumsfeld, bush, powell = (scenario.people[k] for k in ("blair", "rumsfeld", "bush", "powell"))
+    select_people(window, qtbot, [blair])
+    rename_with_f2(window, qtbot, "Aaron Blair")  # sorts first: every card below moves down a row
+    assert view.model.data(view.grid.currentIndex()) == "Aaron Blair"
+    assert view.selected_ids() == [blair]
+    rename_with_f2(window, qtbot, "Tony Blair")  # a second F2 corrects the same person
+    select_people(window, qtbot, [rumsfeld])
+    rename_with_f2(window, qtbot, "Donald Rumsfeld")
+    assert view.model.data(view.grid.currentIndex()) == "Donald Rumsfeld"
+    with library.session() as s:
+        names = {pid: s.get(Person, pid).name for pid in (blair, rumsfeld, bush, powell)}
+    assert names == {blair: "Tony Blair", rumsfeld: "Donald Rumsfeld", bush: "George W Bush",
+                     powell: "Colin Powell"}
+
+
+def test_ungrouped_faces_without_people_offer_grouping(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """As after a grouping cancelled at its start: faces, but no people. Say so, and offer to group."""
+    from faceorg.people import ops
+    from faceorg.people.queries import ungrouped_face_count
+
+    with library.session() as s:
+        people = list(s.scalars(select(Person.id)))
+    for pid in people:
+        ops.delete_person(library, pid)
+    window.reload_views()
+    wait_idle(qtbot, window)
+    view = window.people_view
+    faces = ungrouped_face_count(library)
+    assert view.model.total == 0 and faces > 0
+    assert view.grid.empty_text.startswith(f"{faces:,} faces are not grouped")
+    assert "No people yet" not in view.grid.empty_text
+    assert view.group_button.isVisible()
+    ended: list[str] = []
+    window.ctx.jobs.ended.connect(lambda title, outcome: ended.append(outcome))
+    qtbot.mouseClick(view.group_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(ended), timeout=60_000)
+    wait_idle(qtbot, window)
+    assert ended == ["done"]
+    if scenario.kind == "real":  # drawn faces have no model version to group by
+        assert view.model.total > 0 and not view.group_button.isVisible()
+
+
+def test_one_enter_takes_the_highlighted_completion_in_place(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = window.people_view
+    select_people(window, qtbot, [scenario.people["rumsfeld"]])
+    asked: list[str] = []
+
+    def cancel(box) -> None:  # type: ignore[no-untyped-def]
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    qtbot.keyClicks(editor, "powe")
+    popup = editor.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    when_modal(qtbot, cancel)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # once: "Colin Powell" is taken, and the name is given
+    qtbot.waitUntil(lambda: bool(asked), timeout=3000)
+    assert "Colin Powell" in asked[0]  # the name is in use: the merge question comes at once
+
+
+def test_one_enter_takes_the_highlighted_completion_in_the_name_dialog(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.gui.dialogs import ask_name
+
+    result: list[str | None] = []
+
+    def pick(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClicks(dialog.edit, "powe")
+        popup = dialog.edit.completer().popup()
+        qtbot.waitUntil(popup.isVisible, timeout=2000)
+        qtbot.keyClick(popup, Qt.Key.Key_Down)
+        qtbot.keyClick(popup, Qt.Key.Key_Return)
+        QTimer.singleShot(1500, dialog.reject)  # a second Enter would have been needed
+
+    when_modal(qtbot, pick)
+    result.append(ask_name(window, window.ctx.names, title="Name", prompt="Who?"))
+    assert result == ["Colin Powell"]

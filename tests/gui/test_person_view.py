@@ -177,3 +177,23 @@ def test_person_merged_away_goes_back(window, qtbot, scenario: Scenario) -> None
     wait_idle(qtbot, window)
     assert window.stack.currentWidget() is window.people_view
     assert view.person_id == scenario.people["rumsfeld"]
+
+
+def test_f2_in_the_person_view_renames_that_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    open_person(window, qtbot, scenario.people["rumsfeld"])
+    folders = window.sidebar.folders.list
+    qtbot.mouseClick(folders.viewport(), Qt.MouseButton.LeftButton)  # the keyboard is in the sidebar now
+    assert folders.hasFocus() or window.focusWidget() is folders
+    asked: list[str] = []
+
+    def name(dialog) -> None:  # type: ignore[no-untyped-def]
+        asked.append(dialog.windowTitle())
+        dialog.edit.setText("Donald Rumsfeld")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    when_modal(qtbot, name)
+    qtbot.keyClick(folders, Qt.Key.Key_F2)
+    wait_idle(qtbot, window)
+    assert asked == ["Name person"]
+    with library.session() as s:
+        assert s.get(Person, scenario.people["rumsfeld"]).name == "Donald Rumsfeld"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from faceorg.store.models import Assignment, Face, FaceStatus, Person, Photo
 from tests.gui.conftest import wait_idle
@@ -126,3 +126,76 @@ def test_escape_goes_back(window, qtbot, scenario: Scenario) -> None:  # type: i
     view = open_photo(window, qtbot, scenario.group_photo)
     qtbot.keyClick(view.canvas, Qt.Key.Key_Escape)
     assert window.stack.currentWidget() is not view
+
+
+def test_collage_or_mirror_photo_is_a_checkable_undoable_action(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    action = view.collage_action
+    assert action.isCheckable() and not action.isChecked() and action.isEnabled()
+    action.trigger()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Photo, scenario.group_photo).is_collage
+    assert action.isChecked() and window.undo_action.text() == "&Undo Mark as collage"
+    qtbot.keyClick(view.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert not s.get(Photo, scenario.group_photo).is_collage
+    assert not action.isChecked()
+
+
+def test_a_missing_photo_says_so_and_its_faces_count_for_no_one(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    from faceorg.gui.main_window import Page
+    from faceorg.store.models import PhotoStatus
+
+    bush = scenario.people["bush"]
+    face = scenario.faces["bush"][0]
+    with library.session() as s:
+        photo = s.get(Face, face).photo_id
+        path = s.get(Photo, photo).path
+        gone = len(s.scalars(select(Assignment.face_id).join(Face, Face.id == Assignment.face_id)
+                             .where(Face.photo_id == photo, Assignment.person_id == bush)).all())
+    Path(path).rename(path + ".away")  # deleted from disk; the next scan marks it missing
+    try:
+        window.rescan()
+        wait_idle(qtbot, window)
+        with library.session() as s:
+            assert s.get(Photo, photo).status == PhotoStatus.MISSING
+        window.reload_views()
+        wait_idle(qtbot, window)
+        card = window.people_view.model.card(bush)
+        with library.session() as s:  # Bush's faces whose photo is still there, counted here in SQL
+            present = s.scalar(select(func.count()).select_from(Assignment).join(Face, Face.id == Assignment.face_id)
+                               .join(Photo, Photo.id == Face.photo_id)
+                               .where(Assignment.person_id == bush, Photo.status != PhotoStatus.MISSING))
+            total = s.scalar(select(func.count()).select_from(Assignment).where(Assignment.person_id == bush))
+        assert gone >= 1 and total - present >= 1 and card is not None and card.face_count == present
+        window.navigate(Page("person", bush))
+        wait_idle(qtbot, window)
+        assert face not in window.person_view.grid.faces.ids
+        view = open_photo(window, qtbot, photo, face)
+        assert view.canvas.image is None and "missing" in view.canvas.message
+        assert view.photo is not None and view.photo.missing
+    finally:
+        Path(path + ".away").rename(path)
+
+
+def test_one_enter_takes_the_highlighted_completion(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = open_photo(window, qtbot, scenario.group_photo)
+    here = {f.person_id for f in view.photo.faces}
+    key, typed = next((k, t) for k, t in (("powell", "powe"), ("bush", "bush"), ("schroeder", "schro"))
+                      if scenario.people[k] not in here)  # a person not in this photo already
+    face = next(f for f in view.photo.faces if f.status == "normal")
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=box_center(view, face.id))
+    view.name_edit.clear()
+    qtbot.keyClicks(view.name_edit, typed)
+    popup = view.name_edit.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # once
+    wait_idle(qtbot, window)
+    assert not view.name_edit.isVisible()
+    with library.session() as s:
+        assert s.scalar(select(Assignment.person_id).where(Assignment.face_id == face.id)) == scenario.people[key]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QMessageBox, QPushButton
+from PySide6.QtWidgets import QDialogButtonBox, QLabel, QMessageBox, QPushButton
 from sqlalchemy import func, select
 
 from faceorg.errors import ModelsMissingError
@@ -90,6 +90,7 @@ def add_photos(folder: Path, n: int, scenario: Scenario) -> None:
         shutil.copy(sources[i % len(sources)], folder / f"copy_{i:03d}.jpg")
 
 
+@pytest.mark.threaded_workers  # what is tested is the worker thread itself
 def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scenario, library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "more"
     add_photos(folder, 6, scenario)
@@ -176,6 +177,7 @@ def test_group_faces_from_the_menu(window, qtbot, scenario: Scenario, library) -
     assert_views_match_database(window, qtbot, library)
 
 
+@pytest.mark.threaded_workers  # what is tested is the worker thread itself
 def test_cancel_a_running_job(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     gate = threading.Event()
     done: list[object] = []
@@ -256,7 +258,12 @@ def test_settings_dialog(window, qtbot, library) -> None:  # type: ignore[no-unt
     qtbot.waitUntil(lambda: window.settings_dialog is not None, timeout=WAIT_MS)
     dialog = window.settings_dialog
     qtbot.waitUntil(lambda: not dialog.provider.text().startswith("Checking"), timeout=WAIT_MS)
-    assert "CPU" in dialog.provider.text() or "graphics card" in dialog.provider.text()
+    text = dialog.provider.text()  # a plain sentence; onnxruntime's own words only in the tooltip
+    assert text.startswith("Face analysis") and ("processor" in text or "graphics card" in text), text
+    assert not any(w in text for w in ("ExecutionProvider", "onnxruntime", "CUDA", "cuDNN")), text
+    assert "onnxruntime" in dialog.provider.toolTip()
+    helps = " ".join(label.text() for label in dialog.findChildren(QLabel, "help"))
+    assert "next time faces are grouped" in helps and "scanned from now on" in helps and "next scan" not in helps
     assert dialog.folders.list.count() == 1  # the library folders are listed here too
     assert [dialog.sensitivity.itemData(i) for i in range(dialog.sensitivity.count())] == ["fewer", "balanced", "more"]
     dialog.sensitivity.setCurrentIndex(2)
@@ -267,6 +274,8 @@ def test_settings_dialog(window, qtbot, library) -> None:  # type: ignore[no-unt
     saved = load_settings(library)
     assert (saved.cluster_sensitivity, saved.min_face_size, saved.use_gpu) == ("more", 32, False)
     assert window.settings_dialog is None
+    said = window.statusBar().currentMessage()  # when each change applies, in the dialog's words
+    assert "next time faces are grouped" in said and "scanned from now on" in said, said
 
 
 def test_window_geometry_is_remembered(qtbot, library, qsettings) -> None:  # type: ignore[no-untyped-def]
@@ -288,3 +297,45 @@ def test_window_geometry_is_remembered(qtbot, library, qsettings) -> None:  # ty
     assert second.page is not None and second.page.kind == "unknown"
     qtbot.waitUntil(lambda: second.ctx.idle, timeout=WAIT_MS)
     second.close()
+
+
+def test_window_title_names_the_library_and_the_app_once(window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtGui import QGuiApplication
+
+    # What the window manager shows: the platform window adds the application's display name to the title
+    # (QPlatformWindow::formatWindowTitle; on X11 this is what `xdotool getwindowname` reads).
+    title, app_name = window.windowTitle(), QGuiApplication.applicationDisplayName()
+    shown = title if not app_name or title == app_name else f"{title} \u2014 {app_name}"
+    assert app_name == "faceorg"
+    assert shown.count("faceorg") == 1 and window.ctx.library.path.name in shown, shown
+
+
+def status_bar_texts(win) -> str:  # type: ignore[no-untyped-def]
+    """Everything the status bar shows now: its message and its visible labels."""
+    from PySide6.QtWidgets import QLabel
+
+    labels = [w.text() for w in win.statusBar().findChildren(QLabel) if w.isVisible()]
+    return " | ".join([win.statusBar().currentMessage(), *labels])
+
+
+def test_the_scan_summary_stays_after_the_grouping_that_follows(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from faceorg.store.models import Photo
+
+    with library.session() as s:
+        gone = s.get(Photo, scenario.group_photo).path
+    new = Path(gone).with_name("added_later.jpg")
+    shutil.copy(sorted(scenario.photos_dir.rglob("*.jpg"))[0], new)  # a new face: grouping follows the scan
+    Path(gone).rename(gone + ".away")  # and a photo gone from disk
+    ended: list[str] = []
+    window.ctx.jobs.ended.connect(lambda title, _outcome: ended.append(title))
+    try:
+        window.rescan()  # the scan job groups the new face at its end, and the grouping's message follows
+        qtbot.waitUntil(lambda: bool(ended), timeout=WAIT_MS)
+        wait_idle(qtbot, window)
+    finally:
+        Path(gone + ".away").rename(gone)
+        new.unlink()
+    shown = status_bar_texts(window)
+    assert "1 missing" in shown and "1 new" in shown, shown
