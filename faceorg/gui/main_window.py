@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, library: Library, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        settle_memory()  # the modules imported so far: no full collection over them while the window builds
         self.setObjectName("mainWindow")
         self.ctx = AppContext(library, self)
         self.qsettings = settings or QSettings()
