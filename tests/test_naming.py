@@ -117,3 +117,13 @@ def test_a_named_group_without_confirmed_faces_takes_only_faces_near_its_own() -
                  [AssignmentSource.AUTO, AssignmentSource.AUTO, None, None])
     labels = keep_named_joins_close(data, np.array([7, 7, 7, 7]), movable={3, 4}, max_distance=0.32)
     assert labels.tolist() == [7, 7, 7, -1]
+
+
+def test_a_named_group_without_confirmed_faces_still_gets_suggestions(named_group) -> None:  # type: ignore[no-untyped-def]
+    """Naming without confirming must not leave the person without suggestions for their new photos."""
+    lib, faces, gid = named_group
+    ops.name_person(lib, gid, "Ann")
+    with lib.transaction() as s:  # Ann's face 5 is new: nobody has it yet
+        s.delete(s.get(Assignment, faces[5]))
+    recluster(lib)
+    assert places(lib)[faces[5]] == (gid, "suggested")

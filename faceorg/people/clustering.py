@@ -2,9 +2,9 @@
 
 Two steps, both automatic (not in the undo log):
 
-1. **Suggestions**: faces that belong to nobody are matched to the named people, using only the faces
-   the user confirmed (a few centres per person). A match needs to be near enough and clearly nearer
-   than the runner-up; it is stored as ``suggested`` with its distance and runner-up for the review view.
+1. **Suggestions**: faces that belong to nobody are matched to the named people, using only their
+   reference faces (see below; a few centres per person). A match needs to be near enough and clearly
+   nearer than the runner-up; it is stored as ``suggested`` with its distance and runner-up for the review.
 2. **Grouping**: the faces nobody named claims are clustered (HDBSCAN on a k-NN graph). Faces the user
    placed are fixed; "not this person", faces the user said are different, and "two faces of one photo
    are never the same person" are respected; a group holding faces the user gave to two people is split
@@ -177,11 +177,16 @@ class _Plan:
     new_groups: dict[int, list[int]] = field(default_factory=dict)  # fresh label -> faces
 
 
-def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale: float = 1.0) -> set[int]:
-    """Match faces that belong to nobody to named people (user-confirmed faces only). Returns faces matched."""
+def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale: float = 1.0,
+                  references: dict[int, set[int]] | None = None) -> set[int]:
+    """Match faces that belong to nobody to named people (their reference faces only: ``reference_faces``,
+    by default the user-confirmed ones). Returns faces matched."""
     index = data.index()
-    confirmed = [(f, p) for f, (p, src) in data.assignment.items()
-                 if src is AssignmentSource.USER and data.names.get(p) and f in index]
+    if references is None:
+        confirmed = [(f, p) for f, (p, src) in data.assignment.items()
+                     if src is AssignmentSource.USER and data.names.get(p) and f in index]
+    else:
+        confirmed = sorted((f, p) for p, faces in references.items() for f in faces if f in index)
     if not confirmed or not candidates:
         return set()
     person_index = build_person_index(data.vectors[[index[f] for f, _ in confirmed]],
@@ -328,7 +333,7 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
         candidates = [int(f) for f in data.face_ids if automatic(int(f)) and int(f) not in sure]
     else:
         candidates = [int(f) for f in data.face_ids if int(f) not in data.assignment]
-    suggested = suggest_named(data, candidates, plan, scale)
+    suggested = suggest_named(data, candidates, plan, scale, references)
     # Held in place: the user's decisions, the new suggestions, named people's reference faces and (unless
     # full) every face with a named person.
     anchors = {f: p for f, (p, src) in data.assignment.items()
