@@ -152,6 +152,7 @@ RECIPES: dict[str, Recipe] = {
     "faces restore": lambda lib, tmp: ([[F, "ignore", str(lib.faces[lib.people[0]][0])]],
                                        [str(lib.faces[lib.people[0]][0])]),
     "faces accept": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
+    "faces confirm": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
     "faces different": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0]), str(lib.faces[lib.people[1]][0])]),
     "photos show": lambda lib, tmp: ([], [str(lib.photos[0])]),
     "photos collage": lambda lib, tmp: ([], [str(lib.photos[0])]),

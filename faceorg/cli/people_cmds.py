@@ -34,8 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = ps.add_parser("name", help="name or rename a person (an existing name merges them)")
     p.add_argument("person", type=db_id, metavar="PERSON_ID")
     p.add_argument("name", metavar="NAME")
+    p.add_argument("--confirm", type=int, nargs="+", default=[], metavar="FACE_ID",
+                   help="faces of the group you looked at: confirm them too (the others stay automatic)")
     _json_flag(p)
-    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name)))
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name, a.confirm)))
     p = ps.add_parser("merge", help="merge people into the first one")
     p.add_argument("target", type=db_id, metavar="TARGET_ID")
     p.add_argument("sources", type=db_id, nargs="+", metavar="PERSON_ID")
@@ -63,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
-                              metavar="{list,move,reject,ignore,not-face,restore,accept,different}")
+                              metavar="{list,move,reject,ignore,not-face,restore,accept,confirm,different}")
     p = fs.add_parser("list", help="faces of a person, unassigned, ignored, or waiting for review")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--person", type=db_id, metavar="PERSON_ID")
@@ -89,7 +91,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for name, fn, text in (("ignore", ops.ignore_faces, "strangers: keep these faces out of people"),
                            ("not-face", ops.mark_not_face, "the detector was wrong: not faces"),
                            ("restore", ops.restore_faces, "undo ignore / not-face for these faces"),
-                           ("accept", ops.accept_suggestions, "confirm suggested matches")):
+                           ("accept", ops.accept_suggestions, "confirm suggested matches"),
+                           ("confirm", ops.confirm_faces,
+                            "these faces are the person they are with now: they stop being automatic")):
         p = fs.add_parser(name, help=text)
         p.add_argument("faces", type=db_id, nargs="+", metavar="FACE_ID")
         _json_flag(p)

@@ -1,8 +1,10 @@
 """People operations: every user action on people and faces, each undoable, each returning a ChangeSet.
 
-Faces the user places anywhere get the source ``user``; automatic steps never move them. Rules:
-naming a group confirms the faces it holds; naming with a name another person has merges the two;
-splitting faces off a person records that they are not that person; "not this person" is kept forever.
+Faces the user places or confirms get the source ``user``; automatic steps never move them. Rules:
+naming a group names the person: the faces it holds stay automatic (the user has not looked at each) until
+confirmed (``confirm_faces``, or the faces named with a face the user picked); naming with a name another
+person has merges the two, and merging keeps who decided each face; splitting faces off a person records
+that they are not that person; "not this person" is kept forever.
 """
 
 from __future__ import annotations
@@ -77,8 +79,11 @@ def _faces_of(session: Session, person_ids: Iterable[int]) -> list[int]:
     return list(session.scalars(select(Assignment.face_id).where(Assignment.person_id.in_(list(person_ids)))))
 
 
-def _assign(op: _Op, face_ids: list[int], person_id: int) -> None:
-    """Give faces to a person as the user's decision (lifting any "not this person" for that pair)."""
+def _assign(op: _Op, face_ids: list[int], person_id: int, *, keep_source: bool = False) -> None:
+    """Give faces to a person as the user's decision (lifting any "not this person" for that pair).
+
+    ``keep_source``: faces keep who decided them (a merge moves automatic faces as automatic ones).
+    """
     s, rec = op.session, op.recorder
     rec.touch("assignments", [(f,) for f in face_ids])
     rec.touch("face_not_person", [(f, person_id) for f in face_ids])
@@ -90,6 +95,10 @@ def _assign(op: _Op, face_ids: list[int], person_id: int) -> None:
         a = existing.get(face_id)
         if a is None:
             s.add(Assignment(face_id=face_id, person_id=person_id, source=AssignmentSource.USER))
+        elif keep_source and a.source is not AssignmentSource.USER:
+            if a.person_id != person_id:
+                a.person_id = person_id
+                a.distance = a.runner_up_id = a.runner_up_distance = None  # measured against the old person
         else:
             a.person_id, a.source = person_id, AssignmentSource.USER
             a.distance = a.runner_up_id = a.runner_up_distance = a.strength = None
@@ -178,40 +187,57 @@ def _owners(s: Session, face_ids: list[int]) -> set[int]:
     return set(s.scalars(select(Assignment.person_id).where(Assignment.face_id.in_(face_ids))))
 
 
-def name_person(library: Library, person_id: int, name: str) -> ChangeSet:
+def name_person(library: Library, person_id: int, name: str, confirm: Iterable[int] = ()) -> ChangeSet:
     """Name or rename a person; a name another person already has merges this one into them.
 
-    Naming confirms the faces the group holds (they become the user's decision).
+    Naming names the person, not each face: the faces the group holds keep their source (automatic ones
+    stay automatic until confirmed). ``confirm``: faces of this person the user did look at (the face
+    named in the Photo view), confirmed in the same operation.
     """
     name = clean_name(name)
+    seen = sorted(set(confirm))
     with library.session() as s:
         person = _person(s, person_id)
         other = s.scalar(select(Person.id).where(Person.name == name, Person.id != person_id))
     if other is not None:
-        return merge_people(library, other, [person_id], label=f"Merge into “{name}”")
+        return merge_people(library, other, [person_id], label=f"Merge into “{name}”", confirm=seen)
     with _operation(library, "name", f"Name “{name}”") as op:
         person = _person(op.session, person_id)
         op.recorder.touch("people", [(person_id,)])
         if person.name is not None and person.name != name:
             op.label = f"Rename “{person.name}” to “{name}”"
         person.name = name
-        _confirm_auto(op, person_id)
+        _confirm(op, seen, person_id)
     return _result(op)
 
 
-def _confirm_auto(op: _Op, person_id: int) -> None:
+def _confirm(op: _Op, face_ids: list[int], person_id: int | None = None) -> None:
+    """The user looked at these faces and agrees with where they are (of ``person_id``, when given)."""
+    if not face_ids:
+        return
     s = op.session
-    auto = list(s.scalars(select(Assignment).where(Assignment.person_id == person_id,
-                                                   Assignment.source == AssignmentSource.AUTO)))
-    op.recorder.touch("assignments", [(a.face_id,) for a in auto])
-    for a in auto:
-        a.source = AssignmentSource.USER
+    _faces(s, face_ids)
+    owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(face_ids)))}
+    nobody = [f for f in face_ids if f not in owners]
+    if nobody:
+        raise FaceorgError(f"face {', '.join(map(str, nobody))} belongs to nobody; name it or move it to someone")
+    wrong = [f for f in face_ids if person_id is not None and owners[f] != person_id]
+    if wrong:
+        raise FaceorgError(f"face {', '.join(map(str, wrong))} does not belong to person {person_id}")
+    by_person: dict[int, list[int]] = {}
+    for f in face_ids:
+        by_person.setdefault(owners[f], []).append(f)
+    for pid, ids in sorted(by_person.items()):
+        _assign(op, ids, pid)
 
 
-def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *, label: str | None = None) -> ChangeSet:
-    """Merge people into ``target_id``: their faces (as the user's decision) and their "not this person" rules.
+def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *, label: str | None = None,
+                 confirm: Iterable[int] = ()) -> ChangeSet:
+    """Merge people into ``target_id``: their faces and their "not this person" rules.
 
-    The target keeps its name; an unnamed target takes the first source's name.
+    Faces keep who decided them (an automatic face of a merged group stays automatic); ``confirm``: faces
+    the user looked at, confirmed with the target in the same operation. The target keeps its name; an
+    unnamed target takes the first source's name.
     """
     sources = sorted(set(source_ids) - {target_id})
     if not sources:
@@ -224,7 +250,7 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *,
         rec.touch_where("face_not_person", "person_id", sources)
         moved = _faces_of(s, sources)
         if moved:
-            _assign(op, moved, target_id)
+            _assign(op, moved, target_id, keep_source=True)
         # "Not B" for a face means "not A" once A and B are one person.
         rules = list(s.scalars(select(FaceNotPerson.face_id).where(FaceNotPerson.person_id.in_(sources))))
         keep_out = set(rules) - set(_faces_of(s, [target_id]))
@@ -241,6 +267,7 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *,
             target.name = names[0]
         if label is None:
             op.label = f"Merge {len(sources) + 1} people" + (f" into “{target.name}”" if target.name else "")
+        _confirm(op, sorted(set(confirm)), target_id)
     return _result(op)
 
 
@@ -410,6 +437,19 @@ def accept_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
             a.source = AssignmentSource.USER
         for pid in {a.person_id for a in rows}:
             _check_same_photo(s, [a.face_id for a in rows if a.person_id == pid], pid)
+    return _result(op)
+
+
+def confirm_faces(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """Confirm that these faces are the person they are with now: automatic faces become the user's decision.
+
+    Confirmed faces never move by themselves and are what matching and retraining learn from.
+    """
+    ids = sorted(set(face_ids))
+    with _operation(library, "confirm", f"Confirm {len(ids)} face{'s' if len(ids) != 1 else ''}") as op:
+        if not ids:
+            raise FaceorgError("no faces given")
+        _confirm(op, ids)
     return _result(op)
 
 
