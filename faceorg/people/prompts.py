@@ -33,16 +33,17 @@ from faceorg.vectors import distance_from_similarity, l2_normalize, spherical_km
 KINDS = ("same_person", "group_suggestion", "split")
 ANSWERS = ("yes", "no", "skip")
 
-# Distances below are on the base model's scale (multiplied by the active model's scale). Same person:
-# median pair distance 0.31, different people 0.57, the boundary ~0.43 (LFW). The linkage (the closest
-# few pairs) sits below a typical pair distance, so its midpoint is lower.
+# Distances below are on the base model's scale (multiplied by the active model's scale). Measured with
+# benchmarks/prompt_calibration.py (the real models on 480 LFW photos of 60 people with 8+ photos): the
+# linkage between two random parts of one person: median 0.26, 95th percentile 0.32, 99th 0.34; between two
+# different people: 1st percentile 0.40, 5th 0.43, median 0.52 (single pairs: boundary ~0.43).
 LINK_PAIRS = 3  # the linkage is the mean of this many smallest cross-group distances
-LINK_MID = 0.38  # linkage at which two groups are as likely one person as not
-LINK_WIDTH = 0.03  # logistic width: 0.32 -> 0.88, 0.44 -> 0.12
-ASK_MAX = 0.46  # linkages beyond this are not worth a question (likelihood < 0.07)
+LINK_MID = 0.37  # linkage at which two groups are as likely one person as not (equal odds)
+LINK_WIDTH = 0.015  # logistic width: 0.33 -> 0.94, 0.40 -> 0.12
+ASK_MAX = 0.42  # beyond this, 1 in 40 pairs of different people and no pieces of one person: not asked
 NEIGHBOURS = 8  # nearest faces of other groups looked at per face
 SPLIT_MIN_FACES = 4
-SPLIT_MIN = 0.44  # two parts of one group this far apart (linkage) look like two people
+SPLIT_MIN = 0.42  # two parts of one group this far apart (linkage) look like two people
 SHOWN_PAIRS = 3  # closest face pairs shown with a same-person question
 
 
