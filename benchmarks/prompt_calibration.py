@@ -1,4 +1,4 @@
-"""Calibration of the "same person?" questions: the linkage (mean of the 3 smallest cross distances, see
+"""Calibration of the "same person?" questions: the linkage (mean of the 3 closest face pairs sharing no face, see
 ``faceorg.people.prompts``) between two parts of one person and between two different people.
 
 LFW people with 8+ photos (the first ``--people``, 8 photos each) are scanned with the installed models
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from faceorg.cli.main import main as faceorg  # noqa: E402
 from faceorg.people.clustering import load_library_faces  # noqa: E402
-from faceorg.people.prompts import linkage  # noqa: E402
+from faceorg.people.prompts import matrix_linkage  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from faceorg.store.models import Face, Photo  # noqa: E402
 from faceorg.vectors import distance_from_similarity  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> int:
         rng = np.random.default_rng(0)
 
         def link(a: list[int], b: list[int]) -> float:
-            return linkage(distance_from_similarity(x[a] @ x[b].T), len(a), len(b))
+            return matrix_linkage(distance_from_similarity(x[a] @ x[b].T))
 
         names = sorted(n for n in by if len(by[n]) >= 4)
         same, diff = [], []

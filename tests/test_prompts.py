@@ -41,7 +41,7 @@ def test_linkage_ranks_the_closest_groups_first_and_ignores_far_ones() -> None:
     pairs = close_group_pairs(x, labels, max_linkage=0.42)
     assert [(p.a, p.b) for p in pairs][:2] in ([(0, 3), (1, 4)], [(1, 4), (0, 3)])
     assert all({p.a, p.b} in ({0, 3}, {1, 4}) for p in pairs)  # different people are never proposed
-    assert same_likelihood(0.30) > 0.95 > 0.05 > same_likelihood(0.42)
+    assert same_likelihood(0.30) > 0.95 > 0.05 > same_likelihood(0.43)
 
 
 def test_linkage_is_not_fooled_by_far_centres() -> None:
@@ -58,6 +58,17 @@ def test_linkage_is_not_fooled_by_far_centres() -> None:
     pairs = close_group_pairs(chain, labels, max_linkage=0.42)
     assert [(p.a, p.b) for p in pairs] == [(0, 1)]
     assert pairs[0].pairs[0][:2] == (3, 4)  # the touching faces decided it
+
+
+def test_one_stray_face_does_not_make_two_groups_look_alike() -> None:
+    """Group B holds one face of A's person (a grouping mistake): that single face must not decide."""
+    rng = np.random.default_rng(4)
+    x = people_vectors(rng, 2, 6)
+    labels = np.array([0] * 5 + [1] + [1] * 6)  # face 5 (person 0) sits in group 1
+    assert close_group_pairs(x, labels, max_linkage=0.43) == []
+    labels[5] = 2  # the same faces as a third group of one: asked, decided by that face
+    [pair] = close_group_pairs(x, labels, max_linkage=0.43)
+    assert (pair.a, pair.b) == (0, 2) and pair.pairs[0][1] == 5
 
 
 def test_odd_part_finds_a_second_person_and_leaves_one_person_whole() -> None:

@@ -1,8 +1,9 @@
 """The review questions the app asks: "same person?", whole-group suggestions and splits, ranked.
 
 - **same_person**: two groups (an unnamed one and a named person, or two unnamed ones) that may be one
-  person, ranked by the *linkage* between their faces: the mean of the few smallest distances between a
-  face of one and a face of the other (not their centres, which a few odd faces pull away). The linkage is
+  person, ranked by the *linkage* between their faces: the mean distance of their few closest face pairs
+  that share no face (not their centres, which a few odd faces pull away; and not one stray face of one
+  sitting in the other, which would make a single face decide). The linkage is
   read on the library's distance scale (the active model's, see ``active_distance_scale``) and turned into
   a likelihood that the two are one person. Pairs the user's rules forbid are never proposed: the two share
   an ordinary photo, a cannot-link or a "not this person" rule stands between them, or the question was
@@ -35,12 +36,13 @@ ANSWERS = ("yes", "no", "skip")
 
 # Distances below are on the base model's scale (multiplied by the active model's scale). Measured with
 # benchmarks/prompt_calibration.py (the real models on 480 LFW photos of 60 people with 8+ photos): the
-# linkage between two random parts of one person: median 0.26, 95th percentile 0.32, 99th 0.34; between two
-# different people: 1st percentile 0.40, 5th 0.43, median 0.52 (single pairs: boundary ~0.43).
-LINK_PAIRS = 3  # the linkage is the mean of this many smallest cross-group distances
-LINK_MID = 0.37  # linkage at which two groups are as likely one person as not (equal odds)
-LINK_WIDTH = 0.015  # logistic width: 0.33 -> 0.94, 0.40 -> 0.12
-ASK_MAX = 0.42  # beyond this, 1 in 40 pairs of different people and no pieces of one person: not asked
+# linkage between two random parts of one person: median 0.28, 95th percentile 0.32, 99th 0.35; between two
+# different people: 1st percentile 0.42, 5th 0.45, median 0.54. Found at or below 0.36: all parts of one
+# person, no pair of different people; at or below 0.42: 1% of different people.
+LINK_PAIRS = 3  # the linkage is the mean of this many closest cross-group pairs sharing no face
+LINK_MID = 0.38  # linkage at which two groups are as likely one person as not (equal odds)
+LINK_WIDTH = 0.015  # logistic width: 0.34 -> 0.94, 0.41 -> 0.12
+ASK_MAX = 0.43  # beyond this (likelihood < 4%), 2% of different people and no parts of one person: not asked
 NEIGHBOURS = 8  # nearest faces of other groups looked at per face
 SPLIT_MIN_FACES = 4
 SPLIT_MIN = 0.42  # two parts of one group this far apart (linkage) look like two people
@@ -82,13 +84,33 @@ def same_likelihood(linkage: float) -> float:
     return 1.0 / (1.0 + math.exp((linkage - LINK_MID) / LINK_WIDTH))
 
 
-def linkage(distances: np.ndarray, size_a: int, size_b: int) -> float:
-    """Mean of the ``LINK_PAIRS`` smallest cross distances (fewer for tiny groups)."""
+def linkage(a: np.ndarray, b: np.ndarray, distances: np.ndarray, size_a: int, size_b: int,
+            unseen: float = np.inf) -> tuple[float, list[int]]:
+    """Mean distance of the ``LINK_PAIRS`` closest pairs that share no face (fewer for tiny groups), and
+    which of the given pairs they are. ``a``, ``b``, ``distances``: candidate pairs (face of one group, face
+    of the other, distance); pairs not given count as ``unseen`` (at least as far as any given).
+
+    Distinct faces matter: one stray face of A sitting in B's group must not make A and B look close."""
     m = max(1, min(LINK_PAIRS, size_a, size_b))
-    d = np.sort(np.asarray(distances, np.float64).ravel())
-    if len(d) < m:  # pairs not seen among the nearest neighbours are at least as far as the farthest seen
-        d = np.concatenate([d, np.full(m - len(d), d[-1] if len(d) else np.inf)])
-    return float(d[:m].mean())
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    picked: list[int] = []
+    for k in np.lexsort((b, a, distances)).tolist():
+        if int(a[k]) in used_a or int(b[k]) in used_b:
+            continue
+        used_a.add(int(a[k]))
+        used_b.add(int(b[k]))
+        picked.append(k)
+        if len(picked) == m:
+            break
+    d = [float(distances[k]) for k in picked] + [unseen] * (m - len(picked))
+    return float(np.mean(d)), picked
+
+
+def matrix_linkage(cross: np.ndarray) -> float:
+    """:func:`linkage` of two groups from their full cross-distance matrix [|A|, |B|]."""
+    i, j = np.indices(cross.shape)
+    return linkage(i.ravel(), j.ravel(), cross.ravel(), cross.shape[0], cross.shape[1])[0]
 
 
 # -- same person -------------------------------------------------------------------------------------------
@@ -99,7 +121,7 @@ class GroupPair:
     a: int
     b: int
     linkage: float
-    pairs: tuple[tuple[int, int, float], ...]  # (row in a, row in b, distance), closest first
+    pairs: tuple[tuple[int, int, float], ...]  # (row in a, row in b, distance): the pairs that decided it
 
 
 def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: float,
@@ -132,13 +154,17 @@ def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: floa
                 key, pair = ((la, lb), (i, j)) if la < lb else ((lb, la), (j, i))
                 found[key][pair] = float(distance_from_similarity(np.array(s)))
     out = []
+    unseen = max_linkage * 1.5
     for (a, b), pairs in found.items():
-        d = np.array(list(pairs.values()))
-        link = linkage(d, sizes[a], sizes[b])
+        keys = list(pairs)
+        ia = np.array([i for i, _ in keys])
+        ib = np.array([j for _, j in keys])
+        d = np.array([pairs[key] for key in keys])
+        link, picked = linkage(ia, ib, d, sizes[a], sizes[b], unseen)
         if link > max_linkage:
             continue
-        closest = sorted(pairs.items(), key=lambda item: (item[1], item[0]))[:SHOWN_PAIRS]
-        out.append(GroupPair(a, b, link, tuple((int(rows[i]), int(rows[j]), dist) for (i, j), dist in closest)))
+        closest = [(int(rows[ia[k]]), int(rows[ib[k]]), float(d[k])) for k in picked][:SHOWN_PAIRS]
+        out.append(GroupPair(a, b, link, tuple(closest)))
     out.sort(key=lambda g: (g.linkage, g.a, g.b))
     return out
 
@@ -288,8 +314,7 @@ def odd_part(vectors: np.ndarray, min_linkage: float) -> tuple[np.ndarray, float
         return None
     odd = int(np.argmin(sizes)) if sizes[0] != sizes[1] else 1
     rows_odd, rows_main = np.flatnonzero(part == odd), np.flatnonzero(part != odd)
-    cross = distance_from_similarity(x[rows_odd] @ x[rows_main].T)
-    link = linkage(cross, len(rows_odd), len(rows_main))
+    link = matrix_linkage(distance_from_similarity(x[rows_odd] @ x[rows_main].T))
     if link < min_linkage:
         return None
     main_centre = l2_normalize(x[rows_main].mean(axis=0))
