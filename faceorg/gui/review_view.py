@@ -372,13 +372,13 @@ class ReviewView(QWidget):
     # -- loading ------------------------------------------------------------------------------------
     def load(self) -> None:
         def done(data: ReviewData) -> None:
-            first = not self.loaded
+            first_questions = not self.loaded or not self.questions  # none were on offer: start with them
             self.loaded = True
             self.items = list(data.items)
             self.covers = dict(data.covers)
             self.pos = 0
             self._set_questions(data.questions or [])
-            if first or not self.questions:
+            if first_questions or not self.questions:
                 self.mode = "questions" if self.questions else "faces"
             self.queue.person_names = {f.person_id: f.person_name for f in self.items if f.person_id is not None}
             self.queue.set_cards(_card(f) for f in self.items)

@@ -3,10 +3,20 @@ the keys (A yes, R no, S or → skip), checked in the database, and undone with 
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import Qt
 from sqlalchemy import select, update
 
-from faceorg.store.models import Assignment, AssignmentSource, CannotLink, Person, PromptAnswer
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    CannotLink,
+    Embedding,
+    Face,
+    ModelVersion,
+    Person,
+    PromptAnswer,
+)
 from tests.gui.conftest import wait_idle
 from tests.gui.scenario import Scenario
 from tests.libgen import decisions_snapshot
@@ -15,6 +25,27 @@ from tests.libgen import decisions_snapshot
 def owners(library) -> dict[int, int]:  # type: ignore[no-untyped-def]
     with library.session() as s:
         return {f: p for f, p in s.execute(select(Assignment.face_id, Assignment.person_id))}
+
+
+def ensure_vectors(library, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    """The drawn-face library (no models) has no face vectors: give each identity's faces close vectors,
+    every other face its own, as the embedder would."""
+    if scenario.kind != "drawn":
+        return
+    rng = np.random.default_rng(7)
+    with library.transaction() as s:
+        model = ModelVersion(name="drawn-v1", kind="base", file_name="none.onnx", sha256="0" * 64, active=True)
+        s.add(model)
+        s.flush()
+        vectors: dict[int, np.ndarray] = {}
+        for faces in scenario.faces.values():
+            centre = rng.normal(size=128)
+            for f in faces:
+                vectors[f] = centre / np.linalg.norm(centre) + rng.normal(scale=0.015, size=128)
+        for f in s.scalars(select(Face.id)):
+            v = vectors.get(f, rng.normal(size=128))
+            s.add(Embedding(face_id=f, model_version_id=model.id,
+                            vector=(v / np.linalg.norm(v)).astype(np.float32).tobytes()))
 
 
 def open_review(win, qtbot):  # type: ignore[no-untyped-def]
@@ -53,6 +84,7 @@ def blair_in_two_pieces(library, scenario: Scenario) -> list[int]:  # type: igno
 
 
 def test_same_person_yes_with_a_then_undo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
     piece = blair_in_two_pieces(library, scenario)
     before = decisions_snapshot(library)
     view = open_review(window, qtbot)
@@ -72,6 +104,7 @@ def test_same_person_yes_with_a_then_undo(window, qtbot, scenario: Scenario, lib
 
 
 def test_same_person_no_with_r_keeps_the_groups_apart_and_undo_lifts_it(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
     piece = blair_in_two_pieces(library, scenario)
     view = open_review(window, qtbot)
     q = skip_to(view, qtbot, lambda q: q.kind == "same_person" and q.pairs[0][0] in piece)
@@ -90,6 +123,7 @@ def test_same_person_no_with_r_keeps_the_groups_apart_and_undo_lifts_it(window, 
 
 
 def test_group_suggestion_accept_all_then_undo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
     before = decisions_snapshot(library)
     view = open_review(window, qtbot)
     q = skip_to(view, qtbot, lambda q: q.kind == "group_suggestion")
@@ -110,6 +144,7 @@ def test_group_suggestion_accept_all_then_undo(window, qtbot, scenario: Scenario
 
 
 def test_split_with_a_then_undo_and_no_with_r(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
     before = decisions_snapshot(library)
     view = open_review(window, qtbot)
     q = skip_to(view, qtbot, lambda q: q.kind == "split")
