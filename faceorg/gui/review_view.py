@@ -115,6 +115,16 @@ class BigFace(QWidget):
         p.end()
 
 
+def _group_of(n: int) -> str:
+    return f"Group of {n} face{'s' if n != 1 else ''}"
+
+
+def _likely(score: float) -> str:
+    """A likelihood in words (a percentage would claim more precision than it has)."""
+    return ("very likely" if score >= 0.95 else "likely" if score >= 0.7 else "perhaps" if score >= 0.3
+            else "probably not")
+
+
 class QuestionCard(QFrame):
     """One question: its text, the faces that decided it (the closest pair of faces for "same person?",
     the odd faces for a split, the waiting faces for a group suggestion) beside who it is about, and why."""
@@ -175,15 +185,14 @@ class QuestionCard(QFrame):
         if q.kind == "same_person":
             a_faces = list(dict.fromkeys(a for a, _ in q.pairs))[:2]
             b_faces = list(dict.fromkeys(b for _, b in q.pairs))[:2]
-            a_name = q.person_names[0] or f"Unnamed group · {q.face_counts[0]} faces"
-            b_name = q.person_names[1] or f"Unnamed group · {q.face_counts[1]} faces"
+            a_name = q.person_names[0] or _group_of(q.face_counts[0])
+            b_name = q.person_names[1] or _group_of(q.face_counts[1])
             left = [(f, a_name if i == 0 else "") for i, f in enumerate(a_faces)]
             right = [(f, b_name if i == 0 else "") for i, f in enumerate(b_faces)]
             self.link.setText("=?")
             self.more.setText("")
-            likely = f"{q.score:.0%} likely the same person"
-            self.detail.setText(f"The closest faces of the two groups, {q.distance:.2f} apart: {likely}.\n"
-                                "Yes joins them; No keeps them apart for good.")
+            self.detail.setText(f"The closest faces of the two groups ({q.distance:.2f} apart): "
+                                f"{_likely(q.score)} the same person.\nYes joins them; No keeps them apart for good.")
         elif q.kind == "group_suggestion":
             name = q.person_names[0] or "them"
             left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
@@ -196,12 +205,14 @@ class QuestionCard(QFrame):
         else:
             who = q.person_names[0] or "this group"
             left = [(f, "Looks different" if i == 0 else "") for i, f in enumerate(q.face_ids[:QUESTION_FACES])]
-            right = [(covers.get(q.person_ids[0]), f"{who} · {q.face_counts[0]} faces")]
+            right = [(covers.get(q.person_ids[0]), f"Rest of {who}" if q.person_names[0] else "Rest of the group")]
             self.link.setText("≠")
             rest = len(q.face_ids) - len(left)
             self.more.setText(f"and {rest} more" if rest > 0 else "")
-            self.detail.setText(f"These faces are {q.distance:.2f} from the rest of the group at their closest "
-                                f"({q.score:.0%} likely someone else). Yes makes them a group of their own.")
+            them = "This face is" if len(q.face_ids) == 1 else "These faces are"
+            self.detail.setText(f"{them} {q.distance:.2f} from the rest of the group at the closest: "
+                                f"{_likely(q.score)} someone else.\nYes makes a group of their own; No keeps the "
+                                "group as it is.")
         for widgets, faces in ((self.left, left), (self.right, right)):
             for i, w in enumerate(widgets):
                 if i < len(faces):
@@ -486,7 +497,10 @@ class ReviewView(QWidget):
         self.accept_action.setIconText("Yes  (A)" if asking else "Accept  (A)")
         self.reject_action.setIconText("No  (R)" if asking else "Reject  (R)")
         self.skip_action.setIconText("Skip  (S)")
-        self.one_by_one_action.setVisible(asking and question.kind == "group_suggestion")
+        one_by_one = asking and question.kind == "group_suggestion"
+        self.one_by_one_action.setVisible(one_by_one)
+        self.one_by_one_action.setEnabled(one_by_one)
+        self.one_by_one_button.setVisible(one_by_one)
         self.previous_action.setEnabled(len(self.items) > 1 or len(self.questions) > 1)
         self.progress.setText(f"{self.remaining():,} to review" if self.loaded else "Loading…")
         self.empty.setText("Loading…" if not self.loaded else

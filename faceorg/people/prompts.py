@@ -343,7 +343,7 @@ def split_questions(lib: _Library) -> list[Question]:
         out.append(Question(
             id=f"split-{odd[0]}", kind="split",
             text=(f"{len(odd)} of the {len(rows)} faces of {who} " + ("looks" if len(odd) == 1 else "look")
-                  + " like someone else. Split them off?"),
+                  + " like someone else. Split " + ("it" if len(odd) == 1 else "them") + " off?"),
             score=round(1.0 - same_likelihood(link), 4), person_ids=(person,), person_names=(name,),
             face_counts=(len(rows),), face_ids=tuple(odd), distance=round(link, 4),
             skipped=answer == "skip"))
