@@ -167,3 +167,22 @@ def test_split_with_a_then_undo_and_no_with_r(window, qtbot, scenario: Scenario,
     with library.session() as s:
         assert s.scalar(select(PromptAnswer)) is None
     assert q.id in [x.id for x in view.questions]
+
+
+def test_person_view_accepts_all_waiting_faces_in_one_action(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from tests.gui.test_person_view import open_person
+
+    before = decisions_snapshot(library)
+    view = open_person(window, qtbot, scenario.people["bush"])
+    assert view.accept_all_button.isVisible() and "2" in view.accept_all_action.text()
+    qtbot.mouseClick(view.accept_all_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert set(s.scalars(select(Assignment.source).where(Assignment.face_id.in_(scenario.suggested)))) == {
+            AssignmentSource.USER}
+    assert not view.accept_all_button.isVisible()  # nothing waiting any more
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    assert view.accept_all_button.isVisible()
+    unnamed = open_person(window, qtbot, scenario.people["blair"])
+    assert not unnamed.accept_all_button.isVisible()  # an unnamed group has nobody to confirm them as
