@@ -240,6 +240,7 @@ class ReviewView(QWidget):
         self.mode = "questions"
         self.loaded = False
         self.answered: set[str] = set()  # answered here, waiting for the library to say so
+        self._questions_loading = self._questions_again = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.face = BigFace(ctx.large_thumbs)
@@ -407,12 +408,25 @@ class ReviewView(QWidget):
             min(self.qpos, max(0, len(ids) - 1))
 
     def reload_questions(self) -> None:
+        """Ask the questions again; changes that arrive meanwhile make one more round, not one each."""
+        if self._questions_loading:
+            self._questions_again = True
+            return
+        self._questions_loading = True
+
         def done(data: ReviewData) -> None:
+            self._questions_loading = False
             self.covers.update(data.covers)
             self._set_questions(data.questions or [])
             self._show_current()
+            if self._questions_again:
+                self._questions_again = False
+                self.reload_questions()
 
-        self.ctx.query(load_questions, on_done=done, owner=self)
+        def failed(_e: BaseException) -> None:
+            self._questions_loading = False
+
+        self.ctx.query(load_questions, on_done=done, owner=self, on_error=failed)
 
     def on_changed(self, changes: ChangeSet) -> None:
         """Faces decided elsewhere leave the queue; faces that became reviewable again (undo) come back first.

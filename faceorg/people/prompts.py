@@ -125,7 +125,7 @@ class GroupPair:
 
 
 def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: float,
-                      neighbours: int = NEIGHBOURS, block: int = 1024) -> list[GroupPair]:
+                      neighbours: int = NEIGHBOURS, block: int = 256) -> list[GroupPair]:
     """Pairs of labels (>= 0) whose linkage is at most ``max_linkage``, from each face's nearest faces of
     other groups. ``vectors``: unit rows; ``labels``: group per row."""
     x = np.asarray(vectors, np.float32)
@@ -143,16 +143,17 @@ def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: floa
     for start in range(0, len(rows), block):
         sims = x[start:start + block] @ x.T
         sims[lab[start:start + block, None] == lab[None, :]] = -2.0  # only other groups
-        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else np.argsort(-sims, axis=1)[:, :k]
-        for r in range(len(top)):
-            i = start + r
-            for j in top[r].tolist():
-                s = float(sims[r, j])
-                if s < min_sim:
-                    continue
-                la, lb = int(lab[i]), int(lab[j])
-                key, pair = ((la, lb), (i, j)) if la < lb else ((lb, la), (j, i))
-                found[key][pair] = float(distance_from_similarity(np.array(s)))
+        r, c = np.nonzero(sims >= min_sim)  # near enough to matter (cheaper than ranking every column)
+        sv = sims[r, c]
+        order = np.lexsort((-sv, r))
+        r, c, sv = r[order], c[order], sv[order]
+        keep = np.arange(len(r)) - np.searchsorted(r, r, side="left") < k  # each row's k nearest
+        r, c = r[keep] + start, c[keep]
+        dist = distance_from_similarity(sv[keep])
+        for i, j, dd in zip(r.tolist(), c.tolist(), dist.tolist()):
+            la, lb = int(lab[i]), int(lab[j])
+            key, pair = ((la, lb), (i, j)) if la < lb else ((lb, la), (j, i))
+            found[key][pair] = dd
     out = []
     unseen = max_linkage * 1.5
     for (a, b), pairs in found.items():
@@ -216,17 +217,29 @@ def _groups(lib: _Library) -> dict[int, np.ndarray]:
     return {p: np.array(sorted(r), np.int64) for p, r in members.items()}
 
 
-def _forbidden(lib: _Library, a: int, b: int, rows_a: np.ndarray, rows_b: np.ndarray) -> bool:
+def _linked_groups(lib: _Library) -> set[frozenset[int]]:
+    """Pairs of groups a cannot-link rule stands between."""
+    owner = lib.data.assignment
+    out = set()
+    for x, y in lib.data.cannot_link:
+        px, py = owner.get(x), owner.get(y)
+        if px and py and px[0] != py[0]:
+            out.add(frozenset((px[0], py[0])))
+    return out
+
+
+def _forbidden(lib: _Library, a: int, b: int, rows_a: np.ndarray, rows_b: np.ndarray,
+               linked: set[frozenset[int]]) -> bool:
     """The user's rules keep these two groups apart."""
+    if frozenset((a, b)) in linked:
+        return True
     d = lib.data
     ordinary_a = {int(p) for p, c in zip(d.photo_ids[rows_a], d.collage[rows_a]) if not c}
     ordinary_b = {int(p) for p, c in zip(d.photo_ids[rows_b], d.collage[rows_b]) if not c}
     if ordinary_a & ordinary_b:  # never twice in one photo
         return True
     faces_a, faces_b = set(d.face_ids[rows_a].tolist()), set(d.face_ids[rows_b].tolist())
-    if any(b in d.not_person.get(f, ()) for f in faces_a) or any(a in d.not_person.get(f, ()) for f in faces_b):
-        return True
-    return any((x in faces_a and y in faces_b) or (x in faces_b and y in faces_a) for x, y in d.cannot_link)
+    return any(b in d.not_person.get(f, ()) for f in faces_a) or any(a in d.not_person.get(f, ()) for f in faces_b)
 
 
 def _answered_pairs(lib: _Library) -> dict[frozenset[int], str]:
@@ -250,13 +263,14 @@ def same_person_questions(lib: _Library) -> list[Question]:
     for p, rows in groups.items():
         labels[rows] = p
     answered = _answered_pairs(lib)
+    linked = _linked_groups(lib)
     out = []
     for g in close_group_pairs(d.vectors, labels, ASK_MAX * lib.scale):
         if names.get(g.a) and names.get(g.b):
             continue  # two named people: the user said who they are
         rows_a, rows_b = groups[g.a], groups[g.b]
         answer = answered.get(frozenset((g.a, g.b)))
-        if answer in ("yes", "no") or _forbidden(lib, g.a, g.b, rows_a, rows_b):
+        if answer in ("yes", "no") or _forbidden(lib, g.a, g.b, rows_a, rows_b, linked):
             continue
         pairs = [(int(d.face_ids[i]), int(d.face_ids[j])) for i, j, _ in g.pairs]
         # The group that would join, then the one it joins: a named person wins, else the larger group.
