@@ -36,7 +36,6 @@ from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
-from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -50,6 +49,7 @@ from faceorg.store.models import (
 )
 from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.vectors import distance_from_similarity
+from faceorg.versions.records import active_version
 
 log = logging.getLogger(__name__)
 
