@@ -25,7 +25,7 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
-    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete}")
+    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
     p = ps.add_parser("list", help="people and unnamed groups, named first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
@@ -62,6 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("person", type=db_id, metavar="PERSON_ID")
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, lambda lib: ops.delete_person(lib, a.person)))
+    p = ps.add_parser("accept-suggestions", help="confirm every face waiting for this person, in one action")
+    p.add_argument("person", type=int, metavar="PERSON_ID")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: _accept_all(lib, a.person)))
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
@@ -136,6 +140,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("export", help="every photo with its faces, boxes and names")
     p.add_argument("--json", action="store_true", required=True, help="print JSON (the only format)")
     p.set_defaults(func=cmd_export)
+
+
+def _accept_all(library, person_id: int) -> ChangeSet:  # type: ignore[no-untyped-def]
+    from faceorg.people.review_answers import accept_person_suggestions
+
+    return accept_person_suggestions(library, person_id)
 
 
 def _do(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]

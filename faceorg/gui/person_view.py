@@ -100,6 +100,9 @@ class PersonView(FaceGridView):
         # A single letter like Review's A / R / S: the grid is where the keyboard is while checking faces.
         self.confirm_action = make_action(g, "&Confirm", self.confirm, shortcut="C", icon_name="accept",
                                           tip="Yes, the selected faces are this person (they stop being automatic)")
+        self.accept_all_action = make_action(self, "Accept All Waiting Faces", self.accept_all, icon_name="accept",
+                                             tip="Confirm every face suggested or grouped with this person",
+                                             name="acceptAllWaiting")
 
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 2)
@@ -111,6 +114,10 @@ class PersonView(FaceGridView):
         header.addLayout(titles)
         header.addWidget(tool_button(self.rename_action, text_beside=False))
         header.addStretch(1)
+        self.accept_all_button = tool_button(self.accept_all_action)
+        self.accept_all_button.setObjectName("acceptAllButton")
+        self.accept_all_button.setAutoRaise(False)
+        header.addWidget(self.accept_all_button)
         self.toolbar = view_toolbar("personToolbar", self)
         for action in (self.confirm_action, self.split_action, self.move_action, self.reject_action,
                        self.not_face_action, self.ignore_action, self.cover_action, self.photo_action):
@@ -184,6 +191,11 @@ class PersonView(FaceGridView):
         self.title.setText(display_name(card.name))
         self.subtitle.setText(faces_text(card.face_count) + sources_text(self.grid.faces.cards())
                               + (" · hidden" if card.hidden else ""))
+        waiting = sum(1 for c in self.grid.faces.cards() if c.source in ("suggested", "auto"))
+        self.accept_all_action.setText(f"Accept All {waiting} Waiting Faces" if waiting != 1 else
+                                       "Accept the Waiting Face")
+        self.accept_all_action.setEnabled(bool(card.name) and waiting > 0)
+        self.accept_all_button.setVisible(bool(card.name) and waiting > 0)
         self.grid.empty_text = "No faces left for this person."
 
     def _update_actions(self) -> None:
@@ -202,6 +214,13 @@ class PersonView(FaceGridView):
                 self.not_face_action, self.ignore_action, None, self.cover_action)
 
     # -- actions ------------------------------------------------------------------------------------
+    def accept_all(self) -> None:
+        """Confirm every face waiting for this (named) person in one action."""
+        from faceorg.people.review_answers import accept_person_suggestions
+
+        if self.person_id is not None:
+            self.ctx.run_op(accept_person_suggestions, self.person_id)
+
     def rename(self) -> None:
         if self.card is None:
             return

@@ -9,7 +9,7 @@ that they are not that person; "not this person" is kept forever.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -50,6 +50,15 @@ def _operation(library: Library, kind: str, label: str) -> Iterator[_Op]:
         yield op
         _drop_empty_unnamed(op)
         op.changes = record_operation(session, op.recorder, kind, op.label)
+
+
+# More changes an operation's caller adds to the same undo entry (a review answer's mark).
+Also = Callable[[_Op], None] | None
+
+
+def _also(op: _Op, also: Also) -> None:
+    if also is not None:
+        also(op)
 
 
 def _result(op: _Op) -> ChangeSet:
@@ -232,12 +241,13 @@ def _confirm(op: _Op, face_ids: list[int], person_id: int | None = None) -> None
 
 
 def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *, label: str | None = None,
-                 confirm: Iterable[int] = ()) -> ChangeSet:
+                 confirm: Iterable[int] = (), also: Also = None) -> ChangeSet:
     """Merge people into ``target_id``: their faces and their "not this person" rules.
 
     Faces keep who decided them (an automatic face of a merged group stays automatic); ``confirm``: faces
     the user looked at, confirmed with the target in the same operation. The target keeps its name; an
-    unnamed target takes the first source's name.
+    unnamed target takes the first source's name. ``also`` adds more changes to the same undoable
+    operation (e.g. the review question this merge answers).
     """
     sources = sorted(set(source_ids) - {target_id})
     if not sources:
@@ -268,6 +278,7 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *,
         if label is None:
             op.label = f"Merge {len(sources) + 1} people" + (f" into “{target.name}”" if target.name else "")
         _confirm(op, sorted(set(confirm)), target_id)
+        _also(op, also)
     return _result(op)
 
 
@@ -309,7 +320,7 @@ def delete_person(library: Library, person_id: int) -> ChangeSet:
 
 
 # -- faces ----------------------------------------------------------------------------------------------
-def split_faces(library: Library, face_ids: Iterable[int], name: str | None = None) -> ChangeSet:
+def split_faces(library: Library, face_ids: Iterable[int], name: str | None = None, *, also: Also = None) -> ChangeSet:
     """Make the selected faces a new person; they are recorded as not being their previous person."""
     ids = sorted(set(face_ids))
     clean = clean_name(name) if name is not None else None
@@ -332,6 +343,7 @@ def split_faces(library: Library, face_ids: Iterable[int], name: str | None = No
             if s.get(FaceNotPerson, (f, p)) is None:
                 s.add(FaceNotPerson(face_id=f, person_id=p))
         _clear_cover_if_gone(op, previous.values())
+        _also(op, also)
     return _result(op)
 
 
@@ -357,7 +369,8 @@ def assign_faces_to_name(library: Library, face_ids: Iterable[int], name: str) -
     return move_faces(library, face_ids, pid) if pid is not None else create_person(library, clean, face_ids)
 
 
-def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None) -> ChangeSet:
+def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None, *,
+                 also: Also = None) -> ChangeSet:
     """"Not this person": unassign the faces and never give them to that person again.
 
     Without ``person_id``, each face is rejected from the person it is assigned to now.
@@ -379,6 +392,7 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
             if s.get(FaceNotPerson, (f, p)) is None:
                 s.add(FaceNotPerson(face_id=f, person_id=p))
         _clear_cover_if_gone(op, {p for _, p in pairs})
+        _also(op, also)
     return _result(op)
 
 
@@ -424,7 +438,7 @@ def ignore_strangers_in_photo(library: Library, photo_id: int) -> ChangeSet:
     return _set_status(library, ids, FaceStatus.IGNORED, "ignore", "Ignore strangers in photo")
 
 
-def accept_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+def accept_suggestions(library: Library, face_ids: Iterable[int], *, also: Also = None) -> ChangeSet:
     """Confirm automatic matches (suggested or auto) as the user's decision."""
     ids = sorted(set(face_ids))
     with _operation(library, "accept", "Accept suggestion" if len(ids) == 1 else "Accept suggestions") as op:
@@ -437,6 +451,7 @@ def accept_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
             a.source = AssignmentSource.USER
         for pid in {a.person_id for a in rows}:
             _check_same_photo(s, [a.face_id for a in rows if a.person_id == pid], pid)
+        _also(op, also)
     return _result(op)
 
 
