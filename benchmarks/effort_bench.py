@@ -23,8 +23,9 @@ answer), one per face picked by hand, one per action applied to a selection, one
 The ideal is one decision per person with 2+ faces.
 
 Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning, recall pass) are
-switches of the oracle: **baseline** = all off, **now** = all that exist on. None exists yet, so the two
-are the same run today (the output says so).
+switches of the oracle (see ``benchmarks/effort/oracle.py``): **baseline** = all off (no questions, the
+grouping without its recall pass), **now** = all that exist in the app on (``--features`` picks some).
+Naming leaves a group's faces automatic in both (that change of issue 12 has no switch).
 
 Later photos (``degraded`` only): the careful oracle's finished library scans the corrections
 benchmark's later photos (30 % per person) on the base model (**without learning**), or after
@@ -56,7 +57,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from effort import libraries as libs
-from effort.oracle import AVAILABLE, FEATURES, Features, Oracle
+from effort.oracle import AVAILABLE, FEATURES, Features, Oracle, grouping
 from effort.truth import face_truth, people_to_sort, snapshot, unfinished
 
 from faceorg.store import open_library
@@ -98,13 +99,11 @@ def remove_database(path: Path) -> None:
 def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
                keep: Path | None = None) -> dict[str, Any]:
     """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database."""
-    from faceorg.people.clustering import recluster
-
     target = work / f"{label}-{style}.sqlite"
     copy_database(db, target)
     with open_library(target) as library:
         start = time.perf_counter()
-        recluster(library)  # the grouping that ends a scan (the app's, not counted as the user's)
+        grouping(features)(library)  # the grouping that ends a scan (the app's, not counted as the user's)
         group_s = time.perf_counter() - start
         truth = face_truth(library)
         result = Oracle(library, truth, style, features, log=lambda m: say(f"{label}: {m}")).run().as_dict()  # type: ignore[arg-type]
@@ -124,7 +123,6 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
                  now: Features) -> dict[str, Any]:
     """Scan the later photos into a copy of the finished library (after retraining with ``learning``),
     then the careful oracle finishes it; actions per 100 later faces."""
-    from faceorg.people.clustering import recluster
     from faceorg.pipeline.factory import analyzer_for_library
     from faceorg.scan.scanner import scan_library
     from faceorg.store.folders import add_folder
@@ -152,7 +150,7 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
         add_folder(library, later_folder)
         start = time.perf_counter()
         summary = scan_library(library, analyzer=analyzer_for_library(library), progress=libs.progress_to(say, label))
-        recluster(library, libs.progress_to(say, label))
+        grouping(now)(library, libs.progress_to(say, label))
         out["scan"] = {"summary": summary.one_line(), "seconds": round(time.perf_counter() - start, 1)}
         truth = face_truth(library)
         later = face_truth(library, later_folder)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-DECISION_KINDS = ("name", "merge", "ignore_group", "review_accept", "review_reject", "prompt_answer")
+DECISION_KINDS = ("name", "merge", "ignore_group", "review_accept", "review_reject", "prompt_answer")  # prompt_answer: yes, no or "one by one"
 SELECTION_KINDS = ("move", "reject", "ignore")
 
 

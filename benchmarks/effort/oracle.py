@@ -25,23 +25,35 @@ Passes:
    - unnamed groups left: the careful plan;
    - unsorted faces: per person, pick them and Name them (one selection action).
 
-``Features`` holds the switches of issue 12's new helpers (prompts, whole-group suggestions, split
-suggestions, learning as the user works, the recall pass). None exists yet (``AVAILABLE`` is empty), so
-today the switches change nothing: the baseline (all off) and now (all available on) are one run.
-A new helper joins by adding its name to ``AVAILABLE`` and a step kind to ``measure`` (a prompt answer
-is one decision), and by a pass guarded by ``self.features.uses(name)``: e.g. answering "same person?"
-prompts before the sweep, accepting a whole group's suggestion in one decision, taking a flagged split.
+``Features`` holds the switches of issue 12's helpers; each one on changes what the oracle does, the
+way a user of the app would use it (every answer to a question is one decision):
+
+- ``split_suggestions``: before the groups pass and at the start of each sweep, the Review's split
+  questions (:func:`faceorg.people.prompts.list_questions`) are answered truthfully
+  (:func:`faceorg.people.review_answers.answer`): "yes" when none of the odd faces is the group's person
+  (its name, or its main person when unnamed), "no" otherwise.
+- ``prompts``: at the start of each sweep, the "same person?" questions: "yes" when the two groups' people
+  (name, or main person) are the same known person, "no" otherwise.
+- ``group_suggestions``: in each sweep, instead of answering a named person's waiting faces one by one, the
+  whole-group question: "yes" when every face is that person, "no" when none is, otherwise "one by one"
+  (one decision for the choice, then one Review answer per face).
+- ``recall_pass``: the app's grouping (``recluster``) runs its conservative recall pass (off: passed
+  ``recall_pass=False``), when the app has it.
+- ``learning``: not in the app yet (no step uses it).
+
+``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from faceorg.errors import FaceorgError
-from faceorg.people import ops
+from faceorg.people import ops, review_answers
+from faceorg.people.prompts import Question, list_questions
 from faceorg.people.clustering import recluster
 from faceorg.people.queries import review_queue
 from faceorg.store.db import Library
@@ -53,7 +65,28 @@ Style = Literal["careful", "hurried"]
 MAX_SWEEPS = 3
 
 FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass")
-AVAILABLE: frozenset[str] = frozenset()  # issue 12's helpers that exist in the app today
+
+
+def _has_recall_pass() -> bool:
+    import inspect
+
+    return "recall_pass" in inspect.signature(recluster).parameters
+
+
+# issue 12's helpers that exist in the app today
+AVAILABLE: frozenset[str] = frozenset({"prompts", "group_suggestions", "split_suggestions"}
+                                      | ({"recall_pass"} if _has_recall_pass() else set()))
+
+
+def grouping(features: Features) -> Callable[..., object]:
+    """The app's "Group faces" with the recall pass on or off as ``features`` say (when the app has one)."""
+    if "recall_pass" not in AVAILABLE:
+        return recluster
+    on = features.uses("recall_pass")
+
+    def regroup(library: Library, progress: object = None) -> object:
+        return recluster(library, progress, recall_pass=on)  # type: ignore[call-arg,arg-type]
+    return regroup
 
 
 @dataclass(frozen=True)
@@ -169,6 +202,34 @@ def review_answer(face_id: int, person_name: str | None, truth: Mapping[int, str
     return Step("review_accept" if truth.get(face_id) == person_name else "review_reject", (face_id,))
 
 
+def group_identity(faces: list[int], name: str | None, truth: Mapping[int, str | None], to_sort: set[str]) -> str | None:
+    """Who a group is to the oracle: its name when named, else its main person to sort (None: strangers)."""
+    if name is not None:
+        return name
+    return _main_person(_by_identity(faces, truth, to_sort)[0])
+
+
+def truthful_answer(kind: str, members: Mapping[int, list[int]], names: Mapping[int, str | None],
+                    person_ids: tuple[int, ...], face_ids: tuple[int, ...], truth: Mapping[int, str | None],
+                    to_sort: set[str]) -> str:
+    """The oracle's answer to one review question: "yes", "no" or (a partly wrong group suggestion)
+    "one_by_one". ``members``: each group's faces now; ``names``: each group's name."""
+    def who(p: int) -> str | None:
+        return group_identity(sorted(members.get(p, [])), names.get(p), truth, to_sort)
+
+    if kind == "same_person":
+        a, b = (who(p) for p in person_ids)
+        return "yes" if a is not None and a == b else "no"
+    if kind == "split":
+        person = who(person_ids[0])
+        return "yes" if person is not None and all(truth.get(f) != person for f in face_ids) else "no"
+    if kind == "group_suggestion":
+        name = names.get(person_ids[0])
+        right = sum(truth.get(f) == name for f in face_ids)
+        return "yes" if right == len(face_ids) else "no" if right == 0 else "one_by_one"
+    raise ValueError(f"unknown question kind {kind!r}")
+
+
 @dataclass
 class OracleResult:
     style: str
@@ -180,11 +241,13 @@ class OracleResult:
     failures: list[str] = field(default_factory=list)
     sweeps: int = 0
     seconds: float = 0.0
+    answers: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"style": self.style, "features": self.features, **self.tally.as_dict(self.faces, self.ideal),
                 "unfinished_faces": self.unfinished, "sweeps": self.sweeps, "n_failures": len(self.failures),
-                "failures": self.failures[:10], "seconds": round(self.seconds, 1)}
+                "failures": self.failures[:10], "seconds": round(self.seconds, 1),
+                "answers": dict(sorted(self.answers.items()))}
 
 
 class Oracle:
@@ -201,8 +264,10 @@ class Oracle:
         self.tally = Tally()
         self.failures: list[str] = []
         self._say = log
-        self._regroup = regroup or recluster
+        self._regroup = regroup or grouping(self.features)
         self._phase = ""
+        self._question = ""  # the id of the question a "prompt_answer" step answers
+        self.answers: Counter[str] = Counter()  # "kind reply" -> how many answers
 
     # -- doing ------------------------------------------------------------------------------------
     def do(self, step: Step) -> bool:
@@ -226,6 +291,10 @@ class Oracle:
                 ops.reject_suggestions(lib, ids)
             elif step.kind == "regroup":
                 self._regroup(lib)
+            elif step.kind == "prompt_answer":
+                assert step.name is not None
+                if step.name != "one_by_one":  # choosing "one by one" changes nothing by itself
+                    review_answers.answer(lib, self._question, step.name)
             else:
                 raise ValueError(f"unknown step {step.kind}")
         except FaceorgError as exc:
@@ -260,6 +329,10 @@ class Oracle:
                 self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style), named)
 
     def sweep(self) -> None:
+        kinds = tuple(k for k, f in (("split", "split_suggestions"), ("same_person", "prompts"))
+                      if self.features.uses(f))
+        if kinds:
+            self.answer_questions(kinds)
         state = snapshot(self.library)
         named = {s.person_name for s in state.values() if s.person_name}
         for pid, faces in sorted(self._groups(state, named=True).items()):
@@ -267,6 +340,8 @@ class Oracle:
             assert name is not None
             self._do_all(plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort),
                          named)
+        if self.features.uses("group_suggestions"):
+            self.answer_questions(("group_suggestion",), rounds=1)
         for face in review_queue(self.library):
             if face.source == "suggested" and face.id in self.truth:
                 self.do(review_answer(face.id, face.person_name, self.truth))
@@ -274,6 +349,52 @@ class Oracle:
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
+
+    def _members(self) -> tuple[dict[int, list[int]], dict[int, str | None], set[int]]:
+        """Each group's faces, each group's name, and the faces waiting as suggestions."""
+        members: dict[int, list[int]] = defaultdict(list)
+        names: dict[int, str | None] = {}
+        suggested: set[int] = set()
+        for s in snapshot(self.library).values():
+            if s.person_id is not None and s.status == "normal":
+                members[s.person_id].append(s.id)
+                names[s.person_id] = s.person_name
+                if s.source == "suggested":
+                    suggested.add(s.id)
+        return members, names, suggested
+
+    def answer_questions(self, kinds: tuple[str, ...], rounds: int = 3) -> None:
+        """Answer the Review's open questions of ``kinds`` truthfully, one decision each. Each round lists
+        the questions once and answers those whose groups no earlier answer of the round changed (the
+        others come back, recomputed, in the next round). A whole-group suggestion whose faces are all automatic
+        and right is left alone (they count as done; confirming them is not needed)."""
+        asked: set[str] = set()
+        for _ in range(rounds):
+            members, names, suggested = self._members()
+            touched: set[int] = set()
+            answered = 0
+            for q in list_questions(self.library, kinds=kinds):
+                if q.id in asked or touched & set(q.person_ids):
+                    continue
+                asked.add(q.id)
+                if q.kind == "group_suggestion" and not any(
+                        f in suggested or self.truth.get(f) != names.get(q.person_ids[0]) for f in q.face_ids):
+                    continue
+                self._answer(q, members, names)
+                touched |= set(q.person_ids)
+                answered += 1
+            if not answered:
+                break
+
+    def _answer(self, q: Question, members: Mapping[int, list[int]], names: Mapping[int, str | None]) -> None:
+        reply = truthful_answer(q.kind, members, names, q.person_ids, q.face_ids, self.truth, self.to_sort)
+        self._question = q.id
+        self.answers[f"{q.kind} {reply}"] += 1
+        self.do(Step("prompt_answer", q.face_ids, reply, q.person_ids[0]))
+        if reply == "one_by_one":  # each waiting face answered in Review
+            name = names.get(q.person_ids[0])
+            for f in q.face_ids:
+                self.do(review_answer(f, name, self.truth))
 
     def remaining(self) -> list[int]:
         return unfinished(snapshot(self.library), self.truth)
@@ -285,6 +406,8 @@ class Oracle:
         result = OracleResult(self.style, self.features.describe(), self.tally, faces=len(self.truth),
                               ideal=len(self.to_sort), unfinished=0)
         self._phase = "groups"
+        if self.features.uses("split_suggestions"):
+            self.answer_questions(("split",))
         self.group_pass(self.style)
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
         self._phase = "regroup"
@@ -300,5 +423,6 @@ class Oracle:
                       f"{self.tally.total} actions so far")
         result.unfinished = len(self.remaining())
         result.failures = self.failures
+        result.answers = dict(self.answers)
         result.seconds = time.perf_counter() - start
         return result
