@@ -22,6 +22,7 @@ from effort.oracle import (
     plan_named,
     plan_unsorted,
     review_answer,
+    truthful_answer,
 )
 from effort.truth import FaceState, people_to_sort, unfinished
 
@@ -117,6 +118,26 @@ def test_features_switch_only_what_exists() -> None:
     assert everything.effective == frozenset({"prompts", "learning"}) & AVAILABLE
     assert not Features.baseline().uses("prompts")
     assert Features.now().effective == AVAILABLE
+    assert {"prompts", "group_suggestions", "split_suggestions"} <= AVAILABLE
+
+
+def test_questions_are_answered_by_the_truth() -> None:
+    members = {10: [1, 2], 11: [3, 4, 9], 12: [5, 6], 13: [9, 10], 14: [1, 2, 5, 6, 7]}
+    names = {10: "Ann", 11: None, 12: None, 13: None, 14: None}
+
+    def ans(kind: str, people: tuple[int, ...], faces: tuple[int, ...] = ()) -> str:
+        return truthful_answer(kind, members, names, people, faces, TRUTH, TO_SORT)
+
+    assert ans("same_person", (11, 10)) == "yes"  # mostly Ann, and Ann
+    assert ans("same_person", (12, 10)) == "no"  # Bob is not Ann
+    assert ans("same_person", (13, 11)) == "no"  # strangers are nobody to join
+    assert ans("split", (14,), (5, 6, 7)) == "no"  # the group is Bob's (3 of 5): his faces must stay
+    assert ans("split", (14,), (1, 2)) == "yes"  # the group is Bob's: Ann's faces split off
+    assert ans("split", (14,), (1, 5)) == "no"  # one of the odd faces is the group's person
+    assert ans("split", (13,), (9,)) == "no"  # a group of strangers: no one to split from
+    assert ans("group_suggestion", (10,), (3, 4)) == "yes"
+    assert ans("group_suggestion", (10,), (5, 9)) == "no"
+    assert ans("group_suggestion", (10,), (3, 5)) == "one_by_one"
 
 
 # -- the oracles on a real library ------------------------------------------------------------------
@@ -208,6 +229,97 @@ def test_oracle_finishes_a_real_library_through_the_apps_operations(
         assert tally.by_kind["reject"] >= 1 and tally.by_pass["sweep"] >= 2
     assert tally.total == tally.decisions + tally.face_picks + tally.selection_actions + tally.regroups
     assert tally.total >= len(PEOPLE) + 1 + 2  # a decision per person, one merge, "Group faces", a picked face
+
+
+def _open_copy(scanned_library: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from faceorg.store import open_library
+    from faceorg.store.backups import copy_database
+
+    db = tmp_path / "copy.sqlite"
+    copy_database(scanned_library, db)
+    return open_library(db)
+
+
+def _operations(library) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from faceorg.store.models import Operation
+
+    with library.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Operation)))
+
+
+def _as_if_grouped(library) -> None:  # type: ignore[no-untyped-def]
+    """Make the split of ``_mess_up`` look like the grouping's own (automatic faces, no "not this person"
+    rule), as when the grouping leaves one person in two groups."""
+    from sqlalchemy import delete, update
+
+    from faceorg.store.models import Assignment, AssignmentSource, FaceNotPerson
+
+    with library.transaction() as s:
+        s.execute(delete(FaceNotPerson))
+        s.execute(update(Assignment).values(source=AssignmentSource.AUTO))
+
+
+def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decision(
+        scanned_library: Path, models_dir: Path, tmp_path: Path) -> None:
+    from effort.truth import face_truth, snapshot
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)
+        _as_if_grouped(library)
+        blair = [f for f, t in truth.items() if t == "Tony_Blair"]
+        assert len({snapshot(library)[f].person_id for f in blair}) == 2
+        before = _operations(library)
+        oracle = Oracle(library, truth, "careful", Features(frozenset({"prompts"})))
+        oracle.answer_questions(("same_person",))
+        state = snapshot(library)
+        done = _operations(library) - before
+    assert oracle.answers.get("same_person yes", 0) >= 1
+    assert len({state[f].person_id for f in blair}) == 1  # "yes": Tony Blair's two groups are one
+    for person in PEOPLE:  # no wrong "yes": no group holds two people to sort
+        others = {state[f].person_id for f, t in truth.items() if t in PEOPLE and t != person}
+        assert not others & {state[f].person_id for f, t in truth.items() if t == person}
+    answers = sum(oracle.answers.values())
+    assert oracle.tally.by_kind == {"prompt_answer": answers} and oracle.tally.total == oracle.tally.decisions == answers
+    assert done == answers  # each answer was one operation of the app
+
+
+def test_split_and_whole_group_suggestions_answered_truthfully_with_one_by_one_fallback(
+        scanned_library: Path, models_dir: Path, tmp_path: Path) -> None:
+    from effort.truth import face_truth, snapshot
+
+    from faceorg.people import ops
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        state = snapshot(library)
+        powell = sorted(f for f, t in truth.items() if t == "Colin_Powell")
+        serena = sorted(f for f, t in truth.items() if t == "Serena_Williams")
+        group = state[powell[0]].person_id
+        assert group is not None and all(state[f].person_id == group for f in powell)
+        ops.merge_people(library, group, {state[f].person_id for f in serena} - {None})  # type: ignore[arg-type]
+        oracle = Oracle(library, truth, "careful", Features(frozenset({"split_suggestions", "group_suggestions"})))
+        oracle.answer_questions(("split",))
+        state = snapshot(library)
+        assert oracle.answers == {"split yes": 1}  # Serena Williams's faces, the odd part, split off
+        assert {state[f].person_id for f in serena}.isdisjoint({state[f].person_id for f in powell})
+        # Colin Powell named with two of Serena's faces put back automatically: a partly wrong suggestion
+        ops.name_person(library, group, "Colin_Powell")
+        ops.merge_people(library, group, [state[serena[0]].person_id])  # type: ignore[list-item]
+        _as_if_grouped(library)
+        waiting = [f for f, s in snapshot(library).items() if s.person_id == group and s.source != "user"]
+        assert set(serena) & set(waiting)
+        oracle.tally = type(oracle.tally)()
+        oracle.answer_questions(("group_suggestion",), rounds=1)
+        state = snapshot(library)
+    assert oracle.answers["group_suggestion one_by_one"] == 1
+    right = sum(truth[f] == "Colin_Powell" for f in waiting)
+    assert oracle.tally.by_kind == {"prompt_answer": 1, "review_accept": right, "review_reject": len(waiting) - right}
+    assert oracle.tally.total == 1 + len(waiting)
+    assert all(state[f].person_name == "Colin_Powell" and state[f].source == "user" for f in powell)
+    assert all(state[f].person_name != "Colin_Powell" for f in serena)
 
 
 # -- the benchmark's output -------------------------------------------------------------------------
