@@ -122,7 +122,7 @@ def generate_library(path: Path, *, n_faces: int, n_people: int, named: int, una
         return _fill(lib, path, n_faces=n_faces, n_people=n_people, named=named, unassigned=unassigned,
                      ignored=ignored, suggested_per_person=suggested_per_person, faces_per_photo=faces_per_photo,
                      chip_size=chip_size, chip_variants=chip_variants, photos_dir=photos_dir,
-                     people_per_photo=people_per_photo or faces_per_photo, seed=seed)
+                     people_per_photo=faces_per_photo if people_per_photo is None else people_per_photo, seed=seed)
     finally:
         lib.close()
 
