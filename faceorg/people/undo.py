@@ -24,6 +24,7 @@ from faceorg.store.models import (
     FaceNotPerson,
     FaceStatus,
     Operation,
+    PromptAnswer,
     Person,
     Photo,
 )
@@ -49,9 +50,11 @@ SPECS: dict[str, _Spec] = {
                          enums={"source": AssignmentSource}),
     "face_not_person": _Spec(FaceNotPerson.__table__, ["face_id", "person_id"], []),  # type: ignore[arg-type]
     "cannot_link": _Spec(CannotLink.__table__, ["face_a", "face_b"], []),  # type: ignore[arg-type]
+    "prompt_answers": _Spec(PromptAnswer.__table__, ["key"],  # type: ignore[arg-type]
+                            ["kind", "answer", "face_a", "face_b", "faces"]),
 }
 # Inserts and updates go in this order, deletes in the reverse order (foreign keys).
-ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link"]
+ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link", "prompt_answers"]
 CHUNK = 500
 
 
@@ -141,6 +144,9 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
             cs.faces_changed |= set(k)
         elif t == "photos":
             cs.photos_changed.add(k[0])
+        elif t == "prompt_answers":  # the question's faces: views showing it refresh
+            cs.faces_changed |= {s[c] for s in (b, a) if s is not None for c in ("face_a", "face_b")
+                                 if s[c] is not None}
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 
