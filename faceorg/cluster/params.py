@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# The recall pass's thresholds on the base model's scale (see ``default_params`` for how they were chosen).
+RECALL_JOIN_DISTANCE = 0.0  # joining groups: off, every threshold tried cost precision on LFW
+RECALL_JOIN_SPREAD = 0.40
+RECALL_ATTACH_DISTANCE = 0.36
+RECALL_RATIO = 1.2
+
+
 @dataclass(frozen=True)
 class ClusterParams:
     """How faces are grouped into people. Distances are between face vectors (same person: usually < 0.6).
@@ -42,6 +49,14 @@ class ClusterParams:
     knn_method: how neighbours are found: "exact" (every pair compared), "approximate" (only faces in nearby
         k-means cells, about 2x less work at 100k faces, ~97% of neighbours found, same clusters in
         practice), or "auto": exact below ``approximate_from`` faces, approximate from there on.
+    recall_pass: after grouping, join groups that are one person and attach unsorted faces, on strong
+        evidence only (``recall_pass.py``; off here, on in ``default_params``). Its distances:
+    recall_join_distance: two groups are joined when the average of their 3 closest cross pairs is within
+        this (0 = no joining) ...
+    recall_join_spread: ... and the average distance between all their faces is within this.
+    recall_attach_distance: an unsorted face joins the group whose 2 nearest faces are on average within
+        this (0 = no attaching) ...
+    recall_ratio: ... and the runner-up group is at least this many times as far.
     """
 
     min_cluster_size: int = 3
@@ -57,6 +72,11 @@ class ClusterParams:
     bridge_partners: int = 8
     knn_method: str = "auto"
     approximate_from: int = 40_000
+    recall_pass: bool = False
+    recall_join_distance: float = 0.0
+    recall_join_spread: float = 0.0
+    recall_attach_distance: float = 0.0
+    recall_ratio: float = 1.2
 
     def validate(self) -> None:
         """Raise ValueError for settings hdbscan would reject."""
@@ -74,6 +94,10 @@ class ClusterParams:
             raise ValueError("max_spread must be >= 0")
         if self.knn_method not in ("auto", "exact", "approximate"):
             raise ValueError("knn_method must be 'auto', 'exact' or 'approximate'")
+        if min(self.recall_join_distance, self.recall_join_spread, self.recall_attach_distance) < 0:
+            raise ValueError("the recall pass's distances must be >= 0")
+        if self.recall_ratio < 1:
+            raise ValueError("recall_ratio must be at least 1")
 
 
 def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
@@ -119,4 +143,6 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     elif sensitivity > 0.75:
         min_samples = max(1, min_samples - 1)
     return ClusterParams(min_cluster_size=min_cluster_size, min_samples=min_samples, stray_distance=0.30,
-                         pair_distance=0.33)
+                         pair_distance=0.33, recall_pass=True, recall_join_distance=RECALL_JOIN_DISTANCE,
+                         recall_join_spread=RECALL_JOIN_SPREAD, recall_attach_distance=RECALL_ATTACH_DISTANCE,
+                         recall_ratio=RECALL_RATIO)
