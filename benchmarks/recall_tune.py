@@ -72,6 +72,8 @@ def main() -> int:
     ap.add_argument("--library", type=Path, required=True)
     ap.add_argument("--tune", type=int, default=0, help="the fold thresholds are chosen on (0 or 1)")
     ap.add_argument("--grid", action="store_true", help="try a grid of thresholds, not only the defaults")
+    ap.add_argument("--ratio", type=float, help="try this ratio instead of the default")
+    ap.add_argument("--nearest", type=int, help="try this many nearest faces per group instead of the default")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     with open_library(args.library) as library:
@@ -101,6 +103,7 @@ def main() -> int:
     results: list[dict[str, object]] = [{"pass": "off", "seconds": round(seconds, 1),
                                          **report(finish(base.base_labels, base.strengths))}]
     default = recall_settings(params)
+    default = replace(default, ratio=args.ratio or default.ratio, nearest=args.nearest or default.nearest)
     tries = [default]
     if args.grid:
         tries += [replace(default, join_distance=j, join_spread=s, attach_distance=a, ratio=r)

@@ -135,3 +135,66 @@ def test_rules_block_joins_and_attachments() -> None:
     # Without any rule the same inputs do join (the rules above are what stopped it).
     out, _, _ = recall_pass(x, labels, ones, graph, LOOSE)
     assert out[0] == out[6] == out[18]
+
+
+def test_on_a_real_library(tmp_path, shared_data, models_dir, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Real photos of four people: a face taken out of its group goes back to it under the app's own
+    thresholds, never next to a face of its own photo; recluster logs what the pass did and can skip it."""
+    import logging
+    import shutil
+
+    from faceorg.cluster.engine import recall_settings
+    from faceorg.people.clustering import cluster_params, load_library_faces, recluster
+    from faceorg.pipeline.factory import analyzer_for_library
+    from faceorg.scan.scanner import scan_library
+    from faceorg.settings import Settings
+    from faceorg.store import open_library
+    from faceorg.store.folders import add_folder
+    from faceorg.store.models import Assignment
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    people = ["George_W_Bush", "Colin_Powell", "Tony_Blair", "Donald_Rumsfeld"]
+    for person in people:
+        for src in sorted((shared_data / "lfw" / "images" / person).glob("*.jpg"))[:6]:
+            shutil.copy(src, photos / src.name)
+    with open_library(tmp_path / "lib.sqlite") as lib:
+        add_folder(lib, photos)
+        scan_library(lib, analyzer=analyzer_for_library(lib))
+        with caplog.at_level(logging.INFO, logger="faceorg.people.clustering"):
+            recluster(lib)
+        assert any("recall pass: {'groups_joined'" in r.getMessage() for r in caplog.records)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="faceorg.people.clustering"):
+            recluster(lib, full=True, recall_pass=False)
+        assert not any("recall pass" in r.getMessage() for r in caplog.records)
+        data = load_library_faces(lib)
+        with lib.session() as s:
+            owner = dict(s.query(Assignment.face_id, Assignment.person_id).all())
+        from faceorg.store.models import Face, Photo
+        with lib.session() as s:
+            path = dict(s.query(Face.id, Photo.path).join(Photo, Photo.id == Face.photo_id).all())
+    x = np.ascontiguousarray(data.vectors, np.float32)
+    labels = np.array([owner.get(int(f), -1) for f in data.face_ids])
+    who = np.array([next((p for p in people if p in path[int(f)]), "") for f in data.face_ids])
+    settings = recall_settings(cluster_params(Settings(), len(x)))
+    assert settings.attach_distance > 0
+    graph = knn_exact(x, min(16, len(x) - 1))
+    moved = 0
+    for person in people:
+        home = np.bincount(labels[(who == person) & (labels >= 0)]).argmax()
+        members = np.flatnonzero((labels == home) & (who == person))
+        assert len(members) >= 4
+        # The face nearest its group's centre: clearly that person's.
+        centre = l2_normalize(x[members].mean(axis=0))
+        face = members[np.argmax(x[members] @ centre)]
+        taken = labels.copy()
+        taken[face] = -1
+        out, _, report = recall_pass(x, taken, np.ones(len(x)), graph, settings)
+        assert out[face] == home and report.faces_attached >= 1
+        photo = data.photo_ids.copy()
+        photo[members[members != face][0]] = photo[face]  # pretend another member shares its photo
+        out, _, _ = recall_pass(x, taken, np.ones(len(x)), graph, settings, photo=photo)
+        assert out[face] != home
+        moved += 1
+    assert moved == len(people)
