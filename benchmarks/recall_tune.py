@@ -73,6 +73,7 @@ def main() -> int:
     ap.add_argument("--tune", type=int, default=0, help="the fold thresholds are chosen on (0 or 1)")
     ap.add_argument("--grid", action="store_true", help="try a grid of thresholds, not only the defaults")
     ap.add_argument("--ratio", type=float, help="try this ratio instead of the default")
+    ap.add_argument("--attach", type=float, help="try this attach distance instead of the default")
     ap.add_argument("--nearest", type=int, help="try this many nearest faces per group instead of the default")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -87,6 +88,8 @@ def main() -> int:
     graph = knn_exact(x, params.k)
     base = cluster_embeddings(x, replace(params, recall_pass=False), None, graph)
     seconds = time.perf_counter() - start
+    # What the pass starts from: the grouping without the stray rule, which its attaching replaces.
+    before = cluster_embeddings(x, replace(params, recall_pass=False, stray_distance=0.0), None, graph)
     photo = np.where(data.collage, -1, data.photo_ids)
     constraints = Constraints(groups=photo)
 
@@ -103,15 +106,19 @@ def main() -> int:
     results: list[dict[str, object]] = [{"pass": "off", "seconds": round(seconds, 1),
                                          **report(finish(base.base_labels, base.strengths))}]
     default = recall_settings(params)
-    default = replace(default, ratio=args.ratio or default.ratio, nearest=args.nearest or default.nearest)
+    default = replace(default, ratio=args.ratio or default.ratio, nearest=args.nearest or default.nearest,
+                      attach_distance=default.attach_distance if args.attach is None else args.attach)
     tries = [default]
     if args.grid:
         tries += [replace(default, join_distance=j, join_spread=s, attach_distance=a, ratio=r)
-                  for j, s, a, r in itertools.product((0.0, 0.27, 0.30), (0.36, 0.40), (0.0, 0.36), (1.1, 1.2, 1.3))
+                  for j, s, a, r in itertools.product((0.0, 0.27, 0.30), (0.36, 0.40), (0.0, 0.34, 0.38),
+                                                      (1.1, 1.13, 1.15, 1.2))
                   if (j > 0 or s == 0.40) and (a > 0 or r == 1.2)]
     for settings in tries:
         start = time.perf_counter()
-        labels, strengths, rep = recall_pass(x, base.base_labels, base.strengths, graph, settings, photo=photo)
+        start_from = before if settings.attach_distance > 0 else base
+        labels, strengths, rep = recall_pass(x, start_from.base_labels, start_from.strengths, graph, settings,
+                                             photo=photo)
         took = time.perf_counter() - start
         results.append({"pass": {k: getattr(settings, k) for k in ("join_distance", "join_spread",
                                                                      "attach_distance", "ratio")},

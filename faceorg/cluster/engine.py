@@ -193,9 +193,11 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
             base, strengths = split_spread_groups(x, base, strengths, params)
             timings["spread"] = time.perf_counter() - start
 
-        if params.stray_distance > 0 or params.pair_distance > 0:
+        # The recall pass's ratio test replaces the nearest-face rule for strays (same recall, fewer mistakes).
+        stray_distance = 0.0 if params.recall_pass and params.recall_attach_distance > 0 else params.stray_distance
+        if stray_distance > 0 or params.pair_distance > 0:
             start = time.perf_counter()
-            base, strengths = refine_strays(base, strengths, graph, stray_distance=params.stray_distance,
+            base, strengths = refine_strays(base, strengths, graph, stray_distance=stray_distance,
                                             pair_distance=params.pair_distance)
             timings["strays"] = time.perf_counter() - start
 
@@ -230,7 +232,8 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
 def recall_settings(params: ClusterParams) -> RecallSettings:
     """The recall pass's thresholds from the clustering parameters."""
     return RecallSettings(join_distance=params.recall_join_distance, join_spread=params.recall_join_spread,
-                          attach_distance=params.recall_attach_distance, ratio=params.recall_ratio)
+                          attach_distance=params.recall_attach_distance, ratio=params.recall_ratio,
+                          nearest=params.recall_nearest)
 
 
 def _recall(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph: KnnGraph, params: ClusterParams,

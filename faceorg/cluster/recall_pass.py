@@ -152,44 +152,75 @@ def join_groups(x: np.ndarray, labels: np.ndarray, graph: KnnGraph, settings: Re
     return out
 
 
+def _group_scores(dist: np.ndarray, who: np.ndarray, size: np.ndarray, nearest: int,
+                  ceiling: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of a block: the best group, its score and the runner-up's score.
+
+    ``dist`` [b, p] (each row ascending) and ``who`` [b, p]: the distances and groups of each face's ``p``
+    nearest grouped faces. A group's score is the mean distance of its ``nearest`` closest faces (fewer if
+    it has fewer); faces of it beyond the pool count as ``ceiling`` (the row's farthest pooled distance).
+    The runner-up of a row whose pool holds one group is ``ceiling``."""
+    b, p = dist.shape
+    row = np.repeat(np.arange(b), p)
+    key = row * (int(who.max()) + 1) + who.ravel()
+    order = np.argsort(key, kind="stable")  # by row and group, nearest first within a group
+    key_sorted = key[order]
+    starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
+    group_of = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(key_sorted)]))
+    rank = np.arange(len(key_sorted)) - starts[group_of]
+    keep = rank < nearest
+    sums = np.bincount(group_of[keep], weights=dist.ravel()[order][keep], minlength=len(starts))
+    counts = np.bincount(group_of[keep], minlength=len(starts))
+    g_row = row[order][starts]
+    g_label = who.ravel()[order][starts]
+    want = np.minimum(nearest, size[g_label])
+    missing = want - counts
+    fill = np.zeros(len(starts))
+    short = missing > 0
+    fill[short] = missing[short] * ceiling[g_row[short]]
+    score = (sums + fill) / want
+    by = np.lexsort((score, g_row))  # per row, best score first
+    first = np.flatnonzero(np.r_[True, g_row[by][1:] != g_row[by][:-1]])
+    best = by[first]
+    has_second = np.r_[first[1:], len(by)] - first > 1
+    runner = np.where(has_second, score[by[np.minimum(first + 1, len(by) - 1)]], ceiling[g_row[best]])
+    return g_label[best], score[best], runner
+
+
 def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings, rules: _Rules,
                     report: RecallReport) -> np.ndarray:
-    """Give unsorted faces the group their nearest faces clearly point to (a ratio test)."""
+    """Give unsorted faces the group their nearest faces clearly point to (a ratio test).
+
+    Distances are taken to the groups as they were before the pass (faces attached here do not pull others
+    after them); the rules are checked against the groups as they grow, in face order."""
     out = labels.copy()
     grouped = np.flatnonzero(labels >= 0)
     lonely = np.flatnonzero((labels < 0) & (rules.fixed < 0))
     if not len(grouped) or not len(lonely):
         return out
     pool = min(settings.pool, len(grouped))
+    size = np.bincount(labels[grouped])
     members = {int(g): np.flatnonzero(labels == g) for g in np.unique(labels[grouped])}
+    xg = x[grouped]
     for start in range(0, len(lonely), 512):
         block = lonely[start:start + 512]
-        d = distance_from_similarity(x[block] @ x[grouped].T)
-        near = np.argpartition(d, pool - 1, axis=1)[:, :pool] if pool < len(grouped) else np.tile(
-            np.arange(len(grouped)), (len(block), 1))
-        for r, face in enumerate(block.tolist()):
-            dist = d[r, near[r]]
-            order = np.argsort(dist)
-            dist, who = dist[order], labels[grouped[near[r][order]]]
-            ceiling = float(dist[-1]) if pool < len(grouped) else np.inf
-            scores: dict[int, float] = {}
-            for g in dict.fromkeys(who.tolist()):
-                mine = dist[who == g][:settings.nearest]
-                if len(mine) < min(settings.nearest, len(members[g])):  # its other faces lie beyond the pool
-                    mine = np.concatenate([mine, np.full(min(settings.nearest, len(members[g])) - len(mine), ceiling)])
-                scores[g] = float(mine.mean())
-            ranked = sorted(scores.items(), key=lambda t: t[1])
-            best, best_d = ranked[0]
-            runner = ranked[1][1] if len(ranked) > 1 else ceiling
-            if best_d > settings.attach_distance or runner < settings.ratio * best_d:
-                continue
+        sim = x[block] @ xg.T
+        near = (np.argpartition(-sim, pool - 1, axis=1)[:, :pool] if pool < len(grouped)
+                else np.tile(np.arange(len(grouped)), (len(block), 1)))
+        dist = distance_from_similarity(np.take_along_axis(sim, near, axis=1))
+        order = np.argsort(dist, axis=1)
+        dist, near = np.take_along_axis(dist, order, axis=1), np.take_along_axis(near, order, axis=1)
+        ceiling = dist[:, -1] if pool < len(grouped) else np.full(len(block), np.inf)
+        best, best_d, runner = _group_scores(dist, labels[grouped[near]], size, settings.nearest, ceiling)
+        for r in np.flatnonzero((best_d <= settings.attach_distance) & (runner >= settings.ratio * best_d)):
+            face, group = int(block[r]), int(best[r])
             if rules.forbidden.get(face) and any(p in rules.forbidden[face] for p in
-                                                 np.unique(rules.fixed[members[best]]).tolist()):
+                                                 np.unique(rules.fixed[members[group]]).tolist()):
                 continue
-            if not _compatible(members[best], np.array([face]), rules):
+            if not _compatible(members[group], np.array([face]), rules):
                 continue
-            out[face] = best
-            members[best] = np.append(members[best], face)
+            out[face] = group
+            members[group] = np.append(members[group], face)
             report.faces_attached += 1
     return out
 

@@ -78,7 +78,7 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
                    attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale,
                    recall_join_distance=params.recall_join_distance * scale,
                    recall_join_spread=params.recall_join_spread * scale,
-                   recall_attach_distance=params.recall_attach_distance * scale)
+                   recall_attach_distance=params.recall_attach_distance * reach)  # it replaces the stray rule
 
 
 def active_distance_scale(library: Library) -> float:
