@@ -27,16 +27,18 @@ from sqlalchemy import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from faceorg.cluster.constraints import Constraints, apply_constraints  # noqa: E402
-from faceorg.cluster.engine import cluster_embeddings  # noqa: E402
-from faceorg.cluster.knn_exact import knn_exact  # noqa: E402
-from faceorg.cluster.metrics import score_clustering  # noqa: E402
-from faceorg.cluster.recall_pass import RecallSettings, recall_pass  # noqa: E402
-from faceorg.cluster.engine import recall_settings  # noqa: E402
-from faceorg.people.clustering import cluster_params, load_library_faces  # noqa: E402
-from faceorg.settings import Settings  # noqa: E402
-from faceorg.store import open_library  # noqa: E402
-from faceorg.store.models import Face, Photo  # noqa: E402
+from faceorg.cluster.constraints import Constraints, apply_constraints
+from faceorg.cluster.engine import (
+    cluster_embeddings,
+    recall_settings,
+)
+from faceorg.cluster.knn_exact import knn_exact
+from faceorg.cluster.metrics import score_clustering
+from faceorg.cluster.recall_pass import recall_pass
+from faceorg.people.clustering import cluster_params, load_library_faces
+from faceorg.settings import Settings
+from faceorg.store import open_library
+from faceorg.store.models import Face, Photo
 
 
 def central_rows(library, face_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -86,7 +86,7 @@ def test_weak_evidence_changes_nothing() -> None:
     x, labels = two_looks_and_a_stranger(1)
     graph = knn_exact(x, len(x) - 1)
     strict = RecallSettings(join_distance=0.1, join_spread=0.3, attach_distance=0.1, ratio=1.2)
-    out, strengths, report = recall_pass(x, labels, np.ones(len(x)), graph, strict)
+    out, _, report = recall_pass(x, labels, np.ones(len(x)), graph, strict)
     assert np.array_equal(out, labels) and report.as_dict() == {"groups_joined": 0, "faces_joined": 0,
                                                                  "faces_attached": 0}
 
