@@ -30,6 +30,8 @@ import numpy as np
 from faceorg.cluster.knn import KnnGraph
 from faceorg.vectors import distance_from_similarity
 
+BLOCK = 256  # unsorted faces compared with every grouped face at once
+
 
 @dataclass(frozen=True)
 class RecallSettings:
@@ -187,23 +189,35 @@ def _group_scores(dist: np.ndarray, who: np.ndarray, size: np.ndarray, nearest: 
     return g_label[best], score[best], runner
 
 
+def _may_attach(labels: np.ndarray, graph: KnnGraph, distance: float) -> np.ndarray:
+    """Faces that may have a grouped face within ``distance``: one among their k-NN, or k-NN all that near
+    (the rest unknown). A face without either cannot pass the attaching test, so it is not searched."""
+    idx, dist = graph.indices, graph.distances
+    near_grouped = ((idx >= 0) & (labels[np.maximum(idx, 0)] >= 0) & (dist <= distance)).any(axis=1)
+    return near_grouped | (dist[:, -1] <= distance) if idx.shape[1] else np.ones(len(labels), bool)
+
+
 def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings, rules: _Rules,
-                    report: RecallReport) -> np.ndarray:
+                    report: RecallReport, graph: KnnGraph | None = None) -> np.ndarray:
     """Give unsorted faces the group their nearest faces clearly point to (a ratio test).
 
     Distances are taken to the groups as they were before the pass (faces attached here do not pull others
-    after them); the rules are checked against the groups as they grow, in face order."""
+    after them); the rules are checked against the groups as they grow, in face order. ``graph`` (the k-NN
+    graph) only spares the search for faces that have no grouped face near enough."""
     out = labels.copy()
     grouped = np.flatnonzero(labels >= 0)
-    lonely = np.flatnonzero((labels < 0) & (rules.fixed < 0))
+    lonely = (labels < 0) & (rules.fixed < 0)
+    if graph is not None and len(graph.indices) == len(labels):
+        lonely &= _may_attach(labels, graph, settings.attach_distance)
+    lonely = np.flatnonzero(lonely)
     if not len(grouped) or not len(lonely):
         return out
     pool = min(settings.pool, len(grouped))
     size = np.bincount(labels[grouped])
     members = {int(g): np.flatnonzero(labels == g) for g in np.unique(labels[grouped])}
     xg = x[grouped]
-    for start in range(0, len(lonely), 512):
-        block = lonely[start:start + 512]
+    for start in range(0, len(lonely), BLOCK):
+        block = lonely[start:start + BLOCK]
         sim = x[block] @ xg.T
         near = (np.argpartition(-sim, pool - 1, axis=1)[:, :pool] if pool < len(grouped)
                 else np.tile(np.arange(len(grouped)), (len(block), 1)))
@@ -237,7 +251,7 @@ def recall_pass(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph:
     report = RecallReport()
     rules = _rules(len(x), photo, fixed, cannot_link, forbidden)
     joined = join_groups(x, labels, graph, settings, rules, report) if settings.join_distance > 0 else labels
-    attached = attach_unsorted(x, joined, settings, rules, report) if settings.attach_distance > 0 else joined
+    attached = attach_unsorted(x, joined, settings, rules, report, graph) if settings.attach_distance > 0 else joined
     out_strength = strengths.astype(np.float64).copy()
     new = (joined < 0) & (attached >= 0)
     if new.any():
