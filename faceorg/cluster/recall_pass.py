@@ -11,7 +11,10 @@ Two rules, both with exact distances:
   as a whole). Candidates are taken closest first and re-checked against the groups as they grow.
 - **Attaching unsorted faces**: an unsorted face joins the group whose ``nearest`` closest faces are on
   average within ``attach_distance`` of it, when the runner-up group's are at least ``ratio`` times as far
-  (a ratio test: a face between two people stays unsorted).
+  (a ratio test: a face between two people stays unsorted). With attaching on, the engine drops the
+  older stray rule (nearest grouped face within ``stray_distance``, ``refine.py``): the ratio test recovers
+  as many faces with fewer mistakes (LFW BCubed F 0.9324 -> 0.9378, precision 0.9412 -> 0.9467; how the
+  thresholds were chosen: ``params.py``). Joining is off by default: it cost precision at every setting tried.
 
 Both respect what the user and the photos say: never two faces of one photo in one group (``photo`` = -1 for
 collages), never a cannot-link pair in one group, never a group holding faces fixed to two different people,
