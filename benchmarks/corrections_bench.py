@@ -42,7 +42,7 @@ Retraining attempts, per depth (every attempt is reported):
   (``faceorg.retrain.training_data.MIN_QUALITY``) keeps the poorest of these 25-40 px faces out.
 - **quality gate Q + acceptance forced** (only when the first installs nothing; ``--train-min-quality``
   Q, default 0; ``app`` skips it): the same ``retrain`` with ``collect_training_data(min_quality=Q)``
-  and, unless ``--no-force``, the app's acceptance gate (``faceorg.retrain.retrain.judge``) overridden
+  and, unless ``--no-force``, the app's acceptance gate (``faceorg.retrain.gate.judge``) overridden
   when it refuses, so the trained model's effect on the later photos is measured anyway. Both patches
   live in this process only; the table says when a model was forced in.
 
@@ -104,9 +104,10 @@ from faceorg.retrain.training_data import MIN_QUALITY  # noqa: E402
 from faceorg.scan.scanner import scan_library  # noqa: E402
 from faceorg.settings import Settings, load_settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
-from faceorg.store.db import Library, copy_database  # noqa: E402
+from faceorg.store.backups import copy_database  # noqa: E402
+from faceorg.store.db import Library  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
-from faceorg.store.model_versions import active_version, runtime_model_path  # noqa: E402
+from faceorg.versions import active_version, runtime_model_path  # noqa: E402
 from faceorg.store.models import Assignment, AssignmentSource, Embedding, Face  # noqa: E402
 
 TARGET_GAIN = 0.03
@@ -166,13 +167,14 @@ def confirmed_quality(library: Library, gate: float) -> dict[str, int]:
 def patched_retrain(min_quality: float | None, force: bool, verdicts: list[tuple[bool, str]]) -> Iterator[None]:
     """Inside the block, ``retrain`` trains with ``collect_training_data(min_quality=...)`` (None: the
     app's own gate) and, with ``force``, installs the model even when its acceptance gate
-    (``faceorg.retrain.retrain.judge``) refuses it. The gate's own verdicts are appended to ``verdicts``.
+    (``faceorg.retrain.gate.judge``) refuses it. The gate's own verdicts are appended to ``verdicts``.
     Only this process is affected."""
     import dataclasses
 
+    import faceorg.retrain.gate as gate_module
     import faceorg.retrain.retrain as retrain_module
 
-    original_collect, original_judge = retrain_module.collect_training_data, retrain_module.judge
+    original_collect, original_judge = retrain_module.collect_training_data, gate_module.judge
 
     def judge(*args: Any, **kwargs: Any) -> Any:
         decision = original_judge(*args, **kwargs)
@@ -184,12 +186,12 @@ def patched_retrain(min_quality: float | None, force: bool, verdicts: list[tuple
 
     if min_quality is not None:
         retrain_module.collect_training_data = functools.partial(original_collect, min_quality=min_quality)
-    retrain_module.judge = judge  # type: ignore[assignment]
+    gate_module.judge = judge  # type: ignore[assignment]
     try:
         yield
     finally:
         retrain_module.collect_training_data = original_collect
-        retrain_module.judge = original_judge  # type: ignore[assignment]
+        gate_module.judge = original_judge  # type: ignore[assignment]
 
 
 def run_retrain(library: Library, depth: str, seed: int, fallback_quality: float | None, force: bool) -> dict[str, Any]:

@@ -10,14 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceorg.train.dlib_format import DlibFormatError, DlibStream, read_dlib_network, read_layer_details
+from faceorg.train.dlib_format import (
+    DlibFormatError,
+    DlibStream,
+    read_dlib_network,
+    read_layer_details,
+)
 from faceorg.weights.registry import DLIB_RESNET_FILE
 
 torch = pytest.importorskip("torch")
 ort = pytest.importorskip("onnxruntime")
 
+from faceorg.files import sha256_file  # noqa: E402
 from faceorg.train.dlib_resnet import DlibResNet, add_zero_padded  # noqa: E402
-from faceorg.train.export_onnx import export_onnx, sha256_file  # noqa: E402
+from faceorg.train.export_onnx import export_onnx  # noqa: E402
 
 DLIB_TOLERANCE = 1e-5
 

@@ -177,7 +177,7 @@ def test_oracle_finishes_a_real_library_through_the_apps_operations(
     from sqlalchemy import func, select
 
     from faceorg.store import open_library
-    from faceorg.store.db import copy_database
+    from faceorg.store.backups import copy_database
     from faceorg.store.models import Operation
 
     db = tmp_path / "copy.sqlite"

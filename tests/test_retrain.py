@@ -15,14 +15,22 @@ from faceorg.people.clustering import recluster
 from faceorg.people.queries import faces_of_person, list_people
 from faceorg.pipeline.factory import analyzer_for_library
 from faceorg.progress import Progress
-from faceorg.retrain import versions
-from faceorg.retrain.retrain import GateFold, RetrainReport, _install, gate_folds, judge, retrain
+from faceorg.retrain import install
+from faceorg.retrain.folds import GateFold, gate_folds
+from faceorg.retrain.gate import judge
+from faceorg.retrain.retrain import RetrainReport, install_model, retrain
 from faceorg.retrain.training_data import collect_training_data
 from faceorg.scan.scanner import scan_library
 from faceorg.store import Library, open_library
 from faceorg.store.folders import add_folder
-from faceorg.store.model_versions import active_version
-from faceorg.store.models import Assignment, AssignmentSource, Embedding, FaceNotPerson, ModelVersion
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    Embedding,
+    FaceNotPerson,
+    ModelVersion,
+)
+from faceorg.versions.records import active_version, head_weight
 
 PEOPLE = ["Colin_Powell", "Donald_Rumsfeld", "George_W_Bush", "Gerhard_Schroeder", "Tony_Blair",
           "Ariel_Sharon", "Hugo_Chavez", "Jean_Chretien"]
@@ -155,10 +163,10 @@ def _perturbed_version(library: Library) -> tuple[ModelVersion, ModelVersion]:
     """Install a new head version (a slightly changed last layer) through the real install path."""
     base = active_version(library)
     assert base is not None
-    weight = versions.head_weight(library, base)
+    weight = head_weight(library, base)
     weight = weight + np.random.default_rng(0).normal(scale=0.01, size=weight.shape).astype(np.float32)
     report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
-    new = _install(library, base, "quick", weight, None, report, Progress())
+    new = install_model(library, base, "head", report, Progress(), weight=weight)
     return base, new
 
 
@@ -171,21 +179,21 @@ def test_install_swaps_atomically_keeps_decisions_and_rolls_back(library: Librar
     assert embeddings_of(library, new.id) == faces  # every face re-embedded from its stored features
     recluster(library, full=True)
     assert decisions(library) == before
-    versions.use_version(library, base.name)
+    install.use_version(library, base.name)
     assert active_version(library).name == base.name and decisions(library) == before
-    versions.use_version(library, new.name)
+    install.use_version(library, new.name)
     assert active_version(library).name == new.name and decisions(library) == before
     with pytest.raises(FaceorgError, match="no embedder version named"):
-        versions.use_version(library, "v99-nothing")
+        install.use_version(library, "v99-nothing")
 
 
 def test_a_crash_while_re_embedding_leaves_the_previous_model_working(library: Library,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     base = active_version(library)
-    real = versions.reembed_from_features
+    real = install.reembed_from_features
 
     def crash(lib, version, weight, progress=None):  # type: ignore[no-untyped-def]
-        versions.CHUNK, saved = 10, versions.CHUNK  # write a little, then die
+        install.CHUNK, saved = 10, install.CHUNK  # write a little, then die
         try:
             calls = {"n": 0}
             original = Progress.advance
@@ -199,9 +207,9 @@ def test_a_crash_while_re_embedding_leaves_the_previous_model_working(library: L
             monkeypatch.setattr(Progress, "advance", advance)
             return real(lib, version, weight, progress)
         finally:
-            versions.CHUNK = saved
+            install.CHUNK = saved
 
-    monkeypatch.setattr("faceorg.retrain.retrain.reembed_from_features", crash)
+    monkeypatch.setattr("faceorg.retrain.install.reembed_from_features", crash)
     with pytest.raises(KeyboardInterrupt):
         _perturbed_version(library)
     monkeypatch.undo()
@@ -210,7 +218,7 @@ def test_a_crash_while_re_embedding_leaves_the_previous_model_working(library: L
         pending = s.scalars(select(ModelVersion).where(ModelVersion.active.is_(False))).one()
     assert 0 < embeddings_of(library, pending.id) < embeddings_of(library, base.id)
     recluster(library)  # the library still works
-    versions.use_version(library, pending.name)  # finishing the re-embedding makes it usable
+    install.use_version(library, pending.name)  # finishing the re-embedding makes it usable
     assert active_version(library).name == pending.name
     assert embeddings_of(library, pending.id) == embeddings_of(library, base.id)
 
@@ -242,7 +250,7 @@ def test_the_gate_needs_enough_held_out_faces() -> None:
 
 
 def test_distance_scale_follows_the_spread_of_faces() -> None:
-    from faceorg.retrain.retrain import distance_scale
+    from faceorg.retrain.calibrate import distance_scale
 
     rng = np.random.default_rng(3)
     before, labels = _identities(rng, 6, 6, noise=1.0)
@@ -267,7 +275,11 @@ def _chips(library: Library, count: int = 24) -> np.ndarray:
 def test_versions_run_int8_copies_and_a_head_version_keeps_its_parents_features(library: Library) -> None:
     from faceorg.embed.embedder import Embedder, l2_normalize
     from faceorg.embed.quantize import check_quantized
-    from faceorg.store.model_versions import library_models_dir, runtime_model_path, verified_model_path
+    from faceorg.versions.files import (
+        library_models_dir,
+        runtime_model_path,
+        verified_model_path,
+    )
     from faceorg.weights.registry import BASE_EMBEDDER_INT8_FILE
 
     base, new = _perturbed_version(library)
@@ -281,7 +293,7 @@ def test_versions_run_int8_copies_and_a_head_version_keeps_its_parents_features(
     _, base_features = Embedder(runtime_model_path(library, base), use_gpu=False).embed(chips)
     vectors, features = Embedder(new_runtime, use_gpu=False).embed(chips)
     np.testing.assert_array_equal(features, base_features)  # same int8 body: stored features stay valid
-    np.testing.assert_allclose(vectors, l2_normalize(features @ versions.head_weight(library, new).T), atol=1e-5)
+    np.testing.assert_allclose(vectors, l2_normalize(features @ head_weight(library, new).T), atol=1e-5)
 
     new_runtime.write_bytes(b"tampered")
     with pytest.raises(FaceorgError, match="does not match its recorded SHA-256"):
@@ -291,10 +303,10 @@ def test_versions_run_int8_copies_and_a_head_version_keeps_its_parents_features(
 def test_a_deeper_version_is_calibrated_on_library_chips(library: Library) -> None:
     from faceorg.embed.embedder import Embedder
     from faceorg.embed.quantize import check_quantized
-    from faceorg.store.model_versions import library_models_dir, verified_model_path
+    from faceorg.versions.files import library_models_dir, verified_model_path
 
     base = active_version(library)
-    made = versions.make_runtime_copy(library, name="v9-full", kind="full",
+    made = install.make_runtime_copy(library, name="v9-full", kind="full",
                                       onnx_file=verified_model_path(library, base), parent=base)
     assert made is not None and made[0] == "embedder-v9-full.int8.onnx"
     path = library_models_dir(library) / made[0]
@@ -307,7 +319,7 @@ def test_a_deeper_version_is_calibrated_on_library_chips(library: Library) -> No
 
 def test_a_failed_int8_copy_leaves_nothing_behind(library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
     import faceorg.embed.quantize as quantize
-    from faceorg.store.model_versions import library_models_dir, runtime_model_path
+    from faceorg.versions.files import library_models_dir, runtime_model_path
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ValueError("disk full")
@@ -323,14 +335,14 @@ def test_a_failed_int8_copy_leaves_nothing_behind(library: Library, monkeypatch:
 
     monkeypatch.setattr(quantize, "quantize_embedder", broken)  # a deeper version runs float32 instead
     base = active_version(library)
-    from faceorg.store.model_versions import verified_model_path
+    from faceorg.versions.files import verified_model_path
 
-    assert versions.make_runtime_copy(library, name="v9-full", kind="full",
+    assert install.make_runtime_copy(library, name="v9-full", kind="full",
                                       onnx_file=verified_model_path(library, base), parent=base) is None
 
 
 def test_a_library_embedded_in_float32_keeps_float32(library: Library) -> None:
-    from faceorg.store.model_versions import runtime_model_path, verified_model_path
+    from faceorg.versions.files import runtime_model_path, verified_model_path
 
     with library.transaction() as s:  # as a library made before the int8 copy existed
         base = s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).one()
@@ -349,9 +361,10 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     import types
 
     torch = pytest.importorskip("torch")
-    import faceorg.retrain.retrain as retrain_module
+    import faceorg.retrain.shipping as shipping
     import faceorg.train.finetune as finetune_module
-    from faceorg.retrain.retrain import _thorough, suggestion_scale
+    from faceorg.retrain.calibrate import suggestion_scale
+    from faceorg.retrain.deep import thorough_candidate
 
     started: list[object] = []
     tuned_holder: list[object] = []
@@ -369,11 +382,11 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     monkeypatch.setattr(finetune_module, "finetune", fake_finetune)
     data = collect_training_data(library, seed=0)
     base = active_version(library)
-    result = _thorough(library, data, base, Progress(), seed=0)
+    result = thorough_candidate(library, data, base, Progress(), seed=0)
     folds, after, shipped, stop = result.folds, result.after, result.module, result.stop_reason
-    assert result.ship_fraction == retrain_module.SHIP_FRACTIONS[0] and result.geometry_kept >= 0.88
+    assert result.ship_fraction == shipping.SHIP_FRACTIONS[0] and result.geometry_kept >= 0.88
     start_w, tuned_w = started[0].fc.weight, tuned_holder[0].fc.weight  # type: ignore[attr-defined]
-    expected = start_w + retrain_module.SHIP_FRACTION * (tuned_w - start_w)
+    expected = start_w + shipping.SHIP_FRACTION * (tuned_w - start_w)
     assert torch.allclose(shipped.fc.weight, expected, atol=1e-6) and stop == "test"
     labelled = data.labels >= 0
     trained_on = labelled & ~folds[0].held_out  # these choose the gate's threshold: new vectors too
@@ -386,11 +399,11 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     calibrated = calibrated_distance_scale(data.vectors, after, data.labels, folds[0].held_out, 1.0,
                                            SUGGEST_MAX_DISTANCE, SUGGEST_MARGIN)
     assert calibrated is not None  # enough held-out faces here: the calibration, not the fallback, decides
-    assert suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out) == calibrated == result.scale
+    assert suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out) == calibrated == result.distance_scale
 
 
 def test_geometry_kept_is_the_correlation_of_pair_distances() -> None:
-    from faceorg.retrain.retrain import geometry_kept
+    from faceorg.retrain.shipping import geometry_kept
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(12, 5))
@@ -406,10 +419,10 @@ def test_a_fine_tuning_that_moves_everyone_is_shipped_only_in_part(library: Libr
     import copy
 
     torch = pytest.importorskip("torch")
-    from faceorg.retrain.retrain import SHIP_FRACTIONS, _ship_fraction
+    from faceorg.paths import models_dir
+    from faceorg.retrain.shipping import SHIP_FRACTIONS, ship_fraction
     from faceorg.retrain.training_data import chip_loader
     from faceorg.train.model_io import load_module
-    from faceorg.paths import models_dir
     from faceorg.weights.registry import DLIB_RESNET_FILE
 
     data = collect_training_data(library, seed=0)
@@ -420,14 +433,14 @@ def test_a_fine_tuning_that_moves_everyone_is_shipped_only_in_part(library: Libr
         for p in [*scrambled.stages[-1].parameters(), *scrambled.stages[-2].parameters()]:
             p.copy_(torch.randn(p.shape, generator=generator) * p.std() + p.mean())
     loader = chip_loader(library, data.face_ids)
-    fraction, kept = _ship_fraction(start, scrambled, loader, len(data.face_ids), 0, Progress())
+    fraction, kept = ship_fraction(start, scrambled, loader, len(data.face_ids), 0, Progress())
     assert fraction < SHIP_FRACTIONS[0], kept
-    fraction_same, kept_same = _ship_fraction(start, copy.deepcopy(start), loader, len(data.face_ids), 0, Progress())
+    fraction_same, kept_same = ship_fraction(start, copy.deepcopy(start), loader, len(data.face_ids), 0, Progress())
     assert fraction_same == SHIP_FRACTIONS[0] and kept_same == pytest.approx(1.0)
 
 
 def test_the_unseen_tolerance_grows_only_when_the_evidence_is_thin() -> None:
-    from faceorg.retrain.retrain import UNSEEN_TOLERANCE, unseen_tolerance
+    from faceorg.retrain.gate import UNSEEN_TOLERANCE, unseen_tolerance
 
     assert unseen_tolerance(0.85, 50) == pytest.approx(2 * np.sqrt(0.85 * 0.15 / 50))  # ~0.10
     assert unseen_tolerance(0.85, 100_000) == UNSEEN_TOLERANCE
@@ -436,7 +449,7 @@ def test_the_unseen_tolerance_grows_only_when_the_evidence_is_thin() -> None:
 
 
 def test_a_steady_false_accept_rate_on_few_people() -> None:
-    from faceorg.retrain.retrain import GATE_FAR, steady_far
+    from faceorg.retrain.gate import GATE_FAR, steady_far
 
     labels = np.repeat(np.arange(6), 8)  # 6 people, 8 faces: 48*47/2 - 6*28 = 960 impostor pairs
     everyone = np.ones(len(labels), bool)
@@ -452,14 +465,15 @@ def test_thorough_steps_back_while_unseen_people_are_matched_worse(library: Libr
     import dataclasses
     import types
 
-    import faceorg.retrain.retrain as retrain_module
+    import faceorg.retrain.gate as gate_module
+    import faceorg.retrain.shipping as shipping
     import faceorg.train.finetune as finetune_module
-    from faceorg.retrain.retrain import _thorough
+    from faceorg.retrain.deep import thorough_candidate
 
     monkeypatch.setattr(finetune_module, "finetune",
                         lambda training, module, **kw: types.SimpleNamespace(model=copy.deepcopy(module),
                                                                                stop_reason="test"))
-    real_judge, seen = retrain_module.judge, []
+    real_judge, seen = gate_module.judge, []
 
     def judge(*args, **kwargs):  # type: ignore[no-untyped-def]
         decision = real_judge(*args, **kwargs)
@@ -468,7 +482,8 @@ def test_thorough_steps_back_while_unseen_people_are_matched_worse(library: Libr
             return dataclasses.replace(decision, accepted=False, unseen_worse=True, lines=list(decision.lines))
         return dataclasses.replace(decision, accepted=True, unseen_worse=False, lines=list(decision.lines))
 
-    monkeypatch.setattr(retrain_module, "judge", judge)
-    result = _thorough(library, collect_training_data(library, seed=0), active_version(library), Progress(), seed=0)
-    assert len(seen) == 3 and result.ship_fraction == retrain_module.SHIP_FRACTIONS[2]
+    monkeypatch.setattr(gate_module, "judge", judge)
+    result = thorough_candidate(library, collect_training_data(library, seed=0), active_version(library), Progress(),
+                                seed=0)
+    assert len(seen) == 3 and result.ship_fraction == shipping.SHIP_FRACTIONS[2]
     assert result.decision.accepted and any("Kept 40% of the fine-tuning" in line for line in result.decision.lines)

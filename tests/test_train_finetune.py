@@ -6,6 +6,7 @@ textures; the model: dlib's converted ResNet when its .dat is installed, else a 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,25 +17,23 @@ torch = pytest.importorskip("torch")
 from faceorg.errors import CancelledError  # noqa: E402
 from faceorg.progress import Progress  # noqa: E402
 from faceorg.train.augment import AugmentConfig, Augmenter, flip, low_resolution  # noqa: E402
+from faceorg.train.chips import chips_tensor, embed_chips, embed_chips_and_features  # noqa: E402
 from faceorg.train.data import TrainingSet  # noqa: E402
 from faceorg.train.dlib_resnet import DlibResNet  # noqa: E402
 from faceorg.train.finetune import (  # noqa: E402
     FinetuneRecipe,
     FinetuneResult,
-    ThreadChooser,
-    affordable_views,
-    chips_tensor,
-    embed_chips,
-    embed_chips_and_features,
     finetune,
     select_working_set,
 )
+from faceorg.train.frozen import ThreadChooser, affordable_views  # noqa: E402
 from faceorg.weights.registry import DLIB_RESNET_FILE  # noqa: E402
 from tests.conftest import INSTALLED_MODELS, SHARED_DATA  # noqa: E402
 
 N_PEOPLE, PER_PERSON, N_UNLABELLED = 6, 8, 12
-QUICK = dict(max_steps=6, eval_every=3, patience=10, views=2, people_per_batch=6, faces_per_person=4,
-             unlabelled_per_batch=8, device="cpu", cpu_threads=1, seed=0)
+QUICK = FinetuneRecipe(max_steps=6, eval_every=3, patience=10, views=2, people_per_batch=6, faces_per_person=4,
+                       unlabelled_per_batch=8, seed=0)
+RUN = dict(device="cpu", cpu_threads=1)
 
 
 def lfw_chips() -> tuple[np.ndarray, np.ndarray] | None:
@@ -93,7 +92,7 @@ def training() -> TrainingSet:
 @pytest.fixture(scope="module")
 def trained(training: TrainingSet, model: DlibResNet) -> tuple[FinetuneResult, list[str]]:
     messages: list[str] = []
-    result = finetune(training, model, progress=lambda s, m, text: messages.append(text), **QUICK)
+    result = finetune(training, model, QUICK, progress=lambda s, m, text: messages.append(text), **RUN)
     return result, messages
 
 
@@ -105,7 +104,7 @@ def same_weights(a: torch.nn.Module, b: torch.nn.Module, prefix: str = "") -> bo
 # --------------------------------------------------------------------------------------- finetune
 def test_runs_steps_and_keeps_the_best_held_out_score(trained: tuple[FinetuneResult, list[str]]) -> None:
     result, messages = trained
-    assert result.steps == QUICK["max_steps"] and result.stop_reason == "max_steps"
+    assert result.steps == QUICK.max_steps and result.stop_reason == "max_steps"
     assert result.before is not None and result.after is not None
     assert result.after.verification_rate >= result.before.verification_rate
     assert len(result.history) >= 2 and all(r.held_out is not None for r in result.history)
@@ -124,7 +123,7 @@ def test_model_passed_in_is_not_changed(training: TrainingSet, model: DlibResNet
 
 
 def test_zero_steps_returns_identical_weights(training: TrainingSet, model: DlibResNet) -> None:
-    result = finetune(training, model, **{**QUICK, "max_steps": 0})
+    result = finetune(training, model, replace(QUICK, max_steps=0), **RUN)
     assert result.stop_reason == "no steps" and result.steps == 0 and not result.changed
     assert result.model is not model and same_weights(result.model, model)
 
@@ -132,8 +131,8 @@ def test_zero_steps_returns_identical_weights(training: TrainingSet, model: Dlib
 def last_weights_run(training: TrainingSet, model: DlibResNet, stages: int) -> FinetuneResult:
     """Two steps without a held-out set (no early stopping: the last weights come back)."""
     no_holdout = np.zeros(len(training), dtype=bool)
-    return finetune(training, model, trainable_stages=stages, holdout=no_holdout,
-                    **{**QUICK, "max_steps": 2})
+    return finetune(training, model, replace(QUICK, trainable_stages=stages, max_steps=2), holdout=no_holdout,
+                    **RUN)
 
 
 @pytest.fixture(scope="module")
@@ -168,22 +167,22 @@ def test_cancel_stops_with_cancelled_error(training: TrainingSet, model: DlibRes
         return len(calls) > 1
 
     with pytest.raises(CancelledError):
-        finetune(training, model, cancel=cancel, **QUICK)
+        finetune(training, model, QUICK, cancel=cancel, **RUN)
     progress = Progress()
     progress.cancel()
     with pytest.raises(CancelledError):
-        finetune(training, model, cancel=progress.check_cancelled, **QUICK)
+        finetune(training, model, QUICK, cancel=progress.check_cancelled, **RUN)
 
 
 def test_nothing_to_train_and_missing_chips(training: TrainingSet, model: DlibResNet) -> None:
     unlabelled = TrainingSet(face_ids=training.face_ids, labels=np.full(len(training), -1),
                              person_ids=[], cannot_link=np.zeros((0, 2)), load_chips=training.load_chips)
-    result = finetune(unlabelled, model, **QUICK)
+    result = finetune(unlabelled, model, QUICK, **RUN)
     assert result.stop_reason == "nothing to train" and same_weights(result.model, model)
     no_chips = TrainingSet(face_ids=training.face_ids, labels=training.labels,
                            person_ids=training.person_ids, cannot_link=training.cannot_link)
     with pytest.raises(ValueError, match="chips"):
-        finetune(no_chips, model, **QUICK)
+        finetune(no_chips, model, QUICK, **RUN)
 
 
 def test_trained_model_embeds_like_the_cache_says(training: TrainingSet,

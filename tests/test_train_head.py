@@ -14,12 +14,12 @@ from faceorg.errors import CancelledError
 from faceorg.progress import Progress
 from faceorg.train.data import TrainingSet
 from faceorg.train.head import (
+    HeadRecipe,
     HeadTrainResult,
-    HeldOutEvaluator,
     embed_from_features,
-    split_holdout,
     train_head,
 )
+from faceorg.train.holdout import HeldOutEvaluator, split_holdout
 
 
 @dataclass
@@ -75,7 +75,7 @@ def data() -> Synthetic:
 
 @pytest.fixture(scope="module")
 def trained(data: Synthetic) -> HeadTrainResult:
-    return train_head(data.features, data.labels, [], data.weight, seed=0, device="cpu")
+    return train_head(data.features, data.labels, [], data.weight, HeadRecipe(seed=0), device="cpu")
 
 
 def mean_drift(data: Synthetic, weight: np.ndarray, faces: np.ndarray) -> float:
@@ -110,8 +110,8 @@ def test_embed_from_features_re_embeds_100k_faces_quickly() -> None:
 
 # ------------------------------------------------------------------------------ training
 def test_zero_steps_returns_the_initial_weight(data: Synthetic) -> None:
-    for result in (train_head(data.features, data.labels, [], data.weight, max_steps=0),
-                   train_head(data.features, data.labels, [], data.weight, epochs=0)):
+    for result in (train_head(data.features, data.labels, [], data.weight, HeadRecipe(max_steps=0)),
+                   train_head(data.features, data.labels, [], data.weight, HeadRecipe(epochs=0))):
         np.testing.assert_array_equal(result.weight, data.weight)
         assert result.weight is not data.weight
         assert result.steps == 0 and not result.changed and result.stop_reason == "no steps"
@@ -145,8 +145,8 @@ def test_early_stopping_returns_the_best_round(data: Synthetic, trained: HeadTra
 
 
 def test_training_is_deterministic_under_a_seed(data: Synthetic) -> None:
-    a = train_head(data.features, data.labels, [], data.weight, seed=3, max_steps=20)
-    b = train_head(data.features, data.labels, [], data.weight, seed=3, max_steps=20)
+    a = train_head(data.features, data.labels, [], data.weight, HeadRecipe(seed=3, max_steps=20))
+    b = train_head(data.features, data.labels, [], data.weight, HeadRecipe(seed=3, max_steps=20))
     np.testing.assert_array_equal(a.weight, b.weight)
     assert a.steps == 20 and a.stop_reason == "max_steps"
 
@@ -155,8 +155,8 @@ def test_distillation_keeps_unlabelled_faces_near_their_embeddings(data: Synthet
     strangers = np.flatnonzero(data.people >= data.n_labelled_people)
     drift = {}
     for weight in (0.0, 10.0):
-        result = train_head(data.features, data.labels, [], data.weight, seed=0,
-                            distill_weight=weight)
+        result = train_head(data.features, data.labels, [], data.weight,
+                            HeadRecipe(seed=0, distill_weight=weight))
         assert result.after is not None and result.before is not None
         assert result.after.verification_rate > result.before.verification_rate + 0.2
         drift[weight] = mean_drift(data, result.weight, strangers)
@@ -178,9 +178,9 @@ def test_cannot_link_pushes_an_unlabelled_look_alike_away(data: Synthetic) -> No
         return float((e[person0] @ e[x]).mean())
 
     holdout = np.zeros(len(labels), dtype=bool)  # no early stopping: compare equal training
-    plain = train_head(data.features, labels, [], data.weight, seed=0, max_steps=150,
+    plain = train_head(data.features, labels, [], data.weight, HeadRecipe(seed=0, max_steps=150),
                        holdout=holdout)
-    linked = train_head(data.features, labels, links, data.weight, seed=0, max_steps=150,
+    linked = train_head(data.features, labels, links, data.weight, HeadRecipe(seed=0, max_steps=150),
                         holdout=holdout)
     assert plain.before is None and plain.stop_reason == "max_steps"
     assert similarity_to_person0(linked.weight) < similarity_to_person0(plain.weight) - 0.1
@@ -189,7 +189,7 @@ def test_cannot_link_pushes_an_unlabelled_look_alike_away(data: Synthetic) -> No
 
 def test_progress_is_reported_and_cancel_stops(data: Synthetic) -> None:
     calls: list[tuple[int, int, str]] = []
-    train_head(data.features, data.labels, [], data.weight, seed=0, max_steps=12, eval_every=5,
+    train_head(data.features, data.labels, [], data.weight, HeadRecipe(seed=0, max_steps=12, eval_every=5),
                progress=lambda done, total, message: calls.append((done, total, message)))
     done = [c[0] for c in calls]  # a round ends after 5 steps or at the end of an epoch
     assert done[-1] == 12 and all(0 < b - a <= 5 for a, b in zip([0, *done], done))
@@ -204,7 +204,7 @@ def test_progress_is_reported_and_cancel_stops(data: Synthetic) -> None:
 
 def test_cpu_thread_setting_is_restored(data: Synthetic) -> None:
     torch.set_num_threads(2)
-    train_head(data.features, data.labels, [], data.weight, max_steps=2, cpu_threads=1)
+    train_head(data.features, data.labels, [], data.weight, HeadRecipe(max_steps=2), cpu_threads=1)
     assert torch.get_num_threads() == 2
 
 
@@ -227,7 +227,7 @@ def test_nothing_to_train_without_labels(data: Synthetic) -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_trains_on_cuda(data: Synthetic) -> None:
-    result = train_head(data.features, data.labels, [], data.weight, seed=0)
+    result = train_head(data.features, data.labels, [], data.weight, HeadRecipe(seed=0))
     assert result.device.startswith("cuda")
     assert result.after is not None and result.before is not None
     assert result.after.verification_rate > result.before.verification_rate + 0.4
@@ -242,7 +242,7 @@ def test_five_thousand_labelled_faces_train_within_a_minute() -> None:
     n = int(counts.sum())
     links = list(zip(rng.integers(0, n, 300).tolist(), rng.integers(n, len(data.labels), 300).tolist()))
     started = time.perf_counter()
-    result = train_head(data.features, data.labels, links, data.weight, seed=0, device="cpu")
+    result = train_head(data.features, data.labels, links, data.weight, HeadRecipe(seed=0), device="cpu")
     assert time.perf_counter() - started < 60.0  # measured 10-15 s on a busy 2-core machine
     assert result.after is not None and result.before is not None
     assert result.after.verification_rate > result.before.verification_rate

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faceorg.errors import CancelledError
-from faceorg.train.head import HeldOutMetrics
+from faceorg.train.holdout import HeldOutMetrics
 from faceorg.train.rounds import (
     CancelCheck,
     ProgressCallback,

@@ -11,7 +11,7 @@ quality 1.0 (the training quality gate does not drop any).
 - ``retrain_s_5k``: ``faceorg.retrain.retrain.retrain(library, depth="quick", dry_run=True)`` on that
   database: collecting the labels, the 3-fold gate (3 head trainings) and the final head training, as
   the app runs it; ``train_head_s_5k``: one ``train_head`` call on the same set (the shipped layer).
-- ``reembed_s_100k``: ``faceorg.retrain.versions.reembed_from_features`` for a new head version over
+- ``reembed_s_100k``: ``faceorg.retrain.install.reembed_from_features`` for a new head version over
   all 100k faces: reading the features, the matrix product and writing 100k embedding rows (the DB
   writes are the realistic part).
 """
@@ -26,10 +26,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy import insert
 
-from faceorg.retrain.versions import head_weight, reembed_from_features
+from faceorg.retrain.install import reembed_from_features
+from faceorg.versions.records import head_weight
 from faceorg.store import open_library
 from faceorg.store.db import Library
-from faceorg.store.model_versions import ensure_base_version
+from faceorg.versions import ensure_base_version
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -118,7 +119,7 @@ def measure_speed(features: np.ndarray, labels: np.ndarray, work: Path, *, n_lab
     """Build the generated library and time the three things of the module docstring."""
     from faceorg.retrain.retrain import retrain
     from faceorg.retrain.training_data import collect_training_data
-    from faceorg.train.head import train_head
+    from faceorg.train.head import HeadRecipe, train_head
 
     x, y = synthesise(features, labels, n_labelled, n_total, seed)
     t = time.perf_counter()
@@ -139,7 +140,7 @@ def measure_speed(features: np.ndarray, labels: np.ndarray, work: Path, *, n_lab
         data = collect_training_data(library, seed=seed)
         base = ensure_base_version(library)
         t = time.perf_counter()
-        result = train_head(data.features, data.labels, data.cannot_link, head_weight(library, base), seed=seed)
+        result = train_head(data.features, data.labels, data.cannot_link, head_weight(library, base), HeadRecipe(seed=seed))
         out["train_head_s_5k"] = time.perf_counter() - t
         out["train_head_steps"] = result.steps
         out["train_head_stop_reason"] = result.stop_reason

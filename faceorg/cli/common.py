@@ -13,6 +13,32 @@ from faceorg.paths import default_db_path
 from faceorg.store.db import Library, open_library
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (a count of workers, a batch size)."""
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def db_id(text: str) -> int:
+    """An argparse type for the id of a person, face or photo: 1 to 2^63 - 1, as SQLite stores them."""
+    value = _whole_number(text)
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"{text} is not an id (ids are whole numbers from 1 to {MAX_ID})")
+    return value
+
+
 def db_path(args: argparse.Namespace) -> Path:
     return Path(args.db) if args.db else default_db_path()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from faceorg.cli.common import open_from_args, print_json, print_table
+from faceorg.cli.common import open_from_args, positive_int, print_json, print_table
 from faceorg.cli.progressbar import terminal_progress
 from faceorg.filenames import display_path
 from faceorg.jobs import remove_folder, scan_and_group
@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add before scanning")
     p.add_argument("--no-faces", action="store_true", help="only catalogue photos; do not look for faces")
     p.add_argument("--no-group", action="store_true", help="do not group the new faces into people afterwards")
-    p.add_argument("--workers", type=int, default=None, help="photo decoding threads (default: one per core)")
-    p.add_argument("--batch-size", type=int, default=32, help="photos written to the database per transaction")
+    p.add_argument("--workers", type=positive_int, default=None, help="photo decoding threads (default: one per core)")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="photos written to the database per transaction")
     p.add_argument("--follow-outside-links", action="store_true", default=None,
                    help="also follow links that lead outside the library folders (default: the library's "
                         "setting, off)")

@@ -96,6 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # a bug: one line for the user, the traceback in the log
+        from faceorg.store.db_errors import explain
+
+        if (message := explain(exc)) is not None:  # full disk, read-only file...: the user can act on it
+            log.info("database error", exc_info=True)
+            print(f"faceorg: error: {message}", file=sys.stderr)
+            return 1
         log.exception("unexpected error")
         print(f"faceorg: internal error: {type(exc).__name__}: {exc} (details in faceorg.log in the data folder)",
               file=sys.stderr)

@@ -39,7 +39,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     with open_from_args(args) as library, terminal_progress() as progress:
         if args.dataset is not None:
-            from faceorg.retrain.dataset import retrain_from_dataset
+            from faceorg.retrain.retrain import retrain_from_dataset
 
             report = retrain_from_dataset(library, args.dataset, dry_run=args.dry_run, progress=progress)
         else:
@@ -54,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_models_use(args: argparse.Namespace) -> int:
-    from faceorg.retrain.versions import use_version
+    from faceorg.retrain.install import use_version
 
     with open_from_args(args) as library, terminal_progress() as progress:
         cs = use_version(library, args.version, progress)

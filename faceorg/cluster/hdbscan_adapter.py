@@ -13,7 +13,12 @@ import inspect
 from types import ModuleType
 
 import numpy as np
-from hdbscan import _hdbscan_tree
+
+from faceorg.memory import settled_import
+
+# hdbscan brings scikit-learn and SciPy: ~70k long-lived objects, made on the grouping's worker thread.
+with settled_import():
+    from hdbscan import _hdbscan_tree
 
 #: Private function -> the parameters called by name here (in order; later ones may be added upstream).
 PRIVATE_API: dict[str, tuple[str, ...]] = {

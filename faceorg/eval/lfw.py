@@ -19,6 +19,7 @@ import numpy as np
 from faceorg.concurrency import bounded_map
 from faceorg.detect.align import align_chip
 from faceorg.detect.retinaface import RetinaFaceDetector
+from faceorg.detect.subject import central_face  # noqa: F401 (also imported from here by scripts)
 from faceorg.embed.embedder import Embedder, l2_normalize
 from faceorg.errors import FaceorgError
 from faceorg.progress import Progress
@@ -62,14 +63,6 @@ def read_pairs(path: Path) -> list[Pair]:
 
 def image_path(images: Path, name: str, number: int) -> Path:
     return images / name / f"{name}_{number:04d}.jpg"
-
-
-def central_face(detections: Sequence, width: int, height: int):  # type: ignore[no-untyped-def]
-    """The detection whose box centre is nearest the image centre (None when there is none)."""
-    if not detections:
-        return None
-    cx, cy = width / 2, height / 2
-    return min(detections, key=lambda d: (d.box[0] + d.box[2] / 2 - cx) ** 2 + (d.box[1] + d.box[3] / 2 - cy) ** 2)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -28,6 +27,7 @@ from faceorg.gui.actions import make_action, set_tip
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import confirm, show_error
 from faceorg.gui.faces_view import FacesView
+from faceorg.gui.folder_dialog import choose_folder
 from faceorg.gui.icons import app_icon
 from faceorg.gui.job_bar import JobBar, ScanSummaryLabel
 from faceorg.gui.people_view import PeopleView
@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, library: Library, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        settle_memory()  # the modules imported so far: no full collection over them while the window builds
         self.setObjectName("mainWindow")
         self.ctx = AppContext(library, self)
         self.qsettings = settings or QSettings()
@@ -359,7 +360,7 @@ class MainWindow(QMainWindow):
         self.ctx.query(library_status, on_done=done, owner=self)
 
     def add_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Add a photo folder", str(Path.home()))
+        path = choose_folder(self, "Add a photo folder", str(Path.home()))
         if path:
             self.add_folder(path)
 

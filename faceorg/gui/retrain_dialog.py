@@ -71,10 +71,8 @@ def show_report(parent: QWidget, report: RetrainReport) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Information if report.accepted or report.dry_run else QMessageBox.Icon.Warning,
                       title, "\n\n".join(report.summary), QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("retrainReport")
-    trained = report.training
-    box.setDetailedText(
-        f"Learned from {trained.get('labelled_faces', 0)} confirmed faces of {trained.get('people', 0)} people "
-        f"and {trained.get('known_negative_pairs', 0)} pairs of faces known to be different people "
-        f"({report.depth} depth, {report.seconds:.0f} s, stopped: {report.stop_reason or 'n/a'}).")
+    from faceorg.retrain.wording import learned_from
+
+    box.setDetailedText(learned_from(report.training, report.depth, report.seconds, report.stop_reason))
     box.open()
     return box

@@ -19,10 +19,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Executable, Table, bindparam, select
+from sqlalchemy.orm import Session
 
 from faceorg.cluster.constraints import Constraints
 from faceorg.cluster.engine import cluster_embeddings
@@ -32,9 +35,7 @@ from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
 from faceorg.store.cleanup import drop_empty_unnamed
-from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.store.db import Library
-from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -46,7 +47,9 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.vectors import distance_from_similarity
+from faceorg.versions.records import active_version
 
 log = logging.getLogger(__name__)
 
@@ -105,29 +108,52 @@ class LibraryFaces:
 
 
 def load_library_faces(library: Library) -> LibraryFaces | None:
-    """Normal faces with an embedding under the active model, and the decisions about them."""
+    """Normal faces with an embedding under the active model, and the decisions about them.
+
+    Rows are read in chunks into plain values (never all at once, never as ORM objects): this runs on a
+    worker thread beside the GUI, and a heap of ~100k long-lived objects sets off full garbage
+    collections that hold the GIL for hundreds of milliseconds.
+    """
     version = active_version(library)
     if version is None:
         return None
+    face_ids: list[int] = []
+    photo_ids: list[int] = []
+    collage: list[bool] = []
+    blobs: list[bytes] = []
     with library.session() as s:
-        rows = s.execute(
-            select(Face.id, Face.photo_id, Photo.is_collage, Embedding.vector)
-            .join(Embedding, (Embedding.face_id == Face.id) & (Embedding.model_version_id == version.id))
-            .join(Photo, Photo.id == Face.photo_id)
-            .where(Face.status == FaceStatus.NORMAL).order_by(Face.id)).all()
-        assignment = {f: (p, src) for f, p, src in s.execute(
-            select(Assignment.face_id, Assignment.person_id, Assignment.source))}
+        for f, photo, is_collage, vector in _rows(s, (
+                select(Face.id, Face.photo_id, Photo.is_collage, Embedding.vector)
+                .join(Embedding, (Embedding.face_id == Face.id) & (Embedding.model_version_id == version.id))
+                .join(Photo, Photo.id == Face.photo_id)
+                .where(Face.status == FaceStatus.NORMAL).order_by(Face.id))):
+            face_ids.append(f)
+            photo_ids.append(photo)
+            collage.append(bool(is_collage))
+            blobs.append(vector)
+        # One (person, source) tuple per pair, shared by its faces: ~100k faces hold a few thousand tuples.
+        pairs: dict[tuple[int, AssignmentSource], tuple[int, AssignmentSource]] = {}
+        assignment = {f: pairs.setdefault((p, src), (p, src)) for f, p, src in _rows(
+            s, select(Assignment.face_id, Assignment.person_id, Assignment.source))}
         names = dict(s.execute(select(Person.id, Person.name)).all())
         not_person: dict[int, set[int]] = defaultdict(set)
-        for f, p in s.execute(select(FaceNotPerson.face_id, FaceNotPerson.person_id)):
+        for f, p in _rows(s, select(FaceNotPerson.face_id, FaceNotPerson.person_id)):
             not_person[f].add(p)
-        links = [(a, b) for a, b in s.execute(select(CannotLink.face_a, CannotLink.face_b))]
-    n = len(rows)
-    vectors = np.frombuffer(b"".join(r[3] for r in rows), np.float32).reshape(n, -1) if n else np.zeros((0, 128), np.float32)
+        links = [(a, b) for a, b in _rows(s, select(CannotLink.face_a, CannotLink.face_b))]
+    n = len(face_ids)
+    vectors = np.frombuffer(b"".join(blobs), np.float32).reshape(n, -1) if n else np.zeros((0, 128), np.float32)
     return LibraryFaces(
-        face_ids=np.array([r[0] for r in rows], np.int64), vectors=vectors,
-        photo_ids=np.array([r[1] for r in rows], np.int64), collage=np.array([bool(r[2]) for r in rows]),
-        assignment=assignment, names=names, not_person=dict(not_person), cannot_link=links)
+        face_ids=np.array(face_ids, np.int64), vectors=vectors, photo_ids=np.array(photo_ids, np.int64),
+        collage=np.array(collage, bool), assignment=assignment, names=names, not_person=dict(not_person),
+        cannot_link=links)
+
+
+_CHUNK = 1000  # rows read at a time by the loads above and below
+
+
+def _rows(session: Session, stmt: Executable) -> Iterator[Any]:
+    """The statement's rows, read ``_CHUNK`` at a time (only one chunk of row objects is alive at once)."""
+    return iter(session.execute(stmt.execution_options(yield_per=_CHUNK)))
 
 
 @dataclass
@@ -282,8 +308,19 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     return changes
 
 
+_DETAILS = ("distance", "runner_up_id", "runner_up_distance", "strength")
+# The tables themselves (Core): the write path makes no ORM objects.
+_ASSIGNMENTS = cast(Table, Assignment.__table__)
+_PEOPLE = cast(Table, Person.__table__)
+_T = _ASSIGNMENTS.c
+
+
 def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
-    """Apply the plan in one transaction: new groups get people (reusing unnamed ids that carry over)."""
+    """Apply the plan in one transaction: new groups get people (reusing unnamed ids that carry over).
+
+    Only the assignments the plan touches are read, as plain rows, and written with executemany: the
+    grouping of a big library builds no ORM object per face (see :func:`load_library_faces`).
+    """
     from faceorg.cluster.match import carry_over_labels
 
     cs = ChangeSet(label="Group faces")
@@ -293,51 +330,63 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
     carried = carry_over_labels(old_unnamed, plan.new_groups)
     with library.transaction() as s:
         existing_people = set(s.scalars(select(Person.id)))
-        label_to_person: dict[int, int] = {}
-        for label in sorted(plan.new_groups):
-            person = carried.get(label)
-            if person is None or person not in existing_people:
-                new = Person()
-                s.add(new)
-                s.flush()
-                person = new.id
-                cs.people_added.add(person)
-            label_to_person[label] = person
-        current = {a.face_id: a for a in s.scalars(select(Assignment))}
+        labels = sorted(plan.new_groups)
+        label_to_person = {label: carried[label] for label in labels
+                           if carried.get(label) is not None and carried[label] in existing_people}
+        fresh = [label for label in labels if label not in label_to_person]
+        if fresh:  # ids in the labels' order, as one flush of new Person rows would give them
+            ids = s.scalars(_PEOPLE.insert().returning(_PEOPLE.c.id, sort_by_parameter_order=True),
+                            [{"hidden": False}] * len(fresh)).all()
+            label_to_person.update(zip(fresh, ids))
+            cs.people_added.update(ids)
+        # face -> (person, source, distance, runner_up_id, runner_up_distance, strength), as stored now
+        current = _current_assignments(s, sorted(set(plan.set_to) | plan.clear))
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         for f, (target, source, details) in plan.set_to.items():
             person = label_to_person.get(target, target) if target in plan.new_groups else target
             if person in data.not_person.get(f, ()):  # a carried-over group the user ruled out for this face
                 plan.clear.add(f)
                 continue
             a = current.get(f)
-            if a is not None and a.source is AssignmentSource.USER:
+            if a is not None and a[1] is AssignmentSource.USER:
                 continue  # never override the user
+            values = tuple(details.get(k) for k in _DETAILS)
+            # plain values only (the source's text): a dict of those is no work for the garbage collector
+            row = {"f": f, "person_id": person, "source": source.value, **dict(zip(_DETAILS, values))}
             if a is None:
-                a = Assignment(face_id=f, person_id=person, source=source)
-                s.add(a)
-            elif a.person_id == person and a.source is source:
-                _set_details(a, details)
+                inserts.append(row)
+            elif a[0] == person and a[1] is source:
+                if a[2:] != values:  # the same place, new details (not a change the views show)
+                    updates.append(row)
                 continue
             else:
-                cs.people_changed.add(a.person_id)
-                a.person_id, a.source = person, source
-            _set_details(a, details)
+                cs.people_changed.add(a[0])
+                updates.append(row)
             cs.faces_changed.add(f)
             cs.people_changed.add(person)
-        clear = [f for f in plan.clear if f in current and current[f].source is not AssignmentSource.USER]
+        clear = [f for f in sorted(plan.clear) if f in current and current[f][1] is not AssignmentSource.USER]
         for f in clear:
-            cs.people_changed.add(current[f].person_id)
+            cs.people_changed.add(current[f][0])
             cs.faces_changed.add(f)
-            s.delete(current[f])
-        s.flush()
+        if inserts:
+            s.execute(_ASSIGNMENTS.insert().values(face_id=bindparam("f")), inserts)
+        if updates:
+            s.execute(_ASSIGNMENTS.update().where(_T.face_id == bindparam("f")), updates)
+        if clear:
+            s.execute(_ASSIGNMENTS.delete().where(_T.face_id == bindparam("f")), [{"f": f} for f in clear])
         cs.people_removed |= set(drop_empty_unnamed(s))
         set_state(s, GROUPING_PENDING, None)  # every stored face has been grouped
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 
 
-def _set_details(a: Assignment, details: dict[str, float | int | None]) -> None:
-    a.distance = details.get("distance")  # type: ignore[assignment]
-    a.runner_up_id = details.get("runner_up_id")  # type: ignore[assignment]
-    a.runner_up_distance = details.get("runner_up_distance")  # type: ignore[assignment]
-    a.strength = details.get("strength")  # type: ignore[assignment]
+def _current_assignments(session: Session, faces: list[int]) -> dict[int, tuple[Any, ...]]:
+    """The stored assignments of ``faces`` (sorted ids) as plain tuples, read a chunk of ids at a time."""
+    stmt = select(_T.face_id, _T.person_id, _T.source, *(_T[k] for k in _DETAILS))
+    out: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(faces), _CHUNK):
+        chunk = faces[start:start + _CHUNK]
+        for row in session.execute(stmt.where(_T.face_id.in_(chunk))):
+            out[row[0]] = tuple(row[1:])
+    return out

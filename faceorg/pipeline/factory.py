@@ -53,7 +53,7 @@ def build_embedder(settings: Settings, model_path: Path | None = None, *, float3
 def analyzer_for_library(library: Library) -> OnnxFaceAnalyzer:
     """The face analyser configured by the library's settings; raises ModelsMissingError without models."""
     from faceorg.pipeline.analyzer import OnnxFaceAnalyzer
-    from faceorg.store.model_versions import ensure_base_version, runtime_model_path
+    from faceorg.versions import ensure_base_version, runtime_model_path
 
     settings = load_settings(library)
     detector, det = build_detector(settings)

@@ -6,6 +6,9 @@ A retrained model spreads faces differently, so its scale is chosen on the user'
 held-out faces of people the model learned are matched against the confirmed faces it trained on, as the
 app matches new photos; the scale is the one at which the new model sends the most of them to the right
 person while sending no larger share to a wrong one than the old model did at its own scale.
+
+(For a dataset whose people are not the library's, :func:`distance_scale` uses the ratio of the typical
+same-person spacing instead.)
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceorg.cluster.match import build_person_index, match_distances, person_distances
+from faceorg.store.models import ModelVersion
+from faceorg.vectors import unit_distances
 
 SCALE_STEP = 0.01  # relative to the base model's thresholds
 SCALE_RANGE = (0.5, 3.0)
@@ -62,3 +67,45 @@ def calibrated_distance_scale(before: np.ndarray, after: np.ndarray, labels: np.
     allowed = max(old.wrong, 1.0 / query_rows.sum())  # one mistake is the smallest share that can be told
     best = max(((r.right, -s) for s, r in zip(scales, rates) if r.wrong <= allowed), default=None)
     return None if best is None else float(-best[1])
+
+
+def same_person_spacing(vectors: np.ndarray, labels: np.ndarray, rows: np.ndarray | None = None) -> float:
+    """Median distance from each labelled face to its nearest other face of the same person (``rows`` only)."""
+    use = labels >= 0 if rows is None else (labels >= 0) & rows
+    nearest: list[np.ndarray] = []
+    for person in np.unique(labels[use]):
+        x = vectors[use & (labels == person)]
+        if len(x) < 2:
+            continue
+        d = unit_distances(x, x)
+        np.fill_diagonal(d, np.inf)
+        nearest.append(d.min(axis=1))
+    return float(np.median(np.concatenate(nearest))) if nearest else float("nan")
+
+
+def parent_scale(parent: ModelVersion) -> float:
+    """The distance scale a version was installed with (1.0: the base model's distances)."""
+    return float((parent.report or {}).get("distance_scale", 1.0))
+
+
+def distance_scale(parent: ModelVersion, before: np.ndarray, after: np.ndarray, labels: np.ndarray,
+                   rows: np.ndarray | None = None) -> float:
+    """How much farther apart faces are under the new model than under the base model.
+
+    Grouping and suggestions use distances measured on the base model; a retrained model spreads faces
+    differently, so those distances are scaled by this factor (the parent's scale times the ratio of the
+    typical same-person spacing after and before).
+    """
+    ratio = same_person_spacing(after, labels, rows) / same_person_spacing(before, labels, rows)
+    return parent_scale(parent) * (ratio if np.isfinite(ratio) and ratio > 0 else 1.0)
+
+
+def suggestion_scale(parent: ModelVersion, before: np.ndarray, after: np.ndarray, labels: np.ndarray,
+                     held_out: np.ndarray) -> float:
+    """The new model's distance scale calibrated on the held-out faces (as careful as the parent's
+    suggestions, see the module docstring); the same-person spacing ratio when there are too few of them."""
+    from faceorg.people.clustering import SUGGEST_MARGIN, SUGGEST_MAX_DISTANCE
+
+    scale = calibrated_distance_scale(before, after, labels, held_out, parent_scale(parent), SUGGEST_MAX_DISTANCE,
+                                      SUGGEST_MARGIN)
+    return scale if scale is not None else distance_scale(parent, before, after, labels, held_out)

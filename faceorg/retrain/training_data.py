@@ -19,7 +19,6 @@ from faceorg.errors import FaceorgError
 from faceorg.pipeline.analyzer import decode_chip
 from faceorg.store.chips import load_chips
 from faceorg.store.db import Library
-from faceorg.store.model_versions import active_version
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -30,6 +29,7 @@ from faceorg.store.models import (
     FaceStatus,
     Photo,
 )
+from faceorg.versions.records import active_version
 
 MIN_PEOPLE = 2
 MIN_FACES_PER_PERSON = 5
@@ -117,7 +117,7 @@ def collect_training_data(library: Library, *, seed: int = 0, min_quality: float
     rows += [(f, -1) for p, faces in by_person.items() if p not in person_index for f in faces]
     rows += [(f, -1) for f in unlabelled]
     face_ids = [f for f, _ in rows]
-    from faceorg.retrain.versions import feature_version
+    from faceorg.versions.records import feature_version
 
     vec, feat = _vectors(library, version.id, feature_version(library, version).id, face_ids)
     rows = [(f, label) for f, label in rows if f in feat]

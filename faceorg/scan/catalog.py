@@ -75,6 +75,10 @@ def _under(path: str, folder: str) -> bool:
     return path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+_PLAN_FIELDS = (Photo.id, Photo.path, Photo.size, Photo.mtime_ns, Photo.status, Photo.faces_key, Photo.error,
+                Photo.content_hash)
+
+
 def plan_scan(session: Session, walked: dict[int, tuple[str, list[FoundFile]]], faces_key: str | None) -> ScanPlan:
     """Plan a scan of the walked folders (folder id -> (folder path, files found)).
 
@@ -83,9 +87,9 @@ def plan_scan(session: Session, walked: dict[int, tuple[str, list[FoundFile]]], 
     plan = ScanPlan()
     seen: set[str] = set()
     for folder_id, (folder_path, files) in walked.items():
-        records = {
-            p.path: p for p in session.scalars(select(Photo).where(Photo.folder_id == folder_id))
-        }
+        # Plain rows with the fields planning needs, not ORM objects: a big folder's ~10 objects per
+        # photo set off full garbage collections that stall the GUI thread beside the scan.
+        records = {p.path: p for p in session.execute(select(*_PLAN_FIELDS).where(Photo.folder_id == folder_id))}
         for f in files:
             seen.add(f.path)
             rec = records.get(f.path)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
@@ -17,6 +18,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from faceorg.errors import FaceorgError
+from faceorg.store.backups import backup_database
+from faceorg.store.db_errors import explain
 
 log = logging.getLogger(__name__)
 
@@ -55,31 +58,29 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def copy_database(source: Path, target: Path) -> None:
-    """A consistent copy of a library database (its WAL included), even while it is open."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(target) + suffix).unlink(missing_ok=True)
-    src = sqlite3.connect(source)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+def _migration_engine(path: Path) -> Engine:
+    """An engine whose transactions really hold DDL: pysqlite left alone runs ``ALTER``/``CREATE`` in
+    autocommit, so a migration that fails half way leaves half a schema. Here the driver's own
+    transaction handling is off and every transaction is an explicit ``BEGIN IMMEDIATE`` (the
+    documented SQLAlchemy recipe), so a migration is all or nothing, and two processes opening an old
+    library at once migrate it one after the other."""
+    engine = create_engine(f"sqlite:///{path}", future=True)
+
+    def on_connect(dbapi_conn: sqlite3.Connection, record: object) -> None:
+        _on_connect(dbapi_conn, record)
+        dbapi_conn.isolation_level = None
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    return engine
 
 
-def backup_database(path: Path, tag: str) -> Path:
-    """Copy the database to ``<name>.backup-<tag>-<time>`` beside it."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.backup-{tag}-{stamp}")
-    copy_database(path, target)
-    return target
+def known_revisions() -> set[str]:
+    return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def migrate(engine: Engine, path: Path) -> Path | None:
-    """Bring the schema to the newest revision; back the file up first if it holds data.
+    """Bring the schema to the newest revision in one transaction; back the file up first if it holds data.
 
     Returns the backup's path, or None when no backup was needed.
     """
@@ -94,10 +95,14 @@ def migrate(engine: Engine, path: Path) -> Path | None:
     if has_tables:
         backup = backup_database(path, current or "unversioned")
         log.info("backed up %s to %s before migrating %s -> %s", path, backup, current, head)
-    cfg = alembic_config(engine)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    migration_engine = _migration_engine(path)
+    try:
+        cfg = alembic_config(migration_engine)
+        with migration_engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    finally:
+        migration_engine.dispose()
     return backup
 
 
@@ -129,6 +134,46 @@ class Library:
         self.close()
 
 
+FACEORG_TABLES = frozenset({"photos", "faces", "people", "library_folders"})
+
+
+def _peek(path: Path) -> tuple[set[str], str | None]:
+    """The tables and the Alembic revision of an existing database, read without changing a byte."""
+    conn = sqlite3.connect(f"file:{quote(os.fsencode(path))}?mode=ro", uri=True)  # any file name, even not UTF-8
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        revision = None
+        if "alembic_version" in tables:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            revision = row[0] if row else None
+        return tables, revision
+    finally:
+        conn.close()
+
+
+def check_is_library(path: Path) -> None:
+    """Refuse another application's database, and a library made by a newer faceorg, before any write."""
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        tables, revision = _peek(path)
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise FaceorgError(f"cannot open the library database {path}: {exc}") from exc
+        return  # e.g. a WAL database in a folder we may not write: the open below says why
+    foreign = (tables and "alembic_version" not in tables) or (revision and not FACEORG_TABLES <= tables)
+    if foreign:
+        some = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise FaceorgError(f"{path} is not a faceorg library: it is another application's SQLite database "
+                           f"(tables {some}); faceorg leaves it untouched. Choose another file with --db")
+    if revision and revision not in known_revisions():
+        from faceorg import __version__
+
+        raise FaceorgError(f"the library {path} was made by a newer faceorg (schema revision {revision}; "
+                           f"faceorg {__version__} knows revisions up to {head_revision()}): "
+                           "install the newer faceorg to open it")
+
+
 def open_library(path: str | Path, *, create: bool = True) -> Library:
     """Open (and if needed create and migrate) the library database at ``path``."""
     path = Path(path).expanduser().absolute()
@@ -137,13 +182,16 @@ def open_library(path: str | Path, *, create: bool = True) -> Library:
             raise FaceorgError(f"no library database at {path}")
         if not path.parent.is_dir():
             raise FaceorgError(f"cannot create the library database: folder {path.parent} does not exist")
+    check_is_library(path)
+    engine = make_engine(path)
     try:
-        engine = make_engine(path)
         migrate(engine, path)
-    except sqlite3.DatabaseError as exc:
-        raise FaceorgError(f"cannot open the library database {path}: {exc}") from exc
     except Exception as exc:  # SQLAlchemy wraps sqlite3 errors
-        orig = getattr(exc, "orig", None)
+        engine.dispose()
+        message = explain(exc)
+        if message is not None:
+            raise FaceorgError(f"{message} ({path})") from exc
+        orig = getattr(exc, "orig", exc)
         if isinstance(orig, sqlite3.DatabaseError):
             raise FaceorgError(f"cannot open the library database {path}: {orig}") from exc
         raise

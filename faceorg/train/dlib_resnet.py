@@ -9,8 +9,6 @@ and width, top-left aligned) to the larger shape, and so does :func:`add_zero_pa
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from faceorg.train.dlib_format import DlibFormatError, DlibLayer, DlibNetwork, read_dlib_network
+from faceorg.files import replacing
+from faceorg.train.dlib_format import (
+    DlibFormatError,
+    DlibLayer,
+    DlibNetwork,
+    read_dlib_network,
+)
 
 CHIP_SIZE = 150
 EMBEDDING_DIM = 128
@@ -47,11 +51,6 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec(256, True, 0),
 )
 STEM_CHANNELS = 32
-
-
-def temp_sibling(path: Path) -> Path:
-    """A fresh hidden temporary name next to ``path`` (same folder, so ``os.replace`` is atomic)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
 
 
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -183,12 +182,8 @@ class DlibResNet(nn.Module):
         """Write the state dict (with a format tag) atomically."""
         path = Path(path)
         payload = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "state_dict": self.state_dict()}
-        tmp = temp_sibling(path)
-        try:
+        with replacing(path) as tmp:
             torch.save(payload, tmp)
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> DlibResNet:

@@ -3,25 +3,18 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from faceorg.train.dlib_resnet import CHIP_SIZE, DlibResNet, temp_sibling
+from faceorg.files import replacing, sha256_file
+from faceorg.train.dlib_resnet import CHIP_SIZE, DlibResNet
 
 ONNX_OPSET = 17
 INPUT_NAME = "chips"
 OUTPUT_NAMES = ("embedding", "features")
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _export_to(module: nn.Module, path: Path, opset: int) -> None:
@@ -57,14 +50,11 @@ def export_onnx(module: nn.Module, path: str | Path, *, opset: int = ONNX_OPSET)
     path.parent.mkdir(parents=True, exist_ok=True)
     was_training = module.training
     module.eval()
-    tmp = temp_sibling(path)
     try:
-        with torch.no_grad():
+        with replacing(path) as tmp, torch.no_grad():
             _export_to(module, tmp, opset)
-        digest = sha256_file(tmp)
-        os.replace(tmp, path)
+            digest = sha256_file(tmp)
     finally:
-        tmp.unlink(missing_ok=True)
         module.train(was_training)
     return digest
 

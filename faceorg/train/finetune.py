@@ -27,9 +27,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -38,75 +36,29 @@ from torch import nn
 
 from faceorg.train.augment import Augmenter
 from faceorg.train.data import TrainingSet
+from faceorg.train.device import resolve_device, torch_threads
 from faceorg.train.distill import EmbeddingDistillation
-from faceorg.train.dlib_resnet import CHIP_SIZE, DlibResNet
-from faceorg.train.head import (
-    CancelCheck,
-    HeadBatch,
-    HeadBatchBuilder,
-    HeldOutEvaluator,
-    HeldOutMetrics,
-    ProgressCallback,
-    RoundRecord,
-    optimise_step,
-    resolve_device,
-    split_holdout,
-    torch_threads,
+from faceorg.train.dlib_resnet import DlibResNet
+from faceorg.train.frozen import (
+    SplitModel,
+    ThreadChooser,
+    ViewCache,
+    affordable_views,
+    build_view_cache,
 )
+from faceorg.train.holdout import HeldOutEvaluator, HeldOutMetrics, split_holdout
 from faceorg.train.losses import TripletLoss
 from faceorg.train.miners import SemiHardTripletMiner
-from faceorg.train.rounds import TrainingRounds, check_cancel
+from faceorg.train.rounds import (
+    CancelCheck,
+    ProgressCallback,
+    RoundRecord,
+    TrainingRounds,
+)
 from faceorg.train.samplers import CannotLinkIndex
+from faceorg.train.steps import HeadBatch, HeadBatchBuilder, optimise_step
 
 log = logging.getLogger(__name__)
-
-N_STAGES = 5
-
-
-# ------------------------------------------------------------------------------------------ inputs
-def chips_tensor(chips: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """float32 ``[k, 3, 150, 150]`` 0..255 from chips as loaders deliver them: uint8 (or float)
-    ``[k, 150, 150, 3]`` RGB, or already ``[k, 3, 150, 150]``."""
-    x = torch.as_tensor(np.asarray(chips) if not isinstance(chips, torch.Tensor) else chips)
-    if x.ndim != 4:
-        raise ValueError(f"chips must be a 4-D array, got shape {tuple(x.shape)}")
-    if x.shape[1:] == (CHIP_SIZE, CHIP_SIZE, 3):
-        x = x.permute(0, 3, 1, 2)
-    if x.shape[1:] != (3, CHIP_SIZE, CHIP_SIZE):
-        raise ValueError(f"chips must be [k, 150, 150, 3] or [k, 3, 150, 150], got {tuple(x.shape)}")
-    return x.to(torch.float32).contiguous()
-
-
-ChipSource = Callable[[np.ndarray], np.ndarray]
-
-
-@torch.no_grad()
-def embed_chips_and_features(model: DlibResNet, load_chips: ChipSource, rows: np.ndarray, *,
-                             batch: int = 128, device: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Raw embeddings ``[k, 128]`` and features ``[k, 256]`` (float32) of the chips ``load_chips(rows)``
-    returns, in batches, with ``model`` as it is (moved to ``device`` for the call, then back)."""
-    dev = resolve_device(device)
-    original = next(model.parameters()).device
-    model.to(dev)
-    rows = np.asarray(rows, dtype=np.int64)
-    embeddings, features = [], []
-    try:
-        for start in range(0, len(rows), batch):
-            e, f = model(chips_tensor(load_chips(rows[start:start + batch])).to(dev))
-            embeddings.append(e.cpu().numpy())
-            features.append(f.cpu().numpy())
-    finally:
-        model.to(original)
-    if not embeddings:
-        return np.zeros((0, 128), np.float32), np.zeros((0, 256), np.float32)
-    return np.concatenate(embeddings), np.concatenate(features)
-
-
-def embed_chips(model: DlibResNet, load_chips: ChipSource, rows: np.ndarray, *, batch: int = 128,
-                device: str | None = None) -> np.ndarray:
-    """Raw (not normalised) embeddings ``[k, 128]`` of the chips of ``rows``; see
-    :func:`embed_chips_and_features`."""
-    return embed_chips_and_features(model, load_chips, rows, batch=batch, device=device)[0]
 
 
 # ------------------------------------------------------------------------------------------ result
@@ -229,44 +181,6 @@ def select_working_set(labels: np.ndarray, cannot_link: np.ndarray, holdout: np.
                       cannot_link=local[cannot_link].reshape(-1, 2), reference=reference)
 
 
-# -------------------------------------------------------------------------------------- the model
-class SplitModel:
-    """The student, cut where training starts: a frozen ``prefix`` (stem and the first stages) and a
-    trainable ``suffix`` (the last ``trainable_stages`` stages, pooling and ``fc``)."""
-
-    def __init__(self, model: DlibResNet, trainable_stages: int) -> None:
-        if not 0 <= trainable_stages <= N_STAGES:
-            raise ValueError(f"trainable_stages must be 0..{N_STAGES}")
-        self.model = model
-        self.cut = N_STAGES - trainable_stages
-        model.set_trainable(trainable_stages, fc=True)
-        for module in model.modules():
-            if isinstance(module, nn.Conv2d) and module.bias is not None:
-                module.bias.requires_grad_(False)  # redundant with the affine beta that follows
-
-    @torch.no_grad()
-    def prefix(self, chips: torch.Tensor) -> torch.Tensor:
-        x = (chips - self.model.input_mean) / 256.0
-        x = self.model.stem(x)
-        for stage in self.model.stages[: self.cut]:
-            x = stage(x)
-        return x
-
-    def suffix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(raw embedding, features)`` from prefix activations."""
-        for stage in self.model.stages[self.cut:]:
-            x = stage(x)
-        features = x.mean(dim=(2, 3))
-        return self.model.fc(features), features
-
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        return [p for p in self.model.parameters() if p.requires_grad]
-
-    def prefix_shape(self) -> tuple[int, ...]:
-        dummy = torch.zeros(1, 3, CHIP_SIZE, CHIP_SIZE, device=self.model.input_mean.device)
-        return tuple(self.prefix(dummy).shape[1:])
-
-
 def relative_adam(parameters: list[nn.Parameter], learning_rate: float) -> torch.optim.Adam:
     """Adam with one group per tensor, its rate ``learning_rate`` times the tensor's initial RMS."""
     groups = []
@@ -274,110 +188,6 @@ def relative_adam(parameters: list[nn.Parameter], learning_rate: float) -> torch
         rms = float(p.detach().pow(2).mean().sqrt())
         groups.append({"params": [p], "lr": learning_rate * max(rms, 1e-6)})
     return torch.optim.Adam(groups)
-
-
-# -------------------------------------------------------------------------------------- the cache
-@dataclass
-class ViewCache:
-    """Frozen-prefix activations ``[views, n, ...]`` (float16) and the original model's raw
-    embeddings ``[views, n, 128]`` of every face and view. Held-out faces have view 0 only."""
-
-    activations: torch.Tensor
-    teacher: torch.Tensor
-    views: int
-
-    def get(self, rows: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
-        return self.activations[views, rows].float()
-
-    def target(self, rows: torch.Tensor, views: torch.Tensor) -> torch.Tensor:
-        return self.teacher[views, rows]
-
-
-def affordable_views(wanted: int, n_faces: int, bytes_per_view: int, budget: int) -> int:
-    """The most views (at least 1, at most ``wanted``) whose activations fit in ``budget`` bytes."""
-    fits = budget // max(1, n_faces * bytes_per_view)
-    return int(max(1, min(wanted, fits)))
-
-
-class ThreadChooser:
-    """Picks torch's CPU thread count: ``requested`` when given; else one cache chunk is timed with
-    1 thread and one with ``many`` (after a warm-up chunk) and the faster per face wins (a busy
-    2-core machine measured 4x slower with 2 threads). ``chosen`` is None on a GPU."""
-
-    def __init__(self, requested: int | None, device: torch.device) -> None:
-        self.many = min(os.cpu_count() or 1, 8)
-        self.trying = device.type == "cpu" and requested is None and self.many > 1
-        self.chosen: int | None = None
-        if device.type == "cpu" and not self.trying:
-            self.chosen = requested or 1
-        self._timings: dict[int, float] = {}
-
-    def next_threads(self) -> int | None:
-        """Threads for the next chunk (None: leave torch's setting)."""
-        if not self.trying:
-            return self.chosen
-        return 1 if 1 not in self._timings else self.many
-
-    def record(self, threads: int | None, seconds_per_face: float) -> None:
-        """A timed chunk (the warm-up chunk is not recorded)."""
-        if self.trying and threads is not None:
-            self._timings[threads] = seconds_per_face
-            if len(self._timings) == 2:
-                self.finish()
-
-    def finish(self) -> None:
-        """Settle on the faster count measured (1 when nothing was compared)."""
-        if not self.trying:
-            return
-        self.trying = False
-        self.chosen = min(self._timings, key=self._timings.__getitem__) if self._timings else 1
-        if len(self._timings) == 2:
-            log.info("torch CPU threads: %.1f ms per face view with 1 thread, %.1f with %d: using %d",
-                     1000 * self._timings[1], 1000 * self._timings[self.many], self.many, self.chosen)
-
-
-def build_view_cache(split: SplitModel, load_chips: ChipSource, work: WorkingSet, views: int,
-                     augmenter: Augmenter | None, *, seed: int, device: torch.device,
-                     threads: ThreadChooser, cancel: CancelCheck | None,
-                     progress: ProgressCallback | None, chunk: int = 64) -> ViewCache:
-    """Run the frozen prefix (and the rest of the original model, for the targets) over every face
-    and view; views 1.. are augmented with a generator seeded from ``seed`` and the chunk."""
-    n = len(work.rows)
-    shape = split.prefix_shape()
-    activations = torch.zeros((views, n, *shape), dtype=torch.float16, device=device)
-    teacher = torch.zeros((views, n, split.model.fc.out_features), dtype=torch.float32, device=device)
-    total = n + (views - 1) * int(work.trainable.sum())
-    done = 0
-    for start in range(0, n, chunk):
-        check_cancel(cancel)
-        local = np.arange(start, min(start + chunk, n))
-        chips = chips_tensor(load_chips(work.rows[local])).to(device)
-        n_threads = threads.next_threads()
-        began = time.perf_counter()
-        with torch_threads(n_threads):
-            for view in range(views):
-                rows = local if view == 0 else local[work.trainable[local]]
-                if len(rows) == 0:
-                    continue
-                x = chips[torch.as_tensor(rows - start, device=device)]
-                if view > 0 and augmenter is not None:
-                    x = augmenter(x, torch.Generator().manual_seed(_seed_for(seed, view, start)))
-                with torch.no_grad():
-                    acts = split.prefix(x)
-                    embedding, _ = split.suffix(acts)
-                index = torch.as_tensor(rows, device=device)
-                activations[view, index] = acts.to(torch.float16)
-                teacher[view, index] = embedding
-                done += len(rows)
-        if start > 0:  # the first chunk pays for warming up
-            threads.record(n_threads, (time.perf_counter() - began) / max(1, len(local) * views))
-        if progress is not None:
-            progress(0, 0, f"preparing faces: {done} of {total} face views through the frozen layers")
-    return ViewCache(activations, teacher, views)
-
-
-def _seed_for(seed: int, view: int, start: int) -> int:
-    return int(np.random.default_rng([seed, view, start, 7]).integers(2**62))
 
 
 # -------------------------------------------------------------------------------------- one step
@@ -450,36 +260,13 @@ class RoundEvaluator:
 
 
 # ------------------------------------------------------------------------------------- entry point
-def finetune(
-    training: TrainingSet,
-    model: DlibResNet,
-    *,
-    trainable_stages: int = 2,
-    margin: float = 0.2,
-    distill_weight: float = 1.0,
-    augment: bool = True,
-    views: int = 3,
-    epochs: int = 100,
-    max_steps: int | None = 600,
-    max_seconds: float | None = None,
-    patience: int = 4,
-    eval_every: int = 50,
-    people_per_batch: int = 16,
-    faces_per_person: int = 4,
-    unlabelled_per_batch: int = 32,
-    max_unlabelled: int = 2000,
-    learning_rate: float = 1e-3,
-    holdout: np.ndarray | None = None,
-    holdout_fraction: float = 0.2,
-    target_far: float = 1e-3,
-    seed: int = 0,
-    progress: ProgressCallback | None = None,
-    cancel: CancelCheck | None = None,
-    device: str | None = None,
-    cpu_threads: int | None = None,
-) -> FinetuneResult:
+def finetune(training: TrainingSet, model: DlibResNet, recipe: FinetuneRecipe | None = None, *,
+             holdout: np.ndarray | None = None, progress: ProgressCallback | None = None,
+             cancel: CancelCheck | None = None, device: str | None = None,
+             cpu_threads: int | None = None) -> FinetuneResult:
     """Fine-tune ``model``'s last ``trainable_stages`` residual stages and ``fc`` on
-    ``training``'s chips (see the module docstring); ``model`` itself is not changed.
+    ``training``'s chips with ``recipe`` (default :class:`FinetuneRecipe`; its fields are the knobs
+    named below; see also the module docstring); ``model`` itself is not changed.
 
     ``training.load_chips(rows)`` must give the chips (uint8 ``[k, 150, 150, 3]`` or float
     ``[k, 3, 150, 150]``). Each step: ``people_per_batch x faces_per_person`` labelled faces and their
@@ -500,22 +287,9 @@ def finetune(
     CPU during the call (restored afterwards); None measures 1 thread against several on the first
     chunks of the frozen-layer pass and keeps the faster.
     """
-    recipe = FinetuneRecipe(
-        trainable_stages=trainable_stages, margin=margin, distill_weight=distill_weight,
-        augment=augment, views=views if augment else 1, epochs=epochs, max_steps=max_steps,
-        max_seconds=max_seconds, patience=patience, eval_every=eval_every,
-        people_per_batch=people_per_batch, faces_per_person=faces_per_person,
-        unlabelled_per_batch=unlabelled_per_batch, max_unlabelled=max_unlabelled,
-        learning_rate=learning_rate, holdout_fraction=holdout_fraction, target_far=target_far, seed=seed)
-    return run_finetune(training, model, recipe, holdout=holdout, progress=progress, cancel=cancel,
-                        device=device, cpu_threads=cpu_threads)
-
-
-def run_finetune(training: TrainingSet, model: DlibResNet, recipe: FinetuneRecipe, *,
-                 holdout: np.ndarray | None = None, progress: ProgressCallback | None = None,
-                 cancel: CancelCheck | None = None, device: str | None = None,
-                 cpu_threads: int | None = None) -> FinetuneResult:
-    """:func:`finetune` with its knobs in a :class:`FinetuneRecipe`."""
+    recipe = recipe or FinetuneRecipe()
+    if not recipe.augment:
+        recipe = replace(recipe, views=1)
     started = time.perf_counter()
     if training.load_chips is None:
         raise ValueError("the thorough depth needs the chips: training.load_chips is not set")

@@ -11,10 +11,13 @@ from faceorg.train.dlib_resnet import DlibResNet
 from faceorg.train.export_onnx import export_onnx
 
 
-def load_module(checkpoint: Path | None, dat_path: Path) -> DlibResNet:
-    """The torch module of a version: its checkpoint, or (for the base version) converted from dlib's file."""
-    if checkpoint is not None and checkpoint.is_file():
+def load_module(checkpoint: Path | None, dat_path: Path | None) -> DlibResNet:
+    """The torch module of a version: its checkpoint, or (for the base version, ``checkpoint`` None)
+    converted from dlib's file. The caller checks both files' hashes."""
+    if checkpoint is not None:
         return DlibResNet.load(checkpoint)
+    if dat_path is None:
+        raise ValueError("load_module needs a checkpoint or dlib's .dat file")
     return DlibResNet.from_dat(dat_path)
 
 

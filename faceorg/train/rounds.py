@@ -19,7 +19,8 @@ import numpy as np
 from faceorg.errors import CancelledError
 
 if TYPE_CHECKING:
-    from faceorg.train.head import HeadBatch, HeadBatchBuilder, HeldOutMetrics
+    from faceorg.train.holdout import HeldOutMetrics
+    from faceorg.train.steps import HeadBatch, HeadBatchBuilder
 
 ProgressCallback = Callable[[int, int, str], None]
 """Called after each round with (steps done, steps at most, a one-line summary)."""

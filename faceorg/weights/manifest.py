@@ -10,7 +10,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from faceorg.files import sha256_file as sha256_file  # re-exported: faceorg.retrain imports it from here
 from faceorg.files import write_bytes_atomic
 from faceorg.weights.registry import MANIFEST_FILE
 

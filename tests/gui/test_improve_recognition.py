@@ -45,7 +45,7 @@ def confirmed_per_person(library) -> dict[int, int]:  # type: ignore[no-untyped-
 def test_check_then_improve_recognition(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
     """A library whose outcome is known: enough confirmed faces to train on, too few to judge a new model
     by, so the check runs, the report says why, and the current model is kept (nothing installed)."""
-    from faceorg.retrain.retrain import MIN_GATE_FACES
+    from faceorg.retrain.gate import MIN_GATE_FACES
     from faceorg.retrain.training_data import MIN_FACES_PER_PERSON, MIN_PEOPLE
 
     require_real(scenario)

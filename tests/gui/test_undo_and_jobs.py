@@ -109,11 +109,9 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
     messages: list[str] = []
     window.ctx.jobs.ended.connect(lambda title, _outcome: ended.append(title))
     window.statusBar().messageChanged.connect(messages.append)
-    # The sidebar's + button asks for a folder (the platform's dialog, answered here), adds it and scans.
-    from PySide6.QtWidgets import QFileDialog
-
-    real_dialog = QFileDialog.getExistingDirectory
-    QFileDialog.getExistingDirectory = staticmethod(lambda *a, **k: str(folder))  # type: ignore[method-assign]
+    # The sidebar's + button asks for a folder (the folder dialog, answered here), adds it and scans.
+    real_dialog = mw.choose_folder
+    mw.choose_folder = lambda *a, **k: str(folder)
     try:
         qtbot.mouseClick(window.sidebar.folders.add_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: window.job_bar.isVisible(), timeout=WAIT_MS)
@@ -124,7 +122,7 @@ def test_scan_runs_in_the_background_with_progress(window, qtbot, scenario: Scen
         wait_idle(qtbot, window)
     finally:
         scan_group.scan_library = real_scan
-        QFileDialog.getExistingDirectory = real_dialog  # type: ignore[method-assign]
+        mw.choose_folder = real_dialog
     assert seen_threads and seen_threads[0] != threading.main_thread().name
     assert not window.job_bar.isVisible() and window.rescan_action.isEnabled()
     assert any(f.path == str(folder) for f in window.folders)

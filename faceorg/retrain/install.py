@@ -1,29 +1,48 @@
-"""Embedder versions: register, re-embed every face, swap atomically, roll back or forward.
+"""Putting an embedder version in place: export, int8 copy, re-embed every face, swap atomically.
 
 A new version's embeddings are written next to the current ones (the current version stays active the
 whole time), then one transaction flips the active flag. Killing the process at any point leaves the
 previous model working; a half-written version is simply re-embedded when it is used again.
 A head-only version shares the 256-d features of the version it was trained from, so it stores none.
+The same steps switch to an older or newer version (``faceorg models use``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from faceorg.embed.embedder import Embedder, l2_normalize
+from faceorg.embed.embedder import Embedder
 from faceorg.errors import FaceorgError
+from faceorg.files import replacing, sha256_file
 from faceorg.people.changes import ChangeSet
 from faceorg.pipeline.analyzer import decode_chip
 from faceorg.progress import Progress
+from faceorg.settings import load_settings
 from faceorg.store.db import Library
-from faceorg.store.model_versions import library_models_dir, runtime_model_path, verified_model_path
-from faceorg.store.models import Embedding, Face, FaceChip, ModelVersion
+from faceorg.store.models import Embedding, FaceChip, ModelVersion
+from faceorg.vectors import l2_normalize
+from faceorg.versions.files import (
+    WORK_PREFIX,
+    checkpoint_file_name,
+    library_models_dir,
+    runtime_model_path,
+    verified_model_path,
+)
+from faceorg.versions.records import (
+    activate,
+    feature_version,
+    find_version,
+    head_weight,
+    next_version_name,
+    onnx_head_weight,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,22 +50,17 @@ CHUNK = 5000
 CALIBRATION_FACES = 256  # chips the int8 copy of a deeper-retrained version is calibrated on
 
 
-def feature_version(library: Library, version: ModelVersion) -> ModelVersion:
-    """The version whose stored 256-d features ``version`` uses (itself unless it is head-only)."""
-    with library.session() as s:
-        current = version
-        while current.kind == "head" and current.parent_id is not None:
-            parent = s.get(ModelVersion, current.parent_id)
-            if parent is None:
-                break
-            current = parent
-        return current
+def work_folder(library: Library) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder inside the library's model folder (same disk, so files move atomically),
+    named so that a leftover of a killed process is recognised and removed later (one another process
+    removed while this one still used it does not fail this one at the end)."""
+    return tempfile.TemporaryDirectory(dir=library_models_dir(library), prefix=WORK_PREFIX, ignore_cleanup_errors=True)
 
 
-def next_version_name(library: Library, kind: str) -> str:
-    with library.session() as s:
-        n = s.scalar(select(func.count()).select_from(ModelVersion)) or 0
-    return f"v{n + 1}-{kind}"
+def library_embedder(library: Library, path: Path) -> Embedder:
+    """An embedder running ``path`` with this computer's settings for ``library`` (graphics card, threads)."""
+    settings = load_settings(library)
+    return Embedder(path, use_gpu=settings.use_gpu, threads=settings.threads or None)
 
 
 def calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.ndarray:
@@ -56,6 +70,40 @@ def calibration_chips(library: Library, count: int = CALIBRATION_FACES) -> np.nd
         picked = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, min(count, len(ids)))] if ids else []
         rows = s.execute(select(FaceChip.image).where(FaceChip.face_id.in_(picked))).scalars().all()
     return np.stack([decode_chip(r) for r in rows]) if rows else np.zeros((0, 150, 150, 3), np.uint8)
+
+
+def embed_as_installed(library: Library, module: Any, load_chips: Any, rows: np.ndarray, calibration: np.ndarray,
+                       progress: Progress) -> np.ndarray:
+    """Normalised embeddings of ``rows``' chips by the file a deeper version of ``module`` would run once
+    installed (its int8 copy calibrated on the ``calibration`` chips, :func:`calibration_chips` as
+    :func:`register_version` uses them; the float32 export when no copy can be made), so the gate judges
+    what the app will use."""
+    from faceorg.embed.quantize import quantize_embedder
+    from faceorg.train.export_onnx import export_onnx
+
+    with work_folder(library) as tmp:
+        runtime = Path(tmp) / "candidate.onnx"
+        export_onnx(module.cpu().eval(), runtime)
+        if len(calibration):
+            try:
+                runtime = quantize_embedder(runtime, Path(tmp) / "candidate.int8.onnx", chips=calibration)
+            except ValueError as exc:
+                log.warning("judging the float32 model: %s", exc)
+        return embed_with(library_embedder(library, runtime), load_chips, rows, progress)
+
+
+def embed_with(embedder: Embedder, load_chips: Any, rows: np.ndarray, progress: Progress) -> np.ndarray:
+    """Normalised embeddings of ``rows``' chips by ``embedder`` (``load_chips`` gives [k, 3, 150, 150] or
+    [k, 150, 150, 3] chips)."""
+    progress.start("Checking the new model on your faces", total=len(rows))
+    out = []
+    for start in range(0, len(rows), 256):
+        progress.check_cancelled()
+        part = rows[start:start + 256]
+        chips = np.asarray(load_chips(part))
+        out.append(embedder.embed(chips.transpose(0, 2, 3, 1) if chips.shape[1] == 3 else chips)[0])
+        progress.advance(len(part))
+    return np.concatenate(out) if out else np.zeros((0, 128), np.float32)
 
 
 def runtime_file_name(name: str) -> str:
@@ -73,14 +121,13 @@ def make_runtime_copy(library: Library, *, name: str, kind: str, onnx_file: Path
     are all embedded again, is quantised with ranges measured on library chips, else runs float32.
     """
     from faceorg.embed.quantize import quantize_embedder, with_new_head
-    from faceorg.weights.manifest import sha256_file
 
     target = library_models_dir(library) / runtime_file_name(name)
     if kind == "head":
         if parent.runtime_file is None:
             return None
         try:
-            with_new_head(runtime_model_path(library, parent), _onnx_head_weight(onnx_file), target)
+            with_new_head(runtime_model_path(library, parent), onnx_head_weight(onnx_file), target)
         except ValueError as exc:
             raise FaceorgError(f"cannot make the int8 copy of embedder {name}: {exc}") from exc
         return target.name, sha256_file(target)
@@ -102,10 +149,9 @@ def register_version(library: Library, *, name: str, kind: str, onnx_file: Path,
     folder = library_models_dir(library)
     target = folder / f"embedder-{name}.onnx"
     runtime_target = folder / runtime_file_name(name)
-    tmp = target.with_suffix(".onnx.tmp")
     try:
-        shutil.copyfile(onnx_file, tmp)
-        os.replace(tmp, target)
+        with replacing(target) as tmp:
+            shutil.copyfile(onnx_file, tmp)
         runtime = make_runtime_copy(library, name=name, kind=kind, onnx_file=target, parent=parent)
         with library.transaction() as s:
             version = ModelVersion(name=name, kind=kind, file_name=target.name, sha256=sha256, parent_id=parent.id,
@@ -115,21 +161,41 @@ def register_version(library: Library, *, name: str, kind: str, onnx_file: Path,
             s.flush()
             return version
     except BaseException:
-        for path in (tmp, target, runtime_target):
+        for path in (target, runtime_target):
             path.unlink(missing_ok=True)
         raise
 
 
-def _onnx_head_weight(path: Path) -> np.ndarray:
-    """The last layer's weight [128, 256] of an embedder ONNX file (its only 128 x 256 tensor)."""
-    import onnx
-    from onnx import numpy_helper
+def install(library: Library, parent: ModelVersion, kind: str, module: Any, report: dict[str, object],
+            progress: Progress, weight: np.ndarray | None = None) -> ModelVersion:
+    """Save ``module`` as a new version (``kind`` "head": only its last layer, ``weight``, differs from
+    ``parent``), re-embed every face under it, then swap it in. ``report`` is recorded with it."""
+    from faceorg.train.model_io import save_version
 
-    for init in onnx.load(str(path)).graph.initializer:
-        if tuple(init.dims) in ((128, 256), (256, 128)):
-            array = numpy_helper.to_array(init)
-            return array if array.shape == (128, 256) else array.T
-    raise FaceorgError(f"{path.name}: cannot find the last layer")
+    name = next_version_name(library, kind)
+    checkpoint = library_models_dir(library) / checkpoint_file_name(name)
+    progress.start("Saving the new model")
+    with work_folder(library) as tmp:
+        onnx_tmp = Path(tmp) / "model.onnx"
+        try:
+            sha = save_version(module, onnx_tmp, checkpoint)
+            version = register_version(library, name=name, kind=kind, onnx_file=onnx_tmp, sha256=sha, parent=parent,
+                                       report={**report, "checkpoint_sha256": sha256_file(checkpoint)})
+        except BaseException:
+            checkpoint.unlink(missing_ok=True)
+            raise
+    reembed(library, version, progress, weight)
+    activate(library, version.id)
+    return version
+
+
+def reembed(library: Library, version: ModelVersion, progress: Progress | None = None,
+            weight: np.ndarray | None = None) -> int:
+    """Embed every face under ``version`` that it has no embedding for yet (see the two ways below)."""
+    if version.kind == "head":
+        return reembed_from_features(library, version, head_weight(library, version) if weight is None else weight,
+                                     progress)
+    return reembed_from_chips(library, version, progress)
 
 
 def _face_chunks(library: Library, version_id: int) -> list[list[int]]:
@@ -163,7 +229,7 @@ def reembed_from_features(library: Library, version: ModelVersion, weight: np.nd
                 rows = s.execute(select(Embedding.face_id, Embedding.features).where(
                     Embedding.model_version_id == source.id, Embedding.face_id.in_(todo))).all()
                 feats = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
-                vectors = l2_normalize(feats @ w.T)
+                vectors = l2_normalize(feats @ w.T).astype(np.float32)
                 s.execute(Embedding.__table__.insert(), [
                     {"face_id": fid, "model_version_id": version.id, "vector": vectors[k].tobytes(), "features": None}
                     for k, (fid, _) in enumerate(rows)])
@@ -173,10 +239,10 @@ def reembed_from_features(library: Library, version: ModelVersion, weight: np.nd
 
 
 def reembed_from_chips(library: Library, version: ModelVersion, progress: Progress | None = None,
-                       use_gpu: bool = True, batch: int = 256) -> int:
+                       batch: int = 256) -> int:
     """Embed every face's stored chip with the version's own ONNX model (after deeper retraining)."""
     progress = progress or Progress()
-    embedder = Embedder(runtime_model_path(library, version), use_gpu=use_gpu)
+    embedder = library_embedder(library, runtime_model_path(library, version))
     with library.session() as s:
         ids = list(s.scalars(select(FaceChip.face_id).order_by(FaceChip.face_id)))
     done = _done(library, version.id)
@@ -196,47 +262,17 @@ def reembed_from_chips(library: Library, version: ModelVersion, progress: Progre
     return len(todo)
 
 
-def activate(library: Library, version_id: int) -> None:
-    """Make a version the active one, in one transaction (the atomic swap)."""
-    with library.transaction() as s:
-        version = s.get(ModelVersion, version_id)
-        if version is None:
-            raise FaceorgError(f"no embedder version {version_id}")
-        missing = s.scalar(select(func.count()).select_from(Face).outerjoin(
-            Embedding, (Embedding.face_id == Face.id) & (Embedding.model_version_id == version_id))
-            .where(Embedding.face_id.is_(None), Face.id.in_(select(FaceChip.face_id))))
-        if missing:
-            raise FaceorgError(f"embedder version {version.name} is missing {missing} embeddings; it cannot be used yet")
-        for other in s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))):
-            other.active = False
-        version.active = True
-
-
 def use_version(library: Library, name: str, progress: Progress | None = None) -> ChangeSet:
     """Switch the library to another embedder version (roll back or forward) and regroup its faces."""
     from faceorg.people.clustering import recluster
-    from faceorg.settings import load_settings
 
-    with library.session() as s:
-        version = s.scalars(select(ModelVersion).where(ModelVersion.name == name)).first()
-        names = list(s.scalars(select(ModelVersion.name).order_by(ModelVersion.id)))
-    if version is None:
-        raise FaceorgError(f"no embedder version named {name} (versions: {', '.join(names) or 'none'})")
+    version = find_version(library, name)
     if version.active:
         return ChangeSet(label=f"Use {name}")
     verified_model_path(library, version)
     runtime_model_path(library, version)
-    if version.kind == "head":
-        weight = head_weight(library, version)
-        reembed_from_features(library, version, weight, progress)
-    else:
-        reembed_from_chips(library, version, progress, use_gpu=load_settings(library).use_gpu)
+    reembed(library, version, progress)
     activate(library, version.id)
     cs = recluster(library, progress, full=True)
     cs.label = f"Use embedder {name}"
     return cs
-
-
-def head_weight(library: Library, version: ModelVersion) -> np.ndarray:
-    """The last layer's weight [128, 256] of a version, read from its ONNX file (no torch needed)."""
-    return _onnx_head_weight(verified_model_path(library, version))

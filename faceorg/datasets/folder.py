@@ -22,10 +22,11 @@ import numpy as np
 
 from faceorg.concurrency import bounded_map
 from faceorg.detect.align import CHIP_SIZE, align_chip
+from faceorg.detect.subject import central_face
 from faceorg.errors import FaceorgError
-from faceorg.eval.lfw import central_face
 from faceorg.progress import Progress
 from faceorg.scan.imageio import PhotoReadError, load_working_image
+from faceorg.scan.walker import PHOTO_EXTENSIONS
 from faceorg.train.data import TrainingSet
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 WORKING_SIDE = 1024
 # Faces smaller than this share of the largest face in a photo are passers-by, never the subject.
 SUBJECT_MIN_SHARE = 0.5
-PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 
 class FolderDataset(NamedTuple):
@@ -67,15 +67,15 @@ class FolderRead:
 
 def list_people(root: Path) -> list[tuple[str, list[Path]]]:
     """``(person name, photo paths)`` per non-hidden subfolder of ``root``, sorted by name; photos are
-    the files with a photo suffix anywhere under the subfolder, sorted. People without photos are
-    left out."""
+    the files the scanner takes for photos (:data:`faceorg.scan.walker.PHOTO_EXTENSIONS`) anywhere
+    under the subfolder, sorted. People without photos are left out."""
     root = Path(root)
     if not root.is_dir():
         raise FaceorgError(f"{root} is not a folder")
     people = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         photos = sorted(p for p in folder.rglob("*")
-                        if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES
+                        if p.is_file() and p.suffix.lower() in PHOTO_EXTENSIONS
                         and not any(part.startswith(".") for part in p.relative_to(folder).parts))
         if photos:
             people.append((folder.name, photos))

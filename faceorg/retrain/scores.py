@@ -1,5 +1,5 @@
-"""The acceptance gate: a retrained embedder replaces the current one only if it does better on the
-user's held-out labels.
+"""The gate's measures: how two embeddings of the same faces do on held-out labels (the policy that
+uses them is :mod:`faceorg.retrain.gate`).
 
 Measured on held-out faces only, for the embeddings before and after training:
 
@@ -12,16 +12,16 @@ Measured on held-out faces only, for the embeddings before and after training:
   separately for each model; when no training faces of two or more people exist, on the fold
   itself, which flatters both models alike).
 
-Folds: a list of masks (k-fold over people, see :func:`kfold_people`), or one boolean mask of
+Folds: a list of masks (k-fold over people, see :func:`faceorg.retrain.folds.kfold_people`), or one boolean mask of
 held-out faces. Pairs and clusters never mix folds, so ``embeddings_after`` may be stitched from one
-model per fold, each embedding the faces it did not train on (:func:`kfold_embeddings`), and only
+model per fold, each embedding the faces it did not train on (:func:`faceorg.retrain.folds.kfold_embeddings`), and only
 held-out faces are ever used: a single mask holding at least ``SPLIT_MIN_PEOPLE`` people is split
 into two halves by people, each half's clustering threshold chosen on the other. (The faces outside
 the mask are used only for fewer people: the new model has trained on them, which flatters its
 threshold, and callers may not have re-embedded them at all.) Scores are averaged over folds,
 weighted by their number of people.
 
-No torch here: numpy and scipy only.
+Numpy and scipy only.
 """
 
 from __future__ import annotations
@@ -34,55 +34,17 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
 from faceorg.cluster.metrics import bcubed
+from faceorg.retrain import wording
+from faceorg.retrain.folds import kfold_people
+from faceorg.vectors import l2_normalize
 
 ClusterFn = Callable[[np.ndarray], np.ndarray]
 """``cluster_fn(vectors [m, d]) -> labels [m]`` (negative = unclustered, counted as singletons)."""
-TrainAndEmbed = Callable[[np.ndarray], np.ndarray]
-"""``train_and_embed(train_mask [n]) -> embeddings [n, d]``: train without the faces outside the mask,
-embed every face with the result."""
 
 MAX_CANDIDATES = 200  # clustering thresholds tried (quantiles of the trees' merge distances)
 DEFAULT_THRESHOLD = 0.3  # cosine distance, used only when there is nothing to choose on
 SPLIT_MIN_PEOPLE = 4  # a single held-out mask with this many people is split in two halves
 MAX_THRESHOLD_FACES = 3000  # faces used to choose a clustering threshold (a seeded random subset)
-
-
-# ------------------------------------------------------------------------------------------- folds
-def kfold_people(labels: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
-    """``k`` boolean masks over the faces, each holding all faces of about 1/k of the labelled people;
-    folds are balanced by face count (people in a seeded random order, each to the fold with the
-    fewest faces so far, the larger people first). Unlabelled faces are in no fold."""
-    labels = np.asarray(labels)
-    people, counts = np.unique(labels[labels >= 0], return_counts=True)
-    if not 2 <= k <= len(people):
-        raise ValueError(f"k must be between 2 and the number of labelled people ({len(people)})")
-    rng = np.random.default_rng([seed, 21])
-    order = rng.permutation(len(people))
-    order = order[np.argsort(-counts[order], kind="stable")]
-    sizes = np.zeros(k, dtype=np.int64)
-    fold_of = {}
-    for i in order:
-        fold = int(np.argmin(sizes))
-        fold_of[int(people[i])] = fold
-        sizes[fold] += counts[i]
-    assigned = np.array([fold_of.get(int(label), -1) for label in labels])
-    return [assigned == f for f in range(k)]
-
-
-def kfold_embeddings(folds: Sequence[np.ndarray], train_and_embed: TrainAndEmbed) -> np.ndarray:
-    """Out-of-fold embeddings: for each fold, train without its faces (``train_and_embed(~fold)``)
-    and keep that model's embeddings of the fold's faces; rows in no fold are left at zero. The cost
-    is ``len(folds)`` trainings: the caller decides."""
-    out: np.ndarray | None = None
-    for fold in folds:
-        fold = np.asarray(fold, dtype=bool)
-        embeddings = np.asarray(train_and_embed(~fold), dtype=np.float32)
-        if out is None:
-            out = np.zeros_like(embeddings)
-        out[fold] = embeddings[fold]
-    if out is None:
-        raise ValueError("no folds")
-    return out
 
 
 def _as_folds(folds_or_holdout: np.ndarray | Sequence[np.ndarray], labels: np.ndarray,
@@ -119,8 +81,8 @@ class Verification:
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
-    v = np.asarray(vectors, dtype=np.float64)
-    return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    """Unit rows in float64 (the gate's pair scores are cosine similarities)."""
+    return l2_normalize(np.asarray(vectors, dtype=np.float64))
 
 
 def verification_at_far(vectors: np.ndarray, labels: np.ndarray, far: float) -> Verification:
@@ -297,25 +259,11 @@ class GateReport:
         return self.after.bcubed_f - self.before.bcubed_f
 
     def summary_lines(self) -> list[str]:
-        """The comparison in plain words, one line each."""
-        folds = f" ({len(self.folds)} folds)" if len(self.folds) > 1 else ""
-        return [
-            f"Checked on {self.n_faces} faces of {self.n_people} people the training did not use{folds}.",
-            f"Faces of the same person matched at {_one_in(self.far)} false matches: "
-            f"{_percent(self.before.verification_rate)} before, "
-            f"{_percent(self.after.verification_rate)} after.",
-            f"Grouping those faces into people (BCubed F): {_percent(self.before.bcubed_f)} before, "
-            f"{_percent(self.after.bcubed_f)} after.",
-            ("New model accepted: " if self.accepted else "Current model kept: ") + self.reason,
-        ]
-
-
-def _one_in(far: float) -> str:
-    return f"1-in-{round(1 / far)}" if far > 0 else "no"
-
-
-def _percent(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{100 * value:.0f}%"
+        """The comparison in plain words, one line each (worded by :mod:`faceorg.retrain.wording`)."""
+        return [wording.checked_on(self.n_faces, self.n_people, len(self.folds), yours=False),
+                wording.matched(self.far, self.before.verification_rate, self.after.verification_rate),
+                wording.grouped(self.before.bcubed_f, self.after.bcubed_f),
+                wording.verdict(self.accepted, self.reason)]
 
 
 def _model_scores(vectors: np.ndarray, labels: np.ndarray, evaluated: list[np.ndarray],

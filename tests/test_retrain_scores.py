@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from faceorg.cluster.metrics import bcubed
-from faceorg.train.gate import (
+from faceorg.retrain.folds import kfold_embeddings, kfold_people
+from faceorg.retrain.scores import (
     average_linkage,
     best_cluster_threshold,
     candidate_thresholds,
     cut,
     gate_report,
-    kfold_embeddings,
-    kfold_people,
     threshold_cluster_fn,
     verification_at_far,
 )
@@ -188,7 +187,7 @@ def test_same_model_refused_as_no_better(faces: tuple[np.ndarray, np.ndarray]) -
 
 
 def test_decision_rule() -> None:
-    from faceorg.train.gate import ModelScores, decide
+    from faceorg.retrain.scores import ModelScores, decide
 
     def scores(ver: float, f: float) -> ModelScores:
         return ModelScores(ver, f, f, f)

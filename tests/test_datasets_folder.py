@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faceorg.detect.retinaface import Detection
-from faceorg.errors import FaceorgError
-from faceorg.progress import Progress
-from faceorg.train.dataset_folder import (
+from faceorg.datasets.folder import (
     folder_training_set,
     list_people,
     load_folder_dataset,
     pick_face,
     read_folder_dataset,
 )
+from faceorg.detect.retinaface import Detection
+from faceorg.errors import FaceorgError
+from faceorg.progress import Progress
 
 
 def face(x: float, y: float, size: float) -> Detection:
@@ -47,13 +47,24 @@ def test_list_people_reads_subfolders_and_skips_hidden(tmp_path: Path) -> None:
         list_people(tmp_path / "missing")
 
 
+def test_list_people_takes_every_photo_type_the_scanner_takes(tmp_path: Path) -> None:
+    from faceorg.scan.walker import PHOTO_EXTENSIONS
+
+    for suffix in [".heic", ".HEIF", ".jfif", ".jpe"]:
+        (tmp_path / "Ann" / f"photo{suffix}").parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "Ann" / f"photo{suffix}").write_bytes(b"")
+    names = [p.name for p in list_people(tmp_path)[0][1]]
+    assert sorted(names) == ["photo.HEIF", "photo.heic", "photo.jfif", "photo.jpe"]
+    assert {".heic", ".heif"} <= PHOTO_EXTENSIONS
+
+
 def test_folder_without_people_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FaceorgError, match="no subfolders"):
         read_folder_dataset(tmp_path, detector=object())  # type: ignore[arg-type]
 
 
 def test_training_set_over_the_chips() -> None:
-    from faceorg.train.dataset_folder import FolderDataset
+    from faceorg.datasets.folder import FolderDataset
 
     chips = np.arange(3 * 150 * 150 * 3, dtype=np.uint8).reshape(3, 150, 150, 3)
     training = folder_training_set(FolderDataset(chips, np.array([0, 0, 1]), ["A", "B"]))
@@ -64,7 +75,7 @@ def test_training_set_over_the_chips() -> None:
 
 @pytest.fixture(scope="module")
 def detector(models_dir: Path):  # type: ignore[no-untyped-def]
-    from faceorg.train.dataset_folder import default_detector
+    from faceorg.datasets.folder import default_detector
 
     return default_detector()
 

@@ -1,0 +1,71 @@
+"""What a training source hands the retraining pipeline: a candidate model, judged as it will run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceorg.progress import Progress
+from faceorg.retrain.folds import GateFold
+from faceorg.retrain.gate import GateDecision
+from faceorg.store.db import Library
+from faceorg.store.models import ModelVersion
+
+
+@dataclass
+class Candidate:
+    """A trained model and the gate's verdict on it.
+
+    ``kind``: "head" (only the last layer changed: ``weight`` [128, 256]) or "full" (``module``, the torch
+    model to ship). ``folds`` / ``after``: what the gate held out, and every row's vector it judged. ``training``: counts of what it learned from. ``distance_scale``: its distances
+    relative to the base model's. ``ship_fraction`` / ``geometry_kept``: how far towards the fine-tuned
+    weights the deeper model went, and the geometry of the faces kept there (see
+    :mod:`faceorg.retrain.shipping`).
+    """
+
+    kind: str
+    decision: GateDecision
+    training: dict[str, int]
+    distance_scale: float
+    stop_reason: str
+    folds: list[GateFold] = field(default_factory=list)
+    after: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    module: Any = None
+    ship_fraction: float | None = None
+    geometry_kept: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def trainer_progress(progress: Progress, *, steps: bool = True) -> Callable[[int, int, str], None]:
+    """A trainer's progress callback feeding ``progress``: its steps as the count (or only its message)."""
+    def report(done: int, total: int, line: str) -> None:
+        if steps and total:
+            progress.set_total(total)
+            progress.advance(done - progress.state.done, message=line)
+        else:
+            progress.advance(0, message=line)
+
+    return report
+
+
+def start_files(library: Library, version: ModelVersion) -> tuple[Path | None, Path | None]:
+    """``(checkpoint, dlib's file)`` a new model starts from: ``version``'s checkpoint, or dlib's file for
+    the base version; checked against the SHA-256 the database or the code's registry records."""
+    from faceorg.versions.files import verified_checkpoint
+    from faceorg.weights.fetch import require_model
+    from faceorg.weights.registry import DLIB_RESNET_FILE
+
+    checkpoint = verified_checkpoint(library, version)
+    return checkpoint, None if checkpoint is not None else require_model(DLIB_RESNET_FILE)
+
+
+def start_module(library: Library, version: ModelVersion) -> Any:
+    """The torch model of ``version`` to train from or ship with a new head (see :func:`start_files`)."""
+    from faceorg.train.model_io import load_module
+
+    return load_module(*start_files(library, version))
