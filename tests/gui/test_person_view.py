@@ -3,6 +3,8 @@ not this person, not a face, ignore, cover, photo."""
 
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from sqlalchemy import select
@@ -44,7 +46,14 @@ def select_chips(view, qtbot, face_ids: list[int]) -> None:  # type: ignore[no-u
     assert sorted(grid.selected_ids()) == sorted(face_ids)
 
 
+
+def require_vectors(scenario: Scenario) -> None:
+    """How sure a face is comes from its vector under the library's model: the drawn library has neither."""
+    if scenario.kind != "real":
+        pytest.skip("ordering faces by doubt needs face vectors from the real models (the drawn library has none)")
+
 def test_faces_least_sure_first_and_keyboard_selection(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    require_vectors(scenario)
     view = open_person(window, qtbot, scenario.people["bush"])
     assert view.title.text() == "George W Bush"
     bush = scenario.faces["bush"]
@@ -213,6 +222,7 @@ def sources_of(library, person_id: int) -> dict[int, AssignmentSource]:  # type:
 
 
 def test_confirm_with_c_keeps_places_and_undoes(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    require_vectors(scenario)
     blair = scenario.people["blair"]
     window.ctx.run_op(ops.name_person, blair, "Tony Blair")
     wait_idle(qtbot, window)
