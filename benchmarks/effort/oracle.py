@@ -53,7 +53,8 @@ from typing import Literal
 
 from faceorg.errors import FaceorgError
 from faceorg.people import ops, review_answers
-from faceorg.people.prompts import Question, list_questions
+from faceorg.people.prompts import Question, _Library, _read, group_suggestion_questions, same_person_questions
+from faceorg.people.prompts import KINDS, split_questions
 from faceorg.people.clustering import recluster
 from faceorg.people.queries import review_queue
 from faceorg.store.db import Library
@@ -63,6 +64,7 @@ from .truth import FaceState, Truth, group_sizes, people_to_sort, snapshot, unfi
 
 Style = Literal["careful", "hurried"]
 MAX_SWEEPS = 3
+STOP_AFTER_NO = 3  # a user stops answering "same person?" (or split) questions after this many "no" in a row
 
 FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass")
 
@@ -230,6 +232,34 @@ def truthful_answer(kind: str, members: Mapping[int, list[int]], names: Mapping[
     raise ValueError(f"unknown question kind {kind!r}")
 
 
+def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
+    """:func:`faceorg.people.prompts.list_questions` from data read once (skipped ones last, surest first)."""
+    make = {"same_person": same_person_questions, "group_suggestion": group_suggestion_questions,
+            "split": split_questions}
+    out = [q for k in kinds for q in make[k](lib)]
+    out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
+    return out
+
+
+def answer_listed(library: Library, question: Question, lib: _Library, reply: str) -> object:
+    """:func:`faceorg.people.review_answers.answer` for a question just listed from ``lib`` whose groups have
+    not changed since: the same operations (and the same record of the answer), without computing every
+    question again for each answer (on all of LFW, listing the "same person?" questions takes ~1.5 min)."""
+    if question.kind == "same_person":
+        if reply == "yes":
+            src, dst = question.person_ids
+            return ops.merge_people(library, dst, [src], label="Same person", also=review_answers._marker(question, "yes"))
+        return review_answers._not_same_person(library, question, lib)
+    if question.kind == "group_suggestion":
+        also = review_answers._marker(question, reply)
+        if reply == "yes":
+            return ops.accept_suggestions(library, question.face_ids, also=also)
+        return ops.reject_faces(library, question.face_ids, question.person_ids[0], also=also)
+    if reply == "yes":
+        return ops.split_faces(library, question.face_ids, also=review_answers._marker(question, "yes"))
+    return review_answers._only_mark(library, question, "Keep the group as it is")
+
+
 @dataclass
 class OracleResult:
     style: str
@@ -266,7 +296,7 @@ class Oracle:
         self._say = log
         self._regroup = regroup or grouping(self.features)
         self._phase = ""
-        self._question = ""  # the id of the question a "prompt_answer" step answers
+        self._question: tuple[Question, _Library] | None = None  # what a "prompt_answer" step answers
         self.answers: Counter[str] = Counter()  # "kind reply" -> how many answers
 
     # -- doing ------------------------------------------------------------------------------------
@@ -294,7 +324,8 @@ class Oracle:
             elif step.kind == "prompt_answer":
                 assert step.name is not None
                 if step.name != "one_by_one":  # choosing "one by one" changes nothing by itself
-                    review_answers.answer(lib, self._question, step.name)
+                    assert self._question is not None
+                    answer_listed(lib, *self._question, step.name)
             else:
                 raise ValueError(f"unknown step {step.kind}")
         except FaceorgError as exc:
@@ -364,37 +395,48 @@ class Oracle:
         return members, names, suggested
 
     def answer_questions(self, kinds: tuple[str, ...], rounds: int = 3) -> None:
-        """Answer the Review's open questions of ``kinds`` truthfully, one decision each. Each round lists
-        the questions once and answers those whose groups no earlier answer of the round changed (the
-        others come back, recomputed, in the next round). A whole-group suggestion whose faces are all automatic
-        and right is left alone (they count as done; confirming them is not needed)."""
+        """Answer the Review's open questions of ``kinds`` truthfully, surest first, one decision each.
+
+        Each round lists the questions once and answers those whose groups no earlier answer of the round
+        changed (the others come back, recomputed, in the next round; a next round only after a "yes").
+        The user stops answering a kind of yes/no question after ``STOP_AFTER_NO`` "no" in a row (the
+        rest are unlikely). A whole-group suggestion whose faces are all automatic and right is left alone
+        (they count as done; confirming them is not needed)."""
         asked: set[str] = set()
+        noes: Counter[str] = Counter()  # "no" in a row, per kind
         for _ in range(rounds):
             members, names, suggested = self._members()
+            lib = _read(self.library)
+            if lib is None:
+                return
             touched: set[int] = set()
-            answered = 0
-            for q in list_questions(self.library, kinds=kinds):
-                if q.id in asked or touched & set(q.person_ids):
+            yes = 0
+            for q in _questions(lib, kinds):
+                if q.id in asked or touched & set(q.person_ids) or noes[q.kind] >= STOP_AFTER_NO:
                     continue
                 asked.add(q.id)
                 if q.kind == "group_suggestion" and not any(
                         f in suggested or self.truth.get(f) != names.get(q.person_ids[0]) for f in q.face_ids):
                     continue
-                self._answer(q, members, names)
+                reply = self._answer(q, lib, members, names)
                 touched |= set(q.person_ids)
-                answered += 1
-            if not answered:
+                yes += reply != "no"
+                if q.kind != "group_suggestion":
+                    noes[q.kind] = noes[q.kind] + 1 if reply == "no" else 0
+            if not yes:
                 break
 
-    def _answer(self, q: Question, members: Mapping[int, list[int]], names: Mapping[int, str | None]) -> None:
+    def _answer(self, q: Question, lib: _Library, members: Mapping[int, list[int]],
+                names: Mapping[int, str | None]) -> str:
         reply = truthful_answer(q.kind, members, names, q.person_ids, q.face_ids, self.truth, self.to_sort)
-        self._question = q.id
+        self._question = (q, lib)
         self.answers[f"{q.kind} {reply}"] += 1
         self.do(Step("prompt_answer", q.face_ids, reply, q.person_ids[0]))
         if reply == "one_by_one":  # each waiting face answered in Review
             name = names.get(q.person_ids[0])
             for f in q.face_ids:
                 self.do(review_answer(f, name, self.truth))
+        return reply
 
     def remaining(self) -> list[int]:
         return unfinished(snapshot(self.library), self.truth)
