@@ -316,8 +316,9 @@ def test_split_and_whole_group_suggestions_answered_truthfully_with_one_by_one_f
         state = snapshot(library)
     assert oracle.answers["group_suggestion one_by_one"] == 1
     right = sum(truth[f] == "Colin_Powell" for f in waiting)
-    assert oracle.tally.by_kind == {"prompt_answer": 1, "review_accept": right, "review_reject": len(waiting) - right}
-    assert oracle.tally.total == 1 + len(waiting)
+    # "one by one": the choice, each wrong face turned down, the rest accepted at once
+    assert oracle.tally.by_kind == {"prompt_answer": 1, "review_reject": len(waiting) - right, "accept_rest": 1}
+    assert oracle.tally.total == oracle.tally.decisions == 2 + len(waiting) - right
     assert all(state[f].person_name == "Colin_Powell" and state[f].source == "user" for f in powell)
     assert all(state[f].person_name != "Colin_Powell" for f in serena)
 

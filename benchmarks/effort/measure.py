@@ -2,7 +2,7 @@
 
 - **decision**: one per choice about a whole thing the app shows: naming a group, merging it by naming
   it with a name in use, ignoring a whole group of strangers, answering one Review suggestion, answering
-  one prompt.
+  one prompt (yes, no or "one by one"), accepting the rest of a whole-group suggestion.
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
 - **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-DECISION_KINDS = ("name", "merge", "ignore_group", "review_accept", "review_reject", "prompt_answer")  # prompt_answer: yes, no or "one by one"
+DECISION_KINDS = ("name", "merge", "ignore_group", "review_accept", "review_reject", "prompt_answer", "accept_rest")  # prompt_answer: yes, no or "one by one"
 SELECTION_KINDS = ("move", "reject", "ignore")
 
 

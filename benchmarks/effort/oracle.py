@@ -14,7 +14,7 @@ Passes:
      mostly strangers: pick each person's faces and Move them To their name, then ignore the rest of the
      group as a whole (when two or more faces remain).
    - *hurried*: names a group after its main person when that person has at least half of its faces,
-     without looking closer (wrong faces are confirmed with it); ignores a group with nobody it knows;
+     without looking closer (its faces, wrong ones too, stay automatic: naming confirms nothing); ignores a group with nobody it knows;
      leaves the others for later.
 2. **Regroup** ("Group faces", one action): the app matches unsorted faces to named people (suggestions)
    and regroups the rest.
@@ -36,7 +36,7 @@ way a user of the app would use it (every answer to a question is one decision):
   (name, or main person) are the same known person, "no" otherwise.
 - ``group_suggestions``: in each sweep, instead of answering a named person's waiting faces one by one, the
   whole-group question: "yes" when every face is that person, "no" when none is, otherwise "one by one"
-  (one decision for the choice, then one Review answer per face).
+  (one decision for the choice, one per wrong face turned down, one to accept the rest).
 - ``recall_pass``: the app's grouping (``recluster``) runs its conservative recall pass (off: passed
   ``recall_pass=False``), when the app has it.
 - ``learning``: not in the app yet (no step uses it).
@@ -315,7 +315,7 @@ class Oracle:
                 ops.ignore_faces(lib, ids)
             elif step.kind == "reject":
                 ops.reject_faces(lib, ids, step.person_id)
-            elif step.kind == "review_accept":
+            elif step.kind in ("review_accept", "accept_rest"):
                 ops.accept_suggestions(lib, ids)
             elif step.kind == "review_reject":
                 ops.reject_suggestions(lib, ids)
@@ -432,10 +432,12 @@ class Oracle:
         self._question = (q, lib)
         self.answers[f"{q.kind} {reply}"] += 1
         self.do(Step("prompt_answer", q.face_ids, reply, q.person_ids[0]))
-        if reply == "one_by_one":  # each waiting face answered in Review
+        if reply == "one_by_one":  # the wrong faces turned down one at a time, then the rest accepted at once
             name = names.get(q.person_ids[0])
-            for f in q.face_ids:
-                self.do(review_answer(f, name, self.truth))
+            wrong = [f for f in q.face_ids if self.truth.get(f) != name]
+            for f in wrong:
+                self.do(Step("review_reject", (f,)))
+            self.do(Step("accept_rest", tuple(f for f in q.face_ids if f not in wrong)))
         return reply
 
     def remaining(self) -> list[int]:
