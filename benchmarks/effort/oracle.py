@@ -53,9 +53,16 @@ from typing import Literal
 
 from faceorg.errors import FaceorgError
 from faceorg.people import ops, review_answers
-from faceorg.people.prompts import Question, _Library, _read, group_suggestion_questions, same_person_questions
-from faceorg.people.prompts import KINDS, split_questions
 from faceorg.people.clustering import recluster
+from faceorg.people.prompts import (
+    KINDS,
+    Question,
+    _Library,
+    _read,
+    group_suggestion_questions,
+    same_person_questions,
+    split_questions,
+)
 from faceorg.people.queries import review_queue
 from faceorg.store.db import Library
 
