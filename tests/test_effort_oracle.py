@@ -231,6 +231,22 @@ def test_oracle_finishes_a_real_library_through_the_apps_operations(
     assert tally.total >= len(PEOPLE) + 1 + 2  # a decision per person, one merge, "Group faces", a picked face
 
 
+def test_a_whole_group_suggestion_is_answered_only_when_cheaper_than_face_by_face() -> None:
+    from faceorg.people.prompts import Question
+
+    oracle = Oracle(None, TRUTH, "careful", Features.now())  # type: ignore[arg-type]
+
+    def worth(faces: tuple[int, ...], suggested: set[int]) -> bool:
+        q = Question("group-10", "group_suggestion", "", 0.5, (10,), ("Ann",), (len(faces),), faces)
+        return oracle._worth_answering(q, {10: "Ann"}, suggested)
+
+    assert worth((1, 2, 3), {2, 3})  # all right: one "yes" instead of two Review answers
+    assert not worth((1, 2), set())  # all automatic and right: nothing to do
+    assert not worth((1, 2, 5), {5})  # one wrong suggestion: one Review answer beats "one by one" (3)
+    assert worth((1, 2, 3, 4, 5), {2, 3, 4, 5})  # one by one: 3 actions instead of 4
+    assert worth((1, 5), {1})  # a wrong automatic face is not in the face-by-face Review
+
+
 def _open_copy(scanned_library: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     from faceorg.store import open_library
     from faceorg.store.backups import copy_database

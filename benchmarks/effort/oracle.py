@@ -36,7 +36,8 @@ way a user of the app would use it (every answer to a question is one decision):
   (name, or main person) are the same known person, "no" otherwise.
 - ``group_suggestions``: in each sweep, instead of answering a named person's waiting faces one by one, the
   whole-group question: "yes" when every face is that person, "no" when none is, otherwise "one by one"
-  (one decision for the choice, one per wrong face turned down, one to accept the rest).
+  (one decision for the choice, one per wrong face turned down, one to accept the rest); when answering
+  its suggested faces one at a time in the face-by-face Review costs less, the oracle does that instead.
 - ``recall_pass``: the app's grouping (``recluster``) runs its conservative recall pass (off: passed
   ``recall_pass=False``), when the app has it.
 - ``learning``: not in the app yet (no step uses it).
@@ -408,7 +409,8 @@ class Oracle:
         changed (the others come back, recomputed, in the next round; a next round only after a "yes").
         The user stops answering a kind of yes/no question after ``STOP_AFTER_NO`` "no" in a row (the
         rest are unlikely). A whole-group suggestion whose faces are all automatic and right is left alone
-        (they count as done; confirming them is not needed)."""
+        (they count as done; confirming them is not needed); one that would cost more than answering its
+        suggested faces one at a time in the face-by-face Review is left to that Review."""
         asked: set[str] = set()
         noes: Counter[str] = Counter()  # "no" in a row, per kind
         for _ in range(rounds):
@@ -422,8 +424,7 @@ class Oracle:
                 if q.id in asked or touched & set(q.person_ids) or noes[q.kind] >= STOP_AFTER_NO:
                     continue
                 asked.add(q.id)
-                if q.kind == "group_suggestion" and not any(
-                        f in suggested or self.truth.get(f) != names.get(q.person_ids[0]) for f in q.face_ids):
+                if q.kind == "group_suggestion" and not self._worth_answering(q, names, suggested):
                     continue
                 reply = self._answer(q, lib, members, names)
                 touched |= set(q.person_ids)
@@ -432,6 +433,19 @@ class Oracle:
                     noes[q.kind] = noes[q.kind] + 1 if reply == "no" else 0
             if not yes:
                 break
+
+    def _worth_answering(self, q: Question, names: Mapping[int, str | None], suggested: set[int]) -> bool:
+        """Whether the whole-group question is cheaper than answering its suggested faces one at a time in
+        the face-by-face Review (where only suggestions wait; wrong automatic faces were fixed before)."""
+        name = names.get(q.person_ids[0])
+        wrong = [f for f in q.face_ids if self.truth.get(f) != name]
+        waiting = [f for f in q.face_ids if f in suggested]
+        if not wrong and not waiting:
+            return False  # all automatic and right: done already
+        if any(f not in suggested for f in wrong):
+            return True  # a wrong automatic face: the face-by-face Review does not show it
+        whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
+        return whole <= len(waiting)
 
     def _answer(self, q: Question, lib: _Library, members: Mapping[int, list[int]],
                 names: Mapping[int, str | None]) -> str:
