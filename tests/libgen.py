@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-
-from faceorg.store import Library, open_library
 from sqlalchemy import select
 
+from faceorg.store import Library, open_library
 from faceorg.store.models import (
     Assignment,
     CannotLink,
@@ -23,7 +22,9 @@ from faceorg.store.models import (
 )
 
 
-def make_library(path: Path, photos: list[list[np.ndarray]], *, qualities: list[list[float]] | None = None) -> tuple[Library, list[list[int]]]:
+def make_library(
+    path: Path, photos: list[list[np.ndarray]], *, qualities: list[list[float]] | None = None
+) -> tuple[Library, list[list[int]]]:
     """A library with one photo per entry of ``photos``, each holding faces with the given embeddings.
 
     Returns the library and the face ids per photo.
@@ -36,21 +37,37 @@ def make_library(path: Path, photos: list[list[np.ndarray]], *, qualities: list[
         s.add_all([folder, model])
         s.flush()
         for i, vectors in enumerate(photos):
-            photo = Photo(folder_id=folder.id, path=f"{folder.path}/p{i:05d}.jpg", size=1, mtime_ns=1,
-                          content_hash=f"{i:064x}", width=1000, height=800, status=PhotoStatus.OK, faces_key="test")
+            photo = Photo(
+                folder_id=folder.id,
+                path=f"{folder.path}/p{i:05d}.jpg",
+                size=1,
+                mtime_ns=1,
+                content_hash=f"{i:064x}",
+                width=1000,
+                height=800,
+                status=PhotoStatus.OK,
+                faces_key="test",
+            )
             s.add(photo)
             s.flush()
             ids = []
             for j, v in enumerate(vectors):
                 q = qualities[i][j] if qualities else 0.5
-                face = Face(photo_id=photo.id, x=100.0 * j, y=50.0, w=80.0, h=80.0, landmarks=[0.0] * 10,
-                            score=0.99, quality=q)
+                face = Face(
+                    photo_id=photo.id, x=100.0 * j, y=50.0, w=80.0, h=80.0, landmarks=[0.0] * 10, score=0.99, quality=q
+                )
                 s.add(face)
                 s.flush()
                 vec = np.asarray(v, np.float32)
                 vec = vec / np.linalg.norm(vec)
-                s.add(Embedding(face_id=face.id, model_version_id=model.id, vector=vec.tobytes(),
-                                features=np.zeros(256, np.float32).tobytes()))
+                s.add(
+                    Embedding(
+                        face_id=face.id,
+                        model_version_id=model.id,
+                        vector=vec.tobytes(),
+                        features=np.zeros(256, np.float32).tobytes(),
+                    )
+                )
                 ids.append(face.id)
             face_ids.append(ids)
     return lib, face_ids

@@ -23,7 +23,6 @@ from faceorg.store.models import (
 )
 from tests.libgen import decisions_snapshot, make_library
 
-
 snapshot = decisions_snapshot
 
 

@@ -165,7 +165,6 @@ def degraded_library(lfw: Path, cache: Path, say: Say, people: int | None = None
     """The library part of ``benchmarks/corrections`` (built with its ``dataset`` module and seed), scanned;
     ``later_folder`` holds its photos that arrive later (not scanned here)."""
     from corrections import dataset as ds
-
     from faceorg.pipeline.factory import build_detector
     from faceorg.settings import Settings
 
@@ -179,7 +178,7 @@ def degraded_library(lfw: Path, cache: Path, say: Say, people: int | None = None
 
         def central_width(path: Path) -> float | None:
             from faceorg.eval.lfw import central_face
-            from faceorg.scan.imageio import load_working_image
+            from faceorg.imaging.decode import load_working_image
 
             img = load_working_image(path, max_side=None).pixels
             det = central_face(detector.detect(img), img.shape[1], img.shape[0])

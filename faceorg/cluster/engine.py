@@ -141,7 +141,9 @@ def cluster_embeddings(
         return _cluster(x, params, constraints, graph)
 
 
-def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | None, graph: KnnGraph | None) -> ClusterResult:
+def _cluster(
+    x: np.ndarray, params: ClusterParams, constraints: Constraints | None, graph: KnnGraph | None
+) -> ClusterResult:
     n = len(x)
     timings: dict[str, float] = {}
     min_samples = max(1, min(n - 1, params.min_samples))
@@ -161,7 +163,8 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
         knn_method = "given"
         if graph is None or graph.k < min_samples:
             approximate = params.knn_method == "approximate" or (
-                params.knn_method == "auto" and n >= params.approximate_from)
+                params.knn_method == "auto" and n >= params.approximate_from
+            )
             knn_method = "approximate" if approximate else "exact"
             graph = (knn_approximate if approximate else knn_exact)(x, min(k, n - 1))
         timings["knn"] = time.perf_counter() - start
@@ -181,8 +184,12 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
 
         start = time.perf_counter()
         base, strengths, persistence, glosh = flat_clusters(
-            single_linkage_tree(edges), params.min_cluster_size, params.cluster_selection_method,
-            params.allow_single_cluster, params.cluster_selection_epsilon)
+            single_linkage_tree(edges),
+            params.min_cluster_size,
+            params.cluster_selection_method,
+            params.allow_single_cluster,
+            params.cluster_selection_epsilon,
+        )
         timings["select"] = time.perf_counter() - start
 
         if params.max_spread > 0:
@@ -192,8 +199,9 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
 
         if params.stray_distance > 0 or params.pair_distance > 0:
             start = time.perf_counter()
-            base, strengths = refine_strays(base, strengths, graph, stray_distance=params.stray_distance,
-                                            pair_distance=params.pair_distance)
+            base, strengths = refine_strays(
+                base, strengths, graph, stray_distance=params.stray_distance, pair_distance=params.pair_distance
+            )
             timings["strays"] = time.perf_counter() - start
 
     labels, final_strengths, report = base, strengths, None
