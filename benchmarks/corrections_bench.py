@@ -311,16 +311,8 @@ def run(args: argparse.Namespace, lfw: Path, cache: Path, work: Path, depths: tu
     library_photos, later_photos = ds.split_later(people, args.seed)
     say(f"{len(people)} people, {len(library_photos)} library photos, {len(later_photos)} later photos")
     detector, _ = build_detector(Settings())
-
-    def central_width(path: Path) -> float | None:
-        from faceorg.eval.lfw import central_face
-        from faceorg.imaging.decode import load_working_image
-
-        img = load_working_image(path, max_side=None).pixels
-        det = central_face(detector.detect(img), img.shape[1], img.shape[0])
-        return det.box[2] if det is not None else None
-
-    widths = ds.clean_face_widths(library_photos + later_photos, central_width, cache / "clean_face_widths.json",
+    widths = ds.clean_face_widths(library_photos + later_photos, ds.central_face_width(detector),
+                                  cache / "clean_face_widths.json",
                                   lambda i, n: say(f"measuring clean face widths {i}/{n}"))
     lib_dir, later_dir = work / "library", work / "later"
     for d in (lib_dir, later_dir):

@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from faceorg.cli.main import main
+from tests.clirun import run_cli as run
 from tests.imagegen import random_photo
 
 STATUS_KEYS = {"photos", "photos_failed", "photos_missing", "faces", "people", "named_people", "unassigned_faces"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

@@ -20,9 +20,7 @@ from faceorg.retrain.folds import GateFold, gate_folds
 from faceorg.retrain.gate import judge
 from faceorg.retrain.retrain import RetrainReport, install_model, retrain
 from faceorg.retrain.training_data import collect_training_data
-from faceorg.scan.scanner import scan_library
 from faceorg.store import Library, open_library
-from faceorg.store.folders import add_folder
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -31,6 +29,7 @@ from faceorg.store.models import (
     ModelVersion,
 )
 from faceorg.versions.records import active_version, head_weight
+from tests.lfwlib import scanned_lfw_library
 
 PEOPLE = ["Colin_Powell", "Donald_Rumsfeld", "George_W_Bush", "Gerhard_Schroeder", "Tony_Blair",
           "Ariel_Sharon", "Hugo_Chavez", "Jean_Chretien"]
@@ -101,17 +100,8 @@ def test_too_few_unseen_people_do_not_veto() -> None:
 @pytest.fixture(scope="module")
 def scanned(shared_data: Path, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A library of 8 LFW people (up to 12 photos each), scanned and grouped, named by an oracle."""
-    root = tmp_path_factory.mktemp("retrain")
-    photos = root / "photos"
-    photos.mkdir()
-    for person in PEOPLE:
-        for src in sorted((shared_data / "lfw" / "images" / person).glob("*.jpg"))[:12]:
-            shutil.copy(src, photos / src.name)
-    db = root / "template.sqlite"
+    db = scanned_lfw_library(shared_data, tmp_path_factory.mktemp("retrain"), PEOPLE, 12)
     with open_library(db) as lib:
-        add_folder(lib, photos)
-        scan_library(lib, analyzer=analyzer_for_library(lib))
-        recluster(lib)
         for p in list_people(lib):
             faces = faces_of_person(lib, p.id)
             names = [Path(f.photo_path).name.rsplit("_", 1)[0] for f in faces]
