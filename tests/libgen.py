@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,12 @@ def decisions_snapshot(lib: Library) -> dict[str, object]:
             "cannot_link": sorted((r.face_a, r.face_b) for r in s.scalars(select(CannotLink))),
             "collage": sorted((p.id, p.is_collage) for p in s.scalars(select(Photo))),
         }
+
+
+def foreign_database(path: Path) -> bytes:
+    """Write another application's SQLite file (one table, one row) at ``path``; returns its bytes."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+        conn.execute("INSERT INTO notes (text) VALUES ('keep me')")
+    conn.close()
+    return path.read_bytes()
