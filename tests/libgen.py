@@ -11,6 +11,7 @@ from sqlalchemy import select
 from faceorg.store import Library, open_library
 from faceorg.store.models import (
     Assignment,
+    AssignmentSource,
     CannotLink,
     Embedding,
     Face,
@@ -94,3 +95,21 @@ def foreign_database(path: Path) -> bytes:
         conn.execute("INSERT INTO notes (text) VALUES ('keep me')")
     conn.close()
     return path.read_bytes()
+
+
+def two_groups_library(path: Path, *, second: AssignmentSource = AssignmentSource.AUTO,
+                       distance: float | None = None) -> tuple[Library, list[list[int]]]:
+    """Eleven photos (the last with two faces) and two unnamed groups as grouping leaves them: faces 0-3
+    (automatic) and 4-7 (``second``, at ``distance``), one face per photo; 8-9 and the pair unassigned."""
+    rng = np.random.default_rng(0)
+    photos = [[rng.normal(size=8)] for _ in range(10)] + [[rng.normal(size=8), rng.normal(size=8)]]
+    library, ids = make_library(path, photos)
+    with library.transaction() as s:
+        a, b = Person(), Person()
+        s.add_all([a, b])
+        s.flush()
+        for k in range(4):
+            s.add(Assignment(face_id=ids[k][0], person_id=a.id, source=AssignmentSource.AUTO, strength=0.9))
+            s.add(Assignment(face_id=ids[4 + k][0], person_id=b.id, source=second, strength=0.5,
+                             distance=distance))
+    return library, ids
