@@ -104,7 +104,8 @@ from faceorg.retrain.training_data import MIN_QUALITY  # noqa: E402
 from faceorg.scan.scanner import scan_library  # noqa: E402
 from faceorg.settings import Settings, load_settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
-from faceorg.store.db import Library, copy_database  # noqa: E402
+from faceorg.store.backups import copy_database  # noqa: E402
+from faceorg.store.db import Library  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
 from faceorg.store.models import Assignment, AssignmentSource, Embedding, Face  # noqa: E402
 from faceorg.versions import active_version, runtime_model_path  # noqa: E402

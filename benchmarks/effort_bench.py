@@ -59,7 +59,7 @@ from effort import libraries as libs
 from effort.oracle import AVAILABLE, FEATURES, Features, Oracle
 from effort.truth import face_truth, people_to_sort, snapshot, unfinished
 from faceorg.store import open_library
-from faceorg.store.db import copy_database
+from faceorg.store.backups import copy_database
 
 LIBRARIES = ("lfw", "degraded", "family")
 STYLES = ("careful", "hurried")

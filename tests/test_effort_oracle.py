@@ -176,7 +176,7 @@ def test_oracle_finishes_a_real_library_through_the_apps_operations(
 
     from effort.truth import face_truth, snapshot
     from faceorg.store import open_library
-    from faceorg.store.db import copy_database
+    from faceorg.store.backups import copy_database
     from faceorg.store.models import Operation
 
     db = tmp_path / "copy.sqlite"

@@ -30,7 +30,7 @@ from faceorg.pipeline.factory import analyzer_for_library
 from faceorg.progress import Progress, ProgressState
 from faceorg.scan.scanner import scan_library
 from faceorg.store import open_library
-from faceorg.store.db import copy_database
+from faceorg.store.backups import copy_database
 from faceorg.store.folders import add_folder
 
 FAMILY_PEOPLE = 18
