@@ -129,6 +129,26 @@ def new_photos(lib: Library, dest: Path) -> Path:
     return dest
 
 
+def open_question(lib: Library, tmp: Path) -> str:
+    """Leave the biggest group of the test's copy (``tmp/lib.sqlite``) in two pieces, as a grouping may,
+    and return the "same person?" question that follows."""
+    from sqlalchemy import update
+
+    from faceorg.people.prompts import list_questions
+    from faceorg.store import open_library
+    from faceorg.store.models import Assignment, Person
+
+    faces = lib.faces[lib.people[0]]
+    with open_library(tmp / "lib.sqlite") as copy:
+        with copy.transaction() as s:
+            piece = Person()
+            s.add(piece)
+            s.flush()
+            s.execute(update(Assignment).where(Assignment.face_id.in_(faces[len(faces) // 2:]))
+                      .values(person_id=piece.id))
+        return next(q.id for q in list_questions(copy) if q.kind == "same_person")
+
+
 # For each command that needs more than `--json`: (commands to run first, the command's own arguments).
 Recipe = Callable[[Library, Path], tuple[list[list[str]], list[str]]]
 P, F = "people", "faces"
@@ -144,6 +164,8 @@ RECIPES: dict[str, Recipe] = {
     "people hide": lambda lib, tmp: ([], [str(lib.people[0])]),
     "people cover": lambda lib, tmp: ([], [str(lib.people[0]), str(lib.faces[lib.people[0]][-1])]),
     "people delete": lambda lib, tmp: ([], [str(lib.people[0])]),
+    "people accept-suggestions": lambda lib, tmp: ([], [str(lib.people[0])]),
+    "review answer": lambda lib, tmp: ([], [open_question(lib, tmp), "yes"]),
     "faces list": lambda lib, tmp: ([], ["--person", str(lib.people[0])]),
     "faces move": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0]), "--to", str(lib.people[1])]),
     "faces reject": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
@@ -152,6 +174,7 @@ RECIPES: dict[str, Recipe] = {
     "faces restore": lambda lib, tmp: ([[F, "ignore", str(lib.faces[lib.people[0]][0])]],
                                        [str(lib.faces[lib.people[0]][0])]),
     "faces accept": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
+    "faces confirm": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
     "faces different": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0]), str(lib.faces[lib.people[1]][0])]),
     "photos show": lambda lib, tmp: ([], [str(lib.photos[0])]),
     "photos collage": lambda lib, tmp: ([], [str(lib.photos[0])]),

@@ -41,7 +41,22 @@ def test_people_commands_end_to_end(capsys: pytest.CaptureFixture[str], shared_d
 
     run(capsys, *db, "people", "name", str(biggest["id"]), "Someone")
     faces = json.loads(run(capsys, *db, "faces", "list", "--person", str(biggest["id"]), "--json"))
-    assert {f["source"] for f in faces} == {"user"} and faces[0]["person_name"] == "Someone"
+    # Naming names the person; faces nobody looked at stay automatic until confirmed.
+    assert {f["source"] for f in faces} == {"auto"} and faces[0]["person_name"] == "Someone"
+    seen = [str(f["id"]) for f in faces[:2]]
+    change = json.loads(run(capsys, *db, "faces", "confirm", *seen, "--json"))
+    assert set(change["faces_changed"]) == {int(x) for x in seen} and change["label"] == "Confirm 2 faces"
+
+    def sources() -> dict[str, str]:
+        rows = json.loads(run(capsys, *db, "faces", "list", "--person", str(biggest["id"]), "--json"))
+        return {str(f["id"]): f["source"] for f in rows}
+
+    assert {i for i, src in sources().items() if src == "user"} == set(seen)
+    assert run(capsys, *db, "undo").startswith("Undo Confirm 2 faces")
+    assert set(sources().values()) == {"auto"}
+    assert run(capsys, *db, "redo").startswith("Redo Confirm 2 faces")
+    assert main([*db, "faces", "confirm", "999999"]) == 1
+    assert capsys.readouterr().err.strip() == "faceorg: error: no face with id 999999"
     change = json.loads(run(capsys, *db, "faces", "reject", str(faces[-1]["id"]), "--json"))
     assert faces[-1]["id"] in change["faces_changed"]
     assert (

@@ -51,15 +51,48 @@ def check_undo_redo(library: Library, action: Callable[[], object]) -> None:
     assert snapshot(library) == before
 
 
-def test_name_confirms_faces_and_undo(lib) -> None:  # type: ignore[no-untyped-def]
+def test_naming_names_the_person_and_leaves_unseen_faces_automatic(lib) -> None:  # type: ignore[no-untyped-def]
     library, ids = lib
     a, _ = group_ids(library)
     cs = ops.name_person(library, a, "  Alice   Smith ")
     assert a in cs.people_changed and cs.operation_id is not None
     faces = faces_of_person(library, a)
-    assert {f.source for f in faces} == {"user"} and faces[0].person_name == "Alice Smith"
+    assert {f.source for f in faces} == {"auto"} and faces[0].person_name == "Alice Smith"
     check_undo_redo(library, lambda: ops.name_person(library, a, "Alicia"))
     assert ops.undo_redo_labels(library)[0] == "Name “Alice Smith”"
+
+
+def test_naming_with_a_face_the_user_saw_confirms_only_that_face(lib) -> None:  # type: ignore[no-untyped-def]
+    library, ids = lib
+    a, b = group_ids(library)
+    check_undo_redo(library, lambda: ops.name_person(library, a, "Alice", confirm=[ids[1][0]]))
+    ops.name_person(library, a, "Alice", confirm=[ids[1][0]])
+    sources = {f.id: f.source for f in faces_of_person(library, a)}
+    assert sources == {ids[0][0]: "auto", ids[1][0]: "user", ids[2][0]: "auto", ids[3][0]: "auto"}
+    # Naming another group "Alice" merges it: its faces stay automatic, the face seen is confirmed.
+    check_undo_redo(library, lambda: ops.name_person(library, b, "Alice", confirm=[ids[5][0]]))
+    ops.name_person(library, b, "Alice", confirm=[ids[5][0]])
+    sources = {f.id: f.source for f in faces_of_person(library, a)}
+    assert {f for f, src in sources.items() if src == "user"} == {ids[1][0], ids[5][0]}
+    assert len(sources) == 8
+    with pytest.raises(FaceorgError, match="belongs to nobody"):
+        ops.name_person(library, a, "Alice", confirm=[ids[9][0]])
+
+
+def test_confirm_faces_makes_them_the_users_decision(lib) -> None:  # type: ignore[no-untyped-def]
+    library, ids = lib
+    a, b = group_ids(library)
+    ops.name_person(library, a, "Alice")
+    chosen = [ids[0][0], ids[4][0]]  # one of Alice's, one of the unnamed group's
+    check_undo_redo(library, lambda: ops.confirm_faces(library, chosen))
+    cs = ops.confirm_faces(library, chosen)
+    assert cs.faces_changed >= set(chosen) and {a, b} <= cs.people_changed
+    with library.session() as s:
+        got = {x.face_id: (x.person_id, x.source) for x in s.scalars(select(Assignment))}
+    assert got[ids[0][0]] == (a, AssignmentSource.USER) and got[ids[4][0]] == (b, AssignmentSource.USER)
+    assert got[ids[1][0]] == (a, AssignmentSource.AUTO)
+    with pytest.raises(FaceorgError, match="belongs to nobody"):
+        ops.confirm_faces(library, [ids[8][0]])
 
 
 def test_naming_with_an_existing_name_merges(lib) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +187,9 @@ def test_accept_and_reject_suggestions(lib) -> None:  # type: ignore[no-untyped-
             s.add(Assignment(face_id=f, person_id=a, source=AssignmentSource.SUGGESTED, distance=0.4,
                              runner_up_id=b, runner_up_distance=0.5 if f == ids[8][0] else 0.9))
     queue = review_queue(library)
-    assert [f.id for f in queue] == [ids[8][0], ids[9][0]]  # the closer runner-up is the less certain
+    assert [f.id for f in queue][:2] == [ids[8][0], ids[9][0]]  # the closer runner-up is the less certain
+    # Naming left Alice's group automatic: her faces wait for review too, after the less certain suggestions.
+    assert {f.id for f in queue[2:]} == {ids[k][0] for k in range(4)}
     assert queue[0].runner_up_id == b
     check_undo_redo(library, lambda: ops.accept_suggestions(library, [ids[8][0]]))
     check_undo_redo(library, lambda: ops.reject_suggestions(library, [ids[9][0]]))

@@ -109,8 +109,8 @@ def scanned(shared_data: Path, models_dir: Path, tmp_path_factory: pytest.TempPa
             wrong = [f.id for f, n in zip(faces, names) if n != major]
             if wrong:
                 ops.reject_faces(lib, wrong, p.id)
-            if names.count(major) >= 3:
-                ops.name_person(lib, p.id, major)
+            if names.count(major) >= 3:  # the oracle looked at every face: it names and confirms them
+                ops.name_person(lib, p.id, major, confirm=[f.id for f in faces if f.id not in wrong])
     return db
 
 

@@ -80,6 +80,7 @@ def scripts(ids: list[list[int]], a: int, b: int) -> dict[str, Callable[[Library
         "restore_faces": lambda lib: (ops.ignore_faces(lib, [f[8]]), ops.restore_faces(lib, [f[8]])),
         "ignore_strangers_in_photo": lambda lib: ops.ignore_strangers_in_photo(lib, 11),
         "accept_suggestions": lambda lib: ops.accept_suggestions(lib, [f[4]]),
+        "confirm_faces": lambda lib: ops.confirm_faces(lib, [f[0], f[4]]),
         "reject_suggestions": lambda lib: ops.reject_suggestions(lib, [f[5]]),
         "set_collage": lambda lib: ops.set_collage(lib, 11, True),
         "add_cannot_link": lambda lib: ops.add_cannot_link(lib, f[0], f[1]),

@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES = (
     "faceorg.cli.models_cmds",
     "faceorg.cli.eval_cmds",
     "faceorg.cli.people_cmds",
+    "faceorg.cli.review_cmds",
     "faceorg.cli.train_cmds",
     "faceorg.cli.gui_cmd",
 )

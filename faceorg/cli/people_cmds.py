@@ -25,7 +25,7 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
-    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete}")
+    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
     p = ps.add_parser("list", help="people and unnamed groups, named first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
@@ -34,8 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = ps.add_parser("name", help="name or rename a person (an existing name merges them)")
     p.add_argument("person", type=db_id, metavar="PERSON_ID")
     p.add_argument("name", metavar="NAME")
+    p.add_argument("--confirm", type=int, nargs="+", default=[], metavar="FACE_ID",
+                   help="faces of the group you looked at: confirm them too (the others stay automatic)")
     _json_flag(p)
-    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name)))
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name, a.confirm)))
     p = ps.add_parser("merge", help="merge people into the first one")
     p.add_argument("target", type=db_id, metavar="TARGET_ID")
     p.add_argument("sources", type=db_id, nargs="+", metavar="PERSON_ID")
@@ -60,10 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("person", type=db_id, metavar="PERSON_ID")
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, lambda lib: ops.delete_person(lib, a.person)))
+    p = ps.add_parser("accept-suggestions", help="confirm every face waiting for this person, in one action")
+    p.add_argument("person", type=int, metavar="PERSON_ID")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: _accept_all(lib, a.person)))
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
-                              metavar="{list,move,reject,ignore,not-face,restore,accept,different}")
+                              metavar="{list,move,reject,ignore,not-face,restore,accept,confirm,different}")
     p = fs.add_parser("list", help="faces of a person, unassigned, ignored, or waiting for review")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--person", type=db_id, metavar="PERSON_ID")
@@ -89,7 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     for name, fn, text in (("ignore", ops.ignore_faces, "strangers: keep these faces out of people"),
                            ("not-face", ops.mark_not_face, "the detector was wrong: not faces"),
                            ("restore", ops.restore_faces, "undo ignore / not-face for these faces"),
-                           ("accept", ops.accept_suggestions, "confirm suggested matches")):
+                           ("accept", ops.accept_suggestions, "confirm suggested matches"),
+                           ("confirm", ops.confirm_faces,
+                            "these faces are the person they are with now: they stop being automatic")):
         p = fs.add_parser(name, help=text)
         p.add_argument("faces", type=db_id, nargs="+", metavar="FACE_ID")
         _json_flag(p)
@@ -132,6 +140,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("export", help="every photo with its faces, boxes and names")
     p.add_argument("--json", action="store_true", required=True, help="print JSON (the only format)")
     p.set_defaults(func=cmd_export)
+
+
+def _accept_all(library, person_id: int) -> ChangeSet:  # type: ignore[no-untyped-def]
+    from faceorg.people.review_answers import accept_person_suggestions
+
+    return accept_person_suggestions(library, person_id)
 
 
 def _do(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]

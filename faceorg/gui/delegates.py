@@ -5,7 +5,17 @@ from __future__ import annotations
 from typing import cast
 
 import shiboken6
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
@@ -218,7 +228,7 @@ class CardDelegate(QStyledItemDelegate):
 
 
 class ChipDelegate(QStyledItemDelegate):
-    """A face chip; a dot marks faces only suggested or grouped automatically, not confirmed."""
+    """A face chip; a dot marks faces only suggested or grouped automatically, a tick the confirmed ones."""
 
     def __init__(self, cache: ThumbnailCache, parent: QAbstractItemView | None = None,
                  *, current_face: int | None = None) -> None:
@@ -242,11 +252,19 @@ class ChipDelegate(QStyledItemDelegate):
         paint_chip(p, rect, self.cache, face_id, option.palette, 6)
         p.setOpacity(1.0)
         source = card.source
+        dot = QRectF(rect.right() - 17, rect.top() + 5, 12, 12)
         if source in ("suggested", "auto"):
-            dot = QRectF(rect.right() - 17, rect.top() + 5, 12, 12)
             p.setPen(QPen(QColor(255, 255, 255), 1.5))
             p.setBrush(QColor(230, 145, 30) if source == "suggested" else QColor(120, 130, 145))
             p.drawEllipse(dot)
+        elif source == "user" and card.person_id is not None:  # confirmed: a tick on a green disc
+            p.setPen(QPen(QColor(255, 255, 255), 1.5))
+            p.setBrush(QColor(40, 150, 80))
+            p.drawEllipse(dot.adjusted(-1, -1, 1, 1))
+            p.setPen(QPen(QColor(255, 255, 255), 1.8))
+            c = dot.center()
+            p.drawPolyline([QPointF(c.x() - 3.2, c.y() + 0.2), QPointF(c.x() - 0.8, c.y() + 2.6),
+                            QPointF(c.x() + 3.4, c.y() - 2.4)])
         hl, fill = _selection_colors(option)
         if option.state & QStyle.StateFlag.State_Selected:
             p.setPen(QPen(hl, 3))

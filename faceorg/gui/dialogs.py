@@ -1,25 +1,32 @@
-"""Small dialogs: asking for a name (with completion), confirming, and showing errors."""
+"""Small dialogs: asking for a name (with completion), where to move faces, a choice, and showing errors."""
 
 from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import dataclass
 
 import shiboken6
-from PySide6.QtCore import QStringListModel, Qt, QTimer
+from PySide6.QtCore import QSize, QStringListModel, Qt, QTimer
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QCompleter,
     QDialog,
     QDialogButtonBox,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QVBoxLayout,
     QWidget,
 )
 
 from faceorg.errors import FaceorgError
+from faceorg.gui.models import faces_text
+from faceorg.gui.thumbnails import ThumbnailCache
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,104 @@ class NameDialog(QDialog):
     @property
     def name(self) -> str:
         return " ".join(self.edit.text().split())
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    """An unnamed group offered as a place to move faces to."""
+
+    person_id: int
+    face_count: int
+    cover_face_id: int | None
+
+
+class MoveToDialog(NameDialog):
+    """Move faces to a person by name, or to an unnamed group picked from a list (cover and size)."""
+
+    def __init__(self, names: QStringListModel, groups: list[GroupChoice], thumbs: ThumbnailCache | None, *,
+                 title: str, prompt: str, parent: QWidget | None = None) -> None:
+        self.group_list: QListWidget | None = None
+        super().__init__(names, title=title, prompt=prompt, accept_text="Move", parent=parent)
+        self._thumbs = thumbs
+        self.group_list = QListWidget()
+        self.group_list.setObjectName("groupList")
+        self.group_list.setIconSize(QSize(48, 48))
+        self.group_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        for group in groups:
+            item = QListWidgetItem(f"Unnamed group ({faces_text(group.face_count)})")
+            item.setData(Qt.ItemDataRole.UserRole, group.person_id)
+            item.setData(Qt.ItemDataRole.UserRole + 1, group.cover_face_id)
+            self.group_list.addItem(item)
+        self._set_icons()
+        if thumbs is not None:
+            thumbs.ready.connect(self._set_icons)
+        label = QLabel("…or an unnamed group:" if groups else "")
+        layout = self.layout()
+        assert isinstance(layout, QVBoxLayout)
+        at = layout.indexOf(self.hint)
+        layout.insertWidget(at, label)
+        layout.insertWidget(at + 1, self.group_list)
+        self.group_list.setVisible(bool(groups))
+        self.group_list.setMinimumHeight(min(6, len(groups)) * 54 + 6)
+        self.group_list.itemSelectionChanged.connect(self._group_picked)
+        self.group_list.itemDoubleClicked.connect(lambda _item: self.accept())
+        self.edit.textChanged.connect(self._name_typed)
+
+    def _set_icons(self, _ready: object = None) -> None:
+        if self.group_list is None or self._thumbs is None or not shiboken6.isValid(self.group_list):
+            return
+        for row in range(self.group_list.count()):
+            item = self.group_list.item(row)
+            cover = item.data(Qt.ItemDataRole.UserRole + 1)
+            image = self._thumbs.get(cover) if cover is not None and item.icon().isNull() else None
+            if image is not None:
+                item.setIcon(QIcon(QPixmap.fromImage(image)))
+
+    def _name_typed(self, text: str) -> None:
+        if text.strip() and self.group_list is not None:
+            self.group_list.clearSelection()
+
+    def _group_picked(self) -> None:
+        if self.group_id is not None and self.edit.text():
+            self.edit.clear()
+        self._update_hint(self.edit.text())
+
+    def _update_hint(self, text: str) -> None:
+        super()._update_hint(text)
+        if self.group_id is not None:
+            self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+            self.hint.setText("The faces join this unnamed group.")
+
+    @property
+    def group_id(self) -> int | None:
+        """The unnamed group picked, or None (then ``name`` says where)."""
+        if self.group_list is None:
+            return None
+        items = self.group_list.selectedItems()
+        return int(items[0].data(Qt.ItemDataRole.UserRole)) if items else None
+
+
+def ask_move_target(parent: QWidget, names: QStringListModel, groups: list[GroupChoice],
+                    thumbs: ThumbnailCache | None, *, title: str, prompt: str) -> int | str | None:
+    """Where to move faces: an unnamed group's person id, a name, or None when the user cancels."""
+    dialog = MoveToDialog(names, groups, thumbs, title=title, prompt=prompt, parent=parent)
+    if _run_modal(dialog, parent) != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.group_id if dialog.group_id is not None else (dialog.name or None)
+
+
+def ask_choice(parent: QWidget, title: str, text: str, choices: list[tuple[str, str]]) -> str | None:
+    """One of several answers (``(key, button text)``, the first is the default), or None on Cancel."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    box.setObjectName("choiceBox")
+    buttons = {}
+    for key, label in choices:
+        button = box.addButton(label, QMessageBox.ButtonRole.AcceptRole)
+        button.setObjectName(f"{key}Button")
+        buttons[button] = key
+    box.setDefaultButton(next(iter(buttons)))
+    _run_modal(box, parent)
+    return buttons.get(box.clickedButton())
 
 
 def _run_modal(dialog: QDialog, parent: QWidget) -> int:

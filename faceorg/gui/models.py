@@ -260,8 +260,10 @@ class FacesModel(QAbstractListModel):
         if card.person_id is None:
             return f"Face {card.id}: unknown"
         who = display_name(self.person_names.get(card.person_id))
-        how = {"user": "confirmed", "auto": "grouped automatically",
+        how = {"user": "confirmed", "auto": "grouped automatically, not confirmed",
                "suggested": "suggested"}.get(card.source or "", "")
+        if how and card.doubt is not None:
+            how += f"; distance to this person {card.doubt:.2f}"
         return f"Face {card.id}: {who}" + (f" ({how})" if how else "")
 
     def card_at(self, row: int) -> FaceCard:

@@ -1,4 +1,10 @@
-"""The Person view: every face of one person, best first, with the actions that fix the grouping."""
+"""The Person view: every face of one person, least sure first, with the actions that fix the grouping.
+
+Faces the user has not confirmed come first, the most doubtful (farthest from the person's confirmed faces)
+first, each marked with a dot; confirmed faces follow, marked with a tick. Confirm (C) makes the selected
+faces the user's decision. While the view shows one person, rows keep their places as faces change, so a
+confirmed face does not jump away under the keyboard.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWi
 
 from faceorg.gui.actions import make_action, tool_button, view_toolbar
 from faceorg.gui.context import AppContext
-from faceorg.gui.dialogs import ask_name
+from faceorg.gui.dialogs import GroupChoice, ask_move_target, ask_name
 from faceorg.gui.face_grid import FaceGridView
 from faceorg.gui.models import display_name, faces_text
 from faceorg.gui.view_parts import enlarge_font, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import FaceCard, PersonCard, face_cards_of_person, person_cards
+from faceorg.people.gui_support import FaceCard, PersonCard, best_faces, face_cards_of_person, person_cards
 from faceorg.store.db import Library
 
 
@@ -24,6 +30,39 @@ def load_person(library: Library, person_id: int) -> tuple[PersonCard | None, li
     if not cards:
         return None, []
     return cards[0], face_cards_of_person(library, person_id)
+
+
+MAX_GROUPS_OFFERED = 200  # the largest unnamed groups are listed in Move To; smaller ones are reached by name
+
+
+def unnamed_groups(library: Library, exclude: int | None) -> list[GroupChoice]:
+    """Unnamed groups to offer in Move To, largest first, each with its cover face (worker thread)."""
+    cards = [c for c in person_cards(library) if c.name is None and c.id != exclude and not c.hidden]
+    cards = cards[:MAX_GROUPS_OFFERED]
+    best = best_faces(library, [c.id for c in cards if c.cover_face_id is None])
+    return [GroupChoice(c.id, c.face_count, c.cover_face_id if c.cover_face_id is not None else best.get(c.id))
+            for c in cards]
+
+
+def keep_places(shown: list[int], cards: list[FaceCard]) -> list[FaceCard]:
+    """``cards`` (fresh, least sure first) with the faces already shown kept in their shown order; faces new
+    to the view take their fresh places."""
+    where = {f: k for k, f in enumerate(shown)}
+    kept = iter(sorted((c for c in cards if c.id in where), key=lambda c: where[c.id]))
+    return [next(kept) if c.id in where else c for c in cards]
+
+
+def sources_text(cards: list[FaceCard]) -> str:
+    """The subtitle's legend: how many faces are confirmed (tick), automatic (grey dot), suggested (orange dot)."""
+    count = {src: sum(1 for c in cards if c.source == src) for src in ("user", "auto", "suggested")}
+    parts = [f"{count['user']} confirmed (tick)"] if count["user"] else []
+    if count["auto"]:
+        parts.append(f"{count['auto']} automatic (grey dot)")
+    if count["suggested"]:
+        parts.append(f"{count['suggested']} suggested (orange dot)")
+    unsure = count["auto"] + count["suggested"]
+    tail = " · least sure first, C confirms" if unsure else ""
+    return (": " + ", ".join(parts) if parts else "") + tail
 
 
 class PersonView(FaceGridView):
@@ -58,6 +97,12 @@ class PersonView(FaceGridView):
                                          tip="The selected faces are not this person; they will not come back")
         self.cover_action = make_action(g, "Use as &Cover", self.use_as_cover, shortcut="Ctrl+U",
                                         icon_name="cover", tip="Show this face on the person's card")
+        # A single letter like Review's A / R / S: the grid is where the keyboard is while checking faces.
+        self.confirm_action = make_action(g, "&Confirm", self.confirm, shortcut="C", icon_name="accept",
+                                          tip="Yes, the selected faces are this person (they stop being automatic)")
+        self.accept_all_action = make_action(self, "Accept All Waiting Faces", self.accept_all, icon_name="accept",
+                                             tip="Confirm every face suggested or grouped with this person",
+                                             name="acceptAllWaiting")
 
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 2)
@@ -69,9 +114,13 @@ class PersonView(FaceGridView):
         header.addLayout(titles)
         header.addWidget(tool_button(self.rename_action, text_beside=False))
         header.addStretch(1)
+        self.accept_all_button = tool_button(self.accept_all_action)
+        self.accept_all_button.setObjectName("acceptAllButton")
+        self.accept_all_button.setAutoRaise(False)
+        header.addWidget(self.accept_all_button)
         self.toolbar = view_toolbar("personToolbar", self)
-        for action in (self.split_action, self.move_action, self.reject_action, self.not_face_action,
-                       self.ignore_action, self.cover_action, self.photo_action):
+        for action in (self.confirm_action, self.split_action, self.move_action, self.reject_action,
+                       self.not_face_action, self.ignore_action, self.cover_action, self.photo_action):
             self.toolbar.addAction(action)
         stack_vertically(self, header, self.toolbar, self.grid)
 
@@ -117,7 +166,7 @@ class PersonView(FaceGridView):
                     self.grid.setCurrentIndex(self.grid.faces.index(0))
                 self.grid.scrollToTop()
             else:
-                self.grid.faces.sync(faces)
+                self.grid.faces.sync(keep_places(self.grid.faces.ids, faces))
                 self.grid.focus_after_removal()
             self._update_header()
             self._update_actions()
@@ -140,9 +189,13 @@ class PersonView(FaceGridView):
         if card is None:
             return
         self.title.setText(display_name(card.name))
-        suggested = sum(1 for c in self.grid.faces.cards() if c.source == "suggested")
-        extra = f", {suggested} suggested (orange dot)" if suggested else ""
-        self.subtitle.setText(faces_text(card.face_count) + extra + (" · hidden" if card.hidden else ""))
+        self.subtitle.setText(faces_text(card.face_count) + sources_text(self.grid.faces.cards())
+                              + (" · hidden" if card.hidden else ""))
+        waiting = sum(1 for c in self.grid.faces.cards() if c.source in ("suggested", "auto"))
+        self.accept_all_action.setText(f"Accept All {waiting} Waiting Faces" if waiting != 1 else
+                                       "Accept the Waiting Face")
+        self.accept_all_action.setEnabled(bool(card.name) and waiting > 0)
+        self.accept_all_button.setVisible(bool(card.name) and waiting > 0)
         self.grid.empty_text = "No faces left for this person."
 
     def _update_actions(self) -> None:
@@ -150,14 +203,24 @@ class PersonView(FaceGridView):
         for action in (self.split_action, self.move_action, self.reject_action, self.not_face_action,
                        self.ignore_action):
             action.setEnabled(n > 0)
+        cards = self.grid.faces
+        self.confirm_action.setEnabled(any(cards.card_at(r).source in ("auto", "suggested")
+                                           for r in self.grid.selected_rows()))
         self.cover_action.setEnabled(n == 1)
         super()._update_actions()
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
-        return (self.photo_action, None, self.split_action, self.move_action, self.reject_action,
+        return (self.photo_action, None, self.confirm_action, self.split_action, self.move_action, self.reject_action,
                 self.not_face_action, self.ignore_action, None, self.cover_action)
 
     # -- actions ------------------------------------------------------------------------------------
+    def accept_all(self) -> None:
+        """Confirm every face waiting for this (named) person in one action."""
+        from faceorg.people.review_answers import accept_person_suggestions
+
+        if self.person_id is not None:
+            self.ctx.run_op(accept_person_suggestions, self.person_id)
+
     def rename(self) -> None:
         if self.card is None:
             return
@@ -170,10 +233,21 @@ class PersonView(FaceGridView):
         ids = self.grid.selected_ids()
         if not ids:
             return
-        count = faces_text(len(ids))
-        name = ask_name(self, self.ctx.names, title="Move faces", prompt=f"Move {count} to:", accept_text="Move")
-        if name:
-            self.ctx.run_op(ops.assign_faces_to_name, ids, name)
+        self.ctx.query(unnamed_groups, self.person_id, on_done=lambda groups: self._ask_move(ids, groups), owner=self)
+
+    def _ask_move(self, ids: list[int], groups: list[GroupChoice]) -> None:
+        target = ask_move_target(self, self.ctx.names, groups, self.ctx.thumbs, title="Move faces",
+                                 prompt=f"Move {faces_text(len(ids))} to a person (type a name):")
+        if isinstance(target, int):
+            self.ctx.run_op(ops.move_faces, ids, target)
+        elif target:
+            self.ctx.run_op(ops.assign_faces_to_name, ids, target)
+
+    def confirm(self) -> None:
+        ids = [self.grid.faces.card_at(r).id for r in self.grid.selected_rows()
+               if self.grid.faces.card_at(r).source in ("auto", "suggested")]
+        if ids:
+            self.ctx.run_op(ops.confirm_faces, ids)
 
     def reject(self) -> None:
         if self.person_id is not None:

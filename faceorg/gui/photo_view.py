@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import AppContext
-from faceorg.gui.dialogs import ask_name, name_completer
+from faceorg.gui.dialogs import ask_choice, ask_name, name_completer
 from faceorg.gui.view_parts import stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -446,6 +446,18 @@ class PhotoView(QWidget):
         self._cancel_name()
         if face is None or not name or (name == face.person_name and face.source == "user"):
             return
+        self.name_face(face, name)
+
+    def name_face(self, face: FaceSummary, name: str) -> None:
+        """Give the face this name; a face of an unnamed group offers to name the whole group instead."""
+        size = self.photo.group_sizes.get(face.person_id, 0) if self.photo and face.person_id is not None else 0
+        if face.person_id is not None and face.person_name is None and size > 1:
+            choice = ask_choice(self, "Name face", f"This face is in an unnamed group of {size} faces.", [
+                ("wholeGroup", f"Name the whole group ({size} faces) “{name}”"), ("onlyThisFace", "Only this face")])
+            if choice == "wholeGroup":  # the face the user named is confirmed, the others stay automatic
+                self.ctx.run_op(ops.name_person, face.person_id, name, [face.id])
+            if choice != "onlyThisFace":
+                return
         self.ctx.run_op(ops.assign_faces_to_name, [face.id], name)
 
     def _cancel_name(self) -> None:
@@ -475,7 +487,7 @@ class PhotoView(QWidget):
         name = ask_name(self, self.ctx.names, title="Name face", prompt="Who is this?", accept_text="Name",
                         initial=face.person_name or "")
         if name:
-            self.ctx.run_op(ops.assign_faces_to_name, [face.id], name)
+            self.name_face(face, name)
 
     def reject_selected(self) -> None:
         face = self.selected_face()

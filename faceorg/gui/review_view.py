@@ -1,4 +1,6 @@
-"""The Review view: suggestions and uncertain matches, most uncertain first, decided with single keys."""
+"""The Review view: questions that sort the library quickly ("same person?", whole-group suggestions, splits),
+then single faces (suggestions and uncertain matches, most uncertain first), all decided with single keys:
+A yes, R no, S or → skip."""
 
 from __future__ import annotations
 
@@ -6,8 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFont, QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QListView, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QFont, QPainter, QPaintEvent, QPalette
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QScrollArea,
+    QSizePolicy,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import LARGE_CHIP, AppContext
@@ -19,7 +33,9 @@ from faceorg.gui.view_parts import enlarge_font
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, best_faces, person_cards
+from faceorg.people.prompts import Question, list_questions
 from faceorg.people.queries import FaceSummary, faces_by_ids, review_queue
+from faceorg.people.review_answers import answer
 from faceorg.store.db import Library
 
 RELOAD_ABOVE = 500  # a change touching more faces than this reloads the queue
@@ -30,6 +46,10 @@ BRING_BACK_AT_MOST = 20  # more new reviewable faces than this reload (and re-ra
 class ReviewData:
     items: list[FaceSummary]
     covers: dict[int, int]  # person id -> face shown for them
+    questions: list[Question] | None = None  # None: not loaded with these faces
+
+
+QUESTION_FACES = 4  # faces shown per question (plus the group or person it is about)
 
 
 def _covers(library: Library, person_ids: set[int]) -> dict[int, int]:
@@ -41,7 +61,14 @@ def _covers(library: Library, person_ids: set[int]) -> dict[int, int]:
 
 def load_review(library: Library) -> ReviewData:
     items = review_queue(library)
-    return ReviewData(items, _covers(library, {f.person_id for f in items if f.person_id is not None}))
+    questions = list_questions(library)
+    people = {f.person_id for f in items if f.person_id is not None} | {p for q in questions for p in q.person_ids}
+    return ReviewData(items, _covers(library, people), questions)
+
+
+def load_questions(library: Library) -> ReviewData:
+    questions = list_questions(library)
+    return ReviewData([], _covers(library, {p for q in questions for p in q.person_ids}), questions)
 
 
 def load_faces(library: Library, face_ids: list[int]) -> ReviewData:
@@ -66,6 +93,7 @@ class BigFace(QWidget):
         self.face_id: int | None = None
         self.caption = ""
         self.setFixedSize(QSize(LARGE_CHIP + 20, LARGE_CHIP + 44))
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         cache.ready.connect(lambda ids: self.update() if self.face_id in ids else None)
 
     def set_face(self, face_id: int | None, caption: str) -> None:
@@ -87,8 +115,116 @@ class BigFace(QWidget):
         p.end()
 
 
+def _group_of(n: int) -> str:
+    return f"Group of {n} face{'s' if n != 1 else ''}"
+
+
+def _likely(score: float) -> str:
+    """A likelihood in words (a percentage would claim more precision than it has)."""
+    return ("very likely" if score >= 0.95 else "likely" if score >= 0.7 else "perhaps" if score >= 0.3
+            else "probably not")
+
+
+class QuestionCard(QFrame):
+    """One question: its text, the faces that decided it (the closest pair of faces for "same person?",
+    the odd faces for a split, the waiting faces for a group suggestion) beside who it is about, and why."""
+
+    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("questionCard")
+        self.title = QLabel()
+        self.title.setObjectName("questionText")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title.setWordWrap(True)
+        enlarge_font(self.title, 1.5, bold=True)
+        self.left = [BigFace(cache) for _ in range(QUESTION_FACES)]
+        self.right = [BigFace(cache) for _ in range(2)]
+        for i, w in enumerate(self.left + self.right):
+            w.setObjectName(f"questionFace{i}")
+        self.link = QLabel()
+        self.link.setObjectName("questionLink")
+        self.link.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        enlarge_font(self.link, 2.2)
+        self.detail = QLabel()
+        self.detail.setObjectName("questionDetail")
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail.setWordWrap(True)
+        self.more = QLabel()
+        self.more.setObjectName("questionMore")
+        self.more.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        row = QHBoxLayout()
+        row.setSpacing(0)
+        row.addStretch(1)
+        for w in self.left:
+            row.addWidget(w)
+        row.addSpacing(6)
+        row.addWidget(self.link)
+        row.addSpacing(6)
+        for w in self.right:
+            row.addWidget(w)
+        row.addStretch(1)
+        self.buttons = QHBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addSpacing(10)
+        layout.addLayout(row)
+        layout.addWidget(self.more)
+        layout.addWidget(self.detail)
+        layout.addSpacing(8)
+        layout.addLayout(self.buttons)
+        layout.addStretch(1)
+
+    def shown_faces(self) -> list[int]:
+        return [w.face_id for w in self.left + self.right if w.isVisible() and w.face_id is not None]
+
+    def show_question(self, q: Question, covers: dict[int, int]) -> None:
+        self.title.setText(q.text)
+        left: list[tuple[int | None, str]] = []
+        right: list[tuple[int | None, str]] = []
+        if q.kind == "same_person":
+            a_faces = list(dict.fromkeys(a for a, _ in q.pairs))[:2]
+            b_faces = list(dict.fromkeys(b for _, b in q.pairs))[:2]
+            a_name = q.person_names[0] or _group_of(q.face_counts[0])
+            b_name = q.person_names[1] or _group_of(q.face_counts[1])
+            left = [(f, a_name if i == 0 else "") for i, f in enumerate(a_faces)]
+            right = [(f, b_name if i == 0 else "") for i, f in enumerate(b_faces)]
+            self.link.setText("=?")
+            self.more.setText("")
+            self.detail.setText(f"The closest faces of the two groups ({q.distance:.2f} apart): "
+                                f"{_likely(q.score)} the same person.\nYes joins them; No keeps them apart for good.")
+        elif q.kind == "group_suggestion":
+            name = q.person_names[0] or "them"
+            left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
+            right = [(covers.get(q.person_ids[0]), name)]
+            self.link.setText("→")
+            rest = len(q.face_ids) - len(left)
+            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            self.detail.setText(f"Yes confirms all {len(q.face_ids)} faces as {name}; No says none of them is; "
+                                "Skip to decide them one by one under Faces.")
+        else:
+            who = q.person_names[0] or "this group"
+            left = [(f, "Looks different" if i == 0 else "") for i, f in enumerate(q.face_ids[:QUESTION_FACES])]
+            right = [(covers.get(q.person_ids[0]), f"Rest of {who}" if q.person_names[0] else "Rest of the group")]
+            self.link.setText("≠")
+            rest = len(q.face_ids) - len(left)
+            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            them = "This face is" if len(q.face_ids) == 1 else "These faces are"
+            self.detail.setText(f"{them} {q.distance:.2f} from the rest of the group at the closest: "
+                                f"{_likely(q.score)} someone else.\nYes makes a group of their own; No keeps the "
+                                "group as it is.")
+        for widgets, faces in ((self.left, left), (self.right, right)):
+            for i, w in enumerate(widgets):
+                if i < len(faces):
+                    w.set_face(*faces[i])
+                    w.show()
+                else:
+                    w.set_face(None, "")
+                    w.hide()
+
+
 class ReviewView(QWidget):
-    """Accept (A) or reject (R) each suggestion; skip with S or →; the next face comes at once."""
+    """Questions first, then faces: yes (A), no (R) or skip (S or →); the next one comes at once."""
 
     open_photo = Signal(int, int)  # photo id, face id
     remaining_changed = Signal(int)
@@ -97,9 +233,14 @@ class ReviewView(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.items: list[FaceSummary] = []
+        self.questions: list[Question] = []
         self.covers: dict[int, int] = {}
         self.pos = 0
+        self.qpos = 0
+        self.mode = "questions"
         self.loaded = False
+        self.answered: set[str] = set()  # answered here, waiting for the library to say so
+        self._questions_loading = self._questions_again = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.face = BigFace(ctx.large_thumbs)
@@ -116,8 +257,7 @@ class ReviewView(QWidget):
         self.detail.setWordWrap(True)
         self.progress = QLabel()
         self.progress.setObjectName("reviewProgress")
-        self.empty = QLabel("Nothing to review.\nSuggestions appear here after a scan finds faces that "
-                            "look like people you named.")
+        self.empty = QLabel()
         self.empty.setObjectName("reviewEmpty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -132,6 +272,8 @@ class ReviewView(QWidget):
         self.previous_action = make_action(self, "&Previous", self.previous, shortcut="Left", context=ctx_)
         self.photo_action = make_action(self, "Open &Photo", self.open_current_photo, shortcut="P",
                                         icon_name="photo", tip="See the whole photo", context=ctx_)
+        self.one_by_one_action = make_action(self, "One by One", self.one_by_one, icon_name="skip",
+                                             tip="Decide these faces one at a time", context=ctx_)
 
         self.strip = GridView(self, spacing=2)
         self.strip.setObjectName("reviewQueue")
@@ -158,17 +300,6 @@ class ReviewView(QWidget):
         pair.addWidget(arrow)
         pair.addWidget(self.person)
         pair.addStretch(1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for action, key in ((self.accept_action, "A"), (self.reject_action, "R"), (self.skip_action, "S"),
-                            (self.photo_action, "P")):
-            action.setIconText(f"{action.text().replace('&', '')}  ({key})")  # the key on the button
-            b = tool_button(action)
-            b.setAutoRaise(False)
-            b.setMinimumWidth(110)
-            b.setMinimumHeight(34)
-            buttons.addWidget(b)
-        buttons.addStretch(1)
         self.card = QFrame()
         self.card.setObjectName("reviewCard")
         card_layout = QVBoxLayout(self.card)
@@ -178,21 +309,38 @@ class ReviewView(QWidget):
         card_layout.addLayout(pair)
         card_layout.addWidget(self.detail)
         card_layout.addSpacing(8)
-        card_layout.addLayout(buttons)
+        card_layout.addLayout(self._buttons([(self.accept_action, "A"), (self.reject_action, "R"),
+                                             (self.skip_action, "S"), (self.photo_action, "P")]))
         card_layout.addStretch(1)
+        self.question_card = QuestionCard(ctx.large_thumbs)
+        self.question_card.buttons.addLayout(self._buttons([(self.accept_action, "A"), (self.reject_action, "R"),
+                                                            (self.skip_action, "S"), (self.one_by_one_action, "")]))
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.question_card)
+        self.pages.addWidget(self.card)
+
+        self.questions_button = self._tab("Questions", "questions")
+        self.faces_button = self._tab("Faces", "faces")
+        tabs = QButtonGroup(self)
+        tabs.setExclusive(True)
+        tabs.addButton(self.questions_button)
+        tabs.addButton(self.faces_button)
         top = QHBoxLayout()
         top.setContentsMargins(12, 8, 12, 0)
-        title = QLabel("Review suggestions")
+        title = QLabel("Review")
         title.setObjectName("viewTitle")
         enlarge_font(title, 1.2, bold=True)
         top.addWidget(title)
+        top.addSpacing(16)
+        top.addWidget(self.questions_button)
+        top.addWidget(self.faces_button)
         top.addStretch(1)
         top.addWidget(self.progress)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
         scroll = QScrollArea()  # a short window scrolls the card rather than growing the window
-        scroll.setWidget(self.card)
+        scroll.setWidget(self.pages)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.card_area = scroll
@@ -208,22 +356,85 @@ class ReviewView(QWidget):
         ctx.changed.connect(self.on_changed)
         self._show_current()
 
+    def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addStretch(1)
+        for action, key in actions:
+            b = tool_button(action)
+            b.setAutoRaise(False)
+            b.setMinimumWidth(110)
+            b.setMinimumHeight(34)
+            if action is self.one_by_one_action:
+                self.one_by_one_button = b
+            row.addWidget(b)
+        row.addStretch(1)
+        return row
+
+    def _tab(self, text: str, mode: str) -> QToolButton:
+        b = QToolButton()
+        b.setObjectName(f"review{text}Tab")
+        b.setText(text)
+        b.setCheckable(True)
+        b.setAutoRaise(True)
+        b.setMinimumHeight(28)
+        b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        b.clicked.connect(lambda: self.set_mode(mode))
+        return b
+
     # -- loading ------------------------------------------------------------------------------------
     def load(self) -> None:
         def done(data: ReviewData) -> None:
+            first_questions = not self.loaded or not self.questions  # none were on offer: start with them
             self.loaded = True
             self.items = list(data.items)
             self.covers = dict(data.covers)
             self.pos = 0
+            self._set_questions(data.questions or [])
+            if first_questions or not self.questions:
+                self.mode = "questions" if self.questions else "faces"
             self.queue.person_names = {f.person_id: f.person_name for f in self.items if f.person_id is not None}
             self.queue.set_cards(_card(f) for f in self.items)
             self._show_current()
 
         self.ctx.query(load_review, on_done=done, owner=self)
 
+    def _set_questions(self, questions: list[Question]) -> None:
+        """New questions, keeping the one on screen where it still is (answered ones left out)."""
+        current = self.current_question()
+        self.answered &= {q.id for q in questions}
+        self.questions = [q for q in questions if q.id not in self.answered]
+        ids = [q.id for q in self.questions]
+        self.qpos = ids.index(current.id) if current is not None and current.id in ids else \
+            min(self.qpos, max(0, len(ids) - 1))
+
+    def reload_questions(self) -> None:
+        """Ask the questions again; changes that arrive meanwhile make one more round, not one each."""
+        if self._questions_loading:
+            self._questions_again = True
+            return
+        self._questions_loading = True
+
+        def done(data: ReviewData) -> None:
+            self._questions_loading = False
+            self.covers.update(data.covers)
+            self._set_questions(data.questions or [])
+            self._show_current()
+            if self._questions_again:
+                self._questions_again = False
+                self.reload_questions()
+
+        def failed(_e: BaseException) -> None:
+            self._questions_loading = False
+
+        self.ctx.query(load_questions, on_done=done, owner=self, on_error=failed)
+
     def on_changed(self, changes: ChangeSet) -> None:
-        """Faces decided elsewhere leave the queue; faces that became reviewable again (undo) come back first."""
-        if not self.loaded or not changes.faces_changed:
+        """Faces decided elsewhere leave the queue; faces that became reviewable again (undo) come back first.
+        Any change to people or faces asks the questions again (groups may have joined or parted)."""
+        if not self.loaded or changes.empty:
+            return
+        self.reload_questions()
+        if not changes.faces_changed:
             return
         if len(changes.faces_changed) > RELOAD_ABOVE:
             self.load()
@@ -249,29 +460,74 @@ class ReviewView(QWidget):
 
         self.ctx.query(load_faces, sorted(changes.faces_changed), on_done=apply, owner=self)
 
-    # -- the current face ---------------------------------------------------------------------------
+    # -- what is on screen --------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        """Show the questions or the faces."""
+        self.mode = mode
+        self._show_current()
+        self.setFocus()
+
     def current(self) -> FaceSummary | None:
+        """The face on screen (None while a question is)."""
+        if self.mode != "faces":
+            return None
         return self.items[self.pos] if 0 <= self.pos < len(self.items) else None
 
+    def current_question(self) -> Question | None:
+        if self.mode != "questions":
+            return None
+        return self.questions[self.qpos] if 0 <= self.qpos < len(self.questions) else None
+
+    def remaining(self) -> int:
+        return len(self.items) + len(self.questions)
+
     def _show_current(self) -> None:
+        if self.mode == "questions" and not self.questions and self.items:
+            self.mode = "faces"
+        if self.mode == "faces" and not self.items and self.questions:
+            self.mode = "questions"
         if self.items and self.pos >= len(self.items):
             self.pos = 0
-        face = self.current()
-        has = face is not None
+        if self.questions and self.qpos >= len(self.questions):
+            self.qpos = 0
+        face, question = self.current(), self.current_question()
+        has = face is not None or question is not None
         self.card_area.setVisible(has)
         self.empty.setVisible(not has)
-        self.strip.setVisible(len(self.items) > 1)
-        self.up_next.setVisible(len(self.items) > 1)
-        for action in (self.accept_action, self.reject_action, self.skip_action, self.photo_action):
+        self.pages.setCurrentWidget(self.question_card if self.mode == "questions" else self.card)
+        self.questions_button.setText(f"Questions ({len(self.questions):,})")
+        self.faces_button.setText(f"Faces ({len(self.items):,})")
+        self.questions_button.setChecked(self.mode == "questions")
+        self.faces_button.setChecked(self.mode == "faces")
+        self.questions_button.setEnabled(bool(self.questions))
+        self.faces_button.setEnabled(bool(self.items))
+        show_strip = self.mode == "faces" and len(self.items) > 1
+        self.strip.setVisible(show_strip)
+        self.up_next.setVisible(show_strip)
+        for action in (self.accept_action, self.reject_action, self.skip_action):
             action.setEnabled(has)
-        self.previous_action.setEnabled(len(self.items) > 1)
-        self.progress.setText(f"{len(self.items):,} to review" if self.loaded else "Loading…")
+        self.photo_action.setEnabled(has)
+        asking = question is not None
+        self.accept_action.setIconText("Yes  (A)" if asking else "Accept  (A)")
+        self.reject_action.setIconText("No  (R)" if asking else "Reject  (R)")
+        self.skip_action.setIconText("Skip  (S)")
+        one_by_one = asking and question.kind == "group_suggestion"
+        self.one_by_one_action.setVisible(one_by_one)
+        self.one_by_one_action.setEnabled(one_by_one)
+        self.one_by_one_button.setVisible(one_by_one)
+        self.previous_action.setEnabled(len(self.items) > 1 or len(self.questions) > 1)
+        self.progress.setText(f"{self.remaining():,} to review" if self.loaded else "Loading…")
         self.empty.setText("Loading…" if not self.loaded else
-                           "Nothing to review.\nSuggestions appear here after a scan finds faces that look like "
-                           "people you named.")
-        self.remaining_changed.emit(len(self.items))
+                           "Nothing to review.\nQuestions and suggestions appear here after a scan finds faces "
+                           "that may belong together or look like people you named.")
+        self.remaining_changed.emit(self.remaining())
         self.strip_delegate.current_face = face.id if face else None
         self.strip.viewport().update()
+        if question is not None:
+            self.question_card.show_question(question, self.covers)
+            upcoming = [f for q in self.questions[self.qpos + 1:self.qpos + 3] for f in q.face_ids[:QUESTION_FACES]]
+            self.ctx.large_thumbs.request(list(reversed(upcoming)))
+            return
         if face is None:
             self.face.set_face(None, "")
             self.person.set_face(None, "")
@@ -314,10 +570,26 @@ class ReviewView(QWidget):
 
     # -- decisions ----------------------------------------------------------------------------------
     def accept_current(self) -> None:
-        self._decide(ops.accept_suggestions)
+        if self.current_question() is not None:
+            self._answer("yes")
+        else:
+            self._decide(ops.accept_suggestions)
 
     def reject_current(self) -> None:
-        self._decide(ops.reject_suggestions)
+        if self.current_question() is not None:
+            self._answer("no")
+        else:
+            self._decide(ops.reject_suggestions)
+
+    def _answer(self, reply: str) -> None:
+        """Take the question off at once, then answer it (reloading if that fails)."""
+        q = self.current_question()
+        if q is None:
+            return
+        self.answered.add(q.id)
+        del self.questions[self.qpos]
+        self._show_current()
+        self.ctx.run_op(answer, q.id, reply, on_error=lambda _e: (self.answered.discard(q.id), self.load()))
 
     def _decide(self, op: Callable[..., ChangeSet]) -> None:
         """Take the current face off the queue at once, then ``op`` on it (reloading if it fails)."""
@@ -328,22 +600,46 @@ class ReviewView(QWidget):
             self.ctx.run_op(op, [face.id], on_error=lambda _e: self.load())
 
     def skip(self) -> None:
-        if self.items:
+        """The next question or face (skipped questions are asked again later, not answered)."""
+        if self.mode == "questions" and self.questions:
+            self.qpos = (self.qpos + 1) % len(self.questions)
+        elif self.items:
             self.pos = (self.pos + 1) % len(self.items)
-            self._show_current()
+        self._show_current()
 
     def previous(self) -> None:
-        if self.items:
+        if self.mode == "questions" and self.questions:
+            self.qpos = (self.qpos - 1) % len(self.questions)
+        elif self.items:
             self.pos = (self.pos - 1) % len(self.items)
-            self._show_current()
+        self._show_current()
+
+    def one_by_one(self) -> None:
+        """A group suggestion decided face by face: the Faces list, at that person's first face."""
+        q = self.current_question()
+        if q is None:
+            return
+        ids = [f.id for f in self.items]
+        first = next((ids.index(f) for f in q.face_ids if f in ids), None)
+        if first is not None:
+            self.pos = first
+        self.set_mode("faces")
 
     def open_current_photo(self) -> None:
         face = self.current()
+        q = self.current_question()
         if face is not None:
             self.open_photo.emit(face.photo_id, face.id)
+        elif q is not None and q.face_ids:
+            from faceorg.people.queries import faces_by_ids as _faces
+
+            found = _faces(self.ctx.library, [q.face_ids[0]])
+            if found:
+                self.open_photo.emit(found[0].photo_id, found[0].id)
 
     def _strip_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
             self.pos = index.row()
+            self.mode = "faces"
             self._show_current()
             self.setFocus()

@@ -8,11 +8,18 @@ the best faces for the people on screen first, the rest afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import Row, Select, func, select
 
-from faceorg.people.queries import face_present, missing_photos, valid_covers, with_status
+from faceorg.people.queries import (
+    doubt_of_faces,
+    face_present,
+    least_sure_first,
+    missing_photos,
+    valid_covers,
+    with_status,
+)
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Face, FaceStatus, Person
 
@@ -91,6 +98,7 @@ class FaceCard:
     person_id: int | None
     source: str | None  # user | auto | suggested | None (nobody)
     status: str  # normal | ignored | not_face
+    doubt: float | None = None  # not confirmed: distance to the person's nearest confirmed face (Person view)
 
 
 def _face_cards(q: Iterable[Row[int, int, int | None, AssignmentSource | None, FaceStatus]]) -> list[FaceCard]:
@@ -104,11 +112,15 @@ def _face_card_query() -> Select[int, int, int | None, AssignmentSource | None, 
 
 
 def face_cards_of_person(library: Library, person_id: int) -> list[FaceCard]:
-    """A person's faces, best quality first."""
+    """A person's faces, least sure first: the faces not confirmed by descending doubt (``doubt_of_faces``),
+    then the confirmed ones best quality first."""
     with library.session() as s:
         rows = s.execute(_face_card_query().where(Assignment.person_id == person_id, face_present(s))
                          .order_by(Face.quality.desc(), Face.id)).all()
-    return _face_cards(rows)
+        doubt = doubt_of_faces(s, person_id)
+    cards = {c.id: replace(c, doubt=doubt.get(c.id)) for c in _face_cards(rows)}
+    order = least_sure_first(list(cards), {c.id: c.source for c in cards.values()}, doubt)
+    return [cards[f] for f in order]
 
 
 def face_cards_by_status(library: Library, status: FaceStatus | None) -> list[FaceCard]:

@@ -1,13 +1,15 @@
 """People operations: every user action on people and faces, each undoable, each returning a ChangeSet.
 
-Faces the user places anywhere get the source ``user``; automatic steps never move them. Rules:
-naming a group confirms the faces it holds; naming with a name another person has merges the two;
-splitting faces off a person records that they are not that person; "not this person" is kept forever.
+Faces the user places or confirms get the source ``user``; automatic steps never move them. Rules:
+naming a group names the person: the faces it holds stay automatic (the user has not looked at each) until
+confirmed (``confirm_faces``, or the faces named with a face the user picked); naming with a name another
+person has merges the two, and merging keeps who decided each face; splitting faces off a person records
+that they are not that person; "not this person" is kept forever.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -50,6 +52,15 @@ def _operation(library: Library, kind: str, label: str) -> Iterator[_Op]:
         op.changes = record_operation(session, op.recorder, kind, op.label)
 
 
+# More changes an operation's caller adds to the same undo entry (a review answer's mark).
+Also = Callable[[_Op], None] | None
+
+
+def _also(op: _Op, also: Also) -> None:
+    if also is not None:
+        also(op)
+
+
 def _result(op: _Op) -> ChangeSet:
     assert op.changes is not None
     return op.changes
@@ -77,8 +88,11 @@ def _faces_of(session: Session, person_ids: Iterable[int]) -> list[int]:
     return list(session.scalars(select(Assignment.face_id).where(Assignment.person_id.in_(list(person_ids)))))
 
 
-def _assign(op: _Op, face_ids: list[int], person_id: int) -> None:
-    """Give faces to a person as the user's decision (lifting any "not this person" for that pair)."""
+def _assign(op: _Op, face_ids: list[int], person_id: int, *, keep_source: bool = False) -> None:
+    """Give faces to a person as the user's decision (lifting any "not this person" for that pair).
+
+    ``keep_source``: faces keep who decided them (a merge moves automatic faces as automatic ones).
+    """
     s, rec = op.session, op.recorder
     rec.touch("assignments", [(f,) for f in face_ids])
     rec.touch("face_not_person", [(f, person_id) for f in face_ids])
@@ -90,6 +104,10 @@ def _assign(op: _Op, face_ids: list[int], person_id: int) -> None:
         a = existing.get(face_id)
         if a is None:
             s.add(Assignment(face_id=face_id, person_id=person_id, source=AssignmentSource.USER))
+        elif keep_source and a.source is not AssignmentSource.USER:
+            if a.person_id != person_id:
+                a.person_id = person_id
+                a.distance = a.runner_up_id = a.runner_up_distance = None  # measured against the old person
         else:
             a.person_id, a.source = person_id, AssignmentSource.USER
             a.distance = a.runner_up_id = a.runner_up_distance = a.strength = None
@@ -178,40 +196,58 @@ def _owners(s: Session, face_ids: list[int]) -> set[int]:
     return set(s.scalars(select(Assignment.person_id).where(Assignment.face_id.in_(face_ids))))
 
 
-def name_person(library: Library, person_id: int, name: str) -> ChangeSet:
+def name_person(library: Library, person_id: int, name: str, confirm: Iterable[int] = ()) -> ChangeSet:
     """Name or rename a person; a name another person already has merges this one into them.
 
-    Naming confirms the faces the group holds (they become the user's decision).
+    Naming names the person, not each face: the faces the group holds keep their source (automatic ones
+    stay automatic until confirmed). ``confirm``: faces of this person the user did look at (the face
+    named in the Photo view), confirmed in the same operation.
     """
     name = clean_name(name)
+    seen = sorted(set(confirm))
     with library.session() as s:
         person = _person(s, person_id)
         other = s.scalar(select(Person.id).where(Person.name == name, Person.id != person_id))
     if other is not None:
-        return merge_people(library, other, [person_id], label=f"Merge into “{name}”")
+        return merge_people(library, other, [person_id], label=f"Merge into “{name}”", confirm=seen)
     with _operation(library, "name", f"Name “{name}”") as op:
         person = _person(op.session, person_id)
         op.recorder.touch("people", [(person_id,)])
         if person.name is not None and person.name != name:
             op.label = f"Rename “{person.name}” to “{name}”"
         person.name = name
-        _confirm_auto(op, person_id)
+        _confirm(op, seen, person_id)
     return _result(op)
 
 
-def _confirm_auto(op: _Op, person_id: int) -> None:
+def _confirm(op: _Op, face_ids: list[int], person_id: int | None = None) -> None:
+    """The user looked at these faces and agrees with where they are (of ``person_id``, when given)."""
+    if not face_ids:
+        return
     s = op.session
-    auto = list(s.scalars(select(Assignment).where(Assignment.person_id == person_id,
-                                                   Assignment.source == AssignmentSource.AUTO)))
-    op.recorder.touch("assignments", [(a.face_id,) for a in auto])
-    for a in auto:
-        a.source = AssignmentSource.USER
+    _faces(s, face_ids)
+    owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(face_ids)))}
+    nobody = [f for f in face_ids if f not in owners]
+    if nobody:
+        raise FaceorgError(f"face {', '.join(map(str, nobody))} belongs to nobody; name it or move it to someone")
+    wrong = [f for f in face_ids if person_id is not None and owners[f] != person_id]
+    if wrong:
+        raise FaceorgError(f"face {', '.join(map(str, wrong))} does not belong to person {person_id}")
+    by_person: dict[int, list[int]] = {}
+    for f in face_ids:
+        by_person.setdefault(owners[f], []).append(f)
+    for pid, ids in sorted(by_person.items()):
+        _assign(op, ids, pid)
 
 
-def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *, label: str | None = None) -> ChangeSet:
-    """Merge people into ``target_id``: their faces (as the user's decision) and their "not this person" rules.
+def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *, label: str | None = None,
+                 confirm: Iterable[int] = (), also: Also = None) -> ChangeSet:
+    """Merge people into ``target_id``: their faces and their "not this person" rules.
 
-    The target keeps its name; an unnamed target takes the first source's name.
+    Faces keep who decided them (an automatic face of a merged group stays automatic); ``confirm``: faces
+    the user looked at, confirmed with the target in the same operation. The target keeps its name; an
+    unnamed target takes the first source's name. ``also`` adds more changes to the same undoable
+    operation (e.g. the review question this merge answers).
     """
     sources = sorted(set(source_ids) - {target_id})
     if not sources:
@@ -224,7 +260,7 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *,
         rec.touch_where("face_not_person", "person_id", sources)
         moved = _faces_of(s, sources)
         if moved:
-            _assign(op, moved, target_id)
+            _assign(op, moved, target_id, keep_source=True)
         # "Not B" for a face means "not A" once A and B are one person.
         rules = list(s.scalars(select(FaceNotPerson.face_id).where(FaceNotPerson.person_id.in_(sources))))
         keep_out = set(rules) - set(_faces_of(s, [target_id]))
@@ -241,6 +277,8 @@ def merge_people(library: Library, target_id: int, source_ids: Iterable[int], *,
             target.name = names[0]
         if label is None:
             op.label = f"Merge {len(sources) + 1} people" + (f" into “{target.name}”" if target.name else "")
+        _confirm(op, sorted(set(confirm)), target_id)
+        _also(op, also)
     return _result(op)
 
 
@@ -282,7 +320,7 @@ def delete_person(library: Library, person_id: int) -> ChangeSet:
 
 
 # -- faces ----------------------------------------------------------------------------------------------
-def split_faces(library: Library, face_ids: Iterable[int], name: str | None = None) -> ChangeSet:
+def split_faces(library: Library, face_ids: Iterable[int], name: str | None = None, *, also: Also = None) -> ChangeSet:
     """Make the selected faces a new person; they are recorded as not being their previous person."""
     ids = sorted(set(face_ids))
     clean = clean_name(name) if name is not None else None
@@ -305,6 +343,7 @@ def split_faces(library: Library, face_ids: Iterable[int], name: str | None = No
             if s.get(FaceNotPerson, (f, p)) is None:
                 s.add(FaceNotPerson(face_id=f, person_id=p))
         _clear_cover_if_gone(op, previous.values())
+        _also(op, also)
     return _result(op)
 
 
@@ -330,7 +369,8 @@ def assign_faces_to_name(library: Library, face_ids: Iterable[int], name: str) -
     return move_faces(library, face_ids, pid) if pid is not None else create_person(library, clean, face_ids)
 
 
-def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None) -> ChangeSet:
+def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None, *,
+                 also: Also = None) -> ChangeSet:
     """"Not this person": unassign the faces and never give them to that person again.
 
     Without ``person_id``, each face is rejected from the person it is assigned to now.
@@ -352,6 +392,7 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
             if s.get(FaceNotPerson, (f, p)) is None:
                 s.add(FaceNotPerson(face_id=f, person_id=p))
         _clear_cover_if_gone(op, {p for _, p in pairs})
+        _also(op, also)
     return _result(op)
 
 
@@ -397,7 +438,7 @@ def ignore_strangers_in_photo(library: Library, photo_id: int) -> ChangeSet:
     return _set_status(library, ids, FaceStatus.IGNORED, "ignore", "Ignore strangers in photo")
 
 
-def accept_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+def accept_suggestions(library: Library, face_ids: Iterable[int], *, also: Also = None) -> ChangeSet:
     """Confirm automatic matches (suggested or auto) as the user's decision."""
     ids = sorted(set(face_ids))
     with _operation(library, "accept", "Accept suggestion" if len(ids) == 1 else "Accept suggestions") as op:
@@ -410,6 +451,20 @@ def accept_suggestions(library: Library, face_ids: Iterable[int]) -> ChangeSet:
             a.source = AssignmentSource.USER
         for pid in {a.person_id for a in rows}:
             _check_same_photo(s, [a.face_id for a in rows if a.person_id == pid], pid)
+        _also(op, also)
+    return _result(op)
+
+
+def confirm_faces(library: Library, face_ids: Iterable[int]) -> ChangeSet:
+    """Confirm that these faces are the person they are with now: automatic faces become the user's decision.
+
+    Confirmed faces never move by themselves and are what matching and retraining learn from.
+    """
+    ids = sorted(set(face_ids))
+    with _operation(library, "confirm", f"Confirm {len(ids)} face{'s' if len(ids) != 1 else ''}") as op:
+        if not ids:
+            raise FaceorgError("no faces given")
+        _confirm(op, ids)
     return _result(op)
 
 

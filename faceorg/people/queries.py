@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from collections.abc import Iterable
 
@@ -160,6 +160,42 @@ def faces_of_person(library: Library, person_id: int) -> list[FaceSummary]:
     return _summaries(rows)
 
 
+def doubt_of_faces(session: Session, person_id: int) -> dict[int, float]:
+    """How doubtful each of a person's faces is that the user has not confirmed: its distance to the nearest
+    confirmed face of the person (while none is confirmed, to the centre of the person's faces). Faces
+    without a vector under the active model are left out; confirmed faces are not listed."""
+    import numpy as np
+
+    from faceorg.store.models import Embedding, ModelVersion
+    from faceorg.vectors import distance_from_similarity, l2_normalize
+
+    version = session.scalar(select(ModelVersion.id).where(ModelVersion.active.is_(True)))
+    if version is None:
+        return {}
+    rows = session.execute(
+        select(Assignment.face_id, Assignment.source, Embedding.vector)
+        .join(Embedding, (Embedding.face_id == Assignment.face_id) & (Embedding.model_version_id == version))
+        .where(Assignment.person_id == person_id).order_by(Assignment.face_id)).all()
+    if not rows:
+        return {}
+    vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
+    confirmed = np.array([r[1] is AssignmentSource.USER for r in rows])
+    if confirmed.all():
+        return {}
+    ref = vectors[confirmed] if confirmed.any() else l2_normalize(vectors.mean(axis=0, keepdims=True))
+    nearest = distance_from_similarity((vectors[~confirmed] @ ref.T).max(axis=1))
+    return {int(r[0]): float(d) for r, d in zip([r for r, c in zip(rows, confirmed) if not c], nearest.tolist())}
+
+
+def least_sure_first(face_ids: list[int], sources: dict[int, str | None], doubt: dict[int, float]) -> list[int]:
+    """The Person view's order: faces not confirmed, most doubtful first, then the confirmed ones.
+
+    ``face_ids`` come best quality first, which breaks ties (and orders the confirmed faces).
+    """
+    rank = {f: k for k, f in enumerate(face_ids)}
+    return sorted(face_ids, key=lambda f: (sources.get(f) == AssignmentSource.USER.value, -doubt.get(f, 0.0), rank[f]))
+
+
 def face_ids_of_person(library: Library, person_id: int) -> list[int]:
     """Face ids of a person, best quality first (cheap: for big grids)."""
     with library.session() as s:
@@ -210,6 +246,7 @@ class PhotoFaces:
     is_collage: bool
     faces: list[FaceSummary]
     missing: bool = False  # the file was gone at the last scan
+    group_sizes: dict[int, int] = field(default_factory=dict)  # faces of each person seen in the photo
 
 
 def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
@@ -220,8 +257,12 @@ def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
             raise FaceorgError(f"no photo with id {photo_id}")
         rows = s.execute(_face_query().where(Face.photo_id == photo_id, Face.status != FaceStatus.NOT_FACE)
                          .order_by(Face.x)).all()
-        return PhotoFaces(photo.id, photo.path, photo.width, photo.height, photo.is_collage, _summaries(rows),
-                          missing=photo.status == PhotoStatus.MISSING)
+        faces = _summaries(rows)
+        people = sorted({f.person_id for f in faces if f.person_id is not None})
+        sizes = dict(s.execute(select(Assignment.person_id, func.count()).where(Assignment.person_id.in_(people))
+                               .group_by(Assignment.person_id)).all()) if people else {}
+        return PhotoFaces(photo.id, photo.path, photo.width, photo.height, photo.is_collage, faces,
+                          missing=photo.status == PhotoStatus.MISSING, group_sizes=sizes)
 
 
 def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary]:

@@ -26,6 +26,7 @@ from faceorg.store.models import (
     Operation,
     Person,
     Photo,
+    PromptAnswer,
     table_of,
 )
 
@@ -50,9 +51,10 @@ SPECS: dict[str, _Spec] = {
                          enums={"source": AssignmentSource}),
     "face_not_person": _Spec(table_of(FaceNotPerson), ["face_id", "person_id"], []),
     "cannot_link": _Spec(table_of(CannotLink), ["face_a", "face_b"], []),
+    "prompt_answers": _Spec(table_of(PromptAnswer), ["key"], ["kind", "answer", "face_a", "face_b", "faces"]),
 }
 # Inserts and updates go in this order, deletes in the reverse order (foreign keys).
-ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link"]
+ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link", "prompt_answers"]
 CHUNK = 500
 
 
@@ -140,6 +142,9 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
             cs.faces_changed |= set(k)
         elif t == "photos":
             cs.photos_changed.add(k[0])
+        elif t == "prompt_answers":  # the question's faces: views showing it refresh
+            cs.faces_changed |= {s[c] for s in (b, a) if s is not None for c in ("face_a", "face_b")
+                                 if s[c] is not None}
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 

@@ -271,6 +271,22 @@ class CannotLink(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class PromptAnswer(Base):
+    """The user's answer to a review question ("same person?", a group suggestion, a split), kept so the same
+    question is never asked twice. Keyed by the question's stable identity (the faces that decided it, not
+    group ids, which a regrouping may renumber)."""
+
+    __tablename__ = "prompt_answers"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # same_person | group_suggestion | split
+    answer: Mapped[str] = mapped_column(String(8))  # yes | no | skip
+    face_a: Mapped[int | None] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), index=True)
+    face_b: Mapped[int | None] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), index=True)
+    faces: Mapped[list[int] | None] = mapped_column(JSON)  # a split's odd faces
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Operation(Base):
     """One entry of the undo log: the rows an operation changed, before and after."""
 

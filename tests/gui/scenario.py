@@ -125,8 +125,10 @@ def build_drawn(root: Path) -> Scenario:
     sizes = [n for _f, n in IDENTITIES.values()]
     photos = root / "photos"
     db = root / "template.sqlite"
+    # As in the real library, no photo holds two of the five people (an LFW portrait holds one): merging
+    # or moving between them is then allowed, as the tests expect. Unknown faces fill the group photos.
     gen = generate_library(db, n_faces=sum(sizes) + 12, n_people=len(sizes), named=0, unassigned=12,
-                           faces_per_photo=3, chip_size=150, photos_dir=photos, seed=3)
+                           faces_per_photo=3, people_per_photo=1, chip_size=150, photos_dir=photos, seed=3)
     lib = open_library(db)
     try:
         with lib.transaction() as s:
@@ -141,9 +143,12 @@ def build_drawn(root: Path) -> Scenario:
         scenario = Scenario("drawn", db, photos)
         _arrange(lib, scenario, main, list(gen.unassigned))
         counts: dict[int, int] = {}
-        for f in photo_of.values():
-            counts[f] = counts.get(f, 0) + 1
-        scenario.group_photo = max(counts, key=lambda p: (counts[p], -p))
+        unknown: dict[int, int] = {}
+        for face, photo in photo_of.items():
+            counts[photo] = counts.get(photo, 0) + 1
+            unknown[photo] = unknown.get(photo, 0) + (face in scenario.unknown)
+        # Like the real group photos: the most faces, most of them unknown (one to name in the photo view).
+        scenario.group_photo = max(counts, key=lambda p: (counts[p], unknown[p], -p))
     finally:
         lib.close()
     return scenario

@@ -108,10 +108,11 @@ def zipf_sizes(n_faces: int, n_people: int, seed: int = 0) -> list[int]:
 def generate_library(path: Path, *, n_faces: int, n_people: int, named: int, unassigned: int = 0,
                      ignored: int = 0, suggested_per_person: int = 0, faces_per_photo: int = 4,
                      chip_size: int = 96, chip_variants: int = 6, photos_dir: Path | None = None,
-                     seed: int = 0) -> GeneratedLibrary:
+                     people_per_photo: int | None = None, seed: int = 0) -> GeneratedLibrary:
     """Write a library of ``n_faces`` faces in ``n_people`` groups (the first ``named`` have names).
 
-    Each photo holds up to ``faces_per_photo`` faces of different people. ``photos_dir`` also writes
+    Each photo holds up to ``faces_per_photo`` faces of different people, of whom at most
+    ``people_per_photo`` are in a group (the other places go to unassigned faces). ``photos_dir`` also writes
     the photo files (drawn faces where the boxes are) so the photo view can open them; without it the
     photo records point at files that do not exist. Chips are drawn once per (person, variant) and
     reused, so generation stays fast.
@@ -120,14 +121,15 @@ def generate_library(path: Path, *, n_faces: int, n_people: int, named: int, una
     try:
         return _fill(lib, path, n_faces=n_faces, n_people=n_people, named=named, unassigned=unassigned,
                      ignored=ignored, suggested_per_person=suggested_per_person, faces_per_photo=faces_per_photo,
-                     chip_size=chip_size, chip_variants=chip_variants, photos_dir=photos_dir, seed=seed)
+                     chip_size=chip_size, chip_variants=chip_variants, photos_dir=photos_dir,
+                     people_per_photo=faces_per_photo if people_per_photo is None else people_per_photo, seed=seed)
     finally:
         lib.close()
 
 
 def _fill(lib: Library, path: Path, *, n_faces: int, n_people: int, named: int, unassigned: int, ignored: int,
           suggested_per_person: int, faces_per_photo: int, chip_size: int, chip_variants: int,
-          photos_dir: Path | None, seed: int) -> GeneratedLibrary:
+          photos_dir: Path | None, people_per_photo: int, seed: int) -> GeneratedLibrary:
     rng = random.Random(seed)
     out = GeneratedLibrary(path=path)
     sizes = zipf_sizes(n_faces - unassigned - ignored, n_people, seed)
@@ -136,9 +138,10 @@ def _fill(lib: Library, path: Path, *, n_faces: int, n_people: int, named: int, 
     rng.shuffle(owners)
     photos: list[list[int]] = []
     for owner in owners:
-        # Put the face in a recent photo that has room and no face of the same person.
+        # Put the face in a recent photo that has room and no face of the same person (or of too many people).
         for cand in photos[-3:]:
-            if len(cand) < faces_per_photo and (owner < 0 or owner not in cand):
+            if len(cand) < faces_per_photo and (owner < 0 or (
+                    owner not in cand and sum(o >= 0 for o in cand) < people_per_photo)):
                 cand.append(owner)
                 break
         else:

@@ -175,6 +175,43 @@ def test_existing_name_offers_to_merge(window, qtbot, scenario: Scenario, librar
     assert face_count(library, bush) == bush_faces + rumsfeld_faces
 
 
+def test_a_refused_merge_says_why_and_changes_nothing(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.people import ops
+    from faceorg.store.models import Face, FaceStatus
+
+    with library.session() as s:  # two unknown faces of one photo, each given its own name
+        rows = s.execute(select(Face.id, Face.photo_id).where(Face.id.in_(scenario.unknown),
+                                                              Face.status == FaceStatus.NORMAL)).all()
+    by_photo: dict[int, list[int]] = {}
+    for face, photo in rows:
+        by_photo.setdefault(photo, []).append(face)
+    pair = next(faces[:2] for faces in by_photo.values() if len(faces) >= 2)
+    for face, name in zip(pair, ("Stranger A", "Stranger B")):
+        window.ctx.run_op(ops.assign_faces_to_name, [face], name)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        a, b = (s.scalar(select(Person.id).where(Person.name == n)) for n in ("Stranger A", "Stranger B"))
+    select_people(window, qtbot, [a, b])
+    asked: list[str] = []
+
+    def merge(box) -> None:  # type: ignore[no-untyped-def]
+        asked.append(box.text())
+        next(b for b in box.findChildren(QPushButton) if b.text() == "Merge").click()
+
+    when_modal(qtbot, merge)
+    qtbot.keyClick(window.people_view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert asked  # the names were about to be dropped, so it asked first
+    box = window.findChild(QMessageBox, "errorBox")
+    assert box is not None and box.isVisible()
+    assert "two faces in one photo" in box.text().lower()  # the user is told why
+    box.button(QMessageBox.StandardButton.Ok).click()
+    with library.session() as s:
+        assert s.get(Person, a) is not None and s.get(Person, b) is not None
+    assert face_count(library, a) == face_count(library, b) == 1
+    assert {"Stranger A", "Stranger B"} <= set(shown(window))
+
+
 def test_hide_and_show_a_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
     powell = scenario.people["powell"]
     select_people(window, qtbot, [powell])

@@ -1,9 +1,11 @@
-"""Photo view: upright photo, a box and a name on every face; click a box to name or reassign it; remove a face."""
+"""Photo view: upright photo, a box and a name on every face; click a box to name or reassign it (a face of an
+unnamed group offers to name the whole group); remove a face."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QPushButton
 from sqlalchemy import func, select
 
 from faceorg.store.models import Assignment, Face, FaceStatus, Person, Photo
@@ -199,3 +201,69 @@ def test_one_enter_takes_the_highlighted_completion(window, qtbot, scenario: Sce
     assert not view.name_edit.isVisible()
     with library.session() as s:
         assert s.scalar(select(Assignment.person_id).where(Assignment.face_id == face.id)) == scenario.people[key]
+
+
+def name_in_photo(window, qtbot, library, face_id: int, name: str, answer: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Click the face's box, type a name, Enter; answer the offer with the button ``answer`` (None: no offer)."""
+    from tests.gui.conftest import when_modal
+
+    with library.session() as s:
+        photo_id = s.get(Face, face_id).photo_id
+    view = open_photo(window, qtbot, photo_id, face_id)
+    offered: list[str] = []
+
+    def choose(box) -> None:  # type: ignore[no-untyped-def]
+        offered.extend(b.text() for b in box.buttons())
+        box.findChild(QPushButton, f"{answer}Button").click()
+
+    if answer is not None:
+        when_modal(qtbot, choose)
+    qtbot.mouseClick(view.canvas, Qt.MouseButton.LeftButton, pos=box_center(view, face_id))
+    qtbot.keyClicks(view.name_edit, name)
+    qtbot.keyClick(view.name_edit, Qt.Key.Key_Return)
+    wait_idle(qtbot, window)
+    return offered
+
+
+def places(library, face_ids: list[int]) -> dict[int, tuple[int | None, str | None]]:  # type: ignore[no-untyped-def]
+    with library.session() as s:
+        rows = {a.face_id: (a.person_id, a.source.value) for a in s.scalars(
+            select(Assignment).where(Assignment.face_id.in_(face_ids)))}
+    return {f: rows.get(f, (None, None)) for f in face_ids}
+
+
+def test_naming_a_face_of_an_unnamed_group_offers_the_whole_group(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    group = scenario.people["blair"]
+    faces = scenario.faces["blair"][:-1]
+    offered = name_in_photo(window, qtbot, library, faces[0], "Tony Blair", "wholeGroup")
+    assert f"Name the whole group ({len(faces)} faces) “Tony Blair”" in offered and "Only this face" in offered
+    with library.session() as s:
+        assert s.get(Person, group).name == "Tony Blair"
+    got = places(library, faces)
+    assert got[faces[0]] == (group, "user")  # the face the user named is confirmed...
+    assert {got[f] for f in faces[1:]} == {(group, "auto")}  # ...the others stay automatic
+    assert window.undo_action.text() == "&Undo Name “Tony Blair”"
+    window.undo_action.trigger()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, group).name is None
+    assert set(places(library, faces).values()) == {(group, "auto")}
+
+
+def test_naming_only_this_face_of_a_group(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    group = scenario.people["blair"]
+    faces = scenario.faces["blair"][:-1]
+    name_in_photo(window, qtbot, library, faces[0], "Tony Blair", "onlyThisFace")
+    got = places(library, faces)
+    with library.session() as s:
+        assert s.get(Person, got[faces[0]][0]).name == "Tony Blair" and s.get(Person, group).name is None
+    assert got[faces[0]][1] == "user" and {got[f] for f in faces[1:]} == {(group, "auto")}
+    window.undo_action.trigger()
+    wait_idle(qtbot, window)
+    assert set(places(library, faces).values()) == {(group, "auto")}
+
+
+def test_naming_a_face_of_a_named_person_asks_nothing(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    face = scenario.auto_named  # Powell's, automatic
+    assert name_in_photo(window, qtbot, library, face, "George W Bush", None) == []
+    assert places(library, [face])[face] == (scenario.people["bush"], "user")

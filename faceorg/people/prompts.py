@@ -1,0 +1,380 @@
+"""The review questions the app asks: "same person?", whole-group suggestions and splits, ranked.
+
+- **same_person**: two groups (an unnamed one and a named person, or two unnamed ones) that may be one
+  person, ranked by the *linkage* between their faces: the mean distance of their few closest face pairs
+  that share no face (not their centres, which a few odd faces pull away; and not one stray face of one
+  sitting in the other, which would make a single face decide). The linkage is
+  read on the library's distance scale (the active model's, see ``active_distance_scale``) and turned into
+  a likelihood that the two are one person. Pairs the user's rules forbid are never proposed: the two share
+  an ordinary photo, a cannot-link or a "not this person" rule stands between them, or the question was
+  answered before (answers are kept by the faces that decided them, so a regrouping that renumbers the
+  groups does not ask again).
+- **group_suggestion**: a named person's faces waiting for the user (suggested or grouped automatically),
+  offered as a whole: "These 14 faces look like Ann".
+- **split**: a group whose faces fall into two parts farther apart than one person's faces are (2-means,
+  then the same linkage between the parts); the odd part comes first, and "yes" makes it a group of its own.
+
+:func:`list_questions` reads the library and returns plain data, safe to hand across threads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sqlalchemy import select
+
+from faceorg.people.clustering import LibraryFaces, active_distance_scale, load_library_faces
+from faceorg.store.db import Library
+from faceorg.store.models import Assignment, AssignmentSource, Person, PromptAnswer
+from faceorg.vectors import distance_from_similarity, l2_normalize, spherical_kmeans
+
+KINDS = ("same_person", "group_suggestion", "split")
+ANSWERS = ("yes", "no", "skip")
+
+# Distances below are on the base model's scale (multiplied by the active model's scale). Measured with
+# benchmarks/prompt_calibration.py (the real models on 480 LFW photos of 60 people with 8+ photos): the
+# linkage between two random parts of one person: median 0.28, 95th percentile 0.32, 99th 0.35; between two
+# different people: 1st percentile 0.42, 5th 0.45, median 0.54. Found at or below 0.36: all parts of one
+# person, no pair of different people; at or below 0.42: 1% of different people.
+LINK_PAIRS = 3  # the linkage is the mean of this many closest cross-group pairs sharing no face
+LINK_MID = 0.38  # linkage at which two groups are as likely one person as not (equal odds)
+LINK_WIDTH = 0.015  # logistic width: 0.34 -> 0.94, 0.41 -> 0.12
+ASK_MAX = 0.43  # beyond this (likelihood < 4%), 2% of different people and no parts of one person: not asked
+NEIGHBOURS = 8  # nearest faces of other groups looked at per face
+SPLIT_MIN_FACES = 4
+SPLIT_MIN = 0.42  # two parts of one group this far apart (linkage) look like two people
+SHOWN_PAIRS = 3  # closest face pairs shown with a same-person question
+
+
+@dataclass(frozen=True)
+class Question:
+    """One open question. ``person_ids``: for same_person (the group that would join, the group it would
+    join); otherwise the one person or group. ``face_ids``: the faces that decided it, most telling first
+    (same_person: the closest pairs, flattened a, b, a, b...; split: the odd faces; group_suggestion: the
+    waiting faces). ``score``: how likely "yes" is right, 0..1."""
+
+    id: str
+    kind: str
+    text: str
+    score: float
+    person_ids: tuple[int, ...]
+    person_names: tuple[str | None, ...]
+    face_counts: tuple[int, ...]
+    face_ids: tuple[int, ...]
+    pairs: tuple[tuple[int, int], ...] = ()
+    distance: float | None = None  # linkage on the base model's scale
+    skipped: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        d = asdict(self)
+        d["people"] = [{"id": p, "name": n, "face_count": c}
+                       for p, n, c in zip(self.person_ids, self.person_names, self.face_counts)]
+        d["person_ids"], d["face_ids"] = list(self.person_ids), list(self.face_ids)
+        d["pairs"] = [list(p) for p in self.pairs]
+        for k in ("person_names", "face_counts"):
+            del d[k]
+        return d
+
+
+def same_likelihood(linkage: float) -> float:
+    """How likely two groups whose linkage (base scale) is ``linkage`` are one person."""
+    return 1.0 / (1.0 + math.exp((linkage - LINK_MID) / LINK_WIDTH))
+
+
+def linkage(a: np.ndarray, b: np.ndarray, distances: np.ndarray, size_a: int, size_b: int,
+            unseen: float = np.inf) -> tuple[float, list[int]]:
+    """Mean distance of the ``LINK_PAIRS`` closest pairs that share no face (fewer for tiny groups), and
+    which of the given pairs they are. ``a``, ``b``, ``distances``: candidate pairs (face of one group, face
+    of the other, distance); pairs not given count as ``unseen`` (at least as far as any given).
+
+    Distinct faces matter: one stray face of A sitting in B's group must not make A and B look close."""
+    m = max(1, min(LINK_PAIRS, size_a, size_b))
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    picked: list[int] = []
+    for k in np.lexsort((b, a, distances)).tolist():
+        if int(a[k]) in used_a or int(b[k]) in used_b:
+            continue
+        used_a.add(int(a[k]))
+        used_b.add(int(b[k]))
+        picked.append(k)
+        if len(picked) == m:
+            break
+    d = [float(distances[k]) for k in picked] + [unseen] * (m - len(picked))
+    return float(np.mean(d)), picked
+
+
+def matrix_linkage(cross: np.ndarray) -> float:
+    """:func:`linkage` of two groups from their full cross-distance matrix [|A|, |B|]."""
+    i, j = np.indices(cross.shape)
+    return linkage(i.ravel(), j.ravel(), cross.ravel(), cross.shape[0], cross.shape[1])[0]
+
+
+# -- same person -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GroupPair:
+    """Two groups close enough to ask about: the closest face-row pairs and their linkage (raw distance)."""
+
+    a: int
+    b: int
+    linkage: float
+    pairs: tuple[tuple[int, int, float], ...]  # (row in a, row in b, distance): the pairs that decided it
+
+
+def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: float,
+                      neighbours: int = NEIGHBOURS, block: int = 256) -> list[GroupPair]:
+    """Pairs of labels (>= 0) whose linkage is at most ``max_linkage``, from each face's nearest faces of
+    other groups. ``vectors``: unit rows; ``labels``: group per row."""
+    x = np.asarray(vectors, np.float32)
+    labels = np.asarray(labels, np.int64)
+    rows = np.flatnonzero(labels >= 0)
+    if len(rows) < 2:
+        return []
+    x, lab = x[rows], labels[rows]
+    sizes = defaultdict(int)
+    for v in lab.tolist():
+        sizes[v] += 1
+    k = min(neighbours, len(rows) - 1)
+    min_sim = 1.0 - (max_linkage * 1.5) ** 2 / 2.0
+    found: dict[tuple[int, int], dict[tuple[int, int], float]] = defaultdict(dict)
+    for start in range(0, len(rows), block):
+        sims = x[start:start + block] @ x.T
+        sims[lab[start:start + block, None] == lab[None, :]] = -2.0  # only other groups
+        r, c = np.nonzero(sims >= min_sim)  # near enough to matter (cheaper than ranking every column)
+        sv = sims[r, c]
+        order = np.lexsort((-sv, r))
+        r, c, sv = r[order], c[order], sv[order]
+        keep = np.arange(len(r)) - np.searchsorted(r, r, side="left") < k  # each row's k nearest
+        r, c = r[keep] + start, c[keep]
+        dist = distance_from_similarity(sv[keep])
+        for i, j, dd in zip(r.tolist(), c.tolist(), dist.tolist()):
+            la, lb = int(lab[i]), int(lab[j])
+            key, pair = ((la, lb), (i, j)) if la < lb else ((lb, la), (j, i))
+            found[key][pair] = dd
+    out = []
+    unseen = max_linkage * 1.5
+    for (a, b), pairs in found.items():
+        keys = list(pairs)
+        ia = np.array([i for i, _ in keys])
+        ib = np.array([j for _, j in keys])
+        d = np.array([pairs[key] for key in keys])
+        link, picked = linkage(ia, ib, d, sizes[a], sizes[b], unseen)
+        if link > max_linkage:
+            continue
+        closest = [(int(rows[ia[k]]), int(rows[ib[k]]), float(d[k])) for k in picked][:SHOWN_PAIRS]
+        out.append(GroupPair(a, b, link, tuple(closest)))
+    out.sort(key=lambda g: (g.linkage, g.a, g.b))
+    return out
+
+
+@dataclass
+class _Library:
+    """What the questions are computed from, read once."""
+
+    data: LibraryFaces
+    scale: float
+    hidden: set[int]
+    answers: list[PromptAnswer]
+    pending: dict[int, list[tuple[int, float]]]  # named person -> (face, how sure 0..1) waiting for the user
+
+
+def _read(library: Library) -> _Library | None:
+    data = load_library_faces(library)
+    if data is None:
+        return None
+    with library.session() as s:
+        hidden = set(s.scalars(select(Person.id).where(Person.hidden.is_(True))))
+        answers = list(s.scalars(select(PromptAnswer)))
+        for a in answers:
+            s.expunge(a)
+        pending: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        rows = s.execute(select(Assignment.face_id, Assignment.person_id, Assignment.source, Assignment.distance,
+                                Assignment.strength).join(Person, Person.id == Assignment.person_id)
+                         .where(Person.name.is_not(None), Person.hidden.is_(False),
+                                Assignment.source != AssignmentSource.USER))
+        present = set(data.face_ids.tolist())
+        for f, p, src, dist, strength in rows:
+            if f not in present:
+                continue
+            if src is AssignmentSource.SUGGESTED and dist is not None:
+                sure = same_likelihood(dist)
+            else:
+                sure = strength if strength is not None else 0.5
+            pending[p].append((f, float(sure)))
+    return _Library(data, active_distance_scale(library), hidden, answers, dict(pending))
+
+
+def _groups(lib: _Library) -> dict[int, np.ndarray]:
+    """Rows of each visible person's faces."""
+    index = lib.data.index()
+    members: dict[int, list[int]] = defaultdict(list)
+    for f, (p, _src) in lib.data.assignment.items():
+        if f in index and p not in lib.hidden:
+            members[p].append(index[f])
+    return {p: np.array(sorted(r), np.int64) for p, r in members.items()}
+
+
+def _linked_groups(lib: _Library) -> set[frozenset[int]]:
+    """Pairs of groups a cannot-link rule stands between."""
+    owner = lib.data.assignment
+    out = set()
+    for x, y in lib.data.cannot_link:
+        px, py = owner.get(x), owner.get(y)
+        if px and py and px[0] != py[0]:
+            out.add(frozenset((px[0], py[0])))
+    return out
+
+
+def _forbidden(lib: _Library, a: int, b: int, rows_a: np.ndarray, rows_b: np.ndarray,
+               linked: set[frozenset[int]]) -> bool:
+    """The user's rules keep these two groups apart."""
+    if frozenset((a, b)) in linked:
+        return True
+    d = lib.data
+    ordinary_a = {int(p) for p, c in zip(d.photo_ids[rows_a], d.collage[rows_a]) if not c}
+    ordinary_b = {int(p) for p, c in zip(d.photo_ids[rows_b], d.collage[rows_b]) if not c}
+    if ordinary_a & ordinary_b:  # never twice in one photo
+        return True
+    faces_a, faces_b = set(d.face_ids[rows_a].tolist()), set(d.face_ids[rows_b].tolist())
+    return any(b in d.not_person.get(f, ()) for f in faces_a) or any(a in d.not_person.get(f, ()) for f in faces_b)
+
+
+def _answered_pairs(lib: _Library) -> dict[frozenset[int], str]:
+    """Same-person answers by the groups their deciding faces are in now."""
+    out: dict[frozenset[int], str] = {}
+    for a in lib.answers:
+        if a.kind != "same_person" or a.face_a is None or a.face_b is None:
+            continue
+        pa, pb = lib.data.assignment.get(a.face_a), lib.data.assignment.get(a.face_b)
+        if pa and pb and pa[0] != pb[0]:
+            key = frozenset((pa[0], pb[0]))
+            if out.get(key) in (None, "skip"):  # a yes or no outranks a skip
+                out[key] = a.answer
+    return out
+
+
+def same_person_questions(lib: _Library) -> list[Question]:
+    d, names = lib.data, lib.data.names
+    groups = _groups(lib)
+    labels = np.full(len(d.face_ids), -1, np.int64)
+    for p, rows in groups.items():
+        labels[rows] = p
+    answered = _answered_pairs(lib)
+    linked = _linked_groups(lib)
+    out = []
+    for g in close_group_pairs(d.vectors, labels, ASK_MAX * lib.scale):
+        if names.get(g.a) and names.get(g.b):
+            continue  # two named people: the user said who they are
+        rows_a, rows_b = groups[g.a], groups[g.b]
+        answer = answered.get(frozenset((g.a, g.b)))
+        if answer in ("yes", "no") or _forbidden(lib, g.a, g.b, rows_a, rows_b, linked):
+            continue
+        pairs = [(int(d.face_ids[i]), int(d.face_ids[j])) for i, j, _ in g.pairs]
+        # The group that would join, then the one it joins: a named person wins, else the larger group.
+        src, dst = g.a, g.b
+        if names.get(src) or (not names.get(dst) and (len(rows_a), -g.a) > (len(rows_b), -g.b)):
+            src, dst = dst, src
+            pairs = [(y, x) for x, y in pairs]
+        n_src, n_dst = len(groups[src]), len(groups[dst])
+        if names.get(dst):
+            text = f"These {n_src} face{'s' if n_src != 1 else ''} look like {names[dst]}. Same person?"
+        else:
+            text = f"Are these two groups ({n_src} and {n_dst} faces) the same person?"
+        link = g.linkage / lib.scale
+        out.append(Question(
+            id=f"same-{pairs[0][0]}-{pairs[0][1]}", kind="same_person", text=text,
+            score=round(same_likelihood(link), 4), person_ids=(src, dst), person_names=(names.get(src), names.get(dst)),
+            face_counts=(n_src, n_dst), face_ids=tuple(f for p in pairs for f in p), pairs=tuple(pairs),
+            distance=round(link, 4), skipped=answer == "skip"))
+    return out
+
+
+# -- whole-group suggestions ------------------------------------------------------------------------------
+def group_suggestion_questions(lib: _Library) -> list[Question]:
+    marks = {a.key: a for a in lib.answers if a.kind == "group_suggestion"}
+    counts = {p: len(r) for p, r in _groups(lib).items()}
+    out = []
+    for person, faces in lib.pending.items():
+        if len(faces) < 2:
+            continue  # one face waiting is the face-by-face review's question
+        qid = f"group-{person}"
+        ids = [f for f, _ in sorted(faces, key=lambda t: (-t[1], t[0]))]
+        mark = marks.get(qid)
+        if mark is not None and mark.answer != "skip" and set(ids) <= set(mark.faces or ()):
+            continue  # answered, and nothing new since
+        name = lib.data.names.get(person)
+        out.append(Question(
+            id=qid, kind="group_suggestion", text=f"These {len(ids)} faces look like {name}. Accept them all?",
+            score=round(float(np.mean([s for _, s in faces])), 4), person_ids=(person,), person_names=(name,),
+            face_counts=(counts.get(person, len(ids)),), face_ids=tuple(ids),
+            skipped=mark is not None and mark.answer == "skip"))
+    return out
+
+
+# -- splits -----------------------------------------------------------------------------------------------
+def odd_part(vectors: np.ndarray, min_linkage: float) -> tuple[np.ndarray, float] | None:
+    """If these faces (unit rows) fall into two parts whose linkage is at least ``min_linkage``: the rows
+    of the smaller part, most distant first, and the linkage. Otherwise None."""
+    x = l2_normalize(np.asarray(vectors, np.float64))
+    if len(x) < SPLIT_MIN_FACES:
+        return None
+    centres = spherical_kmeans(x, 2)
+    part = np.argmax(x @ centres.T, axis=1)
+    sizes = np.bincount(part, minlength=2)
+    if sizes.min() == 0:
+        return None
+    odd = int(np.argmin(sizes)) if sizes[0] != sizes[1] else 1
+    rows_odd, rows_main = np.flatnonzero(part == odd), np.flatnonzero(part != odd)
+    link = matrix_linkage(distance_from_similarity(x[rows_odd] @ x[rows_main].T))
+    if link < min_linkage:
+        return None
+    main_centre = l2_normalize(x[rows_main].mean(axis=0))
+    order = np.argsort(-(1.0 - x[rows_odd] @ main_centre), kind="stable")
+    return rows_odd[order], link
+
+
+def split_questions(lib: _Library) -> list[Question]:
+    d = lib.data
+    said = [(set(a.faces or ()), a.answer) for a in lib.answers if a.kind == "split"]
+    out = []
+    for person, rows in sorted(_groups(lib).items()):
+        found = odd_part(d.vectors[rows], SPLIT_MIN * lib.scale)
+        if found is None:
+            continue
+        odd_rows, link = found
+        odd = [int(d.face_ids[rows[i]]) for i in odd_rows]
+        if any(d.assignment[f][1] is AssignmentSource.USER for f in odd):
+            continue  # the user placed these faces here
+        answer = next((ans for faces, ans in said if len(faces & set(odd)) * 2 >= len(odd)), None)
+        if answer in ("yes", "no"):
+            continue
+        name = d.names.get(person)
+        who = name or "this group"
+        link /= lib.scale
+        out.append(Question(
+            id=f"split-{odd[0]}", kind="split",
+            text=(f"{len(odd)} of the {len(rows)} faces of {who} " + ("looks" if len(odd) == 1 else "look")
+                  + " like someone else. Split " + ("it" if len(odd) == 1 else "them") + " off?"),
+            score=round(1.0 - same_likelihood(link), 4), person_ids=(person,), person_names=(name,),
+            face_counts=(len(rows),), face_ids=tuple(odd), distance=round(link, 4),
+            skipped=answer == "skip"))
+    return out
+
+
+def list_questions(library: Library, kinds: tuple[str, ...] = KINDS) -> list[Question]:
+    """Every open question, the surest first; skipped ones last."""
+    lib = _read(library)
+    if lib is None or not len(lib.data.face_ids):
+        return []
+    out: list[Question] = []
+    if "same_person" in kinds:
+        out += same_person_questions(lib)
+    if "group_suggestion" in kinds:
+        out += group_suggestion_questions(lib)
+    if "split" in kinds:
+        out += split_questions(lib)
+    out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
+    return out

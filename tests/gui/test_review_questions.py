@@ -1,0 +1,188 @@
+"""Review questions in the app: "same person?", a whole-group suggestion and a split, each answered with
+the keys (A yes, R no, S or → skip), checked in the database, and undone with Ctrl+Z."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from sqlalchemy import select, update
+
+from faceorg.store.models import (
+    Assignment,
+    AssignmentSource,
+    CannotLink,
+    Embedding,
+    Face,
+    ModelVersion,
+    Person,
+    PromptAnswer,
+)
+from tests.gui.conftest import wait_idle
+from tests.gui.scenario import Scenario
+from tests.libgen import decisions_snapshot
+
+
+def owners(library) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    with library.session() as s:
+        return {f: p for f, p in s.execute(select(Assignment.face_id, Assignment.person_id))}
+
+
+def ensure_vectors(library, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    """The drawn-face library (no models) has no face vectors: give each identity's faces close vectors,
+    every other face its own, as the embedder would."""
+    if scenario.kind != "drawn":
+        return
+    rng = np.random.default_rng(7)
+    with library.transaction() as s:
+        model = ModelVersion(name="drawn-v1", kind="base", file_name="none.onnx", sha256="0" * 64, active=True)
+        s.add(model)
+        s.flush()
+        vectors: dict[int, np.ndarray] = {}
+        for faces in scenario.faces.values():
+            centre = rng.normal(size=128)
+            for f in faces:
+                vectors[f] = centre / np.linalg.norm(centre) + rng.normal(scale=0.015, size=128)
+        for f in s.scalars(select(Face.id)):
+            v = vectors.get(f, rng.normal(size=128))
+            s.add(Embedding(face_id=f, model_version_id=model.id,
+                            vector=(v / np.linalg.norm(v)).astype(np.float32).tobytes()))
+
+
+def open_review(win, qtbot):  # type: ignore[no-untyped-def]
+    win.review_view.load()
+    qtbot.keyClick(win, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, win)
+    view = win.review_view
+    view.setFocus()
+    assert view.mode == "questions" and view.current_question() is not None
+    return view
+
+
+def skip_to(view, qtbot, match):  # type: ignore[no-untyped-def]
+    """Press S (and →) until the question on screen matches."""
+    for n in range(len(view.questions) + 1):
+        if match(view.current_question()):
+            return view.current_question()
+        qtbot.keyClick(view, Qt.Key.Key_S if n % 2 == 0 else Qt.Key.Key_Right)
+    raise AssertionError(f"no such question among {[q.id for q in view.questions]}")
+
+
+def undo(win, qtbot) -> None:  # type: ignore[no-untyped-def]
+    qtbot.keyClick(win, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, win)
+
+
+def blair_in_two_pieces(library, scenario: Scenario) -> list[int]:  # type: ignore[no-untyped-def]
+    """Two of the unnamed Blair group's faces left in a group of their own (as a grouping may leave them)."""
+    piece = scenario.faces["blair"][:2]
+    with library.transaction() as s:
+        person = Person()
+        s.add(person)
+        s.flush()
+        s.execute(update(Assignment).where(Assignment.face_id.in_(piece)).values(person_id=person.id))
+    return piece
+
+
+def test_same_person_yes_with_a_then_undo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
+    piece = blair_in_two_pieces(library, scenario)
+    before = decisions_snapshot(library)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "same_person" and q.pairs[0][0] in piece)
+    card = view.question_card
+    assert card.left[0].face_id == q.pairs[0][0] and card.right[0].face_id == q.pairs[0][1]  # the deciding faces
+    assert card.title.text() == q.text and "same person" in card.detail.text()
+    assert view.accept_action.iconText().startswith("Yes")
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    assert q.id not in [x.id for x in view.questions]  # gone at once
+    wait_idle(qtbot, window)
+    own = owners(library)
+    assert own[piece[0]] == own[scenario.faces["blair"][2]]
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    assert q.id in [x.id for x in view.questions]  # asked again after undo
+
+
+def test_same_person_no_with_r_keeps_the_groups_apart_and_undo_lifts_it(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
+    piece = blair_in_two_pieces(library, scenario)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "same_person" and q.pairs[0][0] in piece)
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        links = {(a, b) for a, b in s.execute(select(CannotLink.face_a, CannotLink.face_b))}
+        assert s.get(PromptAnswer, q.id).answer == "no"
+    rest = [f for f in scenario.faces["blair"][2:] if owners(library).get(f) == q.person_ids[1]]
+    assert {(min(a, b), max(a, b)) for a in piece for b in rest} <= links
+    assert q.id not in [x.id for x in view.questions]
+    undo(window, qtbot)
+    with library.session() as s:
+        assert s.scalar(select(CannotLink)) is None and s.scalar(select(PromptAnswer)) is None
+    assert q.id in [x.id for x in view.questions]
+
+
+def test_group_suggestion_accept_all_then_undo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
+    before = decisions_snapshot(library)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "group_suggestion")
+    assert q.person_ids == (scenario.people["bush"],) and set(q.face_ids) == set(scenario.suggested)
+    assert view.one_by_one_action.isVisible()
+    assert view.question_card.right[0].face_id is not None  # Bush's face beside the waiting ones
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert set(s.scalars(select(Assignment.source).where(Assignment.face_id.in_(scenario.suggested)))) == {
+            AssignmentSource.USER}
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    # "One by one": the Faces list, at one of those faces
+    skip_to(view, qtbot, lambda q: q.kind == "group_suggestion")
+    view.one_by_one_action.trigger()
+    assert view.mode == "faces" and view.current().id in scenario.suggested
+
+
+def test_split_with_a_then_undo_and_no_with_r(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
+    before = decisions_snapshot(library)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "split")
+    assert q.face_ids == (scenario.wrong_face,)  # the Blair face in Rumsfeld's group, shown first
+    assert view.question_card.left[0].face_id == scenario.wrong_face
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    own = owners(library)
+    assert own[scenario.wrong_face] != own[scenario.faces["rumsfeld"][0]]
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    q = skip_to(view, qtbot, lambda q: q.kind == "split")
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(PromptAnswer, q.id).answer == "no"
+    assert all(x.kind != "split" for x in view.questions)
+    assert decisions_snapshot(library) == before  # "no" changes no one's faces
+    undo(window, qtbot)
+    with library.session() as s:
+        assert s.scalar(select(PromptAnswer)) is None
+    assert q.id in [x.id for x in view.questions]
+
+
+def test_person_view_accepts_all_waiting_faces_in_one_action(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from tests.gui.test_person_view import open_person
+
+    before = decisions_snapshot(library)
+    view = open_person(window, qtbot, scenario.people["bush"])
+    assert view.accept_all_button.isVisible() and "2" in view.accept_all_action.text()
+    qtbot.mouseClick(view.accept_all_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert set(s.scalars(select(Assignment.source).where(Assignment.face_id.in_(scenario.suggested)))) == {
+            AssignmentSource.USER}
+    assert not view.accept_all_button.isVisible()  # nothing waiting any more
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    assert view.accept_all_button.isVisible()
+    unnamed = open_person(window, qtbot, scenario.people["blair"])
+    assert not unnamed.accept_all_button.isVisible()  # an unnamed group has nobody to confirm them as
