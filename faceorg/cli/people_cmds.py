@@ -25,7 +25,8 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
-    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
+    ps = people.add_subparsers(dest="people_command", required=True,
+                               metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
     p = ps.add_parser("list", help="people and unnamed groups, named first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
@@ -206,7 +207,8 @@ def cmd_faces_list(args: argparse.Namespace) -> int:
     print_table(["face", "photo", "person", "source", "quality", "distance", "runner-up"],
                 [[f.id, f.photo_path, f.person_name or (f.person_id or ""), f.source or "", f"{f.quality:.2f}",
                   "" if f.distance is None else f"{f.distance:.3f}",
-                  "" if f.runner_up_id is None else f"{f.runner_up_name or f.runner_up_id} ({f.runner_up_distance:.3f})"]
+                  "" if f.runner_up_id is None
+                  else f"{f.runner_up_name or f.runner_up_id} ({f.runner_up_distance:.3f})"]
                  for f in faces])
     return 0
 

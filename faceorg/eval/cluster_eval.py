@@ -53,7 +53,8 @@ def _scanned_library(images: Path, cache: bool, progress: Progress) -> Library:
 def central_face_labels(library: Library) -> tuple[list[str], np.ndarray, int]:
     """Per photo: its folder (identity) and the person of its central face (-1 none); and photos without a face."""
     with library.session() as s:
-        photos = {pid: (path, w, h) for pid, path, w, h in s.execute(select(Photo.id, Photo.path, Photo.width, Photo.height))}
+        rows = s.execute(select(Photo.id, Photo.path, Photo.width, Photo.height))
+        photos = {pid: (path, w, h) for pid, path, w, h in rows}
         faces = s.execute(select(Face.id, Face.photo_id, Face.x, Face.y, Face.w, Face.h)).all()
         owner = dict(s.execute(select(Assignment.face_id, Assignment.person_id)).all())
     best: dict[int, tuple[float, int]] = {}
@@ -121,7 +122,8 @@ def evaluate_collage(collage: Path, margin: float = 0.4) -> dict[str, object]:
         with Image.open(collage) as im:
             for i, (x, y, w, h) in enumerate(boxes):
                 m = margin * max(w, h)
-                im.crop((int(x - m), int(y - m), int(x + w + m), int(y + h + m))).save(crops / f"face{i:02d}.jpg", quality=95)
+                crop = im.crop((int(x - m), int(y - m), int(x + w + m), int(y + h + m)))
+                crop.save(crops / f"face{i:02d}.jpg", quality=95)
         with open_library(root / "crops.sqlite") as lib:
             add_folder(lib, crops)
             scan_library(lib, analyzer=analyzer_for_library(lib))

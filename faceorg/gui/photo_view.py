@@ -38,10 +38,10 @@ from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_choice, ask_name, name_completer
 from faceorg.gui.view_parts import stack_vertically
+from faceorg.imaging.decode import PhotoReadError, load_working_image
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.queries import FaceSummary, PhotoFaces, photo_with_faces
-from faceorg.scan.imageio import PhotoReadError, load_working_image
 from faceorg.store.db import Library
 
 DISPLAY_SIDE = 2560  # the photo is decoded no larger than this on its long side

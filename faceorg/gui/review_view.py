@@ -359,7 +359,7 @@ class ReviewView(QWidget):
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addStretch(1)
-        for action, key in actions:
+        for action, _key in actions:
             b = tool_button(action)
             b.setAutoRaise(False)
             b.setMinimumWidth(110)

@@ -357,7 +357,8 @@ def move_faces(library: Library, face_ids: Iterable[int], person_id: int) -> Cha
         previous = _owners(s, ids)
         _assign(op, ids, person_id)
         _clear_cover_if_gone(op, previous)
-        op.label = f"Move {len(ids)} face{'s' if len(ids) != 1 else ''}" + (f" to “{person.name}”" if person.name else "")
+        op.label = (f"Move {len(ids)} face{'s' if len(ids) != 1 else ''}"
+                    + (f" to “{person.name}”" if person.name else ""))
     return _result(op)
 
 

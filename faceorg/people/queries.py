@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import ColumnElement, case, func, select, true
 from sqlalchemy.orm import Session, aliased
@@ -293,12 +292,14 @@ def export_library(library: Library) -> dict[str, list[dict[str, object]]]:
     with library.session() as s:
         rows = s.execute(_face_query().where(Face.status != FaceStatus.NOT_FACE, Photo.status != PhotoStatus.MISSING)
                          .order_by(Photo.path, Face.x)).all()
-        photos = s.execute(select(Photo.id, Photo.path).where(Photo.status == PhotoStatus.OK).order_by(Photo.path)).all()
+        photos = s.execute(select(Photo.id, Photo.path).where(Photo.status == PhotoStatus.OK)
+                           .order_by(Photo.path)).all()
     by_photo: dict[int, list[dict[str, object]]] = {pid: [] for pid, _ in photos}
     for f in _summaries(rows):
         by_photo.setdefault(f.photo_id, []).append({
-            "id": f.id, "box": [round(v, 1) for v in f.box], "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
-                                                                       for i in range(0, len(f.landmarks), 2)],
+            "id": f.id, "box": [round(v, 1) for v in f.box],
+            "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
+                          for i in range(0, len(f.landmarks), 2)],
             "score": round(f.score, 4), "person_id": f.person_id, "person_name": f.person_name,
             "source": f.source, "status": f.status})
     paths = dict(photos)

@@ -20,8 +20,16 @@ from sqlalchemy import select
 from faceorg.errors import FaceorgError
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.prompts import ANSWERS, KINDS, Question, _Library, _read, group_suggestion_questions
-from faceorg.people.prompts import same_person_questions, split_questions
+from faceorg.people.prompts import (
+    ANSWERS,
+    KINDS,
+    Question,
+    _Library,
+    _read,
+    group_suggestion_questions,
+    same_person_questions,
+    split_questions,
+)
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, CannotLink, FaceNotPerson, Person, PromptAnswer
 
