@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from faceorg.cli.common import db_id, open_from_args, print_json, print_table
 from faceorg.filenames import display_path
@@ -16,6 +17,7 @@ from faceorg.people.queries import (
     photo_with_faces,
     review_queue,
 )
+from faceorg.store.db import Library
 from faceorg.store.models import FaceStatus
 
 
@@ -23,7 +25,7 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the change record as JSON")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
     ps = people.add_subparsers(dest="people_command", required=True,
                                metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
@@ -143,13 +145,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_export)
 
 
-def _accept_all(library, person_id: int) -> ChangeSet:  # type: ignore[no-untyped-def]
+def _accept_all(library: Library, person_id: int) -> ChangeSet:
     from faceorg.people.review_answers import accept_person_suggestions
 
     return accept_person_suggestions(library, person_id)
 
 
-def _do(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]
+def _do(args: argparse.Namespace, action: Callable[[Library], ChangeSet]) -> int:
     with open_from_args(args) as library:
         cs: ChangeSet = action(library)
     if args.json:

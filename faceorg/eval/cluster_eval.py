@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -60,6 +61,8 @@ def central_face_labels(library: Library) -> tuple[list[str], np.ndarray, int]:
     best: dict[int, tuple[float, int]] = {}
     for fid, pid, x, y, w, h in faces:
         _, pw, ph = photos[pid]
+        if pw is None or ph is None:  # not decoded (yet): no centre to measure from
+            continue
         d = (x + w / 2 - pw / 2) ** 2 + (y + h / 2 - ph / 2) ** 2
         if pid not in best or d < best[pid][0]:
             best[pid] = (d, fid)
@@ -136,7 +139,7 @@ def evaluate_collage(collage: Path, margin: float = 0.4) -> dict[str, object]:
             "unsorted": len(boxes) - sum(sizes), "ok": sizes == [6, 6, 6, 6]}
 
 
-def format_cluster_report(result: dict[str, object]) -> str:
+def format_cluster_report(result: dict[str, Any]) -> str:
     lines = [
         f"LFW grouping: {result['photos']} photos of {result['identities']} people "
         f"({result['photos_without_face']} without a detected face), {result['seconds']} s to group",

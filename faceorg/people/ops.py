@@ -381,8 +381,8 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
         s, rec = op.session, op.recorder
         _faces(s, ids)
         owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
-        pairs = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
-        pairs = [(f, p) for f, p in pairs if p is not None]
+        candidates = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
+        pairs = [(f, p) for f, p in candidates if p is not None]
         if not pairs:
             raise FaceorgError("these faces belong to nobody; nothing to reject")
         for _, p in pairs:

@@ -14,6 +14,8 @@ undo brings back both the data and the question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sqlalchemy import select
 
@@ -65,7 +67,7 @@ def _mark(question: Question, answer: str) -> PromptAnswer:
                         faces=list(question.face_ids) if question.kind != "same_person" else None)
 
 
-def _marker(question: Question, answer: str) -> ops.Also:
+def _marker(question: Question, answer: str) -> Callable[[ops._Op], None]:
     """An ``also`` hook for ops: record the answer inside the operation (so undo removes it too)."""
     def add(op: ops._Op) -> None:
         mark = _mark(question, answer)
