@@ -113,12 +113,13 @@ def _run_child(mode: str, vectors_path: Path, params: ClusterParams, work: Path)
     return info
 
 
-def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw", knn: str = "auto") -> dict[str, Any]:
+def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw", knn: str = "auto",
+               recall_pass: bool = True) -> dict[str, Any]:
     """Benchmark one library size; returns a JSON-friendly dict."""
     faces = make_faces(n, seed=seed, profile=profile)
     vectors_path = work / f"vectors_{n}.npy"
     np.save(vectors_path, faces.vectors)
-    params = replace(default_params(n), knn_method=knn)
+    params = replace(default_params(n), knn_method=knn, recall_pass=recall_pass)
     ours = _run_child("ours", vectors_path, params, work)
     scores = score_clustering(ours["labels"], faces.identities)
     entry: dict[str, Any] = {
@@ -204,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="lfw", choices=sorted(PROFILES),
                         help="distance scale of the synthetic faces (default %(default)s, see synthetic.py)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--no-recall-pass", action="store_true",
+                        help="group without the recall pass after grouping (faceorg/cluster/recall_pass.py)")
     parser.add_argument("--match", type=int, metavar="N", default=0,
                         help="instead: compare match_to_people methods on N synthetic faces")
     args = parser.parse_args(argv)
@@ -227,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cluster_bench_") as tmp:
         for n in sizes:
             entry = bench_size(n, args.seed, exact=not args.no_exact and n <= args.exact_max, work=Path(tmp),
-                               profile=args.profile, knn=args.knn)
+                               profile=args.profile, knn=args.knn, recall_pass=not args.no_recall_pass)
             entries.append(entry)
             if not args.json:
                 print(_row(entry), flush=True)

@@ -29,6 +29,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--data", required=True, type=Path, metavar="DIR", help="the LFW folder")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-cache", action="store_true", help="embed every photo again instead of reusing the cache")
+    p.add_argument("--library", type=Path, metavar="FILE",
+                   help="group this library (a scan of the LFW folder; its grouping is replaced) instead of the cache")
+    p.add_argument("--no-recall-pass", action="store_true",
+                   help="group without the joining pass after grouping (to measure what it adds)")
     p.set_defaults(func=cmd_cluster)
 
 
@@ -84,7 +88,8 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     from faceorg.eval.cluster_eval import evaluate_clustering, format_cluster_report
 
     with terminal_progress() as progress:
-        result = evaluate_clustering(_require_dir(args.data), progress=progress, use_cache=not args.no_cache)
+        result = evaluate_clustering(_require_dir(args.data), progress=progress, use_cache=not args.no_cache,
+                                     library=args.library, recall_pass=not args.no_recall_pass)
     if args.json:
         print_json(result)
     else:

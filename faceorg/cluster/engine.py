@@ -38,6 +38,7 @@ from faceorg.cluster.knn_exact import knn_exact
 from faceorg.cluster.knn_ivf import knn_approximate
 from faceorg.cluster.params import ClusterParams
 from faceorg.cluster.reachability import cheapest_edges_between_groups
+from faceorg.cluster.recall_pass import RecallReport, RecallSettings, recall_pass
 from faceorg.cluster.refine import refine_strays
 from faceorg.cluster.spanning_tree import core_distances, mutual_reachability_mst, single_linkage_tree
 from faceorg.vectors import upper_pair_distances
@@ -63,6 +64,7 @@ class ClusterResult:
     timings: dict[str, float] = field(default_factory=dict)
     constraint_report: ConstraintReport | None = None
     knn_method: str = "none"
+    recall_report: RecallReport | None = None
 
     @property
     def n_clusters(self) -> int:
@@ -100,7 +102,7 @@ def split_spread_groups(vectors: np.ndarray, labels: np.ndarray, strengths: np.n
         if depth >= MAX_SPLIT_DEPTH:
             continue
         inner = replace(params, stray_distance=0.0, pair_distance=0.0, allow_single_cluster=False,
-                        bridge_partners=0)
+                        bridge_partners=0, recall_pass=False)
         part = _cluster(vectors[members], replace(inner, max_spread=0.0), None, None)
         sub, sub_strengths = split_spread_groups(vectors[members], part.base_labels, part.strengths, inner,
                                                  depth + 1)
@@ -149,6 +151,7 @@ def _cluster(
     min_samples = max(1, min(n - 1, params.min_samples))
     k = max(params.k, min_samples)
     knn_method = "none"
+    recall_report = None
 
     if n < max(2, params.min_cluster_size) or n <= min_samples:
         base = np.full(n, -1, dtype=np.int64)
@@ -197,12 +200,18 @@ def _cluster(
             base, strengths = split_spread_groups(x, base, strengths, params)
             timings["spread"] = time.perf_counter() - start
 
-        if params.stray_distance > 0 or params.pair_distance > 0:
+        # The recall pass's ratio test replaces the nearest-face rule for strays (same recall, fewer mistakes).
+        stray_distance = 0.0 if params.recall_pass and params.recall_attach_distance > 0 else params.stray_distance
+        if stray_distance > 0 or params.pair_distance > 0:
             start = time.perf_counter()
-            base, strengths = refine_strays(
-                base, strengths, graph, stray_distance=params.stray_distance, pair_distance=params.pair_distance
-            )
+            base, strengths = refine_strays(base, strengths, graph, stray_distance=stray_distance,
+                                            pair_distance=params.pair_distance)
             timings["strays"] = time.perf_counter() - start
+
+        if params.recall_pass:
+            start = time.perf_counter()
+            base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints)
+            timings["recall"] = time.perf_counter() - start
 
     labels, final_strengths, report = base, strengths, None
     if constraints is not None:
@@ -223,4 +232,19 @@ def _cluster(
         timings=timings,
         constraint_report=report,
         knn_method=knn_method,
+        recall_report=recall_report,
     )
+
+
+def recall_settings(params: ClusterParams) -> RecallSettings:
+    """The recall pass's thresholds from the clustering parameters."""
+    return RecallSettings(join_distance=params.recall_join_distance, join_spread=params.recall_join_spread,
+                          attach_distance=params.recall_attach_distance, ratio=params.recall_ratio,
+                          nearest=params.recall_nearest)
+
+
+def _recall(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph: KnnGraph, params: ClusterParams,
+            constraints: Constraints | None) -> tuple[np.ndarray, np.ndarray, RecallReport]:
+    c = constraints or Constraints()
+    return recall_pass(x, labels, strengths, graph, recall_settings(params), photo=c.groups, fixed=c.fixed,
+                       cannot_link=c.cannot_link, forbidden=c.forbidden)

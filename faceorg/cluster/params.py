@@ -4,6 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The recall pass's thresholds on the base model's scale (``cluster_params`` scales them with the model).
+# Chosen with ``benchmarks/recall_tune.py`` on the LFW people whose name hashes to fold 0 (sha256; the best
+# BCubed F there whose precision is not below the grouping without the pass), checked on fold 1 and on the
+# degraded corrections library (158 people, small JPEG-damaged faces). BCubed F / precision, without the
+# pass (stray rule on) -> with it (all LFW without: 0.9324 / 0.9412):
+# - attaching within 0.38, ratio 1.13, 3 nearest (default; the stray rule off): fold 0 0.9434/0.9656 ->
+#   0.9493/0.9695, fold 1 0.9446/0.9644 -> 0.9481/0.9691, all 0.9378/0.9467, degraded 0.4429/0.8713 ->
+#   0.4684/0.8800. Ratio 1.1: fold 0 0.9501/0.9630 (precision lost), degraded precision 0.8630; ratio 1.15:
+#   fold 0 0.9478/0.9721; 2 nearest, ratio 1.15: fold 0 0.9488/0.9698. On top of the stray rule (the pass
+#   after it) the ratio test added almost nothing (ratio 1.25: all LFW 0.9327/0.9412): it must replace it.
+# - joining groups (average of the 3 closest cross pairs <= 0.27-0.33, mean cross distance <= 0.36-0.44)
+#   lowered precision at every setting (e.g. 0.27/0.36: 2 joins, fold 0 precision 0.9656 -> 0.9648), so it
+#   is off. An oracle that joins every split person gains only 0.006 recall on LFW; one that also gives
+#   every unsorted face whose person has a group to that group reaches F 0.9556 (P 0.9398).
+RECALL_JOIN_DISTANCE = 0.0
+RECALL_JOIN_SPREAD = 0.40
+RECALL_ATTACH_DISTANCE = 0.38
+RECALL_RATIO = 1.13
+RECALL_NEAREST = 3
+
 
 @dataclass(frozen=True)
 class ClusterParams:
@@ -42,6 +62,16 @@ class ClusterParams:
     knn_method: how neighbours are found: "exact" (every pair compared), "approximate" (only faces in nearby
         k-means cells, about 2x less work at 100k faces, ~97% of neighbours found, same clusters in
         practice), or "auto": exact below ``approximate_from`` faces, approximate from there on.
+    recall_pass: after grouping, join groups that are one person and attach unsorted faces, on strong
+        evidence only (``recall_pass.py``; off here, on in ``default_params``). Its distances:
+    recall_join_distance: two groups are joined when the average of their 3 closest cross pairs is within
+        this (0 = no joining) ...
+    recall_join_spread: ... and the average distance between all their faces is within this.
+    recall_attach_distance: an unsorted face joins the group whose ``recall_nearest`` nearest faces are on average
+        within this (0 = no attaching) ...
+    recall_ratio: ... and the runner-up group is at least this many times as far.
+    recall_nearest: how many of a group's nearest faces that average takes. With attaching on, the pass
+        replaces the ``stray_distance`` rule.
     """
 
     min_cluster_size: int = 3
@@ -57,6 +87,12 @@ class ClusterParams:
     bridge_partners: int = 8
     knn_method: str = "auto"
     approximate_from: int = 40_000
+    recall_pass: bool = False
+    recall_join_distance: float = 0.0
+    recall_join_spread: float = 0.0
+    recall_attach_distance: float = 0.0
+    recall_ratio: float = 1.2
+    recall_nearest: int = 3
 
     def validate(self) -> None:
         """Raise ValueError for settings hdbscan would reject."""
@@ -74,6 +110,12 @@ class ClusterParams:
             raise ValueError("max_spread must be >= 0")
         if self.knn_method not in ("auto", "exact", "approximate"):
             raise ValueError("knn_method must be 'auto', 'exact' or 'approximate'")
+        if min(self.recall_join_distance, self.recall_join_spread, self.recall_attach_distance) < 0:
+            raise ValueError("the recall pass's distances must be >= 0")
+        if self.recall_ratio < 1:
+            raise ValueError("recall_ratio must be at least 1")
+        if self.recall_nearest < 1:
+            raise ValueError("recall_nearest must be at least 1")
 
 
 def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
@@ -119,4 +161,6 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     elif sensitivity > 0.75:
         min_samples = max(1, min_samples - 1)
     return ClusterParams(min_cluster_size=min_cluster_size, min_samples=min_samples, stray_distance=0.30,
-                         pair_distance=0.33)
+                         pair_distance=0.33, recall_pass=True, recall_join_distance=RECALL_JOIN_DISTANCE,
+                         recall_join_spread=RECALL_JOIN_SPREAD, recall_attach_distance=RECALL_ATTACH_DISTANCE,
+                         recall_ratio=RECALL_RATIO, recall_nearest=RECALL_NEAREST)

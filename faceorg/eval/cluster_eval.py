@@ -2,9 +2,9 @@
 
 The face nearest the centre of each photo carries the folder's identity; other faces in the photos take
 part in the grouping but are not scored. Faces left unsorted count as singletons. The scanned library is
-cached in the data folder (keyed by the detector settings and the embedder), so repeated runs only
-re-cluster. Also reports ``bald_guys.jpg``: its 24 faces cropped with a margin into 24 photos must form
-4 people of 6 faces.
+cached in the data folder (``eval-lfw.sqlite``; scanning is incremental), so repeated runs only re-cluster;
+``--library`` groups a library scanned elsewhere instead. Also reports ``bald_guys.jpg``: its 24 faces cropped
+with a margin into 24 photos must form 4 people of 6 faces.
 """
 
 from __future__ import annotations
@@ -77,21 +77,40 @@ def central_face_labels(library: Library) -> tuple[list[str], np.ndarray, int]:
     return truth, np.array(predicted, np.int64), without
 
 
-def evaluate_clustering(data: Path, *, progress: Progress | None = None, use_cache: bool = True) -> dict[str, object]:
-    """Scan all LFW photos (cached), group them with the default settings, and score the central faces."""
+def _given_library(path: Path, images: Path) -> Library:
+    """A library the caller scanned already: it must exist and hold photos of ``images`` only."""
+    if not path.is_file():
+        raise FaceorgError(f"no library at {path}")
+    library = open_library(path)
+    with library.session() as s:
+        paths = list(s.scalars(select(Photo.path).limit(50)))
+    root = images.resolve()
+    if not paths or any(not Path(p).resolve().is_relative_to(root) for p in paths):
+        library.close()
+        raise FaceorgError(f"{path} is not a scan of {images}")
+    return library
+
+
+def evaluate_clustering(data: Path, *, progress: Progress | None = None, use_cache: bool = True,
+                        library: Path | None = None, recall_pass: bool = True) -> dict[str, object]:
+    """Scan all LFW photos (cached), group them with the default settings, and score the central faces.
+
+    ``library``: group that scanned library (its people are replaced) instead of scanning into the cache.
+    ``recall_pass``: whether grouping runs its joining pass (see ``faceorg/cluster/recall_pass.py``).
+    """
     progress = progress or Progress()
     images = data / "images"
     if not images.is_dir():
         raise FaceorgError(f"{data} is not an LFW folder (expected images/)")
-    library = _scanned_library(images, use_cache, progress)
+    lib = _given_library(library, images) if library is not None else _scanned_library(images, use_cache, progress)
     try:
-        _reset_people(library)
+        _reset_people(lib)
         start = time.perf_counter()
-        recluster(library, progress)
+        recluster(lib, progress, recall_pass=recall_pass)
         seconds = time.perf_counter() - start
-        truth_names, predicted, without = central_face_labels(library)
+        truth_names, predicted, without = central_face_labels(lib)
     finally:
-        library.close()
+        lib.close()
     _, truth = np.unique(truth_names, return_inverse=True)
     scores = score_clustering(predicted, truth)
     result: dict[str, object] = {

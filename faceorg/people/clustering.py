@@ -93,7 +93,10 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
                          pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
     reach = scale * SECOND_CHANCE[settings.validated().cluster_sensitivity]
     return replace(params, stray_distance=params.stray_distance * reach, pair_distance=params.pair_distance * reach,
-                   attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale)
+                   attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale,
+                   recall_join_distance=params.recall_join_distance * scale,
+                   recall_join_spread=params.recall_join_spread * scale,
+                   recall_attach_distance=params.recall_attach_distance * reach)  # it replaces the stray rule
 
 
 def active_distance_scale(library: Library) -> float:
@@ -269,6 +272,8 @@ def group_faces(data: LibraryFaces, movable: set[int], anchors: dict[int, int], 
     if not (result.base_labels >= 0).any() and len(faces) >= params.min_cluster_size:
         # HDBSCAN never calls everything one group unless allowed: a library of one person needs it.
         result = cluster_embeddings(data.vectors, replace(params, allow_single_cluster=True), constraints)
+    if result.recall_report is not None:
+        log.info("recall pass: %s", result.recall_report.as_dict())
     labels = keep_named_joins_close(data, result.labels, movable, params.attach_distance, references)
     for k, f in enumerate(faces.tolist()):
         if f not in movable:
@@ -309,8 +314,12 @@ def keep_named_joins_close(data: LibraryFaces, labels: np.ndarray, movable: set[
     return out
 
 
-def recluster(library: Library, progress: Progress | None = None, *, full: bool = False) -> ChangeSet:
-    """Match new faces to named people, then group the faces nobody claims; returns what changed."""
+def recluster(library: Library, progress: Progress | None = None, *, full: bool = False,
+              recall_pass: bool = True) -> ChangeSet:
+    """Match new faces to named people, then group the faces nobody claims; returns what changed.
+
+    ``recall_pass=False`` turns off the conservative joining pass after grouping (``cluster/recall_pass.py``).
+    """
     progress = progress or Progress()
     start = time.perf_counter()
     progress.start("Grouping faces", total=3)
@@ -346,6 +355,7 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     progress.advance(message=f"{len(suggested)} suggestions")
     progress.check_cancelled()
     params = cluster_params(settings, len(data.face_ids), scale)
+    params = params if recall_pass else replace(params, recall_pass=False)
     group_faces(data, movable, anchors, params, plan, references)
     progress.check_cancelled()
     changes = _write(library, data, plan)
