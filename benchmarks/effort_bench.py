@@ -58,7 +58,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from effort import libraries as libs
 from effort.oracle import AVAILABLE, FEATURES, Features, Oracle
 from effort.truth import face_truth, people_to_sort, snapshot, unfinished
-
 from faceorg.store import open_library
 from faceorg.store.backups import copy_database
 
@@ -209,7 +208,9 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
         out[key]["ideal"] = next((lib[s]["baseline"]["ideal_per_100_faces"] for s in STYLES if s in lib), None)
         if "later_photos" in lib:
             lp = lib["later_photos"]
-            out["later_photos"] = {k: lp[k]["actions_per_100_later_faces"] for k in ("without_learning", "with_learning")}
+            out["later_photos"] = {
+                k: lp[k]["actions_per_100_later_faces"] for k in ("without_learning", "with_learning")
+            }
             out["later_photos"]["model_installed"] = bool(lp["with_learning"].get("retrain", {}).get("installed"))
     out.setdefault("later_photos", {"without_learning": None, "with_learning": None})
     return out
@@ -240,9 +241,18 @@ def default_data() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data(), help="the shared data folder (default: $FACEORG_SHARED_DATA, else ../shared/data)")
-    parser.add_argument("--cache", type=Path, help="scanned libraries and photo copies, reused by later runs "
-                        "(default: cache/effort_bench in faceorg's data folder)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=default_data(),
+        help="the shared data folder (default: $FACEORG_SHARED_DATA, else ../shared/data)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="scanned libraries and photo copies, reused by later runs "
+        "(default: cache/effort_bench in faceorg's data folder)",
+    )
     parser.add_argument("--work", type=Path, help="work folder for the oracles' copies (default: under --cache)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated: lfw, degraded, family")
     parser.add_argument("--oracles", default=",".join(STYLES), help="comma-separated: careful, hurried")
@@ -252,14 +262,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--family-strangers", type=int, default=libs.FAMILY_STRANGERS)
     parser.add_argument("--no-later", action="store_true", help="skip the later photos of the degraded library")
     parser.add_argument("--depth", default="quick", help="retraining depth for the later photos (default quick)")
-    parser.add_argument("--features", help="comma-separated features on in the 'now' runs (default: every "
-                        f"available one; all: {', '.join(FEATURES)})")
+    parser.add_argument(
+        "--features",
+        help="comma-separated features on in the 'now' runs (default: every "
+        f"available one; all: {', '.join(FEATURES)})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.oracles = [s for s in args.oracles.split(",") if s]
     try:
-        args.now = Features.now() if args.features is None else Features(frozenset(f for f in args.features.split(",") if f))
+        args.now = (
+            Features.now() if args.features is None else Features(frozenset(f for f in args.features.split(",") if f))
+        )
     except ValueError as exc:
         print(f"effort_bench: error: {exc}", file=sys.stderr)
         return 1
@@ -281,16 +296,26 @@ def main(argv: list[str] | None = None) -> int:
     with stdout_to_stderr():
         details = run_all(keys, work, args)
     result: dict[str, Any] = headline(details)
-    result["features"] = {"all": list(FEATURES), "available": sorted(AVAILABLE),
-                          "baseline": Features.baseline().describe(), "now": args.now.describe(),
-                          "note": ("none of issue 12's features exists yet: baseline and now are the same run"
-                                   if not AVAILABLE else "baseline: all off; now: " + (
-                                       ", ".join(sorted(args.now.effective)) or "nothing") + " on")}
+    result["features"] = {
+        "all": list(FEATURES),
+        "available": sorted(AVAILABLE),
+        "baseline": Features.baseline().describe(),
+        "now": args.now.describe(),
+        "note": (
+            "none of issue 12's features exists yet: baseline and now are the same run"
+            if not AVAILABLE
+            else "baseline: all off; now: " + (", ".join(sorted(args.now.effective)) or "nothing") + " on"
+        ),
+    }
     result["details"] = details
-    result["run"] = {"seconds": round(time.perf_counter() - T0, 1), "load_avg_start": load_start,
-                     "load_avg_end": os.getloadavg(), "cpus": os.cpu_count(), "people": args.people,
-                     "command": " ".join(["python", "benchmarks/effort_bench.py",
-                                          *(argv if argv is not None else sys.argv[1:])])}
+    result["run"] = {
+        "seconds": round(time.perf_counter() - T0, 1),
+        "load_avg_start": load_start,
+        "load_avg_end": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "people": args.people,
+        "command": " ".join(["python", "benchmarks/effort_bench.py", *(argv if argv is not None else sys.argv[1:])]),
+    }
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
@@ -302,10 +327,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(r: dict[str, Any]) -> None:
     run = r["run"]
-    print(f"Effort benchmark ({run['command']}; {run['seconds']:.0f} s, load {run['load_avg_start'][0]:.1f} -> "
-          f"{run['load_avg_end'][0]:.1f}); {r['features']['note']}")
-    head = ["library", "oracle", "faces", "people", "baseline", "now", "ideal", "decisions", "picks", "selections",
-            "regroups", "unfinished"]
+    print(
+        f"Effort benchmark ({run['command']}; {run['seconds']:.0f} s, load {run['load_avg_start'][0]:.1f} -> "
+        f"{run['load_avg_end'][0]:.1f}); {r['features']['note']}"
+    )
+    head = [
+        "library",
+        "oracle",
+        "faces",
+        "people",
+        "baseline",
+        "now",
+        "ideal",
+        "decisions",
+        "picks",
+        "selections",
+        "regroups",
+        "unfinished",
+    ]
     rows = []
     for key in LIBRARIES:
         lib = r["details"].get(key, {})
@@ -317,10 +356,22 @@ def print_table(r: dict[str, Any]) -> None:
                 continue
             b, n = lib[style]["baseline"], lib[style]["now"]
             p = n["parts_per_100_faces"]
-            rows.append([key, style, str(n["faces"]), str(n["people"]), f"{b['actions_per_100_faces']:.2f}",
-                         f"{n['actions_per_100_faces']:.2f}", f"{n['ideal_per_100_faces']:.2f}",
-                         f"{p['decisions']:.2f}", f"{p['face_picks']:.2f}", f"{p['selection_actions']:.2f}",
-                         f"{p['regroups']:.2f}", str(n["unfinished_faces"])])
+            rows.append(
+                [
+                    key,
+                    style,
+                    str(n["faces"]),
+                    str(n["people"]),
+                    f"{b['actions_per_100_faces']:.2f}",
+                    f"{n['actions_per_100_faces']:.2f}",
+                    f"{n['ideal_per_100_faces']:.2f}",
+                    f"{p['decisions']:.2f}",
+                    f"{p['face_picks']:.2f}",
+                    f"{p['selection_actions']:.2f}",
+                    f"{p['regroups']:.2f}",
+                    str(n["unfinished_faces"]),
+                ]
+            )
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     for row in rows:
@@ -331,11 +382,18 @@ def print_table(r: dict[str, Any]) -> None:
         for k in ("without_learning", "with_learning"):
             e = lp[k]
             rt = e.get("retrain")
-            extra = (f"; retrain {rt['depth']} ({rt['seconds']:.0f} s): "
-                     + ("model installed" if rt["installed"] else "current model kept") + " - "
-                     + (rt.get("refused") or " ".join(rt.get("summary", [])[-1:])) if rt else "")
-            print(f"later photos {k.replace('_', ' ')}: {e['actions_per_100_later_faces']:.2f} actions per 100 later "
-                  f"faces ({e['actions']} actions, {e['later_faces']} faces){extra}")
+            extra = (
+                f"; retrain {rt['depth']} ({rt['seconds']:.0f} s): "
+                + ("model installed" if rt["installed"] else "current model kept")
+                + " - "
+                + (rt.get("refused") or " ".join(rt.get("summary", [])[-1:]))
+                if rt
+                else ""
+            )
+            print(
+                f"later photos {k.replace('_', ' ')}: {e['actions_per_100_later_faces']:.2f} actions per 100 later "
+                f"faces ({e['actions']} actions, {e['later_faces']} faces){extra}"
+            )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ TO_SORT = people_to_sort(TRUTH)
 
 
 def test_people_to_sort_are_identities_with_two_or_more_faces() -> None:
-    assert TO_SORT == {"Ann", "Bob"}
+    assert {"Ann", "Bob"} == TO_SORT
 
 
 def test_goal_wants_people_with_their_named_person_and_strangers_out_of_groups() -> None:
@@ -157,7 +157,6 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
     """Make the grouping harder through the app: Tony Blair split over two groups, a stranger's face in
     Colin Powell's group."""
     from effort.truth import snapshot
-
     from faceorg.people import ops
 
     state = snapshot(library)
@@ -173,9 +172,9 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
 @pytest.mark.parametrize("style", ["careful", "hurried"])
 def test_oracle_finishes_a_real_library_through_the_apps_operations(
         scanned_library: Path, models_dir: Path, tmp_path: Path, style: str) -> None:
-    from effort.truth import face_truth, snapshot
     from sqlalchemy import func, select
 
+    from effort.truth import face_truth, snapshot
     from faceorg.store import open_library
     from faceorg.store.backups import copy_database
     from faceorg.store.models import Operation

@@ -97,7 +97,9 @@ class Step:
     person_id: int | None = None
 
 
-def _by_identity(faces: list[int], truth: Mapping[int, str | None], to_sort: set[str]) -> tuple[dict[str, list[int]], list[int]]:
+def _by_identity(
+    faces: list[int], truth: Mapping[int, str | None], to_sort: set[str]
+) -> tuple[dict[str, list[int]], list[int]]:
     """Faces split into people to sort (identity -> faces) and strangers."""
     people: dict[str, list[int]] = defaultdict(list)
     strangers: list[int] = []
@@ -116,8 +118,9 @@ def _main_person(people: dict[str, list[int]]) -> str | None:
     return min(people, key=lambda n: (-len(people[n]), n))
 
 
-def plan_group(group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str],
-               style: Style) -> list[Step]:
+def plan_group(
+    group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style
+) -> list[Step]:
     """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it."""
     people, strangers = _by_identity(sorted(faces), truth, to_sort)
     main = _main_person(people)
@@ -147,8 +150,9 @@ def plan_cost(steps: list[Step]) -> int:
     return sum(step_cost(s.kind, len(s.faces)).total for s in steps)
 
 
-def plan_named(person_id: int, name: str, faces: list[FaceState], truth: Mapping[int, str | None],
-               to_sort: set[str]) -> list[Step]:
+def plan_named(
+    person_id: int, name: str, faces: list[FaceState], truth: Mapping[int, str | None], to_sort: set[str]
+) -> list[Step]:
     """Fixing one named person's faces in the Person view: each wrong face (pending suggestions aside,
     they are answered in Review) is picked and moved to its person or rejected (a stranger)."""
     wrong = [f.id for f in faces if f.source != "suggested" and truth.get(f.id) != name]
@@ -182,17 +186,31 @@ class OracleResult:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {"style": self.style, "features": self.features, **self.tally.as_dict(self.faces, self.ideal),
-                "unfinished_faces": self.unfinished, "sweeps": self.sweeps, "n_failures": len(self.failures),
-                "failures": self.failures[:10], "seconds": round(self.seconds, 1)}
+        return {
+            "style": self.style,
+            "features": self.features,
+            **self.tally.as_dict(self.faces, self.ideal),
+            "unfinished_faces": self.unfinished,
+            "sweeps": self.sweeps,
+            "n_failures": len(self.failures),
+            "failures": self.failures[:10],
+            "seconds": round(self.seconds, 1),
+        }
 
 
 class Oracle:
     """One oracle user (``style``) on a library; ``truth`` covers the faces it must finish (by default
     every face); ``run`` returns what it cost."""
 
-    def __init__(self, library: Library, truth: Truth, style: Style, features: Features | None = None,
-                 log: Callable[[str], None] = lambda _: None, regroup: Callable[[Library], object] | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        truth: Truth,
+        style: Style,
+        features: Features | None = None,
+        log: Callable[[str], None] = lambda _: None,
+        regroup: Callable[[Library], object] | None = None,
+    ) -> None:
         self.library = library
         self.truth = truth
         self.to_sort = people_to_sort(truth)
@@ -265,8 +283,9 @@ class Oracle:
         for pid, faces in sorted(self._groups(state, named=True).items()):
             name = faces[0].person_name
             assert name is not None
-            self._do_all(plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort),
-                         named)
+            self._do_all(
+                plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort), named
+            )
         for face in review_queue(self.library):
             if face.source == "suggested" and face.id in self.truth:
                 self.do(review_answer(face.id, face.person_name, self.truth))
@@ -282,8 +301,14 @@ class Oracle:
         import time
 
         start = time.perf_counter()
-        result = OracleResult(self.style, self.features.describe(), self.tally, faces=len(self.truth),
-                              ideal=len(self.to_sort), unfinished=0)
+        result = OracleResult(
+            self.style,
+            self.features.describe(),
+            self.tally,
+            faces=len(self.truth),
+            ideal=len(self.to_sort),
+            unfinished=0,
+        )
         self._phase = "groups"
         self.group_pass(self.style)
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
@@ -296,8 +321,9 @@ class Oracle:
             self._phase = "sweep"
             result.sweeps = sweep
             self.sweep()
-            self._say(f"{self.style}: sweep {sweep}: {len(left)} faces were unfinished; "
-                      f"{self.tally.total} actions so far")
+            self._say(
+                f"{self.style}: sweep {sweep}: {len(left)} faces were unfinished; {self.tally.total} actions so far"
+            )
         result.unfinished = len(self.remaining())
         result.failures = self.failures
         result.seconds = time.perf_counter() - start

@@ -235,7 +235,7 @@ class ReviewView(QWidget):
         self.items: list[FaceSummary] = []
         self.questions: list[Question] = []
         self.covers: dict[int, int] = {}
-        self.pos = 0
+        self.current_row = 0
         self.qpos = 0
         self.mode = "questions"
         self.loaded = False
@@ -359,7 +359,7 @@ class ReviewView(QWidget):
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addStretch(1)
-        for action, key in actions:
+        for action, _key in actions:
             b = tool_button(action)
             b.setAutoRaise(False)
             b.setMinimumWidth(110)
@@ -388,7 +388,7 @@ class ReviewView(QWidget):
             self.loaded = True
             self.items = list(data.items)
             self.covers = dict(data.covers)
-            self.pos = 0
+            self.current_row = 0
             self._set_questions(data.questions or [])
             if first_questions or not self.questions:
                 self.mode = "questions" if self.questions else "faces"
@@ -453,7 +453,7 @@ class ReviewView(QWidget):
                 elif face.id in queued:
                     self.items[[f.id for f in self.items].index(face.id)] = face
             if fresh:  # decisions undone: those faces come back first
-                self.items[self.pos:self.pos] = fresh
+                self.items[self.current_row:self.current_row] = fresh
                 self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
                 self.queue.set_cards(_card(f) for f in self.items)
             self._show_current()
@@ -471,7 +471,7 @@ class ReviewView(QWidget):
         """The face on screen (None while a question is)."""
         if self.mode != "faces":
             return None
-        return self.items[self.pos] if 0 <= self.pos < len(self.items) else None
+        return self.items[self.current_row] if 0 <= self.current_row < len(self.items) else None
 
     def current_question(self) -> Question | None:
         if self.mode != "questions":
@@ -486,8 +486,8 @@ class ReviewView(QWidget):
             self.mode = "faces"
         if self.mode == "faces" and not self.items and self.questions:
             self.mode = "questions"
-        if self.items and self.pos >= len(self.items):
-            self.pos = 0
+        if self.items and self.current_row >= len(self.items):
+            self.current_row = 0
         if self.questions and self.qpos >= len(self.questions):
             self.qpos = 0
         face, question = self.current(), self.current_question()
@@ -511,7 +511,7 @@ class ReviewView(QWidget):
         self.accept_action.setIconText("Yes  (A)" if asking else "Accept  (A)")
         self.reject_action.setIconText("No  (R)" if asking else "Reject  (R)")
         self.skip_action.setIconText("Skip  (S)")
-        one_by_one = asking and question.kind == "group_suggestion"
+        one_by_one = question is not None and question.kind == "group_suggestion"
         self.one_by_one_action.setVisible(one_by_one)
         self.one_by_one_action.setEnabled(one_by_one)
         self.one_by_one_button.setVisible(one_by_one)
@@ -541,8 +541,8 @@ class ReviewView(QWidget):
         if row is not None:
             self.strip.scrollTo(self.queue.index(row), QListView.ScrollHint.PositionAtCenter)
         # Load the next few faces ahead of time, so the next decision shows at once.
-        upcoming = [f.id for f in self.items[self.pos + 1:self.pos + 4]]
-        upcoming += [self.covers[f.person_id] for f in self.items[self.pos + 1:self.pos + 4]
+        upcoming = [f.id for f in self.items[self.current_row + 1:self.current_row + 4]]
+        upcoming += [self.covers[f.person_id] for f in self.items[self.current_row + 1:self.current_row + 4]
                      if f.person_id in self.covers]
         self.ctx.large_thumbs.request(list(reversed(upcoming)))
 
@@ -564,8 +564,8 @@ class ReviewView(QWidget):
             return
         i = ids.index(face_id)
         del self.items[i]
-        if i < self.pos:
-            self.pos -= 1
+        if i < self.current_row:
+            self.current_row -= 1
         self.queue.remove_ids([face_id])
 
     # -- decisions ----------------------------------------------------------------------------------
@@ -589,7 +589,12 @@ class ReviewView(QWidget):
         self.answered.add(q.id)
         del self.questions[self.qpos]
         self._show_current()
-        self.ctx.run_op(answer, q.id, reply, on_error=lambda _e: (self.answered.discard(q.id), self.load()))
+
+        def failed(_error: BaseException) -> None:
+            self.answered.discard(q.id)
+            self.load()
+
+        self.ctx.run_op(answer, q.id, reply, on_error=failed)
 
     def _decide(self, op: Callable[..., ChangeSet]) -> None:
         """Take the current face off the queue at once, then ``op`` on it (reloading if it fails)."""
@@ -604,14 +609,14 @@ class ReviewView(QWidget):
         if self.mode == "questions" and self.questions:
             self.qpos = (self.qpos + 1) % len(self.questions)
         elif self.items:
-            self.pos = (self.pos + 1) % len(self.items)
+            self.current_row = (self.current_row + 1) % len(self.items)
         self._show_current()
 
     def previous(self) -> None:
         if self.mode == "questions" and self.questions:
             self.qpos = (self.qpos - 1) % len(self.questions)
         elif self.items:
-            self.pos = (self.pos - 1) % len(self.items)
+            self.current_row = (self.current_row - 1) % len(self.items)
         self._show_current()
 
     def one_by_one(self) -> None:
@@ -622,7 +627,7 @@ class ReviewView(QWidget):
         ids = [f.id for f in self.items]
         first = next((ids.index(f) for f in q.face_ids if f in ids), None)
         if first is not None:
-            self.pos = first
+            self.current_row = first
         self.set_mode("faces")
 
     def open_current_photo(self) -> None:
@@ -639,7 +644,7 @@ class ReviewView(QWidget):
 
     def _strip_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.pos = index.row()
+            self.current_row = index.row()
             self.mode = "faces"
             self._show_current()
             self.setFocus()
