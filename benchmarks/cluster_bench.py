@@ -216,13 +216,15 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"match": rows, "profile": args.profile, "n_faces": args.match}))
         for row in rows if not args.json else []:
             print(f"{row['confirmed_per_person']:>2} confirmed  {row['method']:<13} at 1% strangers accepted "
-                  f"(distance {row['threshold']:.3f}): found {row['found']:.3f}, wrong person {row['wrong_person']:.4f}")
+                  f"(distance {row['threshold']:.3f}): found {row['found']:.3f}, "
+                  f"wrong person {row['wrong_person']:.4f}")
         return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
     entries: list[dict[str, Any]] = []
     if not args.json:
-        print(f"synthetic faces, profile {args.profile!r}, seed {args.seed}; default_params(n) per size, knn {args.knn!r}")
+        print(f"synthetic faces, profile {args.profile!r}, seed {args.seed}; default_params(n) per size, "
+              f"knn {args.knn!r}")
         print(f"{'faces':>7} {'seconds':>8} {'cpu s':>7} {'peak MB':>8} {'B3 P':>7} {'B3 R':>7} {'B3 F':>7} "
               f"{'exact s':>9} {'exact F':>8} {'gap pt':>7} {'people':>7} {'noise':>7} {'load':>5}", flush=True)
     with tempfile.TemporaryDirectory(prefix="cluster_bench_") as tmp:

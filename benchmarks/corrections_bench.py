@@ -107,8 +107,8 @@ from faceorg.store import open_library  # noqa: E402
 from faceorg.store.backups import copy_database  # noqa: E402
 from faceorg.store.db import Library  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
-from faceorg.versions import active_version, runtime_model_path  # noqa: E402
 from faceorg.store.models import Assignment, AssignmentSource, Embedding, Face  # noqa: E402
+from faceorg.versions import active_version, runtime_model_path  # noqa: E402
 
 TARGET_GAIN = 0.03
 TARGET_LFW_DROP = 0.002
@@ -312,16 +312,8 @@ def run(args: argparse.Namespace, lfw: Path, cache: Path, work: Path, depths: tu
     library_photos, later_photos = ds.split_later(people, args.seed)
     say(f"{len(people)} people, {len(library_photos)} library photos, {len(later_photos)} later photos")
     detector, _ = build_detector(Settings())
-
-    def central_width(path: Path) -> float | None:
-        from faceorg.eval.lfw import central_face
-        from faceorg.scan.imageio import load_working_image
-
-        img = load_working_image(path, max_side=None).pixels
-        det = central_face(detector.detect(img), img.shape[1], img.shape[0])
-        return det.box[2] if det is not None else None
-
-    widths = ds.clean_face_widths(library_photos + later_photos, central_width, cache / "clean_face_widths.json",
+    widths = ds.clean_face_widths(library_photos + later_photos, ds.central_face_width(detector),
+                                  cache / "clean_face_widths.json",
                                   lambda i, n: say(f"measuring clean face widths {i}/{n}"))
     lib_dir, later_dir = work / "library", work / "later"
     for d in (lib_dir, later_dir):
@@ -543,13 +535,13 @@ def print_table(r: dict[str, Any]) -> None:
     rows.append(["later: distance to right person"] + [f"{x['right_distance_median']:.3f}" for x in later] + ["-"])
     lfw = r.get("lfw_other_pairs", {})
     lfw_row = ["LFW other pairs acc %", _pct(lfw.get("base", {}).get("accuracy_mean"), 2)]
-    for k, e in r["depths"].items():
+    for e in r["depths"].values():
         if "later" in e:
             lfw_row.append(_pct(e.get("other_pairs_acc"), 2))
     rows.append(lfw_row + ["(base)"])
     gain_rows = [["gain: right person (pts)", "-"], ["gain: BCubed F (pts)", "-"], ["drop: LFW other (pts)", "-"],
                  ["meets targets", "-"]]
-    for k, e in r["depths"].items():
+    for e in r["depths"].values():
         if "later" in e:
             g = e["gains"]
             gain_rows[0].append(_pts(g["right_person_gain"]))

@@ -77,10 +77,18 @@ def main() -> None:
         before = run(folder, args.workers, reduced=False, budget="0")
         after = run(folder, args.workers, reduced=True, budget=after_budget)
     decoded_mb = args.side * args.side * 4 / 2**20
-    result = {"images": args.images, "side": args.side, "workers": args.workers, "decoded_mb_each": round(decoded_mb),
-              "peak_mb_before": round(before["peak_bytes"] / 2**20), "peak_mb_after": round(after["peak_bytes"] / 2**20),
-              "seconds_before": round(before["seconds"], 1), "seconds_after": round(after["seconds"], 1),
-              "budget": after_budget, "made_s": round(made, 1)}
+    result = {
+        "images": args.images,
+        "side": args.side,
+        "workers": args.workers,
+        "decoded_mb_each": round(decoded_mb),
+        "peak_mb_before": round(before["peak_bytes"] / 2**20),
+        "peak_mb_after": round(after["peak_bytes"] / 2**20),
+        "seconds_before": round(before["seconds"], 1),
+        "seconds_after": round(after["seconds"], 1),
+        "budget": after_budget,
+        "made_s": round(made, 1),
+    }
     if args.json:
         print(json.dumps(result))
         return

@@ -59,7 +59,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from effort import libraries as libs
 from effort.oracle import AVAILABLE, FEATURES, Features, Oracle, grouping
 from effort.truth import face_truth, people_to_sort, snapshot, unfinished
-
 from faceorg.store import open_library
 from faceorg.store.backups import copy_database
 
@@ -96,8 +95,9 @@ def remove_database(path: Path) -> None:
     shutil.rmtree(path.with_name(path.name + ".models"), ignore_errors=True)
 
 
-def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
-               keep: Path | None = None) -> dict[str, Any]:
+def run_oracle(
+    db: Path, work: Path, label: str, style: str, features: Features, keep: Path | None = None
+) -> dict[str, Any]:
     """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database."""
     target = work / f"{label}-{style}.sqlite"
     copy_database(db, target)
@@ -113,14 +113,17 @@ def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
     if keep is not None:
         copy_database(target, keep)
     remove_database(target)
-    say(f"{label} {style}: {result['actions']} actions, {result['actions_per_100_faces']:.2f} per 100 faces "
+    say(
+        f"{label} {style}: {result['actions']} actions, {result['actions_per_100_faces']:.2f} per 100 faces "
         f"(ideal {result['ideal_per_100_faces']:.2f}); {result['unfinished_faces']} faces unfinished; "
-        f"{result['seconds']:.0f} s")
+        f"{result['seconds']:.0f} s"
+    )
     return result
 
 
-def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool, depth: str,
-                 now: Features) -> dict[str, Any]:
+def later_photos(
+    corrected: Path, later_folder: Path, work: Path, learning: bool, depth: str, now: Features
+) -> dict[str, Any]:
     """Scan the later photos into a copy of the finished library (after retraining with ``learning``),
     then the careful oracle finishes it; actions per 100 later faces."""
     from faceorg.pipeline.factory import analyzer_for_library
@@ -141,11 +144,19 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
             start = time.perf_counter()
             try:
                 report = retrain(library, depth=depth, progress=libs.progress_to(say, f"retrain {depth}"))
-                out["retrain"] = {"depth": depth, "installed": report.accepted, "summary": report.summary,
-                                  "seconds": round(time.perf_counter() - start, 1)}
+                out["retrain"] = {
+                    "depth": depth,
+                    "installed": report.accepted,
+                    "summary": report.summary,
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
             except FaceorgError as exc:
-                out["retrain"] = {"depth": depth, "installed": False, "refused": str(exc),
-                                  "seconds": round(time.perf_counter() - start, 1)}
+                out["retrain"] = {
+                    "depth": depth,
+                    "installed": False,
+                    "refused": str(exc),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
             say(f"later photos, retrain: {out['retrain']}")
         add_folder(library, later_folder)
         start = time.perf_counter()
@@ -157,8 +168,11 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
         result = Oracle(library, truth, "careful", now, log=lambda m: say(f"later {label}: {m}")).run()
         d = result.as_dict()
         n = len(later)
-        d.update(later_faces=n, actions_per_100_later_faces=round(100.0 * result.tally.total / n, 3) if n else 0.0,
-                 library_faces=len(truth))
+        d.update(
+            later_faces=n,
+            actions_per_100_later_faces=round(100.0 * result.tally.total / n, 3) if n else 0.0,
+            library_faces=len(truth),
+        )
         out.update(d)
     say(f"later photos {label}: {d['actions']} actions, {d['actions_per_100_later_faces']:.2f} per 100 later faces")
     return out
@@ -180,7 +194,8 @@ def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Name
     if scanned.later_folder is not None and not args.no_later and corrected.is_file():
         out["later_photos"] = {
             "without_learning": later_photos(corrected, scanned.later_folder, work, False, args.depth, args.now),
-            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, args.now)}
+            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, args.now),
+        }
     return out
 
 
@@ -190,8 +205,9 @@ def build(key: str, args: argparse.Namespace) -> libs.Scanned:
         return libs.lfw_library(images, args.cache, say, args.people, args.seed)
     if key == "degraded":
         return libs.degraded_library(args.data / "lfw", args.cache, say, args.people, args.seed)
-    return libs.family_library(images, args.cache, say, args.family_people, args.family_cap,
-                               args.family_strangers, args.seed)
+    return libs.family_library(
+        images, args.cache, say, args.family_people, args.family_cap, args.family_strangers, args.seed
+    )
 
 
 def headline(details: dict[str, Any]) -> dict[str, Any]:
@@ -201,13 +217,20 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
         if "error" in lib or "not_run" in lib:
             out[key] = {"not_run": lib.get("not_run") or lib.get("error")}
             continue
-        out[key] = {style: {"baseline": lib[style]["baseline"]["actions_per_100_faces"],
-                            "now": lib[style]["now"]["actions_per_100_faces"]}
-                    for style in STYLES if style in lib}
+        out[key] = {
+            style: {
+                "baseline": lib[style]["baseline"]["actions_per_100_faces"],
+                "now": lib[style]["now"]["actions_per_100_faces"],
+            }
+            for style in STYLES
+            if style in lib
+        }
         out[key]["ideal"] = next((lib[s]["baseline"]["ideal_per_100_faces"] for s in STYLES if s in lib), None)
         if "later_photos" in lib:
             lp = lib["later_photos"]
-            out["later_photos"] = {k: lp[k]["actions_per_100_later_faces"] for k in ("without_learning", "with_learning")}
+            out["later_photos"] = {
+                k: lp[k]["actions_per_100_later_faces"] for k in ("without_learning", "with_learning")
+            }
             out["later_photos"]["model_installed"] = bool(lp["with_learning"].get("retrain", {}).get("installed"))
     out.setdefault("later_photos", {"without_learning": None, "with_learning": None})
     return out
@@ -238,9 +261,18 @@ def default_data() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data(), help="the shared data folder (default: $FACEORG_SHARED_DATA, else ../shared/data)")
-    parser.add_argument("--cache", type=Path, help="scanned libraries and photo copies, reused by later runs "
-                        "(default: cache/effort_bench in faceorg's data folder)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=default_data(),
+        help="the shared data folder (default: $FACEORG_SHARED_DATA, else ../shared/data)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="scanned libraries and photo copies, reused by later runs "
+        "(default: cache/effort_bench in faceorg's data folder)",
+    )
     parser.add_argument("--work", type=Path, help="work folder for the oracles' copies (default: under --cache)")
     parser.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated: lfw, degraded, family")
     parser.add_argument("--oracles", default=",".join(STYLES), help="comma-separated: careful, hurried")
@@ -250,14 +282,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--family-strangers", type=int, default=libs.FAMILY_STRANGERS)
     parser.add_argument("--no-later", action="store_true", help="skip the later photos of the degraded library")
     parser.add_argument("--depth", default="quick", help="retraining depth for the later photos (default quick)")
-    parser.add_argument("--features", help="comma-separated features on in the 'now' runs (default: every "
-                        f"available one; all: {', '.join(FEATURES)})")
+    parser.add_argument(
+        "--features",
+        help="comma-separated features on in the 'now' runs (default: every "
+        f"available one; all: {', '.join(FEATURES)})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.oracles = [s for s in args.oracles.split(",") if s]
     try:
-        args.now = Features.now() if args.features is None else Features(frozenset(f for f in args.features.split(",") if f))
+        args.now = (
+            Features.now() if args.features is None else Features(frozenset(f for f in args.features.split(",") if f))
+        )
     except ValueError as exc:
         print(f"effort_bench: error: {exc}", file=sys.stderr)
         return 1
@@ -279,16 +316,26 @@ def main(argv: list[str] | None = None) -> int:
     with stdout_to_stderr():
         details = run_all(keys, work, args)
     result: dict[str, Any] = headline(details)
-    result["features"] = {"all": list(FEATURES), "available": sorted(AVAILABLE),
-                          "baseline": Features.baseline().describe(), "now": args.now.describe(),
-                          "note": ("none of issue 12's features exists yet: baseline and now are the same run"
-                                   if not AVAILABLE else "baseline: all off; now: " + (
-                                       ", ".join(sorted(args.now.effective)) or "nothing") + " on")}
+    result["features"] = {
+        "all": list(FEATURES),
+        "available": sorted(AVAILABLE),
+        "baseline": Features.baseline().describe(),
+        "now": args.now.describe(),
+        "note": (
+            "none of issue 12's features exists yet: baseline and now are the same run"
+            if not AVAILABLE
+            else "baseline: all off; now: " + (", ".join(sorted(args.now.effective)) or "nothing") + " on"
+        ),
+    }
     result["details"] = details
-    result["run"] = {"seconds": round(time.perf_counter() - T0, 1), "load_avg_start": load_start,
-                     "load_avg_end": os.getloadavg(), "cpus": os.cpu_count(), "people": args.people,
-                     "command": " ".join(["python", "benchmarks/effort_bench.py",
-                                          *(argv if argv is not None else sys.argv[1:])])}
+    result["run"] = {
+        "seconds": round(time.perf_counter() - T0, 1),
+        "load_avg_start": load_start,
+        "load_avg_end": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "people": args.people,
+        "command": " ".join(["python", "benchmarks/effort_bench.py", *(argv if argv is not None else sys.argv[1:])]),
+    }
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
     if args.json:
@@ -300,10 +347,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(r: dict[str, Any]) -> None:
     run = r["run"]
-    print(f"Effort benchmark ({run['command']}; {run['seconds']:.0f} s, load {run['load_avg_start'][0]:.1f} -> "
-          f"{run['load_avg_end'][0]:.1f}); {r['features']['note']}")
-    head = ["library", "oracle", "faces", "people", "baseline", "now", "ideal", "decisions", "picks", "selections",
-            "regroups", "unfinished"]
+    print(
+        f"Effort benchmark ({run['command']}; {run['seconds']:.0f} s, load {run['load_avg_start'][0]:.1f} -> "
+        f"{run['load_avg_end'][0]:.1f}); {r['features']['note']}"
+    )
+    head = [
+        "library",
+        "oracle",
+        "faces",
+        "people",
+        "baseline",
+        "now",
+        "ideal",
+        "decisions",
+        "picks",
+        "selections",
+        "regroups",
+        "unfinished",
+    ]
     rows = []
     for key in LIBRARIES:
         lib = r["details"].get(key, {})
@@ -315,10 +376,22 @@ def print_table(r: dict[str, Any]) -> None:
                 continue
             b, n = lib[style]["baseline"], lib[style]["now"]
             p = n["parts_per_100_faces"]
-            rows.append([key, style, str(n["faces"]), str(n["people"]), f"{b['actions_per_100_faces']:.2f}",
-                         f"{n['actions_per_100_faces']:.2f}", f"{n['ideal_per_100_faces']:.2f}",
-                         f"{p['decisions']:.2f}", f"{p['face_picks']:.2f}", f"{p['selection_actions']:.2f}",
-                         f"{p['regroups']:.2f}", str(n["unfinished_faces"])])
+            rows.append(
+                [
+                    key,
+                    style,
+                    str(n["faces"]),
+                    str(n["people"]),
+                    f"{b['actions_per_100_faces']:.2f}",
+                    f"{n['actions_per_100_faces']:.2f}",
+                    f"{n['ideal_per_100_faces']:.2f}",
+                    f"{p['decisions']:.2f}",
+                    f"{p['face_picks']:.2f}",
+                    f"{p['selection_actions']:.2f}",
+                    f"{p['regroups']:.2f}",
+                    str(n["unfinished_faces"]),
+                ]
+            )
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
     print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     for row in rows:
@@ -329,11 +402,18 @@ def print_table(r: dict[str, Any]) -> None:
         for k in ("without_learning", "with_learning"):
             e = lp[k]
             rt = e.get("retrain")
-            extra = (f"; retrain {rt['depth']} ({rt['seconds']:.0f} s): "
-                     + ("model installed" if rt["installed"] else "current model kept") + " - "
-                     + (rt.get("refused") or " ".join(rt.get("summary", [])[-1:])) if rt else "")
-            print(f"later photos {k.replace('_', ' ')}: {e['actions_per_100_later_faces']:.2f} actions per 100 later "
-                  f"faces ({e['actions']} actions, {e['later_faces']} faces){extra}")
+            extra = (
+                f"; retrain {rt['depth']} ({rt['seconds']:.0f} s): "
+                + ("model installed" if rt["installed"] else "current model kept")
+                + " - "
+                + (rt.get("refused") or " ".join(rt.get("summary", [])[-1:]))
+                if rt
+                else ""
+            )
+            print(
+                f"later photos {k.replace('_', ' ')}: {e['actions_per_100_later_faces']:.2f} actions per 100 later "
+                f"faces ({e['actions']} actions, {e['later_faces']} faces){extra}"
+            )
 
 
 if __name__ == "__main__":

@@ -116,18 +116,25 @@ def main() -> None:
             seconds = time.perf_counter() - start
             stages = dict(summary.timings)
             analyzer_stages = dict(analyzer.timings)
-            from faceorg.store.chips import load_chips
             from faceorg.pipeline.analyzer import decode_chip
+            from faceorg.store.chips import load_chips
 
             chips = np.stack([decode_chip(c) for c in list(load_chips(lib, range(1, 200)).values())[:64]])
     ort_ms, fp32_ms, torch_ms = embed_speed(chips, threads)
     per_photo = {k: round(v * 1000 / args.photos, 1) for k, v in {**stages, **analyzer_stages}.items()}
     result = {
-        "photos": args.photos, "faces_pasted": pasted, "faces_found": summary.faces_found,
-        "seconds": round(seconds, 2), "photos_per_s": round(args.photos / seconds, 2), "provider": provider,
-        "ms_per_photo_by_stage": per_photo, "embed_ms_per_face_ort": round(ort_ms, 2),
-        "embed_ms_per_face_torch": round(torch_ms, 2), "ort_vs_torch_speedup": round(torch_ms / ort_ms, 2),
-        "embed_ms_per_face_ort_float32": round(fp32_ms, 2), "ort_float32_vs_torch_speedup": round(torch_ms / fp32_ms, 2),
+        "photos": args.photos,
+        "faces_pasted": pasted,
+        "faces_found": summary.faces_found,
+        "seconds": round(seconds, 2),
+        "photos_per_s": round(args.photos / seconds, 2),
+        "provider": provider,
+        "ms_per_photo_by_stage": per_photo,
+        "embed_ms_per_face_ort": round(ort_ms, 2),
+        "embed_ms_per_face_torch": round(torch_ms, 2),
+        "ort_vs_torch_speedup": round(torch_ms / ort_ms, 2),
+        "embed_ms_per_face_ort_float32": round(fp32_ms, 2),
+        "ort_float32_vs_torch_speedup": round(torch_ms / fp32_ms, 2),
         "ort_precision": "int8",
         "threads": threads,
     }
@@ -138,11 +145,16 @@ def main() -> None:
     print(f"{'stage':<16} {'ms/photo':>9}")
     for stage in ("read", "detect", "align", "embed", "quality+encode", "store"):
         print(f"{stage:<16} {per_photo.get(stage, 0.0):9.1f}")
-    print(f"end to end: {seconds:.2f} s, {result['photos_per_s']} photos/s "
-          "(reading runs in parallel with the other stages)")
+    print(
+        f"end to end: {seconds:.2f} s, {result['photos_per_s']} photos/s "
+        "(reading runs in parallel with the other stages)"
+    )
     print(f"{'embedding':<28} {'ms/face':>8} {'vs torch':>9}")
-    for label, ms in (("onnxruntime int8 (the app)", ort_ms), ("onnxruntime float32", fp32_ms),
-                      ("torch eager float32", torch_ms)):
+    for label, ms in (
+        ("onnxruntime int8 (the app)", ort_ms),
+        ("onnxruntime float32", fp32_ms),
+        ("torch eager float32", torch_ms),
+    ):
         print(f"{label:<28} {ms:8.2f} {torch_ms / ms:8.2f}x")
 
 

@@ -22,13 +22,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import select  # noqa: E402
+
 from faceorg.cli.main import main as faceorg  # noqa: E402
 from faceorg.people.clustering import load_library_faces  # noqa: E402
 from faceorg.people.prompts import matrix_linkage  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from faceorg.store.models import Face, Photo  # noqa: E402
 from faceorg.vectors import distance_from_similarity  # noqa: E402
-from sqlalchemy import select  # noqa: E402
 
 
 def main() -> int:

@@ -62,9 +62,9 @@ def replacing(path: str | Path) -> Iterator[Path]:
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: a reader sees the old bytes or the new ones, never a mix."""
-    with replacing(path) as tmp:
-        with open(tmp, "xb") as f:  # created with the usual permissions (umask), unlike mkstemp's 0600
-            f.write(data)
+    # created with the usual permissions (umask), unlike mkstemp's 0600
+    with replacing(path) as tmp, open(tmp, "xb") as f:
+        f.write(data)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from faceorg.detect.align import align_chip
-from faceorg.embed.quantize import BASE_RANGES_FILE, quantize_embedder
+from faceorg.embed import BASE_RANGES_FILE
+from faceorg.embed.quantize import quantize_embedder
 from faceorg.eval.lfw import central_face, read_pairs
+from faceorg.imaging.decode import load_working_image
 from faceorg.pipeline.factory import build_detector
-from faceorg.scan.imageio import load_working_image
 from faceorg.settings import Settings
 from faceorg.weights.fetch import require_model
 from faceorg.weights.registry import BASE_EMBEDDER_FILE

@@ -2,7 +2,8 @@
 # Set up faceorg in a virtual environment, then run the app or the tests.
 #
 #   scripts/dev.sh run [faceorg arguments]   set up (if needed) and start faceorg
-#   scripts/dev.sh test [pytest arguments]   set up (if needed) and run the whole test suite
+#   scripts/dev.sh test [pytest arguments]   set up (if needed), check (import contracts, ruff, mypy) and run
+#                                            the whole test suite
 #   scripts/dev.sh setup                     only set up
 #
 # The environment lives in .venv (or $FACEORG_VENV). Setup is repeated only when pyproject.toml changes.
@@ -45,6 +46,8 @@ case "$cmd" in
         cd "$ROOT"
         export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}" FACEORG_REQUIRE_MODELS=1
         "$VENV/bin/lint-imports"
+        "$VENV/bin/ruff" check faceorg tests benchmarks scripts packaging
+        "$VENV/bin/mypy"
         exec "$VENV/bin/python" -m pytest "$@"
         ;;
     *) echo "usage: scripts/dev.sh run|test|setup [arguments]" >&2; exit 2 ;;

@@ -16,10 +16,9 @@ def test_atomic_write_replaces_and_failure_keeps_the_old_file(tmp_path: Path) ->
     target = tmp_path / "f.bin"
     write_bytes_atomic(target, b"old")
     assert target.read_bytes() == b"old"
-    with pytest.raises(RuntimeError):
-        with replacing(target) as tmp:
-            tmp.write_bytes(b"half")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError), replacing(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("disk full")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
     write_bytes_atomic(target, b"new")

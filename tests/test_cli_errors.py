@@ -18,6 +18,7 @@ import pytest
 
 from faceorg.store import open_library
 from tests.imagegen import random_photo
+from tests.libgen import foreign_database
 
 REPO = Path(__file__).resolve().parents[1]
 FROZEN = Path(__file__).parent / "data" / "libraries"
@@ -120,11 +121,7 @@ def test_library_of_a_newer_faceorg(tmp_path: Path, library: Path) -> None:
 
 def test_another_applications_database(tmp_path: Path) -> None:
     path = tmp_path / "photos.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE albums (id INTEGER PRIMARY KEY, title TEXT)")
-        conn.execute("INSERT INTO albums (title) VALUES ('Summer')")
-    conn.close()
-    before = path.read_bytes()
+    before = foreign_database(path)
     line = one_error_line(cli(tmp_path, path, "status"))
     assert "is not a faceorg library" in line
     assert path.read_bytes() == before

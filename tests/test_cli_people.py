@@ -59,7 +59,9 @@ def test_people_commands_end_to_end(capsys: pytest.CaptureFixture[str], shared_d
     assert capsys.readouterr().err.strip() == "faceorg: error: no face with id 999999"
     change = json.loads(run(capsys, *db, "faces", "reject", str(faces[-1]["id"]), "--json"))
     assert faces[-1]["id"] in change["faces_changed"]
-    assert len(json.loads(run(capsys, *db, "faces", "list", "--person", str(biggest["id"]), "--json"))) == len(faces) - 1
+    assert (
+        len(json.loads(run(capsys, *db, "faces", "list", "--person", str(biggest["id"]), "--json"))) == len(faces) - 1
+    )
     assert run(capsys, *db, "undo").startswith("Undo Not this person")
     assert len(json.loads(run(capsys, *db, "faces", "list", "--person", str(biggest["id"]), "--json"))) == len(faces)
     assert run(capsys, *db, "redo").startswith("Redo Not this person")

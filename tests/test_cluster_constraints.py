@@ -55,7 +55,9 @@ def test_fixed_faces_never_move() -> None:
     fixed[[0, 6, 9]] = [5, 5, 2]  # face 6 and 9: fixed to people other than their cluster's majority
     base = BASE.copy()
     base[9] = -1  # a fixed face HDBSCAN called noise
-    constraints = Constraints(fixed=fixed, forbidden=[(0, 5)], cannot_link=[(0, 6)], groups=np.array([1, 1, 1, -1, -1, -1, 1, -1, -1, -1]))
+    constraints = Constraints(
+        fixed=fixed, forbidden=[(0, 5)], cannot_link=[(0, 6)], groups=np.array([1, 1, 1, -1, -1, -1, 1, -1, -1, -1])
+    )
     labels, strengths, report = apply(constraints, base=base)
     assert labels[0] == 5 and labels[6] == 5 and labels[9] == 2
     assert (strengths[[0, 6, 9]] == 1.0).all()
@@ -151,8 +153,12 @@ def test_same_photo_loser_moves_to_another_cluster_in_reach() -> None:
 
 
 def test_constraints_are_deterministic() -> None:
-    constraints = Constraints(fixed=np.array([-1, -1, 1, -1, -1, -1, -1, 2, -1, -1]),
-                              forbidden=[(3, 1)], cannot_link=[(5, 6)], groups=np.array([1, 1, -1, 2, 2, 3, -1, -1, 3, -1]))
+    constraints = Constraints(
+        fixed=np.array([-1, -1, 1, -1, -1, -1, -1, 2, -1, -1]),
+        forbidden=[(3, 1)],
+        cannot_link=[(5, 6)],
+        groups=np.array([1, 1, -1, 2, 2, 3, -1, -1, 3, -1]),
+    )
     first = apply(constraints)
     second = apply(constraints)
     np.testing.assert_array_equal(first[0], second[0])

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceorg.scan.budget import MemoryBudget, decoded_bytes
-from faceorg.scan.imageio import load_working_image
+from faceorg.imaging.budget import MemoryBudget, decoded_bytes
+from faceorg.imaging.decode import load_working_image
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -85,7 +85,7 @@ def test_budget_lets_decodes_overlap_when_there_is_room() -> None:
 # The peak resident memory of this process (VmHWM: unlike ru_maxrss, not inherited from pytest).
 PEAK = """
 import sys
-from faceorg.scan.imageio import load_working_image
+from faceorg.imaging.decode import load_working_image
 
 def peak():
     with open("/proc/self/status") as fh:
@@ -112,8 +112,14 @@ def test_large_png_is_shrunk_before_it_is_converted(mode: str, most: float, tmp_
     with Image.open(path) as im:
         decoded = decoded_bytes(im)
     tiny = gradient_png(tmp_path / "tiny.png", 64, 48)
-    proc = subprocess.run([sys.executable, "-c", PEAK, str(path), str(tiny)], capture_output=True, text=True, timeout=120, check=False,
-                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", PEAK, str(path), str(tiny)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 0, proc.stderr
     grown, shape = proc.stdout.split(" ", 1)
     assert shape.strip() == "(768, 1024, 3)"

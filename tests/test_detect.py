@@ -13,8 +13,14 @@ from PIL import Image, ImageOps
 
 from faceorg.detect.nms import iou_matrix, iou_one_to_many, nms
 from faceorg.detect.priors import decode_boxes, decode_landmarks, prior_boxes, prior_count
-from faceorg.detect.retinaface import (Detection, RetinaFaceDetector, decode_outputs, face_sizes,
-                                       load_detector, to_network_input)
+from faceorg.detect.retinaface import (
+    Detection,
+    RetinaFaceDetector,
+    decode_outputs,
+    face_sizes,
+    load_detector,
+    to_network_input,
+)
 from faceorg.errors import ModelsMissingError
 
 # -- priors and decoding ----------------------------------------------------------------------------
@@ -305,7 +311,8 @@ def test_lfw_photos_have_their_central_face(detector: RetinaFaceDetector, shared
     photos = [sorted(p.iterdir())[0] for p in rng.sample(people, 40)]
     for photo in photos:
         found = detector.detect(_load(photo))
-        central = [d for d in found if abs(d.box[0] + d.box[2] / 2 - 125) < 30 and abs(d.box[1] + d.box[3] / 2 - 125) < 30]
+        central = [d for d in found
+                   if abs(d.box[0] + d.box[2] / 2 - 125) < 30 and abs(d.box[1] + d.box[3] / 2 - 125) < 30]
         assert len(central) == 1, photo.name
         assert 60 < central[0].size < 200
 

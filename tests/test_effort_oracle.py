@@ -27,29 +27,41 @@ from effort.oracle import (
 from effort.truth import FaceState, people_to_sort, unfinished
 
 # A tiny hand-made world: Ann has faces 1-4, Bob 5-7, Cy only face 8 (a stranger), 9-12 are unknown faces.
-TRUTH: dict[int, str | None] = {1: "Ann", 2: "Ann", 3: "Ann", 4: "Ann", 5: "Bob", 6: "Bob", 7: "Bob", 8: "Cy",
-                                9: None, 10: None, 11: None, 12: None}
+TRUTH: dict[int, str | None] = {
+    1: "Ann",
+    2: "Ann",
+    3: "Ann",
+    4: "Ann",
+    5: "Bob",
+    6: "Bob",
+    7: "Bob",
+    8: "Cy",
+    9: None,
+    10: None,
+    11: None,
+    12: None,
+}
 TO_SORT = people_to_sort(TRUTH)
 
 
 def test_people_to_sort_are_identities_with_two_or_more_faces() -> None:
-    assert TO_SORT == {"Ann", "Bob"}
+    assert {"Ann", "Bob"} == TO_SORT
 
 
 def test_goal_wants_people_with_their_named_person_and_strangers_out_of_groups() -> None:
     ann, unnamed, unnamed_alone = (10, "Ann"), (20, None), (21, None)
     state = {
         1: FaceState(1, "normal", *ann, "user"),
-        2: FaceState(2, "normal", *ann, "auto"),         # automatic, with the right person: done
-        3: FaceState(3, "normal", *ann, "suggested"),    # a pending suggestion: not yet
-        4: FaceState(4, "normal", *unnamed, "auto"),     # Ann's face in an unnamed group: not yet
-        5: FaceState(5, "normal", *ann, "user"),         # Bob confirmed as Ann: wrong
-        6: FaceState(6),                                  # Bob's face unsorted: not yet
-        7: FaceState(7, "ignored"),                       # Bob's face ignored: not yet
-        8: FaceState(8, "normal", *unnamed, "auto"),     # a stranger in a group of two: not yet
+        2: FaceState(2, "normal", *ann, "auto"),  # automatic, with the right person: done
+        3: FaceState(3, "normal", *ann, "suggested"),  # a pending suggestion: not yet
+        4: FaceState(4, "normal", *unnamed, "auto"),  # Ann's face in an unnamed group: not yet
+        5: FaceState(5, "normal", *ann, "user"),  # Bob confirmed as Ann: wrong
+        6: FaceState(6),  # Bob's face unsorted: not yet
+        7: FaceState(7, "ignored"),  # Bob's face ignored: not yet
+        8: FaceState(8, "normal", *unnamed, "auto"),  # a stranger in a group of two: not yet
         9: FaceState(9, "normal", *unnamed_alone, "auto"),  # a stranger alone in a group: fine
-        10: FaceState(10, "ignored"),                     # ignored stranger: fine
-        11: FaceState(11),                                # unsorted stranger: fine
+        10: FaceState(10, "ignored"),  # ignored stranger: fine
+        11: FaceState(11),  # unsorted stranger: fine
         12: FaceState(12, "normal", *ann, "suggested"),  # a stranger suggested for Ann: wrong
     }
     assert unfinished(state, TRUTH) == [3, 4, 5, 6, 7, 8, 12]
@@ -97,18 +109,27 @@ def test_hurried_names_by_the_main_person_without_cleaning() -> None:
 
 
 def test_a_named_persons_wrong_faces_are_moved_or_rejected_and_suggestions_answered_in_review() -> None:
-    faces = [FaceState(1, "normal", 10, "Ann", "user"), FaceState(5, "normal", 10, "Ann", "user"),
-             FaceState(6, "normal", 10, "Ann", "auto"), FaceState(9, "normal", 10, "Ann", "auto"),
-             FaceState(2, "normal", 10, "Ann", "suggested"), FaceState(12, "normal", 10, "Ann", "suggested")]
-    assert plan_named(10, "Ann", faces, TRUTH, TO_SORT) == [Step("move", (5, 6), "Bob"),
-                                                             Step("reject", (9,), person_id=10)]
+    faces = [
+        FaceState(1, "normal", 10, "Ann", "user"),
+        FaceState(5, "normal", 10, "Ann", "user"),
+        FaceState(6, "normal", 10, "Ann", "auto"),
+        FaceState(9, "normal", 10, "Ann", "auto"),
+        FaceState(2, "normal", 10, "Ann", "suggested"),
+        FaceState(12, "normal", 10, "Ann", "suggested"),
+    ]
+    assert plan_named(10, "Ann", faces, TRUTH, TO_SORT) == [
+        Step("move", (5, 6), "Bob"),
+        Step("reject", (9,), person_id=10),
+    ]
     assert review_answer(2, "Ann", TRUTH).kind == "review_accept"
     assert review_answer(12, "Ann", TRUTH).kind == "review_reject"
 
 
 def test_unsorted_faces_are_named_per_person_most_first_and_strangers_left() -> None:
-    assert plan_unsorted([9, 5, 1, 6, 11, 8], TRUTH, TO_SORT) == [Step("move", (5, 6), "Bob"),
-                                                                  Step("move", (1,), "Ann")]
+    assert plan_unsorted([9, 5, 1, 6, 11, 8], TRUTH, TO_SORT) == [
+        Step("move", (5, 6), "Bob"),
+        Step("move", (1,), "Ann"),
+    ]
 
 
 def test_features_switch_only_what_exists() -> None:
@@ -178,7 +199,6 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
     """Make the grouping harder through the app: Tony Blair split over two groups, a stranger's face in
     Colin Powell's group."""
     from effort.truth import snapshot
-
     from faceorg.people import ops
 
     state = snapshot(library)
@@ -193,10 +213,11 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize("style", ["careful", "hurried"])
 def test_oracle_finishes_a_real_library_through_the_apps_operations(
-        scanned_library: Path, models_dir: Path, tmp_path: Path, style: str) -> None:
-    from effort.truth import face_truth, snapshot
+    scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
+) -> None:
     from sqlalchemy import func, select
 
+    from effort.truth import face_truth, snapshot
     from faceorg.store import open_library
     from faceorg.store.backups import copy_database
     from faceorg.store.models import Operation
@@ -278,7 +299,8 @@ def _as_if_grouped(library) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decision(
-        scanned_library: Path, models_dir: Path, tmp_path: Path) -> None:
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
     from effort.truth import face_truth, snapshot
 
     with _open_copy(scanned_library, tmp_path) as library:
@@ -298,14 +320,16 @@ def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decisi
         others = {state[f].person_id for f, t in truth.items() if t in PEOPLE and t != person}
         assert not others & {state[f].person_id for f, t in truth.items() if t == person}
     answers = sum(oracle.answers.values())
-    assert oracle.tally.by_kind == {"prompt_answer": answers} and oracle.tally.total == oracle.tally.decisions == answers
+    assert (
+        oracle.tally.by_kind == {"prompt_answer": answers} and oracle.tally.total == oracle.tally.decisions == answers
+    )
     assert done == answers  # each answer was one operation of the app
 
 
 def test_split_and_whole_group_suggestions_answered_truthfully_with_one_by_one_fallback(
-        scanned_library: Path, models_dir: Path, tmp_path: Path) -> None:
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
     from effort.truth import face_truth, snapshot
-
     from faceorg.people import ops
 
     with _open_copy(scanned_library, tmp_path) as library:
@@ -349,16 +373,22 @@ def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
 
     details = {
         "lfw": {"not_run": "not asked for (--libraries)"},
-        "degraded": {"careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
-                     "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
-                     "later_photos": {"without_learning": {"actions_per_100_later_faces": 90.0},
-                                      "with_learning": {"actions_per_100_later_faces": 60.0,
-                                                        "retrain": {"installed": True}}}},
+        "degraded": {
+            "careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
+            "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
+            "later_photos": {
+                "without_learning": {"actions_per_100_later_faces": 90.0},
+                "with_learning": {"actions_per_100_later_faces": 60.0, "retrain": {"installed": True}},
+            },
+        },
         "family": {"error": "RuntimeError: boom"},
     }
     out = effort_bench.headline(details)
-    assert out["degraded"] == {"careful": {"baseline": 60.0, "now": 40.0}, "hurried": {"baseline": 70.0, "now": 50.0},
-                               "ideal": 1.5}
+    assert out["degraded"] == {
+        "careful": {"baseline": 60.0, "now": 40.0},
+        "hurried": {"baseline": 70.0, "now": 50.0},
+        "ideal": 1.5,
+    }
     assert out["later_photos"] == {"without_learning": 90.0, "with_learning": 60.0, "model_installed": True}
     assert out["lfw"] == {"not_run": "not asked for (--libraries)"}
     assert out["family"] == {"not_run": "RuntimeError: boom"}

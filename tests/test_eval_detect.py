@@ -11,8 +11,14 @@ from PIL import Image
 
 from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.errors import FaceorgError
-from faceorg.eval.detect import (COUNTED_PHOTOS, annotated_dir, evaluate_detection, format_detect_table,
-                                 load_annotations, match_boxes)
+from faceorg.eval.detect import (
+    COUNTED_PHOTOS,
+    annotated_dir,
+    evaluate_detection,
+    format_detect_table,
+    load_annotations,
+    match_boxes,
+)
 
 TRAINING_XML = """<?xml version='1.0' encoding='ISO-8859-1'?>
 <dataset><images>

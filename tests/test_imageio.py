@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceorg.scan.imageio import PhotoReadError, load_working_image
+from faceorg.imaging.decode import PhotoReadError, load_working_image
 from tests.imagegen import decompression_bomb, quadrant_image, random_photo, save_with_orientation
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from faceorg.scan.imageio import load_working_image
+from faceorg.imaging.decode import load_working_image
 
 FACE = Path("photos-annotated") / "Tom_Cruise_avp_2014_4.jpg"
 

@@ -62,7 +62,9 @@ def test_cancelled_grouping_is_resumed_by_the_next_scan(capsys: pytest.CaptureFi
     assert main(["--db", str(db), "scan", "--json", "--workers", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["new"], out["grouping_resumed"], out["grouping_pending"]) == (0, True, False)
-    assert out["grouping"]["faces_changed"] and set(out["grouping"]["faces_changed"]) <= set(out["changes"]["faces_changed"])
+    assert out["grouping"]["faces_changed"] and set(out["grouping"]["faces_changed"]) <= set(
+        out["changes"]["faces_changed"]
+    )
     with open_library(db) as lib:
         assert counts(lib)[1] >= 9
     assert main(["--db", str(db), "status"]) == 0
@@ -85,13 +87,15 @@ with open_library(sys.argv[1]) as lib:
 
 
 @pytest.mark.slow
-def test_killed_grouping_is_resumed_by_the_next_scan(capsys: pytest.CaptureFixture[str], photos: Path,
-                                                     tmp_path: Path) -> None:
+def test_killed_grouping_is_resumed_by_the_next_scan(
+    capsys: pytest.CaptureFixture[str], photos: Path, tmp_path: Path
+) -> None:
     db = tmp_path / "lib.sqlite"
     assert main(["--db", str(db), "library", "add", str(photos)]) == 0
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", KILL_AT_GROUPING, str(db)], env=env, capture_output=True, check=False,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT_GROUPING, str(db)], env=env, capture_output=True, check=False, timeout=300
+    )
     assert proc.returncode == -9, proc.stderr.decode()
     with open_library(db) as lib:
         faces, assigned = counts(lib)

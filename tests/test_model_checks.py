@@ -16,12 +16,9 @@ from sqlalchemy import select
 
 from faceorg.errors import FaceorgError, ModelsMissingError
 from faceorg.files import sha256_file, temp_sibling
-from faceorg.people.clustering import recluster
 from faceorg.pipeline.factory import analyzer_for_library
 from faceorg.progress import Progress
-from faceorg.scan.scanner import scan_library
 from faceorg.store import Library, open_library
-from faceorg.store.folders import add_folder
 from faceorg.store.models import ModelVersion
 from faceorg.versions import files as version_files
 from faceorg.versions.files import (
@@ -31,6 +28,7 @@ from faceorg.versions.files import (
 )
 from faceorg.versions.records import active_version, head_weight
 from faceorg.weights.registry import DLIB_RESNET_FILE
+from tests.lfwlib import scanned_lfw_library
 
 PEOPLE = ["Colin_Powell", "Tony_Blair"]
 
@@ -38,18 +36,7 @@ PEOPLE = ["Colin_Powell", "Tony_Blair"]
 @pytest.fixture(scope="module")
 def scanned(shared_data: Path, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small library of two LFW people, scanned and grouped."""
-    root = tmp_path_factory.mktemp("checks")
-    photos = root / "photos"
-    photos.mkdir()
-    for person in PEOPLE:
-        for src in sorted((shared_data / "lfw" / "images" / person).glob("*.jpg"))[:4]:
-            shutil.copy(src, photos / src.name)
-    db = root / "template.sqlite"
-    with open_library(db) as lib:
-        add_folder(lib, photos)
-        scan_library(lib, analyzer=analyzer_for_library(lib))
-        recluster(lib)
-    return db
+    return scanned_lfw_library(shared_data, tmp_path_factory.mktemp("checks"), PEOPLE, 4)
 
 
 @pytest.fixture()

@@ -36,13 +36,19 @@ def test_bad_names_are_refused(name: str) -> None:
         clean_name(name)
 
 
-@pytest.mark.parametrize(("name", "clean"), [
-    ("  Ada \n Lovelace\t", "Ada Lovelace"),
-    ("\u200bAda\u200b", "Ada"),  # invisible characters at the ends are dropped
-    ("Zoe\u0301", "Zoé"),  # NFC
-    ("\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f468\u200d\U0001f469\u200d\U0001f467"),  # ZWJ kept
-    ("\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627", "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627"),  # ZWNJ kept
-])
+@pytest.mark.parametrize(
+    ("name", "clean"),
+    [
+        ("  Ada \n Lovelace\t", "Ada Lovelace"),
+        ("\u200bAda\u200b", "Ada"),  # invisible characters at the ends are dropped
+        ("Zoe\u0301", "Zoé"),  # NFC
+        ("\U0001f468\u200d\U0001f469\u200d\U0001f467", "\U0001f468\u200d\U0001f469\u200d\U0001f467"),  # ZWJ kept
+        (
+            "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",
+            "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",
+        ),  # ZWNJ kept
+    ],
+)
 def test_good_names_are_cleaned(name: str, clean: str) -> None:
     assert clean_name(name) == clean
 
@@ -77,12 +83,21 @@ def test_every_naming_path_refuses(lib) -> None:  # type: ignore[no-untyped-def]
             assert [p.name for p in s.query(Person)] == [None], what
 
 
-@pytest.mark.parametrize("command", [["people", "name", "{pid}", TITLE_ATTACK],
-                                     ["faces", "move", "{face}", "--name", TITLE_ATTACK],
-                                     ["people", "split", "{face}", "--name", "\u200b\u200b"]],
-                         ids=["people name", "faces move --name", "people split --name"])
-def test_cli_refuses_with_one_clear_line(command: list[str], lib, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["people", "name", "{pid}", TITLE_ATTACK],
+        ["faces", "move", "{face}", "--name", TITLE_ATTACK],
+        ["people", "split", "{face}", "--name", "\u200b\u200b"],
+    ],
+    ids=["people name", "faces move --name", "people split --name"],
+)
+def test_cli_refuses_with_one_clear_line(
+    command: list[str],
+    lib,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     library, faces, pid = lib
     args = [a.format(pid=pid, face=faces[0]) for a in command]
     assert main(["--db", str(library.path), *args]) == 1

@@ -19,7 +19,9 @@ from tests.libgen import make_library
 DIM = 128
 
 
-def identity_vectors(rng: np.random.Generator, n_people: int, per_person: int, spread: float = 0.07) -> list[np.ndarray]:
+def identity_vectors(
+    rng: np.random.Generator, n_people: int, per_person: int, spread: float = 0.07
+) -> list[np.ndarray]:
     """Tight, well separated identities (distances within ~0.3, between ~1.4)."""
     centres = rng.normal(size=(n_people, DIM))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -57,8 +59,10 @@ def groups(lib: Library) -> list[set[int]]:
 
 def user_decisions(lib: Library) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
     with lib.session() as s:
-        placed = {(a.face_id, a.person_id) for a in s.scalars(select(Assignment).where(
-            Assignment.source == AssignmentSource.USER))}
+        placed = {
+            (a.face_id, a.person_id)
+            for a in s.scalars(select(Assignment).where(Assignment.source == AssignmentSource.USER))
+        }
         rejected = {(r.face_id, r.person_id) for r in s.scalars(select(FaceNotPerson))}
     return placed, rejected
 
@@ -214,9 +218,13 @@ def test_grouping_gives_a_named_person_only_faces_near_their_confirmed_ones() ->
     far = c.copy()
     far[2] = 0.8
     vecs = np.stack([v / np.linalg.norm(v) for v in (c, c, near, far)]).astype(np.float32)
-    data = LibraryFaces(face_ids=np.array([1, 2, 3, 4]), vectors=vecs, photo_ids=np.array([1, 2, 3, 4]),
-                        collage=np.zeros(4, bool),
-                        assignment={1: (7, AssignmentSource.USER), 2: (7, AssignmentSource.USER)},
-                        names={7: "Alice"})
+    data = LibraryFaces(
+        face_ids=np.array([1, 2, 3, 4]),
+        vectors=vecs,
+        photo_ids=np.array([1, 2, 3, 4]),
+        collage=np.zeros(4, bool),
+        assignment={1: (7, AssignmentSource.USER), 2: (7, AssignmentSource.USER)},
+        names={7: "Alice"},
+    )
     labels = keep_named_joins_close(data, np.array([7, 7, 7, 7]), movable={3, 4}, max_distance=0.32)
     assert labels.tolist() == [7, 7, 7, -1]  # the far face is left for review, the user's faces stay

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -21,25 +20,15 @@ from faceorg.store.models import (
     FaceStatus,
     Person,
 )
-from tests.libgen import decisions_snapshot, make_library
-
+from tests.libgen import decisions_snapshot, two_groups_library
 
 snapshot = decisions_snapshot
 
 
 @pytest.fixture()
 def lib(tmp_path: Path) -> tuple[Library, list[list[int]]]:
-    rng = np.random.default_rng(0)
-    photos = [[rng.normal(size=8)] for _ in range(10)] + [[rng.normal(size=8), rng.normal(size=8)]]
-    library, ids = make_library(tmp_path / "lib.sqlite", photos)
     # Two unnamed groups made by "clustering": faces 0-3 and 4-7 (one face per photo), 8-9 unassigned.
-    with library.transaction() as s:
-        a, b = Person(), Person()
-        s.add_all([a, b])
-        s.flush()
-        for k in range(4):
-            s.add(Assignment(face_id=ids[k][0], person_id=a.id, source=AssignmentSource.AUTO, strength=0.9))
-            s.add(Assignment(face_id=ids[4 + k][0], person_id=b.id, source=AssignmentSource.AUTO, strength=0.5))
+    library, ids = two_groups_library(tmp_path / "lib.sqlite")
     yield library, ids
     library.close()
 

@@ -123,7 +123,7 @@ def test_killed_scan_with_faces_resumes_without_duplicates(models_dir: Path, sha
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     partial_faces = _count(db, "faces")
-    assert 0 < partial_faces
+    assert partial_faces > 0
     assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
     with sqlite3.connect(db) as conn:
         photos = conn.execute("SELECT count(*), sum(faces_key IS NOT NULL) FROM photos").fetchone()

@@ -24,7 +24,8 @@ DIM = 128
 def people_vectors(rng: np.random.Generator, n_people: int, per_person: int, spread: float = 0.05) -> np.ndarray:
     centres = rng.normal(size=(n_people, DIM))
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    out = centres.repeat(per_person, axis=0) + rng.normal(scale=spread, size=(n_people * per_person, DIM)) / np.sqrt(DIM) * 3
+    noise = rng.normal(scale=spread, size=(n_people * per_person, DIM)) / np.sqrt(DIM) * 3
+    out = centres.repeat(per_person, axis=0) + noise
     return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 

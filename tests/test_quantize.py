@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from faceorg.embed import BASE_RANGES_FILE
 from faceorg.embed.quantize import (
-    BASE_RANGES_FILE,
     FINGERPRINT_KEY,
     canonical_names,
     check_quantized,
@@ -176,10 +176,11 @@ def lfw_chips(shared_data: Path, real_detector, people: int = 12, per_person: in
     """Aligned chips of the first photos of LFW people with at least ``per_person`` photos, and labels."""
     from faceorg.detect.align import align_chip
     from faceorg.eval.lfw import central_face
-    from faceorg.scan.imageio import load_working_image
+    from faceorg.imaging.decode import load_working_image
 
     chips, labels = [], []
-    folders = [f for f in sorted((shared_data / "lfw" / "images").iterdir()) if len(list(f.glob("*.jpg"))) >= per_person]
+    lfw = shared_data / "lfw" / "images"
+    folders = [f for f in sorted(lfw.iterdir()) if len(list(f.glob("*.jpg"))) >= per_person]
     for k, folder in enumerate(folders[:people]):
         for path in sorted(folder.glob("*.jpg"))[:per_person]:
             image = load_working_image(path, max_side=None).pixels
@@ -191,7 +192,8 @@ def lfw_chips(shared_data: Path, real_detector, people: int = 12, per_person: in
 
 
 def test_the_installed_int8_embedder_matches_the_float32_one_on_real_faces(
-        models_dir: Path, shared_data: Path, real_detector) -> None:  # type: ignore[no-untyped-def]
+    models_dir: Path, shared_data: Path, real_detector
+) -> None:  # type: ignore[no-untyped-def]
     from faceorg.embed.embedder import Embedder
     from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE
 
@@ -201,8 +203,11 @@ def test_the_installed_int8_embedder_matches_the_float32_one_on_real_faces(
     fast, fast_features = Embedder(models_dir / BASE_EMBEDDER_INT8_FILE, use_gpu=False, threads=2).embed(chips)
     assert np.sum(exact * fast, axis=1).min() > 0.995  # distance to the float32 embedding below 0.1
     # the last layer stays float32: re-embedding from stored features reproduces the int8 model exactly
-    head = next(numpy_helper.to_array(i) for i in onnx.load(str(models_dir / BASE_EMBEDDER_INT8_FILE)).graph.initializer
-                if numpy_helper.to_array(i).shape == (256, 128))
+    head = next(
+        numpy_helper.to_array(i)
+        for i in onnx.load(str(models_dir / BASE_EMBEDDER_INT8_FILE)).graph.initializer
+        if numpy_helper.to_array(i).shape == (256, 128)
+    )
     product = fast_features @ head
     np.testing.assert_allclose(product / np.linalg.norm(product, axis=1, keepdims=True), fast, atol=1e-5)
     same = labels[:, None] == labels[None, :]

@@ -20,9 +20,7 @@ from faceorg.retrain.folds import GateFold, gate_folds
 from faceorg.retrain.gate import judge
 from faceorg.retrain.retrain import RetrainReport, install_model, retrain
 from faceorg.retrain.training_data import collect_training_data
-from faceorg.scan.scanner import scan_library
 from faceorg.store import Library, open_library
-from faceorg.store.folders import add_folder
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -31,6 +29,7 @@ from faceorg.store.models import (
     ModelVersion,
 )
 from faceorg.versions.records import active_version, head_weight
+from tests.lfwlib import scanned_lfw_library
 
 PEOPLE = ["Colin_Powell", "Donald_Rumsfeld", "George_W_Bush", "Gerhard_Schroeder", "Tony_Blair",
           "Ariel_Sharon", "Hugo_Chavez", "Jean_Chretien"]
@@ -101,17 +100,8 @@ def test_too_few_unseen_people_do_not_veto() -> None:
 @pytest.fixture(scope="module")
 def scanned(shared_data: Path, models_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A library of 8 LFW people (up to 12 photos each), scanned and grouped, named by an oracle."""
-    root = tmp_path_factory.mktemp("retrain")
-    photos = root / "photos"
-    photos.mkdir()
-    for person in PEOPLE:
-        for src in sorted((shared_data / "lfw" / "images" / person).glob("*.jpg"))[:12]:
-            shutil.copy(src, photos / src.name)
-    db = root / "template.sqlite"
+    db = scanned_lfw_library(shared_data, tmp_path_factory.mktemp("retrain"), PEOPLE, 12)
     with open_library(db) as lib:
-        add_folder(lib, photos)
-        scan_library(lib, analyzer=analyzer_for_library(lib))
-        recluster(lib)
         for p in list_people(lib):
             faces = faces_of_person(lib, p.id)
             names = [Path(f.photo_path).name.rsplit("_", 1)[0] for f in faces]
@@ -143,7 +133,8 @@ def decisions(lib: Library) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]
 
 def embeddings_of(lib: Library, version_id: int) -> int:
     with lib.session() as s:
-        return s.scalar(select(func.count()).select_from(Embedding).where(Embedding.model_version_id == version_id)) or 0
+        query = select(func.count()).select_from(Embedding).where(Embedding.model_version_id == version_id)
+        return s.scalar(query) or 0
 
 
 def test_dry_run_reports_before_and_after_and_changes_nothing(library: Library) -> None:
@@ -187,8 +178,9 @@ def test_install_swaps_atomically_keeps_decisions_and_rolls_back(library: Librar
         install.use_version(library, "v99-nothing")
 
 
-def test_a_crash_while_re_embedding_leaves_the_previous_model_working(library: Library,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_while_re_embedding_leaves_the_previous_model_working(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     base = active_version(library)
     real = install.reembed_from_features
 
@@ -306,8 +298,9 @@ def test_a_deeper_version_is_calibrated_on_library_chips(library: Library) -> No
     from faceorg.versions.files import library_models_dir, verified_model_path
 
     base = active_version(library)
-    made = install.make_runtime_copy(library, name="v9-full", kind="full",
-                                      onnx_file=verified_model_path(library, base), parent=base)
+    made = install.make_runtime_copy(
+        library, name="v9-full", kind="full", onnx_file=verified_model_path(library, base), parent=base
+    )
     assert made is not None and made[0] == "embedder-v9-full.int8.onnx"
     path = library_models_dir(library) / made[0]
     check_quantized(path)
@@ -337,8 +330,12 @@ def test_a_failed_int8_copy_leaves_nothing_behind(library: Library, monkeypatch:
     base = active_version(library)
     from faceorg.versions.files import verified_model_path
 
-    assert install.make_runtime_copy(library, name="v9-full", kind="full",
-                                      onnx_file=verified_model_path(library, base), parent=base) is None
+    assert (
+        install.make_runtime_copy(
+            library, name="v9-full", kind="full", onnx_file=verified_model_path(library, base), parent=base
+        )
+        is None
+    )
 
 
 def test_a_library_embedded_in_float32_keeps_float32(library: Library) -> None:
@@ -354,8 +351,9 @@ def test_a_library_embedded_in_float32_keeps_float32(library: Library) -> None:
     assert new.runtime_file is None and runtime_model_path(library, new) == verified_model_path(library, new)
 
 
-def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Library,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The shipped model is SHIP_FRACTION of the way from the start to what fine-tuning returned, every
     labelled face is re-embedded with it, and its distance scale is calibrated on the held-out faces."""
     import types
@@ -396,10 +394,15 @@ def test_thorough_ships_part_of_the_way_to_the_fine_tuned_weights(library: Libra
     from faceorg.people.clustering import SUGGEST_MARGIN, SUGGEST_MAX_DISTANCE
     from faceorg.retrain.calibrate import calibrated_distance_scale
 
-    calibrated = calibrated_distance_scale(data.vectors, after, data.labels, folds[0].held_out, 1.0,
-                                           SUGGEST_MAX_DISTANCE, SUGGEST_MARGIN)
+    calibrated = calibrated_distance_scale(
+        data.vectors, after, data.labels, folds[0].held_out, 1.0, SUGGEST_MAX_DISTANCE, SUGGEST_MARGIN
+    )
     assert calibrated is not None  # enough held-out faces here: the calibration, not the fallback, decides
-    assert suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out) == calibrated == result.distance_scale
+    assert (
+        suggestion_scale(base, data.vectors, after, data.labels, folds[0].held_out)
+        == calibrated
+        == result.distance_scale
+    )
 
 
 def test_geometry_kept_is_the_correlation_of_pair_distances() -> None:
@@ -459,8 +462,9 @@ def test_a_steady_false_accept_rate_on_few_people() -> None:
     assert steady_far(labels, []) == GATE_FAR
 
 
-def test_thorough_steps_back_while_unseen_people_are_matched_worse(library: Library,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thorough_steps_back_while_unseen_people_are_matched_worse(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import copy
     import dataclasses
     import types
@@ -470,9 +474,11 @@ def test_thorough_steps_back_while_unseen_people_are_matched_worse(library: Libr
     import faceorg.train.finetune as finetune_module
     from faceorg.retrain.deep import thorough_candidate
 
-    monkeypatch.setattr(finetune_module, "finetune",
-                        lambda training, module, **kw: types.SimpleNamespace(model=copy.deepcopy(module),
-                                                                               stop_reason="test"))
+    monkeypatch.setattr(
+        finetune_module,
+        "finetune",
+        lambda training, module, **kw: types.SimpleNamespace(model=copy.deepcopy(module), stop_reason="test"),
+    )
     real_judge, seen = gate_module.judge, []
 
     def judge(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -483,7 +489,8 @@ def test_thorough_steps_back_while_unseen_people_are_matched_worse(library: Libr
         return dataclasses.replace(decision, accepted=True, unseen_worse=False, lines=list(decision.lines))
 
     monkeypatch.setattr(gate_module, "judge", judge)
-    result = thorough_candidate(library, collect_training_data(library, seed=0), active_version(library), Progress(),
-                                seed=0)
+    result = thorough_candidate(
+        library, collect_training_data(library, seed=0), active_version(library), Progress(), seed=0
+    )
     assert len(seen) == 3 and result.ship_fraction == shipping.SHIP_FRACTIONS[2]
     assert result.decision.accepted and any("Kept 40% of the fine-tuning" in line for line in result.decision.lines)

@@ -16,8 +16,17 @@ import pytest
 from onnx import TensorProto, helper
 
 from faceorg.embed import runtime
-from faceorg.embed.runtime import (CPU, CUDA, TENSORRT, RuntimeSession, create_session, physical_cores,
-                                   provider_summary, run_batched, wanted_gpu_providers)
+from faceorg.embed.runtime import (
+    CPU,
+    CUDA,
+    TENSORRT,
+    RuntimeSession,
+    create_session,
+    physical_cores,
+    provider_summary,
+    run_batched,
+    wanted_gpu_providers,
+)
 
 
 @pytest.fixture()
@@ -207,8 +216,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "PYTHONPATH": str(REPO), **env}
-    return subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, env=environ,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, env=environ, timeout=120
+    )
 
 
 def test_preload_prints_go_to_the_log_not_stdout() -> None:
@@ -226,7 +236,8 @@ def test_preload_prints_go_to_the_log_not_stdout() -> None:
         "ort.preload_dlls = noisy\n"
         "runtime._preload_gpu_libraries()\n"
         "print('END')\n"
-        "print(runtime._preload_notes, file=sys.stderr)\n")
+        "print(runtime._preload_notes, file=sys.stderr)\n"
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "END\n"
     assert "onnxruntime.preload_dlls: Failed to load libpython_print.so.13" in proc.stderr
@@ -242,10 +253,13 @@ def test_gpu_probe_can_be_forced(monkeypatch: pytest.MonkeyPatch) -> None:
     assert runtime.probe_nvidia_gpu().usable
 
 
-@pytest.mark.skipif(Path("/proc/driver/nvidia").exists() or not sys.platform.startswith("linux"),
-                    reason="checks the probe on a Linux machine without an NVIDIA driver")
-def test_gpu_probe_says_no_here(tiny_model: Path, monkeypatch: pytest.MonkeyPatch,
-                                caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.skipif(
+    Path("/proc/driver/nvidia").exists() or not sys.platform.startswith("linux"),
+    reason="checks the probe on a Linux machine without an NVIDIA driver",
+)
+def test_gpu_probe_says_no_here(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """No NVIDIA driver here: CUDA is not even tried (it would cost half a second and print errors)."""
     monkeypatch.delenv(runtime.GPU_ENV, raising=False)
     probe = runtime.probe_nvidia_gpu()
@@ -275,7 +289,9 @@ def test_no_onnxruntime_errors_on_stderr_when_cuda_fails(tiny_model: Path) -> No
         "import sys\n"
         "from faceorg.embed.runtime import create_session\n"
         f"rs = create_session({str(tiny_model)!r}, use_gpu=True, threads=1)\n"
-        "print(rs.provider, rs.fallback_reason)\n", FACEORG_GPU="1")
+        "print(rs.provider, rs.fallback_reason)\n",
+        FACEORG_GPU="1",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "[E:onnxruntime" not in proc.stderr and "[W:onnxruntime" not in proc.stderr, proc.stderr
     if proc.stdout.startswith(CPU):
@@ -292,6 +308,8 @@ def test_building_the_analyzer_leaves_onnx_unloaded(models_dir: Path, tmp_path: 
         f"with open_library({str(tmp_path / 'lib.sqlite')!r}) as library:\n"
         "    analyzer_for_library(library)\n"
         "print(sorted(m for m in sys.modules if m == 'onnx' or m.startswith(('onnx.', 'ml_dtypes'))))\n",
-        FACEORG_DATA_DIR=str(tmp_path / "data"), FACEORG_MODELS_DIR=str(models_dir))
+        FACEORG_DATA_DIR=str(tmp_path / "data"),
+        FACEORG_MODELS_DIR=str(models_dir),
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

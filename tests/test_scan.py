@@ -141,7 +141,8 @@ def test_bad_input_is_recorded_and_skipped(library: Library, album: Path) -> Non
     summary = scan(library)
     assert summary.failed == 5 and summary.new == 12
     with library.session() as s:
-        failed = {Path(p.path).name: p.error for p in s.scalars(select(Photo).where(Photo.status == PhotoStatus.FAILED))}
+        rows = s.scalars(select(Photo).where(Photo.status == PhotoStatus.FAILED))
+        failed = {Path(p.path).name: p.error for p in rows}
     assert set(failed) == {"truncated.jpg", "zero.jpg", "text.png", "corrupt.jpg", "bomb.png"}
     assert "truncated" in failed["truncated.jpg"]
     assert "empty" in failed["zero.jpg"]
@@ -225,8 +226,12 @@ def _make_many(root: Path, n: int) -> None:
 
 def _cli(db: Path, *args: str) -> subprocess.Popen:  # type: ignore[type-arg]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.Popen([sys.executable, "-m", "faceorg", "--db", str(db), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "faceorg", "--db", str(db), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _rows(db: Path) -> list[tuple[str, str, str]]:
@@ -263,13 +268,16 @@ def test_killed_scan_resumes_to_the_same_state(tmp_path: Path) -> None:
     assert resumed == clean
 
 
-def test_photos_that_failed_for_a_passing_reason_are_retried(library: Library, album: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_photos_that_failed_for_a_passing_reason_are_retried(
+    library: Library, album: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A folder moved away during a scan and back, a permission fixed: size and mtime are unchanged."""
     (album / "broken.jpg").write_bytes(b"not a jpeg")
     real_read = Path.read_bytes
-    away = {"p1.jpg": FileNotFoundError(2, "No such file or directory"),
-            "p2.jpg": PermissionError(13, "Permission denied")}
+    away = {
+        "p1.jpg": FileNotFoundError(2, "No such file or directory"),
+        "p2.jpg": PermissionError(13, "Permission denied"),
+    }
 
     def read_bytes(self: Path) -> bytes:
         if self.name in away:

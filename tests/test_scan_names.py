@@ -9,20 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from faceorg.cli.main import main
 from faceorg.scan.scanner import scan_library
 from faceorg.store import open_library
 from faceorg.store.models import Photo, PhotoStatus
+from tests.clirun import run_cli as run
 from tests.imagegen import random_photo
 
 CAFE = os.fsdecode(b"caf\xe9.jpg")  # Latin-1 "café.jpg", as old Windows and camera cards write it
 FOLDER = os.fsdecode(b"dir_\xe9")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture()

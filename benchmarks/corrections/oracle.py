@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
@@ -149,10 +150,10 @@ class Oracle:
             top = max(known.values())
             majority = min(name for name, n in known.items() if n == top)  # ties: alphabetical
             wrong = [f.id for f in faces if self.truth.get(f.id) != majority]
-            if wrong and not self._op("reject_faces", lambda: ops.reject_faces(self.library, wrong, group.id),
+            if wrong and not self._op("reject_faces", partial(ops.reject_faces, self.library, wrong, group.id),
                                       len(wrong)):
                 continue  # naming now would confirm the wrong faces
-            self._op("name_person", lambda: ops.name_person(self.library, group.id, majority), len(faces) - len(wrong))
+            self._op("name_person", partial(ops.name_person, self.library, group.id, majority), len(faces) - len(wrong))
 
     def review(self) -> None:
         named = [p for p in list_people(self.library) if p.name]
@@ -163,9 +164,9 @@ class Oracle:
             wrong = [f.id for f in pending if self.truth.get(f.id) != person.name]
             right = [f.id for f in pending if self.truth.get(f.id) == person.name]
             if wrong:
-                self._op("reject_faces", lambda: ops.reject_faces(self.library, wrong, person.id), len(wrong))
+                self._op("reject_faces", partial(ops.reject_faces, self.library, wrong, person.id), len(wrong))
             if right:
-                self._op("accept_suggestions", lambda: ops.accept_suggestions(self.library, right), len(right))
+                self._op("accept_suggestions", partial(ops.accept_suggestions, self.library, right), len(right))
 
     def sort_unsorted(self) -> None:
         by_identity: dict[str, list[int]] = defaultdict(list)
@@ -176,5 +177,5 @@ class Oracle:
         for identity, faces in sorted(by_identity.items(), key=lambda kv: (-len(kv[1]), kv[0])):
             if self.log.left < 1:
                 return
-            self._op("assign_faces_to_name", lambda: ops.assign_faces_to_name(self.library, faces, identity),
+            self._op("assign_faces_to_name", partial(ops.assign_faces_to_name, self.library, faces, identity),
                      len(faces))

@@ -27,10 +27,8 @@ import numpy as np
 from sqlalchemy import insert
 
 from faceorg.retrain.install import reembed_from_features
-from faceorg.versions.records import head_weight
 from faceorg.store import open_library
 from faceorg.store.db import Library
-from faceorg.versions import ensure_base_version
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -42,6 +40,8 @@ from faceorg.store.models import (
     Photo,
     PhotoStatus,
 )
+from faceorg.versions import ensure_base_version
+from faceorg.versions.records import head_weight
 
 FACES_PER_PHOTO = 4
 CHUNK = 10_000
@@ -140,15 +140,23 @@ def measure_speed(features: np.ndarray, labels: np.ndarray, work: Path, *, n_lab
         data = collect_training_data(library, seed=seed)
         base = ensure_base_version(library)
         t = time.perf_counter()
-        result = train_head(data.features, data.labels, data.cannot_link, head_weight(library, base), HeadRecipe(seed=seed))
+        weight = head_weight(library, base)
+        result = train_head(data.features, data.labels, data.cannot_link, weight, HeadRecipe(seed=seed))
         out["train_head_s_5k"] = time.perf_counter() - t
         out["train_head_steps"] = result.steps
         out["train_head_stop_reason"] = result.stop_reason
         say(f"speed: one train_head call: {out['train_head_s_5k']:.1f} s, {result.steps} steps ({result.stop_reason})")
         weight = result.weight
         with library.transaction() as s:
-            version = ModelVersion(name="speed-head", kind="head", file_name="unused.onnx", sha256="0" * 64,
-                                   parent_id=base.id, active=False, report={})
+            version = ModelVersion(
+                name="speed-head",
+                kind="head",
+                file_name="unused.onnx",
+                sha256="0" * 64,
+                parent_id=base.id,
+                active=False,
+                report={},
+            )
             s.add(version)
             s.flush()
             s.expunge(version)

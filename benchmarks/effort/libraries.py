@@ -165,7 +165,6 @@ def degraded_library(lfw: Path, cache: Path, say: Say, people: int | None = None
     """The library part of ``benchmarks/corrections`` (built with its ``dataset`` module and seed), scanned;
     ``later_folder`` holds its photos that arrive later (not scanned here)."""
     from corrections import dataset as ds
-
     from faceorg.pipeline.factory import build_detector
     from faceorg.settings import Settings
 
@@ -176,16 +175,8 @@ def degraded_library(lfw: Path, cache: Path, say: Say, people: int | None = None
     lib_dir, later_dir = root / "library", root / "later"
     if not (root / ".complete").is_file():
         detector, _ = build_detector(Settings())
-
-        def central_width(path: Path) -> float | None:
-            from faceorg.eval.lfw import central_face
-            from faceorg.scan.imageio import load_working_image
-
-            img = load_working_image(path, max_side=None).pixels
-            det = central_face(detector.detect(img), img.shape[1], img.shape[0])
-            return det.box[2] if det is not None else None
-
-        widths = ds.clean_face_widths(library_photos + later_photos, central_width, cache / "clean_face_widths.json",
+        widths = ds.clean_face_widths(library_photos + later_photos, ds.central_face_width(detector),
+                                      cache / "clean_face_widths.json",
                                       lambda i, n: say(f"{key}: measuring clean face widths {i}/{n}"))
         shutil.rmtree(root, ignore_errors=True)
         ds.write_photos(library_photos, lib_dir, widths, seed)

@@ -14,8 +14,8 @@ Passes:
      mostly strangers: pick each person's faces and Move them To their name, then ignore the rest of the
      group as a whole (when two or more faces remain).
    - *hurried*: names a group after its main person when that person has at least half of its faces,
-     without looking closer (its faces, wrong ones too, stay automatic: naming confirms nothing); ignores a group with nobody it knows;
-     leaves the others for later.
+     without looking closer (its faces, wrong ones too, stay automatic: naming confirms nothing);
+     ignores a group with nobody it knows; leaves the others for later.
 2. **Regroup** ("Group faces", one action): the app matches unsorted faces to named people (suggestions)
    and regroups the rest.
 3. **Sweep**, repeated until the goal holds (at most ``MAX_SWEEPS`` times):
@@ -84,8 +84,9 @@ def _has_recall_pass() -> bool:
 
 
 # issue 12's helpers that exist in the app today
-AVAILABLE: frozenset[str] = frozenset({"prompts", "group_suggestions", "split_suggestions"}
-                                      | ({"recall_pass"} if _has_recall_pass() else set()))
+AVAILABLE: frozenset[str] = frozenset(
+    {"prompts", "group_suggestions", "split_suggestions"} | ({"recall_pass"} if _has_recall_pass() else set())
+)
 
 
 def grouping(features: Features) -> Callable[..., object]:
@@ -96,6 +97,7 @@ def grouping(features: Features) -> Callable[..., object]:
 
     def regroup(library: Library, progress: object = None) -> object:
         return recluster(library, progress, recall_pass=on)  # type: ignore[call-arg,arg-type]
+
     return regroup
 
 
@@ -126,8 +128,7 @@ class Features:
         return frozenset(f for f in self.on if f in AVAILABLE)
 
     def describe(self) -> dict[str, object]:
-        return {"on": sorted(self.on), "effective": sorted(self.effective),
-                "missing": sorted(set(self.on) - AVAILABLE)}
+        return {"on": sorted(self.on), "effective": sorted(self.effective), "missing": sorted(set(self.on) - AVAILABLE)}
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ class Step:
     person_id: int | None = None
 
 
-def _by_identity(faces: list[int], truth: Mapping[int, str | None], to_sort: set[str]) -> tuple[dict[str, list[int]], list[int]]:
+def _by_identity(
+    faces: list[int], truth: Mapping[int, str | None], to_sort: set[str]
+) -> tuple[dict[str, list[int]], list[int]]:
     """Faces split into people to sort (identity -> faces) and strangers."""
     people: dict[str, list[int]] = defaultdict(list)
     strangers: list[int] = []
@@ -159,8 +162,9 @@ def _main_person(people: dict[str, list[int]]) -> str | None:
     return min(people, key=lambda n: (-len(people[n]), n))
 
 
-def plan_group(group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str],
-               style: Style) -> list[Step]:
+def plan_group(
+    group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style
+) -> list[Step]:
     """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it."""
     people, strangers = _by_identity(sorted(faces), truth, to_sort)
     main = _main_person(people)
@@ -190,8 +194,9 @@ def plan_cost(steps: list[Step]) -> int:
     return sum(step_cost(s.kind, len(s.faces)).total for s in steps)
 
 
-def plan_named(person_id: int, name: str, faces: list[FaceState], truth: Mapping[int, str | None],
-               to_sort: set[str]) -> list[Step]:
+def plan_named(
+    person_id: int, name: str, faces: list[FaceState], truth: Mapping[int, str | None], to_sort: set[str]
+) -> list[Step]:
     """Fixing one named person's faces in the Person view: each wrong face (pending suggestions aside,
     they are answered in Review) is picked and moved to its person or rejected (a stranger)."""
     wrong = [f.id for f in faces if f.source != "suggested" and truth.get(f.id) != name]
@@ -212,18 +217,27 @@ def review_answer(face_id: int, person_name: str | None, truth: Mapping[int, str
     return Step("review_accept" if truth.get(face_id) == person_name else "review_reject", (face_id,))
 
 
-def group_identity(faces: list[int], name: str | None, truth: Mapping[int, str | None], to_sort: set[str]) -> str | None:
+def group_identity(
+    faces: list[int], name: str | None, truth: Mapping[int, str | None], to_sort: set[str]
+) -> str | None:
     """Who a group is to the oracle: its name when named, else its main person to sort (None: strangers)."""
     if name is not None:
         return name
     return _main_person(_by_identity(faces, truth, to_sort)[0])
 
 
-def truthful_answer(kind: str, members: Mapping[int, list[int]], names: Mapping[int, str | None],
-                    person_ids: tuple[int, ...], face_ids: tuple[int, ...], truth: Mapping[int, str | None],
-                    to_sort: set[str]) -> str:
+def truthful_answer(
+    kind: str,
+    members: Mapping[int, list[int]],
+    names: Mapping[int, str | None],
+    person_ids: tuple[int, ...],
+    face_ids: tuple[int, ...],
+    truth: Mapping[int, str | None],
+    to_sort: set[str],
+) -> str:
     """The oracle's answer to one review question: "yes", "no" or (a partly wrong group suggestion)
     "one_by_one". ``members``: each group's faces now; ``names``: each group's name."""
+
     def who(p: int) -> str | None:
         return group_identity(sorted(members.get(p, [])), names.get(p), truth, to_sort)
 
@@ -242,8 +256,11 @@ def truthful_answer(kind: str, members: Mapping[int, list[int]], names: Mapping[
 
 def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
     """:func:`faceorg.people.prompts.list_questions` from data read once (skipped ones last, surest first)."""
-    make = {"same_person": same_person_questions, "group_suggestion": group_suggestion_questions,
-            "split": split_questions}
+    make = {
+        "same_person": same_person_questions,
+        "group_suggestion": group_suggestion_questions,
+        "split": split_questions,
+    }
     out = [q for k in kinds for q in make[k](lib)]
     out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
     return out
@@ -256,7 +273,9 @@ def answer_listed(library: Library, question: Question, lib: _Library, reply: st
     if question.kind == "same_person":
         if reply == "yes":
             src, dst = question.person_ids
-            return ops.merge_people(library, dst, [src], label="Same person", also=review_answers._marker(question, "yes"))
+            return ops.merge_people(
+                library, dst, [src], label="Same person", also=review_answers._marker(question, "yes")
+            )
         return review_answers._not_same_person(library, question, lib)
     if question.kind == "group_suggestion":
         also = review_answers._marker(question, reply)
@@ -282,18 +301,32 @@ class OracleResult:
     answers: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
-        return {"style": self.style, "features": self.features, **self.tally.as_dict(self.faces, self.ideal),
-                "unfinished_faces": self.unfinished, "sweeps": self.sweeps, "n_failures": len(self.failures),
-                "failures": self.failures[:10], "seconds": round(self.seconds, 1),
-                "answers": dict(sorted(self.answers.items()))}
+        return {
+            "style": self.style,
+            "features": self.features,
+            **self.tally.as_dict(self.faces, self.ideal),
+            "unfinished_faces": self.unfinished,
+            "sweeps": self.sweeps,
+            "n_failures": len(self.failures),
+            "failures": self.failures[:10],
+            "seconds": round(self.seconds, 1),
+            "answers": dict(sorted(self.answers.items())),
+        }
 
 
 class Oracle:
     """One oracle user (``style``) on a library; ``truth`` covers the faces it must finish (by default
     every face); ``run`` returns what it cost."""
 
-    def __init__(self, library: Library, truth: Truth, style: Style, features: Features | None = None,
-                 log: Callable[[str], None] = lambda _: None, regroup: Callable[[Library], object] | None = None) -> None:
+    def __init__(
+        self,
+        library: Library,
+        truth: Truth,
+        style: Style,
+        features: Features | None = None,
+        log: Callable[[str], None] = lambda _: None,
+        regroup: Callable[[Library], object] | None = None,
+    ) -> None:
         self.library = library
         self.truth = truth
         self.to_sort = people_to_sort(truth)
@@ -368,8 +401,9 @@ class Oracle:
                 self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style), named)
 
     def sweep(self) -> None:
-        kinds = tuple(k for k, f in (("split", "split_suggestions"), ("same_person", "prompts"))
-                      if self.features.uses(f))
+        kinds = tuple(
+            k for k, f in (("split", "split_suggestions"), ("same_person", "prompts")) if self.features.uses(f)
+        )
         if kinds:
             self.answer_questions(kinds)
         state = snapshot(self.library)
@@ -377,8 +411,9 @@ class Oracle:
         for pid, faces in sorted(self._groups(state, named=True).items()):
             name = faces[0].person_name
             assert name is not None
-            self._do_all(plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort),
-                         named)
+            self._do_all(
+                plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort), named
+            )
         if self.features.uses("group_suggestions"):
             self.answer_questions(("group_suggestion",), rounds=1)
         for face in review_queue(self.library):
@@ -447,8 +482,9 @@ class Oracle:
         whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
         return whole <= len(waiting)
 
-    def _answer(self, q: Question, lib: _Library, members: Mapping[int, list[int]],
-                names: Mapping[int, str | None]) -> str:
+    def _answer(
+        self, q: Question, lib: _Library, members: Mapping[int, list[int]], names: Mapping[int, str | None]
+    ) -> str:
         reply = truthful_answer(q.kind, members, names, q.person_ids, q.face_ids, self.truth, self.to_sort)
         self._question = (q, lib)
         self.answers[f"{q.kind} {reply}"] += 1
@@ -468,8 +504,14 @@ class Oracle:
         import time
 
         start = time.perf_counter()
-        result = OracleResult(self.style, self.features.describe(), self.tally, faces=len(self.truth),
-                              ideal=len(self.to_sort), unfinished=0)
+        result = OracleResult(
+            self.style,
+            self.features.describe(),
+            self.tally,
+            faces=len(self.truth),
+            ideal=len(self.to_sort),
+            unfinished=0,
+        )
         self._phase = "groups"
         if self.features.uses("split_suggestions"):
             self.answer_questions(("split",))
@@ -484,8 +526,9 @@ class Oracle:
             self._phase = "sweep"
             result.sweeps = sweep
             self.sweep()
-            self._say(f"{self.style}: sweep {sweep}: {len(left)} faces were unfinished; "
-                      f"{self.tally.total} actions so far")
+            self._say(
+                f"{self.style}: sweep {sweep}: {len(left)} faces were unfinished; {self.tally.total} actions so far"
+            )
         result.unfinished = len(self.remaining())
         result.failures = self.failures
         result.answers = dict(self.answers)

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from corrections.oracle import (
     central_faces,  # benchmarks/ is on sys.path: ``effort`` is imported from it
 )
-from sqlalchemy import select
-
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, Face, Person
 

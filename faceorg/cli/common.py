@@ -12,7 +12,6 @@ from faceorg.filenames import display_path, printable
 from faceorg.paths import default_db_path
 from faceorg.store.db import Library, open_library
 
-
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 
 

@@ -11,7 +11,7 @@ from faceorg.cli.progressbar import terminal_progress
 from faceorg.errors import FaceorgError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ev = sub.add_parser("eval", help="measure face detection, recognition and grouping on benchmark data")
     es = ev.add_subparsers(dest="eval_command", required=True, metavar="{lfw,detect,cluster}")
     p = es.add_parser("lfw", help="LFW 10-fold verification accuracy through the app's pipeline")
@@ -58,11 +58,15 @@ def cmd_lfw(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    print_table(["fold", "accuracy", "threshold"],
-                [[i + 1, f"{a * 100:.2f}%", f"{t:.3f}"] for i, (a, t) in enumerate(zip(result["folds"], result["thresholds"]))])
-    print(f"LFW accuracy: {result['accuracy_mean'] * 100:.2f}% ± {result['accuracy_std'] * 100:.2f} "
-          f"({result['pairs']} pairs, {result['photos']} photos, {result['no_face_fallbacks']} without a detected face"
-          f"{', flip-averaged' if args.flip else ''}, {result['precision']} embedder, {result['seconds']} s)")
+    print_table(
+        ["fold", "accuracy", "threshold"],
+        [[i + 1, f"{a * 100:.2f}%", f"{t:.3f}"] for i, (a, t) in enumerate(zip(result["folds"], result["thresholds"]))],
+    )
+    print(
+        f"LFW accuracy: {result['accuracy_mean'] * 100:.2f}% ± {result['accuracy_std'] * 100:.2f} "
+        f"({result['pairs']} pairs, {result['photos']} photos, {result['no_face_fallbacks']} without a detected face"
+        f"{', flip-averaged' if args.flip else ''}, {result['precision']} embedder, {result['seconds']} s)"
+    )
     return 0
 
 

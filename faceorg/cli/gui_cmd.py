@@ -15,7 +15,7 @@ from faceorg.errors import FaceorgError
 from faceorg.paths import default_db_path
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("gui", help="open the app (the default when no command is given)")
     # `faceorg gui --db PATH` as well as `faceorg --db PATH gui` (a separate dest: the subcommand's
     # default must not overwrite the global option).

@@ -13,7 +13,7 @@ from faceorg.store.folders import add_folder, list_folders
 from faceorg.store.stats import failed_photos, library_status, scan_problems
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("scan", help="add folders to the library and scan every library folder for changes")
     p.add_argument("folders", nargs="*", metavar="DIR", help="folders to add before scanning")
     p.add_argument("--no-faces", action="store_true", help="only catalogue photos; do not look for faces")
@@ -100,10 +100,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         failed = failed_photos(library) if args.failed else None
         problems = scan_problems(library) if args.failed else None
     if args.json:
+        document: dict[str, object] = dict(status)
         if failed is not None:
-            status["failed"] = [{"path": p, "error": e} for p, e in failed]  # type: ignore[assignment]
-            status["not_scanned"] = problems  # type: ignore[assignment]
-        print_json(status)
+            document["failed"] = [{"path": p, "error": e} for p, e in failed]
+            document["not_scanned"] = problems
+        print_json(document)
         return 0
     print_table(["", "count"], [[k.replace("_", " "), ("yes" if v else "no") if isinstance(v, bool) else v]
                                 for k, v in status.items() if k != "database"])

@@ -6,7 +6,7 @@ import argparse
 import logging
 import logging.handlers
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from faceorg import __version__
 from faceorg.cli.terminal import printable_stdout
@@ -47,19 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_CLI_HANDLER = "faceorg-cli"  # the name of the handlers setup_logging adds (replaced on a second call)
+
+
 def setup_logging(verbose: bool) -> None:
     from faceorg.paths import data_dir
 
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    for handler in [h for h in root.handlers if getattr(h, "faceorg_cli", False)]:
+    for handler in [h for h in root.handlers if h.get_name() == _CLI_HANDLER]:
         root.removeHandler(handler)
         handler.close()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.INFO if verbose else logging.ERROR)
     console.setFormatter(logging.Formatter("faceorg: %(message)s"))
     console.addFilter(lambda record: not record.exc_info)  # tracebacks go to the log file only
-    console.faceorg_cli = True  # type: ignore[attr-defined]
+    console.set_name(_CLI_HANDLER)
     root.addHandler(console)
     try:
         logfile = logging.handlers.RotatingFileHandler(data_dir() / "faceorg.log", maxBytes=5 << 20,
@@ -68,7 +71,7 @@ def setup_logging(verbose: bool) -> None:
         return
     logfile.setLevel(logging.INFO)
     logfile.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logfile.faceorg_cli = True  # type: ignore[attr-defined]
+    logfile.set_name(_CLI_HANDLER)
     root.addHandler(logfile)
 
 
@@ -109,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
-def _default_action(parser: argparse.ArgumentParser):  # type: ignore[no-untyped-def]
+def _default_action(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     """Without a command: open the app if it is installed, else print the help."""
     try:
         from faceorg.cli.gui_cmd import cmd_gui

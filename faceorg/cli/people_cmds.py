@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from faceorg.cli.common import db_id, open_from_args, print_json, print_table
 from faceorg.filenames import display_path
@@ -16,6 +17,7 @@ from faceorg.people.queries import (
     photo_with_faces,
     review_queue,
 )
+from faceorg.store.db import Library
 from faceorg.store.models import FaceStatus
 
 
@@ -23,9 +25,10 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the change record as JSON")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
-    ps = people.add_subparsers(dest="people_command", required=True, metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
+    ps = people.add_subparsers(dest="people_command", required=True,
+                               metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
     p = ps.add_parser("list", help="people and unnamed groups, named first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
@@ -142,13 +145,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_export)
 
 
-def _accept_all(library, person_id: int) -> ChangeSet:  # type: ignore[no-untyped-def]
+def _accept_all(library: Library, person_id: int) -> ChangeSet:
     from faceorg.people.review_answers import accept_person_suggestions
 
     return accept_person_suggestions(library, person_id)
 
 
-def _do(args: argparse.Namespace, action) -> int:  # type: ignore[no-untyped-def]
+def _do(args: argparse.Namespace, action: Callable[[Library], ChangeSet]) -> int:
     with open_from_args(args) as library:
         cs: ChangeSet = action(library)
     if args.json:
@@ -206,7 +209,8 @@ def cmd_faces_list(args: argparse.Namespace) -> int:
     print_table(["face", "photo", "person", "source", "quality", "distance", "runner-up"],
                 [[f.id, f.photo_path, f.person_name or (f.person_id or ""), f.source or "", f"{f.quality:.2f}",
                   "" if f.distance is None else f"{f.distance:.3f}",
-                  "" if f.runner_up_id is None else f"{f.runner_up_name or f.runner_up_id} ({f.runner_up_distance:.3f})"]
+                  "" if f.runner_up_id is None
+                  else f"{f.runner_up_name or f.runner_up_id} ({f.runner_up_distance:.3f})"]
                  for f in faces])
     return 0
 

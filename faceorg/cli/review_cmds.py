@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 
 from faceorg.cli.common import open_from_args, print_json, print_table
-from faceorg.people.prompts import ANSWERS, KINDS
+from faceorg.people.prompts import ANSWERS, KINDS, Question
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     review = sub.add_parser("review", help="questions that sort the library quickly: same person? splits, "
                                            "whole-group suggestions")
     rs = review.add_subparsers(dest="review_command", required=True, metavar="{list,answer}")
@@ -35,7 +35,7 @@ def cmd_review_list(args: argparse.Namespace) -> int:
         print("Nothing to review.")
         return 0
 
-    def people(q) -> str:  # type: ignore[no-untyped-def]
+    def people(q: Question) -> str:
         return " -> ".join(f"{n or 'Unnamed'} ({p})" for p, n in zip(q.person_ids, q.person_names))
 
     print_table(["id", "kind", "score", "people", "faces", "question"],

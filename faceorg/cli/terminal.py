@@ -43,7 +43,7 @@ def printable_stdout() -> Iterator[None]:
     """While it lasts, nothing printed to stdout can act on the terminal. (JSON escapes such characters
     itself, so a ``--json`` document passes unchanged.)"""
     saved = sys.stdout
-    sys.stdout = PrintableStream(saved)  # type: ignore[assignment]
+    sys.stdout = PrintableStream(saved)
     try:
         yield
     finally:

@@ -9,7 +9,7 @@ from faceorg.cli.common import open_from_args, print_json
 from faceorg.cli.progressbar import terminal_progress
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("train", help="improve face recognition from your corrections (or a labelled dataset)")
     p.add_argument("--depth", choices=("quick", "thorough"), default="quick",
                    help="quick: the last layer only (seconds); thorough: also the last stages, on the face "
@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=cmd_train)
 
 
-def register_models_use(models_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_models_use(models_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = models_sub.add_parser("use", help="switch to another embedder version (roll back or forward)")
     p.add_argument("version", metavar="VERSION", help="a version name from `faceorg models list`")
     p.add_argument("--json", action="store_true")

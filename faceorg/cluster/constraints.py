@@ -338,18 +338,18 @@ def apply_constraints(
         buckets[(int(state.labels[face]), int(groups[face]))].append(face)
     losers: list[int] = []
     loser_labels: list[int] = []
-    for (label, photo), members in sorted(buckets.items()):
-        if len(members) < 2:
+    for (label, photo), photo_faces in sorted(buckets.items()):
+        if len(photo_faces) < 2:
             continue
-        fixed_members = [f for f in members if is_fixed[f]]
+        fixed_members = [f for f in photo_faces if is_fixed[f]]
         if len(fixed_members) > 1:
             report.conflicts.append(f"faces {fixed_members} of photo {photo} are all fixed to person {label}")
         if fixed_members:
-            out = [f for f in members if not is_fixed[f]]
+            moved = [f for f in photo_faces if not is_fixed[f]]
         else:
-            out = sorted(members, key=lambda f: (centre_distance(f), -out_strength[f], f))[1:]
-        losers += out
-        loser_labels += [label] * len(out)
+            moved = sorted(photo_faces, key=lambda f: (centre_distance(f), -out_strength[f], f))[1:]
+        losers += moved
+        loser_labels += [label] * len(moved)
     _rehome(x, state, losers, "same_photo", loser_labels, attach_distance, report, out_strength)
 
     out_strength[state.labels < 0] = 0.0

@@ -143,7 +143,9 @@ def cluster_embeddings(
         return _cluster(x, params, constraints, graph)
 
 
-def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | None, graph: KnnGraph | None) -> ClusterResult:
+def _cluster(
+    x: np.ndarray, params: ClusterParams, constraints: Constraints | None, graph: KnnGraph | None
+) -> ClusterResult:
     n = len(x)
     timings: dict[str, float] = {}
     min_samples = max(1, min(n - 1, params.min_samples))
@@ -164,7 +166,8 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
         knn_method = "given"
         if graph is None or graph.k < min_samples:
             approximate = params.knn_method == "approximate" or (
-                params.knn_method == "auto" and n >= params.approximate_from)
+                params.knn_method == "auto" and n >= params.approximate_from
+            )
             knn_method = "approximate" if approximate else "exact"
             graph = (knn_approximate if approximate else knn_exact)(x, min(k, n - 1))
         timings["knn"] = time.perf_counter() - start
@@ -184,8 +187,12 @@ def _cluster(x: np.ndarray, params: ClusterParams, constraints: Constraints | No
 
         start = time.perf_counter()
         base, strengths, persistence, glosh = flat_clusters(
-            single_linkage_tree(edges), params.min_cluster_size, params.cluster_selection_method,
-            params.allow_single_cluster, params.cluster_selection_epsilon)
+            single_linkage_tree(edges),
+            params.min_cluster_size,
+            params.cluster_selection_method,
+            params.allow_single_cluster,
+            params.cluster_selection_epsilon,
+        )
         timings["select"] = time.perf_counter() - start
 
         if params.max_spread > 0:

@@ -47,7 +47,9 @@ def singletons_for_noise(labels: np.ndarray) -> np.ndarray:
     return np.unique(out, return_inverse=True)[1].reshape(-1)
 
 
-def contingency(predicted: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def contingency(
+    predicted: np.ndarray, truth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Non-zero cells of the contingency table: (cluster id, identity id, count) plus cluster and identity sizes."""
     predicted = np.asarray(predicted)
     truth = np.asarray(truth)
@@ -56,7 +58,13 @@ def contingency(predicted: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, n
     p = singletons_for_noise(predicted)
     t = singletons_for_noise(truth)
     table = coo_matrix((np.ones(len(p), dtype=np.int64), (p, t))).tocsr().tocoo()  # tocsr sums duplicates
-    return table.row, table.col, table.data.astype(np.float64), np.bincount(p).astype(np.float64), np.bincount(t).astype(np.float64)
+    return (
+        table.row,
+        table.col,
+        table.data.astype(np.float64),
+        np.bincount(p).astype(np.float64),
+        np.bincount(t).astype(np.float64),
+    )
 
 
 def bcubed(predicted: np.ndarray, truth: np.ndarray) -> PRF:

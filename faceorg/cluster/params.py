@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 # The recall pass's thresholds on the base model's scale (``cluster_params`` scales them with the model).
 # Chosen with ``benchmarks/recall_tune.py`` on the LFW people whose name hashes to fold 0 (sha256; the best
 # BCubed F there whose precision is not below the grouping without the pass), checked on fold 1 and on the
@@ -68,8 +67,8 @@ class ClusterParams:
     recall_join_distance: two groups are joined when the average of their 3 closest cross pairs is within
         this (0 = no joining) ...
     recall_join_spread: ... and the average distance between all their faces is within this.
-    recall_attach_distance: an unsorted face joins the group whose ``recall_nearest`` nearest faces are on average within
-        this (0 = no attaching) ...
+    recall_attach_distance: an unsorted face joins the group whose ``recall_nearest`` nearest faces are on average
+        within this (0 = no attaching) ...
     recall_ratio: ... and the runner-up group is at least this many times as far.
     recall_nearest: how many of a group's nearest faces that average takes. With attaching on, the pass
         replaces the ``stray_distance`` rule.

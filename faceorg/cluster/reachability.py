@@ -39,7 +39,7 @@ def nearest_other_component(
     row_order = np.argsort(component[rows], kind="stable")
     chunk = max(1, min(len(rows), max_elements // max(1, n)))
     jobs: list[np.ndarray] = []
-    for comp, start, count in zip(*np.unique(component[rows][row_order], return_index=True, return_counts=True)):
+    for _comp, start, count in zip(*np.unique(component[rows][row_order], return_index=True, return_counts=True)):
         for s in range(start, start + count, chunk):
             jobs.append(row_order[s:min(start + count, s + chunk)])
 

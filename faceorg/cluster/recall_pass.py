@@ -209,10 +209,10 @@ def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings,
     graph) only spares the search for faces that have no grouped face near enough."""
     out = labels.copy()
     grouped = np.flatnonzero(labels >= 0)
-    lonely = (labels < 0) & (rules.fixed < 0)
+    may_attach = (labels < 0) & (rules.fixed < 0)
     if graph is not None and len(graph.indices) == len(labels):
-        lonely &= _may_attach(labels, graph, settings.attach_distance)
-    lonely = np.flatnonzero(lonely)
+        may_attach &= _may_attach(labels, graph, settings.attach_distance)
+    lonely = np.flatnonzero(may_attach)
     if not len(grouped) or not len(lonely):
         return out
     pool = min(settings.pool, len(grouped))

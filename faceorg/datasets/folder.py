@@ -24,8 +24,8 @@ from faceorg.concurrency import bounded_map
 from faceorg.detect.align import CHIP_SIZE, align_chip
 from faceorg.detect.subject import central_face
 from faceorg.errors import FaceorgError
+from faceorg.imaging.decode import PhotoReadError, load_working_image
 from faceorg.progress import Progress
-from faceorg.scan.imageio import PhotoReadError, load_working_image
 from faceorg.scan.walker import PHOTO_EXTENSIONS
 from faceorg.train.data import TrainingSet
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -50,17 +51,17 @@ class Candidates:
     landmarks: np.ndarray
 
     @staticmethod
-    def empty() -> "Candidates":
+    def empty() -> Candidates:
         return Candidates(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2), np.float32))
 
     @staticmethod
-    def join(parts: list["Candidates"]) -> "Candidates":
+    def join(parts: list[Candidates]) -> Candidates:
         if not parts:
             return Candidates.empty()
         return Candidates(np.concatenate([p.boxes for p in parts]), np.concatenate([p.scores for p in parts]),
                           np.concatenate([p.landmarks for p in parts]))
 
-    def select(self, index: np.ndarray) -> "Candidates":
+    def select(self, index: np.ndarray) -> Candidates:
         return Candidates(self.boxes[index], self.scores[index], self.landmarks[index])
 
 
@@ -198,7 +199,8 @@ class RetinaFaceDetector:
             batch = to_network_input(np.stack([resize(images[i], net_w, net_h) for i in members]))
             outputs = self.runtime.run({self.runtime.input_name: batch})
             for k, i in enumerate(members):
-                overviews[i] = self._to_image_pixels(outputs, k, net_h, net_w, *images[i].shape[:2], None)
+                height, width = images[i].shape[:2]
+                overviews[i] = self._to_image_pixels(outputs, k, net_h, net_w, height, width, None)
         return [self._complete(image, overviews[i]) for i, image in enumerate(images)]
 
     def _complete(self, image: np.ndarray, overview: Candidates) -> list[Detection]:

@@ -22,14 +22,13 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from faceorg.embed import BASE_RANGES_FILE
 from faceorg.files import bytes_sha256, replacing, write_text_atomic
 
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ thread, sequential execution, because faceorg runs image decoding in parallel wi
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import logging
@@ -22,12 +23,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -221,32 +222,30 @@ def _stdout_to_log(label: str) -> Iterator[list[str]]:
         saved = os.dup(fd)
     except (OSError, ValueError, AttributeError):  # no real stdout (a GUI app without a console)
         fd = saved = -1
-    sink = tempfile.TemporaryFile()
     text = StringIO()
-    try:
-        if saved >= 0:
-            os.dup2(sink.fileno(), fd)
-        with redirect_stdout(text):
-            yield caught
-    finally:
-        if saved >= 0:
-            _flush_c_stdio()
-            os.dup2(saved, fd)
-            os.close(saved)
-        sink.seek(0)
-        printed = text.getvalue() + sink.read().decode("utf-8", "replace")
-        sink.close()
-        caught.append(printed)
-        for line in printed.splitlines():
-            if line.strip():
-                log.info("%s: %s", label, line.strip())
+    with tempfile.TemporaryFile() as sink:
+        try:
+            if saved >= 0:
+                os.dup2(sink.fileno(), fd)
+            with redirect_stdout(text):
+                yield caught
+        finally:
+            if saved >= 0:
+                _flush_c_stdio()
+                os.dup2(saved, fd)
+                os.close(saved)
+            sink.seek(0)
+            printed = text.getvalue() + sink.read().decode("utf-8", "replace")
+            caught.append(printed)
+            for line in printed.splitlines():
+                if line.strip():
+                    log.info("%s: %s", label, line.strip())
 
 
 def _flush_c_stdio() -> None:
-    try:
+    # no C library by that name (Windows): nothing buffered
+    with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError, TypeError):  # no C library by that name (Windows): nothing buffered
-        pass
 
 
 def wanted_gpu_providers() -> list[str]:

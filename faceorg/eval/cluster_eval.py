@@ -3,8 +3,8 @@
 The face nearest the centre of each photo carries the folder's identity; other faces in the photos take
 part in the grouping but are not scored. Faces left unsorted count as singletons. The scanned library is
 cached in the data folder (``eval-lfw.sqlite``; scanning is incremental), so repeated runs only re-cluster;
-``--library`` groups a library scanned elsewhere instead. Also reports ``bald_guys.jpg``: its 24 faces cropped with a margin into 24 photos must form
-4 people of 6 faces.
+``--library`` groups a library scanned elsewhere instead. Also reports ``bald_guys.jpg``: its 24 faces cropped
+with a margin into 24 photos must form 4 people of 6 faces.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -53,12 +54,15 @@ def _scanned_library(images: Path, cache: bool, progress: Progress) -> Library:
 def central_face_labels(library: Library) -> tuple[list[str], np.ndarray, int]:
     """Per photo: its folder (identity) and the person of its central face (-1 none); and photos without a face."""
     with library.session() as s:
-        photos = {pid: (path, w, h) for pid, path, w, h in s.execute(select(Photo.id, Photo.path, Photo.width, Photo.height))}
+        rows = s.execute(select(Photo.id, Photo.path, Photo.width, Photo.height))
+        photos = {pid: (path, w, h) for pid, path, w, h in rows}
         faces = s.execute(select(Face.id, Face.photo_id, Face.x, Face.y, Face.w, Face.h)).all()
         owner = dict(s.execute(select(Assignment.face_id, Assignment.person_id)).all())
     best: dict[int, tuple[float, int]] = {}
     for fid, pid, x, y, w, h in faces:
         _, pw, ph = photos[pid]
+        if pw is None or ph is None:  # not decoded (yet): no centre to measure from
+            continue
         d = (x + w / 2 - pw / 2) ** 2 + (y + h / 2 - ph / 2) ** 2
         if pid not in best or d < best[pid][0]:
             best[pid] = (d, fid)
@@ -140,7 +144,8 @@ def evaluate_collage(collage: Path, margin: float = 0.4) -> dict[str, object]:
         with Image.open(collage) as im:
             for i, (x, y, w, h) in enumerate(boxes):
                 m = margin * max(w, h)
-                im.crop((int(x - m), int(y - m), int(x + w + m), int(y + h + m))).save(crops / f"face{i:02d}.jpg", quality=95)
+                crop = im.crop((int(x - m), int(y - m), int(x + w + m), int(y + h + m)))
+                crop.save(crops / f"face{i:02d}.jpg", quality=95)
         with open_library(root / "crops.sqlite") as lib:
             add_folder(lib, crops)
             scan_library(lib, analyzer=analyzer_for_library(lib))
@@ -153,7 +158,7 @@ def evaluate_collage(collage: Path, margin: float = 0.4) -> dict[str, object]:
             "unsorted": len(boxes) - sum(sizes), "ok": sizes == [6, 6, 6, 6]}
 
 
-def format_cluster_report(result: dict[str, object]) -> str:
+def format_cluster_report(result: dict[str, Any]) -> str:
     lines = [
         f"LFW grouping: {result['photos']} photos of {result['identities']} people "
         f"({result['photos_without_face']} without a detected face), {result['seconds']} s to group",

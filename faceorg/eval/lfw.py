@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,8 +23,8 @@ from faceorg.detect.retinaface import RetinaFaceDetector
 from faceorg.detect.subject import central_face  # noqa: F401 (also imported from here by scripts)
 from faceorg.embed.embedder import Embedder, l2_normalize
 from faceorg.errors import FaceorgError
+from faceorg.imaging.decode import load_working_image
 from faceorg.progress import Progress
-from faceorg.scan.imageio import load_working_image
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ def cache_key(*parts: object) -> str:
 
 
 def evaluate_lfw(data: Path, detector: RetinaFaceDetector, embedder: Embedder, *, flip: bool = False,
-                 progress: Progress | None = None) -> dict[str, object]:
+                 progress: Progress | None = None) -> dict[str, Any]:
     """LFW 10-fold verification accuracy through the app's pipeline."""
     pairs_file, images = data / "pairs.txt", data / "images"
     if not pairs_file.is_file() or not images.is_dir():

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import shiboken6
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, Qt, QTimer
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPointF,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+)
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
@@ -17,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg.gui.context import CARD_CHIP, GRID_CHIP
-from faceorg.gui.models import display_name, faces_text
+from faceorg.gui.models import FacesModel, PeopleModel, display_name, faces_text
 from faceorg.gui.thumbnails import ThumbnailCache
 
 Index = QModelIndex | QPersistentModelIndex
@@ -83,7 +95,8 @@ def _selection_colors(option: QStyleOptionViewItem) -> tuple[QColor, QColor]:
 class CardDelegate(QStyledItemDelegate):
     """A person card: cover face, name (or "Unnamed"), face count; renamed in place with completion."""
 
-    def __init__(self, cache: ThumbnailCache, completer_model: object, parent: QWidget | None = None) -> None:
+    def __init__(self, cache: ThumbnailCache, completer_model: QAbstractItemModel,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.cache = cache
         self.completer_model = completer_model
@@ -155,12 +168,12 @@ class CardDelegate(QStyledItemDelegate):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(QRectF(cell.adjusted(1, 1, -1, -1)), 9, 9)
         # Read the plain record straight from the model: no QVariant round trips in the hot path.
-        model = index.model()
-        card = model.card_at(index.row())  # type: ignore[attr-defined]
+        model = cast(PeopleModel, index.model())  # the delegate draws only the people grid
+        card = model.card_at(index.row())
         hidden = card.hidden
         if hidden:
             p.setOpacity(0.45)
-        paint_chip(p, self.chip_rect(option.rect), self.cache, model.cover_of(card), option.palette, 10)  # type: ignore[attr-defined]
+        paint_chip(p, self.chip_rect(option.rect), self.cache, model.cover_of(card), option.palette, 10)
         p.setOpacity(1.0)
         named = card.name is not None
         text_color = option.palette.color(QPalette.ColorRole.Text)
@@ -182,14 +195,15 @@ class CardDelegate(QStyledItemDelegate):
         editor = QLineEdit(parent)
         editor.setPlaceholderText("Name")
         editor.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        completer = QCompleter(self.completer_model, editor)  # type: ignore[call-overload]
+        completer = QCompleter(self.completer_model, editor)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         editor.setCompleter(completer)
         editor.setObjectName("cardNameEditor")
         # Enter on a highlighted completion goes to the popup, which then calls the editor directly, past
         # the view's key handling: without this the name was taken but a second Enter was needed.
-        completer.activated[str].connect(lambda text: QTimer.singleShot(0, lambda: self._take(editor, text)))
+        completer.activated[str].connect(  # type: ignore[index]  # the stubs do not declare a signal's overloads
+            lambda text: QTimer.singleShot(0, lambda: self._take(editor, text)))
         return editor
 
     def _take(self, editor: QLineEdit, text: str) -> None:
@@ -205,12 +219,12 @@ class CardDelegate(QStyledItemDelegate):
 
     def setEditorData(self, editor: QWidget, index: Index) -> None:
         assert isinstance(editor, QLineEdit)
-        editor.setText(index.model().card_at(index.row()).name or "")  # type: ignore[attr-defined]
+        editor.setText(cast(PeopleModel, index.model()).card_at(index.row()).name or "")
         editor.selectAll()
 
-    def setModelData(self, editor: QWidget, model: object, index: Index) -> None:
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: Index) -> None:
         assert isinstance(editor, QLineEdit)
-        model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)  # type: ignore[attr-defined]
+        model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)
 
 
 class ChipDelegate(QStyledItemDelegate):
@@ -230,7 +244,7 @@ class ChipDelegate(QStyledItemDelegate):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRect(option.rect.left() + (option.rect.width() - GRID_CHIP) // 2,
                      option.rect.top() + (option.rect.height() - GRID_CHIP) // 2, GRID_CHIP, GRID_CHIP)
-        card = index.model().card_at(index.row())  # type: ignore[attr-defined]
+        card = cast(FacesModel, index.model()).card_at(index.row())  # the delegate draws only face grids
         face_id = card.id
         dimmed = card.status in ("ignored", "not_face")
         if dimmed:

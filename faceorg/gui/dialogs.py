@@ -10,6 +10,7 @@ import shiboken6
 from PySide6.QtCore import QSize, QStringListModel, Qt, QTimer
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QApplication,
     QCompleter,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -55,7 +57,8 @@ class NameDialog(QDialog):
         self.edit.setPlaceholderText("Type a name")
         self.edit.setCompleter(name_completer(names, self.edit))
         # Enter on a highlighted completion is taken by the popup: the chosen name is the answer (one Enter).
-        self.edit.completer().activated[str].connect(lambda text: QTimer.singleShot(0, lambda: self._take(text)))
+        self.edit.completer().activated[str].connect(  # type: ignore[index]  # the stubs do not declare a signal's overloads
+            lambda text: QTimer.singleShot(0, lambda: self._take(text)))
         self.edit.setMinimumWidth(320)
         layout.addWidget(self.edit)
         self.hint = QLabel(" ")
@@ -180,12 +183,15 @@ def ask_choice(parent: QWidget, title: str, text: str, choices: list[tuple[str, 
     """One of several answers (``(key, button text)``, the first is the default), or None on Cancel."""
     box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
     box.setObjectName("choiceBox")
-    buttons = {}
+    buttons: dict[QAbstractButton, str] = {}
+    default: QPushButton | None = None
     for key, label in choices:
         button = box.addButton(label, QMessageBox.ButtonRole.AcceptRole)
         button.setObjectName(f"{key}Button")
         buttons[button] = key
-    box.setDefaultButton(next(iter(buttons)))
+        default = default or button
+    if default is not None:
+        box.setDefaultButton(default)
     _run_modal(box, parent)
     return buttons.get(box.clickedButton())
 

@@ -52,7 +52,7 @@ def folder_dialog(parent: QWidget | None, caption: str, start: str) -> QFileDial
                       | QFileDialog.Option.DontUseCustomDirectoryIcons | QFileDialog.Option.DontResolveSymlinks)
     provider = NoPeekIconProvider()
     dialog.setIconProvider(provider)
-    dialog._no_peek_provider = provider  # type: ignore[attr-defined]  # the dialog does not own it
+    dialog._no_peek_provider = provider  # type: ignore[attr-defined]  # kept alive here: the dialog does not own it
     return dialog
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
@@ -37,10 +38,10 @@ from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
-from faceorg.people.changes import ChangeSet
-from faceorg.progress import Progress
 from faceorg.jobs import FolderRemovalReport, ScanReport, scan_and_group
 from faceorg.jobs import remove_folder as remove_folder_job
+from faceorg.people.changes import ChangeSet
+from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings, save_settings
 from faceorg.store.db import Library
 from faceorg.store.folders import FolderInfo, add_folder, list_folders
@@ -178,7 +179,7 @@ class MainWindow(QMainWindow):
         self.view_actions: dict[str, QAction] = {}
         for n, (key, text) in enumerate([("people", "&People"), ("review", "&Review"),
                                          ("unknown", "&Unknown Faces"), ("ignored", "&Ignored Faces")], start=1):
-            self.view_actions[key] = make_action(self, text, lambda k=key: self.navigate(Page(k)),
+            self.view_actions[key] = make_action(self, text, partial(self.navigate, Page(key)),
                                                  shortcut=f"Ctrl+{n}", context=win)
         self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
                                               checkable=True)
@@ -316,14 +317,12 @@ class MainWindow(QMainWindow):
             self.history = [p for p in self.history if p != Page("person", person_id)]
             self.go_back()
 
-    def keyPressEvent(self, event: object) -> None:
-        from PySide6.QtGui import QKeyEvent
-
-        if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and \
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and \
                 self.page is not None and self.page.kind in ("person", "photo"):
             self.go_back()
             return
-        super().keyPressEvent(event)  # type: ignore[arg-type]
+        super().keyPressEvent(event)
 
     # -- undo, redo, changes ------------------------------------------------------------------------
     def _set_undo_labels(self, undo: str | None, redo: str | None) -> None:
@@ -378,8 +377,10 @@ class MainWindow(QMainWindow):
                             on_error=lambda exc: self.show_error("Could not add the folder", exc))
 
     def remove_folder(self, path: str) -> None:
-        text = (f"Remove {display_path(path)} from the library?\n\nThe photos stay on disk, but the faces found in them "
-                "and the names you gave them are forgotten. This cannot be undone.")
+        text = (
+            f"Remove {display_path(path)} from the library?\n\nThe photos stay on disk, but the faces found in them "
+            "and the names you gave them are forgotten. This cannot be undone."
+        )
         if not confirm(self, "Remove folder", text, "Remove"):
             return
 
@@ -387,8 +388,13 @@ class MainWindow(QMainWindow):
             self.refresh_folders()
             self.reload_views()
 
-        self.ctx.ops.submit(remove_folder_job, self.ctx.library, path, on_done=done,
-                            on_error=lambda exc: self.show_error("Could not remove the folder", exc))
+        self.ctx.ops.submit(
+            remove_folder_job,
+            self.ctx.library,
+            path,
+            on_done=done,
+            on_error=lambda exc: self.show_error("Could not remove the folder", exc),
+        )
 
     def reload_views(self) -> None:
         """Reload every view (after a change no change record describes, such as removing a folder)."""
@@ -453,7 +459,7 @@ class MainWindow(QMainWindow):
             self.retrain_dialog = None
             dialog.deleteLater()
             if result == RetrainDialog.DialogCode.Accepted:
-                self._start_retrain(dialog.depth, dialog.dry_run)
+                self._start_retrain(dialog.chosen_depth, dialog.dry_run)
 
         dialog.finished.connect(chosen)
         dialog.open()
@@ -465,8 +471,9 @@ class MainWindow(QMainWindow):
                 self.reload_views()  # every face was re-embedded and regrouped
 
         title = "Checking a retrained model" if dry_run else "Improving recognition"
-        self.ctx.jobs.start(title, lambda progress: retrain_job(self.ctx.library, depth, dry_run, progress),
-                            on_done=done)
+        self.ctx.jobs.start(
+            title, lambda progress: retrain_job(self.ctx.library, depth, dry_run, progress), on_done=done
+        )
 
     def _job_failed(self, title: str, exc: BaseException) -> None:
         if isinstance(exc, ModelsMissingError):
@@ -475,10 +482,14 @@ class MainWindow(QMainWindow):
             self.show_error(f"{title} failed", exc)
 
     def _offer_catalogue_scan(self, exc: BaseException) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Face models missing",
-                          f"{str(exc)[:1].upper()}{str(exc)[1:]}.\n\nYou can still scan the photos now (faces are "
-                          "looked for in a later scan, once the models are installed).",
-                          QMessageBox.StandardButton.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            "Face models missing",
+            f"{str(exc)[:1].upper()}{str(exc)[1:]}.\n\nYou can still scan the photos now (faces are "
+            "looked for in a later scan, once the models are installed).",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
         box.setObjectName("modelsMissingBox")
         scan_button = box.addButton("Scan Without Faces", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(scan_button)
@@ -510,20 +521,26 @@ class MainWindow(QMainWindow):
             if result == SettingsDialog.DialogCode.Accepted:
                 edited = dialog.result_settings()
                 if edited != settings:
-                    self.ctx.ops.submit(save_settings, self.ctx.library, edited,
-                                        on_done=lambda _s: self.statusBar().showMessage(
-                                            saved_message(settings, edited), 10000),
-                                        on_error=lambda exc: self.show_error("Could not save the settings", exc))
+                    self.ctx.ops.submit(
+                        save_settings,
+                        self.ctx.library,
+                        edited,
+                        on_done=lambda _s: self.statusBar().showMessage(saved_message(settings, edited), 10000),
+                        on_error=lambda exc: self.show_error("Could not save the settings", exc),
+                    )
             dialog.deleteLater()
 
         dialog.finished.connect(finished)
         dialog.open()
 
     def about(self) -> None:
-        QMessageBox.about(self, "About faceorg",
-                          f"<b>faceorg {__version__}</b><p>Organize your photo library by the people in it, "
-                          "on your own computer. Nothing leaves your machine.</p>"
-                          f"<p>Library: {self.ctx.library.path}</p>")
+        QMessageBox.about(
+            self,
+            "About faceorg",
+            f"<b>faceorg {__version__}</b><p>Organize your photo library by the people in it, "
+            "on your own computer. Nothing leaves your machine.</p>"
+            f"<p>Library: {self.ctx.library.path}</p>",
+        )
 
     # -- window state -------------------------------------------------------------------------------
     def _restore_geometry(self) -> None:

@@ -5,7 +5,7 @@ a dict of plain records. Updates come from change records and touch only the row
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -127,7 +127,7 @@ class PeopleModel(QAbstractListModel):
     def mimeTypes(self) -> list[str]:
         return [PEOPLE_MIME]
 
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
         mime = QMimeData()
         ids = [str(self._ids[i.row()]) for i in indexes if i.isValid()]
         mime.setData(PEOPLE_MIME, ",".join(ids).encode())

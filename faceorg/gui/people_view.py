@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QDragLeaveEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent, QKeyEvent
 from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QPushButton, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
@@ -64,7 +64,7 @@ class PeopleGrid(GridView):
             d.drop_row = row
             self.viewport().update()
 
-    def dragEnterEvent(self, event: QDragMoveEvent) -> None:  # type: ignore[override]
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(PEOPLE_MIME):
             event.acceptProposedAction()
         else:
@@ -102,7 +102,7 @@ class PeopleGrid(GridView):
             self.merge_dropped.emit(target, sources)
 
 
-def _ids(raw: bytes) -> list[int]:
+def _ids(raw: bytes | bytearray | memoryview) -> list[int]:
     return [int(x) for x in bytes(raw).decode().split(",") if x.strip().isdigit()]
 
 
@@ -395,12 +395,10 @@ class PeopleView(QWidget):
         popup_menu(self, self.grid, pos,
                    (self.open_action, self.rename_action, self.merge_action, self.hide_action))
 
-    def keyPressEvent(self, event: object) -> None:  # Escape clears the filter
-        from PySide6.QtGui import QKeyEvent
-
-        if isinstance(event, QKeyEvent) and event.key() == Qt.Key.Key_Escape and self.filter_edit.text():
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # Escape clears the filter
+        if event.key() == Qt.Key.Key_Escape and self.filter_edit.text():
             self.filter_edit.clear()
             self._apply_filter()
             self._focus_grid()
             return
-        super().keyPressEvent(event)  # type: ignore[arg-type]
+        super().keyPressEvent(event)

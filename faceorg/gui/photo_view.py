@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -38,10 +38,10 @@ from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_choice, ask_name, name_completer
 from faceorg.gui.view_parts import stack_vertically
+from faceorg.imaging.decode import PhotoReadError, load_working_image
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.queries import FaceSummary, PhotoFaces, photo_with_faces
-from faceorg.scan.imageio import PhotoReadError, load_working_image
 from faceorg.store.db import Library
 
 DISPLAY_SIDE = 2560  # the photo is decoded no larger than this on its long side
@@ -465,7 +465,7 @@ class PhotoView(QWidget):
             self.name_edit.hide()
             self.canvas.setFocus()
 
-    def eventFilter(self, obj: object, event: object) -> bool:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         """Escape cancels the name editor; Enter saves (and does not reach the view, which would reopen it)."""
         if obj is self.name_edit and isinstance(event, QKeyEvent) and event.type() == QKeyEvent.Type.KeyPress:
             if event.key() == Qt.Key.Key_Escape:
@@ -477,7 +477,7 @@ class PhotoView(QWidget):
                     return False  # the completer takes the highlighted name first
                 self._commit_name()
                 return True
-        return super().eventFilter(obj, event)  # type: ignore[arg-type]
+        return super().eventFilter(obj, event)
 
     # -- actions ------------------------------------------------------------------------------------
     def name_selected(self) -> None:

@@ -52,7 +52,7 @@ class RetrainDialog(QDialog):
         self.setMinimumWidth(460)
 
     @property
-    def depth(self) -> str:
+    def chosen_depth(self) -> str:
         return "thorough" if self.thorough.isChecked() else "quick"
 
     @property

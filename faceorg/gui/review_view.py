@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QPainter, QPaintEvent, QPalette
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg.gui.actions import make_action, tool_button
-from faceorg.gui.context import LARGE_CHIP, AppContext
-from faceorg.gui.delegates import CHIP_SIZE, ChipDelegate, paint_chip
+from faceorg.gui.context import AppContext
+from faceorg.gui.delegates import CHIP_SIZE, ChipDelegate
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import FacesModel
-from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.gui.review_cards import QUESTION_FACES, BigFace, QuestionCard
 from faceorg.gui.view_parts import enlarge_font
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -49,7 +49,6 @@ class ReviewData:
     questions: list[Question] | None = None  # None: not loaded with these faces
 
 
-QUESTION_FACES = 4  # faces shown per question (plus the group or person it is about)
 
 
 def _covers(library: Library, person_ids: set[int]) -> dict[int, int]:
@@ -84,145 +83,6 @@ def _card(face: FaceSummary) -> FaceCard:
     return FaceCard(face.id, face.photo_id, face.person_id, face.source, face.status)
 
 
-class BigFace(QWidget):
-    """One large face chip with a caption under it."""
-
-    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.cache = cache
-        self.face_id: int | None = None
-        self.caption = ""
-        self.setFixedSize(QSize(LARGE_CHIP + 20, LARGE_CHIP + 44))
-        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
-        cache.ready.connect(lambda ids: self.update() if self.face_id in ids else None)
-
-    def set_face(self, face_id: int | None, caption: str) -> None:
-        self.face_id, self.caption = face_id, caption
-        self.update()
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRect(10, 4, LARGE_CHIP, LARGE_CHIP)
-        paint_chip(p, rect, self.cache, self.face_id, self.palette(), 14)
-        font = QFont(self.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.1)
-        p.setFont(font)
-        p.setPen(self.palette().color(QPalette.ColorRole.Text))
-        text = p.fontMetrics().elidedText(self.caption, Qt.TextElideMode.ElideRight, self.width() - 8)
-        p.drawText(QRect(0, LARGE_CHIP + 10, self.width(), 28), Qt.AlignmentFlag.AlignCenter, text)
-        p.end()
-
-
-def _group_of(n: int) -> str:
-    return f"Group of {n} face{'s' if n != 1 else ''}"
-
-
-def _likely(score: float) -> str:
-    """A likelihood in words (a percentage would claim more precision than it has)."""
-    return ("very likely" if score >= 0.95 else "likely" if score >= 0.7 else "perhaps" if score >= 0.3
-            else "probably not")
-
-
-class QuestionCard(QFrame):
-    """One question: its text, the faces that decided it (the closest pair of faces for "same person?",
-    the odd faces for a split, the waiting faces for a group suggestion) beside who it is about, and why."""
-
-    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("questionCard")
-        self.title = QLabel()
-        self.title.setObjectName("questionText")
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setWordWrap(True)
-        enlarge_font(self.title, 1.5, bold=True)
-        self.left = [BigFace(cache) for _ in range(QUESTION_FACES)]
-        self.right = [BigFace(cache) for _ in range(2)]
-        for i, w in enumerate(self.left + self.right):
-            w.setObjectName(f"questionFace{i}")
-        self.link = QLabel()
-        self.link.setObjectName("questionLink")
-        self.link.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        enlarge_font(self.link, 2.2)
-        self.detail = QLabel()
-        self.detail.setObjectName("questionDetail")
-        self.detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail.setWordWrap(True)
-        self.more = QLabel()
-        self.more.setObjectName("questionMore")
-        self.more.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        row = QHBoxLayout()
-        row.setSpacing(0)
-        row.addStretch(1)
-        for w in self.left:
-            row.addWidget(w)
-        row.addSpacing(6)
-        row.addWidget(self.link)
-        row.addSpacing(6)
-        for w in self.right:
-            row.addWidget(w)
-        row.addStretch(1)
-        self.buttons = QHBoxLayout()
-        layout = QVBoxLayout(self)
-        layout.addStretch(1)
-        layout.addWidget(self.title)
-        layout.addSpacing(10)
-        layout.addLayout(row)
-        layout.addWidget(self.more)
-        layout.addWidget(self.detail)
-        layout.addSpacing(8)
-        layout.addLayout(self.buttons)
-        layout.addStretch(1)
-
-    def shown_faces(self) -> list[int]:
-        return [w.face_id for w in self.left + self.right if w.isVisible() and w.face_id is not None]
-
-    def show_question(self, q: Question, covers: dict[int, int]) -> None:
-        self.title.setText(q.text)
-        left: list[tuple[int | None, str]] = []
-        right: list[tuple[int | None, str]] = []
-        if q.kind == "same_person":
-            a_faces = list(dict.fromkeys(a for a, _ in q.pairs))[:2]
-            b_faces = list(dict.fromkeys(b for _, b in q.pairs))[:2]
-            a_name = q.person_names[0] or _group_of(q.face_counts[0])
-            b_name = q.person_names[1] or _group_of(q.face_counts[1])
-            left = [(f, a_name if i == 0 else "") for i, f in enumerate(a_faces)]
-            right = [(f, b_name if i == 0 else "") for i, f in enumerate(b_faces)]
-            self.link.setText("=?")
-            self.more.setText("")
-            self.detail.setText(f"The closest faces of the two groups ({q.distance:.2f} apart): "
-                                f"{_likely(q.score)} the same person.\nYes joins them; No keeps them apart for good.")
-        elif q.kind == "group_suggestion":
-            name = q.person_names[0] or "them"
-            left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
-            right = [(covers.get(q.person_ids[0]), name)]
-            self.link.setText("→")
-            rest = len(q.face_ids) - len(left)
-            self.more.setText(f"and {rest} more" if rest > 0 else "")
-            self.detail.setText(f"Yes confirms all {len(q.face_ids)} faces as {name}; No says none of them is; "
-                                "Skip to decide them one by one under Faces.")
-        else:
-            who = q.person_names[0] or "this group"
-            left = [(f, "Looks different" if i == 0 else "") for i, f in enumerate(q.face_ids[:QUESTION_FACES])]
-            right = [(covers.get(q.person_ids[0]), f"Rest of {who}" if q.person_names[0] else "Rest of the group")]
-            self.link.setText("≠")
-            rest = len(q.face_ids) - len(left)
-            self.more.setText(f"and {rest} more" if rest > 0 else "")
-            them = "This face is" if len(q.face_ids) == 1 else "These faces are"
-            self.detail.setText(f"{them} {q.distance:.2f} from the rest of the group at the closest: "
-                                f"{_likely(q.score)} someone else.\nYes makes a group of their own; No keeps the "
-                                "group as it is.")
-        for widgets, faces in ((self.left, left), (self.right, right)):
-            for i, w in enumerate(widgets):
-                if i < len(faces):
-                    w.set_face(*faces[i])
-                    w.show()
-                else:
-                    w.set_face(None, "")
-                    w.hide()
-
-
 class ReviewView(QWidget):
     """Questions first, then faces: yes (A), no (R) or skip (S or →); the next one comes at once."""
 
@@ -235,7 +95,7 @@ class ReviewView(QWidget):
         self.items: list[FaceSummary] = []
         self.questions: list[Question] = []
         self.covers: dict[int, int] = {}
-        self.pos = 0
+        self.current_row = 0
         self.qpos = 0
         self.mode = "questions"
         self.loaded = False
@@ -359,7 +219,7 @@ class ReviewView(QWidget):
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addStretch(1)
-        for action, key in actions:
+        for action, _key in actions:
             b = tool_button(action)
             b.setAutoRaise(False)
             b.setMinimumWidth(110)
@@ -388,7 +248,7 @@ class ReviewView(QWidget):
             self.loaded = True
             self.items = list(data.items)
             self.covers = dict(data.covers)
-            self.pos = 0
+            self.current_row = 0
             self._set_questions(data.questions or [])
             if first_questions or not self.questions:
                 self.mode = "questions" if self.questions else "faces"
@@ -453,7 +313,7 @@ class ReviewView(QWidget):
                 elif face.id in queued:
                     self.items[[f.id for f in self.items].index(face.id)] = face
             if fresh:  # decisions undone: those faces come back first
-                self.items[self.pos:self.pos] = fresh
+                self.items[self.current_row:self.current_row] = fresh
                 self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
                 self.queue.set_cards(_card(f) for f in self.items)
             self._show_current()
@@ -471,7 +331,7 @@ class ReviewView(QWidget):
         """The face on screen (None while a question is)."""
         if self.mode != "faces":
             return None
-        return self.items[self.pos] if 0 <= self.pos < len(self.items) else None
+        return self.items[self.current_row] if 0 <= self.current_row < len(self.items) else None
 
     def current_question(self) -> Question | None:
         if self.mode != "questions":
@@ -486,8 +346,8 @@ class ReviewView(QWidget):
             self.mode = "faces"
         if self.mode == "faces" and not self.items and self.questions:
             self.mode = "questions"
-        if self.items and self.pos >= len(self.items):
-            self.pos = 0
+        if self.items and self.current_row >= len(self.items):
+            self.current_row = 0
         if self.questions and self.qpos >= len(self.questions):
             self.qpos = 0
         face, question = self.current(), self.current_question()
@@ -511,7 +371,7 @@ class ReviewView(QWidget):
         self.accept_action.setIconText("Yes  (A)" if asking else "Accept  (A)")
         self.reject_action.setIconText("No  (R)" if asking else "Reject  (R)")
         self.skip_action.setIconText("Skip  (S)")
-        one_by_one = asking and question.kind == "group_suggestion"
+        one_by_one = question is not None and question.kind == "group_suggestion"
         self.one_by_one_action.setVisible(one_by_one)
         self.one_by_one_action.setEnabled(one_by_one)
         self.one_by_one_button.setVisible(one_by_one)
@@ -541,8 +401,8 @@ class ReviewView(QWidget):
         if row is not None:
             self.strip.scrollTo(self.queue.index(row), QListView.ScrollHint.PositionAtCenter)
         # Load the next few faces ahead of time, so the next decision shows at once.
-        upcoming = [f.id for f in self.items[self.pos + 1:self.pos + 4]]
-        upcoming += [self.covers[f.person_id] for f in self.items[self.pos + 1:self.pos + 4]
+        upcoming = [f.id for f in self.items[self.current_row + 1:self.current_row + 4]]
+        upcoming += [self.covers[f.person_id] for f in self.items[self.current_row + 1:self.current_row + 4]
                      if f.person_id in self.covers]
         self.ctx.large_thumbs.request(list(reversed(upcoming)))
 
@@ -564,8 +424,8 @@ class ReviewView(QWidget):
             return
         i = ids.index(face_id)
         del self.items[i]
-        if i < self.pos:
-            self.pos -= 1
+        if i < self.current_row:
+            self.current_row -= 1
         self.queue.remove_ids([face_id])
 
     # -- decisions ----------------------------------------------------------------------------------
@@ -589,7 +449,12 @@ class ReviewView(QWidget):
         self.answered.add(q.id)
         del self.questions[self.qpos]
         self._show_current()
-        self.ctx.run_op(answer, q.id, reply, on_error=lambda _e: (self.answered.discard(q.id), self.load()))
+
+        def failed(_error: BaseException) -> None:
+            self.answered.discard(q.id)
+            self.load()
+
+        self.ctx.run_op(answer, q.id, reply, on_error=failed)
 
     def _decide(self, op: Callable[..., ChangeSet]) -> None:
         """Take the current face off the queue at once, then ``op`` on it (reloading if it fails)."""
@@ -604,14 +469,14 @@ class ReviewView(QWidget):
         if self.mode == "questions" and self.questions:
             self.qpos = (self.qpos + 1) % len(self.questions)
         elif self.items:
-            self.pos = (self.pos + 1) % len(self.items)
+            self.current_row = (self.current_row + 1) % len(self.items)
         self._show_current()
 
     def previous(self) -> None:
         if self.mode == "questions" and self.questions:
             self.qpos = (self.qpos - 1) % len(self.questions)
         elif self.items:
-            self.pos = (self.pos - 1) % len(self.items)
+            self.current_row = (self.current_row - 1) % len(self.items)
         self._show_current()
 
     def one_by_one(self) -> None:
@@ -622,7 +487,7 @@ class ReviewView(QWidget):
         ids = [f.id for f in self.items]
         first = next((ids.index(f) for f in q.face_ids if f in ids), None)
         if first is not None:
-            self.pos = first
+            self.current_row = first
         self.set_mode("faces")
 
     def open_current_photo(self) -> None:
@@ -639,7 +504,7 @@ class ReviewView(QWidget):
 
     def _strip_clicked(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.pos = index.row()
+            self.current_row = index.row()
             self.mode = "faces"
             self._show_current()
             self.setFocus()

@@ -10,6 +10,7 @@ scrolled back into view asks again).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -83,10 +84,8 @@ class ThumbnailCache(QObject):
                 if fid in self._images or fid in self._no_chip:
                     continue
                 if fid in self._queued:
-                    try:
+                    with contextlib.suppress(ValueError):
                         self._queue.remove(fid)  # move it to the front
-                    except ValueError:
-                        pass
                 self._queue.append(fid)
                 self._queued.add(fid)
             while len(self._queue) > MAX_QUEUED:

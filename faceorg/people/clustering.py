@@ -215,8 +215,10 @@ def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale:
                 plan.set_to.pop(taken[key][1], None)
             taken[key] = (dist, f)
         plan.set_to[f] = (person, AssignmentSource.SUGGESTED, {
-            "distance": dist, "runner_up_id": int(match.runner_up_labels[k]) if match.runner_up_labels[k] >= 0 else None,
-            "runner_up_distance": float(match.runner_up_distances[k]) if np.isfinite(match.runner_up_distances[k]) else None})
+            "distance": dist,
+            "runner_up_id": int(match.runner_up_labels[k]) if match.runner_up_labels[k] >= 0 else None,
+            "runner_up_distance": (float(match.runner_up_distances[k])
+                                   if np.isfinite(match.runner_up_distances[k]) else None)})
     return set(plan.set_to)
 
 

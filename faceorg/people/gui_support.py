@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, Select, func, select
 
 from faceorg.people.queries import (
     doubt_of_faces,
@@ -21,7 +21,7 @@ from faceorg.people.queries import (
     with_status,
 )
 from faceorg.store.db import Library
-from faceorg.store.models import Assignment, Face, FaceStatus, Person
+from faceorg.store.models import Assignment, AssignmentSource, Face, FaceStatus, Person
 
 CHUNK = 500
 
@@ -51,7 +51,7 @@ def person_cards(library: Library, person_ids: Iterable[int] | None = None) -> l
     ids = None if person_ids is None else sorted(set(person_ids))
     with library.session() as s:
         counts: dict[int, int] = {}
-        people = []
+        people: list[Row[int, str | None, int | None, bool]] = []
         any_missing = s.scalar(missing_photos().limit(1)) is not None
         for chunk in _chunks(ids):
             q = select(Assignment.person_id, func.count()).group_by(Assignment.person_id)
@@ -101,12 +101,12 @@ class FaceCard:
     doubt: float | None = None  # not confirmed: distance to the person's nearest confirmed face (Person view)
 
 
-def _face_cards(q) -> list[FaceCard]:  # type: ignore[no-untyped-def]
+def _face_cards(q: Iterable[Row[int, int, int | None, AssignmentSource | None, FaceStatus]]) -> list[FaceCard]:
     return [FaceCard(fid, photo, pid, src.value if src is not None else None, status.value)
             for fid, photo, pid, src, status in q]
 
 
-def _face_card_query():  # type: ignore[no-untyped-def]
+def _face_card_query() -> Select[int, int, int | None, AssignmentSource | None, FaceStatus]:
     return (select(Face.id, Face.photo_id, Assignment.person_id, Assignment.source, Face.status)
             .outerjoin(Assignment, Assignment.face_id == Face.id))
 

@@ -357,7 +357,8 @@ def move_faces(library: Library, face_ids: Iterable[int], person_id: int) -> Cha
         previous = _owners(s, ids)
         _assign(op, ids, person_id)
         _clear_cover_if_gone(op, previous)
-        op.label = f"Move {len(ids)} face{'s' if len(ids) != 1 else ''}" + (f" to “{person.name}”" if person.name else "")
+        op.label = (f"Move {len(ids)} face{'s' if len(ids) != 1 else ''}"
+                    + (f" to “{person.name}”" if person.name else ""))
     return _result(op)
 
 
@@ -380,8 +381,8 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
         s, rec = op.session, op.recorder
         _faces(s, ids)
         owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
-        pairs = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
-        pairs = [(f, p) for f, p in pairs if p is not None]
+        candidates = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
+        pairs = [(f, p) for f, p in candidates if p is not None]
         if not pairs:
             raise FaceorgError("these faces belong to nobody; nothing to reject")
         for _, p in pairs:
@@ -500,28 +501,27 @@ def add_cannot_link(library: Library, face_a: int, face_b: int) -> ChangeSet:
 # -- undo and redo --------------------------------------------------------------------------------------
 def undo(library: Library) -> ChangeSet:
     """Undo the latest operation."""
-    with library.transaction() as s:
-        op = last_undoable(s)
-        if op is None:
-            raise FaceorgError("nothing to undo")
-        apply_states(s, op.changes, "b")
-        op.undone = True
-        cs = changes_of(op.changes)
-        cs.people_added, cs.people_removed = cs.people_removed, cs.people_added
-        cs.label, cs.operation_id = f"Undo {op.label}", op.id
-        return cs
+    return _replay(library, undo=True)
 
 
 def redo(library: Library) -> ChangeSet:
     """Redo the latest undone operation."""
+    return _replay(library, undo=False)
+
+
+def _replay(library: Library, *, undo: bool) -> ChangeSet:
+    """Put back the rows of the latest operation as they were before it (undo) or after it (redo)."""
+    word = "Undo" if undo else "Redo"
     with library.transaction() as s:
-        op = next_redoable(s)
+        op = last_undoable(s) if undo else next_redoable(s)
         if op is None:
-            raise FaceorgError("nothing to redo")
-        apply_states(s, op.changes, "a")
-        op.undone = False
+            raise FaceorgError(f"nothing to {word.lower()}")
+        apply_states(s, op.changes, "b" if undo else "a")
+        op.undone = undo
         cs = changes_of(op.changes)
-        cs.label, cs.operation_id = f"Redo {op.label}", op.id
+        if undo:  # the people an operation added are the ones its undo removes, and the other way round
+            cs.people_added, cs.people_removed = cs.people_removed, cs.people_added
+        cs.label, cs.operation_id = f"{word} {op.label}", op.id
         return cs
 
 

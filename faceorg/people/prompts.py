@@ -134,7 +134,7 @@ def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: floa
     if len(rows) < 2:
         return []
     x, lab = x[rows], labels[rows]
-    sizes = defaultdict(int)
+    sizes: defaultdict[int, int] = defaultdict(int)
     for v in lab.tolist():
         sizes[v] += 1
     k = min(neighbours, len(rows) - 1)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, case, func, select, true
+from sqlalchemy import ColumnElement, Row, Select, case, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from faceorg.errors import FaceorgError
@@ -53,7 +53,10 @@ class FaceSummary:
         return d
 
 
-def missing_photos():  # type: ignore[no-untyped-def]
+SelectT = TypeVar("SelectT", bound="Select[*tuple[Any, ...]]")
+
+
+def missing_photos() -> Select[int]:
     """Ids of the photos whose file is gone (kept in the library until they come back or are removed)."""
     return select(Photo.id).where(Photo.status == PhotoStatus.MISSING)
 
@@ -128,7 +131,7 @@ def list_people(library: Library, *, include_hidden: bool = False, name_filter: 
     return people
 
 
-def _face_query():  # type: ignore[no-untyped-def]
+def _face_query() -> Select[Face, str, Assignment, str | None, str | None]:
     runner = aliased(Person)
     return (select(Face, Photo.path, Assignment, Person.name, runner.name)
             .join(Photo, Photo.id == Face.photo_id)
@@ -137,7 +140,7 @@ def _face_query():  # type: ignore[no-untyped-def]
             .outerjoin(runner, runner.id == Assignment.runner_up_id))
 
 
-def _summaries(rows) -> list[FaceSummary]:  # type: ignore[no-untyped-def]
+def _summaries(rows: Iterable[Row[Face, str, Assignment, str | None, str | None]]) -> list[FaceSummary]:
     out = []
     for face, path, a, name, runner_name in rows:
         out.append(FaceSummary(
@@ -204,7 +207,7 @@ def face_ids_of_person(library: Library, person_id: int) -> list[int]:
                               .order_by(Face.quality.desc(), Face.id)))
 
 
-def with_status(query, status: FaceStatus | None, session: Session | None = None):  # type: ignore[no-untyped-def]
+def with_status(query: SelectT, status: FaceStatus | None, session: Session | None = None) -> SelectT:
     """Narrow a face query (joined to assignments) to a status; ``None``: normal faces of nobody, best first.
     Faces of missing photos are left out."""
     query = query.where(face_present(session))
@@ -293,12 +296,14 @@ def export_library(library: Library) -> dict[str, list[dict[str, object]]]:
     with library.session() as s:
         rows = s.execute(_face_query().where(Face.status != FaceStatus.NOT_FACE, Photo.status != PhotoStatus.MISSING)
                          .order_by(Photo.path, Face.x)).all()
-        photos = s.execute(select(Photo.id, Photo.path).where(Photo.status == PhotoStatus.OK).order_by(Photo.path)).all()
+        photos = s.execute(select(Photo.id, Photo.path).where(Photo.status == PhotoStatus.OK)
+                           .order_by(Photo.path)).all()
     by_photo: dict[int, list[dict[str, object]]] = {pid: [] for pid, _ in photos}
     for f in _summaries(rows):
         by_photo.setdefault(f.photo_id, []).append({
-            "id": f.id, "box": [round(v, 1) for v in f.box], "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
-                                                                       for i in range(0, len(f.landmarks), 2)],
+            "id": f.id, "box": [round(v, 1) for v in f.box],
+            "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
+                          for i in range(0, len(f.landmarks), 2)],
             "score": round(f.score, 4), "person_id": f.person_id, "person_name": f.person_name,
             "source": f.source, "status": f.status})
     paths = dict(photos)

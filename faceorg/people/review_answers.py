@@ -14,14 +14,24 @@ undo brings back both the data and the question.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sqlalchemy import select
 
 from faceorg.errors import FaceorgError
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.prompts import ANSWERS, KINDS, Question, _Library, _read, group_suggestion_questions
-from faceorg.people.prompts import same_person_questions, split_questions
+from faceorg.people.prompts import (
+    ANSWERS,
+    KINDS,
+    Question,
+    _Library,
+    _read,
+    group_suggestion_questions,
+    same_person_questions,
+    split_questions,
+)
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, CannotLink, FaceNotPerson, Person, PromptAnswer
 
@@ -57,7 +67,7 @@ def _mark(question: Question, answer: str) -> PromptAnswer:
                         faces=list(question.face_ids) if question.kind != "same_person" else None)
 
 
-def _marker(question: Question, answer: str) -> ops.Also:
+def _marker(question: Question, answer: str) -> Callable[[ops._Op], None]:
     """An ``also`` hook for ops: record the answer inside the operation (so undo removes it too)."""
     def add(op: ops._Op) -> None:
         mark = _mark(question, answer)

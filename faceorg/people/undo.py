@@ -12,7 +12,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from faceorg.people.changes import ChangeSet
@@ -24,9 +24,10 @@ from faceorg.store.models import (
     FaceNotPerson,
     FaceStatus,
     Operation,
-    PromptAnswer,
     Person,
     Photo,
+    PromptAnswer,
+    table_of,
 )
 
 Row = dict[str, Any]
@@ -41,17 +42,16 @@ class _Spec:
 
 
 SPECS: dict[str, _Spec] = {
-    "people": _Spec(Person.__table__, ["id"], ["name", "hidden", "cover_face_id"]),  # type: ignore[arg-type]
-    "photos": _Spec(Photo.__table__, ["id"], ["is_collage"], update_only=True),  # type: ignore[arg-type]
-    "faces": _Spec(Face.__table__, ["id"], ["status"], update_only=True,  # type: ignore[arg-type]
+    "people": _Spec(table_of(Person), ["id"], ["name", "hidden", "cover_face_id"]),
+    "photos": _Spec(table_of(Photo), ["id"], ["is_collage"], update_only=True),
+    "faces": _Spec(table_of(Face), ["id"], ["status"], update_only=True,
                    enums={"status": FaceStatus}),
-    "assignments": _Spec(Assignment.__table__, ["face_id"],  # type: ignore[arg-type]
+    "assignments": _Spec(table_of(Assignment), ["face_id"],
                          ["person_id", "source", "distance", "runner_up_id", "runner_up_distance", "strength"],
                          enums={"source": AssignmentSource}),
-    "face_not_person": _Spec(FaceNotPerson.__table__, ["face_id", "person_id"], []),  # type: ignore[arg-type]
-    "cannot_link": _Spec(CannotLink.__table__, ["face_a", "face_b"], []),  # type: ignore[arg-type]
-    "prompt_answers": _Spec(PromptAnswer.__table__, ["key"],  # type: ignore[arg-type]
-                            ["kind", "answer", "face_a", "face_b", "faces"]),
+    "face_not_person": _Spec(table_of(FaceNotPerson), ["face_id", "person_id"], []),
+    "cannot_link": _Spec(table_of(CannotLink), ["face_a", "face_b"], []),
+    "prompt_answers": _Spec(table_of(PromptAnswer), ["key"], ["kind", "answer", "face_a", "face_b", "faces"]),
 }
 # Inserts and updates go in this order, deletes in the reverse order (foreign keys).
 ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link", "prompt_answers"]
@@ -136,9 +136,7 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
         elif t == "assignments":
             cs.faces_changed.add(k[0])
             cs.people_changed |= {s["person_id"] for s in (b, a) if s is not None}
-        elif t == "faces":
-            cs.faces_changed.add(k[0])
-        elif t == "face_not_person":
+        elif t == "faces" or t == "face_not_person":
             cs.faces_changed.add(k[0])
         elif t == "cannot_link":
             cs.faces_changed |= set(k)
@@ -169,7 +167,7 @@ def apply_states(session: Session, entries: list[dict[str, Any]], which: str) ->
     session.flush()
 
 
-def _key_cond(spec: _Spec, key: Key):  # type: ignore[no-untyped-def]
+def _key_cond(spec: _Spec, key: Key) -> ColumnElement[bool]:
     return and_(*[spec.table.c[k] == v for k, v in zip(spec.key, key)])
 
 
@@ -180,17 +178,17 @@ def _exists(session: Session, table: Table, column: str, value: Any) -> bool:
 def _upsert(session: Session, table: str, key: Key, state: Row) -> None:
     spec = SPECS[table]
     values = {c: (spec.enums[c](v) if c in spec.enums and v is not None else v) for c, v in state.items()}
-    people, faces = Person.__table__, Face.__table__
+    people, faces = SPECS["people"].table, SPECS["faces"].table
     # Links to rows an automatic step removed since the operation are dropped, not restored.
-    if table == "people" and not _exists(session, faces, "id", values.get("cover_face_id")):  # type: ignore[arg-type]
+    if table == "people" and not _exists(session, faces, "id", values.get("cover_face_id")):
         values["cover_face_id"] = None
     if table == "assignments":
-        if not _exists(session, people, "id", values["person_id"]):  # type: ignore[arg-type]
+        if not _exists(session, people, "id", values["person_id"]):
             session.execute(delete(spec.table).where(_key_cond(spec, key)))
             return
-        if not _exists(session, people, "id", values.get("runner_up_id")):  # type: ignore[arg-type]
+        if not _exists(session, people, "id", values.get("runner_up_id")):
             values["runner_up_id"] = None
-    if table == "face_not_person" and not _exists(session, people, "id", key[1]):  # type: ignore[arg-type]
+    if table == "face_not_person" and not _exists(session, people, "id", key[1]):
         return
     present = session.execute(select(spec.table.c[spec.key[0]]).where(_key_cond(spec, key))).first() is not None
     if present:

@@ -16,8 +16,8 @@ from faceorg.detect.quality import face_quality, sharpness
 from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.embed.embedder import Embedder
 from faceorg.files import bytes_sha256
-from faceorg.scan.analysis import AnalyzedFace
-from faceorg.scan.imageio import WorkingImage
+from faceorg.imaging.decode import WorkingImage
+from faceorg.pipeline.analysis import AnalyzedFace
 
 CHIP_JPEG_QUALITY = 92
 
@@ -45,7 +45,8 @@ class DetectionSettings:
     detector_sha256: str
 
     def key(self) -> str:
-        text = f"retinaface:{self.detector_sha256[:16]}:{self.working_side}:{self.score_threshold:.3f}:{self.min_face_size}"
+        text = (f"retinaface:{self.detector_sha256[:16]}:{self.working_side}:{self.score_threshold:.3f}:"
+                f"{self.min_face_size}")
         return bytes_sha256(text.encode())[:24]
 
 
@@ -55,8 +56,9 @@ class OnnxFaceAnalyzer:
     Thread-safe: calls are serialised (the sessions use all cores themselves).
     """
 
-    def __init__(self, detector: RetinaFaceDetector, embedder: Embedder, settings: DetectionSettings,
-                 model_version_id: int) -> None:
+    def __init__(
+        self, detector: RetinaFaceDetector, embedder: Embedder, settings: DetectionSettings, model_version_id: int
+    ) -> None:
         self.detector = detector
         self.embedder = embedder
         self.settings = settings
@@ -95,19 +97,28 @@ class OnnxFaceAnalyzer:
                 assert vectors is not None and features is not None
                 result[i].append(self._face(images[i], det, chips[k], vectors[k], features[k]))
             t4 = time.perf_counter()
-            for stage, seconds in (("detect", t1 - t0), ("align", t2 - t1), ("embed", t3 - t2),
-                                   ("quality+encode", t4 - t3)):
+            for stage, seconds in (
+                ("detect", t1 - t0),
+                ("align", t2 - t1),
+                ("embed", t3 - t2),
+                ("quality+encode", t4 - t3),
+            ):
                 self.timings[stage] += seconds
         return result
 
-    def _face(self, image: WorkingImage, det: Detection, chip: np.ndarray, vector: np.ndarray,
-              features: np.ndarray) -> AnalyzedFace:
+    def _face(
+        self, image: WorkingImage, det: Detection, chip: np.ndarray, vector: np.ndarray, features: np.ndarray
+    ) -> AnalyzedFace:
         s = image.scale  # working-image pixels -> full-size upright photo pixels
         x, y, w, h = det.box
         sharp = sharpness(chip)
         return AnalyzedFace(
             box=(x * s, y * s, w * s, h * s),
             landmarks=tuple(float(v) * s for v in np.asarray(det.landmarks).reshape(-1)),
-            score=float(det.score), sharpness=float(sharp),
+            score=float(det.score),
+            sharpness=float(sharp),
             quality=float(face_quality(w, h, det.score, sharp)),
-            chip=encode_chip(chip), vector=vector, features=features)
+            chip=encode_chip(chip),
+            vector=vector,
+            features=features,
+        )

@@ -21,10 +21,10 @@ class Candidate:
     """A trained model and the gate's verdict on it.
 
     ``kind``: "head" (only the last layer changed: ``weight`` [128, 256]) or "full" (``module``, the torch
-    model to ship). ``folds`` / ``after``: what the gate held out, and every row's vector it judged. ``training``: counts of what it learned from. ``distance_scale``: its distances
-    relative to the base model's. ``ship_fraction`` / ``geometry_kept``: how far towards the fine-tuned
-    weights the deeper model went, and the geometry of the faces kept there (see
-    :mod:`faceorg.retrain.shipping`).
+    model to ship). ``folds`` / ``after``: what the gate held out, and every row's vector it judged.
+    ``training``: counts of what it learned from. ``distance_scale``: its distances relative to the base
+    model's. ``ship_fraction`` / ``geometry_kept``: how far towards the fine-tuned weights the deeper model
+    went, and the geometry of the faces kept there (see :mod:`faceorg.retrain.shipping`).
     """
 
     kind: str
@@ -43,6 +43,7 @@ class Candidate:
 
 def trainer_progress(progress: Progress, *, steps: bool = True) -> Callable[[int, int, str], None]:
     """A trainer's progress callback feeding ``progress``: its steps as the count (or only its message)."""
+
     def report(done: int, total: int, line: str) -> None:
         if steps and total:
             progress.set_total(total)

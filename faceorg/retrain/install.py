@@ -26,7 +26,7 @@ from faceorg.pipeline.analyzer import decode_chip
 from faceorg.progress import Progress
 from faceorg.settings import load_settings
 from faceorg.store.db import Library
-from faceorg.store.models import Embedding, FaceChip, ModelVersion
+from faceorg.store.models import Embedding, FaceChip, ModelVersion, table_of
 from faceorg.vectors import l2_normalize
 from faceorg.versions.files import (
     WORK_PREFIX,
@@ -228,9 +228,9 @@ def reembed_from_features(library: Library, version: ModelVersion, weight: np.nd
             with library.transaction() as s:
                 rows = s.execute(select(Embedding.face_id, Embedding.features).where(
                     Embedding.model_version_id == source.id, Embedding.face_id.in_(todo))).all()
-                feats = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+                feats = np.frombuffer(b"".join(r[1] or b"" for r in rows), np.float32).reshape(len(rows), -1)
                 vectors = l2_normalize(feats @ w.T).astype(np.float32)
-                s.execute(Embedding.__table__.insert(), [
+                s.execute(table_of(Embedding).insert(), [
                     {"face_id": fid, "model_version_id": version.id, "vector": vectors[k].tobytes(), "features": None}
                     for k, (fid, _) in enumerate(rows)])
             count += len(todo)
@@ -255,7 +255,7 @@ def reembed_from_chips(library: Library, version: ModelVersion, progress: Progre
             chips = dict(s.execute(select(FaceChip.face_id, FaceChip.image).where(FaceChip.face_id.in_(part))).all())
         vectors, features = embedder.embed(np.stack([decode_chip(chips[f]) for f in part]))
         with library.transaction() as s:
-            s.execute(Embedding.__table__.insert(), [
+            s.execute(table_of(Embedding).insert(), [
                 {"face_id": f, "model_version_id": version.id, "vector": vectors[k].tobytes(),
                  "features": features[k].tobytes()} for k, f in enumerate(part)])
         progress.advance(len(part))

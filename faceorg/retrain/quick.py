@@ -34,8 +34,15 @@ def train_quick(library: Library, data: LibraryTrainingData, version: ModelVersi
     initial = head_weight(library, version)
 
     def train(labels: np.ndarray, seconds: float, steps: bool) -> tuple[np.ndarray, str]:
-        result = train_head(data.features, labels, data.cannot_link, initial, HeadRecipe(seed=seed, max_seconds=seconds),
-                            progress=trainer_progress(progress, steps=steps), cancel=progress.check_cancelled)
+        result = train_head(
+            data.features,
+            labels,
+            data.cannot_link,
+            initial,
+            HeadRecipe(seed=seed, max_seconds=seconds),
+            progress=trainer_progress(progress, steps=steps),
+            cancel=progress.check_cancelled,
+        )
         return result.weight, result.stop_reason
 
     folds = gate_folds(data.labels, GATE_FOLDS, seed)
@@ -51,8 +58,9 @@ def train_quick(library: Library, data: LibraryTrainingData, version: ModelVersi
     return folds, after, final, reason
 
 
-def quick_candidate(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-                    seed: int) -> Candidate:
+def quick_candidate(
+    library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress, seed: int
+) -> Candidate:
     """Train a new last layer on the library's labels and judge it (see the module docstring)."""
     from faceorg.train.head import embed_from_features
 

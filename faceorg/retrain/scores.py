@@ -190,7 +190,7 @@ def default_clustering(vectors: np.ndarray, labels: np.ndarray, evaluated: list[
     folds_are_groups = len(evaluated) > 1  # as threshold_groups makes them: group i is fold i
     choosers = [tree(g) for g in groups]
     usable = [t is not None and len(np.unique(y)) >= 2 for t, y in choosers]
-    candidates = candidate_thresholds([t for (t, _), ok in zip(choosers, usable) if ok])
+    candidates = candidate_thresholds([t for (t, _), ok in zip(choosers, usable) if ok and t is not None])
     table = f_table(choosers, candidates) if len(candidates) else np.zeros((len(choosers), 0))
     out = []
     for i, rows in enumerate(evaluated):
@@ -270,6 +270,7 @@ def _model_scores(vectors: np.ndarray, labels: np.ndarray, evaluated: list[np.nd
                   groups: list[np.ndarray], far: float,
                   cluster_fn: ClusterFn | None) -> list[tuple[ModelScores, Verification]]:
     """One model's scores on every fold."""
+    clusterings: Sequence[tuple[float | None, np.ndarray]]
     if cluster_fn is None:
         clusterings = default_clustering(vectors, labels, evaluated, groups)
     else:

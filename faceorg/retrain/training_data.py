@@ -10,6 +10,7 @@ geometry in place (distillation).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,22 +60,33 @@ class LibraryTrainingData:
 
     def summary(self) -> dict[str, int]:
         counts = np.bincount(self.labels[self.labels >= 0], minlength=len(self.person_ids))
-        return {"people": int(np.count_nonzero(counts >= MIN_FACES_PER_PERSON)), "labelled_faces": self.n_labelled,
-                "unlabelled_faces": int(np.count_nonzero(self.labels < 0)), "known_negative_pairs": len(self.cannot_link)}
+        return {
+            "people": int(np.count_nonzero(counts >= MIN_FACES_PER_PERSON)),
+            "labelled_faces": self.n_labelled,
+            "unlabelled_faces": int(np.count_nonzero(self.labels < 0)),
+            "known_negative_pairs": len(self.cannot_link),
+        }
 
 
-def _vectors(library: Library, version_id: int, features_version_id: int,
-             face_ids: list[int]) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+def _vectors(
+    library: Library, version_id: int, features_version_id: int, face_ids: list[int]
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
     """Embeddings under the active version and 256-d features under the version that stores them."""
     vec, feat = {}, {}
     with library.session() as s:
         for i in range(0, len(face_ids), 900):
-            part = face_ids[i:i + 900]
-            for fid, v in s.execute(select(Embedding.face_id, Embedding.vector).where(
-                    Embedding.model_version_id == version_id, Embedding.face_id.in_(part))):
+            part = face_ids[i : i + 900]
+            for fid, v in s.execute(
+                select(Embedding.face_id, Embedding.vector).where(
+                    Embedding.model_version_id == version_id, Embedding.face_id.in_(part)
+                )
+            ):
                 vec[fid] = np.frombuffer(v, np.float32)
-            for fid, f in s.execute(select(Embedding.face_id, Embedding.features).where(
-                    Embedding.model_version_id == features_version_id, Embedding.face_id.in_(part))):
+            for fid, f in s.execute(
+                select(Embedding.face_id, Embedding.features).where(
+                    Embedding.model_version_id == features_version_id, Embedding.face_id.in_(part)
+                )
+            ):
                 if f is not None:
                     feat[fid] = np.frombuffer(f, np.float32)
     return vec, {f: v for f, v in feat.items() if f in vec}
@@ -88,15 +100,31 @@ def collect_training_data(library: Library, *, seed: int = 0, min_quality: float
     rng = np.random.default_rng(seed)
     with library.session() as s:
         usable = select(Face.id).where(Face.status == FaceStatus.NORMAL, Face.quality >= min_quality)
-        confirmed = s.execute(select(Assignment.face_id, Assignment.person_id).where(
-            Assignment.source == AssignmentSource.USER, Assignment.face_id.in_(usable))).all()
-        unlabelled = list(s.scalars(select(Face.id).outerjoin(Assignment, Assignment.face_id == Face.id).where(
-            Face.status == FaceStatus.NORMAL, Face.quality >= min_quality,
-            (Assignment.face_id.is_(None)) | (Assignment.source != AssignmentSource.USER))))
+        confirmed = s.execute(
+            select(Assignment.face_id, Assignment.person_id).where(
+                Assignment.source == AssignmentSource.USER, Assignment.face_id.in_(usable)
+            )
+        ).all()
+        unlabelled = list(
+            s.scalars(
+                select(Face.id)
+                .outerjoin(Assignment, Assignment.face_id == Face.id)
+                .where(
+                    Face.status == FaceStatus.NORMAL,
+                    Face.quality >= min_quality,
+                    (Assignment.face_id.is_(None)) | (Assignment.source != AssignmentSource.USER),
+                )
+            )
+        )
         rejections = s.execute(select(FaceNotPerson.face_id, FaceNotPerson.person_id)).all()
         pairs = s.execute(select(CannotLink.face_a, CannotLink.face_b)).all()
-        photo_of = dict(s.execute(select(Face.id, Face.photo_id).join(Photo, Photo.id == Face.photo_id).where(
-            Face.status == FaceStatus.NORMAL, Photo.is_collage.is_(False))).all())
+        photo_of = dict(
+            s.execute(
+                select(Face.id, Face.photo_id)
+                .join(Photo, Photo.id == Face.photo_id)
+                .where(Face.status == FaceStatus.NORMAL, Photo.is_collage.is_(False))
+            ).all()
+        )
     by_person: dict[int, list[int]] = defaultdict(list)
     for fid, pid in confirmed:
         by_person[pid].append(fid)
@@ -108,7 +136,8 @@ def collect_training_data(library: Library, *, seed: int = 0, min_quality: float
             f"{MIN_FACES_PER_PERSON} confirmed faces each (good-quality faces only); the library has "
             f"{len(people)} such {'person' if len(people) == 1 else 'people'}"
             + (f" (largest confirmed groups: {', '.join(map(str, have))})" if have else "")
-            + ". Name people and confirm their faces, then try again.")
+            + ". Name people and confirm their faces, then try again."
+        )
     if len(unlabelled) > MAX_UNLABELLED:
         unlabelled = sorted(rng.choice(unlabelled, MAX_UNLABELLED, replace=False).tolist())
     person_index = {p: i for i, p in enumerate(people)}
@@ -125,14 +154,24 @@ def collect_training_data(library: Library, *, seed: int = 0, min_quality: float
     index = {f: i for i, f in enumerate(face_ids)}
     negatives = _negative_pairs(index, by_person, rejections, pairs, photo_of, rng)
     return LibraryTrainingData(
-        face_ids=np.array(face_ids, np.int64), labels=np.array([label for _, label in rows], np.int64),
-        person_ids=np.array(people, np.int64), cannot_link=negatives,
+        face_ids=np.array(face_ids, np.int64),
+        labels=np.array([label for _, label in rows], np.int64),
+        person_ids=np.array(people, np.int64),
+        cannot_link=negatives,
         features=np.stack([feat[f] for f in face_ids]).astype(np.float32),
-        vectors=np.stack([vec[f] for f in face_ids]).astype(np.float32), model_version_id=version.id)
+        vectors=np.stack([vec[f] for f in face_ids]).astype(np.float32),
+        model_version_id=version.id,
+    )
 
 
-def _negative_pairs(index: dict[int, int], by_person: dict[int, list[int]], rejections, pairs, photo_of,  # type: ignore[no-untyped-def]
-                    rng: np.random.Generator) -> np.ndarray:
+def _negative_pairs(
+    index: dict[int, int],
+    by_person: dict[int, list[int]],
+    rejections: Iterable[tuple[int, int]],
+    pairs: Iterable[tuple[int, int]],
+    photo_of: Mapping[int, int],
+    rng: np.random.Generator,
+) -> np.ndarray:
     out: set[tuple[int, int]] = set()
 
     def add(a: int, b: int) -> None:
@@ -159,7 +198,7 @@ def _negative_pairs(index: dict[int, int], by_person: dict[int, list[int]], reje
     return np.array(sorted(out), np.int64).reshape(-1, 2)
 
 
-def chip_loader(library: Library, face_ids: np.ndarray):  # type: ignore[no-untyped-def]
+def chip_loader(library: Library, face_ids: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Rows -> float32 [k, 3, 150, 150] RGB chips, read from the library (for the thorough trainer)."""
 
     def load(rows: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ TRANSIENT_ERRORS = ("cannot read file:", "permission denied", "file not found")
 
 def is_transient(error: str | None) -> bool:
     """Whether a photo's recorded error may go away without the file changing."""
-    return bool(error) and error.lower().startswith(TRANSIENT_ERRORS)  # type: ignore[union-attr]
+    return error is not None and error.lower().startswith(TRANSIENT_ERRORS)
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,12 @@ from faceorg.concurrency import bounded_map
 from faceorg.errors import CancelledError, FaceorgError
 from faceorg.filenames import display_path
 from faceorg.files import bytes_sha256, sha256_file
+from faceorg.imaging.budget import MemoryBudget, default_budget
+from faceorg.imaging.decode import PhotoReadError, WorkingImage, load_working_image
+from faceorg.pipeline.analysis import AnalyzedFace, FaceAnalyzer
 from faceorg.progress import Progress
-from faceorg.scan.analysis import AnalyzedFace, FaceAnalyzer
-from faceorg.scan.budget import MemoryBudget, default_budget
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
 from faceorg.scan.face_merge import match_boxes
-from faceorg.scan.imageio import PhotoReadError, WorkingImage, load_working_image
 from faceorg.scan.walker import FoundFile, IgnoreRules, WalkError, collect_photos
 from faceorg.settings import load_settings
 from faceorg.store.db import Library
@@ -306,7 +306,8 @@ class Scanner:
             self.summary.failed += 1
             self._error(job.path, result.error)
         else:
-            info = result.image.info  # type: ignore[union-attr]
+            assert result.image is not None  # a read without an error has its image
+            info = result.image.info
             photo.status, photo.error = PhotoStatus.OK, None
             photo.width, photo.height, photo.orientation = info.width, info.height, info.orientation
             photo.taken_at = info.taken_at
@@ -411,7 +412,7 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
     the library's setting of that name).
 
     ``decode_budget``: bytes all workers together may hold in images being decoded (None: a quarter of
-    the memory up to 1 GiB, see :func:`~faceorg.scan.budget.default_budget`; 0: no bound, for comparison).
+    the memory up to 1 GiB, see :func:`~faceorg.imaging.budget.default_budget`; 0: no bound, for comparison).
 
     Cancelling through ``progress`` stops after the current batch; the summary says so.
     """

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from faceorg.store.models import Assignment, FaceNotPerson, Person
 
 
-def empty_unnamed_people() -> Select[tuple[int]]:
+def empty_unnamed_people() -> Select[int]:
     """Unnamed people with no faces and no "not this person" rule pointing at them.
 
     An empty unnamed group that faces were rejected from is kept (dormant, not listed) so that the

@@ -161,7 +161,7 @@ def check_is_library(path: Path) -> None:
         if "not a database" in str(exc):
             raise FaceorgError(f"cannot open the library database {path}: {exc}") from exc
         return  # e.g. a WAL database in a folder we may not write: the open below says why
-    foreign = (tables and "alembic_version" not in tables) or (revision and not FACEORG_TABLES <= tables)
+    foreign = (tables and "alembic_version" not in tables) or (revision and not tables >= FACEORG_TABLES)
     if foreign:
         some = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         raise FaceorgError(f"{path} is not a faceorg library: it is another application's SQLite database "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from faceorg.errors import FaceorgError
 from faceorg.filenames import display_path
@@ -93,7 +94,7 @@ def list_folders(library: Library) -> list[FolderInfo]:
         return [_info(session, f) for f in session.scalars(select(LibraryFolder).order_by(LibraryFolder.path))]
 
 
-def _info(session, folder: LibraryFolder) -> FolderInfo:  # type: ignore[no-untyped-def]
+def _info(session: Session, folder: LibraryFolder) -> FolderInfo:
     counts = dict(session.execute(
         select(Photo.status, func.count()).where(Photo.folder_id == folder.id).group_by(Photo.status)).all())
     return FolderInfo(id=folder.id, path=folder.path,

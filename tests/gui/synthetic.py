@@ -12,7 +12,7 @@ import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -220,7 +220,7 @@ def _bulk_insert(conn: Connection, table: type, rows: list[dict[str, object]]) -
         return
     t: Table = table.__table__  # type: ignore[attr-defined]
     cols = [c.name for c in t.columns]
-    now = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     defaults = {"created_at": now, "updated_at": now, "added_at": now}
 
     def plain(v: object) -> object:

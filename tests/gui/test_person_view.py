@@ -4,7 +4,6 @@ not this person, not a face, ignore, cover, photo."""
 from __future__ import annotations
 
 import pytest
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox
 from sqlalchemy import select

@@ -42,7 +42,7 @@ def test_review_lists_suggestions_by_uncertainty_with_the_person(window, qtbot, 
     assert first is not None and view.question.text() == f"Is this {first.person_name}?"
     assert view.person.face_id is not None  # the person's face is shown beside the face
     assert view.face.face_id == first.id
-    assert f"Review ({3 + len(view.questions)})" == window.sidebar.views.item(1).text()
+    assert window.sidebar.views.item(1).text() == f"Review ({3 + len(view.questions)})"
 
 
 def test_accept_reject_skip_with_single_keys(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]

@@ -103,7 +103,8 @@ def test_same_person_yes_with_a_then_undo(window, qtbot, scenario: Scenario, lib
     assert q.id in [x.id for x in view.questions]  # asked again after undo
 
 
-def test_same_person_no_with_r_keeps_the_groups_apart_and_undo_lifts_it(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+def test_same_person_no_with_r_keeps_the_groups_apart_and_undo_lifts_it(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
     ensure_vectors(library, scenario)
     piece = blair_in_two_pieces(library, scenario)
     view = open_review(window, qtbot)

@@ -18,7 +18,6 @@ from tests.gui.conftest import WAIT_MS, wait_idle, when_modal
 from tests.gui.scenario import Scenario
 from tests.libgen import decisions_snapshot
 
-
 snapshot = decisions_snapshot
 
 

@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from faceorg.scan.imageio import WorkingImage
+from faceorg.imaging.decode import WorkingImage
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from faceorg.scan.budget import MemoryBudget, decoded_bytes
+from faceorg.imaging.budget import MemoryBudget, decoded_bytes
 
 try:  # HEIC/HEIF support
     import pillow_heif
@@ -104,21 +104,20 @@ def _capture_time(im: Image.Image) -> datetime | None:
 
 def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, *,
                        reduced_decode: bool = True, budget: MemoryBudget | None = None) -> WorkingImage:
-    """Decode a photo (a path, or the file's bytes) upright as RGB, no larger than ``max_side`` on its long side (None: full size).
+    """Decode a photo (a path, or its bytes) upright as RGB, at most ``max_side`` on its long side (None: full size).
 
     JPEGs are decoded at reduced size with ``Image.draft`` (DCT scaling) when a smaller image is wanted;
     other formats are decoded whole, then shrunk by a whole factor before any conversion
     (``reduced_decode=False`` decodes and converts at full size first, for comparison).
     ``budget`` bounds the memory that all threads decoding at once may take (see
-    :mod:`faceorg.scan.budget`).
+    :mod:`faceorg.imaging.budget`).
     Raises :class:`PhotoReadError` with a clear message for any unreadable, corrupt, truncated or
     oversized file.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            fh = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
-            with fh, Image.open(fh) as im:
+            with io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb") as fh, Image.open(fh) as im:
                 fmt, full_size = im.format or "", im.size
                 if im.size[0] * im.size[1] > MAX_PIXELS:
                     raise Image.DecompressionBombError("too many pixels")
@@ -221,5 +220,3 @@ def _apply_orientation(im: Image.Image, orientation: int) -> Image.Image:
 def load_upright(path: str | Path) -> Image.Image:
     """The full-size upright photo as a Pillow RGB image (for display); raises PhotoReadError."""
     return Image.fromarray(load_working_image(path, max_side=None).pixels)
-
-

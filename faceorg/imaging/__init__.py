@@ -1,0 +1,1 @@
+"""Photo decoding: upright, first frame, reduced JPEG decoding within a memory budget, clear errors for bad files."""
