@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -494,3 +495,25 @@ def test_thorough_steps_back_while_unseen_people_are_matched_worse(
     )
     assert len(seen) == 3 and result.ship_fraction == shipping.SHIP_FRACTIONS[2]
     assert result.decision.accepted and any("Kept 40% of the fine-tuning" in line for line in result.decision.lines)
+
+
+def test_the_retrain_job_reports_retraining_and_what_it_changed(library: Library) -> None:
+    """The job the CLI and the app run: retraining's report, plus a change record (empty on a dry run)."""
+    from faceorg.jobs.retrain_job import RetrainJobReport, retrain_library
+
+    before = decisions(library)
+    job = retrain_library(library, depth="quick", dry_run=True)
+    assert isinstance(job, RetrainJobReport) and job.retrain.dry_run and job.changes.empty
+    out = job.as_dict()
+    assert out["summary"] == job.retrain.summary and out["cancelled"] is False
+    assert out["changes"]["faces_changed"] == [] and json.loads(json.dumps(out)) == out
+    assert job.one_line() == job.retrain.summary[0]
+    assert decisions(library) == before
+
+
+def test_a_change_record_survives_its_json_form() -> None:
+    from faceorg.people.changes import ChangeSet
+
+    cs = ChangeSet(label="Group faces", people_added={3}, people_changed={1, 2}, people_removed={4},
+                   faces_changed={7, 8}, photos_changed={9}, operation_id=5)
+    assert ChangeSet.from_dict(cs.as_dict()) == cs

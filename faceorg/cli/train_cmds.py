@@ -29,27 +29,16 @@ def register_models_use(models_sub: argparse._SubParsersAction[argparse.Argument
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from faceorg.capabilities import training_unavailable
-    from faceorg.errors import FaceorgError
-
-    missing = training_unavailable()
-    if missing is not None:
-        raise FaceorgError(missing)
-    from faceorg.retrain.retrain import retrain
+    from faceorg.jobs.retrain_job import retrain_library
 
     with open_from_args(args) as library, terminal_progress() as progress:
-        if args.dataset is not None:
-            from faceorg.retrain.retrain import retrain_from_dataset
-
-            report = retrain_from_dataset(library, args.dataset, dry_run=args.dry_run, progress=progress)
-        else:
-            report = retrain(library, depth=args.depth, dry_run=args.dry_run, progress=progress)
+        job = retrain_library(library, progress, depth=args.depth, dry_run=args.dry_run, dataset=args.dataset)
     if args.json:
-        print_json(report.as_dict())
+        print_json(job.as_dict())
     else:
-        for line in report.summary:
+        for line in job.retrain.summary:
             print(line)
-        print(f"({report.seconds:.1f} s)")
+        print(f"({job.retrain.seconds:.1f} s)")
     return 0
 
 

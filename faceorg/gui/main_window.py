@@ -47,7 +47,7 @@ from faceorg.store.db import Library
 from faceorg.store.folders import FolderInfo, add_folder, list_folders
 
 if TYPE_CHECKING:  # the retraining code loads only when it runs
-    from faceorg.retrain.retrain import RetrainReport
+    from faceorg.jobs.retrain_job import RetrainJobReport
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +82,10 @@ def group_job(library: Library, progress: Progress) -> ChangeSet:
     return recluster(library, progress)
 
 
-def retrain_job(library: Library, depth: str, dry_run: bool, progress: Progress) -> RetrainReport:
-    from faceorg.retrain.retrain import retrain
+def retrain_job(library: Library, depth: str, dry_run: bool, progress: Progress) -> RetrainJobReport:
+    from faceorg.jobs.retrain_job import retrain_library
 
-    return retrain(library, depth=depth, dry_run=dry_run, progress=progress)
+    return retrain_library(library, progress, depth=depth, dry_run=dry_run)
 
 
 class MainWindow(QMainWindow):
@@ -465,7 +465,8 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def _start_retrain(self, depth: str, dry_run: bool) -> None:
-        def done(report: RetrainReport) -> None:
+        def done(job: RetrainJobReport) -> None:
+            report = job.retrain
             self.retrain_report = show_report(self, report)
             if report.accepted and not report.dry_run:
                 self.reload_views()  # every face was re-embedded and regrouped

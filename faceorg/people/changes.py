@@ -33,6 +33,20 @@ class ChangeSet:
         return not (self.people_added or self.people_changed or self.people_removed or self.faces_changed
                     or self.photos_changed)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> ChangeSet:
+        """The inverse of :meth:`as_dict`."""
+        def ids(key: str) -> set[int]:
+            value = data.get(key) or []
+            assert isinstance(value, (list, set, tuple))
+            return {int(v) for v in value}
+
+        operation = data.get("operation_id")
+        return cls(label=str(data.get("label") or ""), people_added=ids("people_added"),
+                   people_changed=ids("people_changed"), people_removed=ids("people_removed"),
+                   faces_changed=ids("faces_changed"), photos_changed=ids("photos_changed"),
+                   operation_id=int(operation) if isinstance(operation, int) else None)
+
     def as_dict(self) -> dict[str, object]:
         return {"label": self.label, "operation_id": self.operation_id,
                 "people_added": sorted(self.people_added), "people_changed": sorted(self.people_changed),
