@@ -23,8 +23,9 @@ answer), one per face picked by hand, one per action applied to a selection, one
 The ideal is one decision per person with 2+ faces.
 
 Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning, recall pass) are
-switches of the oracle: **baseline** = all off, **now** = all that exist on. None exists yet, so the two
-are the same run today (the output says so).
+switches of the oracle (see ``benchmarks/effort/oracle.py``): **baseline** = all off (no questions, the
+grouping without its recall pass), **now** = all that exist in the app on (``--features`` picks some).
+Naming leaves a group's faces automatic in both (that change of issue 12 has no switch).
 
 Later photos (``degraded`` only): the careful oracle's finished library scans the corrections
 benchmark's later photos (30 % per person) on the base model (**without learning**), or after
@@ -56,7 +57,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from effort import libraries as libs
-from effort.oracle import AVAILABLE, FEATURES, Features, Oracle
+from effort.oracle import AVAILABLE, FEATURES, Features, Oracle, grouping
 from effort.truth import face_truth, people_to_sort, snapshot, unfinished
 from faceorg.store import open_library
 from faceorg.store.backups import copy_database
@@ -94,16 +95,15 @@ def remove_database(path: Path) -> None:
     shutil.rmtree(path.with_name(path.name + ".models"), ignore_errors=True)
 
 
-def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
-               keep: Path | None = None) -> dict[str, Any]:
+def run_oracle(
+    db: Path, work: Path, label: str, style: str, features: Features, keep: Path | None = None
+) -> dict[str, Any]:
     """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database."""
-    from faceorg.people.clustering import recluster
-
     target = work / f"{label}-{style}.sqlite"
     copy_database(db, target)
     with open_library(target) as library:
         start = time.perf_counter()
-        recluster(library)  # the grouping that ends a scan (the app's, not counted as the user's)
+        grouping(features)(library)  # the grouping that ends a scan (the app's, not counted as the user's)
         group_s = time.perf_counter() - start
         truth = face_truth(library)
         result = Oracle(library, truth, style, features, log=lambda m: say(f"{label}: {m}")).run().as_dict()  # type: ignore[arg-type]
@@ -113,17 +113,19 @@ def run_oracle(db: Path, work: Path, label: str, style: str, features: Features,
     if keep is not None:
         copy_database(target, keep)
     remove_database(target)
-    say(f"{label} {style}: {result['actions']} actions, {result['actions_per_100_faces']:.2f} per 100 faces "
+    say(
+        f"{label} {style}: {result['actions']} actions, {result['actions_per_100_faces']:.2f} per 100 faces "
         f"(ideal {result['ideal_per_100_faces']:.2f}); {result['unfinished_faces']} faces unfinished; "
-        f"{result['seconds']:.0f} s")
+        f"{result['seconds']:.0f} s"
+    )
     return result
 
 
-def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool, depth: str,
-                 now: Features) -> dict[str, Any]:
+def later_photos(
+    corrected: Path, later_folder: Path, work: Path, learning: bool, depth: str, now: Features
+) -> dict[str, Any]:
     """Scan the later photos into a copy of the finished library (after retraining with ``learning``),
     then the careful oracle finishes it; actions per 100 later faces."""
-    from faceorg.people.clustering import recluster
     from faceorg.pipeline.factory import analyzer_for_library
     from faceorg.scan.scanner import scan_library
     from faceorg.store.folders import add_folder
@@ -142,24 +144,35 @@ def later_photos(corrected: Path, later_folder: Path, work: Path, learning: bool
             start = time.perf_counter()
             try:
                 report = retrain(library, depth=depth, progress=libs.progress_to(say, f"retrain {depth}"))
-                out["retrain"] = {"depth": depth, "installed": report.accepted, "summary": report.summary,
-                                  "seconds": round(time.perf_counter() - start, 1)}
+                out["retrain"] = {
+                    "depth": depth,
+                    "installed": report.accepted,
+                    "summary": report.summary,
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
             except FaceorgError as exc:
-                out["retrain"] = {"depth": depth, "installed": False, "refused": str(exc),
-                                  "seconds": round(time.perf_counter() - start, 1)}
+                out["retrain"] = {
+                    "depth": depth,
+                    "installed": False,
+                    "refused": str(exc),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
             say(f"later photos, retrain: {out['retrain']}")
         add_folder(library, later_folder)
         start = time.perf_counter()
         summary = scan_library(library, analyzer=analyzer_for_library(library), progress=libs.progress_to(say, label))
-        recluster(library, libs.progress_to(say, label))
+        grouping(now)(library, libs.progress_to(say, label))
         out["scan"] = {"summary": summary.one_line(), "seconds": round(time.perf_counter() - start, 1)}
         truth = face_truth(library)
         later = face_truth(library, later_folder)
         result = Oracle(library, truth, "careful", now, log=lambda m: say(f"later {label}: {m}")).run()
         d = result.as_dict()
         n = len(later)
-        d.update(later_faces=n, actions_per_100_later_faces=round(100.0 * result.tally.total / n, 3) if n else 0.0,
-                 library_faces=len(truth))
+        d.update(
+            later_faces=n,
+            actions_per_100_later_faces=round(100.0 * result.tally.total / n, 3) if n else 0.0,
+            library_faces=len(truth),
+        )
         out.update(d)
     say(f"later photos {label}: {d['actions']} actions, {d['actions_per_100_later_faces']:.2f} per 100 later faces")
     return out
@@ -181,7 +194,8 @@ def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Name
     if scanned.later_folder is not None and not args.no_later and corrected.is_file():
         out["later_photos"] = {
             "without_learning": later_photos(corrected, scanned.later_folder, work, False, args.depth, args.now),
-            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, args.now)}
+            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, args.now),
+        }
     return out
 
 
@@ -191,8 +205,9 @@ def build(key: str, args: argparse.Namespace) -> libs.Scanned:
         return libs.lfw_library(images, args.cache, say, args.people, args.seed)
     if key == "degraded":
         return libs.degraded_library(args.data / "lfw", args.cache, say, args.people, args.seed)
-    return libs.family_library(images, args.cache, say, args.family_people, args.family_cap,
-                               args.family_strangers, args.seed)
+    return libs.family_library(
+        images, args.cache, say, args.family_people, args.family_cap, args.family_strangers, args.seed
+    )
 
 
 def headline(details: dict[str, Any]) -> dict[str, Any]:
@@ -202,9 +217,14 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
         if "error" in lib or "not_run" in lib:
             out[key] = {"not_run": lib.get("not_run") or lib.get("error")}
             continue
-        out[key] = {style: {"baseline": lib[style]["baseline"]["actions_per_100_faces"],
-                            "now": lib[style]["now"]["actions_per_100_faces"]}
-                    for style in STYLES if style in lib}
+        out[key] = {
+            style: {
+                "baseline": lib[style]["baseline"]["actions_per_100_faces"],
+                "now": lib[style]["now"]["actions_per_100_faces"],
+            }
+            for style in STYLES
+            if style in lib
+        }
         out[key]["ideal"] = next((lib[s]["baseline"]["ideal_per_100_faces"] for s in STYLES if s in lib), None)
         if "later_photos" in lib:
             lp = lib["later_photos"]

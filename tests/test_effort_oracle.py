@@ -22,12 +22,25 @@ from effort.oracle import (
     plan_named,
     plan_unsorted,
     review_answer,
+    truthful_answer,
 )
 from effort.truth import FaceState, people_to_sort, unfinished
 
 # A tiny hand-made world: Ann has faces 1-4, Bob 5-7, Cy only face 8 (a stranger), 9-12 are unknown faces.
-TRUTH: dict[int, str | None] = {1: "Ann", 2: "Ann", 3: "Ann", 4: "Ann", 5: "Bob", 6: "Bob", 7: "Bob", 8: "Cy",
-                                9: None, 10: None, 11: None, 12: None}
+TRUTH: dict[int, str | None] = {
+    1: "Ann",
+    2: "Ann",
+    3: "Ann",
+    4: "Ann",
+    5: "Bob",
+    6: "Bob",
+    7: "Bob",
+    8: "Cy",
+    9: None,
+    10: None,
+    11: None,
+    12: None,
+}
 TO_SORT = people_to_sort(TRUTH)
 
 
@@ -39,16 +52,16 @@ def test_goal_wants_people_with_their_named_person_and_strangers_out_of_groups()
     ann, unnamed, unnamed_alone = (10, "Ann"), (20, None), (21, None)
     state = {
         1: FaceState(1, "normal", *ann, "user"),
-        2: FaceState(2, "normal", *ann, "auto"),         # automatic, with the right person: done
-        3: FaceState(3, "normal", *ann, "suggested"),    # a pending suggestion: not yet
-        4: FaceState(4, "normal", *unnamed, "auto"),     # Ann's face in an unnamed group: not yet
-        5: FaceState(5, "normal", *ann, "user"),         # Bob confirmed as Ann: wrong
-        6: FaceState(6),                                  # Bob's face unsorted: not yet
-        7: FaceState(7, "ignored"),                       # Bob's face ignored: not yet
-        8: FaceState(8, "normal", *unnamed, "auto"),     # a stranger in a group of two: not yet
+        2: FaceState(2, "normal", *ann, "auto"),  # automatic, with the right person: done
+        3: FaceState(3, "normal", *ann, "suggested"),  # a pending suggestion: not yet
+        4: FaceState(4, "normal", *unnamed, "auto"),  # Ann's face in an unnamed group: not yet
+        5: FaceState(5, "normal", *ann, "user"),  # Bob confirmed as Ann: wrong
+        6: FaceState(6),  # Bob's face unsorted: not yet
+        7: FaceState(7, "ignored"),  # Bob's face ignored: not yet
+        8: FaceState(8, "normal", *unnamed, "auto"),  # a stranger in a group of two: not yet
         9: FaceState(9, "normal", *unnamed_alone, "auto"),  # a stranger alone in a group: fine
-        10: FaceState(10, "ignored"),                     # ignored stranger: fine
-        11: FaceState(11),                                # unsorted stranger: fine
+        10: FaceState(10, "ignored"),  # ignored stranger: fine
+        11: FaceState(11),  # unsorted stranger: fine
         12: FaceState(12, "normal", *ann, "suggested"),  # a stranger suggested for Ann: wrong
     }
     assert unfinished(state, TRUTH) == [3, 4, 5, 6, 7, 8, 12]
@@ -96,18 +109,27 @@ def test_hurried_names_by_the_main_person_without_cleaning() -> None:
 
 
 def test_a_named_persons_wrong_faces_are_moved_or_rejected_and_suggestions_answered_in_review() -> None:
-    faces = [FaceState(1, "normal", 10, "Ann", "user"), FaceState(5, "normal", 10, "Ann", "user"),
-             FaceState(6, "normal", 10, "Ann", "auto"), FaceState(9, "normal", 10, "Ann", "auto"),
-             FaceState(2, "normal", 10, "Ann", "suggested"), FaceState(12, "normal", 10, "Ann", "suggested")]
-    assert plan_named(10, "Ann", faces, TRUTH, TO_SORT) == [Step("move", (5, 6), "Bob"),
-                                                             Step("reject", (9,), person_id=10)]
+    faces = [
+        FaceState(1, "normal", 10, "Ann", "user"),
+        FaceState(5, "normal", 10, "Ann", "user"),
+        FaceState(6, "normal", 10, "Ann", "auto"),
+        FaceState(9, "normal", 10, "Ann", "auto"),
+        FaceState(2, "normal", 10, "Ann", "suggested"),
+        FaceState(12, "normal", 10, "Ann", "suggested"),
+    ]
+    assert plan_named(10, "Ann", faces, TRUTH, TO_SORT) == [
+        Step("move", (5, 6), "Bob"),
+        Step("reject", (9,), person_id=10),
+    ]
     assert review_answer(2, "Ann", TRUTH).kind == "review_accept"
     assert review_answer(12, "Ann", TRUTH).kind == "review_reject"
 
 
 def test_unsorted_faces_are_named_per_person_most_first_and_strangers_left() -> None:
-    assert plan_unsorted([9, 5, 1, 6, 11, 8], TRUTH, TO_SORT) == [Step("move", (5, 6), "Bob"),
-                                                                  Step("move", (1,), "Ann")]
+    assert plan_unsorted([9, 5, 1, 6, 11, 8], TRUTH, TO_SORT) == [
+        Step("move", (5, 6), "Bob"),
+        Step("move", (1,), "Ann"),
+    ]
 
 
 def test_features_switch_only_what_exists() -> None:
@@ -117,6 +139,26 @@ def test_features_switch_only_what_exists() -> None:
     assert everything.effective == frozenset({"prompts", "learning"}) & AVAILABLE
     assert not Features.baseline().uses("prompts")
     assert Features.now().effective == AVAILABLE
+    assert {"prompts", "group_suggestions", "split_suggestions"} <= AVAILABLE
+
+
+def test_questions_are_answered_by_the_truth() -> None:
+    members = {10: [1, 2], 11: [3, 4, 9], 12: [5, 6], 13: [9, 10], 14: [1, 2, 5, 6, 7]}
+    names = {10: "Ann", 11: None, 12: None, 13: None, 14: None}
+
+    def ans(kind: str, people: tuple[int, ...], faces: tuple[int, ...] = ()) -> str:
+        return truthful_answer(kind, members, names, people, faces, TRUTH, TO_SORT)
+
+    assert ans("same_person", (11, 10)) == "yes"  # mostly Ann, and Ann
+    assert ans("same_person", (12, 10)) == "no"  # Bob is not Ann
+    assert ans("same_person", (13, 11)) == "no"  # strangers are nobody to join
+    assert ans("split", (14,), (5, 6, 7)) == "no"  # the group is Bob's (3 of 5): his faces must stay
+    assert ans("split", (14,), (1, 2)) == "yes"  # the group is Bob's: Ann's faces split off
+    assert ans("split", (14,), (1, 5)) == "no"  # one of the odd faces is the group's person
+    assert ans("split", (13,), (9,)) == "no"  # a group of strangers: no one to split from
+    assert ans("group_suggestion", (10,), (3, 4)) == "yes"
+    assert ans("group_suggestion", (10,), (5, 9)) == "no"
+    assert ans("group_suggestion", (10,), (3, 5)) == "one_by_one"
 
 
 # -- the oracles on a real library ------------------------------------------------------------------
@@ -171,7 +213,8 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
 
 @pytest.mark.parametrize("style", ["careful", "hurried"])
 def test_oracle_finishes_a_real_library_through_the_apps_operations(
-        scanned_library: Path, models_dir: Path, tmp_path: Path, style: str) -> None:
+    scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
+) -> None:
     from sqlalchemy import func, select
 
     from effort.truth import face_truth, snapshot
@@ -209,6 +252,117 @@ def test_oracle_finishes_a_real_library_through_the_apps_operations(
     assert tally.total >= len(PEOPLE) + 1 + 2  # a decision per person, one merge, "Group faces", a picked face
 
 
+def test_a_whole_group_suggestion_is_answered_only_when_cheaper_than_face_by_face() -> None:
+    from faceorg.people.prompts import Question
+
+    oracle = Oracle(None, TRUTH, "careful", Features.now())  # type: ignore[arg-type]
+
+    def worth(faces: tuple[int, ...], suggested: set[int]) -> bool:
+        q = Question("group-10", "group_suggestion", "", 0.5, (10,), ("Ann",), (len(faces),), faces)
+        return oracle._worth_answering(q, {10: "Ann"}, suggested)
+
+    assert worth((1, 2, 3), {2, 3})  # all right: one "yes" instead of two Review answers
+    assert not worth((1, 2), set())  # all automatic and right: nothing to do
+    assert not worth((1, 2, 5), {5})  # one wrong suggestion: one Review answer beats "one by one" (3)
+    assert worth((1, 2, 3, 4, 5), {2, 3, 4, 5})  # one by one: 3 actions instead of 4
+    assert worth((1, 5), {1})  # a wrong automatic face is not in the face-by-face Review
+
+
+def _open_copy(scanned_library: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from faceorg.store import open_library
+    from faceorg.store.backups import copy_database
+
+    db = tmp_path / "copy.sqlite"
+    copy_database(scanned_library, db)
+    return open_library(db)
+
+
+def _operations(library) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from faceorg.store.models import Operation
+
+    with library.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Operation)))
+
+
+def _as_if_grouped(library) -> None:  # type: ignore[no-untyped-def]
+    """Make the split of ``_mess_up`` look like the grouping's own (automatic faces, no "not this person"
+    rule), as when the grouping leaves one person in two groups."""
+    from sqlalchemy import delete, update
+
+    from faceorg.store.models import Assignment, AssignmentSource, FaceNotPerson
+
+    with library.transaction() as s:
+        s.execute(delete(FaceNotPerson))
+        s.execute(update(Assignment).values(source=AssignmentSource.AUTO))
+
+
+def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decision(
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    from effort.truth import face_truth, snapshot
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)
+        _as_if_grouped(library)
+        blair = [f for f, t in truth.items() if t == "Tony_Blair"]
+        assert len({snapshot(library)[f].person_id for f in blair}) == 2
+        before = _operations(library)
+        oracle = Oracle(library, truth, "careful", Features(frozenset({"prompts"})))
+        oracle.answer_questions(("same_person",))
+        state = snapshot(library)
+        done = _operations(library) - before
+    assert oracle.answers.get("same_person yes", 0) >= 1
+    assert len({state[f].person_id for f in blair}) == 1  # "yes": Tony Blair's two groups are one
+    for person in PEOPLE:  # no wrong "yes": no group holds two people to sort
+        others = {state[f].person_id for f, t in truth.items() if t in PEOPLE and t != person}
+        assert not others & {state[f].person_id for f, t in truth.items() if t == person}
+    answers = sum(oracle.answers.values())
+    assert (
+        oracle.tally.by_kind == {"prompt_answer": answers} and oracle.tally.total == oracle.tally.decisions == answers
+    )
+    assert done == answers  # each answer was one operation of the app
+
+
+def test_split_and_whole_group_suggestions_answered_truthfully_with_one_by_one_fallback(
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    from effort.truth import face_truth, snapshot
+    from faceorg.people import ops
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        state = snapshot(library)
+        powell = sorted(f for f, t in truth.items() if t == "Colin_Powell")
+        serena = sorted(f for f, t in truth.items() if t == "Serena_Williams")
+        group = state[powell[0]].person_id
+        assert group is not None and all(state[f].person_id == group for f in powell)
+        ops.merge_people(library, group, {state[f].person_id for f in serena} - {None})  # type: ignore[arg-type]
+        oracle = Oracle(library, truth, "careful", Features(frozenset({"split_suggestions", "group_suggestions"})))
+        oracle.answer_questions(("split",))
+        state = snapshot(library)
+        assert oracle.answers == {"split yes": 1}  # Serena Williams's faces, the odd part, split off
+        assert {state[f].person_id for f in serena}.isdisjoint({state[f].person_id for f in powell})
+        # Colin Powell named with two of Serena's faces put back automatically: a partly wrong suggestion
+        ops.name_person(library, group, "Colin_Powell")
+        ops.merge_people(library, group, [state[serena[0]].person_id])  # type: ignore[list-item]
+        _as_if_grouped(library)
+        waiting = [f for f, s in snapshot(library).items() if s.person_id == group and s.source != "user"]
+        assert set(serena) & set(waiting)
+        oracle.tally = type(oracle.tally)()
+        oracle.answer_questions(("group_suggestion",), rounds=1)
+        state = snapshot(library)
+    assert oracle.answers["group_suggestion one_by_one"] == 1
+    right = sum(truth[f] == "Colin_Powell" for f in waiting)
+    # "one by one": the choice, each wrong face turned down, the rest accepted at once
+    assert oracle.tally.by_kind == {"prompt_answer": 1, "review_reject": len(waiting) - right, "accept_rest": 1}
+    assert oracle.tally.total == oracle.tally.decisions == 2 + len(waiting) - right
+    assert all(state[f].person_name == "Colin_Powell" and state[f].source == "user" for f in powell)
+    assert all(state[f].person_name != "Colin_Powell" for f in serena)
+
+
 # -- the benchmark's output -------------------------------------------------------------------------
 def _oracle_entry(per_100: float) -> dict[str, object]:
     return {"actions_per_100_faces": per_100, "ideal_per_100_faces": 1.5}
@@ -219,16 +373,22 @@ def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
 
     details = {
         "lfw": {"not_run": "not asked for (--libraries)"},
-        "degraded": {"careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
-                     "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
-                     "later_photos": {"without_learning": {"actions_per_100_later_faces": 90.0},
-                                      "with_learning": {"actions_per_100_later_faces": 60.0,
-                                                        "retrain": {"installed": True}}}},
+        "degraded": {
+            "careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
+            "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
+            "later_photos": {
+                "without_learning": {"actions_per_100_later_faces": 90.0},
+                "with_learning": {"actions_per_100_later_faces": 60.0, "retrain": {"installed": True}},
+            },
+        },
         "family": {"error": "RuntimeError: boom"},
     }
     out = effort_bench.headline(details)
-    assert out["degraded"] == {"careful": {"baseline": 60.0, "now": 40.0}, "hurried": {"baseline": 70.0, "now": 50.0},
-                               "ideal": 1.5}
+    assert out["degraded"] == {
+        "careful": {"baseline": 60.0, "now": 40.0},
+        "hurried": {"baseline": 70.0, "now": 50.0},
+        "ideal": 1.5,
+    }
     assert out["later_photos"] == {"without_learning": 90.0, "with_learning": 60.0, "model_installed": True}
     assert out["lfw"] == {"not_run": "not asked for (--libraries)"}
     assert out["family"] == {"not_run": "RuntimeError: boom"}

@@ -2,7 +2,7 @@
 
 - **decision**: one per choice about a whole thing the app shows: naming a group, merging it by naming
   it with a name in use, ignoring a whole group of strangers, answering one Review suggestion, answering
-  one prompt.
+  one prompt (yes, no or "one by one"), accepting the rest of a whole-group suggestion.
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
 - **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore).
@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-DECISION_KINDS = ("name", "merge", "ignore_group", "review_accept", "review_reject", "prompt_answer")
+DECISION_KINDS = (
+    "name",
+    "merge",
+    "ignore_group",
+    "review_accept",
+    "review_reject",
+    "prompt_answer",
+    "accept_rest",
+)  # prompt_answer: yes, no or "one by one"
 SELECTION_KINDS = ("move", "reject", "ignore")
 
 
@@ -71,15 +79,27 @@ class Tally:
 
     def as_dict(self, faces: int, ideal: int) -> dict[str, object]:
         """Totals per 100 faces with their parts, the ideal (one decision per person to sort)."""
-        return {"actions": self.total, "actions_per_100_faces": per_100(self.total, faces),
-                "parts": {"decisions": self.decisions, "face_picks": self.face_picks,
-                          "selection_actions": self.selection_actions, "regroups": self.regroups},
-                "parts_per_100_faces": {"decisions": per_100(self.decisions, faces),
-                                        "face_picks": per_100(self.face_picks, faces),
-                                        "selection_actions": per_100(self.selection_actions, faces),
-                                        "regroups": per_100(self.regroups, faces)},
-                "by_kind": dict(sorted(self.by_kind.items())), "by_pass": dict(self.by_pass),
-                "ideal": ideal, "ideal_per_100_faces": per_100(ideal, faces), "faces": faces}
+        return {
+            "actions": self.total,
+            "actions_per_100_faces": per_100(self.total, faces),
+            "parts": {
+                "decisions": self.decisions,
+                "face_picks": self.face_picks,
+                "selection_actions": self.selection_actions,
+                "regroups": self.regroups,
+            },
+            "parts_per_100_faces": {
+                "decisions": per_100(self.decisions, faces),
+                "face_picks": per_100(self.face_picks, faces),
+                "selection_actions": per_100(self.selection_actions, faces),
+                "regroups": per_100(self.regroups, faces),
+            },
+            "by_kind": dict(sorted(self.by_kind.items())),
+            "by_pass": dict(self.by_pass),
+            "ideal": ideal,
+            "ideal_per_100_faces": per_100(ideal, faces),
+            "faces": faces,
+        }
 
 
 def per_100(n: int, faces: int) -> float:

@@ -14,8 +14,8 @@ Passes:
      mostly strangers: pick each person's faces and Move them To their name, then ignore the rest of the
      group as a whole (when two or more faces remain).
    - *hurried*: names a group after its main person when that person has at least half of its faces,
-     without looking closer (wrong faces are confirmed with it); ignores a group with nobody it knows;
-     leaves the others for later.
+     without looking closer (its faces, wrong ones too, stay automatic: naming confirms nothing);
+     ignores a group with nobody it knows; leaves the others for later.
 2. **Regroup** ("Group faces", one action): the app matches unsorted faces to named people (suggestions)
    and regroups the rest.
 3. **Sweep**, repeated until the goal holds (at most ``MAX_SWEEPS`` times):
@@ -25,24 +25,45 @@ Passes:
    - unnamed groups left: the careful plan;
    - unsorted faces: per person, pick them and Name them (one selection action).
 
-``Features`` holds the switches of issue 12's new helpers (prompts, whole-group suggestions, split
-suggestions, learning as the user works, the recall pass). None exists yet (``AVAILABLE`` is empty), so
-today the switches change nothing: the baseline (all off) and now (all available on) are one run.
-A new helper joins by adding its name to ``AVAILABLE`` and a step kind to ``measure`` (a prompt answer
-is one decision), and by a pass guarded by ``self.features.uses(name)``: e.g. answering "same person?"
-prompts before the sweep, accepting a whole group's suggestion in one decision, taking a flagged split.
+``Features`` holds the switches of issue 12's helpers; each one on changes what the oracle does, the
+way a user of the app would use it (every answer to a question is one decision):
+
+- ``split_suggestions``: before the groups pass and at the start of each sweep, the Review's split
+  questions (:func:`faceorg.people.prompts.list_questions`) are answered truthfully
+  (:func:`faceorg.people.review_answers.answer`): "yes" when none of the odd faces is the group's person
+  (its name, or its main person when unnamed), "no" otherwise.
+- ``prompts``: at the start of each sweep, the "same person?" questions: "yes" when the two groups' people
+  (name, or main person) are the same known person, "no" otherwise.
+- ``group_suggestions``: in each sweep, instead of answering a named person's waiting faces one by one, the
+  whole-group question: "yes" when every face is that person, "no" when none is, otherwise "one by one"
+  (one decision for the choice, one per wrong face turned down, one to accept the rest); when answering
+  its suggested faces one at a time in the face-by-face Review costs less, the oracle does that instead.
+- ``recall_pass``: the app's grouping (``recluster``) runs its conservative recall pass (off: passed
+  ``recall_pass=False``), when the app has it.
+- ``learning``: not in the app yet (no step uses it).
+
+``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from faceorg.errors import FaceorgError
-from faceorg.people import ops
+from faceorg.people import ops, review_answers
 from faceorg.people.clustering import recluster
+from faceorg.people.prompts import (
+    KINDS,
+    Question,
+    _Library,
+    _read,
+    group_suggestion_questions,
+    same_person_questions,
+    split_questions,
+)
 from faceorg.people.queries import review_queue
 from faceorg.store.db import Library
 
@@ -51,9 +72,33 @@ from .truth import FaceState, Truth, group_sizes, people_to_sort, snapshot, unfi
 
 Style = Literal["careful", "hurried"]
 MAX_SWEEPS = 3
+STOP_AFTER_NO = 3  # a user stops answering "same person?" (or split) questions after this many "no" in a row
 
 FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass")
-AVAILABLE: frozenset[str] = frozenset()  # issue 12's helpers that exist in the app today
+
+
+def _has_recall_pass() -> bool:
+    import inspect
+
+    return "recall_pass" in inspect.signature(recluster).parameters
+
+
+# issue 12's helpers that exist in the app today
+AVAILABLE: frozenset[str] = frozenset(
+    {"prompts", "group_suggestions", "split_suggestions"} | ({"recall_pass"} if _has_recall_pass() else set())
+)
+
+
+def grouping(features: Features) -> Callable[..., object]:
+    """The app's "Group faces" with the recall pass on or off as ``features`` say (when the app has one)."""
+    if "recall_pass" not in AVAILABLE:
+        return recluster
+    on = features.uses("recall_pass")
+
+    def regroup(library: Library, progress: object = None) -> object:
+        return recluster(library, progress, recall_pass=on)  # type: ignore[call-arg,arg-type]
+
+    return regroup
 
 
 @dataclass(frozen=True)
@@ -83,8 +128,7 @@ class Features:
         return frozenset(f for f in self.on if f in AVAILABLE)
 
     def describe(self) -> dict[str, object]:
-        return {"on": sorted(self.on), "effective": sorted(self.effective),
-                "missing": sorted(set(self.on) - AVAILABLE)}
+        return {"on": sorted(self.on), "effective": sorted(self.effective), "missing": sorted(set(self.on) - AVAILABLE)}
 
 
 @dataclass(frozen=True)
@@ -173,6 +217,76 @@ def review_answer(face_id: int, person_name: str | None, truth: Mapping[int, str
     return Step("review_accept" if truth.get(face_id) == person_name else "review_reject", (face_id,))
 
 
+def group_identity(
+    faces: list[int], name: str | None, truth: Mapping[int, str | None], to_sort: set[str]
+) -> str | None:
+    """Who a group is to the oracle: its name when named, else its main person to sort (None: strangers)."""
+    if name is not None:
+        return name
+    return _main_person(_by_identity(faces, truth, to_sort)[0])
+
+
+def truthful_answer(
+    kind: str,
+    members: Mapping[int, list[int]],
+    names: Mapping[int, str | None],
+    person_ids: tuple[int, ...],
+    face_ids: tuple[int, ...],
+    truth: Mapping[int, str | None],
+    to_sort: set[str],
+) -> str:
+    """The oracle's answer to one review question: "yes", "no" or (a partly wrong group suggestion)
+    "one_by_one". ``members``: each group's faces now; ``names``: each group's name."""
+
+    def who(p: int) -> str | None:
+        return group_identity(sorted(members.get(p, [])), names.get(p), truth, to_sort)
+
+    if kind == "same_person":
+        a, b = (who(p) for p in person_ids)
+        return "yes" if a is not None and a == b else "no"
+    if kind == "split":
+        person = who(person_ids[0])
+        return "yes" if person is not None and all(truth.get(f) != person for f in face_ids) else "no"
+    if kind == "group_suggestion":
+        name = names.get(person_ids[0])
+        right = sum(truth.get(f) == name for f in face_ids)
+        return "yes" if right == len(face_ids) else "no" if right == 0 else "one_by_one"
+    raise ValueError(f"unknown question kind {kind!r}")
+
+
+def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
+    """:func:`faceorg.people.prompts.list_questions` from data read once (skipped ones last, surest first)."""
+    make = {
+        "same_person": same_person_questions,
+        "group_suggestion": group_suggestion_questions,
+        "split": split_questions,
+    }
+    out = [q for k in kinds for q in make[k](lib)]
+    out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
+    return out
+
+
+def answer_listed(library: Library, question: Question, lib: _Library, reply: str) -> object:
+    """:func:`faceorg.people.review_answers.answer` for a question just listed from ``lib`` whose groups have
+    not changed since: the same operations (and the same record of the answer), without computing every
+    question again for each answer (on all of LFW, listing the "same person?" questions takes ~1.5 min)."""
+    if question.kind == "same_person":
+        if reply == "yes":
+            src, dst = question.person_ids
+            return ops.merge_people(
+                library, dst, [src], label="Same person", also=review_answers._marker(question, "yes")
+            )
+        return review_answers._not_same_person(library, question, lib)
+    if question.kind == "group_suggestion":
+        also = review_answers._marker(question, reply)
+        if reply == "yes":
+            return ops.accept_suggestions(library, question.face_ids, also=also)
+        return ops.reject_faces(library, question.face_ids, question.person_ids[0], also=also)
+    if reply == "yes":
+        return ops.split_faces(library, question.face_ids, also=review_answers._marker(question, "yes"))
+    return review_answers._only_mark(library, question, "Keep the group as it is")
+
+
 @dataclass
 class OracleResult:
     style: str
@@ -184,6 +298,7 @@ class OracleResult:
     failures: list[str] = field(default_factory=list)
     sweeps: int = 0
     seconds: float = 0.0
+    answers: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -195,6 +310,7 @@ class OracleResult:
             "n_failures": len(self.failures),
             "failures": self.failures[:10],
             "seconds": round(self.seconds, 1),
+            "answers": dict(sorted(self.answers.items())),
         }
 
 
@@ -219,8 +335,10 @@ class Oracle:
         self.tally = Tally()
         self.failures: list[str] = []
         self._say = log
-        self._regroup = regroup or recluster
+        self._regroup = regroup or grouping(self.features)
         self._phase = ""
+        self._question: tuple[Question, _Library] | None = None  # what a "prompt_answer" step answers
+        self.answers: Counter[str] = Counter()  # "kind reply" -> how many answers
 
     # -- doing ------------------------------------------------------------------------------------
     def do(self, step: Step) -> bool:
@@ -238,12 +356,17 @@ class Oracle:
                 ops.ignore_faces(lib, ids)
             elif step.kind == "reject":
                 ops.reject_faces(lib, ids, step.person_id)
-            elif step.kind == "review_accept":
+            elif step.kind in ("review_accept", "accept_rest"):
                 ops.accept_suggestions(lib, ids)
             elif step.kind == "review_reject":
                 ops.reject_suggestions(lib, ids)
             elif step.kind == "regroup":
                 self._regroup(lib)
+            elif step.kind == "prompt_answer":
+                assert step.name is not None
+                if step.name != "one_by_one":  # choosing "one by one" changes nothing by itself
+                    assert self._question is not None
+                    answer_listed(lib, *self._question, step.name)
             else:
                 raise ValueError(f"unknown step {step.kind}")
         except FaceorgError as exc:
@@ -278,6 +401,11 @@ class Oracle:
                 self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style), named)
 
     def sweep(self) -> None:
+        kinds = tuple(
+            k for k, f in (("split", "split_suggestions"), ("same_person", "prompts")) if self.features.uses(f)
+        )
+        if kinds:
+            self.answer_questions(kinds)
         state = snapshot(self.library)
         named = {s.person_name for s in state.values() if s.person_name}
         for pid, faces in sorted(self._groups(state, named=True).items()):
@@ -286,6 +414,8 @@ class Oracle:
             self._do_all(
                 plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort), named
             )
+        if self.features.uses("group_suggestions"):
+            self.answer_questions(("group_suggestion",), rounds=1)
         for face in review_queue(self.library):
             if face.source == "suggested" and face.id in self.truth:
                 self.do(review_answer(face.id, face.person_name, self.truth))
@@ -293,6 +423,79 @@ class Oracle:
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
+
+    def _members(self) -> tuple[dict[int, list[int]], dict[int, str | None], set[int]]:
+        """Each group's faces, each group's name, and the faces waiting as suggestions."""
+        members: dict[int, list[int]] = defaultdict(list)
+        names: dict[int, str | None] = {}
+        suggested: set[int] = set()
+        for s in snapshot(self.library).values():
+            if s.person_id is not None and s.status == "normal":
+                members[s.person_id].append(s.id)
+                names[s.person_id] = s.person_name
+                if s.source == "suggested":
+                    suggested.add(s.id)
+        return members, names, suggested
+
+    def answer_questions(self, kinds: tuple[str, ...], rounds: int = 3) -> None:
+        """Answer the Review's open questions of ``kinds`` truthfully, surest first, one decision each.
+
+        Each round lists the questions once and answers those whose groups no earlier answer of the round
+        changed (the others come back, recomputed, in the next round; a next round only after a "yes").
+        The user stops answering a kind of yes/no question after ``STOP_AFTER_NO`` "no" in a row (the
+        rest are unlikely). A whole-group suggestion whose faces are all automatic and right is left alone
+        (they count as done; confirming them is not needed); one that would cost more than answering its
+        suggested faces one at a time in the face-by-face Review is left to that Review."""
+        asked: set[str] = set()
+        noes: Counter[str] = Counter()  # "no" in a row, per kind
+        for _ in range(rounds):
+            members, names, suggested = self._members()
+            lib = _read(self.library)
+            if lib is None:
+                return
+            touched: set[int] = set()
+            yes = 0
+            for q in _questions(lib, kinds):
+                if q.id in asked or touched & set(q.person_ids) or noes[q.kind] >= STOP_AFTER_NO:
+                    continue
+                asked.add(q.id)
+                if q.kind == "group_suggestion" and not self._worth_answering(q, names, suggested):
+                    continue
+                reply = self._answer(q, lib, members, names)
+                touched |= set(q.person_ids)
+                yes += reply != "no"
+                if q.kind != "group_suggestion":
+                    noes[q.kind] = noes[q.kind] + 1 if reply == "no" else 0
+            if not yes:
+                break
+
+    def _worth_answering(self, q: Question, names: Mapping[int, str | None], suggested: set[int]) -> bool:
+        """Whether the whole-group question is cheaper than answering its suggested faces one at a time in
+        the face-by-face Review (where only suggestions wait; wrong automatic faces were fixed before)."""
+        name = names.get(q.person_ids[0])
+        wrong = [f for f in q.face_ids if self.truth.get(f) != name]
+        waiting = [f for f in q.face_ids if f in suggested]
+        if not wrong and not waiting:
+            return False  # all automatic and right: done already
+        if any(f not in suggested for f in wrong):
+            return True  # a wrong automatic face: the face-by-face Review does not show it
+        whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
+        return whole <= len(waiting)
+
+    def _answer(
+        self, q: Question, lib: _Library, members: Mapping[int, list[int]], names: Mapping[int, str | None]
+    ) -> str:
+        reply = truthful_answer(q.kind, members, names, q.person_ids, q.face_ids, self.truth, self.to_sort)
+        self._question = (q, lib)
+        self.answers[f"{q.kind} {reply}"] += 1
+        self.do(Step("prompt_answer", q.face_ids, reply, q.person_ids[0]))
+        if reply == "one_by_one":  # the wrong faces turned down one at a time, then the rest accepted at once
+            name = names.get(q.person_ids[0])
+            wrong = [f for f in q.face_ids if self.truth.get(f) != name]
+            for f in wrong:
+                self.do(Step("review_reject", (f,)))
+            self.do(Step("accept_rest", tuple(f for f in q.face_ids if f not in wrong)))
+        return reply
 
     def remaining(self) -> list[int]:
         return unfinished(snapshot(self.library), self.truth)
@@ -310,6 +513,8 @@ class Oracle:
             unfinished=0,
         )
         self._phase = "groups"
+        if self.features.uses("split_suggestions"):
+            self.answer_questions(("split",))
         self.group_pass(self.style)
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
         self._phase = "regroup"
@@ -326,5 +531,6 @@ class Oracle:
             )
         result.unfinished = len(self.remaining())
         result.failures = self.failures
+        result.answers = dict(self.answers)
         result.seconds = time.perf_counter() - start
         return result
