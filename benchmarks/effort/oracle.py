@@ -267,24 +267,9 @@ def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
 
 
 def answer_listed(library: Library, question: Question, lib: _Library, reply: str) -> object:
-    """:func:`faceorg.people.review_answers.answer` for a question just listed from ``lib`` whose groups have
-    not changed since: the same operations (and the same record of the answer), without computing every
-    question again for each answer (on all of LFW, listing the "same person?" questions takes ~1.5 min)."""
-    if question.kind == "same_person":
-        if reply == "yes":
-            src, dst = question.person_ids
-            return ops.merge_people(
-                library, dst, [src], label="Same person", also=review_answers._marker(question, "yes")
-            )
-        return review_answers._not_same_person(library, question, lib)
-    if question.kind == "group_suggestion":
-        also = review_answers._marker(question, reply)
-        if reply == "yes":
-            return ops.accept_suggestions(library, question.face_ids, also=also)
-        return ops.reject_faces(library, question.face_ids, question.person_ids[0], also=also)
-    if reply == "yes":
-        return ops.split_faces(library, question.face_ids, also=review_answers._marker(question, "yes"))
-    return review_answers._only_mark(library, question, "Keep the group as it is")
+    """The app's answer to a question just listed from ``lib`` (see
+    :func:`faceorg.people.review_answers.answer_question`)."""
+    return review_answers.answer_question(library, question, lib, reply)
 
 
 @dataclass

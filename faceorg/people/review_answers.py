@@ -142,6 +142,14 @@ def answer(library: Library, question_id: str, reply: str) -> ChangeSet:
     if reply not in ANSWERS:
         raise FaceorgError(f"answer with one of {', '.join(ANSWERS)}, not {reply!r}")
     question, lib = find_question(library, question_id)
+    return answer_question(library, question, lib, reply)
+
+
+def answer_question(library: Library, question: Question, lib: _Library, reply: str) -> ChangeSet:
+    """Answer ``question``, just listed from ``lib`` (its groups unchanged since), without listing every
+    question again (which compares every face with every other)."""
+    if reply not in ANSWERS:
+        raise FaceorgError(f"answer with one of {', '.join(ANSWERS)}, not {reply!r}")
     if reply == "skip":
         return _skip(library, question)
     also = _marker(question, reply)
@@ -175,4 +183,4 @@ def accept_person_suggestions(library: Library, person_id: int) -> ChangeSet:
     return ops.accept_suggestions(library, faces)
 
 
-__all__ = ["KINDS", "ANSWERS", "answer", "find_question", "accept_person_suggestions"]
+__all__ = ["KINDS", "ANSWERS", "answer", "answer_question", "find_question", "accept_person_suggestions"]
