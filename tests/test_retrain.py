@@ -90,7 +90,8 @@ def test_the_gate_refuses_when_the_evidence_is_too_thin_to_tell() -> None:
     better /= np.linalg.norm(better, axis=1, keepdims=True)
     decision = judge(before, better, labels, [fold], seed=0)
     assert not decision.accepted
-    assert decision.lines[0].startswith("Only 28 confirmed faces of 7 people") and "too few to judge" in decision.lines[0]
+    assert decision.lines[0].startswith("Only 28 confirmed faces of 7 people")
+    assert "too few to judge" in decision.lines[0]
     assert decision.lines[-1].startswith("Current model kept")
 
 

@@ -69,7 +69,7 @@ def cmd_train_when_due(args: argparse.Namespace) -> int:
     with open_from_args(args) as library:
         due = learning_due(library)
         if not due.due:
-            why = due.reason or f"{due.new_corrections} new corrections of the {due.threshold} that start it"
+            why = due.reason
             if args.json:
                 print_json({"ran": False, "due": False, "new_corrections": due.new_corrections,
                             "threshold": due.threshold, "reason": why, "last": last_learning(library)})
@@ -81,7 +81,7 @@ def cmd_train_when_due(args: argparse.Namespace) -> int:
         line = last_learning(library)
     if args.json:
         print_json({"ran": True, "due": True, "new_corrections": due.new_corrections, "threshold": due.threshold,
-                    "status": line, **job.as_dict()})
+                    "status": line, **(job.as_dict() if job is not None else {})})
     else:
         print(line)
     return 0

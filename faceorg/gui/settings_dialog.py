@@ -113,6 +113,17 @@ class SettingsDialog(QDialog):
         face_help.setWordWrap(True)
         face_help.setObjectName("help")
 
+        self.learn = QCheckBox("Learn from my corrections as I work (used only when it recognises better)")
+        self.learn.setObjectName("learnAsYouGo")
+        self.learn.setChecked(settings.learn_as_you_go)
+        self.learn_after = QSpinBox()
+        self.learn_after.setObjectName("learnAfterCorrections")
+        self.learn_after.setRange(1, 100_000)
+        self.learn_after.setSuffix(" new corrections")
+        self.learn_after.setValue(settings.learn_after_corrections)
+        self.learn.toggled.connect(self.learn_after.setEnabled)
+        self.learn_after.setEnabled(settings.learn_as_you_go)
+
         analysis = QGroupBox("Face analysis")
         form = QFormLayout(analysis)
         form.addRow(self.use_gpu)
@@ -121,6 +132,8 @@ class SettingsDialog(QDialog):
         form.addRow("", sens_help)
         form.addRow("Smallest face:", self.min_face)
         form.addRow("", face_help)
+        form.addRow(self.learn)
+        form.addRow("Learn after:", self.learn_after)
         library = QGroupBox("Library")
         lib_layout = QVBoxLayout(library)
         lib_layout.addWidget(self.folders)
@@ -143,4 +156,5 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         """The settings as edited."""
         return replace(self.original, use_gpu=self.use_gpu.isChecked(),
-                       cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value())
+                       cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value(),
+                       learn_as_you_go=self.learn.isChecked(), learn_after_corrections=self.learn_after.value())

@@ -6,12 +6,22 @@ more of them (a setting) than when learning last ran, and ``learn_as_you_go`` is
 starts :func:`learn_now` in the background: the quick depth (:mod:`faceorg.retrain.quick`), judged by the
 same gate as "Improve Recognition", installed only when it does better, then the unsorted faces regrouped;
 no face the user placed moves. What it did is kept as one line the app shows (:func:`last_learning`).
+
+The app runs it in a child process (:func:`learn_in_child`, which runs ``faceorg train --when-due``):
+importing and exporting the model runs C code that holds Python's interpreter lock for seconds at a time
+(measured: 3.5 s importing PyTorch), which would freeze the window if it ran on one of its threads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,7 +29,6 @@ from sqlalchemy import func, select
 from faceorg.capabilities import training_unavailable
 from faceorg.errors import FaceorgError
 from faceorg.jobs.retrain_job import RetrainJobReport, retrain_library
-from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import load_settings
 from faceorg.store.db import Library
@@ -71,7 +80,15 @@ def learning_due(library: Library) -> LearningDue:
     missing = training_unavailable()
     if missing is not None:
         return LearningDue(False, new, threshold, missing)
-    return LearningDue(new >= threshold, new, threshold)
+    return LearningDue(new >= threshold, new, threshold,
+                       "" if new >= threshold else f"{new} new corrections of the {threshold} that start it")
+
+
+def start_counting(library: Library) -> None:
+    """Count corrections from now on, unless learning has a record already (the app calls it when it opens
+    a library, so that a library with years of corrections does not start learning the moment it opens)."""
+    if not _state(library):
+        _record(library, corrections_count(library), "")
 
 
 def _record(library: Library, corrections: int, line: str) -> None:
@@ -92,9 +109,9 @@ def status_line(job: RetrainJobReport, when: dt.datetime) -> str:
     return f"Checked what your corrections teach at {at}: {verdict[:1].lower()}{verdict[1:]}"
 
 
-def learn_now(library: Library, progress: Progress | None = None) -> RetrainJobReport:
+def learn_now(library: Library, progress: Progress | None = None) -> RetrainJobReport | None:
     """Run the quick depth on the user's corrections now (judged, installed only when better) and record
-    what it did; too few corrections to learn from is recorded too, not raised."""
+    what it did; too few corrections to learn from is recorded (None), not raised: it runs unasked."""
     progress = progress or Progress()
     corrections = corrections_count(library)
     started = dt.datetime.now()
@@ -102,11 +119,34 @@ def learn_now(library: Library, progress: Progress | None = None) -> RetrainJobR
         job = retrain_library(library, progress, depth="quick")
     except FaceorgError as exc:
         _record(library, corrections, f"Learning at {started:%H:%M}: {exc}")
-        raise
+        return None
     _record(library, corrections, status_line(job, started))
     return job
 
 
-def learning_changes(job: RetrainJobReport) -> ChangeSet:
-    """What the app must refresh after learning ran (the regrouping's change record)."""
-    return job.changes
+def child_command(db: Path) -> list[str]:
+    """The command that runs ``train --when-due --json`` on ``db`` (the packaged app is the CLI too)."""
+    faceorg = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "faceorg"]
+    return [*faceorg, "--db", str(db), "train", "--when-due", "--json"]
+
+
+def learn_in_child(db: Path, progress: Progress | None = None, poll_s: float = 0.1) -> dict[str, Any]:
+    """Run learning in a child process and wait for it (Cancel stops the child; a model is swapped in
+    atomically, so an interrupted run leaves the current one working); the child's JSON report."""
+    progress = progress or Progress()
+    progress.start("Learning from your corrections")
+    with open(os.devnull, "wb") as quiet:
+        child = subprocess.Popen(child_command(db), stdout=subprocess.PIPE, stderr=quiet, stdin=subprocess.DEVNULL)
+    try:
+        while child.poll() is None:
+            progress.check_cancelled()
+            time.sleep(poll_s)
+    except BaseException:
+        child.terminate()
+        child.wait()
+        raise
+    out = child.stdout.read() if child.stdout is not None else b""
+    if child.returncode != 0:
+        raise FaceorgError(f"learning stopped with exit status {child.returncode}")
+    report: dict[str, Any] = json.loads(out or b"{}")
+    return report

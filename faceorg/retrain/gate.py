@@ -6,8 +6,8 @@ the people it learned (verification rate at a 1-in-1000 false-accept rate, and t
 regrouping them: better on one, worse on neither; measured by :mod:`faceorg.retrain.scores`); the
 library's own grouping of every held-out face (:mod:`faceorg.retrain.regroup_check`: right faces, wrong
 faces, mixed groups, split people) must be no worse on any count; and it must not match the faces of
-people it never saw clearly worse. Too few held-out faces or people to tell is a refusal. The vectors judged are those of the model as
-it will run (see :func:`faceorg.retrain.install.embed_as_installed`).
+people it never saw clearly worse. Too few held-out faces or people to tell is a refusal. The vectors
+judged are those of the model as it will run (see :func:`faceorg.retrain.install.embed_as_installed`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from faceorg.cluster.metrics import bcubed, singletons_for_noise
 from faceorg.retrain import regroup_check, wording
 from faceorg.retrain.folds import GateFold
-from faceorg.cluster.metrics import bcubed, singletons_for_noise
 from faceorg.retrain.scores import ModelScores, gate_report
 from faceorg.settings import Settings
 

@@ -49,16 +49,29 @@ def fit_metric_head(features: np.ndarray, labels: np.ndarray, cannot_link: np.nd
     ``initial_weight``'s metric (see :func:`blend_metrics`). ``labels [n]``: person per row, -1
     unlabelled (ignored, except as one side of a ``cannot_link`` pair ``[k, 2]`` of row indices). Needs two
     people with two faces or more; raises ValueError otherwise."""
-    x = np.asarray(features, dtype=np.float64)
-    labels = np.asarray(labels)
+    with one_blas_thread():  # small matrices: extra threads only spin on a busy machine
+        return _fit(np.asarray(features), np.asarray(labels), cannot_link, initial_weight, share, shrinkage,
+                    negative_weight, dim)
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # comes with scikit-learn, which hdbscan requires
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _fit(features: np.ndarray, labels: np.ndarray, cannot_link: np.ndarray | None, initial_weight: np.ndarray | None,
+         share: float, shrinkage: float, negative_weight: float, dim: int) -> MetricHead:
     use = labels >= 0
     people, inverse, counts = np.unique(labels[use], return_inverse=True, return_counts=True)
     if np.count_nonzero(counts >= 2) < 2:
         raise ValueError("needs at least two people with two faces each")
-    xl = x[use]
-    means = np.zeros((len(people), x.shape[1]))
-    np.add.at(means, inverse, xl)
-    means /= counts[:, None]
+    xl = np.asarray(features[use], dtype=np.float64)
+    onehot = np.zeros((len(people), len(xl)))
+    onehot[inverse, np.arange(len(xl))] = 1.0
+    means = onehot @ xl / counts[:, None]  # (np.add.at is 50x slower)
     within = xl - means[inverse]
     sw = within.T @ within / max(len(xl) - len(people), 1)
     sw += shrinkage * np.trace(sw) / sw.shape[0] * np.eye(sw.shape[0])
@@ -66,7 +79,7 @@ def fit_metric_head(features: np.ndarray, labels: np.ndarray, cannot_link: np.nd
     sb = (centred * counts[:, None]).T @ centred / counts.sum()
     pairs = np.asarray(cannot_link if cannot_link is not None else np.zeros((0, 2)), dtype=np.int64).reshape(-1, 2)
     if len(pairs) and negative_weight > 0:
-        diff = x[pairs[:, 0]] - x[pairs[:, 1]]
+        diff = np.asarray(features[pairs[:, 0]], np.float64) - np.asarray(features[pairs[:, 1]], np.float64)
         sb += negative_weight * 0.5 * diff.T @ diff / len(diff)
     values, vectors = np.linalg.eigh(sw)
     whiten = (vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T
