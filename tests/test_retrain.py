@@ -591,3 +591,23 @@ def test_learning_runs_after_enough_new_corrections(library: Library) -> None:
     save_settings(library, dataclasses.replace(load_settings(library), learn_as_you_go=False))
     off = learning_due(library)
     assert not off.due and "off" in off.reason
+
+
+def test_models_back_and_train_when_due_on_the_command_line(library: Library,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from faceorg.jobs.learning import start_counting
+    from tests.clirun import run_cli
+
+    db = str(library.path)
+    code, out, err = run_cli(capsys, "--db", db, "models", "back")
+    assert code == 1 and out == "" and err.strip().splitlines() == [
+        "faceorg: error: the library uses its first model (dlib-v1): there is no previous one to go back to"]
+    start_counting(library)
+    code, out, err = run_cli(capsys, "--db", db, "train", "--when-due", "--json")
+    report = json.loads(out)  # exactly one JSON document
+    assert code == 0 and report["ran"] is False and report["new_corrections"] == 0
+    assert report["reason"] == "0 new corrections of the 30 that start it"
+    base, new = _perturbed_version(library)
+    code, out, err = run_cli(capsys, "--db", db, "models", "back", "--json")
+    assert code == 0 and json.loads(out)["label"] == f"Go back to the previous model ({base.name})"
+    assert active_version(library).name == base.name
