@@ -80,3 +80,35 @@ def test_learning_starts_by_itself_after_enough_corrections(window, qtbot, scena
                                         "Learning at")), status.toolTip()
     assert "BCubed" not in status.toolTip() and not learning_due(library).due
     assert window.learning.runs == 1
+
+
+def test_go_back_to_the_previous_model_from_the_file_menu(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    from PySide6.QtWidgets import QMessageBox
+
+    from faceorg.progress import Progress
+    from faceorg.retrain.retrain import RetrainReport, install_model
+    from faceorg.versions.records import active_version, head_weight
+
+    if scenario.kind != "real":
+        pytest.skip("model versions need faces analysed by the real models")
+    window.go_back_action.trigger()  # the first model: nothing to go back to, said in the status bar
+    assert "no previous one to go back to" in window.statusBar().currentMessage()
+    base = active_version(library)
+    weight = head_weight(library, base) * np.float32(1.01)
+    report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
+    install_model(library, base, "head", report, Progress(), weight=weight)
+    with library.session() as s:
+        decided = sorted(s.execute(select(Assignment.face_id, Assignment.person_id)
+                                   .where(Assignment.source == AssignmentSource.USER)).all())
+    window.go_back_action.trigger()
+    box = window.go_back_box
+    assert isinstance(box, QMessageBox) and box.isVisible() and base.name in box.text()
+    go = next(b for b in box.buttons() if b.text() == "Go Back")
+    go.click()
+    qtbot.waitUntil(lambda: not window.ctx.jobs.running and active_version(library).name == base.name,
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: "everything you decided is kept" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    with library.session() as s:
+        assert sorted(s.execute(select(Assignment.face_id, Assignment.person_id)
+                                .where(Assignment.source == AssignmentSource.USER)).all()) == decided
