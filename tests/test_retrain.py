@@ -175,12 +175,14 @@ def test_dry_run_reports_before_and_after_and_changes_nothing(library: Library) 
     assert decisions(library) == before
 
 
-def _perturbed_version(library: Library) -> tuple[ModelVersion, ModelVersion]:
-    """Install a new head version (a slightly changed last layer) through the real install path."""
+def _perturbed_version(library: Library, noise: float | None = None) -> tuple[ModelVersion, ModelVersion]:
+    """Install a new head version (a changed last layer) through the real install path: noise 0.01, or
+    ``noise`` times the weights' own spread."""
     base = active_version(library)
     assert base is not None
     weight = head_weight(library, base)
-    weight = weight + np.random.default_rng(0).normal(scale=0.01, size=weight.shape).astype(np.float32)
+    scale = 0.01 if noise is None else noise * float(np.sqrt(np.mean(weight ** 2)))
+    weight = weight + np.random.default_rng(0).normal(scale=scale, size=weight.shape).astype(np.float32)
     report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
     new = install_model(library, base, "head", report, Progress(), weight=weight)
     return base, new
@@ -559,9 +561,11 @@ def test_go_back_to_the_previous_model_keeps_what_the_user_decided(library: Libr
     with pytest.raises(FaceorgError, match="no previous one to go back to"):
         install.go_back(library)
     placed = decisions(library)
-    named = _named_assignments(library)
-    base, new = _perturbed_version(library)
+    base, new = _perturbed_version(library, noise=0.6)  # a model that spreads faces quite differently
     assert install.previous_version(library).name == base.name
+    recluster(library)  # as retraining does after installing
+    assert decisions(library) == placed
+    named = _named_assignments(library)
     cs = install.go_back(library)
     assert active_version(library).name == base.name and cs.label.startswith("Go back to the previous model")
     assert decisions(library) == placed and _named_assignments(library) == named
