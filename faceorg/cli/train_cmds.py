@@ -88,12 +88,22 @@ def cmd_train_when_due(args: argparse.Namespace) -> int:
 
 
 def cmd_models_back(args: argparse.Namespace) -> int:
-    from faceorg.retrain.install import go_back
+    """``models back``: like ``models use`` of the active version, nothing to do on the first model is no error."""
+    from faceorg.errors import FaceorgError
+    from faceorg.people.changes import ChangeSet
+    from faceorg.retrain.install import go_back, previous_version
 
-    with open_from_args(args) as library, terminal_progress() as progress:
-        cs = go_back(library, progress)
+    with open_from_args(args) as library:
+        try:
+            previous_version(library)
+        except FaceorgError as exc:
+            cs, note = ChangeSet(label="Go back to the previous model"), f"Nothing to do: {exc}."
+        else:
+            with terminal_progress() as progress:
+                cs = go_back(library, progress)
+            note = f"{cs.label}: {len(cs.faces_changed)} faces regrouped; everything you decided is kept."
     if args.json:
-        print_json(cs.as_dict())
+        print_json({**cs.as_dict(), "note": note})
     else:
-        print(f"{cs.label}: {len(cs.faces_changed)} faces regrouped; everything you decided is kept.")
+        print(note)
     return 0
