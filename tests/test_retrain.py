@@ -615,3 +615,27 @@ def test_models_back_and_train_when_due_on_the_command_line(library: Library,
     code, out, err = run_cli(capsys, "--db", db, "models", "back", "--json")
     assert code == 0 and json.loads(out)["label"] == f"Go back to the previous model ({base.name})"
     assert active_version(library).name == base.name
+
+
+def test_learning_in_a_child_process_reports_and_stops_on_cancel(library: Library) -> None:
+    import threading
+
+    from faceorg.jobs.learning import last_learning, learn_in_child, start_counting
+    from faceorg.progress import CancelledError
+    from faceorg.settings import load_settings, save_settings
+
+    save_settings(library, dataclasses.replace(load_settings(library), learn_after_corrections=1))
+    start_counting(library)
+    report = learn_in_child(library.path)  # not due: the child says so in its one JSON document
+    assert report["ran"] is False and report["new_corrections"] == 0
+    with library.transaction() as s:
+        from faceorg.store.state import set_state
+
+        set_state(s, "learning", None)  # never ran: every correction is new
+    progress = Progress()
+    threading.Timer(1.0, progress.cancel).start()
+    with pytest.raises(CancelledError):
+        learn_in_child(library.path, progress)
+    assert active_version(library).name == "dlib-v1" and last_learning(library) == ""
+    report = learn_in_child(library.path)
+    assert report["ran"] is True and report["status"] == last_learning(library) != ""
