@@ -306,7 +306,7 @@ def export_library(library: Library) -> dict[str, list[dict[str, object]]]:
             "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
                           for i in range(0, len(f.landmarks), 2)],
             "score": round(f.score, 4), "person_id": f.person_id, "person_name": f.person_name,
-            "source": f.source, "status": f.status})
+            "source": f.source, "status": f.status, "manual": f.manual})
     paths = dict(photos)
     return {"photos": [{"path": paths[pid], "faces": faces} for pid, faces in by_photo.items() if pid in paths]}
 
