@@ -108,7 +108,8 @@ def stepped_back(fraction: float) -> str:
 
 
 def now_using(name: str, previous: str) -> str:
-    return f"Now using embedder {name} (roll back with `faceorg models use {previous}`)."
+    return (f"Now using embedder {name} (go back to {previous} with File → Go Back to the Previous Model, or "
+            "`faceorg models back`).")
 
 
 DRY_RUN = "Dry run: nothing was changed."
