@@ -21,6 +21,7 @@ from faceorg.store.models import (
     AssignmentSource,
     CannotLink,
     Face,
+    FaceNameOrigin,
     FaceNotPerson,
     FaceStatus,
     Operation,
@@ -52,9 +53,11 @@ SPECS: dict[str, _Spec] = {
     "face_not_person": _Spec(table_of(FaceNotPerson), ["face_id", "person_id"], []),
     "cannot_link": _Spec(table_of(CannotLink), ["face_a", "face_b"], []),
     "prompt_answers": _Spec(table_of(PromptAnswer), ["key"], ["kind", "answer", "face_a", "face_b", "faces"]),
+    "face_name_origins": _Spec(table_of(FaceNameOrigin), ["face_id"], ["name", "origin", "path"]),
 }
 # Inserts and updates go in this order, deletes in the reverse order (foreign keys).
-ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link", "prompt_answers"]
+ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link", "prompt_answers",
+         "face_name_origins"]
 CHUNK = 500
 
 
@@ -136,7 +139,7 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
         elif t == "assignments":
             cs.faces_changed.add(k[0])
             cs.people_changed |= {s["person_id"] for s in (b, a) if s is not None}
-        elif t == "faces" or t == "face_not_person":
+        elif t in ("faces", "face_not_person", "face_name_origins"):
             cs.faces_changed.add(k[0])
         elif t == "cannot_link":
             cs.faces_changed |= set(k)
