@@ -12,7 +12,7 @@ from PIL import Image
 
 from faceorg.xmp.orientation import stored_to_upright, upright_to_stored
 from faceorg.xmp.read import read_photo_names
-from tests.xmpgen import TO_STORED, mp_arg, mwg_arg, run_exiftool, stored_box
+from tests.xmpgen import mp_arg, mwg_arg, run_exiftool, stored_box
 
 
 def _close(a: tuple[float, ...], b: tuple[float, ...], tol: float = 0.005) -> bool:
