@@ -84,7 +84,7 @@ def _faces_to_write(library: Library, person_ids: Iterable[int] | None,
     out: dict[int, tuple[_PhotoRef, list[NamedBox]]] = {}
     with library.session() as s:
         for face, name, photo in s.execute(query):
-            if not photo.width or not photo.height:
+            if not photo.width or not photo.height or name is None:
                 continue
             w, h = float(photo.width), float(photo.height)
             ref = _PhotoRef(photo.id, photo.path, photo.orientation, photo.width, photo.height)
