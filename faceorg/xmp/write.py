@@ -161,19 +161,33 @@ def _li_box(li: ET.Element, fmt: str) -> tuple[str, Box | None, bool]:
 
 
 def _merge_list(bag: ET.Element, fmt: str, ours: list[tuple[NamedBox, Box]]) -> tuple[list[str], list[str]]:
-    """Replace the bag's face items at our faces' places with ours; the names before and after."""
-    before, kept = [], []
+    """Put our faces into a region bag; the face names before and after.
+
+    An existing face region at one of our faces' places is replaced, unless it already has that face's name
+    (then it stays as its writer made it); the other items stay.
+    """
+    before, after = [], []
+    satisfied: set[int] = set()
     for li in list(bag):
         name, box, is_face = _li_box(li, fmt)
         if is_face and name:
             before.append(name)
-        if is_face and box is not None and any(same_place(box, s) > 0 for _, s in ours):
+        at = [i for i, (_, s) in enumerate(ours) if box is not None and is_face and same_place(box, s) > 0]
+        if not at:
+            if is_face and name:
+                after.append(name)
+            continue
+        same = next((i for i in at if ours[i][0].name == name and i not in satisfied), None)
+        if same is not None:
+            satisfied.add(same)
+            after.append(name)
+        else:
             bag.remove(li)
-        elif is_face and name:
-            kept.append(name)
-    for face, stored in ours:
-        (_mwg_item if fmt == "mwg" else _mp_item)(bag, face, stored)
-    return before, kept + [f.name for f, _ in ours]
+    for i, (face, stored) in enumerate(ours):
+        if i not in satisfied:
+            (_mwg_item if fmt == "mwg" else _mp_item)(bag, face, stored)
+            after.append(face.name)
+    return before, after
 
 
 def _new_tree() -> tuple[ET.Element, ET.Element]:
