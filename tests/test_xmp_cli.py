@@ -76,4 +76,5 @@ def test_scan_without_the_setting_reads_no_names(photos: tuple[Path, dict[str, l
 def test_mistakes_give_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = str(tmp_path / "lib.sqlite")
     code, out, err = run_cli(capsys, "--db", db, "xmp", "export", "--person", "999")
-    assert code == 1 and out == "" and err.strip() == "faceorg: error: no person with id 999 (see `faceorg people list`)"
+    assert code == 1 and out == ""
+    assert err.strip() == "faceorg: error: no person with id 999 (see `faceorg people list`)"
