@@ -147,14 +147,30 @@ def test_dry_run_changes_nothing(lib: Library) -> None:
     assert all(v[2] is None for v in _names_by_face(lib).values())
 
 
-def test_a_region_without_a_detected_face_is_a_missed_face(lib: Library, tagged: tuple[Path, dict]) -> None:
+def test_a_region_without_a_detected_face_becomes_a_face(lib: Library) -> None:
     with lib.session() as s:
         photo = s.scalars(select(Photo).where(Photo.path.like("%o1-mwg-xmp.jpg"))).one()
         path, size = Path(photo.path), (photo.width, photo.height)
-    boxes = [*face_boxes(2), (TILE // 2 - 20, 5, 40, 40)]  # a region between the faces, on no face
+    boxes = [*face_boxes(2), (TILE // 2 - 20, 5, 40, 40)]  # a region between the faces, on no detected face
     write_names(path, ["A", "B", "Hidden Face"], boxes, 1, size, fmt="mwg", where="xmp")
+    dry = import_names(lib, photo_ids=[photo.id], dry_run=True)
+    assert [(f.name, f.face_id) for f in dry.new_faces] == [("Hidden Face", None)]
+    assert dry.new_faces[0].box == pytest.approx((TILE // 2 - 20, 5, 40, 40), abs=1.5)
     report = import_names(lib, photo_ids=[photo.id])
-    assert [(f.name, f.face_id) for f in report.new_faces] == [("Hidden Face", None)]
-    assert report.new_faces[0].box == pytest.approx((TILE // 2 - 20, 5, 40, 40), abs=1.5)
-    assert sorted(f.name for f in report.imported) == ["A", "B"]
-    assert AssignmentSource.USER  # the names imported are user decisions (checked above)
+    assert sorted(f.name for f in report.imported) == ["A", "B"] and report.problems == []
+    [new] = report.new_faces
+    assert new.name == "Hidden Face" and new.face_id is not None and new.face_id in report.changes.faces_added
+    with lib.session() as s:
+        face = s.get(Face, new.face_id)
+        assert face is not None and face.manual and face.photo_id == photo.id
+        owner = s.execute(select(Person.name, Assignment.source).join(Assignment, Assignment.person_id == Person.id)
+                          .where(Assignment.face_id == new.face_id)).one()
+        assert (owner[0], owner[1]) == ("Hidden Face", AssignmentSource.USER)
+        origin = s.get(FaceNameOrigin, new.face_id)
+        assert origin is not None and (origin.origin, Path(origin.path).name) == ("xmp-mwg", "o1-mwg-xmp.xmp")
+    assert ops.undo_redo_labels(lib)[0] == "Add face “Hidden Face” (from XMP)"
+    ops.undo(lib)
+    with lib.session() as s:
+        assert s.get(Face, new.face_id) is None and s.get(FaceNameOrigin, new.face_id) is None
+    again = import_names(lib, photo_ids=[photo.id], dry_run=True)  # A and B stay imported; the face is missed again
+    assert len(again.matched) == 2 and [f.name for f in again.new_faces] == ["Hidden Face"]

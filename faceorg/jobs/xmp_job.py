@@ -8,7 +8,7 @@ from typing import Any
 
 from faceorg.jobs.report import JobReport
 from faceorg.people.xmp_export import XmpExport, export_names
-from faceorg.people.xmp_import import AddFace, XmpImport, import_names
+from faceorg.people.xmp_import import XmpImport, import_names
 from faceorg.progress import Progress
 from faceorg.store.db import Library
 from faceorg.xmp.sidecar import Naming
@@ -54,25 +54,10 @@ class XmpImportReport(JobReport):
                 **super().as_dict()}
 
 
-def _drawn_face_adder() -> AddFace | None:
-    """The library's "add a face the detector missed" step, when this faceorg has it."""
-    import importlib
-
-    try:
-        drawn = importlib.import_module("faceorg.people.drawn_faces")
-    except ImportError:
-        return None
-
-    def add(library: Library, photo_id: int, box: tuple[float, float, float, float], name: str) -> Any:
-        return drawn.add_face(library, photo_id, box, name=name)
-    return add
-
-
 def import_xmp(library: Library, progress: Progress | None = None, *, dry_run: bool = False,
                photo_ids: Iterable[int] | None = None) -> XmpImportReport:
     """Import the face names of the library's photos (or of ``photo_ids``) from their XMP."""
-    result = import_names(library, progress, photo_ids=photo_ids, dry_run=dry_run,
-                          add_face=None if dry_run else _drawn_face_adder())
+    result = import_names(library, progress, photo_ids=photo_ids, dry_run=dry_run)
     return XmpImportReport(result=result, changes=result.changes, cancelled=result.cancelled)
 
 

@@ -9,7 +9,7 @@ box names a photo's only face; otherwise it is listed for review.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -37,8 +37,6 @@ from faceorg.xmp.orientation import Box, same_place, stored_size
 from faceorg.xmp.read import PhotoNames, UprightRegion, read_photo_names
 
 PxBox = tuple[float, float, float, float]
-# Adds a face the detector missed: (library, photo id, box in upright pixels, name) -> (face id, change record).
-AddFace = Callable[[Library, int, PxBox, str], tuple[int, ChangeSet]]
 
 
 @dataclass(frozen=True)
@@ -215,12 +213,13 @@ def _photos(s: Session, photo_ids: Iterable[int] | None) -> list[int]:
 
 
 def import_names(library: Library, progress: Progress | None = None, *, photo_ids: Iterable[int] | None = None,
-                 dry_run: bool = False, add_face: AddFace | None = None) -> XmpImport:
+                 dry_run: bool = False, add_missed: bool = True) -> XmpImport:
     """Read the face names of the library's photos (or of ``photo_ids``) from XMP and apply them.
 
     Every name that does not conflict is given to its face in one undoable operation ("Import names from
-    XMP"). ``add_face`` adds a face where a region found none (without it, such regions are only listed).
-    Cancel while reading stops before anything is changed.
+    XMP"). A region where no face was detected becomes a face of its own, named, as if the user had drawn it
+    (one undoable "Add face" each; ``add_missed=False`` only lists them). Cancel while reading stops before
+    anything is changed.
     """
     progress = progress or Progress()
     report = XmpImport(dry_run=dry_run)
@@ -245,8 +244,9 @@ def import_names(library: Library, progress: Progress | None = None, *, photo_id
         report.changes = ops.name_faces(library, {f: p.name for f, p in plan.items()},
                                         label="Import names from XMP", kind="xmp_import",
                                         also=_record_origins(plan.values()))
-    if add_face is not None:
-        _add_missed(library, report, add_face)
+    if add_missed and report.new_faces:
+        progress.start("Adding the faces the detector missed", len(report.new_faces))
+        _add_missed(library, report, progress)
     return report
 
 
@@ -265,20 +265,39 @@ def _read_photo(s: Session, photo: Photo, report: XmpImport, plan: dict[int, Fou
     _plan_photo(s, photo, names, report, plan)
 
 
-def _add_missed(library: Library, report: XmpImport, add_face: AddFace) -> None:
-    """Add a face at each region where none was detected, named, with its origin recorded."""
+def _add_missed(library: Library, report: XmpImport, progress: Progress) -> None:
+    """Add a face at each region where none was detected, named, with its origin in the same undo entry."""
+    from faceorg.people.drawn_faces import add_face
+    from faceorg.pipeline.factory import analyzer_for_library
+
+    try:
+        analyzer = analyzer_for_library(library)
+    except FaceorgError as exc:
+        report.problems.append(f"faces where none was detected were not added ({exc})")
+        return
     added: list[FoundName] = []
     for found in report.new_faces:
         assert found.box is not None
         try:
-            face_id, changes = add_face(library, found.photo_id, found.box, found.name)
+            changes = add_face(library, found.photo_id, found.box, name=found.name, analyzer=analyzer,
+                               origin_note="from XMP", also=_record_new_origin(found))
         except FaceorgError as exc:
             report.problems.append(f"{found.photo_path}: could not add a face for {found.name} ({exc})")
             continue
+        finally:
+            progress.advance()
         report.changes.merge(changes)
-        added.append(FoundName(**{**asdict(found), "face_id": face_id}))
+        added += [FoundName(**{**asdict(found), "face_id": f}) for f in sorted(changes.faces_added)]
     report.new_faces = added
-    if added:
-        with library.transaction() as s:
-            for f in added:
-                s.merge(FaceNameOrigin(face_id=f.face_id, name=f.name, origin=f"xmp-{f.format}", path=f.source))
+
+
+def _record_new_origin(found: FoundName) -> ops.Also:
+    def add(op: ops._Op) -> None:
+        s = op.session
+        s.flush()
+        face_id = s.scalar(select(Face.id).where(Face.photo_id == found.photo_id, Face.manual.is_(True))
+                           .order_by(Face.id.desc()).limit(1))
+        assert face_id is not None
+        op.recorder.created("face_name_origins", [(face_id,)])
+        s.add(FaceNameOrigin(face_id=face_id, name=found.name, origin=f"xmp-{found.format}", path=found.source))
+    return add
