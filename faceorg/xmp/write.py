@@ -70,7 +70,8 @@ def _register_prefixes(data: bytes) -> None:
         ET.register_namespace(prefix, uri)
     try:
         for _event, (prefix, uri) in iterparse(io.BytesIO(data), events=("start-ns",)):
-            if prefix and not re.fullmatch(r"ns\d+", prefix) and uri not in PREFIXES.values():
+            ours = prefix in PREFIXES or uri in PREFIXES.values()
+            if prefix and not ours and not re.fullmatch(r"ns\d+", prefix):
                 ET.register_namespace(prefix, uri)
     except Exception:  # noqa: BLE001 - the document was parsed already; prefixes are cosmetic
         pass
