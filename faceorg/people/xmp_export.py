@@ -119,6 +119,9 @@ def _export_photo(photo: _PhotoRef, faces: list[NamedBox], naming: Naming, dry_r
     report.photos += 1
     report.faces += len(faces)
     side = sidecar_path(photo.path, naming)
+    upper = side.with_suffix(".XMP")
+    if not side.exists() and upper.exists():  # the sidecar another tool wrote as .XMP
+        side = upper
     try:
         existing = side.read_bytes() if side.exists() else None
         update = merge_sidecar(existing, faces, photo.orientation,
