@@ -173,3 +173,15 @@ def test_a_library_scanned_afresh_imports_the_names_back(named: tuple[Library, P
         got = {(Path(f.photo_path).name, f.name) for f in report.imported}
     want = {(p.name, n) for n, (p, *_) in _upright_boxes(library, names).items()}
     assert got == want
+
+
+def test_a_sidecar_another_tool_wrote_as_upper_case_xmp_is_the_one_updated(
+        named: tuple[Library, Path, dict[int, str]]) -> None:
+    library, photos, _ = named
+    photo = photos / "o1.jpg"
+    upper = photos / "o1.jpg.XMP"
+    run_exiftool("-XMP-xmp:Rating=5", upper)
+    report = export_names(library)
+    change = next(c for c in report.sidecars if c.photo_path == str(photo))
+    assert change.sidecar == str(upper) and change.action == "update"
+    assert not (photos / "o1.jpg.xmp").exists() and _exif(upper)["XMP-xmp:Rating"] == 5
