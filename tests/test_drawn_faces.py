@@ -288,3 +288,43 @@ def test_cli_faces_add_resize_remove(library: Library, capsys: pytest.CaptureFix
     assert usage.value.code == 2 and "X,Y,WIDTH,HEIGHT" in capsys.readouterr().err
     code, out, err = run_cli(capsys, "--db", db, "faces", "add", str(photo), "--box", "5000,5000,40,40")
     assert code == 1 and "must lie on the photo" in err
+
+
+def test_undo_records_every_column_drawing_writes(library: Library) -> None:
+    """As tests/test_undo_coverage.py checks for the people operations: every column adding, resizing and
+    removing a drawn face writes is one the undo log records (the grouping-pending flag aside: job state)."""
+    from sqlalchemy import event
+
+    from faceorg.people.undo import SPECS
+    from tests.test_undo_coverage import BOOKKEEPING, automatic_columns, written_columns
+
+    photo = _photo_id(library, "a3.jpg")
+    missed = _miss(library, photo)
+    writes: set[tuple[str, str]] = set()
+
+    def seen(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        writes.update(written_columns(statement))
+
+    analyzer = analyzer_for_library(library)
+    event.listen(library.engine, "before_cursor_execute", seen)
+    try:
+        (fid,) = add_face(library, photo, _drawn_box(missed), name="Colin", analyzer=analyzer).faces_added
+        resize_face(library, fid, (missed.x, missed.y, missed.w, missed.h), analyzer=analyzer)
+        ops.set_cover(library, _person_of(library, fid), fid)
+        remove_drawn_face(library, fid)
+    finally:
+        event.remove(library.engine, "before_cursor_execute", seen)
+    recorded = {(spec.table.name, c) for spec in SPECS.values() for c in (*spec.key, *spec.cols)}
+    missing = {(t, c) for t, c in writes if t not in BOOKKEEPING | {"library_state"}} - recorded - automatic_columns()
+    assert not missing, f"columns drawing writes that undo does not record: {sorted(missing)}"
+    assert ("faces", "landmarks") in writes and ("face_chips", "image") in writes  # the capture works
+    for _ in range(4):  # each step comes back, the face as it was
+        ops.undo(library)
+    assert _faces(library, photo) == []
+
+
+def _person_of(lib: Library, face_id: int) -> int:
+    with lib.session() as s:
+        a = s.get(Assignment, face_id)
+        assert a is not None
+        return a.person_id

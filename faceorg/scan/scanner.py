@@ -134,7 +134,8 @@ def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool,
     except OSError as exc:
         return ReadResult(job, None, None, f"cannot read file: {exc.strerror or exc}")
     try:
-        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode, budget=budget)
+        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode, budget=budget,
+                                   name=job.path)
     except PhotoReadError as exc:
         return ReadResult(job, digest, None, str(exc))
     return ReadResult(job, digest, image, None)
