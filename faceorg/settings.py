@@ -57,6 +57,9 @@ class Settings:
     learn_as_you_go: bool = True
     #: How many new corrections (faces placed or confirmed, "not this person", "different people") start it.
     learn_after_corrections: int = 30
+    #: Read face names from XMP (sidecars and the photos' own metadata, as digiKam, Lightroom and others write
+    #: them) during each scan, for new and changed photos; off, `faceorg xmp import` reads them on demand.
+    import_xmp_on_scan: bool = False
 
     def problems(self) -> dict[str, str]:
         """Each setting whose value is not allowed, with a sentence that says what is."""
