@@ -217,7 +217,9 @@ class RayBackend:
             progress.check_cancelled()
             for ref in ready:
                 index, actor = running.pop(ref)
-                busy[id(actor)] -= 1
+                alive = id(actor) in busy  # not yet known to have died
+                if alive:
+                    busy[id(actor)] -= 1
                 try:
                     done[index] = ray.get(ref)
                 except lost_errors as exc:
@@ -227,7 +229,7 @@ class RayBackend:
                                            f"{chunks[index][0].path}: {exc}") from exc
                     heapq.heappush(todo, index)
                     self.batches_retried += 1
-                    if actor in actors:
+                    if alive:
                         self._replace(actors, actor, busy, recipe_ref, want)
                 except ray.exceptions.RayTaskError as exc:
                     raise FaceorgError(f"a Ray worker failed on the photos from {chunks[index][0].path}: "
@@ -241,8 +243,8 @@ class RayBackend:
     def _replace(self, actors: list[Any], dead: Any, busy: dict[Any, int], recipe_ref: Any,
                  want: dict[str, float]) -> None:
         """Drop a worker that died and start another in its place (where the cluster has room)."""
-        actors.remove(dead)
-        busy.pop(id(dead), None)
+        actors[:] = [a for a in actors if a is not dead]
+        del busy[id(dead)]
         self.workers_lost += 1
         log.warning("a Ray worker died; its batches go to the other workers")
         with contextlib.suppress(Exception):  # it is gone already

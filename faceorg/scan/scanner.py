@@ -231,6 +231,7 @@ class Scanner:
 
     def _process(self, jobs: list[ReadJob]) -> None:
         self.progress.start(self.backend.stage, total=len(jobs))
+        self.summary.remote = self.backend.describe()
         if not jobs:
             return
         read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode,
