@@ -9,8 +9,7 @@ from faceorg.cli.common import open_from_args, positive_int, print_json, print_t
 from faceorg.cli.progressbar import terminal_progress
 from faceorg.errors import FaceorgError
 from faceorg.filenames import display_path
-from faceorg.jobs import remove_folder, scan_and_group
-from faceorg.scan.ray_backend import RayOptions
+from faceorg.jobs import RayOptions, remove_folder, scan_and_group
 from faceorg.store.folders import add_folder, list_folders
 from faceorg.store.stats import failed_photos, library_status, scan_problems
 
