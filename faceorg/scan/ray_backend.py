@@ -16,6 +16,7 @@ import contextlib
 import heapq
 import logging
 import os
+import time
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,7 @@ class RayBackend:
         self._providers: set[str] = set()
         self._workers = 0
         self._started_ray = False
+        self._startup_s = 0.0  # connecting (or starting Ray) and loading the workers' models
 
     # -- connecting ---------------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -172,6 +174,7 @@ class RayBackend:
                 progress: Progress) -> Generator[list[ReadResult], None, None]:
         del read  # the workers read the photos themselves
         ray = self.ray
+        start = time.perf_counter()
         self._connect()
         chunks = [jobs[i:i + batch_size] for i in range(0, len(jobs), batch_size)]
         self._counts = (0, len(chunks))
@@ -184,6 +187,7 @@ class RayBackend:
             actors = [self._start_worker(recipe_ref, want) for _ in range(workers)]
             for actor in actors:
                 self._greet(actor)
+            self._startup_s = time.perf_counter() - start
             progress.advance(0, message=self._message())
             yield from self._run(chunks, actors, recipe_ref, want, progress)
         finally:
@@ -263,7 +267,8 @@ class RayBackend:
         done, total = self._counts
         return {"backend": "ray", "address": self.options.address, "workers": self._workers,
                 "batches": total, "batches_done": done, "batches_retried": self.batches_retried,
-                "workers_lost": self.workers_lost, "providers": sorted(self._providers)}
+                "workers_lost": self.workers_lost, "providers": sorted(self._providers),
+                "startup_seconds": round(self._startup_s, 2)}
 
 
 def ray_backend(options: RayOptions, analyzer: OnnxFaceAnalyzer | None, *, use_gpu: bool = True) -> RayBackend:
