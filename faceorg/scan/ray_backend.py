@@ -148,6 +148,9 @@ class RayBackend:
         else:
             workers = self.options.workers or (gpus if gpus and self.recipe and self.recipe.use_gpu
                                                else max(1, cpus // 2))
+        if workers > max(1, cpus):
+            log.warning("the Ray cluster has %d processor cores: %d workers instead of %d", cpus, cpus, workers)
+            workers = max(1, cpus)
         want: dict[str, float] = {"num_cpus": max(1, cpus // workers)}
         if gpus and self.recipe is not None and self.recipe.use_gpu:
             want["num_gpus"] = min(1.0, gpus / workers)
@@ -158,16 +161,25 @@ class RayBackend:
         return actor_class.options(**want).remote(recipe_ref, self.decode_side, self.reduced_decode,
                                                   int(want["num_cpus"]))
 
-    def _greet(self, actor: Any) -> None:
-        """Wait until a worker has its models loaded (raises FaceorgError when it cannot load them)."""
-        try:
-            hello = self.ray.get(actor.hello.remote())
-        except self.ray.exceptions.RayTaskError as exc:
-            raise FaceorgError(f"a Ray worker could not load the face models: {exc.cause or exc}") from exc
-        self.worker_pids.append(hello["pid"])
-        if hello["provider"]:
-            self._providers.add(hello["provider"])
-        log.info("Ray worker %s on %s (%s)", hello["pid"], hello["host"], hello["provider"] or "no faces")
+    def _greet(self, actors: list[Any], progress: Progress) -> None:
+        """Wait until every worker has its models loaded (Cancel stops the wait; FaceorgError when one
+        cannot start)."""
+        ray = self.ray
+        waiting = [actor.hello.remote() for actor in actors]
+        while waiting:
+            ready, waiting = ray.wait(waiting, num_returns=1, timeout=0.25)
+            progress.check_cancelled()
+            for ref in ready:
+                try:
+                    hello = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    cause = getattr(exc, "cause", None) or exc
+                    raise FaceorgError("a Ray worker could not start (is faceorg[ray] installed on every worker "
+                                       f"machine?): {cause}") from exc
+                self.worker_pids.append(hello["pid"])
+                if hello["provider"]:
+                    self._providers.add(hello["provider"])
+                log.info("Ray worker %s on %s (%s)", hello["pid"], hello["host"], hello["provider"] or "no faces")
 
     # -- running ------------------------------------------------------------------------------------
     def batches(self, jobs: list[ReadJob], batch_size: int, read: Reader,
@@ -185,8 +197,7 @@ class RayBackend:
             progress.advance(0, message=f"starting {workers} Ray worker{'s' if workers != 1 else ''}")
             recipe_ref = ray.put(self.recipe)
             actors = [self._start_worker(recipe_ref, want) for _ in range(workers)]
-            for actor in actors:
-                self._greet(actor)
+            self._greet(actors, progress)
             self._startup_s = time.perf_counter() - start
             progress.advance(0, message=self._message())
             yield from self._run(chunks, actors, recipe_ref, want, progress)
