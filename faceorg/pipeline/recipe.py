@@ -35,6 +35,7 @@ class ModelBytes:
         """The model as a file in ``folder`` (written once per content), SHA-256 checked."""
         if bytes_sha256(self.data) != self.sha256:
             raise FaceorgError(f"model {self.name} arrived damaged: its SHA-256 is not {self.sha256[:12]}…")
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.sha256[:16]}-{self.name}"
         if not path.is_file() or sha256_file(path) != self.sha256:
             write_bytes_atomic(path, self.data)
