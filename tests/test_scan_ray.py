@@ -238,3 +238,22 @@ def test_without_ray_the_option_says_so_in_one_line(
     assert "Traceback" not in err
     code, _, err = run_cli(capsys, "--db", str(tmp_path / "lib.sqlite"), "scan", "--ray-workers", "2")
     assert code == 1 and "faceorg: error: --ray-workers needs --ray" in err
+
+
+@needs_ray
+def test_an_unreachable_cluster_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], models_dir: Path,
+) -> None:
+    """Ray itself would retry for minutes; the scan says at once that nothing answers there."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "album").mkdir()
+    random_photo(tmp_path / "album" / "a.jpg", seed=1)
+    start = time.perf_counter()
+    code, out, err = run_cli(capsys, "--db", str(tmp_path / "lib.sqlite"), "scan", str(tmp_path / "album"),
+                             "--ray", f"127.0.0.1:{port}")
+    assert code == 1 and out == "" and time.perf_counter() - start < 60
+    assert f"faceorg: error: cannot reach the Ray cluster at 127.0.0.1:{port}" in err

@@ -123,7 +123,7 @@ class SettingsDialog(QDialog):
         self.ray_address.setClearButtonEnabled(True)
         ray_help = QLabel("Scans send face analysis to the cluster's workers (auto: a Ray on this computer). "
                           "They must see the photos at the same paths and have faceorg[ray] installed. "
-                          "This computer's setting; it applies to the next scan.")
+                          f"A setting of this computer; it {ANALYSIS_APPLIES}.")
         ray_help.setWordWrap(True)
         ray_help.setObjectName("help")
 

@@ -59,6 +59,20 @@ class RayOptions:
     workers: int | None = None
 
 
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """FaceorgError at once when nothing answers at a ``host:port`` (or ``ray://host:port``) address; Ray
+    itself would retry for minutes."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # not host:port: Ray says what it makes of it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise FaceorgError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from exc
+
+
 class RayWorker:
     """One worker's state (runs inside a Ray actor): the face analyser, built once from the recipe."""
 
@@ -88,8 +102,9 @@ class RayWorker:
         found: dict[int, list[AnalyzedFace]] = {}
         if wanted and self.analyzer is not None:
             found = dict(zip([i for i, _ in wanted], self.analyzer.analyze([image for _, image in wanted])))
-        return [ReadResult(r.job, r.content_hash, None, r.error, r.seconds, found.get(i),
-                           r.image.info if r.image is not None else None) for i, r in enumerate(results)]
+        return [ReadResult(r.job, r.content_hash, None, r.error, r.seconds, faces=found.get(i),
+                           remote_info=r.image.info if r.image is not None else None)
+                for i, r in enumerate(results)]
 
     def _needs_faces(self, result: ReadResult) -> bool:
         """Whether the library may want this photo's faces (its faces are not current with the same content)."""
@@ -134,6 +149,7 @@ class RayBackend:
                 ray.init(num_cpus=max(cores, self.options.workers or 1), **quiet,
                          runtime_env={"env_vars": {"PYTHONPATH": path}})
             else:
+                check_reachable(self.options.address)
                 ray.init(address=self.options.address, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise FaceorgError(f"cannot reach the Ray cluster at {self.options.address}: {exc}") from exc
