@@ -138,6 +138,8 @@ class RayBackend:
     # -- connecting ---------------------------------------------------------------------------------
     def _connect(self) -> None:
         ray = self.ray
+        if self.options.address != AUTO:
+            check_reachable(self.options.address)
         if ray.is_initialized():  # a Ray this process already uses (the tests' shared local Ray)
             return
         quiet = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
@@ -149,7 +151,6 @@ class RayBackend:
                 ray.init(num_cpus=max(cores, self.options.workers or 1), **quiet,
                          runtime_env={"env_vars": {"PYTHONPATH": path}})
             else:
-                check_reachable(self.options.address)
                 ray.init(address=self.options.address, **quiet)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise FaceorgError(f"cannot reach the Ray cluster at {self.options.address}: {exc}") from exc
