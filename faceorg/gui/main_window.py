@@ -32,6 +32,7 @@ from faceorg.gui.faces_view import FacesView
 from faceorg.gui.folder_dialog import choose_folder
 from faceorg.gui.icons import app_icon
 from faceorg.gui.job_bar import JobBar, ScanSummaryLabel
+from faceorg.gui.learning import GO_BACK_TITLE, BackgroundLearning, confirm_go_back, go_back_job
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
@@ -111,6 +112,7 @@ class MainWindow(QMainWindow):
         self.xmp_dialog: XmpImportDialog | XmpExportDialog | None = None
         self.xmp_report: QMessageBox | None = None
         self.retrain_report: QMessageBox | None = None
+        self.go_back_box: QMessageBox | None = None
         self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
@@ -139,6 +141,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.scan_summary)
         self.statusBar().addPermanentWidget(self.job_bar)
         self.statusBar().addPermanentWidget(self.status_text)
+        self.learning = BackgroundLearning(self, self.ctx, on_learned=self.reload_views)
+        self.statusBar().addPermanentWidget(self.learning.status)
 
         self._build_actions()
         self._build_menus()
@@ -175,6 +179,9 @@ class MainWindow(QMainWindow):
             self.retrain_action.setToolTip(self.training_missing)
             self.retrain_action.setStatusTip(self.training_missing)
             self.retrain_action.setEnabled(False)
+        self.go_back_action = make_action(self, "Go &Back to the Previous Model…", self.go_back_to_previous_model,
+                                          context=win, tip="Recognise faces with the model used before the last "
+                                                           "retraining; what you decided stays")
         self.settings_action = make_action(self, "&Settings…", self.open_settings,
                                            shortcut=QKeySequence.StandardKey.Preferences, icon_name="settings",
                                            context=win)
@@ -206,8 +213,9 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)  # a disabled entry says why in its tooltip
-        for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action, None,
-                  self.import_xmp_action, self.export_xmp_action, None, self.settings_action, None, self.quit_action):
+        for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action,
+                  self.go_back_action, None, self.import_xmp_action, self.export_xmp_action, None,
+                  self.settings_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.undo_action)
@@ -456,6 +464,7 @@ class MainWindow(QMainWindow):
         for a in (self.rescan_action, self.group_action, self.import_xmp_action, self.export_xmp_action):
             a.setEnabled(not running)
         self.retrain_action.setEnabled(not running and self.training_missing is None)
+        self.go_back_action.setEnabled(not running)
 
     def improve_recognition(self) -> None:
         """Ask how deep to retrain, run it as a job (progress, Cancel), then show before and after."""
@@ -488,6 +497,32 @@ class MainWindow(QMainWindow):
         self.ctx.jobs.start(
             title, lambda progress: retrain_job(self.ctx.library, depth, dry_run, progress), on_done=done
         )
+
+    def go_back_to_previous_model(self) -> None:
+        """Ask, then go back to the version the active one was trained from, as a job."""
+        from faceorg.errors import FaceorgError
+        from faceorg.retrain.install import previous_version
+        from faceorg.versions.records import active_version
+
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return
+        try:
+            previous = previous_version(self.ctx.library)
+        except FaceorgError as exc:
+            self.statusBar().showMessage(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", 8000)
+            return
+        current = active_version(self.ctx.library)
+
+        def done(changes: ChangeSet) -> None:
+            self.statusBar().showMessage(f"{changes.label}: {len(changes.faces_changed)} faces regrouped; everything "
+                                         "you decided is kept.", 15000)
+            self.reload_views()
+
+        def go() -> None:
+            self.ctx.jobs.start(GO_BACK_TITLE, lambda progress: go_back_job(self.ctx.library, progress), on_done=done)
+
+        self.go_back_box = confirm_go_back(self, previous.name, current.name if current else "", go)
 
     # -- XMP ----------------------------------------------------------------------------------------
     def _xmp_busy(self) -> bool:
