@@ -74,7 +74,7 @@ Style = Literal["careful", "hurried"]
 MAX_SWEEPS = 3
 STOP_AFTER_NO = 3  # a user stops answering "same person?" (or split) questions after this many "no" in a row
 
-FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass")
+FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass", "ignore_unnamed")
 
 
 def _has_recall_pass() -> bool:
@@ -85,7 +85,8 @@ def _has_recall_pass() -> bool:
 
 # issue 12's helpers that exist in the app today
 AVAILABLE: frozenset[str] = frozenset(
-    {"prompts", "group_suggestions", "split_suggestions"} | ({"recall_pass"} if _has_recall_pass() else set())
+    {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed"}
+    | ({"recall_pass"} if _has_recall_pass() else set())
 )
 
 
@@ -163,14 +164,16 @@ def _main_person(people: dict[str, list[int]]) -> str | None:
 
 
 def plan_group(
-    group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style
+    group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style,
+    ignore_later: bool = False,
 ) -> list[Step]:
-    """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it."""
+    """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it.
+    ``ignore_later``: the strangers left in unnamed groups are ignored all at once later (not here)."""
     people, strangers = _by_identity(sorted(faces), truth, to_sort)
     main = _main_person(people)
     if style == "hurried":
         if main is None:
-            return [Step("ignore_group", tuple(strangers))] if len(strangers) >= 2 else []
+            return [Step("ignore_group", tuple(strangers))] if len(strangers) >= 2 and not ignore_later else []
         if 2 * len(people[main]) >= len(faces):
             return [Step("name", tuple(sorted(faces)), main, group_id)]
         return []
@@ -181,7 +184,7 @@ def plan_group(
             naming.append(Step("ignore", tuple(strangers)))
         naming.append(Step("name", tuple(people[main]), main, group_id))
     extracting = [Step("move", tuple(fs), n) for n, fs in sorted(people.items())]
-    if len(strangers) >= 2:
+    if len(strangers) >= 2 and not ignore_later:
         extracting.append(Step("ignore_group", tuple(strangers)))
     if not naming:
         return extracting
@@ -339,6 +342,8 @@ class Oracle:
                 ops.assign_faces_to_name(lib, ids, step.name)
             elif step.kind in ("ignore", "ignore_group"):
                 ops.ignore_faces(lib, ids)
+            elif step.kind == "ignore_unnamed":
+                ops.ignore_unnamed_groups(lib)
             elif step.kind == "reject":
                 ops.reject_faces(lib, ids, step.person_id)
             elif step.kind in ("review_accept", "accept_rest"):
@@ -380,10 +385,21 @@ class Oracle:
         groups = self._groups(state, named=False)
         sizes = group_sizes(state)
         named = {s.person_name for s in state.values() if s.person_name}
+        later = self.features.uses("ignore_unnamed")
         for gid in sorted(groups, key=lambda g: (-sizes[g], g)):
             faces = [s.id for s in groups[gid] if s.id in self.truth]
             if faces:
-                self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style), named)
+                self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style, later), named)
+        if later:
+            self.ignore_unnamed()
+
+    def ignore_unnamed(self) -> None:
+        """"Ignore unnamed groups" (one action), when every unnamed group of two or more faces left holds
+        strangers only (the user has named everyone they know; otherwise they would lose faces)."""
+        groups = self._groups(snapshot(self.library), named=False)
+        left = [fs for fs in groups.values() if len(fs) >= 2]
+        if left and not any(self.truth.get(f.id) in self.to_sort for fs in left for f in fs):
+            self.do(Step("ignore_unnamed", tuple(f.id for fs in left for f in fs)))
 
     def sweep(self) -> None:
         kinds = tuple(

@@ -439,6 +439,36 @@ def ignore_strangers_in_photo(library: Library, photo_id: int) -> ChangeSet:
     return _set_status(library, ids, FaceStatus.IGNORED, "ignore", "Ignore strangers in photo")
 
 
+def unnamed_groups_to_ignore(session: Session, min_faces: int = 2) -> dict[int, list[int]]:
+    """Unnamed, shown groups of at least ``min_faces`` normal faces that hold no face the user placed:
+    group -> its faces (what :func:`ignore_unnamed_groups` would ignore)."""
+    rows = session.execute(
+        select(Assignment.person_id, Assignment.face_id, Assignment.source)
+        .join(Person, Person.id == Assignment.person_id).join(Face, Face.id == Assignment.face_id)
+        .where(Person.name.is_(None), Person.hidden.is_(False), Face.status == FaceStatus.NORMAL))
+    groups: dict[int, list[int]] = {}
+    placed: set[int] = set()
+    for person, face, source in rows:
+        groups.setdefault(person, []).append(face)
+        if source is AssignmentSource.USER:
+            placed.add(person)
+    return {p: sorted(fs) for p, fs in groups.items() if p not in placed and len(fs) >= max(1, min_faces)}
+
+
+def ignore_unnamed_groups(library: Library, min_faces: int = 2) -> ChangeSet:
+    """Strangers, all at once: ignore every face of every unnamed group of at least ``min_faces`` faces
+    (after naming the people one cares about, the groups left are mostly passers-by). Groups holding a
+    face the user placed are kept (that was a decision); faces in no group stay as they are."""
+    with library.session() as s:
+        groups = unnamed_groups_to_ignore(s, min_faces)
+    ids = [f for fs in groups.values() for f in fs]
+    if not ids:
+        raise FaceorgError("there are no unnamed groups to ignore")
+    n = len(groups)
+    return _set_status(library, ids, FaceStatus.IGNORED, "ignore",
+                       f"Ignore {n} unnamed group{'s' if n != 1 else ''}")
+
+
 def accept_suggestions(library: Library, face_ids: Iterable[int], *, also: Also = None) -> ChangeSet:
     """Confirm automatic matches (suggested or auto) as the user's decision."""
     ids = sorted(set(face_ids))
