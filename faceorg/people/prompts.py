@@ -26,6 +26,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sqlalchemy import select
 
+from faceorg.cluster.knn import KnnGraph
+from faceorg.cluster.knn_exact import knn_exact
+from faceorg.cluster.knn_ivf import knn_approximate
 from faceorg.people.clustering import LibraryFaces, active_distance_scale, load_library_faces
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Person, PromptAnswer
@@ -47,6 +50,8 @@ NEIGHBOURS = 8  # nearest faces of other groups looked at per face
 SPLIT_MIN_FACES = 4
 SPLIT_MIN = 0.42  # two parts of one group this far apart (linkage) look like two people
 SHOWN_PAIRS = 3  # closest face pairs shown with a same-person question
+GRAPH_K = 48  # nearest faces looked at per face (those of its own group included)
+APPROXIMATE_FROM = 40_000  # grouped faces from which the nearest faces are searched approximately
 
 
 @dataclass(frozen=True)
@@ -125,35 +130,45 @@ class GroupPair:
 
 
 def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: float,
-                      neighbours: int = NEIGHBOURS, block: int = 256) -> list[GroupPair]:
+                      neighbours: int = NEIGHBOURS, graph: KnnGraph | None = None) -> list[GroupPair]:
     """Pairs of labels (>= 0) whose linkage is at most ``max_linkage``, from each face's nearest faces of
-    other groups. ``vectors``: unit rows; ``labels``: group per row."""
+    other groups. ``vectors``: unit rows; ``labels``: group per row.
+
+    The nearest faces come from a k-nearest-neighbour graph of the grouped faces (``graph``, rows as
+    ``vectors``; built here when not given, exact up to ``APPROXIMATE_FROM`` faces): each face looks at
+    its ``GRAPH_K`` nearest faces, not at every face (the same neighbours the grouping uses)."""
     x = np.asarray(vectors, np.float32)
     labels = np.asarray(labels, np.int64)
     rows = np.flatnonzero(labels >= 0)
     if len(rows) < 2:
         return []
-    x, lab = x[rows], labels[rows]
+    lab = labels[rows]
     sizes: defaultdict[int, int] = defaultdict(int)
     for v in lab.tolist():
         sizes[v] += 1
-    k = min(neighbours, len(rows) - 1)
-    min_sim = 1.0 - (max_linkage * 1.5) ** 2 / 2.0
+    if graph is None or graph.indices.shape[0] != len(labels):
+        k = min(GRAPH_K, len(rows) - 1)
+        search = knn_approximate if len(rows) >= APPROXIMATE_FROM else knn_exact
+        graph = search(x[rows], k)
+        idx, dist = graph.indices, graph.distances
+    else:  # a graph of every row: keep the grouped rows and renumber their neighbours
+        where = np.full(len(labels), -1, np.int64)
+        where[rows] = np.arange(len(rows))
+        idx = graph.indices[rows]
+        idx = np.where(idx >= 0, where[np.maximum(idx, 0)], -1)
+        dist = graph.distances[rows]
+    other = (idx >= 0) & (dist <= max_linkage * 1.5)
+    other &= lab[np.maximum(idx, 0)] != lab[:, None]
+    other &= np.cumsum(other, axis=1) <= neighbours  # each row's nearest of other groups
+    r, c = np.nonzero(other)
+    j, d = idx[r, c], dist[r, c]
+    la, lb = lab[r], lab[j]
+    swap = la > lb
+    ga, gb = np.where(swap, lb, la), np.where(swap, la, lb)
+    ia, ib = np.where(swap, j, r), np.where(swap, r, j)
     found: dict[tuple[int, int], dict[tuple[int, int], float]] = defaultdict(dict)
-    for start in range(0, len(rows), block):
-        sims = x[start:start + block] @ x.T
-        sims[lab[start:start + block, None] == lab[None, :]] = -2.0  # only other groups
-        r, c = np.nonzero(sims >= min_sim)  # near enough to matter (cheaper than ranking every column)
-        sv = sims[r, c]
-        order = np.lexsort((-sv, r))
-        r, c, sv = r[order], c[order], sv[order]
-        keep = np.arange(len(r)) - np.searchsorted(r, r, side="left") < k  # each row's k nearest
-        r, c = r[keep] + start, c[keep]
-        dist = distance_from_similarity(sv[keep])
-        for i, j, dd in zip(r.tolist(), c.tolist(), dist.tolist()):
-            la, lb = int(lab[i]), int(lab[j])
-            key, pair = ((la, lb), (i, j)) if la < lb else ((lb, la), (j, i))
-            found[key][pair] = dd
+    for a, b, i, jj, dd in zip(ga.tolist(), gb.tolist(), ia.tolist(), ib.tolist(), d.tolist()):
+        found[(a, b)][(i, jj)] = dd
     out = []
     unseen = max_linkage * 1.5
     for (a, b), pairs in found.items():
