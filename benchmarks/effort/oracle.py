@@ -63,6 +63,7 @@ from faceorg.people.prompts import (
     group_suggestion_questions,
     same_person_questions,
     split_questions,
+    unsorted_batch_questions,
 )
 from faceorg.people.queries import review_queue
 from faceorg.store.db import Library
@@ -74,7 +75,15 @@ Style = Literal["careful", "hurried"]
 MAX_SWEEPS = 3
 STOP_AFTER_NO = 3  # a user stops answering "same person?" (or split) questions after this many "no" in a row
 
-FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass", "ignore_unnamed")
+FEATURES = (
+    "prompts",
+    "group_suggestions",
+    "split_suggestions",
+    "learning",
+    "recall_pass",
+    "ignore_unnamed",
+    "unsorted_batches",
+)
 
 
 def _has_recall_pass() -> bool:
@@ -85,7 +94,7 @@ def _has_recall_pass() -> bool:
 
 # issue 12's helpers that exist in the app today
 AVAILABLE: frozenset[str] = frozenset(
-    {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed"}
+    {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed", "unsorted_batches"}
     | ({"recall_pass"} if _has_recall_pass() else set())
 )
 
@@ -250,7 +259,7 @@ def truthful_answer(
     if kind == "split":
         person = who(person_ids[0])
         return "yes" if person is not None and all(truth.get(f) != person for f in face_ids) else "no"
-    if kind == "group_suggestion":
+    if kind in ("group_suggestion", "unsorted_batch"):
         name = names.get(person_ids[0])
         right = sum(truth.get(f) == name for f in face_ids)
         return "yes" if right == len(face_ids) else "no" if right == 0 else "one_by_one"
@@ -263,6 +272,7 @@ def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
         "same_person": same_person_questions,
         "group_suggestion": group_suggestion_questions,
         "split": split_questions,
+        "unsorted_batch": unsorted_batch_questions,
     }
     out = [q for k in kinds for q in make[k](lib)]
     out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
@@ -354,9 +364,12 @@ class Oracle:
                 self._regroup(lib)
             elif step.kind == "prompt_answer":
                 assert step.name is not None
-                if step.name != "one_by_one":  # choosing "one by one" changes nothing by itself
-                    assert self._question is not None
+                assert self._question is not None
+                if step.name != "one_by_one":
                     answer_listed(lib, *self._question, step.name)
+                elif self._question[0].kind == "unsorted_batch":  # the batch's faces wait as suggestions
+                    answer_listed(lib, *self._question, "one-by-one")
+                # choosing "one by one" on a group suggestion changes nothing by itself
             else:
                 raise ValueError(f"unknown step {step.kind}")
         except FaceorgError as exc:
@@ -421,6 +434,8 @@ class Oracle:
             if face.source == "suggested" and face.id in self.truth:
                 self.do(review_answer(face.id, face.person_name, self.truth))
         self.group_pass("careful")
+        if self.features.uses("unsorted_batches"):
+            self.answer_questions(("unsorted_batch",))
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
@@ -462,6 +477,8 @@ class Oracle:
                 asked.add(q.id)
                 if q.kind == "group_suggestion" and not self._worth_answering(q, names, suggested):
                     continue
+                if q.kind == "unsorted_batch" and not self._worth_batch(q, names):
+                    continue
                 reply = self._answer(q, lib, members, names)
                 touched |= set(q.person_ids)
                 yes += reply != "no"
@@ -482,6 +499,15 @@ class Oracle:
             return True  # a wrong automatic face: the face-by-face Review does not show it
         whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
         return whole <= len(waiting)
+
+    def _worth_batch(self, q: Question, names: Mapping[int, str | None]) -> bool:
+        """Whether a batch of unsorted faces is worth answering rather than picking its right faces by hand
+        later: all right or all wrong (one answer), or turning down the wrong ones costs less than picking
+        the right ones (with the selection action they would share with the person's other faces)."""
+        name = names.get(q.person_ids[0])
+        right = sum(self.truth.get(f) == name for f in q.face_ids)
+        wrong = len(q.face_ids) - right
+        return wrong == 0 or right == 0 or 2 + wrong < right + 1
 
     def _answer(
         self, q: Question, lib: _Library, members: Mapping[int, list[int]], names: Mapping[int, str | None]
