@@ -328,3 +328,84 @@ def test_close_group_pairs_stays_fast_on_face_like_vectors() -> None:
     pairs = close_group_pairs(x, labels, 0.43)
     assert time.perf_counter() - start < 25.0
     assert len(pairs) == 1000
+
+
+# -- unsorted batches ---------------------------------------------------------------------------------------
+def unsort(lib: Library, faces: list[int]) -> None:
+    """These faces in no group (as a grouping leaves faces it is unsure of)."""
+    from sqlalchemy import delete
+
+    with lib.transaction() as s:
+        s.execute(delete(Assignment).where(Assignment.face_id.in_(faces)))
+
+
+def batch_questions(lib: Library):  # type: ignore[no-untyped-def]
+    return [q for q in list_questions(lib) if q.kind == "unsorted_batch"]
+
+
+def test_unsorted_faces_are_offered_to_their_named_person_as_one_batch(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    ann = owners(lib)[faces[8]]
+    unsort(lib, faces[13:16])
+    [q] = batch_questions(lib)
+    assert q.person_ids == (ann,) and set(q.face_ids) == set(faces[13:16])
+    assert q.text == "These 3 unsorted faces may be Ann. Are they all Ann?" and q.score >= 0.7
+    assert q.face_counts == (5,)
+    before = decisions_snapshot(lib)
+    cs = answer(lib, q.id, "yes")  # one action: all three with Ann, as the user's decision
+    assert set(cs.faces_changed) >= set(faces[13:16])
+    with lib.session() as s:
+        rows = {f: (p, src) for f, p, src in s.execute(select(Assignment.face_id, Assignment.person_id,
+                                                              Assignment.source))}
+    assert all(rows[f] == (ann, AssignmentSource.USER) for f in faces[13:16])
+    assert batch_questions(lib) == []
+    ops.undo(lib)
+    assert decisions_snapshot(lib) == before
+    assert [x.id for x in batch_questions(lib)] == [q.id]
+
+
+def test_unsorted_batch_no_is_never_asked_again_even_after_full_regrouping(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    ann = owners(lib)[faces[8]]
+    unsort(lib, faces[13:16])
+    [q] = batch_questions(lib)
+    answer(lib, q.id, "no")
+    assert all(f not in owners(lib) for f in faces[13:16])
+    with lib.session() as s:
+        assert s.get(PromptAnswer, q.id).answer == "no"
+    assert batch_questions(lib) == []
+    recluster(lib, full=True)
+    assert all(owners(lib).get(f) != ann for f in faces[13:16])  # "not Ann" holds for the grouping too
+    assert not [x for x in batch_questions(lib) if set(x.face_ids) & set(faces[13:16]) and x.person_ids == (ann,)]
+
+
+def test_unsorted_batch_one_by_one_makes_them_suggestions_and_undo_takes_them_back(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    ann = owners(lib)[faces[8]]
+    unsort(lib, faces[13:16])
+    [q] = batch_questions(lib)
+    before = decisions_snapshot(lib)
+    answer(lib, q.id, "one-by-one")
+    with lib.session() as s:
+        rows = {f: (p, src) for f, p, src in s.execute(select(Assignment.face_id, Assignment.person_id,
+                                                              Assignment.source))}
+    assert all(rows[f] == (ann, AssignmentSource.SUGGESTED) for f in faces[13:16])
+    [g] = [x for x in list_questions(lib) if x.kind == "group_suggestion"]  # now Ann's waiting faces
+    assert set(g.face_ids) == set(faces[13:16])
+    ops.undo(lib)
+    assert decisions_snapshot(lib) == before
+    with pytest.raises(FaceorgError, match="one-by-one answers a batch"):
+        answer(lib, next(x.id for x in list_questions(lib) if x.kind == "same_person"), "one-by-one")
+
+
+def test_unsorted_batch_never_offers_a_face_to_a_person_already_in_its_photo(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    from faceorg.store.models import Face
+
+    unsort(lib, faces[13:16])
+    with lib.session() as s:
+        photo_of_8 = s.get(Face, faces[8]).photo_id
+    with lib.transaction() as s:
+        s.get(Face, faces[13]).photo_id = photo_of_8  # face 13 in the photo Ann is in already
+    [q] = batch_questions(lib)
+    assert set(q.face_ids) == set(faces[14:16])

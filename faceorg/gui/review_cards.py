@@ -131,6 +131,18 @@ class QuestionCard(QFrame):
             self.more.setText("")
             self.detail.setText(f"The closest faces of the two groups ({q.distance:.2f} apart): "
                                 f"{_likely(q.score)} the same person.\nYes joins them; No keeps them apart for good.")
+        elif q.kind == "unsorted_batch":
+            name = q.person_names[0] or "them"
+            left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
+            right = [(covers.get(q.person_ids[0]), name)]
+            self.link.setText("→")
+            rest = len(q.face_ids) - len(left)
+            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            n = len(q.face_ids)
+            self.detail.setText(f"{'These faces are' if n != 1 else 'This face is'} in no group; {name} is the "
+                                f"nearest person, clearly nearer than anyone else ({q.distance:.2f} at the closest).\n"
+                                f"Yes gives {'all ' + str(n) + ' faces' if n != 1 else 'it'} to {name}; No says "
+                                f"{'none of them is' if n != 1 else 'it is not'}; One by One decides them under Faces.")
         elif q.kind == "group_suggestion":
             name = q.person_names[0] or "them"
             left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
