@@ -285,7 +285,8 @@ def cone_library(n_people: int, per: int, seed: int = 0) -> tuple[np.ndarray, np
     return x, labels
 
 
-def all_pairs_reference(x: np.ndarray, labels: np.ndarray, max_linkage: float, neighbours: int = 8) -> list[tuple[int, int, float]]:
+def all_pairs_reference(x: np.ndarray, labels: np.ndarray, max_linkage: float,
+                        neighbours: int = 8) -> list[tuple[int, int, float]]:
     """What close_group_pairs means, by brute force: each face's nearest faces of other groups."""
     from faceorg.people.prompts import linkage
     from faceorg.vectors import distance_from_similarity

@@ -412,9 +412,10 @@ def unsorted_batch_questions(lib: _Library) -> list[Question]:
             continue
         out.append(Question(
             id=qid, kind="unsorted_batch",
-            text=f"{'These' if n != 1 else 'This'} {n} unsorted face{'s' if n != 1 else ''} may be {name}. "
-                 f"{'Are they all' if n != 1 else 'Is it'} {name}?",
-            score=round(score, 4), person_ids=(person,), person_names=(name,), face_counts=(int(np.sum(who == label[person])),), face_ids=ids,
+            text=(f"These {n} unsorted faces may be {name}. Are they all {name}?" if n != 1
+                  else f"This unsorted face may be {name}. Is it {name}?"),
+            score=round(score, 4), person_ids=(person,), person_names=(name,),
+            face_counts=(int(np.sum(who == label[person])),), face_ids=ids,
             distance=round(faces[0][0], 4), skipped=bool(marks.get(qid, set()) & set(ids))))
     return out
 

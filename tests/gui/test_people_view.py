@@ -366,7 +366,8 @@ def test_one_enter_takes_the_highlighted_completion_in_the_name_dialog(window, q
     assert result == ["Colin Powell"]
 
 
-def test_ignore_unnamed_groups_asks_once_ignores_them_and_undo_brings_them_back(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+def test_ignore_unnamed_groups_asks_once_ignores_them_and_undo_brings_them_back(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
     from faceorg.store.models import Face, FaceStatus
 
     view = window.people_view
