@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -217,6 +217,11 @@ class ReviewView(QWidget):
         ctx.changed.connect(self.on_changed)
         self._show_current()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.current_question() is not None:
+            self.question_card.fit_width(self.card_area.viewport().width())
+
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addStretch(1)
@@ -391,6 +396,7 @@ class ReviewView(QWidget):
         self.strip.viewport().update()
         if question is not None:
             self.question_card.show_question(question, self.covers)
+            self.question_card.fit_width(self.card_area.viewport().width())
             upcoming = [f for q in self.questions[self.qpos + 1:self.qpos + 3] for f in q.face_ids[:QUESTION_FACES]]
             self.ctx.large_thumbs.request(list(reversed(upcoming)))
             return

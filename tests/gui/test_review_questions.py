@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from sqlalchemy import select, update
 
 from faceorg.store.models import (
@@ -265,3 +266,24 @@ def test_unsorted_batch_no_with_r_and_one_by_one(window, qtbot, scenario: Scenar
     assert all(owners(library).get(f) != powell for f in loose)
     assert not [x for x in list_questions(library) if x.kind == "unsorted_batch" and x.person_ids == (powell,)
                 and set(x.face_ids) & set(loose)]
+
+
+def test_a_narrow_window_shows_fewer_faces_and_never_cuts_off_the_person(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    ensure_vectors(library, scenario)
+    view = open_review(window, qtbot)
+    skip_to(view, qtbot, lambda q: q.kind == "group_suggestion")
+    card = view.question_card
+    assert len(card._left_faces) == 2  # Bush's two waiting faces
+    window.resize(720, 700)
+    qtbot.waitUntil(lambda: view.card_area.viewport().width() < 560, timeout=3000)
+    QApplication.processEvents()
+    shown = [w for w in card.left if w.isVisible()]
+    assert len(shown) == 1 and card.more.text() == "and 1 more"
+    person = card.right[0]
+    right_edge = person.mapTo(view.card_area.viewport(), person.rect().topRight()).x()
+    assert person.isVisible() and right_edge <= view.card_area.viewport().width()
+    assert not view.card_area.horizontalScrollBar().isVisible()
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: len([w for w in card.left if w.isVisible()]) == min(4, len(card._left_faces)),
+                    timeout=3000)
