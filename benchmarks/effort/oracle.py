@@ -40,6 +40,14 @@ way a user of the app would use it (every answer to a question is one decision):
   its suggested faces one at a time in the face-by-face Review costs less, the oracle does that instead.
 - ``recall_pass``: the app's grouping (``recluster``) runs its conservative recall pass (off: passed
   ``recall_pass=False``), when the app has it.
+- ``ignore_unnamed``: the oracles leave groups of strangers alone as they go (no "ignore this group" each)
+  and, once every unnamed group of two or more faces left holds strangers only, press "Ignore Unnamed
+  Groups" (:func:`faceorg.people.ops.ignore_unnamed_groups`, one decision), at the end of the groups pass
+  and of each sweep's.
+- ``unsorted_batches``: in each sweep, before picking unsorted faces by hand, the Review's "These N
+  unsorted faces may be Ann" questions, truthfully: "yes" when all are Ann, "no" when none is, otherwise
+  "one by one" (their faces become Ann's suggestions; one decision, one per wrong face turned down, one to
+  accept the rest), taken only when that costs less than picking Ann's faces by hand.
 - ``learning``: not in the app yet (no step uses it).
 
 ``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
