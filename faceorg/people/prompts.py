@@ -33,6 +33,7 @@ from sqlalchemy import select
 from faceorg.cluster.knn import KnnGraph
 from faceorg.cluster.knn_exact import knn_exact
 from faceorg.cluster.knn_ivf import knn_approximate
+from faceorg.cluster.recall_pass import group_scores
 from faceorg.people.clustering import LibraryFaces, active_distance_scale, load_library_faces
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Person, PromptAnswer
@@ -346,7 +347,8 @@ def nearest_people(x_lonely: np.ndarray, x_named: np.ndarray, who: np.ndarray, p
                    block: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For each row of ``x_lonely``: the nearest person (``who`` per row of ``x_named``), the mean distance
     to that person's two nearest faces, and the runner-up person's (inf when none), from each row's
-    ``pool`` nearest named faces (a person with one face there counts the pool's farthest as its second)."""
+    ``pool`` nearest named faces (a person with one face there counts the pool's farthest as its second;
+    the scoring is the recall pass's, ``faceorg.cluster.recall_pass``)."""
     n = len(x_lonely)
     best = np.full(n, -1, np.int64)
     best_d = np.full(n, np.inf)
@@ -360,17 +362,14 @@ def nearest_people(x_lonely: np.ndarray, x_named: np.ndarray, who: np.ndarray, p
         near = np.argpartition(-sims, p - 1, axis=1)[:, :p] if p < len(x_named) else \
             np.tile(np.arange(len(x_named)), (len(sims), 1))
         dist = distance_from_similarity(np.take_along_axis(sims, near, axis=1))
-        for r in range(len(sims)):
-            ceiling = float(dist[r].max())
-            per: dict[int, list[float]] = defaultdict(list)
-            for j in np.argsort(dist[r], kind="stable").tolist():
-                per[int(who[near[r, j]])].append(float(dist[r, j]))
-            scores = sorted(
-                (float(np.mean(d[:2])) if len(d) >= 2 or sizes[g] < 2 else (d[0] + ceiling) / 2.0, g)
-                for g, d in per.items())
-            best[start + r], best_d[start + r] = scores[0][1], scores[0][0]
-            if len(scores) > 1:
-                runner[start + r] = scores[1][0]
+        order = np.argsort(dist, axis=1, kind="stable")
+        dist, near = np.take_along_axis(dist, order, axis=1), np.take_along_axis(near, order, axis=1)
+        people = who[near]
+        g, d, r = group_scores(dist, people, sizes, 2, dist[:, -1])
+        ranked = np.sort(people, axis=1)
+        alone = (np.diff(ranked, axis=1) == 0).all(axis=1)  # one person in the pool: no runner-up
+        best[start:start + len(sims)], best_d[start:start + len(sims)] = g, d
+        runner[start:start + len(sims)] = np.where(alone, np.inf, r)
     return best, best_d, runner
 
 
