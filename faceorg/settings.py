@@ -52,6 +52,9 @@ class Settings:
     #: Follow links (shortcuts) that lead outside the library folders when scanning; off, such links are
     #: skipped and listed by `faceorg status --failed`.
     follow_outside_links: bool = False
+    #: Read face names from XMP (sidecars and the photos' own metadata, as digiKam, Lightroom and others write
+    #: them) during each scan, for new and changed photos; off, `faceorg xmp import` reads them on demand.
+    import_xmp_on_scan: bool = False
 
     def problems(self) -> dict[str, str]:
         """Each setting whose value is not allowed, with a sentence that says what is."""

@@ -71,6 +71,9 @@ def saved_message(before: Settings, after: Settings) -> str:
         when.append(f"grouping {GROUPING_APPLIES}")
     if after.min_face_size != before.min_face_size or after.use_gpu != before.use_gpu:
         when.append(f"face analysis {ANALYSIS_APPLIES}")
+    if after.import_xmp_on_scan != before.import_xmp_on_scan:
+        when.append("face names are read from XMP " + ("from the next scan on" if after.import_xmp_on_scan
+                                                       else "no more during scans"))
     return "Settings saved" + (": " + "; ".join(when) if when else "") + "."
 
 
@@ -121,9 +124,16 @@ class SettingsDialog(QDialog):
         form.addRow("", sens_help)
         form.addRow("Smallest face:", self.min_face)
         form.addRow("", face_help)
+        self.xmp_on_scan = QCheckBox("Read face names from XMP (sidecars and photos) when scanning new or "
+                                     "changed photos")
+        self.xmp_on_scan.setObjectName("xmpOnScan")
+        self.xmp_on_scan.setChecked(settings.import_xmp_on_scan)
+        self.xmp_on_scan.setToolTip("Names that digiKam, Lightroom and other tools stored become your decisions; "
+                                    "File → Import Face Names from XMP… reads them for the whole library")
         library = QGroupBox("Library")
         lib_layout = QVBoxLayout(library)
         lib_layout.addWidget(self.folders)
+        lib_layout.addWidget(self.xmp_on_scan)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -143,4 +153,5 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         """The settings as edited."""
         return replace(self.original, use_gpu=self.use_gpu.isChecked(),
-                       cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value())
+                       cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value(),
+                       import_xmp_on_scan=self.xmp_on_scan.isChecked())

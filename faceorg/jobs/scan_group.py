@@ -1,5 +1,8 @@
 """The scan-then-group job: find new and changed photos and their faces, then group the faces.
 
+When the library's setting ``import_xmp_on_scan`` is on, the face names of new and changed photos are read
+from their XMP before grouping.
+
 Grouping runs when faces were stored that no completed grouping has seen: the scan marks that in the
 same transaction as the faces (``grouping_pending`` in the library's state), and a completed grouping
 clears it. So a grouping that was killed or cancelled is resumed by the next scan, even when that scan
@@ -13,6 +16,7 @@ from typing import Any
 
 from faceorg.errors import CancelledError
 from faceorg.jobs.report import JobReport
+from faceorg.jobs.xmp_job import XmpImportReport, import_xmp
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.scan.scanner import ScanSummary, scan_library
@@ -37,9 +41,12 @@ class ScanReport(JobReport):
     grouping: ChangeSet | None = None
     grouping_resumed: bool = False
     grouping_pending: bool = False
+    xmp: XmpImportReport | None = None  # names read from XMP for the new and changed photos (when enabled)
 
     def lines(self) -> list[str]:
         out = [self.scan.one_line()]
+        if self.xmp is not None:
+            out.append(self.xmp.one_line())
         if self.grouping is not None:
             what = ("the faces an interrupted grouping had left" if self.grouping_resumed and not self.scan.new_face_ids
                     else "the new faces")
@@ -58,8 +65,15 @@ class ScanReport(JobReport):
         out["grouping"] = self.grouping.as_dict() if self.grouping is not None else None
         out["grouping_resumed"] = self.grouping_resumed
         out["grouping_pending"] = self.grouping_pending
+        out["xmp_import"] = self.xmp.as_dict() if self.xmp is not None else None
         out["changes"] = self.changes.as_dict()
         return out
+
+
+def _xmp_on_scan(library: Library) -> bool:
+    from faceorg.settings import load_settings
+
+    return load_settings(library).import_xmp_on_scan
 
 
 def scan_and_group(library: Library, progress: Progress | None = None, *, with_faces: bool = True,
@@ -82,8 +96,14 @@ def scan_and_group(library: Library, progress: Progress | None = None, *, with_f
     changes = ChangeSet(label="Scan", photos_changed=set(summary.added_photo_ids) | set(summary.changed_photo_ids))
     report = ScanReport(scan=summary, faces_analyzed=analyzer is not None, changes=changes,
                         cancelled=summary.cancelled)
+    touched = set(summary.added_photo_ids) | set(summary.changed_photo_ids)
+    if analyzer is not None and touched and not summary.cancelled and _xmp_on_scan(library):
+        # Names from the user's other tools are their decisions: in before grouping, which then respects them.
+        report.xmp = import_xmp(library, progress, photo_ids=touched)
+        changes.merge(report.xmp.changes)
+        report.cancelled = report.xmp.cancelled
     pending = grouping_pending(library)
-    if pending and group and analyzer is not None and not summary.cancelled:
+    if pending and group and not report.cancelled and analyzer is not None and not summary.cancelled:
         from faceorg.people.clustering import recluster
 
         report.grouping_resumed = left_over
