@@ -40,7 +40,7 @@ from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
 from faceorg.gui.xmp_dialogs import XmpExportDialog, XmpImportDialog, export_summary, import_summary, show_summary
-from faceorg.jobs import FolderRemovalReport, ScanReport, scan_and_group
+from faceorg.jobs import FolderRemovalReport, RayOptions, ScanReport, scan_and_group
 from faceorg.jobs import remove_folder as remove_folder_job
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
@@ -75,8 +75,10 @@ def settle_memory() -> None:
 
 def scan_job(library: Library, with_faces: bool, progress: Progress) -> ScanReport:
     """Scan every folder, then group what needs it (worker thread); ModelsMissingError until the models
-    are installed when faces are wanted."""
-    return scan_and_group(library, progress, with_faces=with_faces)
+    are installed when faces are wanted. With a Ray address in the settings, faces are analysed on its workers."""
+    address = load_settings(library).ray_address
+    return scan_and_group(library, progress, with_faces=with_faces,
+                          ray=RayOptions(address) if address else None)
 
 
 def group_job(library: Library, progress: Progress) -> ChangeSet:

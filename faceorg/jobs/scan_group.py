@@ -12,7 +12,7 @@ finds nothing new.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faceorg.errors import CancelledError
 from faceorg.jobs.report import JobReport
@@ -22,6 +22,10 @@ from faceorg.progress import Progress
 from faceorg.scan.scanner import ScanSummary, scan_library
 from faceorg.store.db import Library
 from faceorg.store.state import grouping_pending
+
+if TYPE_CHECKING:
+    from faceorg.scan.backend import AnalysisBackend
+    from faceorg.scan.ray_backend import RayOptions
 
 # ScanSummary fields that are change records rather than figures: they go into ``changes``.
 _ID_LISTS = ("added_photo_ids", "changed_photo_ids", "new_face_ids")
@@ -78,21 +82,34 @@ def _xmp_on_scan(library: Library) -> bool:
 
 def scan_and_group(library: Library, progress: Progress | None = None, *, with_faces: bool = True,
                    group: bool = True, workers: int | None = None, batch_size: int = 32,
-                   follow_outside_links: bool | None = None) -> ScanReport:
+                   follow_outside_links: bool | None = None, ray: RayOptions | None = None) -> ScanReport:
     """Scan every library folder (faces too when ``with_faces``), then group the faces that need it.
+
+    ``ray``: read the photos and find their faces on Ray workers (see :mod:`faceorg.scan.ray_backend`);
+    FaceorgError when Ray is not installed or the cluster cannot be reached.
 
     Raises :class:`~faceorg.errors.ModelsMissingError` when faces are wanted and the models are not
     installed. Cancel stops the scan after its current batch, or the grouping; the report says so.
     """
     progress = progress or Progress()
+    if ray is not None:
+        from faceorg.scan.ray_backend import import_ray
+
+        import_ray()  # before the models load: without Ray, say so at once
     left_over = grouping_pending(library)  # by a grouping that was killed or cancelled
     analyzer = None
     if with_faces:
         from faceorg.pipeline.factory import analyzer_for_library
 
         analyzer = analyzer_for_library(library)
+    backend: AnalysisBackend | None = None
+    if ray is not None:
+        from faceorg.scan.ray_backend import ray_backend
+        from faceorg.settings import load_settings
+
+        backend = ray_backend(ray, analyzer, use_gpu=load_settings(library).use_gpu)
     summary = scan_library(library, analyzer=analyzer, progress=progress, workers=workers,
-                           batch_size=batch_size, follow_outside_links=follow_outside_links)
+                           batch_size=batch_size, follow_outside_links=follow_outside_links, backend=backend)
     changes = ChangeSet(label="Scan", photos_changed=set(summary.added_photo_ids) | set(summary.changed_photo_ids))
     report = ScanReport(scan=summary, faces_analyzed=analyzer is not None, changes=changes,
                         cancelled=summary.cancelled)
