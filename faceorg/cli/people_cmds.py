@@ -29,7 +29,7 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
     ps = people.add_subparsers(dest="people_command", required=True,
-                               metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
+                               metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions,ignore-unnamed}")
     p = ps.add_parser("list", help="people and unnamed groups, named first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
@@ -70,6 +70,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("person", type=int, metavar="PERSON_ID")
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, lambda lib: _accept_all(lib, a.person)))
+
+    p = ps.add_parser("ignore-unnamed", help="strangers: ignore every unnamed group (after naming the people "
+                                             "you care about); groups holding a face you placed are kept")
+    p.add_argument("--min-faces", type=int, default=2, metavar="N", help="only groups of at least N faces (default 2)")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.ignore_unnamed_groups(lib, a.min_faces)))
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,

@@ -153,12 +153,19 @@ class PeopleView(QWidget):
         self.hide_action = make_action(self.grid, "&Hide", self.toggle_hidden, shortcut="Ctrl+Shift+H",
                                        icon_name="hide", tip="Hide the selected people (or show them again)")
 
+        self.ignore_unnamed_action = make_action(
+            self, "&Ignore Unnamed Groups…", self.ignore_unnamed, icon_name="hide",
+            tip="Strangers, all at once: ignore every unnamed group of two or more faces (after naming the "
+                "people you care about; Undo brings them back)")
+
         self.toolbar = view_toolbar("peopleToolbar", self)
         self.toolbar.addWidget(self.filter_edit)
         self.toolbar.addWidget(self.show_hidden)
         self.toolbar.addSeparator()
         for action in (self.rename_action, self.merge_action, self.hide_action):
             self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.ignore_unnamed_action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
         stack_vertically(self, self.toolbar, self.grid)
@@ -280,6 +287,7 @@ class PeopleView(QWidget):
         else:
             text = f"{shown:,} of {total:,} people shown"
         self.count_label.setText(text)
+        self.ignore_unnamed_action.setEnabled(self.loaded and bool(self.unnamed_groups()))
         if self.loaded and total == 0:
             self.ctx.query(ungrouped_face_count, on_done=self._set_ungrouped, owner=self)
         else:
@@ -296,6 +304,23 @@ class PeopleView(QWidget):
         else:
             self.grid.empty_text = "Everyone is hidden — tick “Show hidden” to see them."
         self.grid.viewport().update()
+
+    def unnamed_groups(self) -> list[PersonCard]:
+        """Shown unnamed groups of two or more faces (what "Ignore Unnamed Groups" would ignore, less any
+        holding a face the user placed, which the operation keeps)."""
+        return [c for c in self.model.cards() if c.name is None and not c.hidden and c.face_count >= 2]
+
+    def ignore_unnamed(self) -> None:
+        groups = self.unnamed_groups()
+        if not groups:
+            return
+        n, faces = len(groups), sum(c.face_count for c in groups)
+        text = (f"Ignore {n:,} unnamed group{'s' if n != 1 else ''} ({faces:,} faces)?\n\n"
+                "Do this once you have named the people you care about: the faces left in unnamed groups are "
+                "usually strangers. They move to Ignored, where they can be restored; Undo brings them all back. "
+                "Groups holding a face you placed yourself are kept.")
+        if confirm(self, "Ignore Unnamed Groups", text, f"Ignore {n:,} Group{'s' if n != 1 else ''}"):
+            self.ctx.run_op(ops.ignore_unnamed_groups)
 
     def _set_ungrouped(self, count: int, update: bool = True) -> None:
         changed = count != self.ungrouped
