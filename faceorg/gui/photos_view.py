@@ -82,8 +82,8 @@ class PhotosView(QWidget):
                                          tip="Open the current photo in the system's photo viewer")
         self.folder_action = make_action(g, "Show in &Folder", self.show_in_folder, shortcut="Ctrl+Shift+F",
                                          icon_name="folder", tip="Show the current photo in its folder")
-        self.copy_action = make_action(g, "&Copy Selected Photos to Folder…", self.copy_selected, shortcut="Ctrl+Shift+C",
-                                       icon_name="folder-add",
+        self.copy_action = make_action(g, "&Copy Selected Photos to Folder…", self.copy_selected,
+                                       shortcut="Ctrl+Shift+C", icon_name="folder-add",
                                        tip="Copy the selected photos to a folder (no file is ever overwritten)")
         self.oldest_action = make_action(self, "Oldest &First", self.reload, checkable=True,
                                          tip="Show the oldest photos first", name="oldestFirst")

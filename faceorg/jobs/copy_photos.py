@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from faceorg.errors import CancelledError, FaceorgError
-from faceorg.files import sha256_file, temp_sibling
 from faceorg.filenames import display_path
+from faceorg.files import sha256_file, temp_sibling
 from faceorg.jobs.report import JobReport
 from faceorg.people.photos import photo_paths
 from faceorg.progress import Progress

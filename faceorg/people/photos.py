@@ -53,7 +53,7 @@ def date_key() -> ColumnElement[str]:
     return func.coalesce(func.datetime(Photo.taken_at), filed)
 
 
-def _with_all(person_ids: Sequence[int]) -> Select[tuple[int]]:
+def _with_all(person_ids: Sequence[int]) -> Select[int]:
     """Ids of the photos holding a face of every one of these people."""
     ids = sorted(set(person_ids))
     q = (select(Face.photo_id).join(Assignment, Assignment.face_id == Face.id)
