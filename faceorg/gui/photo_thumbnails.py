@@ -1,11 +1,12 @@
-"""Photo thumbnails: square crops of the photo files, decoded on the loader thread into an LRU cache."""
+"""Photo thumbnails: each whole photo fitted in a square, decoded on the loader thread into an LRU cache."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QImage, QPainter, QPainterPath
 
 from faceorg.gui.thumbnails import ThumbnailCache
 from faceorg.imaging.decode import PhotoReadError, load_working_image
@@ -21,9 +22,8 @@ def qimage_from_pixels(pixels: np.ndarray) -> QImage:
     return QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB888).copy()
 
 
-
 class PhotoThumbnailCache(ThumbnailCache):
-    """Square thumbnails of photos, keyed by photo id, decoded from the files (reduced JPEG decoding)."""
+    """Thumbnails of whole photos, keyed by photo id, decoded from the files (reduced JPEG decoding)."""
 
     batch = 6  # a photo takes tens of milliseconds to decode: hand them back a few at a time
     thread_name = "faceorg-photo-thumbnails"
@@ -35,11 +35,28 @@ class PhotoThumbnailCache(ThumbnailCache):
         for pid in photo_ids:
             path = paths.get(pid)
             try:
-                # The short side must cover the square: decode up to twice its side on the long side.
-                working = load_working_image(path, max_side=2 * px) if path else None
+                working = load_working_image(path, max_side=px) if path else None
             except (PhotoReadError, OSError):
                 working = None
-            out[pid] = None if working is None else self._thumbnail(qimage_from_pixels(working.pixels), px)
+            out[pid] = None if working is None else self._fitted(qimage_from_pixels(working.pixels), px)
+        return out
+
+    def _fitted(self, image: QImage, px: int) -> QImage:
+        """The whole photo within a ``px`` square, centred (not cropped: a group photo keeps everyone)."""
+        scaled = image.scaled(QSize(px, px), Qt.AspectRatioMode.KeepAspectRatio,
+                              Qt.TransformationMode.SmoothTransformation)
+        out = QImage(px, px, QImage.Format.Format_ARGB32_Premultiplied)
+        out.fill(Qt.GlobalColor.transparent)
+        p = QPainter(out)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        where = QRectF((px - scaled.width()) / 2, (px - scaled.height()) / 2, scaled.width(), scaled.height())
+        path = QPainterPath()
+        r = self.radius * self.dpr
+        path.addRoundedRect(where, r, r)
+        p.setClipPath(path)
+        p.drawImage(where.topLeft(), scaled)
+        p.end()
+        out.setDevicePixelRatio(self.dpr)
         return out
 
 

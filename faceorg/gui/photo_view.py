@@ -135,6 +135,11 @@ class PhotoCanvas(QWidget):
         self.zoom.follow(QRectF(self.rect()), self._photo_size())
         return self.zoom.image_rect()
 
+    def selected_face_rect(self) -> QRectF | None:
+        """The selected face's box in widget coordinates, if a face is selected."""
+        face = next((f for f in self.photo.faces if f.id == self.selected), None) if self.photo else None
+        return self.box_rect(face) if face is not None else None
+
     def full_size_path(self) -> str | None:
         """The file to decode at full size for zooming in (None while there is no photo on screen)."""
         if self.photo is None or self.image is None or self.photo.missing or not self.photo.path:

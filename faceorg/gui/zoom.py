@@ -220,8 +220,9 @@ class ZoomPanController(QObject):
         self._changed()
 
     def actual_pixels(self) -> None:
-        """100%: one photo pixel on one screen pixel."""
-        self.zoom.set_scale(1.0 / self._dpr(), dpr=self._dpr())
+        """100%: one photo pixel on one screen pixel, around the selected face if there is one."""
+        face = self.canvas.selected_face_rect()
+        self.zoom.set_scale(1.0 / self._dpr(), face.center() if face is not None else None, dpr=self._dpr())
         self._changed()
 
     def percent(self) -> int:
@@ -271,6 +272,9 @@ class ZoomPanController(QObject):
         if watched is not self.canvas:
             return False
         kind = event.type()
+        if kind == QEvent.Type.Resize:
+            self.changed.emit()  # a fitted photo's zoom follows the window's size
+            return False
         if kind == QEvent.Type.Wheel and isinstance(event, QWheelEvent):
             return self._wheel(event)
         if kind == QEvent.Type.NativeGesture and isinstance(event, QNativeGestureEvent):
@@ -375,7 +379,7 @@ class ZoomBar(QWidget):
                 ("zoomOut", "−", "Zoom out (−, or the mouse wheel)", controller.zoom_out),
                 ("zoomIn", "+", "Zoom in (+, or the mouse wheel)", controller.zoom_in),
                 ("zoomFit", "Fit", "Show the whole photo (0)", controller.fit),
-                ("zoomActual", "100%", "Actual pixels (1); drag or use the arrow keys to move around",
+                ("zoomActual", "1:1", "Actual pixels, 100% (1); drag or use the arrow keys to move around",
                  controller.actual_pixels)):
             button = QToolButton()
             button.setObjectName(name)
@@ -392,5 +396,6 @@ class ZoomBar(QWidget):
 
     def refresh(self) -> None:
         zoom = self.controller.zoom
+        self.controller.canvas.image_rect()  # brings the geometry up to date with the photo and the widget
         self.label.setText(f"{self.controller.percent()}%" if zoom.size[0] > 0 else "")
         self.buttons["zoomFit"].setEnabled(not zoom.fit)

@@ -83,6 +83,7 @@ def test_fitted_then_100_percent_from_a_full_size_decode(qtbot, photo_window) ->
     assert canvas.image is not None and canvas.image.width() <= 2560  # the on-screen copy is reduced
     fitted = canvas.image_rect()
     assert fitted.width() < canvas.width() and view.zoom_control.percent() < 100
+    assert view.zoom_bar.label.text() == f"{view.zoom_control.percent()}%"
     assert not view.zoom_bar.buttons["zoomFit"].isEnabled()
     QTest.keyClick(canvas, Qt.Key.Key_1)
     wait_idle(qtbot, photo_window)

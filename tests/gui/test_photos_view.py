@@ -65,6 +65,11 @@ def test_photos_of_two_people_together_from_the_people_view(qtbot, photos_window
     wait_idle(qtbot, win)
     thumbs = [win.ctx.photo_thumbs.get(pid) for pid in grid.photos.ids]
     assert all(t is not None and t.width() >= 150 for t in thumbs)
+    # Whole photos, not cropped: the three-people photo (900x400) lies in its square with empty bands.
+    wide = thumbs[0]
+    assert shown_names(win)[0] == "group_3.jpg" and wide is not None
+    assert wide.pixelColor(wide.width() // 2, 2).alpha() == 0
+    assert wide.pixelColor(2, wide.height() // 2).alpha() == 255
     # Enter opens the current photo; Back returns to the same list.
     grid.setCurrentIndex(grid.photos.index(1))
     QTest.keyClick(grid, Qt.Key.Key_Return)
