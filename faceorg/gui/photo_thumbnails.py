@@ -9,7 +9,8 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPainterPath
 
 from faceorg.gui.thumbnails import ThumbnailCache
-from faceorg.imaging.decode import PhotoReadError, load_working_image
+from faceorg.imaging.decode import PhotoReadError
+from faceorg.imaging.thumbnail import preview_pixels
 from faceorg.people.photos import photo_paths
 from faceorg.store.db import Library
 
@@ -23,7 +24,8 @@ def qimage_from_pixels(pixels: np.ndarray) -> QImage:
 
 
 class PhotoThumbnailCache(ThumbnailCache):
-    """Thumbnails of whole photos, keyed by photo id, decoded from the files (reduced JPEG decoding)."""
+    """Thumbnails of whole photos, keyed by photo id: the embedded EXIF thumbnail where it is large enough,
+    else the photo decoded at reduced size."""
 
     batch = 6  # a photo takes tens of milliseconds to decode: hand them back a few at a time
     thread_name = "faceorg-photo-thumbnails"
@@ -35,10 +37,10 @@ class PhotoThumbnailCache(ThumbnailCache):
         for pid in photo_ids:
             path = paths.get(pid)
             try:
-                working = load_working_image(path, max_side=px) if path else None
+                pixels = preview_pixels(path, px) if path else None
             except (PhotoReadError, OSError):
-                working = None
-            out[pid] = None if working is None else self._fitted(qimage_from_pixels(working.pixels), px)
+                pixels = None
+            out[pid] = None if pixels is None else self._fitted(qimage_from_pixels(pixels), px)
         return out
 
     def _fitted(self, image: QImage, px: int) -> QImage:
