@@ -1,7 +1,7 @@
 """The Photos view: the photos holding one person, or several people together, newest first.
 
-The first page comes quickly (the first screen); the rest follow page by page on a worker (keyset
-pages, so 100k photos cost no more per page than 100). Thumbnails are decoded off the GUI thread.
+A small first page comes first (the first screen), then the rest after it in one more keyset page, all
+on a worker; the grid is usable all along. Thumbnails are decoded off the GUI thread.
 Open a photo (Enter), open it in the system viewer, show it in its folder, or copy the selected
 photos to a folder (a job with progress and Cancel, never overwriting a file).
 """
@@ -27,7 +27,7 @@ from faceorg.people.photos import Cursor, PhotoPage, photos_with_people
 from faceorg.store.db import Library
 
 FIRST_PAGE = 300  # photos in the first page (a screenful or two, shown at once)
-PAGE = 5000  # photos per following page
+PAGE: int | None = None  # photos in each following page (None: the rest at once, one sort of them all)
 COPY_TITLE = "Copying photos"
 
 

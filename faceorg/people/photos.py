@@ -53,14 +53,16 @@ def date_key() -> ColumnElement[str]:
     return func.coalesce(func.datetime(Photo.taken_at), filed)
 
 
-def _with_all(person_ids: Sequence[int]) -> Select[int]:
-    """Ids of the photos holding a face of every one of these people."""
-    ids = sorted(set(person_ids))
-    q = (select(Face.photo_id).join(Assignment, Assignment.face_id == Face.id)
-         .where(Assignment.person_id.in_(ids), Face.status == FaceStatus.NORMAL).group_by(Face.photo_id))
-    if len(ids) > 1:
-        q = q.having(func.count(func.distinct(Assignment.person_id)) == len(ids))
-    return q
+def _with(person_id: int) -> Select[int]:
+    """Ids of the photos holding a face of this person (SQLite keeps the list once per query)."""
+    return (select(Face.photo_id).join(Assignment, Assignment.face_id == Face.id)
+            .where(Assignment.person_id == person_id, Face.status == FaceStatus.NORMAL))
+
+
+def _holding_all(person_ids: Sequence[int]) -> list[ColumnElement[bool]]:
+    """Conditions on ``Photo``: it holds every one of these people (one list per person, intersected:
+    a third cheaper than grouping the faces of all of them by photo)."""
+    return [Photo.id.in_(_with(pid)) for pid in sorted(set(person_ids))]
 
 
 def _check_people(library: Library, person_ids: Sequence[int]) -> None:
@@ -74,20 +76,25 @@ def _check_people(library: Library, person_ids: Sequence[int]) -> None:
 
 
 def photos_with_people(library: Library, person_ids: Sequence[int], *, after: Cursor | None = None,
-                       limit: int = PAGE, oldest_first: bool = False) -> PhotoPage:
+                       limit: int | None = PAGE, oldest_first: bool = False) -> PhotoPage:
     """The photos (present on disk and readable) holding every one of ``person_ids``, newest first
-    (``oldest_first`` reverses), ``limit`` of them after the cursor ``after`` (None: from the start)."""
+    (``oldest_first`` reverses), ``limit`` of them (None: all) after the cursor ``after`` (None: from the
+    start).
+
+    Without an index on the date, a page costs about as much as listing every photo of these people
+    (0.2-0.7 s for 100k photos on two busy cores): read few pages, the first small and then the rest.
+    """
     _check_people(library, person_ids)
     key = date_key().label("key")
     q = (select(Photo.id, Photo.path, key, Photo.taken_at.is_not(None), Photo.width, Photo.height)
-         .where(Photo.id.in_(_with_all(person_ids)), Photo.status == PhotoStatus.OK))
+         .where(*_holding_all(person_ids), Photo.status == PhotoStatus.OK))
     if after is not None:
         here = tuple_(key, Photo.id)
         q = q.where(here > tuple_(*after) if oldest_first else here < tuple_(*after))
     order = (key.asc(), Photo.id.asc()) if oldest_first else (key.desc(), Photo.id.desc())
     with library.session() as s:
-        rows = s.execute(q.order_by(*order).limit(limit + 1)).all()
-    more = len(rows) > limit
+        rows = s.execute(q.order_by(*order).limit(None if limit is None else limit + 1)).all()
+    more = limit is not None and len(rows) > limit
     rows = rows[:limit]
     items = [PhotoItem(r[0], r[1], datetime.fromisoformat(r[2]) if r[2] else None, bool(r[3]), r[4], r[5])
              for r in rows]
@@ -97,17 +104,8 @@ def photos_with_people(library: Library, person_ids: Sequence[int], *, after: Cu
 
 def all_photos_with_people(library: Library, person_ids: Sequence[int], *, oldest_first: bool = False,
                            limit: int | None = None) -> list[PhotoItem]:
-    """Every photo holding all of ``person_ids`` (page by page), at most ``limit``."""
-    out: list[PhotoItem] = []
-    after: Cursor | None = None
-    while limit is None or len(out) < limit:
-        size = PAGE if limit is None else min(PAGE, limit - len(out))
-        page = photos_with_people(library, person_ids, after=after, limit=size, oldest_first=oldest_first)
-        out.extend(page.photos)
-        if page.next_after is None:
-            break
-        after = page.next_after
-    return out
+    """Every photo holding all of ``person_ids`` (one query), at most ``limit``."""
+    return photos_with_people(library, person_ids, limit=limit, oldest_first=oldest_first).photos
 
 
 def photo_paths(library: Library, photo_ids: Sequence[int]) -> dict[int, str]:
