@@ -4,7 +4,8 @@
 :class:`ZoomPanController` drives it from the user (an event filter on the canvas): the mouse wheel
 zooms around the pointer, a touchpad scrolls (pans) and pinches (zooms), the keyboard zooms (+, -,
 0 fit, 1 actual pixels) and pans (arrows while zoomed in, Shift+arrows always), and dragging pans
-(middle button, or the left one on the photo away from a face box while zoomed in). Past the
+(middle button; the left one too, on the photo away from a face box while zoomed in, unless a tool
+such as drawing a face takes that drag). Past the
 resolution of the on-screen copy, the photo is decoded once at full size on a worker and kept in a
 small LRU cache, so a 12 MP photo at 100% scrolls by copying only the visible pixels.
 """
@@ -342,6 +343,10 @@ class ZoomPanController(QObject):
                 return button == Qt.MouseButton.MiddleButton  # a left click still reaches the canvas
             return False
         if kind == QEvent.Type.MouseMove and self._drag is not None:
+            if not event.buttons() & (Qt.MouseButton.MiddleButton | Qt.MouseButton.LeftButton):
+                self._drag = None  # the release went elsewhere (another tool took it)
+                self.canvas.unsetCursor()
+                return False
             pos = event.position()
             self._pan(pos.x() - self._drag.x(), pos.y() - self._drag.y())
             self._drag = pos
