@@ -3,7 +3,7 @@
 :class:`ZoomPan` is the geometry: where the photo lies in the widget, fitted or at a zoom with a pan.
 :class:`ZoomPanController` drives it from the user (an event filter on the canvas): the mouse wheel
 zooms around the pointer, a touchpad scrolls (pans) and pinches (zooms), the keyboard zooms (+, -,
-0 fit, 1 actual pixels) and pans (arrows while zoomed in, Shift+arrows always), and dragging pans
+0 fit, 1 actual pixels) and pans (Up and Down while zoomed in, Shift+arrows too), and dragging pans
 (middle button; the left one too, on the photo away from a face box while zoomed in, unless a tool
 such as drawing a face takes that drag). Past the
 resolution of the on-screen copy, the photo is decoded once at full size on a worker and kept in a
