@@ -140,3 +140,27 @@ def test_drag_keys_and_touchpad_pan_within_the_photo(qtbot, photo_window) -> Non
     # Left/Right still go from face to face.
     QTest.keyClick(canvas, Qt.Key.Key_Right)
     assert canvas.selected == view.photo.faces[0].id
+
+
+def test_a_left_drag_draws_a_face_even_zoomed_in(qtbot, photo_window) -> None:  # type: ignore[no-untyped-def]
+    """Zoomed in, a left drag on the photo draws a box (in the full-size photo's pixels), and the photo stays
+    where it is, then and afterwards; the middle button is the one that pans."""
+    from PySide6.QtCore import QRectF
+
+    view = photo_window.photo_view
+    canvas = view.canvas
+    view.zoom_control.actual_pixels()
+    wait_idle(qtbot, photo_window)
+    before = canvas.image_rect()
+    a, b = QPoint(100, 100), QPoint(300, 260)  # the middle of the photo: no face there
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, pos=a)
+    for k in range(1, 6):
+        QTest.mouseMove(canvas, a + (b - a) * k / 5)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=b)
+    assert view.drawing.name_edit.isVisible() and canvas.image_rect() == before
+    x, y, w, h = canvas.widget_to_photo(QRectF(QPointF(a), QPointF(b)))
+    assert (w, h) == (pytest.approx(200), pytest.approx(160))  # 100%: a screen pixel is a photo pixel
+    assert x == pytest.approx(before.width() / 2 - (before.center().x() - 100), abs=1)
+    QTest.keyClick(view.drawing.name_edit, Qt.Key.Key_Escape)
+    QTest.mouseMove(canvas, QPoint(500, 400))  # no button down: nothing pans
+    assert canvas.image_rect() == before
