@@ -312,7 +312,7 @@ class PhotoView(QWidget):
                                          tip="Ignore this face (a stranger)")
         self.person_action = make_action(self, "Open &Person", self.open_selected_person, icon_name="person",
                                          tip="Show all faces of this person")
-        self.viewer_action = make_action(self, "Open in System &Viewer", self.open_in_viewer,
+        self.viewer_action = make_action(self, "Open in System &Viewer", self.open_in_viewer, icon_name="photo",
                                          shortcut="Ctrl+Shift+O", tip="Open this photo in the system's photo viewer")
         self.folder_action = make_action(self, "Show in &Folder", self.show_in_folder, shortcut="Ctrl+Shift+F",
                                          icon_name="folder", tip="Show this photo in its folder")

@@ -79,6 +79,7 @@ class PhotosView(QWidget):
         self.open_action = make_action(g, "&Open Photo", self.open_current, icon_name="photo",
                                        tip="Open the current photo with its faces (Enter)")
         self.viewer_action = make_action(g, "Open in System &Viewer", self.open_in_viewer, shortcut="Ctrl+Shift+O",
+                                         icon_name="photo",
                                          tip="Open the current photo in the system's photo viewer")
         self.folder_action = make_action(g, "Show in &Folder", self.show_in_folder, shortcut="Ctrl+Shift+F",
                                          icon_name="folder", tip="Show the current photo in its folder")
