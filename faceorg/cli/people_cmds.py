@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from faceorg.cli import photos_cmds
 from faceorg.cli.common import db_id, open_from_args, print_json, print_table
 from faceorg.cli.drawn_cmds import register_faces
 from faceorg.filenames import display_path
@@ -120,8 +121,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=lambda a: _do(a, lambda lib: ops.add_cannot_link(lib, a.face_a, a.face_b)))
     register_faces(fs)  # add, resize, remove: faces the user draws
 
-    photos = sub.add_parser("photos", help="show a photo's faces; mark collages")
-    phs = photos.add_subparsers(dest="photos_command", required=True, metavar="{show,collage,ignore-strangers}")
+    photos = sub.add_parser("photos", help="list and copy photos by the people in them; show a photo's faces")
+    phs = photos.add_subparsers(dest="photos_command", required=True,
+                                metavar="{list,copy,show,collage,ignore-strangers}")
+    photos_cmds.register(phs)
     p = phs.add_parser("show", help="a photo's faces and who they are")
     p.add_argument("photo", type=db_id, metavar="PHOTO_ID")
     p.add_argument("--json", action="store_true")

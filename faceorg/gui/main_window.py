@@ -36,6 +36,7 @@ from faceorg.gui.learning import GO_BACK_TITLE, BackgroundLearning, confirm_go_b
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
+from faceorg.gui.photos_view import PhotosView
 from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
@@ -63,9 +64,10 @@ GROUP_TITLE = "Grouping faces"
 class Page:
     """A place the window can show (and go back to)."""
 
-    kind: str  # people | review | unknown | ignored | person | photo
+    kind: str  # people | review | unknown | ignored | person | photo | photos
     arg: int | None = None
     face: int | None = None
+    people: tuple[int, ...] = ()  # photos: the people every photo holds
 
 
 def settle_memory() -> None:
@@ -122,8 +124,10 @@ class MainWindow(QMainWindow):
         self.photo_view = PhotoView(self.ctx)
         self.review_view = ReviewView(self.ctx)
         self.faces_view = FacesView(self.ctx)
+        self.photos_view = PhotosView(self.ctx)
         self.stack = QStackedWidget()
-        for w in (self.people_view, self.person_view, self.photo_view, self.review_view, self.faces_view):
+        for w in (self.people_view, self.person_view, self.photo_view, self.review_view, self.faces_view,
+                  self.photos_view):
             self.stack.addWidget(w)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.sidebar)
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
                                        context=win, tip="Filter the people by name")
         self.person_view.back_button.setDefaultAction(self.back_action)
         self.photo_view.back_button.setDefaultAction(self.back_action)
+        self.photos_view.back_button.setDefaultAction(self.back_action)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -229,7 +234,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.show_hidden_action)
         view.addAction(self.back_action)
         people = self.people_menu = bar.addMenu("&People")
-        for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action):
+        for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action,
+                  self.people_view.photos_action):
             people.addAction(a)
         faces = self.faces_menu = bar.addMenu("F&aces")
         pv = self.person_view
@@ -258,6 +264,9 @@ class MainWindow(QMainWindow):
         self.people_view.group_requested.connect(self.group_faces)
         self.person_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.person_view.person_gone.connect(self._person_gone)
+        self.person_view.show_photos.connect(lambda pid: self.navigate(Page("photos", people=(pid,))))
+        self.people_view.show_photos.connect(lambda ids: self.navigate(Page("photos", people=tuple(sorted(ids)))))
+        self.photos_view.open_photo.connect(lambda photo: self.navigate(Page("photo", photo)))
         self.faces_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.review_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.review_view.remaining_changed.connect(self.sidebar.set_review_count)
@@ -306,6 +315,10 @@ class MainWindow(QMainWindow):
             self.photo_view.show_photo(page.arg, page.face)
             self.stack.setCurrentWidget(self.photo_view)
             self.photo_view.canvas.setFocus()
+        elif page.kind == "photos" and page.people:
+            self.photos_view.show_people(page.people)
+            self.stack.setCurrentWidget(self.photos_view)
+            self.photos_view.grid.setFocus()
         elif page.kind == "review":
             self.stack.setCurrentWidget(self.review_view)
             self.review_view.setFocus()
@@ -340,7 +353,7 @@ class MainWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and \
-                self.page is not None and self.page.kind in ("person", "photo"):
+                self.page is not None and self.page.kind in ("person", "photo", "photos"):
             self.go_back()
             return
         super().keyPressEvent(event)

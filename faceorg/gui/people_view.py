@@ -110,6 +110,7 @@ class PeopleView(QWidget):
     """Everyone in the library as cards: named people first, then unnamed groups by size."""
 
     open_person = Signal(int)
+    show_photos = Signal(list)  # person ids: the photos holding all of them
     loaded_first = Signal()  # the first full list is shown
     group_requested = Signal()  # "Group Faces Now" on an empty People view
 
@@ -150,6 +151,9 @@ class PeopleView(QWidget):
                                          icon_name="rename", tip="Name or rename the person")
         self.merge_action = make_action(self.grid, "&Merge", self.merge_selected, shortcut="Ctrl+M",
                                         icon_name="merge", tip="Merge the selected people into one")
+        self.photos_action = make_action(self.grid, "Show &Photos with Them", self.show_selected_photos,
+                                         shortcut="Ctrl+Shift+P", icon_name="photo",
+                                         tip="The photos holding every one of the selected people")
         self.hide_action = make_action(self.grid, "&Hide", self.toggle_hidden, shortcut="Ctrl+Shift+H",
                                        icon_name="hide", tip="Hide the selected people (or show them again)")
 
@@ -162,7 +166,7 @@ class PeopleView(QWidget):
         self.toolbar.addWidget(self.filter_edit)
         self.toolbar.addWidget(self.show_hidden)
         self.toolbar.addSeparator()
-        for action in (self.rename_action, self.merge_action, self.hide_action):
+        for action in (self.rename_action, self.merge_action, self.hide_action, self.photos_action):
             self.toolbar.addAction(action)
         self.toolbar.addSeparator()
         self.toolbar.addAction(self.ignore_unnamed_action)
@@ -356,6 +360,8 @@ class PeopleView(QWidget):
         self.rename_action.setEnabled(len(ids) == 1)
         self.open_action.setEnabled(len(ids) == 1)
         self.hide_action.setEnabled(bool(ids))
+        self.photos_action.setEnabled(bool(ids))
+        self.photos_action.setText("Show &Photos with Them" if len(ids) > 1 else "Show &Photos")
         cards = [self.model.card(p) for p in ids]
         all_hidden = bool(cards) and all(c is not None and c.hidden for c in cards)
         self.hide_action.setText("&Show" if all_hidden else "&Hide")
@@ -366,6 +372,11 @@ class PeopleView(QWidget):
 
     def _open_current(self) -> None:
         self._open_index(self.grid.currentIndex())
+
+    def show_selected_photos(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.show_photos.emit(ids)
 
     def rename_current(self) -> None:
         index = self.grid.currentIndex()
@@ -418,7 +429,7 @@ class PeopleView(QWidget):
 
     def _context_menu(self, pos: QPoint) -> None:
         popup_menu(self, self.grid, pos,
-                   (self.open_action, self.rename_action, self.merge_action, self.hide_action))
+                   (self.open_action, self.photos_action, self.rename_action, self.merge_action, self.hide_action))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # Escape clears the filter
         if event.key() == Qt.Key.Key_Escape and self.filter_edit.text():
