@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -98,6 +98,8 @@ def retrain_job(library: Library, depth: str, dry_run: bool, progress: Progress)
 
 class MainWindow(QMainWindow):
     """faceorg's window on one library."""
+
+    closed = Signal()  # the window closed: the app ends with it (see faceorg.gui.app.run_app)
 
     def __init__(self, library: Library, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -702,3 +704,5 @@ class MainWindow(QMainWindow):
         self.save_state()
         self.ctx.shutdown()
         super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
