@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QImage, QPainter, QPainterPath
 
-from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.gui.thumbnails import ThumbnailCache, qimage_from_pixels
 from faceorg.imaging.decode import PhotoReadError
 from faceorg.imaging.thumbnail import preview_pixels
 from faceorg.people.photos import photo_paths
 from faceorg.store.db import Library
 
 PHOTO_THUMB = 150  # thumbnail side (device-independent pixels)
-
-
-def qimage_from_pixels(pixels: np.ndarray) -> QImage:
-    """An RGB uint8 HxWx3 array as a QImage that owns its memory (safe off the GUI thread)."""
-    h, w = pixels.shape[:2]
-    return QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB888).copy()
 
 
 class PhotoThumbnailCache(ThumbnailCache):

@@ -11,18 +11,41 @@ scrolled back into view asks again).
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import threading
 import time
 from collections import OrderedDict, deque
 
+import numpy as np
+from PIL import Image, UnidentifiedImageError
 from PySide6.QtCore import QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QImageReader, QPainter, QPainterPath
+from PySide6.QtGui import QImage, QPainter, QPainterPath
 
 from faceorg.store.chips import load_chips
 from faceorg.store.db import Library
 
 log = logging.getLogger(__name__)
+
+
+def qimage_from_pixels(pixels: np.ndarray) -> QImage:
+    """An RGB uint8 HxWx3 array as a QImage that owns its memory (safe off the GUI thread)."""
+    h, w = pixels.shape[:2]
+    return QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB888).copy()
+
+
+def decode_chip(data: bytes) -> QImage | None:
+    """A stored face chip (JPEG) as a QImage, decoded by Pillow; None if it cannot be read.
+
+    Not ``QImage.fromData``: on a loader thread it probes Qt's image plugins while holding Python's GIL,
+    and the SVG plugin's probe takes a Qt lock that the GUI thread may hold while it waits for the GIL
+    (a deadlock that froze a test run, the window with it)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            pixels = np.ascontiguousarray(np.asarray(im.convert("RGB")))
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    return qimage_from_pixels(pixels)
 
 BATCH = 48  # chips read per database query
 MAX_QUEUED = 400  # requests beyond this drop the oldest (cells long scrolled away)
@@ -140,9 +163,6 @@ class ThumbnailCache(QObject):
     def _run(self) -> None:
         # Not niced like the scan: on a busy machine a low-priority loader starves and the faces the
         # user is looking at come late; it stays out of the way while grids scroll instead.
-        # Load Qt's image format plugins now, while the first list is being read: done on the first
-        # decode instead, it would delay the first screen's faces by up to 0.2 s.
-        QImageReader.supportedImageFormats()
         while True:
             wait = self._quiet_at - time.monotonic()
             if wait > 0:
@@ -174,8 +194,8 @@ class ThumbnailCache(QObject):
         out: dict[int, QImage | None] = {}
         for fid in face_ids:
             data = chips.get(fid)
-            image = QImage.fromData(data) if data else QImage()
-            if image.isNull():
+            image = decode_chip(data) if data else None
+            if image is None:
                 out[fid] = None
                 continue
             out[fid] = self._thumbnail(image, px)

@@ -109,7 +109,13 @@ def window(qtbot, library: Library, qsettings: QSettings):  # type: ignore[no-un
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
-    qtbot.waitUntil(lambda: win.people_view.loaded and win.review_view.loaded and win.ctx.idle, timeout=WAIT_MS)
+    try:
+        qtbot.waitUntil(lambda: win.people_view.loaded and win.review_view.loaded and win.ctx.idle, timeout=WAIT_MS)
+    except Exception:
+        c = win.ctx
+        print("DEBUG", win.people_view.loaded, win.review_view.loaded, c.queries.idle, c.ops.idle, c.jobs.idle,
+              c.thumbs.idle, c.card_thumbs.idle, c.large_thumbs.idle, c.photo_thumbs.idle, flush=True)
+        raise
     yield win
     win.close()
 

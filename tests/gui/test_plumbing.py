@@ -193,3 +193,22 @@ def test_inline_runner_runs_at_once_and_answers_through_the_event_loop(qtbot) ->
     assert not jobs.running or ended == []
     qtbot.waitUntil(lambda: bool(ended), timeout=1000)
     assert seen[-1] == threading.main_thread().name and ended == [("Job", "done")]
+
+
+def test_face_chips_decode_without_qt_image_plugins(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Chips decode through Pillow (no Qt plugin probing on loader threads: see decode_chip); garbage gives None."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from faceorg.gui.thumbnails import decode_chip
+
+    pixels = np.zeros((150, 150, 3), np.uint8)
+    pixels[:, :75] = (200, 30, 30)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, "JPEG", quality=95)
+    image = decode_chip(out.getvalue())
+    assert image is not None and (image.width(), image.height()) == (150, 150)
+    assert image.pixelColor(10, 10).red() > 180 and image.pixelColor(140, 10).red() < 30
+    assert decode_chip(b"not an image") is None
