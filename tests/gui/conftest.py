@@ -122,9 +122,21 @@ def window(qtbot, library: Library, qsettings: QSettings):  # type: ignore[no-un
 
 def wait_idle(qtbot, win) -> None:  # type: ignore[no-untyped-def]
     """Wait until every task, operation, job and thumbnail load has finished and been handed back."""
-    qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
+    try:
+        qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
+    except Exception:
+        c = win.ctx
+        print("DEBUGIDLE", c.queries.idle, c.ops.idle, c.jobs.idle, c.thumbs.idle, c.card_thumbs.idle,
+              c.large_thumbs.idle, c.photo_thumbs.idle, getattr(c.jobs, "running", None), flush=True)
+        raise
     QApplication.processEvents()
-    qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
+    try:
+        qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
+    except Exception:
+        c = win.ctx
+        print("DEBUGIDLE", c.queries.idle, c.ops.idle, c.jobs.idle, c.thumbs.idle, c.card_thumbs.idle,
+              c.large_thumbs.idle, c.photo_thumbs.idle, getattr(c.jobs, "running", None), flush=True)
+        raise
 
 
 def when_modal(qtbot, handle: Callable[[QWidget], None], timeout_ms: int = 5000) -> None:  # type: ignore[no-untyped-def]
