@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import html
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
         self.retrain_report: QMessageBox | None = None
-        self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
+        self.setWindowTitle(library.location.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
         self.sidebar = Sidebar()
@@ -539,8 +540,9 @@ class MainWindow(QMainWindow):
             self,
             "About faceorg",
             f"<b>faceorg {__version__}</b><p>Organize your photo library by the people in it, "
-            "on your own computer. Nothing leaves your machine.</p>"
-            f"<p>Library: {self.ctx.library.path}</p>",
+            + ("in a library shared on your PostgreSQL server.</p>" if self.ctx.library.is_server else
+               "on your own computer. Nothing leaves your machine.</p>")
+            + f"<p>Library: {html.escape(self.ctx.library.display)}</p>",
         )
 
     # -- window state -------------------------------------------------------------------------------
