@@ -41,6 +41,7 @@ from faceorg.cluster.params import ClusterParams, default_params
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
+from faceorg.store.shared import lock_decisions
 from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
 from faceorg.store.models import (
@@ -385,6 +386,7 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
     old_unnamed = {f: p for f, (p, src) in data.assignment.items() if not data.names.get(p) and p not in placed}
     carried = carry_over_labels(old_unnamed, plan.new_groups)
     with library.transaction() as s:
+        lock_decisions(s)  # the user's decisions committed before this write are read below, none during it
         existing_people = set(s.scalars(select(Person.id)))
         labels = sorted(plan.new_groups)
         label_to_person = {label: carried[label] for label in labels

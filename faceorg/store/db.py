@@ -22,6 +22,7 @@ from faceorg.errors import FaceorgError
 from faceorg.store.backups import backup_database, backup_server_database
 from faceorg.store.db_errors import explain, server_error
 from faceorg.store.location import LibraryLocation, parse_location
+from faceorg.store.shared import default_client
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +134,26 @@ def migrate(engine: Engine, path: Path | LibraryLocation) -> Path | None:
 class Library:
     """An open library database. Thread-safe: each thread makes its own sessions."""
 
-    def __init__(self, path: Path | LibraryLocation, engine: Engine) -> None:
+    def __init__(self, path: Path | LibraryLocation, engine: Engine, *, client: str | None = None) -> None:
         self.location = path if isinstance(path, LibraryLocation) else LibraryLocation(path)
         self.path = self.location.path  # the file, or a server library's local stand-in (see location.py)
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.client = client or default_client()  # who the undo log says did this object's operations
+        # The newest operation (anybody's) this client's user has seen: a change since then by another
+        # client to the same people or faces makes this client's change a conflict (faceorg.people.undo).
+        self.seen_operation = 0
+
+    def mark_seen(self) -> int:
+        """The user now sees the library as it is (opened, or the views refreshed): remember the newest
+        operation, and return its id."""
+        from sqlalchemy import func, select
+
+        from faceorg.store.models import Operation
+
+        with self.session() as s:
+            self.seen_operation = s.scalar(select(func.max(Operation.id))) or 0
+        return self.seen_operation
 
     def session(self) -> Session:
         """A new session; never share it across threads."""
@@ -236,7 +252,9 @@ def _open_server(location: LibraryLocation) -> Library:
         if message is not None:
             raise FaceorgError(message) from exc
         raise
-    return Library(location, engine)
+    library = Library(location, engine)
+    library.mark_seen()
+    return library
 
 
 def open_library(path: str | Path | LibraryLocation, *, create: bool = True) -> Library:
@@ -264,4 +282,6 @@ def open_library(path: str | Path | LibraryLocation, *, create: bool = True) -> 
         if isinstance(orig, sqlite3.DatabaseError):
             raise FaceorgError(f"cannot open the library database {path}: {orig}") from exc
         raise
-    return Library(path, engine)
+    library = Library(path, engine)
+    library.mark_seen()
+    return library

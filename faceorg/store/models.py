@@ -310,6 +310,9 @@ class Operation(Base):
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Who did it (see faceorg.store.shared): undo takes back only the caller's own operations. None: made
+    # before libraries were shared, anybody's.
+    client: Mapped[str | None] = mapped_column(String(128))
 
 
 class Setting(Base):
