@@ -35,7 +35,8 @@ def tree(tmp_path: Path) -> Path:
     return album
 
 
-def test_links_outside_the_library_are_skipped_unless_allowed(tmp_path: Path, tree: Path, db_location: Path | str) -> None:
+def test_links_outside_the_library_are_skipped_unless_allowed(tmp_path: Path, tree: Path,
+                                                              db_location: Path | str) -> None:
     lib = open_library(db_location)
     try:
         add_folder(lib, tree)

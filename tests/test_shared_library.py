@@ -10,14 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from faceorg.errors import ConflictError, FaceorgError
 from faceorg.people import ops
 from faceorg.people.queries import list_people
 from faceorg.store import Library, open_library
-
-from faceorg.store.models import Assignment, AssignmentSource, Person
+from faceorg.store.models import Assignment, AssignmentSource, Operation, Person
 from tests.libgen import two_groups_library
 
 Clients = tuple[Library, Library, list[list[int]], int, int]
@@ -115,6 +114,27 @@ def test_a_new_operation_drops_only_the_callers_redo(clients: Clients) -> None:
         assert s.scalars(select(Person.hidden).order_by(Person.id)).all() == [True, True]
 
 
+def _race(moves: list[tuple[Library, int]], face: int) -> dict[str, object]:
+    """Run the moves of ``face`` at the same moment, one thread each; what each client got."""
+    start = threading.Barrier(len(moves))
+    outcome: dict[str, object] = {}
+
+    def move(library: Library, target: int) -> None:
+        start.wait()
+        try:
+            ops.move_faces(library, [face], target)
+            outcome[library.client] = target
+        except Exception as exc:  # noqa: BLE001 - the test checks it is the one clear refusal
+            outcome[library.client] = exc
+
+    threads = [threading.Thread(target=move, args=m) for m in moves]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcome
+
+
 def test_racing_moves_of_one_face_lose_no_decision(clients: Clients, db_location: Path | str) -> None:
     """Ann and Bob move the same face to different people at the same moment, ten times over: each time
     exactly one move lands and the other is refused; the face ends where the move that landed put it."""
@@ -123,27 +143,9 @@ def test_racing_moves_of_one_face_lose_no_decision(clients: Clients, db_location
         face = ids[n][0]
         ann.mark_seen()
         bob.mark_seen()
-        start = threading.Barrier(2)
-        outcome: dict[str, object] = {}
-
-        def move(library: Library, target: int) -> None:
-            start.wait()
-            try:
-                ops.move_faces(library, [face], target)
-                outcome[library.client] = target
-            except Exception as exc:  # noqa: BLE001 - the test checks it is the one clear refusal
-                outcome[library.client] = exc
-
-        threads = [threading.Thread(target=move, args=(ann, a)), threading.Thread(target=move, args=(bob, b))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        outcome = _race([(ann, a), (bob, b)], face)
         landed = [v for v in outcome.values() if isinstance(v, int)]
         assert len(landed) == 1 and sum(isinstance(v, ConflictError) for v in outcome.values()) == 1, (n, outcome)
         assert _owner(ann, face) == (landed[0], AssignmentSource.USER)
-    with open_library(db_location) as fresh:  # the undo log holds exactly the moves that landed
-        with fresh.session() as s:
-            from faceorg.store.models import Operation
-
-            assert s.query(Operation).filter(Operation.kind == "move").count() == 10
+    with open_library(db_location) as fresh, fresh.session() as s:  # the undo log: exactly the moves that landed
+        assert s.scalar(select(func.count()).select_from(Operation).where(Operation.kind == "move")) == 10

@@ -41,7 +41,6 @@ from faceorg.cluster.params import ClusterParams, default_params
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
-from faceorg.store.shared import lock_decisions
 from faceorg.store.cleanup import drop_empty_unnamed
 from faceorg.store.db import Library
 from faceorg.store.models import (
@@ -55,6 +54,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.store.shared import lock_decisions
 from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.vectors import distance_from_similarity
 from faceorg.versions.records import active_version

@@ -30,7 +30,6 @@ from faceorg.people.undo import (
 )
 from faceorg.store.cleanup import drop_empty_unnamed, empty_unnamed_people
 from faceorg.store.db import Library
-from faceorg.store.shared import lock_decisions
 from faceorg.store.models import (
     Assignment,
     AssignmentSource,
@@ -41,6 +40,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.store.shared import lock_decisions
 
 
 @dataclass

@@ -116,12 +116,11 @@ def backup_server_database(location: LibraryLocation, tag: str) -> Path | None:
     args += [f"--username={url.username}"] if url.username else []
     try:
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        done = None
-        reason = str(exc)
-    else:
+        failed = done.returncode != 0
         reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
-    if done is None or done.returncode != 0:
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        failed, reason = True, str(exc)
+    if failed:
         temp.unlink(missing_ok=True)
         log.warning("not backing up %s before migrating: pg_dump failed (%s)", location.display, reason)
         return None

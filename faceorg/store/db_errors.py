@@ -64,7 +64,7 @@ def _psycopg_error(exc: BaseException) -> BaseException | None:
         seen.add(id(current))
         for candidate in (current, getattr(current, "orig", None)):
             if candidate is not None and type(candidate).__module__.startswith("psycopg"):
-                return candidate  # type: ignore[no-any-return]
+                return candidate
         current = current.__cause__ or current.__context__
     return None
 
