@@ -150,3 +150,8 @@ def test_two_processes_opening_a_new_library_migrate_it_once(postgres_database: 
         assert r.returncode == 0 and out.strip() == "ok", err
     with open_library(postgres_database) as lib, lib.transaction() as s:
         s.add(LibraryFolder(path="/photos"))
+
+
+def test_an_id_past_postgres_integers_is_one_line(capsys: pytest.CaptureFixture[str], postgres_database: str) -> None:
+    line = _one_line(*run_cli(capsys, "--db", postgres_database, "people", "name", str(2**40), "Ada")[::2])
+    assert "no such id" in line

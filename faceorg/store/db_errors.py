@@ -44,11 +44,27 @@ def sqlite_error(exc: BaseException) -> sqlite3.Error | None:
     return None
 
 
+_SERVER_MESSAGES = (
+    ("integer out of range", "no such id: ids in a PostgreSQL library go up to 2147483647"),
+    ("out of range for type integer", "no such id: ids in a PostgreSQL library go up to 2147483647"),
+    ("deadlock detected", "another client of the library changed the same rows at the same moment: run it again"),
+    ("could not serialize access", "another client of the library changed the same rows at the same moment: "
+                                   "run it again"),
+    ("server closed the connection", "the connection to the PostgreSQL server was lost: run it again"),
+    ("terminating connection", "the PostgreSQL server ended the connection: run it again"),
+    ("connection is closed", "the connection to the PostgreSQL server was lost: run it again"),
+    ("no space left on device", "the PostgreSQL server's disk is full: ask its administrator to free some space"),
+    ("permission denied", "the PostgreSQL user of this library may not do that (permission denied)"),
+)
+
+
 def explain(exc: BaseException) -> str | None:
     """A one-line explanation of a database error the user can act on, or None for anything else."""
     error = sqlite_error(exc)
     if error is None:
-        return None
+        server = _psycopg_error(exc)
+        text = str(server).lower() if server is not None else ""
+        return next((message for needle, message in _SERVER_MESSAGES if needle in text), None)
     text = str(error).lower()
     for needle, message in _MESSAGES:
         if needle in text:
