@@ -104,6 +104,17 @@ def test_undo_never_takes_back_someone_elses_later_decision(clients: Clients) ->
     assert _owner(ann, face) == (b, AssignmentSource.USER)
 
 
+def test_a_person_someone_else_merged_away_is_explained(clients: Clients) -> None:
+    ann, bob, ids, a, b = clients
+    ops.merge_people(bob, b, [a])  # Ann still sees a
+    with pytest.raises(ConflictError, match=r"no person with id .*bob@desktop changed the library .*refresh"):
+        ops.move_faces(ann, [ids[8][0]], a)
+    ann.mark_seen()
+    with pytest.raises(FaceorgError, match="no person with id") as refused:
+        ops.move_faces(ann, [ids[8][0]], a)  # after a refresh it is a plain mistake
+    assert not isinstance(refused.value, ConflictError)
+
+
 def test_a_new_operation_drops_only_the_callers_redo(clients: Clients) -> None:
     ann, bob, _, a, b = clients
     ops.hide_person(ann, a)

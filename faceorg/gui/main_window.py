@@ -184,7 +184,7 @@ class MainWindow(QMainWindow):
                                                  shortcut=f"Ctrl+{n}", context=win)
         self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
                                               checkable=True)
-        self.refresh_action = make_action(self, "Re&fresh", self.refresh, shortcut="Ctrl+R", context=win,
+        self.refresh_action = make_action(self, "Re&fresh", self.refresh, shortcut="Ctrl+Shift+R", context=win,
                                           tip="Show the library as it is now, with the changes others using "
                                               "it made")
         self.about_action = make_action(self, "&About faceorg", self.about, context=win)

@@ -27,6 +27,7 @@ from faceorg.people.undo import (
     last_undoable,
     next_redoable,
     record_operation,
+    stale_view_error,
 )
 from faceorg.store.cleanup import drop_empty_unnamed, empty_unnamed_people
 from faceorg.store.db import Library
@@ -57,7 +58,10 @@ def _operation(library: Library, kind: str, label: str) -> Iterator[_Op]:
     with library.transaction() as session:
         lock_decisions(session)
         op = _Op(session, Recorder(session), label)
-        yield op
+        try:
+            yield op
+        except FaceorgError as exc:  # e.g. a person another client merged away since this user looked
+            raise stale_view_error(session, exc, library.client, library.seen_operation) from exc
         _drop_empty_unnamed(op)
         op.changes = record_operation(session, op.recorder, kind, op.label, client=library.client,
                                       seen=library.seen_operation)

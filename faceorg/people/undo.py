@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from faceorg.errors import ConflictError
+from faceorg.errors import ConflictError, FaceorgError
 from faceorg.people.changes import ChangeSet
 from faceorg.store.models import (
     Assignment,
@@ -220,6 +220,25 @@ def _describe(rows: set[tuple[str, Key]]) -> str:
     parts = ([f"person {', '.join(map(str, people[:5]))}"] if people else []) + \
             ([f"face {', '.join(map(str, faces[:5]))}"] if faces else [])
     return " and ".join(parts) or "the same rows"
+
+
+def newest_by_others(session: Session, client: str | None, since: int) -> Operation | None:
+    """The newest operation another client made after ``since`` (what this client's user has not seen)."""
+    if client is None:
+        return None
+    return session.scalars(select(Operation).where(Operation.id > since, Operation.client.is_not(None),
+                                                   Operation.client != client)
+                           .order_by(Operation.id.desc()).limit(1)).first()
+
+
+def stale_view_error(session: Session, error: FaceorgError, client: str | None, since: int) -> FaceorgError:
+    """``error`` (a person or face not found, ...), explained when another client changed the library since
+    the caller last looked: that change is likely why, and a refresh shows it."""
+    other = newest_by_others(session, client, since)
+    if other is None or isinstance(error, ConflictError):
+        return error
+    return ConflictError(f"{error} ({other.client} changed the library after you last looked, last with "
+                         f"“{other.label}”: refresh to see their changes)")
 
 
 def check_conflicts(session: Session, entries: list[dict[str, Any]], client: str | None, since: int,

@@ -1,4 +1,4 @@
-"""The app on a library someone else changes at the same time: View → Refresh (Ctrl+R) shows their change,
+"""The app on a library someone else changes at the same time: View → Refresh (Ctrl+Shift+R) shows their change,
 and a change of the same person refused as a conflict says so and refreshes the views by itself."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
 from faceorg.people import ops
@@ -53,7 +54,10 @@ def test_refresh_shows_the_other_clients_change(qtbot, shared) -> None:  # type:
     win.refresh_action.trigger()
     wait_idle(qtbot, win)
     assert "Bea" in _names(win)
-    assert win.refresh_action.shortcut().toString() == "Ctrl+R"
+    key = win.refresh_action.shortcut()
+    assert key.toString() == "Ctrl+Shift+R"
+    same = [a.text() for a in win.findChildren(QAction) if key in a.shortcuts()]
+    assert same == [win.refresh_action.text()], same  # no other action claims the key
 
 
 def test_a_conflict_is_explained_and_the_views_refresh(qtbot, shared) -> None:  # type: ignore[no-untyped-def]
