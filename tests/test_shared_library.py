@@ -150,6 +150,8 @@ def test_racing_moves_of_one_face_lose_no_decision(clients: Clients, db_location
     """Ann and Bob move the same face to different people at the same moment, ten times over: each time
     exactly one move lands and the other is refused; the face ends where the move that landed put it."""
     ann, bob, ids, a, b = clients
+    ops.name_person(ann, a, "Ada")  # named: neither person disappears when the races empty them
+    ops.name_person(ann, b, "Bea")
     for n in range(10):  # a different face each time, so both moves change it; the last two belong to nobody
         face = ids[n][0]
         ann.mark_seen()

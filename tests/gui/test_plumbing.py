@@ -106,7 +106,6 @@ def test_views_refresh_from_change_records_without_reloading(window, qtbot, scen
 def test_gui_command_opens_the_given_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import faceorg.gui.app as app_module
     from faceorg.cli.main import main
-
     from faceorg.store.location import LibraryLocation
 
     opened: list[LibraryLocation] = []
