@@ -155,3 +155,24 @@ def test_two_processes_opening_a_new_library_migrate_it_once(postgres_database: 
 def test_an_id_past_postgres_integers_is_one_line(capsys: pytest.CaptureFixture[str], postgres_database: str) -> None:
     line = _one_line(*run_cli(capsys, "--db", postgres_database, "people", "name", str(2**40), "Ada")[::2])
     assert "no such id" in line
+
+
+def test_without_pg_dump_a_migration_says_it_made_no_backup(postgres_database: str, caplog: pytest.LogCaptureFixture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from alembic import command
+
+    from faceorg.store import backups
+    from faceorg.store.backups import backups_of
+    from faceorg.store.db import alembic_config, head_revision
+
+    with open_library(postgres_database) as lib:
+        stand_in = lib.path
+        cfg = alembic_config(lib.engine)
+        with lib.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0003_scan")
+    monkeypatch.setattr(backups, "find_pg_dump", lambda: None)
+    with caplog.at_level("WARNING"), open_library(postgres_database) as lib, lib.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+    assert "not backing up postgresql://" in caplog.text and "pg_dump is not installed" in caplog.text
+    assert backups_of(stand_in) == []
