@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,13 +16,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from faceorg.errors import FaceorgError
 from faceorg.store.backups import backup_database, backup_server_database
 from faceorg.store.db_errors import explain, server_error
 from faceorg.store.location import LibraryLocation, parse_location
+from faceorg.store.models import Operation
 from faceorg.store.shared import default_client
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,6 @@ MIGRATION_LOCK_KEY = 0x6661636F7267_01  # "faceorg" + 1
 
 def client_name() -> str:
     """Who this process is, as PostgreSQL's ``application_name`` shows it to other clients."""
-    import socket
-
     return f"faceorg pid {os.getpid()} on {socket.gethostname()}"[:63]
 
 
@@ -147,10 +147,6 @@ class Library:
     def mark_seen(self) -> int:
         """The user now sees the library as it is (opened, or the views refreshed): remember the newest
         operation, and return its id."""
-        from sqlalchemy import func, select
-
-        from faceorg.store.models import Operation
-
         with self.session() as s:
             self.seen_operation = s.scalar(select(func.max(Operation.id))) or 0
         return self.seen_operation
