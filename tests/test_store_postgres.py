@@ -176,3 +176,34 @@ def test_without_pg_dump_a_migration_says_it_made_no_backup(postgres_database: s
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
     assert "not backing up postgresql://" in caplog.text and "pg_dump is not installed" in caplog.text
     assert backups_of(stand_in) == []
+
+
+def test_a_retrained_model_file_reaches_the_libraries_other_computers(postgres_database: str, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Computer A retrains (its files land in A's local folder for the library); computer B, with its own
+    data folder, gets the very same files from the database when it uses that version."""
+    from faceorg.files import bytes_sha256
+    from faceorg.store.models import ModelVersion
+    from faceorg.versions.files import library_models_dir, runtime_model_path, verified_model_path
+
+    model, runtime = b"float32 model " * 1000, b"int8 copy " * 500
+    monkeypatch.setenv("FACEORG_DATA_DIR", str(tmp_path / "computer-a"))
+    with open_library(postgres_database) as lib:
+        folder_a = library_models_dir(lib)
+        (folder_a / "v2.onnx").write_bytes(model)
+        (folder_a / "v2.int8.onnx").write_bytes(runtime)
+        with lib.transaction() as s:
+            s.add(ModelVersion(name="v2", kind="head", file_name="v2.onnx", sha256=bytes_sha256(model), active=True,
+                               runtime_file="v2.int8.onnx", runtime_sha256=bytes_sha256(runtime)))
+        with lib.session() as s:
+            version = s.scalars(select(ModelVersion)).one()
+        assert verified_model_path(lib, version) == folder_a / "v2.onnx"  # used on A: stored for the others
+        runtime_model_path(lib, version)
+    monkeypatch.setenv("FACEORG_DATA_DIR", str(tmp_path / "computer-b"))
+    with open_library(postgres_database) as lib:
+        folder_b = library_models_dir(lib)
+        assert folder_b != folder_a and not (folder_b / "v2.onnx").exists()
+        assert verified_model_path(lib, version).read_bytes() == model
+        assert runtime_model_path(lib, version).read_bytes() == runtime
+        (folder_b / "v2.onnx").write_bytes(b"tampered")  # a changed local copy is replaced by the recorded one
+        assert verified_model_path(lib, version).read_bytes() == model

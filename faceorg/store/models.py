@@ -315,6 +315,18 @@ class Operation(Base):
     client: Mapped[str | None] = mapped_column(String(128))
 
 
+class ModelFile(Base):
+    """A server library's embedder file (a retrained version, its int8 copy, its checkpoint), kept in the
+    database too so that every computer using the library has it (see faceorg.store.model_files)."""
+
+    __tablename__ = "model_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Setting(Base):
     """Library-wide settings (detector thresholds, clustering sensitivity, GPU use)."""
 
