@@ -38,6 +38,7 @@ def test_urls_and_paths_name_the_right_store(isolated_data_dir: Path) -> None:
         assert where.is_server and where.url is not None and where.url.drivername == "postgresql+psycopg"
         assert where.display == "postgresql://ann:***@db.example:5433/photos"  # never the password
         assert where.name == "photos on db.example"
+        assert parse_location(where.target) == where  # what another process is given to open it again
         assert where.path.parent == isolated_data_dir / "servers"  # its local files (models, backups)
     assert parse_location("postgresql://ann@db.example/photos").path != parse_location(
         "postgresql://ann@db.example/other").path

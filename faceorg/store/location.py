@@ -47,6 +47,14 @@ class LibraryLocation:
         return self.url if self.url is not None else f"sqlite:///{self.path}"
 
     @property
+    def target(self) -> str:
+        """What ``--db`` takes to open this library again (another process): the path or the full URL,
+        password included (never print it: :attr:`display` is for that)."""
+        if self.url is None:
+            return str(self.path)
+        return self.url.render_as_string(hide_password=False)
+
+    @property
     def display(self) -> str:
         """The file path, or the URL with any password hidden (safe for titles, logs and JSON)."""
         if self.url is None:
