@@ -2,14 +2,14 @@
 computer using a server library gets its embedder files)
 
 Revision ID: 0008_shared
-Revises: 0004_prompts
+Revises: 0006_xmp
 Create Date: 2026-12-06 13:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_shared'
-down_revision = '0004_prompts'
+down_revision = '0006_xmp'  # re-chained after 0006_xmp when merging main
 branch_labels = None
 depends_on = None
 
