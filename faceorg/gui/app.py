@@ -48,6 +48,9 @@ def run_app(db_path: Path | LibraryLocation, *, exit_after_ms: int | None = None
         QMessageBox.critical(None, "faceorg", f"Cannot open the library:\n{exc}")
         return 1
     window = MainWindow(library, QSettings())
+    # The app ends with its window, even when another top-level window (a dialog left open, a stray
+    # tool window) would keep Qt's "last window closed" rule from ending the event loop.
+    window.closed.connect(lambda: app.exit(0))
     window.show()
     if exit_after_ms is not None:
         QTimer.singleShot(exit_after_ms, window.close)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 
 from faceorg.gui.thumbnails import ThumbnailCache
 from faceorg.gui.workers import JobRunner, TaskRunner
@@ -132,6 +132,24 @@ def test_the_app_starts_and_quits(qtbot, tmp_path: Path, monkeypatch: pytest.Mon
     assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
     assert (tmp_path / "fresh.sqlite").is_file()
     assert time.perf_counter() - start < 30
+
+
+def test_the_app_quits_when_its_window_closes_though_another_window_is_open(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing the main window ends the app even while another top-level window is visible (before: the event
+    loop ran on with no window of the library's; a full test run once hung here)."""
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from faceorg.gui.app import run_app
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    stray = QWidget()
+    qtbot.addWidget(stray)
+    stray.show()
+    QTimer.singleShot(15_000, lambda: QApplication.instance().exit(7))  # a safety net so a failure cannot hang
+    assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
+    assert stray.isVisible()
 
 
 def test_qt_calls_cannot_deallocate_none_or_true() -> None:
