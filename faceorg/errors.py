@@ -19,3 +19,8 @@ class CancelledError(FaceorgError):
 
     def __init__(self) -> None:
         super().__init__("cancelled")
+
+
+class ConflictError(FaceorgError):
+    """Someone else using the same library changed what this change was about since it was last shown:
+    nothing was changed; refresh and decide again."""

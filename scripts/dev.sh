@@ -3,7 +3,8 @@
 #
 #   scripts/dev.sh run [faceorg arguments]   set up (if needed) and start faceorg
 #   scripts/dev.sh test [pytest arguments]   set up (if needed), check (import contracts, ruff, mypy) and run
-#                                            the whole test suite
+#                                            the whole test suite (with a throwaway PostgreSQL server when
+#                                            Debian's postgresql is installed: scripts/test-postgres.sh)
 #   scripts/dev.sh setup                     only set up
 #
 # The environment lives in .venv (or $FACEORG_VENV). Setup is repeated only when pyproject.toml changes.
@@ -49,7 +50,10 @@ case "$cmd" in
         "$VENV/bin/lint-imports"
         "$VENV/bin/ruff" check faceorg tests benchmarks scripts packaging
         "$VENV/bin/mypy"
-        exec "$VENV/bin/python" -m pytest "$@"
+        # The store, people and scan tests also run on PostgreSQL: a throwaway server, stopped on exit.
+        source "$ROOT/scripts/test-postgres.sh"
+        start_postgres
+        "$VENV/bin/python" -m pytest "$@"
         ;;
     *) echo "usage: scripts/dev.sh run|test|setup [arguments]" >&2; exit 2 ;;
 esac

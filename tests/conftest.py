@@ -10,6 +10,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# db_location (SQLite and PostgreSQL), postgres_database, postgres_server
+pytest_plugins = ["tests.backends"]
+
 
 def _shared_data() -> Path:
     """``$FACEORG_SHARED_DATA``, else ``../shared/data`` beside the checkout (no machine's own path)."""

@@ -25,16 +25,17 @@ from faceorg.store.models import (
 
 
 def make_library(
-    path: Path, photos: list[list[np.ndarray]], *, qualities: list[list[float]] | None = None
+    path: Path | str, photos: list[list[np.ndarray]], *, qualities: list[list[float]] | None = None
 ) -> tuple[Library, list[list[int]]]:
-    """A library with one photo per entry of ``photos``, each holding faces with the given embeddings.
+    """A library with one photo per entry of ``photos``, each holding faces with the given embeddings;
+    ``path`` an SQLite file or a PostgreSQL URL.
 
     Returns the library and the face ids per photo.
     """
     lib = open_library(path)
     face_ids: list[list[int]] = []
     with lib.transaction() as s:
-        folder = LibraryFolder(path=str(path.parent / "photos"))
+        folder = LibraryFolder(path=str(path.parent / "photos") if isinstance(path, Path) else "/photos")
         model = ModelVersion(name="test-v1", kind="base", file_name="none.onnx", sha256="0" * 64, active=True)
         s.add_all([folder, model])
         s.flush()
@@ -97,7 +98,7 @@ def foreign_database(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def two_groups_library(path: Path, *, second: AssignmentSource = AssignmentSource.AUTO,
+def two_groups_library(path: Path | str, *, second: AssignmentSource = AssignmentSource.AUTO,
                        distance: float | None = None) -> tuple[Library, list[list[int]]]:
     """Eleven photos (the last with two faces) and two unnamed groups as grouping leaves them: faces 0-3
     (automatic) and 4-7 (``second``, at ``distance``), one face per photo; 8-9 and the pair unassigned."""

@@ -55,8 +55,8 @@ def _scan(lib: Library) -> None:
 
 
 @pytest.fixture()
-def library(tmp_path: Path, album: Path) -> Library:
-    lib = open_library(tmp_path / "lib.sqlite")
+def library(tmp_path: Path, album: Path, db_location: Path | str) -> Library:
+    lib = open_library(db_location)
     add_folder(lib, album)
     _scan(lib)
     yield lib
@@ -261,7 +261,7 @@ def test_box_in_upright_full_size_pixels_of_a_rotated_large_photo(tmp_path: Path
 
 
 def test_cli_faces_add_resize_remove(library: Library, capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(library.path)
+    db = library.location.target
     photo = _photo_id(library, "a3.jpg")
     missed = _miss(library, photo)
     box = ",".join(f"{v:.0f}" for v in _drawn_box(missed))

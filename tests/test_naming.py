@@ -29,12 +29,12 @@ def places(lib: Library) -> dict[int, tuple[int, str]]:
 
 
 @pytest.fixture()
-def named_group(tmp_path: Path):  # type: ignore[no-untyped-def]
+def named_group(tmp_path: Path, db_location: Path | str):  # type: ignore[no-untyped-def]
     """Ann (faces 0-5) and Bob (faces 6-11), one face per photo; grouping put Bob's face 6 in Ann's group
     (automatic, a mistake) and left Bob's others unsorted."""
     rng = np.random.default_rng(5)
     vecs = identity_vectors(rng, 2, 6, spread=0.05)
-    lib, ids = make_library(tmp_path / "lib.sqlite", [[v] for v in vecs])
+    lib, ids = make_library(db_location, [[v] for v in vecs])
     faces = [f[0] for f in ids]
     with lib.transaction() as s:
         group = Person()

@@ -34,7 +34,7 @@ def identity_vectors(
 
 
 @pytest.fixture()
-def library(tmp_path: Path):  # type: ignore[no-untyped-def]
+def library(tmp_path: Path, db_location: Path | str):  # type: ignore[no-untyped-def]
     """Four people of 6 faces (one photo each), plus a photo holding two faces of person 0."""
     rng = np.random.default_rng(3)
     vecs = identity_vectors(rng, 4, 7)
@@ -42,7 +42,7 @@ def library(tmp_path: Path):  # type: ignore[no-untyped-def]
     extra = [vecs[6], vecs[13]]  # the 7th faces of persons 0 and 1 share one photo... as a group shot
     twin = vecs[5] + rng.normal(scale=0.02, size=DIM)
     photos.append([extra[0], twin])  # two faces of person 0 in one photo
-    lib, ids = make_library(tmp_path / "lib.sqlite", photos)
+    lib, ids = make_library(db_location, photos)
     yield lib, ids
     lib.close()
 
@@ -114,10 +114,10 @@ def test_unnamed_groups_keep_their_identity(library) -> None:  # type: ignore[no
     assert {f: person_of(lib, f)[0] for f in before} == before
 
 
-def test_new_faces_are_suggested_to_named_people_with_reasons(tmp_path: Path) -> None:
+def test_new_faces_are_suggested_to_named_people_with_reasons(tmp_path: Path, db_location: Path | str) -> None:
     rng = np.random.default_rng(5)
     vecs = identity_vectors(rng, 3, 8)
-    lib, ids = make_library(tmp_path / "lib.sqlite", [[v] for v in vecs])
+    lib, ids = make_library(db_location, [[v] for v in vecs])
     with lib.transaction() as s:  # pretend the last face of each person arrived later (no assignment)
         pass
     alice = ops.create_person(lib, "Alice", [ids[k][0] for k in range(7)]).people_added.pop()
@@ -147,12 +147,12 @@ def test_user_faces_never_move_and_rejections_hold(library) -> None:  # type: ig
         check_decisions_hold(lib)
 
 
-def test_a_group_with_two_peoples_faces_is_split(tmp_path: Path) -> None:
+def test_a_group_with_two_peoples_faces_is_split(tmp_path: Path, db_location: Path | str) -> None:
     rng = np.random.default_rng(11)
     a = rng.normal(size=DIM)
     a /= np.linalg.norm(a)
     blob = [a + rng.normal(size=DIM) * 0.15 / np.sqrt(DIM) for _ in range(10)]  # look-alikes: one blob
-    lib, ids = make_library(tmp_path / "lib.sqlite", [[v] for v in blob])
+    lib, ids = make_library(db_location, [[v] for v in blob])
     update_settings(lib, min_group_size=10)  # all ten must form one group
     recluster(lib)
     blob_group = sorted(max(groups(lib), key=len))

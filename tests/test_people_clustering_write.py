@@ -27,9 +27,9 @@ def stored(lib: Library) -> dict[int, tuple[object, ...]]:
                 for a in s.scalars(select(Assignment))}
 
 
-def test_write_applies_the_plan_by_the_rules(tmp_path: Path) -> None:
+def test_write_applies_the_plan_by_the_rules(tmp_path: Path, db_location: Path | str) -> None:
     rng = np.random.default_rng(1)
-    lib, ids = make_library(tmp_path / "lib.sqlite", [[rng.normal(size=128)] for _ in range(12)])
+    lib, ids = make_library(db_location, [[rng.normal(size=128)] for _ in range(12)])
     f = [row[0] for row in ids]
     with lib.transaction() as s:
         alice, bob = Person(name="Alice"), Person(name="Bob")
@@ -98,10 +98,10 @@ def test_write_applies_the_plan_by_the_rules(tmp_path: Path) -> None:
     lib.close()
 
 
-def test_grouping_makes_no_orm_object_per_face(tmp_path: Path) -> None:
+def test_grouping_makes_no_orm_object_per_face(tmp_path: Path, db_location: Path | str) -> None:
     rng = np.random.default_rng(2)
     centres = rng.normal(size=(30, 128))
-    lib, _ = make_library(tmp_path / "lib.sqlite",
+    lib, _ = make_library(db_location,
                           [[c + rng.normal(scale=0.05, size=128)] for c in centres for _ in range(8)])
     with orm_objects() as made:
         first = recluster(lib)

@@ -26,9 +26,9 @@ snapshot = decisions_snapshot
 
 
 @pytest.fixture()
-def lib(tmp_path: Path) -> tuple[Library, list[list[int]]]:
+def lib(tmp_path: Path, db_location: Path | str) -> tuple[Library, list[list[int]]]:
     # Two unnamed groups made by "clustering": faces 0-3 and 4-7 (one face per photo), 8-9 unassigned.
-    library, ids = two_groups_library(tmp_path / "lib.sqlite")
+    library, ids = two_groups_library(db_location)
     yield library, ids
     library.close()
 

@@ -18,14 +18,14 @@ from tests.libgen import make_library
 
 
 @pytest.fixture()
-def lib(tmp_path: Path) -> tuple[Library, list[list[int]], int]:
+def lib(tmp_path: Path, db_location: Path | str) -> tuple[Library, list[list[int]], int]:
     """Person "Ann" with faces of photos 0-3 (user) and the first face of photo 4 (automatic, the better
     quality); unknown faces in photos 5-6; photo 4 holds a second, unknown face."""
     rng = np.random.default_rng(1)
     photos = [[rng.normal(size=8)] for _ in range(4)] + [[rng.normal(size=8), rng.normal(size=8)]] + \
         [[rng.normal(size=8)] for _ in range(2)]
     qualities = [[0.5]] * 4 + [[0.9, 0.4]] + [[0.5]] * 2
-    library, ids = make_library(tmp_path / "lib.sqlite", photos, qualities=qualities)
+    library, ids = make_library(db_location, photos, qualities=qualities)
     with library.transaction() as s:
         ann = Person(name="Ann")
         s.add(ann)

@@ -84,12 +84,12 @@ def test_odd_part_finds_a_second_person_and_leaves_one_person_whole() -> None:
 
 # -- a library ------------------------------------------------------------------------------------------------
 @pytest.fixture()
-def split_library(tmp_path: Path):  # type: ignore[no-untyped-def]
+def split_library(tmp_path: Path, db_location: Path | str):  # type: ignore[no-untyped-def]
     """Three people of 8 faces, one photo each, grouped; person 0's group then cut in two (as a grouping
     that left them in pieces would), and person 1 named."""
     rng = np.random.default_rng(5)
     vecs = people_vectors(rng, 3, 8)
-    lib, ids = make_library(tmp_path / "lib.sqlite", [[v] for v in vecs])
+    lib, ids = make_library(db_location, [[v] for v in vecs])
     faces = [f[0] for f in ids]
     recluster(lib)
     with lib.transaction() as s:

@@ -30,8 +30,8 @@ def photos_state(lib: Library) -> dict[str, tuple[int, str, str | None]]:
 
 
 @pytest.fixture()
-def library(tmp_path: Path) -> Library:
-    lib = open_library(tmp_path / "lib.sqlite")
+def library(tmp_path: Path, db_location: Path | str) -> Library:
+    lib = open_library(db_location)
     yield lib
     lib.close()
 

@@ -35,8 +35,9 @@ def tree(tmp_path: Path) -> Path:
     return album
 
 
-def test_links_outside_the_library_are_skipped_unless_allowed(tmp_path: Path, tree: Path) -> None:
-    lib = open_library(tmp_path / "lib.sqlite")
+def test_links_outside_the_library_are_skipped_unless_allowed(tmp_path: Path, tree: Path,
+                                                              db_location: Path | str) -> None:
+    lib = open_library(db_location)
     try:
         add_folder(lib, tree)
         summary = scan_library(lib, workers=2)
@@ -56,7 +57,7 @@ def test_links_outside_the_library_are_skipped_unless_allowed(tmp_path: Path, tr
 
 
 def test_status_failed_lists_folders_and_links(capsys: pytest.CaptureFixture[str], tmp_path: Path, tree: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                               monkeypatch: pytest.MonkeyPatch, db_location: Path | str) -> None:
     locked = tree / "locked"
     locked.mkdir()
     real_scandir = os.scandir
@@ -67,7 +68,7 @@ def test_status_failed_lists_folders_and_links(capsys: pytest.CaptureFixture[str
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    db = str(tmp_path / "lib.sqlite")
+    db = str(db_location)
     assert main(["--db", db, "scan", "--no-faces", str(tree)]) == 0
     monkeypatch.undo()
     capsys.readouterr()

@@ -30,10 +30,10 @@ def album(tmp_path: Path) -> Path:
     return root
 
 
-def test_undecodable_names_scan_rescan_and_move(tmp_path: Path, album: Path) -> None:
+def test_undecodable_names_scan_rescan_and_move(tmp_path: Path, album: Path, db_location: Path | str) -> None:
     from faceorg.store.folders import add_folder, list_folders, remove_folder
 
-    lib = open_library(tmp_path / "lib.sqlite")
+    lib = open_library(db_location)
     try:
         add_folder(lib, album)
         first = scan_library(lib, workers=2, batch_size=2)
@@ -63,8 +63,8 @@ def test_undecodable_names_scan_rescan_and_move(tmp_path: Path, album: Path) -> 
 
 
 def test_cli_shows_undecodable_names_readably(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                              album: Path) -> None:
-    db = str(tmp_path / "lib.sqlite")
+                                              album: Path, db_location: Path | str) -> None:
+    db = str(db_location)
     code, out, err = run(capsys, "--db", db, "library", "add", str(album / FOLDER))
     assert code == 0 and f"{album}/dir_\\xe9;" in out, err
     code, out, err = run(capsys, "--db", db, "library", "add", str(album))

@@ -12,12 +12,12 @@ from tests.imagegen import random_photo
 from tests.ormcount import orm_objects
 
 
-def test_rescan_plans_without_orm_objects_per_photo(tmp_path: Path) -> None:
+def test_rescan_plans_without_orm_objects_per_photo(tmp_path: Path, db_location: Path | str) -> None:
     album = tmp_path / "album"
     album.mkdir()
     for i in range(12):
         random_photo(album / f"p{i:02d}.jpg", seed=i)
-    lib = open_library(tmp_path / "lib.sqlite")
+    lib = open_library(db_location)
     add_folder(lib, album)
     assert scan_library(lib, workers=1).new == 12
     (album / "p00.jpg").unlink()  # one gone, one new: the plan still reads every record of the folder

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from faceorg.errors import FaceorgError
 from faceorg.store import open_library
+from faceorg.store.backups import backups_of
 from faceorg.store.db import alembic_config, head_revision
 from faceorg.store.models import Base, Embedding, Face, LibraryFolder, ModelVersion, Photo
 
@@ -22,8 +23,8 @@ def test_new_library_is_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_upgrade_from_empty_matches_models(tmp_path: Path) -> None:
-    with open_library(tmp_path / "lib.sqlite") as lib, lib.engine.connect() as conn:
+def test_upgrade_from_empty_matches_models(db_location: Path | str) -> None:
+    with open_library(db_location) as lib, lib.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert ctx.get_current_revision() == head_revision()
         assert compare_metadata(ctx, Base.metadata) == []
@@ -50,11 +51,12 @@ def test_migration_backs_up_first(tmp_path: Path) -> None:
         assert conn.execute("SELECT x FROM keepme").fetchall() == [(42,)]
 
 
-def test_adding_runtime_files_keeps_every_embedding(tmp_path: Path) -> None:
+def test_adding_runtime_files_keeps_every_embedding(db_location: Path | str) -> None:
     """0001 -> 0002 adds columns in place: the model_versions table is not copied, so no embedding
-    (which cascades from it) is lost."""
-    path = tmp_path / "lib.sqlite"
+    (which cascades from it) is lost. The migration is backed up first (on PostgreSQL by pg_dump)."""
+    path = db_location
     with open_library(path) as lib, lib.transaction() as s:
+        stand_in = lib.path  # the SQLite file, or where a server library's backups go
         version = ModelVersion(name="dlib-v1", kind="base", file_name="e.onnx", sha256="0" * 64, active=True)
         photo = Photo(path="/p/a.jpg", folder=LibraryFolder(path="/p"), size=1, mtime_ns=0)
         s.add_all([version, photo])
@@ -71,7 +73,7 @@ def test_adding_runtime_files_keeps_every_embedding(tmp_path: Path) -> None:
     with open_library(path) as lib, lib.session() as s:
         assert s.query(Embedding).count() == 1
         assert s.query(ModelVersion).one().runtime_file is None
-    assert len(list(tmp_path.glob("lib.sqlite.backup-*"))) == 1
+    assert len(backups_of(stand_in)) == 1
 
 
 def test_opening_twice_needs_no_backup(tmp_path: Path) -> None:

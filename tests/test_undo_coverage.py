@@ -49,8 +49,8 @@ def written_columns(sql: str) -> set[tuple[str, str]]:
 
 
 @pytest.fixture()
-def lib(tmp_path: Path) -> tuple[Library, list[list[int]]]:
-    library, ids = two_groups_library(tmp_path / "lib.sqlite", second=AssignmentSource.SUGGESTED, distance=0.3)
+def lib(tmp_path: Path, db_location: Path | str) -> tuple[Library, list[list[int]]]:
+    library, ids = two_groups_library(db_location, second=AssignmentSource.SUGGESTED, distance=0.3)
     yield library, ids
     library.close()
 

@@ -11,6 +11,7 @@ from typing import Any
 from faceorg.filenames import display_path, printable
 from faceorg.paths import default_db_path
 from faceorg.store.db import Library, open_library
+from faceorg.store.location import LibraryLocation, parse_location
 
 MAX_ID = 2**63 - 1  # SQLite's largest integer
 
@@ -38,13 +39,25 @@ def db_id(text: str) -> int:
     return value
 
 
+def db_location(args: argparse.Namespace) -> LibraryLocation:
+    """The library named by ``--db`` (a file path or a ``postgresql://`` URL), or the default file."""
+    return parse_location(args.db) if args.db else LibraryLocation(default_db_path())
+
+
 def db_path(args: argparse.Namespace) -> Path:
-    return Path(args.db) if args.db else default_db_path()
+    """The library's file (a server library's local stand-in, see :mod:`faceorg.store.location`)."""
+    return db_location(args).path
+
+
+def library_exists(args: argparse.Namespace) -> bool:
+    """Whether ``--db`` names a library that is there to read: an existing file, or any server URL."""
+    location = db_location(args)
+    return location.is_server or location.path.exists()
 
 
 def open_from_args(args: argparse.Namespace) -> Library:
     """The library named by ``--db``, or the default one in the user's data folder."""
-    return open_library(db_path(args))
+    return open_library(db_location(args))
 
 
 def print_json(obj: Any) -> None:

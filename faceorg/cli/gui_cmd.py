@@ -9,25 +9,26 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
 from faceorg.errors import FaceorgError
 from faceorg.paths import default_db_path
+from faceorg.store.location import LibraryLocation, parse_location
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("gui", help="open the app (the default when no command is given)")
     # `faceorg gui --db PATH` as well as `faceorg --db PATH gui` (a separate dest: the subcommand's
     # default must not overwrite the global option).
-    p.add_argument("--db", dest="gui_db", metavar="PATH", help="library database to open")
+    p.add_argument("--db", dest="gui_db", metavar="PATH|URL",
+                   help="library database to open (an SQLite file or postgresql://user@host/dbname)")
     p.add_argument("--exit-after", dest="exit_after_ms", type=int, metavar="MS", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_gui)
 
 
-def gui_db_path(args: argparse.Namespace) -> Path:
+def gui_db_path(args: argparse.Namespace) -> LibraryLocation:
     """The database to open: `gui --db`, else the global `--db`, else the default one."""
     chosen = getattr(args, "gui_db", None) or getattr(args, "db", None)
-    return Path(chosen).expanduser() if chosen else default_db_path()
+    return parse_location(chosen) if chosen else LibraryLocation(default_db_path())
 
 
 def display_problem() -> str | None:

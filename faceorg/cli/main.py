@@ -33,7 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="faceorg",
         description="Organize a photo library by the people in it, fully offline. "
                     "Without a command, opens the app on your library.")
-    parser.add_argument("--db", metavar="PATH", help="library database (default: library.sqlite in your data folder)")
+    parser.add_argument("--db", metavar="PATH|URL",
+                        help="library database: an SQLite file (default: library.sqlite in your data folder) or "
+                             "a PostgreSQL URL postgresql://user@host/dbname")
     parser.add_argument("-v", "--verbose", action="store_true", help="show informational messages")
     parser.add_argument("--version", action="version", version=f"faceorg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -65,28 +65,26 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _use_gpu(args: argparse.Namespace) -> bool:
-    from faceorg.cli.common import db_path
+    from faceorg.cli.common import db_location, library_exists
     from faceorg.settings import load_settings
     from faceorg.store import open_library
 
-    path = db_path(args)
-    if not path.exists():
+    if not library_exists(args):
         return True
-    with open_library(path) as library:
+    with open_library(db_location(args)) as library:
         return load_settings(library).use_gpu
 
 
 def _model_versions(args: argparse.Namespace) -> list[dict[str, object]]:
     from sqlalchemy import select
 
-    from faceorg.cli.common import db_path
+    from faceorg.cli.common import db_location, library_exists
     from faceorg.store import open_library
     from faceorg.store.models import ModelVersion
 
-    path = db_path(args)
-    if not path.exists():
+    if not library_exists(args):
         return []
-    with open_library(path) as library, library.session() as s:
+    with open_library(db_location(args)) as library, library.session() as s:
         return [{"name": v.name, "kind": v.kind, "active": v.active, "sha256": v.sha256,
                  "created_at": v.created_at.isoformat(timespec="seconds"),
                  "precision": "int8" if v.runtime_file else "float32", "runtime_file": v.runtime_file,

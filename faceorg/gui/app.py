@@ -13,6 +13,7 @@ from faceorg import __version__
 from faceorg.errors import FaceorgError
 from faceorg.gui.icons import app_icon
 from faceorg.store.db import open_library
+from faceorg.store.location import LibraryLocation
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run_app(db_path: Path, *, exit_after_ms: int | None = None) -> int:
-    """Open the library at ``db_path`` in the main window and run until it closes."""
+def run_app(db_path: Path | LibraryLocation, *, exit_after_ms: int | None = None) -> int:
+    """Open the library at ``db_path`` (a file or a server's database) in the main window and run until it
+    closes."""
     from faceorg.gui.main_window import MainWindow
 
     app = make_application()

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QStringListModel, Signal
 from PySide6.QtGui import QGuiApplication
 
+from faceorg.errors import ConflictError
 from faceorg.gui.photo_thumbnails import make_photo_cache
 from faceorg.gui.thumbnails import ThumbnailCache
 from faceorg.gui.workers import JobRunner, TaskRunner
@@ -35,6 +36,7 @@ class AppContext(QObject):
     undo_labels_changed = Signal(object, object)  # undo label | None, redo label | None
     error = Signal(str, object)  # title, exception: shown in a dialog by the main window
     message = Signal(str)  # a short status bar message
+    stale = Signal()  # an operation was refused: another client changed the same thing first
 
     #: What runs queries, operations and jobs; tests put :class:`InlineTaskRunner` here.
     task_runner: type[TaskRunner] = TaskRunner
@@ -79,6 +81,8 @@ class AppContext(QObject):
 
         def failed(exc: BaseException) -> None:
             self.error.emit("Could not do that", exc)
+            if isinstance(exc, ConflictError):
+                self.stale.emit()
             if on_error is not None:
                 on_error(exc)
 
@@ -99,6 +103,12 @@ class AppContext(QObject):
 
     def redo(self) -> None:
         self.run_op(ops.redo)
+
+    def mark_seen(self, on_done: Callable[[], None]) -> None:
+        """Note that the user now sees the library as it is (on the operations thread, in order with the
+        operations), refresh the Edit menu, then ``on_done()`` reloads the views."""
+        self.ops.submit(Library.mark_seen, self.library, on_done=lambda _seen: on_done())
+        self.refresh_undo_labels()
 
     def refresh_undo_labels(self) -> None:
         def done(labels: tuple[str | None, str | None]) -> None:

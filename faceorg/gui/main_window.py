@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import html
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -117,7 +118,7 @@ class MainWindow(QMainWindow):
         self.xmp_report: QMessageBox | None = None
         self.retrain_report: QMessageBox | None = None
         self.go_back_box: QMessageBox | None = None
-        self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
+        self.setWindowTitle(library.location.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
         self.sidebar = Sidebar()
@@ -209,6 +210,9 @@ class MainWindow(QMainWindow):
                                                  shortcut=f"Ctrl+{n}", context=win)
         self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
                                               checkable=True)
+        self.refresh_action = make_action(self, "Re&fresh", self.refresh, shortcut="Ctrl+Shift+R", context=win,
+                                          tip="Show the library as it is now, with the changes others using "
+                                              "it made")
         self.about_action = make_action(self, "&About faceorg", self.about, context=win)
         self.find_action = make_action(self, "&Find Person…", self.find_person, shortcut=QKeySequence.StandardKey.Find,
                                        context=win, tip="Filter the people by name")
@@ -234,6 +238,7 @@ class MainWindow(QMainWindow):
             view.addAction(a)
         view.addSeparator()
         view.addAction(self.show_hidden_action)
+        view.addAction(self.refresh_action)
         view.addAction(self.back_action)
         people = self.people_menu = bar.addMenu("&People")
         for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action,
@@ -257,6 +262,7 @@ class MainWindow(QMainWindow):
         ctx.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         ctx.undo_labels_changed.connect(self._set_undo_labels)
         ctx.changed.connect(self._on_changed)
+        ctx.stale.connect(self.refresh)  # a change refused because someone else's came first: show theirs
         ctx.jobs.failed.connect(self._job_failed)
         ctx.jobs.started.connect(lambda _t: self._update_job_actions())
         ctx.jobs.ended.connect(self._job_ended)
@@ -431,6 +437,11 @@ class MainWindow(QMainWindow):
             on_done=done,
             on_error=lambda exc: self.show_error("Could not remove the folder", exc),
         )
+
+    def refresh(self) -> None:
+        """Show the library as it is now (a shared library: with the changes other people made); the
+        user's next changes are checked against what this shows."""
+        self.ctx.mark_seen(on_done=self.reload_views)
 
     def reload_views(self) -> None:
         """Reload every view (after a change no change record describes, such as removing a folder)."""
@@ -676,8 +687,9 @@ class MainWindow(QMainWindow):
             self,
             "About faceorg",
             f"<b>faceorg {__version__}</b><p>Organize your photo library by the people in it, "
-            "on your own computer. Nothing leaves your machine.</p>"
-            f"<p>Library: {self.ctx.library.path}</p>",
+            + ("in a library shared on your PostgreSQL server.</p>" if self.ctx.library.is_server else
+               "on your own computer. Nothing leaves your machine.</p>")
+            + f"<p>Library: {html.escape(self.ctx.library.display)}</p>",
         )
 
     # -- window state -------------------------------------------------------------------------------

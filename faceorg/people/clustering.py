@@ -54,6 +54,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.store.shared import lock_decisions
 from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
 from faceorg.vectors import distance_from_similarity
 from faceorg.versions.records import active_version
@@ -385,6 +386,7 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
     old_unnamed = {f: p for f, (p, src) in data.assignment.items() if not data.names.get(p) and p not in placed}
     carried = carry_over_labels(old_unnamed, plan.new_groups)
     with library.transaction() as s:
+        lock_decisions(s)  # the user's decisions committed before this write are read below, none during it
         existing_people = set(s.scalars(select(Person.id)))
         labels = sorted(plan.new_groups)
         label_to_person = {label: carried[label] for label in labels

@@ -19,7 +19,16 @@ from sqlalchemy.orm import Session
 from faceorg.errors import FaceorgError
 from faceorg.people.changes import ChangeSet
 from faceorg.people.names import clean_name
-from faceorg.people.undo import Recorder, apply_states, changes_of, last_undoable, next_redoable, record_operation
+from faceorg.people.undo import (
+    Recorder,
+    apply_states,
+    changes_of,
+    check_conflicts,
+    last_undoable,
+    next_redoable,
+    record_operation,
+    stale_view_error,
+)
 from faceorg.store.cleanup import drop_empty_unnamed, empty_unnamed_people
 from faceorg.store.db import Library
 from faceorg.store.models import (
@@ -32,6 +41,7 @@ from faceorg.store.models import (
     Person,
     Photo,
 )
+from faceorg.store.shared import lock_decisions
 
 
 @dataclass
@@ -44,12 +54,17 @@ class _Op:
 
 @contextmanager
 def _operation(library: Library, kind: str, label: str) -> Iterator[_Op]:
-    """One undoable operation in one transaction."""
+    """One undoable operation in one transaction (one user decision at a time in a shared library)."""
     with library.transaction() as session:
+        lock_decisions(session)
         op = _Op(session, Recorder(session), label)
-        yield op
+        try:
+            yield op
+        except FaceorgError as exc:  # e.g. a person another client merged away since this user looked
+            raise stale_view_error(session, exc, library.client, library.seen_operation) from exc
         _drop_empty_unnamed(op)
-        op.changes = record_operation(session, op.recorder, kind, op.label)
+        op.changes = record_operation(session, op.recorder, kind, op.label, client=library.client,
+                                      seen=library.seen_operation)
 
 
 # More changes an operation's caller adds to the same undo entry (a review answer's mark).
@@ -598,9 +613,12 @@ def _replay(library: Library, *, undo: bool) -> ChangeSet:
     """Put back the rows of the latest operation as they were before it (undo) or after it (redo)."""
     word = "Undo" if undo else "Redo"
     with library.transaction() as s:
-        op = last_undoable(s) if undo else next_redoable(s)
+        lock_decisions(s)
+        op = last_undoable(s, library.client) if undo else next_redoable(s, library.client)
         if op is None:
             raise FaceorgError(f"nothing to {word.lower()}")
+        # Another client's later change to the same rows stays: putting the old rows back would undo it.
+        check_conflicts(s, op.changes, library.client, op.id, f"{word.lower()} “{op.label}”")
         apply_states(s, op.changes, "b" if undo else "a")
         op.undone = undo
         cs = changes_of(op.changes)
@@ -614,5 +632,5 @@ def _replay(library: Library, *, undo: bool) -> ChangeSet:
 def undo_redo_labels(library: Library) -> tuple[str | None, str | None]:
     """The labels of what Undo and Redo would do now (for the Edit menu)."""
     with library.session() as s:
-        u, r = last_undoable(s), next_redoable(s)
+        u, r = last_undoable(s, library.client), next_redoable(s, library.client)
         return (u.label if u else None, r.label if r else None)

@@ -7,6 +7,10 @@ An operation declares the rows it is about to change (:meth:`Recorder.touch`); w
 recorder reads them again and keeps the pairs that differ. Undo writes the "before" states back,
 redo the "after" states. Rows are restored in foreign-key order, and a row that points at something
 an automatic step has since removed (a re-clustered unnamed group) is restored without that link.
+
+In a library several people use at once, each operation records its client; undo and redo take only
+the caller's own operations, and a change (or an undo) that would overwrite rows another client changed
+since the caller last saw them is refused with :class:`~faceorg.errors.ConflictError` instead.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Table, and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from faceorg.errors import ConflictError, FaceorgError
 from faceorg.people.changes import ChangeSet
 from faceorg.store.models import (
     Assignment,
@@ -239,26 +244,89 @@ def _upsert(session: Session, table: str, key: Key, state: Row) -> None:
         session.execute(insert(spec.table).values(**dict(zip(spec.key, key)), **values))
 
 
-def record_operation(session: Session, recorder: Recorder, kind: str, label: str) -> ChangeSet:
-    """Store the operation in the undo log (dropping the redo stack) and return its change record."""
+def _mine(client: str | None) -> ColumnElement[bool]:
+    """Operations of ``client`` (and those recorded before operations had clients); None: anybody's."""
+    if client is None:
+        return Operation.id.is_not(None)
+    return or_(Operation.client == client, Operation.client.is_(None))
+
+
+def _rows_of(entries: list[dict[str, Any]]) -> set[tuple[str, Key]]:
+    return {(e["t"], tuple(e["k"])) for e in entries}
+
+
+def _describe(rows: set[tuple[str, Key]]) -> str:
+    people = sorted({k[0] for t, k in rows if t == "people"})
+    faces = sorted({k[0] for t, k in rows if t in ("faces", "assignments", "face_not_person")})
+    parts = ([f"person {', '.join(map(str, people[:5]))}"] if people else []) + \
+            ([f"face {', '.join(map(str, faces[:5]))}"] if faces else [])
+    return " and ".join(parts) or "the same rows"
+
+
+def newest_by_others(session: Session, client: str | None, since: int) -> Operation | None:
+    """The newest operation another client made after ``since`` (what this client's user has not seen)."""
+    if client is None:
+        return None
+    return session.scalars(select(Operation).where(Operation.id > since, Operation.client.is_not(None),
+                                                   Operation.client != client)
+                           .order_by(Operation.id.desc()).limit(1)).first()
+
+
+def stale_view_error(session: Session, error: FaceorgError, client: str | None, since: int) -> FaceorgError:
+    """``error`` (a person or face not found, ...), explained when another client changed the library since
+    the caller last looked: that change is likely why, and a refresh shows it."""
+    other = newest_by_others(session, client, since)
+    if other is None or isinstance(error, ConflictError):
+        return error
+    return ConflictError(f"{error} ({other.client} changed the library after you last looked, last with "
+                         f"“{other.label}”: refresh to see their changes)")
+
+
+def check_conflicts(session: Session, entries: list[dict[str, Any]], client: str | None, since: int,
+                    doing: str) -> None:
+    """Refuse ``entries`` when another client's operation after ``since`` changed any of the same rows:
+    the caller decided on what it saw before that change, and writing now would silently undo it."""
+    if client is None or not entries:
+        return
+    rows = _rows_of(entries)
+    later = session.scalars(select(Operation).where(Operation.id > since, Operation.client.is_not(None),
+                                                    Operation.client != client).order_by(Operation.id))
+    for other in later:
+        overlap = rows & _rows_of(other.changes)
+        if overlap:
+            raise ConflictError(
+                f"{other.client} changed {_describe(overlap)} (“{other.label}”) after you last looked, so "
+                f"{doing} was not done: refresh to see their change, then decide again")
+
+
+def record_operation(session: Session, recorder: Recorder, kind: str, label: str, *, client: str | None = None,
+                     seen: int | None = None) -> ChangeSet:
+    """Store the operation in the undo log (dropping the client's redo stack) and return its change record.
+
+    ``client``: who does it; ``seen``: the newest operation that client's user had seen; a change by
+    another client after that to the same rows raises :class:`ConflictError` (the caller rolls back)."""
     entries = recorder.entries()
+    if seen is not None:
+        check_conflicts(session, entries, client, seen, f"“{label}”")
     cs = changes_of(entries)
     cs.label = label
     if not entries:
         return cs
-    session.execute(delete(Operation).where(Operation.undone.is_(True)))
-    op = Operation(kind=kind, label=label, changes=entries)
+    session.execute(delete(Operation).where(Operation.undone.is_(True), _mine(client)))
+    op = Operation(kind=kind, label=label, changes=entries, client=client)
     session.add(op)
     session.flush()
     cs.operation_id = op.id
     return cs
 
 
-def last_undoable(session: Session) -> Operation | None:
-    return session.scalars(select(Operation).where(Operation.undone.is_(False))
+def last_undoable(session: Session, client: str | None = None) -> Operation | None:
+    """The newest operation ``client`` (None: anybody) can undo."""
+    return session.scalars(select(Operation).where(Operation.undone.is_(False), _mine(client))
                            .order_by(Operation.id.desc()).limit(1)).first()
 
 
-def next_redoable(session: Session) -> Operation | None:
-    return session.scalars(select(Operation).where(Operation.undone.is_(True))
+def next_redoable(session: Session, client: str | None = None) -> Operation | None:
+    """The oldest undone operation of ``client`` (None: anybody), which redo does next."""
+    return session.scalars(select(Operation).where(Operation.undone.is_(True), _mine(client))
                            .order_by(Operation.id.asc()).limit(1)).first()

@@ -45,7 +45,7 @@ from faceorg.store.models import (
     PhotoStatus,
     utcnow,
 )
-from faceorg.store.scan_lock import scan_lock
+from faceorg.store.scan_lock import library_scan_lock
 from faceorg.store.state import GROUPING_PENDING, SCAN_PROBLEMS, set_state
 
 log = logging.getLogger(__name__)
@@ -455,7 +455,7 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
                       reduced_decode=reduced_decode, follow_outside_links=follow_outside_links,
                       budget=None if decode_budget == 0 else MemoryBudget(decode_budget or default_budget()),
                       backend=backend)
-    with scan_lock(library.path):  # one scan of a library at a time
+    with library_scan_lock(library):  # one scan of a library at a time
         return scanner.run()
 
 

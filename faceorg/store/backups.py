@@ -1,14 +1,19 @@
-"""Backups of a library database taken before a migration: consistent, not repeated, bounded in number."""
+"""Backups of a library database taken before a migration: consistent, not repeated, bounded in number
+(an SQLite file's copy beside it; a PostgreSQL library's ``pg_dump`` in the data folder)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
 import sqlite3
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
 from faceorg.files import sha256_file, temp_sibling
+from faceorg.store.location import LibraryLocation
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +79,54 @@ def _fresh_name(path: Path, tag: str) -> Path:
     serial = max((n for s, n in filter(None, (_order(path, p) for p in backups_of(path))) if s == stamp),
                  default=0) + 1
     return path.with_name(f"{path.name}.backup-{tag}-{stamp}" + (f"-{serial}" if serial > 1 else ""))
+
+
+def find_pg_dump() -> str | None:
+    """The ``pg_dump`` program: on PATH, else the newest in Debian's ``/usr/lib/postgresql/*/bin``."""
+    found = shutil.which("pg_dump")
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_dump"),
+                        key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return str(candidates[-1]) if candidates else None
+
+
+def backup_server_database(location: LibraryLocation, tag: str) -> Path | None:
+    """A ``pg_dump`` (custom format) of a PostgreSQL library before a migration, kept in the data folder
+    beside its stand-in path (``<stand-in>.backup-<tag>-<time>``, at most :data:`KEEP_BACKUPS`).
+
+    Without ``pg_dump``, or when it fails (say an older pg_dump than the server), no backup is made and a
+    warning says why: the migration itself is one transaction on PostgreSQL, so a failed one changes
+    nothing. Returns the backup's path or None.
+    """
+    assert location.url is not None
+    program = find_pg_dump()
+    if program is None:
+        log.warning("not backing up %s before migrating: pg_dump is not installed", location.display)
+        return None
+    url = location.url
+    target = _fresh_name(location.path, tag)
+    temp = temp_sibling(target)
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+    if url.password:
+        env["PGPASSWORD"] = str(url.password)
+    args = [program, "--format=custom", "--no-owner", f"--file={temp}", f"--dbname={url.database}"]
+    args += [f"--host={url.host}"] if url.host else []
+    args += [f"--port={url.port}"] if url.port else []
+    args += [f"--username={url.username}"] if url.username else []
+    try:
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=3600, check=False)
+        failed = done.returncode != 0
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        failed, reason = True, str(exc)
+    if failed:
+        temp.unlink(missing_ok=True)
+        log.warning("not backing up %s before migrating: pg_dump failed (%s)", location.display, reason)
+        return None
+    temp.replace(target)
+    for old in backups_of(location.path)[:-KEEP_BACKUPS]:
+        if old != target:
+            log.info("deleting the old backup %s", old)
+            old.unlink(missing_ok=True)
+    return target

@@ -1,9 +1,11 @@
-"""Open a library database: SQLite in WAL mode with foreign keys, migrated on open after a backup."""
+"""Open a library database, migrated on open after a backup: an SQLite file in WAL mode with foreign keys
+(the default), or a PostgreSQL database named by a ``postgresql://`` URL (see :mod:`faceorg.store.location`)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,12 +16,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from faceorg.errors import FaceorgError
-from faceorg.store.backups import backup_database
-from faceorg.store.db_errors import explain
+from faceorg.store.backups import backup_database, backup_server_database
+from faceorg.store.db_errors import explain, server_error
+from faceorg.store.location import LibraryLocation, parse_location
+from faceorg.store.models import Operation
+from faceorg.store.shared import default_client
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +40,22 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
     cur.close()
 
 
-def make_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}", future=True)
+# The transaction-level advisory lock two processes take before migrating one PostgreSQL library.
+MIGRATION_LOCK_KEY = 0x6661636F7267_01  # "faceorg" + 1
+
+
+def client_name() -> str:
+    """Who this process is, as PostgreSQL's ``application_name`` shows it to other clients."""
+    return f"faceorg pid {os.getpid()} on {socket.gethostname()}"[:63]
+
+
+def make_engine(location: Path | LibraryLocation) -> Engine:
+    if isinstance(location, Path):
+        location = LibraryLocation(location)
+    if location.is_server:
+        return create_engine(location.engine_url(), future=True, pool_pre_ping=True,
+                             connect_args={"application_name": client_name(), "connect_timeout": 10})
+    engine = create_engine(location.engine_url(), future=True)
     event.listen(engine, "connect", _on_connect)
     return engine
 
@@ -79,26 +98,32 @@ def known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
-def migrate(engine: Engine, path: Path) -> Path | None:
-    """Bring the schema to the newest revision in one transaction; back the file up first if it holds data.
+def migrate(engine: Engine, path: Path | LibraryLocation) -> Path | None:
+    """Bring the schema to the newest revision in one transaction; back the data up first if there is any.
 
-    Returns the backup's path, or None when no backup was needed.
+    Returns the backup's path, or None when no backup was made. On PostgreSQL the backup is a
+    ``pg_dump`` file when that program is there (else a logged warning, no backup: the migration is
+    still one transaction), and two processes migrating at once wait for each other on an advisory lock.
     """
+    location = path if isinstance(path, LibraryLocation) else LibraryLocation(path)
     head = head_revision()
     current = current_revision(engine)
     if current == head:
         return None
     backup = None
     with engine.connect() as conn:
-        has_tables = conn.exec_driver_sql(
-            "SELECT count(*) FROM sqlite_master WHERE type='table'").scalar_one() > 0
+        has_tables = bool(inspect(conn).get_table_names())
     if has_tables:
-        backup = backup_database(path, current or "unversioned")
-        log.info("backed up %s to %s before migrating %s -> %s", path, backup, current, head)
-    migration_engine = _migration_engine(path)
+        tag = current or "unversioned"
+        backup = backup_server_database(location, tag) if location.is_server else backup_database(location.path, tag)
+        if backup is not None:
+            log.info("backed up %s to %s before migrating %s -> %s", location.display, backup, current, head)
+    migration_engine = make_engine(location) if location.is_server else _migration_engine(location.path)
     try:
         cfg = alembic_config(migration_engine)
         with migration_engine.begin() as conn:
+            if location.is_server:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_KEY})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     finally:
@@ -109,10 +134,22 @@ def migrate(engine: Engine, path: Path) -> Path | None:
 class Library:
     """An open library database. Thread-safe: each thread makes its own sessions."""
 
-    def __init__(self, path: Path, engine: Engine) -> None:
-        self.path = path
+    def __init__(self, path: Path | LibraryLocation, engine: Engine, *, client: str | None = None) -> None:
+        self.location = path if isinstance(path, LibraryLocation) else LibraryLocation(path)
+        self.path = self.location.path  # the file, or a server library's local stand-in (see location.py)
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.client = client or default_client()  # who the undo log says did this object's operations
+        # The newest operation (anybody's) this client's user has seen: a change since then by another
+        # client to the same people or faces makes this client's change a conflict (faceorg.people.undo).
+        self.seen_operation = 0
+
+    def mark_seen(self) -> int:
+        """The user now sees the library as it is (opened, or the views refreshed): remember the newest
+        operation, and return its id."""
+        with self.session() as s:
+            self.seen_operation = s.scalar(select(func.max(Operation.id))) or 0
+        return self.seen_operation
 
     def session(self) -> Session:
         """A new session; never share it across threads."""
@@ -123,6 +160,16 @@ class Library:
         """A session that commits on success and rolls back on error."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @property
+    def is_server(self) -> bool:
+        """True for a PostgreSQL library (shared by several clients), False for an SQLite file."""
+        return self.location.is_server
+
+    @property
+    def display(self) -> str:
+        """The file's path or the server URL without its password."""
+        return self.location.display
 
     def close(self) -> None:
         self.engine.dispose()
@@ -161,22 +208,58 @@ def check_is_library(path: Path) -> None:
         if "not a database" in str(exc):
             raise FaceorgError(f"cannot open the library database {path}: {exc}") from exc
         return  # e.g. a WAL database in a folder we may not write: the open below says why
+    _check_tables(str(path), tables, revision, "SQLite")
+
+
+def _server_tables(engine: Engine) -> tuple[set[str], str | None]:
+    """A PostgreSQL library's tables and Alembic revision, read without writing."""
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        revision = None
+        if "alembic_version" in tables:
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return tables, revision
+
+
+def _check_tables(name: str, tables: set[str], revision: str | None, kind: str) -> None:
     foreign = (tables and "alembic_version" not in tables) or (revision and not tables >= FACEORG_TABLES)
     if foreign:
         some = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
-        raise FaceorgError(f"{path} is not a faceorg library: it is another application's SQLite database "
-                           f"(tables {some}); faceorg leaves it untouched. Choose another file with --db")
+        raise FaceorgError(f"{name} is not a faceorg library: it is another application's {kind} database "
+                           f"(tables {some}); faceorg leaves it untouched. Choose another "
+                           f"{'file' if kind == 'SQLite' else 'database'} with --db")
     if revision and revision not in known_revisions():
         from faceorg import __version__
 
-        raise FaceorgError(f"the library {path} was made by a newer faceorg (schema revision {revision}; "
+        raise FaceorgError(f"the library {name} was made by a newer faceorg (schema revision {revision}; "
                            f"faceorg {__version__} knows revisions up to {head_revision()}): "
                            "install the newer faceorg to open it")
 
 
-def open_library(path: str | Path, *, create: bool = True) -> Library:
-    """Open (and if needed create and migrate) the library database at ``path``."""
-    path = Path(path).expanduser().absolute()
+def _open_server(location: LibraryLocation) -> Library:
+    engine = make_engine(location)
+    try:
+        tables, revision = _server_tables(engine)
+        _check_tables(location.display, tables, revision, "PostgreSQL")
+        migrate(engine, location)
+    except Exception as exc:
+        engine.dispose()
+        message = server_error(exc, location)
+        if message is not None:
+            raise FaceorgError(message) from exc
+        raise
+    library = Library(location, engine)
+    library.mark_seen()
+    return library
+
+
+def open_library(path: str | Path | LibraryLocation, *, create: bool = True) -> Library:
+    """Open (and if needed create and migrate) the library ``path``: an SQLite file's path, or a
+    PostgreSQL URL (whose database must exist; its tables are created on first use)."""
+    location = path if isinstance(path, LibraryLocation) else parse_location(path)
+    if location.is_server:
+        return _open_server(location)
+    path = location.path
     if not path.exists():
         if not create:
             raise FaceorgError(f"no library database at {path}")
@@ -195,4 +278,6 @@ def open_library(path: str | Path, *, create: bool = True) -> Library:
         if isinstance(orig, sqlite3.DatabaseError):
             raise FaceorgError(f"cannot open the library database {path}: {orig}") from exc
         raise
-    return Library(path, engine)
+    library = Library(path, engine)
+    library.mark_seen()
+    return library

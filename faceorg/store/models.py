@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2.0 models: the whole library in one SQLite file.
+"""Typed SQLAlchemy 2.0 models: the whole library in one SQLite file or one PostgreSQL database.
 
 The tables fit together as follows: library folders hold photos; photos hold faces (box and 5
 landmarks in pixels of the upright photo); each face has an aligned chip and one embedding per
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -46,6 +47,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# A whole number that may pass 2^31 (file sizes, nanosecond times): SQLite's INTEGER holds 64 bits
+# already (and keeps its DDL unchanged), PostgreSQL needs BIGINT.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class FsPath(TypeDecorator[str]):
     """A file or folder path, stored losslessly in a TEXT column without a schema change.
 
@@ -53,14 +59,20 @@ class FsPath(TypeDecorator[str]):
     (surrogate escapes in Python) is stored as its file-system bytes, a BLOB: SQLite keeps a value's own
     type in any column, and a BLOB never equals a TEXT, so such a path cannot collide with a real
     (decodable) name, and equality and ``IN`` lookups still work because their parameters pass
-    through here too.
+    through here too. PostgreSQL keeps one type per column: there every path is its file-system bytes
+    (``bytea``), which sort as SQLite sorts UTF-8 text.
     """
 
     impl = String
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(LargeBinary())
+        return dialect.type_descriptor(String())
+
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | bytes | None:
-        if value is not None and is_undecodable(value):
+        if value is not None and (dialect.name == "postgresql" or is_undecodable(value)):
             return path_to_bytes(value)
         return value
 
@@ -129,8 +141,8 @@ class Photo(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     folder_id: Mapped[int] = mapped_column(ForeignKey("library_folders.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(FsPath, unique=True)
-    size: Mapped[int] = mapped_column(Integer)
-    mtime_ns: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInt)
+    mtime_ns: Mapped[int] = mapped_column(BigInt)
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     width: Mapped[int | None] = mapped_column(Integer)  # upright (after EXIF orientation)
     height: Mapped[int | None] = mapped_column(Integer)
@@ -311,6 +323,21 @@ class Operation(Base):
     label: Mapped[str] = mapped_column(String)  # shown in the Edit menu: "Undo Name person"
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     undone: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Who did it (see faceorg.store.shared): undo takes back only the caller's own operations. None: made
+    # before libraries were shared, anybody's.
+    client: Mapped[str | None] = mapped_column(String(128))
+
+
+class ModelFile(Base):
+    """A server library's embedder file (a retrained version, its int8 copy, its checkpoint), kept in the
+    database too so that every computer using the library has it (see faceorg.store.model_files)."""
+
+    __tablename__ = "model_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

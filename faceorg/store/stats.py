@@ -29,7 +29,7 @@ def library_status(library: Library) -> dict[str, int | str]:
         analyzed = s.scalar(select(func.count()).select_from(Photo).where(Photo.faces_key.is_not(None))) or 0
         pending = bool(get_state(s, GROUPING_PENDING, False))
     return {
-        "database": str(library.path),
+        "database": library.display,
         "folders": folders,
         "photos": by_status.get(PhotoStatus.OK, 0),
         "photos_pending": by_status.get(PhotoStatus.PENDING, 0),

@@ -20,6 +20,7 @@ from faceorg.errors import FaceorgError
 from faceorg.files import replacing, sha256_file
 from faceorg.paths import models_dir
 from faceorg.store.db import Library
+from faceorg.store.model_files import fetch_model_file, share_model_file
 from faceorg.store.models import ModelVersion
 
 log = logging.getLogger(__name__)
@@ -97,13 +98,22 @@ def model_path(library: Library, version: ModelVersion) -> Path:
     return inside(_folder(library, version), version.file_name, version)
 
 
-def checked(path: Path, expected: str | None, version: ModelVersion) -> Path:
-    """``path`` when it exists and its SHA-256 is ``expected``; else a clear FaceorgError."""
+def checked(path: Path, expected: str | None, version: ModelVersion, library: Library | None = None) -> Path:
+    """``path`` when it exists and its SHA-256 is ``expected``; else a clear FaceorgError. A server
+    library's retrained files are fetched from its database when missing here, and stored there when
+    it lacks them (another computer may use the library: faceorg.store.model_files)."""
+    shared = library is not None and library.is_server and version.kind != "base" and expected is not None
+    if shared and (not path.is_file() or sha256_file(path) != expected):
+        assert library is not None and expected is not None
+        fetch_model_file(library, path, expected)
     if not path.is_file():
         raise FaceorgError(f"embedder version {version.name} is missing its file {path}")
     if sha256_file(path) != expected:
         raise FaceorgError(f"embedder version {version.name}: {path} does not match its recorded SHA-256; "
                            "refusing to use it")
+    if shared:
+        assert library is not None and expected is not None
+        share_model_file(library, path, expected)
     return path
 
 
@@ -117,7 +127,7 @@ def verified_model_path(library: Library, version: ModelVersion) -> Path:
             require_model(version.file_name)  # says how to install it when missing
         except ValueError as exc:  # not a file faceorg installs
             raise FaceorgError(f"embedder version {version.name}: {exc}") from exc
-    return checked(path, version.sha256, version)
+    return checked(path, version.sha256, version, library)
 
 
 def library_copy(library: Library, source: Path) -> Path:
@@ -148,7 +158,7 @@ def runtime_model_path(library: Library, version: ModelVersion) -> Path:
     path = inside(library_models_dir(library), version.runtime_file, version)
     if not path.is_file() and version.kind == "base":
         _restore_base_copy(library, version)
-    return checked(path, version.runtime_sha256, version)
+    return checked(path, version.runtime_sha256, version, library)
 
 
 def checkpoint_file_name(name: str) -> str:
@@ -168,4 +178,4 @@ def verified_checkpoint(library: Library, version: ModelVersion) -> Path | None:
             raise FaceorgError(f"embedder version {version.name} is missing its file {path}")
         log.warning("embedder version %s has no recorded checkpoint hash; using %s unchecked", version.name, path)
         return path
-    return checked(path, str(expected), version)
+    return checked(path, str(expected), version, library)

@@ -106,16 +106,21 @@ def test_views_refresh_from_change_records_without_reloading(window, qtbot, scen
 def test_gui_command_opens_the_given_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import faceorg.gui.app as app_module
     from faceorg.cli.main import main
+    from faceorg.store.location import LibraryLocation
 
-    opened: list[Path] = []
-    monkeypatch.setattr(app_module, "run_app", lambda path, exit_after_ms=None: opened.append(path) or 0)
+    opened: list[LibraryLocation] = []
+    monkeypatch.setattr(app_module, "run_app", lambda where, exit_after_ms=None: opened.append(where) or 0)
     assert main(["gui", "--db", str(tmp_path / "a.sqlite")]) == 0
     assert main(["--db", str(tmp_path / "b.sqlite"), "gui"]) == 0
     assert main(["--db", str(tmp_path / "c.sqlite")]) == 0  # no command: the app
     assert main([]) == 0
+    assert main(["gui", "--db", "postgresql://ann:secret@dbhost/photos"]) == 0  # a library on PostgreSQL
     from faceorg.paths import default_db_path
 
-    assert opened == [tmp_path / "a.sqlite", tmp_path / "b.sqlite", tmp_path / "c.sqlite", default_db_path()]
+    assert [o.path for o in opened[:4]] == [tmp_path / "a.sqlite", tmp_path / "b.sqlite", tmp_path / "c.sqlite",
+                                            default_db_path()]
+    assert not any(o.is_server for o in opened[:4])
+    assert opened[4].is_server and opened[4].display == "postgresql://ann:***@dbhost/photos"
 
 
 def test_the_app_starts_and_quits(qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ Create Date: 2026-12-06 12:30:00
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = '0006_xmp'
 down_revision = '0004_prompts'
@@ -22,7 +23,8 @@ def upgrade() -> None:
         sa.Column('face_id', sa.Integer(), nullable=False),
         sa.Column('name', sa.String(), nullable=False),
         sa.Column('origin', sa.String(length=16), nullable=False),
-        sa.Column('path', sa.String(), nullable=False),
+        # FsPath: TEXT (or a BLOB for an undecodable name) on SQLite, bytes on PostgreSQL
+        sa.Column('path', sa.String().with_variant(postgresql.BYTEA(), 'postgresql'), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(['face_id'], ['faces.id'], name=op.f('fk_face_name_origins_face_id_faces'),
                                 ondelete='CASCADE'),
