@@ -35,7 +35,7 @@ from faceorg.cluster.constraints import ConstraintReport, Constraints, apply_con
 from faceorg.cluster.hdbscan_adapter import flat_clusters, leaf_clusters
 from faceorg.cluster.knn import KnnGraph, blas_single_thread
 from faceorg.cluster.knn_exact import knn_exact
-from faceorg.cluster.knn_ivf import IvfIndex
+from faceorg.cluster.knn_ivf import IvfIndex, ivf_settings
 from faceorg.cluster.params import ClusterParams
 from faceorg.cluster.reachability import cheapest_edges_between_groups
 from faceorg.cluster.recall_pass import RecallReport, RecallSettings, group_members, recall_pass
@@ -76,8 +76,6 @@ class ClusterResult:
 
 
 SPREAD_SAMPLE = 200
-INDEX_CELL_SIZE = 128  # faces per cell of the inverted file of large libraries (knn_ivf.IvfIndex)
-INDEX_PROBES = 8  # cells each face's neighbours are looked for in
 MAX_SPLIT_DEPTH = 4
 
 
@@ -169,10 +167,12 @@ def _cluster(
             params.knn_method == "auto" and n >= params.approximate_from
         )
         # Large libraries: one inverted file serves the neighbours, the joining of pieces and the recall pass.
-        index = IvfIndex(x, INDEX_CELL_SIZE) if approximate and n // INDEX_CELL_SIZE >= 2 * INDEX_PROBES else None
+        shape = ivf_settings(n)
+        index = (IvfIndex(x, shape.cell_size, shape.neighbour_cells)
+                 if approximate and n // shape.cell_size >= 2 * shape.probes else None)
         if graph is None or graph.k < min_samples:
             knn_method = "approximate" if approximate else "exact"
-            graph = (index.knn_graph(min(k, n - 1), INDEX_PROBES) if index is not None
+            graph = (index.knn_graph(min(k, n - 1), shape.probes) if index is not None
                      else knn_exact(x, min(k, n - 1)))
         timings["knn"] = time.perf_counter() - start
 

@@ -36,7 +36,7 @@ from faceorg.vectors import distance_from_similarity
 
 BLOCK = 256  # unsorted faces compared with every grouped face at once
 INDEX_BLOCK = 32768  # unsorted faces searched at once with an index
-INDEX_PROBES = 8  # cells searched per unsorted face where an index of the faces is given (large libraries)
+INDEX_PROBES = 16  # cells searched per unsorted face where an index of the faces is given (large libraries)
 
 
 def group_members(labels: np.ndarray) -> dict[int, np.ndarray]:
