@@ -15,17 +15,19 @@ another subset (:func:`ivf_search`, e.g. unsorted faces among grouped ones in th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from faceorg.cluster.knn import KnnGraph, blas_single_thread, graph_from_similarities, worker_count
-from faceorg.cluster.knn_exact import knn_exact
+from faceorg.cluster.knn_exact import _TopK, knn_exact
 from faceorg.vectors import l2_normalize
 
 ASSIGN_BLOCK = 4096
 MAX_BLOCK_ELEMENTS = 1 << 20  # similarities computed at once per thread (4 MB, its sort indices 8 MB)
+QUERY_PARTS = 4  # queries split into at least this many parts, one thread each at a time
 QUERY_CHUNK = 131072  # queries searched together (their pairs with probed cells sorted by cell: int32)
 PROBE_BLOCK = 512  # rows whose probes are chosen at once (their cells' neighbour centres: 512 x 64 x d floats)
 
@@ -126,33 +128,18 @@ class IvfIndex:
         query's own group are not found."""
         x, rows = self.x, np.asarray(rows, dtype=np.int64)
         m = len(rows)
-        ids = np.full((m, k), -1, dtype=np.int64)
-        sims_out = np.full((m, k), -np.inf, dtype=np.float32)
         if k <= 0 or m == 0:
-            return ids, sims_out
+            return np.full((m, max(k, 0)), -1, dtype=np.int64), np.full((m, max(k, 0)), -np.inf, dtype=np.float32)
         probed = self._probes(rows, max(1, min(probes, self.neighbour_cells)))
         workers = worker_count(self.threads)
-        parts = np.array_split(np.arange(m, dtype=np.int32), max(workers, -(-m // QUERY_CHUNK)))
+        # Parts do not depend on the thread count: a matrix product's rounding may depend on its block's rows.
+        parts = np.array_split(np.arange(m, dtype=np.int32), max(QUERY_PARTS, -(-m // QUERY_CHUNK)))
 
-        def search(part: np.ndarray) -> None:
-            # Cell by cell of the base: every query that probes the cell is compared with its rows at once, and
-            # its running top k is merged with what it found there (queries of one part: one thread).
-            pair_pos = np.repeat(part, probed.shape[1])
-            pair_cell = probed[part].ravel()
-            by_cell = np.argsort(pair_cell, kind="stable")
-            pair_pos, pair_cell = pair_pos[by_cell], pair_cell[by_cell]
-            cells, first = np.unique(pair_cell, return_index=True)
-            for cell, lo, hi in zip(cells.tolist(), first.tolist(), [*first[1:].tolist(), len(pair_cell)]):
-                base = self.order[self.start[cell]:self.start[cell + 1]]
-                if allowed is not None:
-                    base = base[allowed[base]]
-                if len(base) == 0:
-                    continue
-                step = max(1, MAX_BLOCK_ELEMENTS // len(base))  # a big cell: its queries in bounded blocks
-                for s in range(lo, hi, step):
-                    merge(pair_pos[s:min(hi, s + step)], base)
+        top = _TopK(m, k)
+        own = self.cell[rows]
+        floor = np.finfo(np.float32).min
 
-        def merge(positions: np.ndarray, base: np.ndarray) -> None:
+        def similarities(positions: np.ndarray, base: np.ndarray) -> np.ndarray:
             query = rows[positions]
             sims = x[query] @ x[base].T
             if cap is not None:
@@ -160,22 +147,48 @@ class IvfIndex:
             sims[base[None, :] == query[:, None]] = -np.inf  # never the query itself
             if group is not None:
                 sims[group[base][None, :] == group[query][:, None]] = -np.inf
-            take = min(k, len(base))
-            if take < len(base):
-                top = np.argpartition(-sims, take - 1, axis=1)[:, :take]
-                new_sims, new_ids = np.take_along_axis(sims, top, axis=1), base[top]
-            else:
-                new_sims, new_ids = sims, np.broadcast_to(base, sims.shape)
-            all_sims = np.concatenate([sims_out[positions], new_sims], axis=1)
-            all_ids = np.concatenate([ids[positions], new_ids], axis=1)
-            keep = np.argpartition(-all_sims, k - 1, axis=1)[:, :k]
-            sims_out[positions] = np.take_along_axis(all_sims, keep, axis=1)
-            ids[positions] = np.take_along_axis(all_ids, keep, axis=1)
+            return sims
+
+        def cell_rows(cell: int) -> np.ndarray:
+            base = self.order[self.start[cell]:self.start[cell + 1]]
+            return base[allowed[base]] if allowed is not None else base
+
+        def by_cell(pair_pos: np.ndarray, pair_cell: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            """(positions, base rows) per cell, a big cell's positions in bounded blocks."""
+            order = np.argsort(pair_cell, kind="stable")
+            pair_pos, pair_cell = pair_pos[order], pair_cell[order]
+            cells, first = np.unique(pair_cell, return_index=True)
+            for cell, lo, hi in zip(cells.tolist(), first.tolist(), [*first[1:].tolist(), len(pair_cell)]):
+                base = cell_rows(cell)
+                if len(base):
+                    step = max(1, MAX_BLOCK_ELEMENTS // len(base))
+                    for s in range(lo, hi, step):
+                        yield pair_pos[s:min(hi, s + step)], base
+
+        def search(part: np.ndarray) -> None:
+            # First each query's own cell (its best candidates: a tight k-th similarity early), then, cell by
+            # cell of the base, every query probing that cell at once; only similarities that beat the query's
+            # current k-th best are merged (a comparison per entry, no sort of them all).
+            for positions, base in by_cell(part, own[part]):
+                sims = similarities(positions, base)
+                take = min(k, len(base))
+                cand = np.argpartition(-sims, take - 1, axis=1)[:, :take] if take < len(base) else \
+                    np.broadcast_to(np.arange(len(base)), sims.shape)
+                vals = np.take_along_axis(sims, cand, axis=1)
+                keep = vals > -np.inf
+                top.merge(np.repeat(positions, take)[keep.ravel()], base[cand][keep], vals[keep])
+            pair_pos = np.repeat(part, probed.shape[1])
+            pair_cell = probed[part].ravel()
+            other = pair_cell != own[pair_pos]
+            for positions, base in by_cell(pair_pos[other], pair_cell[other]):
+                sims = similarities(positions, base)
+                r, c = np.nonzero(sims >= np.maximum(top.bound[positions], floor)[:, None])
+                if len(r):
+                    top.merge(positions[r], base[c], sims[r, c])
 
         with blas_single_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(search, parts))
-        rank = np.lexsort((ids, -sims_out), axis=1)  # most similar first, ties by the lower index
-        ids, sims_out = np.take_along_axis(ids, rank, axis=1), np.take_along_axis(sims_out, rank, axis=1)
+        ids, sims_out = top.ids, top.sims
         ids[~np.isfinite(sims_out)] = -1
         return ids, sims_out
 
