@@ -44,6 +44,15 @@ def save_with_orientation(upright: Image.Image, path: Path, orientation: int, fm
     stored.save(path, fmt, exif=exif, **kwargs)
 
 
+def save_heic(image: Image.Image, path: Path) -> Path:
+    """Write a HEIC file with pillow-heif (a test-only dependency: the app reads HEIC with pi-heif, which
+    decodes only)."""
+    import pillow_heif
+
+    pillow_heif.from_pillow(image.convert("RGB")).save(path, quality=90)
+    return path
+
+
 def random_photo(path: Path, width: int = 320, height: int = 240, seed: int = 0, fmt: str = "JPEG") -> Path:
     rng = np.random.default_rng(seed)
     small = rng.integers(0, 255, (max(1, height // 8), max(1, width // 8), 3), dtype=np.uint8)

@@ -149,6 +149,12 @@ def open_question(lib: Library, tmp: Path) -> str:
         return next(q.id for q in list_questions(copy) if q.kind == "same_person")
 
 
+def drawn_face(lib: Library, tmp: Path) -> str:
+    """Draw a face in a corner of a photo of the test's copy (``tmp/lib.sqlite``); its id."""
+    record = ok_json(cli(tmp / "lib.sqlite", "faces", "add", str(lib.photos[0]), "--box", "0,0,40,40", "--json"))
+    return str(record["faces_added"][0])  # type: ignore[index]
+
+
 # For each command that needs more than `--json`: (commands to run first, the command's own arguments).
 Recipe = Callable[[Library, Path], tuple[list[list[str]], list[str]]]
 P, F = "people", "faces"
@@ -176,6 +182,9 @@ RECIPES: dict[str, Recipe] = {
     "faces accept": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
     "faces confirm": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
     "faces different": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0]), str(lib.faces[lib.people[1]][0])]),
+    "faces add": lambda lib, tmp: ([], [str(lib.photos[0]), "--box", "0,0,40,40", "--name", "Ada"]),
+    "faces resize": lambda lib, tmp: ([], [drawn_face(lib, tmp), "--box", "0,0,50,50"]),
+    "faces remove": lambda lib, tmp: ([], [drawn_face(lib, tmp)]),
     "photos show": lambda lib, tmp: ([], [str(lib.photos[0])]),
     "photos collage": lambda lib, tmp: ([], [str(lib.photos[0])]),
     "photos ignore-strangers": lambda lib, tmp: ([], [str(lib.photos[0])]),

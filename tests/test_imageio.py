@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from faceorg.imaging.decode import PhotoReadError, load_working_image
-from tests.imagegen import decompression_bomb, quadrant_image, random_photo, save_with_orientation
+from tests.imagegen import decompression_bomb, quadrant_image, random_photo, save_heic, save_with_orientation
 
 
 def _quadrant_colours(a: np.ndarray) -> tuple[int, int, int]:
@@ -42,10 +42,26 @@ def test_capture_time_is_read(tmp_path: Path) -> None:
                                      ("BMP", "bmp"), ("HEIF", "heic")])
 def test_formats(tmp_path: Path, fmt: str, ext: str) -> None:
     path = tmp_path / f"x.{ext}"
-    quadrant_image().save(path, fmt)
+    if fmt == "HEIF":
+        save_heic(quadrant_image(), path)
+    else:
+        quadrant_image().save(path, fmt)
     img = load_working_image(path)
     assert img.pixels.shape == (80, 120, 3) and img.pixels.dtype == np.uint8
     assert _quadrant_colours(img.pixels) == (0, 1, 2)
+
+
+def test_heic_is_read_by_the_decode_only_library(tmp_path: Path) -> None:
+    """HEIC goes through pi-heif (libheif without GPL encoders), which faceorg registers with Pillow."""
+    from faceorg.imaging import decode
+
+    assert decode.HEIC_SUPPORTED
+    opener = Image.OPEN["HEIF"][0]
+    assert opener.__module__.split(".")[0] == "pi_heif", opener.__module__
+    path = save_heic(Image.new("RGB", (64, 48), (200, 30, 30)), tmp_path / "red.HEIC")
+    img = load_working_image(path.read_bytes())
+    assert img.info.format == "HEIF" and (img.info.width, img.info.height) == (64, 48)
+    assert np.abs(img.pixels.astype(int) - (200, 30, 30)).mean() < 8
 
 
 def test_gif_first_frame(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from faceorg.store.db import head_revision
 from tests.libgen import foreign_database
 
 FROZEN = Path(__file__).parent / "data" / "libraries"
-RELEASED = ("0001", "0002")
+RELEASED = ("0001", "0002", "0004_prompts")
 
 
 def _frozen(revision: str, tmp_path: Path) -> Path:
@@ -62,6 +62,10 @@ def test_released_schema_opens_and_keeps_its_rows(revision: str, tmp_path: Path)
         assert q("SELECT label FROM operations").scalars().all() == ["Name Ada"]
         runtime = q("SELECT runtime_file FROM model_versions").scalar_one()
         assert runtime == (None if revision == "0001" else "embedder-dlib-v1.int8.onnx")
+        if revision >= "0003":
+            assert q("SELECT key FROM library_state").scalars().all() == ["grouping_pending"]
+        if revision >= "0004":
+            assert q("SELECT key, answer FROM prompt_answers").all() == [("same:1:2", "no")]
     assert len(backups_of(path)) == (0 if revision == head_revision() else 1)
 
 

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from faceorg.cli.common import db_id, open_from_args, print_json, print_table
+from faceorg.cli.drawn_cmds import register_faces
 from faceorg.filenames import display_path
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -72,7 +73,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
-                              metavar="{list,move,reject,ignore,not-face,restore,accept,confirm,different}")
+                              metavar="{list,move,reject,ignore,not-face,restore,accept,confirm,different,"
+                                      "add,resize,remove}")
     p = fs.add_parser("list", help="faces of a person, unassigned, ignored, or waiting for review")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--person", type=db_id, metavar="PERSON_ID")
@@ -110,6 +112,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("face_b", type=db_id)
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, lambda lib: ops.add_cannot_link(lib, a.face_a, a.face_b)))
+    register_faces(fs)  # add, resize, remove: faces the user draws
 
     photos = sub.add_parser("photos", help="show a photo's faces; mark collages")
     phs = photos.add_subparsers(dest="photos_command", required=True, metavar="{show,collage,ignore-strangers}")
@@ -159,7 +162,8 @@ def _do(args: argparse.Namespace, action: Callable[[Library], ChangeSet]) -> int
     else:
         parts = []
         for what, ids in (("people added", cs.people_added), ("people changed", cs.people_changed),
-                          ("people removed", cs.people_removed), ("faces changed", cs.faces_changed)):
+                          ("people removed", cs.people_removed), ("faces changed", cs.faces_changed),
+                          ("faces added", cs.faces_added), ("faces removed", cs.faces_removed)):
             if ids:
                 parts.append(f"{len(ids)} {what}")
         print(f"{cs.label}: " + (", ".join(parts) if parts else "nothing changed"))

@@ -145,13 +145,27 @@ class PhotoCanvas(QWidget):
 
     def box_rect(self, face: FaceSummary) -> QRectF:
         """The face's box in widget coordinates (boxes are in pixels of the full-size upright photo)."""
+        return self.photo_to_widget(face.box)
+
+    def photo_to_widget(self, box: tuple[float, float, float, float]) -> QRectF:
+        """A box in pixels of the full-size upright photo, in widget coordinates."""
         target = self.image_rect()
         w, _h = self._photo_size()
         if w <= 0:
             return QRectF()
         s = target.width() / w
-        x, y, bw, bh = face.box
+        x, y, bw, bh = box
         return QRectF(target.left() + x * s, target.top() + y * s, bw * s, bh * s)
+
+    def widget_to_photo(self, rect: QRectF) -> tuple[float, float, float, float]:
+        """A rectangle in widget coordinates as a box in pixels of the full-size upright photo."""
+        target = self.image_rect()
+        w, _h = self._photo_size()
+        if w <= 0 or target.width() <= 0:
+            return 0.0, 0.0, 0.0, 0.0
+        s = w / target.width()
+        return ((rect.left() - target.left()) * s, (rect.top() - target.top()) * s, rect.width() * s,
+                rect.height() * s)
 
     def face_at(self, pos: QPointF) -> int | None:
         if self.photo is None:
@@ -293,6 +307,10 @@ class PhotoView(QWidget):
                                           tip="One person may appear more than once in this photo "
                                               "(a collage, a mirror shot)", name="collageAction")
 
+        from faceorg.gui.face_drawing import FaceDrawing
+
+        self.drawing = FaceDrawing(self)  # drag a box to add a face; resize or remove the ones added
+
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 4)
         header.addWidget(self.back_button)
@@ -305,10 +323,15 @@ class PhotoView(QWidget):
         side_layout.addWidget(faces_label)
         side_layout.addWidget(self.face_list, 1)
         for action in (self.name_action, self.reject_action, self.not_face_action, self.ignore_action,
-                       self.person_action, self.collage_action):
+                       self.person_action, self.collage_action, self.drawing.remove_action):
             button = tool_button(action)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             side_layout.addWidget(button)
+        draw_hint = QLabel("A face missing? Drag a box around it on the photo.")
+        draw_hint.setObjectName("drawHint")
+        draw_hint.setWordWrap(True)
+        draw_hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        side_layout.addWidget(draw_hint)
         splitter = QSplitter()
         splitter.addWidget(self.canvas)
         splitter.addWidget(side)
@@ -328,6 +351,7 @@ class PhotoView(QWidget):
         self.photo_id = photo_id
         self.photo = None
         self._cancel_name()
+        self.drawing.reset()
         self.canvas.selected = face_id
         self.canvas.set_photo(PhotoFaces(photo_id, "", None, None, False, []), None, "Loading…")
         self.collage_action.setChecked(False)
@@ -416,6 +440,7 @@ class PhotoView(QWidget):
             action.setEnabled(face is not None)
         self.reject_action.setEnabled(face is not None and face.person_id is not None)
         self.person_action.setEnabled(face is not None and face.person_id is not None)
+        self.drawing.update_actions()
 
     # -- naming in place ----------------------------------------------------------------------------
     def _box_clicked(self, face_id: int) -> None:

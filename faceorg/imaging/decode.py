@@ -16,11 +16,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from faceorg.imaging.budget import MemoryBudget, decoded_bytes
+from faceorg.imaging.raw import is_raw, load_raw
 
-try:  # HEIC/HEIF support
-    import pillow_heif
+try:  # HEIC/HEIF support: pi-heif decodes only (libheif with libde265, no GPL encoder in the bundle)
+    import pi_heif
 
-    pillow_heif.register_heif_opener()
+    pi_heif.register_heif_opener()
     HEIC_SUPPORTED = True
 except ImportError:  # pragma: no cover - a dependency, but keep working without it
     HEIC_SUPPORTED = False
@@ -103,8 +104,12 @@ def _capture_time(im: Image.Image) -> datetime | None:
 
 
 def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, *,
-                       reduced_decode: bool = True, budget: MemoryBudget | None = None) -> WorkingImage:
+                       reduced_decode: bool = True, budget: MemoryBudget | None = None,
+                       name: str | Path | None = None) -> WorkingImage:
     """Decode a photo (a path, or its bytes) upright as RGB, at most ``max_side`` on its long side (None: full size).
+
+    Camera RAW files (told by the extension of the path, or of ``name`` for bytes) are read through their
+    preview JPEG, or demosaiced when they have none (:mod:`faceorg.imaging.raw`).
 
     JPEGs are decoded at reduced size with ``Image.draft`` (DCT scaling) when a smaller image is wanted;
     other formats are decoded whole, then shrunk by a whole factor before any conversion
@@ -114,6 +119,8 @@ def load_working_image(source: str | Path | bytes, max_side: int | None = 1024, 
     Raises :class:`PhotoReadError` with a clear message for any unreadable, corrupt, truncated or
     oversized file.
     """
+    if is_raw(name if name is not None else (None if isinstance(source, bytes) else source)):
+        return load_raw(source, max_side, budget=budget, reduced_decode=reduced_decode)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -15,6 +15,8 @@ class ChangeSet:
     people_removed: set[int] = field(default_factory=set)
     faces_changed: set[int] = field(default_factory=set)  # assignment or status changed
     photos_changed: set[int] = field(default_factory=set)
+    faces_added: set[int] = field(default_factory=set)  # faces the user drew (undoing their removal)
+    faces_removed: set[int] = field(default_factory=set)  # drawn faces removed (undoing their drawing)
     operation_id: int | None = None
 
     def merge(self, other: ChangeSet) -> ChangeSet:
@@ -24,6 +26,9 @@ class ChangeSet:
         self.people_removed |= other.people_removed
         self.faces_changed |= other.faces_changed
         self.photos_changed |= other.photos_changed
+        self.faces_added |= other.faces_added
+        self.faces_removed |= other.faces_removed
+        self.faces_added -= self.faces_removed
         self.people_added -= self.people_removed
         self.people_changed -= self.people_removed
         return self
@@ -31,7 +36,7 @@ class ChangeSet:
     @property
     def empty(self) -> bool:
         return not (self.people_added or self.people_changed or self.people_removed or self.faces_changed
-                    or self.photos_changed)
+                    or self.photos_changed or self.faces_added or self.faces_removed)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> ChangeSet:
@@ -45,10 +50,12 @@ class ChangeSet:
         return cls(label=str(data.get("label") or ""), people_added=ids("people_added"),
                    people_changed=ids("people_changed"), people_removed=ids("people_removed"),
                    faces_changed=ids("faces_changed"), photos_changed=ids("photos_changed"),
+                   faces_added=ids("faces_added"), faces_removed=ids("faces_removed"),
                    operation_id=int(operation) if isinstance(operation, int) else None)
 
     def as_dict(self) -> dict[str, object]:
         return {"label": self.label, "operation_id": self.operation_id,
                 "people_added": sorted(self.people_added), "people_changed": sorted(self.people_changed),
                 "people_removed": sorted(self.people_removed), "faces_changed": sorted(self.faces_changed),
-                "photos_changed": sorted(self.photos_changed)}
+                "photos_changed": sorted(self.photos_changed), "faces_added": sorted(self.faces_added),
+                "faces_removed": sorted(self.faces_removed)}

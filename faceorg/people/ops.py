@@ -519,8 +519,9 @@ def _replay(library: Library, *, undo: bool) -> ChangeSet:
         apply_states(s, op.changes, "b" if undo else "a")
         op.undone = undo
         cs = changes_of(op.changes)
-        if undo:  # the people an operation added are the ones its undo removes, and the other way round
+        if undo:  # the people (and drawn faces) an operation added are the ones its undo removes, and back
             cs.people_added, cs.people_removed = cs.people_removed, cs.people_added
+            cs.faces_added, cs.faces_removed = cs.faces_removed, cs.faces_added
         cs.label, cs.operation_id = f"{word} {op.label}", op.id
         return cs
 

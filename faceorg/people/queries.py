@@ -46,6 +46,7 @@ class FaceSummary:
     runner_up_name: str | None = None
     runner_up_distance: float | None = None
     strength: float | None = None
+    manual: bool = False  # the user drew it (it can be resized or removed)
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -149,7 +150,7 @@ def _summaries(rows: Iterable[Row[Face, str, Assignment, str | None, str | None]
             person_id=a.person_id if a else None, person_name=name, source=a.source.value if a else None,
             distance=a.distance if a else None, runner_up_id=a.runner_up_id if a else None,
             runner_up_name=runner_name, runner_up_distance=a.runner_up_distance if a else None,
-            strength=a.strength if a else None))
+            strength=a.strength if a else None, manual=bool(face.manual)))
     return out
 
 
@@ -305,7 +306,7 @@ def export_library(library: Library) -> dict[str, list[dict[str, object]]]:
             "landmarks": [[round(f.landmarks[i], 1), round(f.landmarks[i + 1], 1)]
                           for i in range(0, len(f.landmarks), 2)],
             "score": round(f.score, 4), "person_id": f.person_id, "person_name": f.person_name,
-            "source": f.source, "status": f.status})
+            "source": f.source, "status": f.status, "manual": f.manual})
     paths = dict(photos)
     return {"photos": [{"path": paths[pid], "faces": faces} for pid, faces in by_photo.items() if pid in paths]}
 

@@ -1,5 +1,8 @@
 """The undo log: each user operation stores the rows it changed, before and after.
 
+Faces the user drew are whole rows of the log (``drawn_faces``, with their chips and embeddings; binary
+columns kept as base64 text), so undo removes or restores them; detected faces only change status.
+
 An operation declares the rows it is about to change (:meth:`Recorder.touch`); when it ends, the
 recorder reads them again and keeps the pairs that differ. Undo writes the "before" states back,
 redo the "after" states. Rows are restored in foreign-key order, and a row that points at something
@@ -8,6 +11,7 @@ an automatic step has since removed (a re-clustered unnamed group) is restored w
 
 from __future__ import annotations
 
+import base64
 import enum
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,9 +24,12 @@ from faceorg.store.models import (
     Assignment,
     AssignmentSource,
     CannotLink,
+    Embedding,
     Face,
+    FaceChip,
     FaceNotPerson,
     FaceStatus,
+    ModelVersion,
     Operation,
     Person,
     Photo,
@@ -36,9 +43,10 @@ Key = tuple[Any, ...]
 
 class _Spec:
     def __init__(self, table: Table, key: Sequence[str], cols: Sequence[str], *, update_only: bool = False,
-                 enums: dict[str, type[enum.Enum]] | None = None) -> None:
+                 enums: dict[str, type[enum.Enum]] | None = None, binary: frozenset[str] = frozenset()) -> None:
         self.table, self.key, self.cols, self.update_only = table, tuple(key), tuple(cols), update_only
         self.enums = enums or {}
+        self.binary = binary  # bytes columns, logged as base64 text
 
 
 SPECS: dict[str, _Spec] = {
@@ -46,6 +54,12 @@ SPECS: dict[str, _Spec] = {
     "photos": _Spec(table_of(Photo), ["id"], ["is_collage"], update_only=True),
     "faces": _Spec(table_of(Face), ["id"], ["status"], update_only=True,
                    enums={"status": FaceStatus}),
+    # A face the user drew: the whole row (created_at aside), so undo and redo remove and restore it.
+    "drawn_faces": _Spec(table_of(Face), ["id"], ["photo_id", "x", "y", "w", "h", "landmarks", "score", "blur",
+                                                  "quality", "status", "manual"], enums={"status": FaceStatus}),
+    "face_chips": _Spec(table_of(FaceChip), ["face_id"], ["image"], binary=frozenset({"image"})),
+    "embeddings": _Spec(table_of(Embedding), ["face_id", "model_version_id"], ["vector", "features"],
+                        binary=frozenset({"vector", "features"})),
     "assignments": _Spec(table_of(Assignment), ["face_id"],
                          ["person_id", "source", "distance", "runner_up_id", "runner_up_distance", "strength"],
                          enums={"source": AssignmentSource}),
@@ -53,12 +67,16 @@ SPECS: dict[str, _Spec] = {
     "cannot_link": _Spec(table_of(CannotLink), ["face_a", "face_b"], []),
     "prompt_answers": _Spec(table_of(PromptAnswer), ["key"], ["kind", "answer", "face_a", "face_b", "faces"]),
 }
-# Inserts and updates go in this order, deletes in the reverse order (foreign keys).
-ORDER = ["people", "photos", "faces", "assignments", "face_not_person", "cannot_link", "prompt_answers"]
+# Inserts and updates go in this order, deletes in the reverse order (foreign keys). Drawn faces come first:
+# a person's cover may be one of them, and they hang on photos, which undo never inserts or deletes.
+ORDER = ["drawn_faces", "people", "photos", "faces", "face_chips", "embeddings", "assignments", "face_not_person",
+         "cannot_link", "prompt_answers"]
 CHUNK = 500
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     return value.value if isinstance(value, enum.Enum) else value
 
 
@@ -138,6 +156,11 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
             cs.people_changed |= {s["person_id"] for s in (b, a) if s is not None}
         elif t == "faces" or t == "face_not_person":
             cs.faces_changed.add(k[0])
+        elif t == "drawn_faces":
+            (cs.faces_added if b is None else cs.faces_removed if a is None else cs.faces_changed).add(k[0])
+            cs.photos_changed |= {s["photo_id"] for s in (b, a) if s is not None}
+        elif t in ("face_chips", "embeddings"):
+            cs.faces_changed.add(k[0])
         elif t == "cannot_link":
             cs.faces_changed |= set(k)
         elif t == "photos":
@@ -146,6 +169,7 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
             cs.faces_changed |= {s[c] for s in (b, a) if s is not None for c in ("face_a", "face_b")
                                  if s[c] is not None}
     cs.people_changed -= cs.people_added | cs.people_removed
+    cs.faces_changed -= cs.faces_added | cs.faces_removed
     return cs
 
 
@@ -175,9 +199,18 @@ def _exists(session: Session, table: Table, column: str, value: Any) -> bool:
     return value is None or session.execute(select(table.c[column]).where(table.c[column] == value)).first() is not None
 
 
+def _stored(spec: _Spec, column: str, value: Any) -> Any:
+    """A logged value as the column stores it (enum members, bytes from base64)."""
+    if value is None:
+        return None
+    if column in spec.enums:
+        return spec.enums[column](value)
+    return base64.b64decode(value) if column in spec.binary else value
+
+
 def _upsert(session: Session, table: str, key: Key, state: Row) -> None:
     spec = SPECS[table]
-    values = {c: (spec.enums[c](v) if c in spec.enums and v is not None else v) for c, v in state.items()}
+    values = {c: _stored(spec, c, v) for c, v in state.items()}
     people, faces = SPECS["people"].table, SPECS["faces"].table
     # Links to rows an automatic step removed since the operation are dropped, not restored.
     if table == "people" and not _exists(session, faces, "id", values.get("cover_face_id")):
@@ -190,6 +223,12 @@ def _upsert(session: Session, table: str, key: Key, state: Row) -> None:
             values["runner_up_id"] = None
     if table == "face_not_person" and not _exists(session, people, "id", key[1]):
         return
+    if table == "drawn_faces" and not _exists(session, SPECS["photos"].table, "id", values["photo_id"]):
+        return  # its photo has left the library since
+    if table in ("face_chips", "embeddings") and not _exists(session, faces, "id", key[0]):
+        return
+    if table == "embeddings" and not _exists(session, table_of(ModelVersion), "id", key[1]):
+        return  # a model version deleted since
     present = session.execute(select(spec.table.c[spec.key[0]]).where(_key_cond(spec, key))).first() is not None
     if present:
         if values:

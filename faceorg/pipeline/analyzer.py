@@ -7,6 +7,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -18,6 +19,9 @@ from faceorg.embed.embedder import Embedder
 from faceorg.files import bytes_sha256
 from faceorg.imaging.decode import WorkingImage
 from faceorg.pipeline.analysis import AnalyzedFace
+
+if TYPE_CHECKING:
+    from faceorg.pipeline.drawn import DrawnFace
 
 CHIP_JPEG_QUALITY = 92
 
@@ -105,6 +109,14 @@ class OnnxFaceAnalyzer:
             ):
                 self.timings[stage] += seconds
         return result
+
+    def analyze_drawn(self, image: WorkingImage, box: tuple[float, float, float, float]) -> DrawnFace:
+        """The face the user drew at ``box`` (pixels of the full-size upright photo) in ``image``, aligned
+        and embedded (see :mod:`faceorg.pipeline.drawn`)."""
+        from faceorg.pipeline.drawn import analyze_drawn_box
+
+        with self._lock:
+            return analyze_drawn_box(self.detector, self.embedder, image, box, self.settings.working_side)
 
     def _face(
         self, image: WorkingImage, det: Detection, chip: np.ndarray, vector: np.ndarray, features: np.ndarray

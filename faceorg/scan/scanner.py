@@ -27,7 +27,7 @@ from faceorg.imaging.decode import PhotoReadError, WorkingImage, load_working_im
 from faceorg.pipeline.analysis import AnalyzedFace, FaceAnalyzer
 from faceorg.progress import Progress
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
-from faceorg.scan.face_merge import match_boxes
+from faceorg.scan.face_merge import SAME_FACE_IOU, iou_matrix, match_boxes
 from faceorg.scan.walker import FoundFile, IgnoreRules, WalkError, collect_photos
 from faceorg.settings import load_settings
 from faceorg.store.db import Library
@@ -134,7 +134,8 @@ def _read_photo(job: ReadJob, decode_side: int | None, reduced_decode: bool,
     except OSError as exc:
         return ReadResult(job, None, None, f"cannot read file: {exc.strerror or exc}")
     try:
-        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode, budget=budget)
+        image = load_working_image(source, max_side=decode_side, reduced_decode=reduced_decode, budget=budget,
+                                   name=job.path)
     except PhotoReadError as exc:
         return ReadResult(job, digest, None, str(exc))
     return ReadResult(job, digest, image, None)
@@ -345,6 +346,10 @@ class Scanner:
         """
         assert self.analyzer is not None
         old = list(session.scalars(select(Face).where(Face.photo_id == photo.id).order_by(Face.id)))
+        # A face the user drew stays as drawn: a detection on it is that face already, not a new one.
+        drawn = [(f.x, f.y, f.w, f.h) for f in old if f.manual]
+        faces = [f for f in faces if not drawn or iou_matrix([f.box], drawn).max() < SAME_FACE_IOU]
+        old = [f for f in old if not f.manual]
         matched = match_boxes([(f.x, f.y, f.w, f.h) for f in old], [f.box for f in faces])
         for i, found in enumerate(faces):
             face = old[matched[i]] if i in matched else Face(photo_id=photo.id)
@@ -367,7 +372,7 @@ class Scanner:
         decided = user_decided_faces(session, gone)
         if gone:
             session.execute(delete(Face).where(Face.id.in_([f for f in gone if f not in decided])))
-        photo.faces_key, photo.face_count = self.analyzer.key, len(faces) + len(decided)
+        photo.faces_key, photo.face_count = self.analyzer.key, len(faces) + len(decided) + len(drawn)
         self.summary.analyzed += 1
         self.summary.faces_found += len(faces)
         return bool(faces or gone)

@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from faceorg.imaging.raw import RAW_EXTENSIONS
+
 log = logging.getLogger(__name__)
 
 PHOTO_EXTENSIONS = frozenset({
     ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif",
-})
+}) | RAW_EXTENSIONS  # camera RAW files: CR2, CR3, NEF, ARW, DNG, RAF, ORF, RW2, PEF, SRW
 
 # Folders no photo library wants scanned: thumbnail caches, NAS metadata, trash, version control.
 IGNORED_FOLDER_NAMES = frozenset({

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine
 from faceorg.store.db import alembic_config
 
 HERE = Path(__file__).resolve().parent
-RELEASED = ("0001", "0002")
+RELEASED = ("0001", "0002", "0004_prompts")
 T = "2026-11-30 12:00:00.000000"
 
 ROWS = [
@@ -64,6 +64,12 @@ def make(revision: str) -> Path:
         if revision >= "0002":
             conn.execute("UPDATE model_versions SET runtime_file = 'embedder-dlib-v1.int8.onnx', "
                          "runtime_sha256 = ?", ("cd" * 32,))
+        if revision >= "0003":
+            conn.execute("INSERT INTO library_state (key, value, updated_at) VALUES "
+                         "('grouping_pending', '{\"since\": 1}', ?)", (T,))
+        if revision >= "0004":
+            conn.execute("INSERT INTO prompt_answers (key, kind, answer, face_a, face_b, faces, created_at) "
+                         "VALUES ('same:1:2', 'same', 'no', 1, 2, NULL, ?)", (T,))
     with sqlite3.connect(target) as conn:
         conn.execute("VACUUM")
     return target
