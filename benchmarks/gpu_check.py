@@ -81,7 +81,6 @@ def check_providers() -> dict[str, Any]:
 def end_to_end(data: Path, photos: int, work: Path) -> dict[str, Any]:
     """Scan ``photos`` 12 MP photos on the GPU: photos/s, stage timings, and the embedder's ms per face."""
     import numpy as np
-    from pipeline_bench import make_photos
 
     from faceorg.pipeline.analyzer import decode_chip
     from faceorg.pipeline.factory import analyzer_for_library, build_embedder
@@ -90,6 +89,7 @@ def end_to_end(data: Path, photos: int, work: Path) -> dict[str, Any]:
     from faceorg.store import open_library
     from faceorg.store.chips import load_chips
     from faceorg.store.folders import add_folder
+    from pipeline_bench import make_photos
 
     folder, warm = work / "photos", work / "warm"
     folder.mkdir()

@@ -290,7 +290,8 @@ def recall_pass(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph:
     report = RecallReport()
     rules = _rules(len(x), photo, fixed, cannot_link, forbidden)
     joined = join_groups(x, labels, graph, settings, rules, report) if settings.join_distance > 0 else labels
-    attached = attach_unsorted(x, joined, settings, rules, report, graph, index) if settings.attach_distance > 0 else joined
+    attached = (attach_unsorted(x, joined, settings, rules, report, graph, index) if settings.attach_distance > 0
+                else joined)
     out_strength = strengths.astype(np.float64).copy()
     new = (joined < 0) & (attached >= 0)
     if new.any():
