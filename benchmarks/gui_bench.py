@@ -1,11 +1,13 @@
 """GUI speed on a big library: 100k faces in 5k people, generated into a fresh database.
 
     python benchmarks/gui_bench.py [--faces 100000] [--people 5000] [--photos 120] [--keep DIR] [--json]
+    python benchmarks/gui_bench.py --faces 1000000 --people 50000 --first-screen-only --keep DIR   # 1M faces
+    python benchmarks/gui_bench.py --db URL --first-screen-only   # an existing library (e.g. PostgreSQL)
 
 Measures, with the real main window (offscreen unless QT_QPA_PLATFORM says otherwise):
 
 - ``first_screen_s``: from creating the window to the People view's first screen painted with every
-  visible card's face (target: 1 s);
+  visible card's face (target: 1 s; 0.3 s from 1,000,000 faces, issue 14);
 - ``max_scroll_stall_ms``: the longest the GUI thread was blocked while scrolling through the whole
   People grid, one half-screen every 16 ms (target: 50 ms); ``max_person_scroll_stall_ms`` the same
   for the biggest person's faces;
@@ -176,14 +178,18 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="faceorg-gui-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     template = work / f"template-{args.faces}-{args.people}.sqlite"
-    db = work / "bench.sqlite"
+    db: str | Path = work / "bench.sqlite"
     result: dict[str, object] = {"faces": args.faces, "people": args.people}
-    if not template.exists():
+    if args.db:  # an existing library, used as it is (the scan step is left out: it would change it)
+        db = args.db
+        result["db"] = args.db.split("@")[-1]  # no user name in the report
+    elif not template.exists():
         t = time.perf_counter()
         generate_library(template, n_faces=args.faces, n_people=args.people, named=args.people // 10,
                          unassigned=args.faces // 50, ignored=args.faces // 200, suggested_per_person=2)
         result["generate_s"] = round(time.perf_counter() - t, 2)
-    copy_database(template, db)  # every run starts from the same library (the scan adds to it)
+    if not args.db:
+        copy_database(template, Path(db))  # every run starts from the same library (the scan adds to it)
     if hasattr(os, "sync"):
         os.sync()  # the copy's writeback must not compete with the measurement
     app = make_application(["gui_bench"])
@@ -212,6 +218,16 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     result["first_screen_s"] = round(time.perf_counter() - start, 3)
     result["first_screen_cards"] = len(visible_rows(people.grid))
     spin_until(app, lambda: window.ctx.idle, 60)
+    targets = first_screen_targets(args.faces)
+    if args.first_screen_only or args.db:
+        window.close()
+        library.close()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        result["load_average"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+        result["cpus"] = os.cpu_count()
+        result["passed"] = float(result["first_screen_s"]) <= targets["first_screen_s"]  # type: ignore[arg-type]
+        return result
 
     # 2. Scrolling the People grid, then the biggest person's faces.
     stall, cpu = scroll_through(app, people.grid)
@@ -253,8 +269,13 @@ def run(args: argparse.Namespace) -> dict[str, object]:
         shutil.rmtree(work, ignore_errors=True)
     result["load_average"] = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
     result["cpus"] = os.cpu_count()
-    result["passed"] = all(float(result[k]) <= v for k, v in TARGETS.items())  # type: ignore[arg-type]
+    result["passed"] = all(float(result[k]) <= v for k, v in targets.items())  # type: ignore[arg-type]
     return result
+
+
+def first_screen_targets(faces: int) -> dict[str, float]:
+    """The targets for a library of ``faces``: the first screen within 0.3 s from 1M faces (issue 14)."""
+    return {**TARGETS, "first_screen_s": 0.3} if faces >= 1_000_000 else dict(TARGETS)
 
 
 def print_table(r: dict[str, object]) -> None:
@@ -290,11 +311,20 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=120, help="photos in the scanned folder")
     parser.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated database in DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--first-screen-only", action="store_true",
+                        help="measure the People view's first screen only (no scrolling, no scan)")
+    parser.add_argument("--db", metavar="URL",
+                        help="measure an existing library (a path, or a database URL where faceorg supports "
+                             "one) instead of generating one; implies --first-screen-only")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the models' provider notes are not part of the result
     result = run(args)
     if args.json:
         print(json.dumps(result))
+    elif "max_scroll_stall_ms" not in result:
+        print(f"first screen (People view): {result['first_screen_s']:.3f} s ({result['first_screen_cards']} cards), "
+              f"target <= {first_screen_targets(args.faces)['first_screen_s']} s; load average "
+              f"{result['load_average']}")
     else:
         print_table(result)
     return 0
