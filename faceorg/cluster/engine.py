@@ -4,7 +4,7 @@ Exact HDBSCAN needs the minimum spanning tree of the complete mutual-reachabilit
 O(n^2) distance evaluations in a slow loop (50k faces: 643 s). Here:
 
 1. the k nearest neighbours of every face come from blocked matrix products (``knn_exact.py``): exact, or from
-   40,000 faces on, approximate (``knn_ivf.py``: nearby k-means cells only; ~97% of neighbours, same
+   40,000 faces on, approximate (``knn_ivf.py``: nearby k-means cells only; ~95% of neighbours, same
    clusters in practice);
 2. each face's core distance is the distance to its ``min_samples``-th neighbour (as hdbscan defines it);
 3. the mutual-reachability weight ``max(core[a], core[b], |a - b|)`` is put on every k-NN edge;

@@ -1,16 +1,16 @@
 """Approximate k nearest neighbours of unit vectors by an inverted file of k-means cells (large libraries).
 
-The base faces are split into k-means cells of about ``cell_size``. Each query face looks for its
-neighbours in the ``probes`` cells whose centres are nearest to it, exactly within those cells; the probed
-cells are chosen among the ``neighbour_cells`` cells whose centres are nearest to the centre of the query's
-own cell, so no step compares every face with every centre's ranking. All queries of one cell are searched
-together against the union of their probed cells, so the work stays in matrix products, and the cells are
-shared among worker threads. Nothing grows faster than n times the number of cells (the assignment of
-faces to their nearest centre, one matrix product) - at 1M faces and cells of 256 that is 1/256 of the
-all-pairs work.
+The faces are split into k-means cells of about ``cell_size`` (k-means fitted on a sample, in blocks). Each
+query face looks for its neighbours in ``probes`` cells: its own and those of its cell's
+``neighbour_cells`` nearest cells whose centres are nearest to it, exactly within them. The search runs
+cell by cell of the base: all queries probing a cell are compared with its faces in one matrix product;
+each query's own cell comes first, so its k-th best similarity is tight early and later cells only merge
+the similarities that beat it. Nothing grows faster than n times the number of cells (the assignment of
+faces to their nearest centre) - at 1M faces and cells of 256 that is 1/256 of the all-pairs work - and
+memory stays linear in n (blocks bounded by ``MAX_BLOCK_ELEMENTS``).
 
-Two uses: the k-NN graph of all faces (:func:`knn_approximate`) and the nearest faces of a subset among
-another subset (:func:`ivf_search`, e.g. unsorted faces among grouped ones in the recall pass).
+One :class:`IvfIndex` serves the k-NN graph of all faces, the joining of the graph's pieces (capped
+similarities, own piece masked) and the recall pass (nearest grouped faces of unsorted ones).
 """
 
 from __future__ import annotations
