@@ -28,7 +28,7 @@ SENSITIVITIES = ("fewer", "balanced", "more")
 SCHEMA_VERSION = 2
 VERSION_KEY = "schema_version"
 #: Settings of this computer rather than of the library, kept in ``COMPUTER_FILE`` in the user's config folder.
-COMPUTER_FIELDS = ("use_gpu", "threads")
+COMPUTER_FIELDS = ("use_gpu", "threads", "ray_address")
 COMPUTER_FILE = "computer-settings.json"
 
 
@@ -52,6 +52,12 @@ class Settings:
     #: Follow links (shortcuts) that lead outside the library folders when scanning; off, such links are
     #: skipped and listed by `faceorg status --failed`.
     follow_outside_links: bool = False
+    #: Read face names from XMP (sidecars and the photos' own metadata, as digiKam, Lightroom and others write
+    #: them) during each scan, for new and changed photos; off, `faceorg xmp import` reads them on demand.
+    import_xmp_on_scan: bool = False
+    #: Analyse faces on a Ray cluster when the app scans: its address (``auto``: a Ray started on this
+    #: computer for the scan; empty: no, on this computer as usual). This computer.
+    ray_address: str = ""
 
     def problems(self) -> dict[str, str]:
         """Each setting whose value is not allowed, with a sentence that says what is."""
@@ -78,6 +84,8 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "min_face_size": (lambda v: 8 <= v <= 1000, "minimum face size must be between 8 and 1000 pixels"),
     "score_threshold": (lambda v: 0.05 <= v <= 0.999, "detector score threshold must be between 0.05 and 0.999"),
     "min_group_size": (lambda v: v == 0 or v >= 2, "minimum group size must be 0 (automatic) or at least 2"),
+    "ray_address": (lambda v: len(v) <= 200 and not any(c.isspace() for c in v),
+                    "the Ray address must be empty (off), auto, or an address such as 192.168.1.20:6379"),
 }
 
 

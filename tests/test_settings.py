@@ -68,7 +68,7 @@ def test_computer_choices_are_not_stored_in_the_library(tmp_path: Path, monkeypa
         save_settings(library, Settings(use_gpu=False, threads=2, min_face_size=40))
         rows = stored_rows(library)
         assert "use_gpu" not in rows and "threads" not in rows and rows["min_face_size"] == 40
-        assert json.loads(computer_settings_path().read_text()) == {"threads": 2, "use_gpu": False}
+        assert json.loads(computer_settings_path().read_text()) == {"threads": 2, "use_gpu": False, "ray_address": ""}
     monkeypatch.setenv("FACEORG_CONFIG_DIR", str(tmp_path / "another-computer"))
     with open_library(tmp_path / "lib.sqlite") as library:  # the same library on another computer
         settings = load_settings(library)

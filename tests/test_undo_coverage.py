@@ -84,6 +84,7 @@ def scripts(ids: list[list[int]], a: int, b: int) -> dict[str, Callable[[Library
         "reject_suggestions": lambda lib: ops.reject_suggestions(lib, [f[5]]),
         "set_collage": lambda lib: ops.set_collage(lib, 11, True),
         "add_cannot_link": lambda lib: ops.add_cannot_link(lib, f[0], f[1]),
+        "name_faces": lambda lib: ops.name_faces(lib, {f[2]: "Alice", f[9]: "Erin"}, label="Import names"),
     }
 
 

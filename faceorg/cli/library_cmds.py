@@ -7,8 +7,9 @@ import sys
 
 from faceorg.cli.common import open_from_args, positive_int, print_json, print_table
 from faceorg.cli.progressbar import terminal_progress
+from faceorg.errors import FaceorgError
 from faceorg.filenames import display_path
-from faceorg.jobs import remove_folder, scan_and_group
+from faceorg.jobs import RayOptions, remove_folder, scan_and_group
 from faceorg.store.folders import add_folder, list_folders
 from faceorg.store.stats import failed_photos, library_status, scan_problems
 
@@ -23,6 +24,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--follow-outside-links", action="store_true", default=None,
                    help="also follow links that lead outside the library folders (default: the library's "
                         "setting, off)")
+    p.add_argument("--ray", metavar="ADDRESS", default=None,
+                   help="read the photos and find their faces on Ray workers: a Ray cluster's address, or "
+                        "`auto` for a local Ray (needs `pip install faceorg[ray]`; the workers must see the "
+                        "photos at the same paths)")
+    p.add_argument("--ray-workers", type=positive_int, default=None, metavar="N",
+                   help="Ray workers to start (default: one per GPU of the cluster, else one per 2 cores)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=cmd_scan)
 
@@ -46,6 +53,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    if args.ray_workers is not None and args.ray is None:
+        raise FaceorgError("--ray-workers needs --ray ADDRESS (or --ray auto)")
+    ray = RayOptions(args.ray, args.ray_workers) if args.ray is not None else None
     with open_from_args(args) as library:
         for folder in args.folders:
             info, new = add_folder(library, folder)
@@ -57,7 +67,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         with terminal_progress() as progress:
             report = scan_and_group(library, progress, with_faces=not args.no_faces, group=not args.no_group,
                                     workers=args.workers, batch_size=args.batch_size,
-                                    follow_outside_links=args.follow_outside_links)
+                                    follow_outside_links=args.follow_outside_links, ray=ray)
     if args.json:
         print_json(report.as_dict())
     else:

@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "faceorg.cli.people_cmds",
     "faceorg.cli.review_cmds",
     "faceorg.cli.train_cmds",
+    "faceorg.cli.xmp_cmds",
     "faceorg.cli.gui_cmd",
 )
 

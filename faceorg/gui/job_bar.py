@@ -56,7 +56,9 @@ class JobBar(QWidget):
             self.bar.setFormat(f"{state.done:,} of {state.total:,}")
         else:
             self.bar.setRange(0, 0)
-        self.label.setText(f"{self.jobs.title}: {stage}")
+        # A stage's own words (a Ray scan: "3/8 batches on 2 workers") follow its name.
+        message = state.message if len(state.message) <= 80 else state.message[:79] + "…"
+        self.label.setText(f"{self.jobs.title}: {stage}" + (f" ({message})" if message else ""))
 
     def _cancel(self) -> None:
         self.jobs.cancel()

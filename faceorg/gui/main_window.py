@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -38,7 +39,8 @@ from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
-from faceorg.jobs import FolderRemovalReport, ScanReport, scan_and_group
+from faceorg.gui.xmp_dialogs import XmpExportDialog, XmpImportDialog, export_summary, import_summary, show_summary
+from faceorg.jobs import FolderRemovalReport, RayOptions, ScanReport, scan_and_group
 from faceorg.jobs import remove_folder as remove_folder_job
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
@@ -48,6 +50,7 @@ from faceorg.store.folders import FolderInfo, add_folder, list_folders
 
 if TYPE_CHECKING:  # the retraining code loads only when it runs
     from faceorg.jobs.retrain_job import RetrainJobReport
+    from faceorg.jobs.xmp_job import XmpExportReport, XmpImportReport
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +75,10 @@ def settle_memory() -> None:
 
 def scan_job(library: Library, with_faces: bool, progress: Progress) -> ScanReport:
     """Scan every folder, then group what needs it (worker thread); ModelsMissingError until the models
-    are installed when faces are wanted."""
-    return scan_and_group(library, progress, with_faces=with_faces)
+    are installed when faces are wanted. With a Ray address in the settings, faces are analysed on its workers."""
+    address = load_settings(library).ray_address
+    return scan_and_group(library, progress, with_faces=with_faces,
+                          ray=RayOptions(address) if address else None)
 
 
 def group_job(library: Library, progress: Progress) -> ChangeSet:
@@ -103,6 +108,8 @@ class MainWindow(QMainWindow):
         self.folder_panels: list[FoldersPanel] = []
         self.settings_dialog: SettingsDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
+        self.xmp_dialog: XmpImportDialog | XmpExportDialog | None = None
+        self.xmp_report: QMessageBox | None = None
         self.retrain_report: QMessageBox | None = None
         self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
@@ -156,6 +163,12 @@ class MainWindow(QMainWindow):
         self.retrain_action = make_action(self, "&Improve Recognition from My Corrections…", self.improve_recognition,
                                           context=win, tip="Retrain face recognition on the names and "
                                                            "corrections you made")
+        self.import_xmp_action = make_action(self, "Import Face &Names from XMP…", self.import_xmp, context=win,
+                                             tip="Read the face names other photo tools stored in XMP sidecars "
+                                                 "and photos")
+        self.export_xmp_action = make_action(self, "&Write Face Names to XMP…", self.export_xmp, context=win,
+                                             tip="Write the names of your confirmed faces to XMP sidecars for "
+                                                 "other photo tools")
         self.training_missing = training_unavailable()  # PyTorch left out (the packaged app): say so
         if self.training_missing is not None:
             self.retrain_action.setText("&Improve Recognition (needs PyTorch)…")
@@ -194,7 +207,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)  # a disabled entry says why in its tooltip
         for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action, None,
-                  self.settings_action, None, self.quit_action):
+                  self.import_xmp_action, self.export_xmp_action, None, self.settings_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.undo_action)
@@ -440,7 +453,7 @@ class MainWindow(QMainWindow):
 
     def _update_job_actions(self) -> None:
         running = self.ctx.jobs.running
-        for a in (self.rescan_action, self.group_action):
+        for a in (self.rescan_action, self.group_action, self.import_xmp_action, self.export_xmp_action):
             a.setEnabled(not running)
         self.retrain_action.setEnabled(not running and self.training_missing is None)
 
@@ -475,6 +488,80 @@ class MainWindow(QMainWindow):
         self.ctx.jobs.start(
             title, lambda progress: retrain_job(self.ctx.library, depth, dry_run, progress), on_done=done
         )
+
+    # -- XMP ----------------------------------------------------------------------------------------
+    def _xmp_busy(self) -> bool:
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return True
+        return self.xmp_dialog is not None
+
+    def import_xmp(self) -> None:
+        """Ask, then import face names from XMP as a job (progress, Cancel) and show the summary."""
+        if self._xmp_busy():
+            return
+        dialog = XmpImportDialog(self)
+        self.xmp_dialog = dialog
+
+        def chosen(result: int) -> None:
+            self.xmp_dialog = None
+            dialog.deleteLater()
+            if result == QDialog.DialogCode.Accepted:
+                self._start_xmp_import(dialog.preview.isChecked())
+
+        dialog.finished.connect(chosen)
+        dialog.open()
+
+    def _start_xmp_import(self, dry_run: bool) -> None:
+        def done(report: XmpImportReport) -> None:
+            self.ctx.publish(report.changes)
+            self.xmp_report = show_summary(self, "Import Face Names from XMP", *import_summary(report))
+
+        def run(progress: Progress) -> XmpImportReport:
+            from faceorg.jobs.xmp_job import import_xmp
+
+            return import_xmp(self.ctx.library, progress, dry_run=dry_run)
+
+        self.ctx.jobs.start("Importing face names from XMP", run, on_done=done)
+
+    def export_xmp(self) -> None:
+        """Ask which people and how, then write their names to XMP sidecars as a job and show the summary."""
+        if self._xmp_busy():
+            return
+        from faceorg.people.queries import list_people
+
+        def people(library: Library) -> list[tuple[int, str]]:
+            return sorted(((p.id, p.name) for p in list_people(library, include_hidden=True) if p.name),
+                          key=lambda p: p[1].casefold())
+
+        self.ctx.query(people, on_done=self._show_export_dialog, owner=self)
+
+    def _show_export_dialog(self, people: list[tuple[int, str]]) -> None:
+        dialog = XmpExportDialog(people, self)
+        self.xmp_dialog = dialog
+
+        def chosen(result: int) -> None:
+            self.xmp_dialog = None
+            dialog.deleteLater()
+            if result == QDialog.DialogCode.Accepted:
+                self._start_xmp_export(dialog.person_ids, dialog.naming, dialog.unconfirmed.isChecked(),
+                                       dialog.preview.isChecked())
+
+        dialog.finished.connect(chosen)
+        dialog.open()
+
+    def _start_xmp_export(self, person_ids: list[int], naming: str, unconfirmed: bool, dry_run: bool) -> None:
+        def done(report: XmpExportReport) -> None:
+            self.xmp_report = show_summary(self, "Write Face Names to XMP", *export_summary(report))
+
+        def run(progress: Progress) -> XmpExportReport:
+            from faceorg.jobs.xmp_job import export_xmp
+
+            return export_xmp(self.ctx.library, progress, person_ids=person_ids,
+                              naming="xmp" if naming == "xmp" else "jpg.xmp", dry_run=dry_run,
+                              include_automatic=unconfirmed)
+
+        self.ctx.jobs.start("Writing face names to XMP", run, on_done=done)
 
     def _job_failed(self, title: str, exc: BaseException) -> None:
         if isinstance(exc, ModelsMissingError):

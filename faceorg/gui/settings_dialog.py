@@ -1,4 +1,5 @@
-"""The Settings dialog: library folders, GPU use (and what is really in use), grouping, smallest faces."""
+"""The Settings dialog: library folders, GPU use (and what is really in use), grouping, smallest faces, a Ray
+cluster to analyse faces on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -69,8 +71,12 @@ def saved_message(before: Settings, after: Settings) -> str:
     when = []
     if after.cluster_sensitivity != before.cluster_sensitivity:
         when.append(f"grouping {GROUPING_APPLIES}")
-    if after.min_face_size != before.min_face_size or after.use_gpu != before.use_gpu:
+    if (after.min_face_size != before.min_face_size or after.use_gpu != before.use_gpu
+            or after.ray_address != before.ray_address):
         when.append(f"face analysis {ANALYSIS_APPLIES}")
+    if after.import_xmp_on_scan != before.import_xmp_on_scan:
+        when.append("face names are read from XMP " + ("from the next scan on" if after.import_xmp_on_scan
+                                                       else "no more during scans"))
     return "Settings saved" + (": " + "; ".join(when) if when else "") + "."
 
 
@@ -113,6 +119,17 @@ class SettingsDialog(QDialog):
         face_help.setWordWrap(True)
         face_help.setObjectName("help")
 
+        self.ray_address = QLineEdit(settings.ray_address)
+        self.ray_address.setObjectName("rayAddress")
+        self.ray_address.setPlaceholderText("address, e.g. 192.168.1.20:6379 (empty: off)")
+        self.ray_address.setToolTip("Analyse faces on a Ray cluster: its address, or auto for a Ray on this computer")
+        self.ray_address.setClearButtonEnabled(True)
+        ray_help = QLabel("Scans send face analysis to the cluster's workers (auto: a Ray on this computer). "
+                          "They must see the photos at the same paths and have faceorg[ray] installed. "
+                          f"A setting of this computer; it {ANALYSIS_APPLIES}.")
+        ray_help.setWordWrap(True)
+        ray_help.setObjectName("help")
+
         analysis = QGroupBox("Face analysis")
         form = QFormLayout(analysis)
         form.addRow(self.use_gpu)
@@ -121,9 +138,18 @@ class SettingsDialog(QDialog):
         form.addRow("", sens_help)
         form.addRow("Smallest face:", self.min_face)
         form.addRow("", face_help)
+        form.addRow("Analyse faces on a\nRay cluster: address", self.ray_address)
+        form.addRow("", ray_help)
+        self.xmp_on_scan = QCheckBox("Read face names from XMP (sidecars and photos) when scanning new or "
+                                     "changed photos")
+        self.xmp_on_scan.setObjectName("xmpOnScan")
+        self.xmp_on_scan.setChecked(settings.import_xmp_on_scan)
+        self.xmp_on_scan.setToolTip("Names that digiKam, Lightroom and other tools stored become your decisions; "
+                                    "File → Import Face Names from XMP… reads them for the whole library")
         library = QGroupBox("Library")
         lib_layout = QVBoxLayout(library)
         lib_layout.addWidget(self.folders)
+        lib_layout.addWidget(self.xmp_on_scan)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -132,7 +158,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(library)
         layout.addWidget(analysis)
         layout.addWidget(buttons)
-        self.resize(560, 600)
+        self.resize(560, 660)
 
     def set_provider_text(self, described: tuple[str, str] | str) -> None:
         """The sentence from :func:`describe_providers`; onnxruntime's own words go in the tooltip."""
@@ -143,4 +169,6 @@ class SettingsDialog(QDialog):
     def result_settings(self) -> Settings:
         """The settings as edited."""
         return replace(self.original, use_gpu=self.use_gpu.isChecked(),
-                       cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value())
+                       cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value(),
+                       import_xmp_on_scan=self.xmp_on_scan.isChecked(),
+                       ray_address=self.ray_address.text().strip())

@@ -188,7 +188,7 @@ class JobRunner(QObject):
         self._current: Progress | None = None
         self._title = ""
         self._last_emit = 0.0
-        self._last_stage = ""
+        self._last_stage: tuple[str, str] = ("", "")
         self._lock = threading.Lock()
 
     @property
@@ -209,7 +209,7 @@ class JobRunner(QObject):
             return False
         progress = Progress(self._listen)
         self._current, self._title = progress, title
-        self._last_emit, self._last_stage = 0.0, ""
+        self._last_emit, self._last_stage = 0.0, ("", "")
         self.started.emit(title)
 
         def done(result: Any) -> None:
@@ -241,13 +241,14 @@ class JobRunner(QObject):
             self._current.cancel()
 
     def _listen(self, state: ProgressState) -> None:
-        """Progress listener (worker thread): forward stage changes at once, counts at most every 50 ms."""
+        """Progress listener (worker thread): forward stage and message changes at once ("3/8 batches on 2
+        workers"), counts at most every 50 ms."""
         now = time.monotonic()
         with self._lock:
-            if state.stage == self._last_stage and now - self._last_emit < self.THROTTLE_S and \
+            if (state.stage, state.message) == self._last_stage and now - self._last_emit < self.THROTTLE_S and \
                     state.done != state.total:
                 return
-            self._last_emit, self._last_stage = now, state.stage
+            self._last_emit, self._last_stage = now, (state.stage, state.message)
         self._progress.emit(state)
 
     def shutdown(self) -> None:

@@ -9,5 +9,6 @@ they import no Qt.
 from faceorg.jobs.folders import FolderRemovalReport, remove_folder
 from faceorg.jobs.report import JobReport
 from faceorg.jobs.scan_group import ScanReport, scan_and_group
+from faceorg.scan.ray_backend import RayOptions
 
-__all__ = ["FolderRemovalReport", "JobReport", "ScanReport", "remove_folder", "scan_and_group"]
+__all__ = ["FolderRemovalReport", "JobReport", "RayOptions", "ScanReport", "remove_folder", "scan_and_group"]

@@ -370,6 +370,32 @@ def assign_faces_to_name(library: Library, face_ids: Iterable[int], name: str) -
     return move_faces(library, face_ids, pid) if pid is not None else create_person(library, clean, face_ids)
 
 
+def name_faces(library: Library, names: dict[int, str], *, label: str, kind: str = "name_faces",
+               also: Also = None) -> ChangeSet:
+    """Give each face to the person of its name (created when there is none) as the user's decision, all in
+    one undoable operation (names imported from another tool)."""
+    cleaned = {face_id: clean_name(name) for face_id, name in names.items()}
+    with _operation(library, kind, label) as op:
+        s = op.session
+        _faces(s, cleaned)
+        by_name: dict[str, list[int]] = {}
+        for face_id, name in sorted(cleaned.items()):
+            by_name.setdefault(name, []).append(face_id)
+        previous = _owners(s, list(cleaned))
+        for name, ids in sorted(by_name.items()):
+            pid = s.scalar(select(Person.id).where(Person.name == name))
+            if pid is None:
+                person = Person(name=name)
+                s.add(person)
+                s.flush()
+                op.recorder.created("people", [(person.id,)])
+                pid = person.id
+            _assign(op, ids, pid)
+        _clear_cover_if_gone(op, previous)
+        _also(op, also)
+    return _result(op)
+
+
 def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | None = None, *,
                  also: Also = None) -> ChangeSet:
     """"Not this person": unassign the faces and never give them to that person again.

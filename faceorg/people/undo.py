@@ -27,6 +27,7 @@ from faceorg.store.models import (
     Embedding,
     Face,
     FaceChip,
+    FaceNameOrigin,
     FaceNotPerson,
     FaceStatus,
     ModelVersion,
@@ -66,11 +67,12 @@ SPECS: dict[str, _Spec] = {
     "face_not_person": _Spec(table_of(FaceNotPerson), ["face_id", "person_id"], []),
     "cannot_link": _Spec(table_of(CannotLink), ["face_a", "face_b"], []),
     "prompt_answers": _Spec(table_of(PromptAnswer), ["key"], ["kind", "answer", "face_a", "face_b", "faces"]),
+    "face_name_origins": _Spec(table_of(FaceNameOrigin), ["face_id"], ["name", "origin", "path"]),
 }
 # Inserts and updates go in this order, deletes in the reverse order (foreign keys). Drawn faces come first:
 # a person's cover may be one of them, and they hang on photos, which undo never inserts or deletes.
 ORDER = ["drawn_faces", "people", "photos", "faces", "face_chips", "embeddings", "assignments", "face_not_person",
-         "cannot_link", "prompt_answers"]
+         "cannot_link", "prompt_answers", "face_name_origins"]
 CHUNK = 500
 
 
@@ -154,7 +156,7 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
         elif t == "assignments":
             cs.faces_changed.add(k[0])
             cs.people_changed |= {s["person_id"] for s in (b, a) if s is not None}
-        elif t == "faces" or t == "face_not_person":
+        elif t in ("faces", "face_not_person", "face_name_origins"):
             cs.faces_changed.add(k[0])
         elif t == "drawn_faces":
             (cs.faces_added if b is None else cs.faces_removed if a is None else cs.faces_changed).add(k[0])

@@ -9,23 +9,23 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from faceorg.concurrency import bounded_map
 from faceorg.errors import CancelledError, FaceorgError
 from faceorg.filenames import display_path
 from faceorg.files import bytes_sha256, sha256_file
 from faceorg.imaging.budget import MemoryBudget, default_budget
-from faceorg.imaging.decode import PhotoReadError, WorkingImage, load_working_image
+from faceorg.imaging.decode import PhotoInfo, PhotoReadError, WorkingImage, load_working_image
 from faceorg.pipeline.analysis import AnalyzedFace, FaceAnalyzer
 from faceorg.progress import Progress
+from faceorg.scan.backend import AnalysisBackend, LocalBackend
 from faceorg.scan.catalog import GonePhoto, ReadJob, Reason, plan_scan
 from faceorg.scan.face_merge import SAME_FACE_IOU, iou_matrix, match_boxes
 from faceorg.scan.walker import FoundFile, IgnoreRules, WalkError, collect_photos
@@ -83,6 +83,8 @@ class ScanSummary:
     added_photo_ids: list[int] = field(default_factory=list)
     changed_photo_ids: list[int] = field(default_factory=list)
     new_face_ids: list[int] = field(default_factory=list)
+    # Where the faces were analysed when not in this process (``{"backend": "ray", "workers": 2, ...}``).
+    remote: dict[str, Any] | None = None
 
     def one_line(self) -> str:
         parts = [f"{self.files_seen} photos in {self.folders} folder{'s' if self.folders != 1 else ''}",
@@ -106,6 +108,15 @@ class ReadResult:
     image: WorkingImage | None
     error: str | None
     seconds: float = 0.0
+    # Set by a backend that finds the faces where it reads the photo (and does not send its pixels):
+    # the faces found (None: not analysed there), and the photo's info.
+    faces: list[AnalyzedFace] | None = None
+    remote_info: PhotoInfo | None = None
+
+    @property
+    def info(self) -> PhotoInfo | None:
+        """What the catalogue stores about the photo; None when it could not be read."""
+        return self.image.info if self.image is not None else self.remote_info
 
 
 STREAM_ABOVE = 64 << 20  # files larger than this are hashed from disk instead of read into memory
@@ -147,8 +158,9 @@ class Scanner:
     def __init__(self, library: Library, *, analyzer: FaceAnalyzer | None, progress: Progress,
                  rules: IgnoreRules, workers: int, batch_size: int, decode_side: int | None = None,
                  reduced_decode: bool = True, follow_outside_links: bool = False,
-                 budget: MemoryBudget | None = None) -> None:
+                 budget: MemoryBudget | None = None, backend: AnalysisBackend | None = None) -> None:
         self.library = library
+        self.backend = backend or LocalBackend(workers)
         self.budget = budget
         self.follow_outside_links = follow_outside_links
         self.analyzer = analyzer
@@ -219,21 +231,19 @@ class Scanner:
         return self.summary
 
     def _process(self, jobs: list[ReadJob]) -> None:
-        self.progress.start("Reading photos", total=len(jobs))
+        self.progress.start(self.backend.stage, total=len(jobs))
+        self.summary.remote = self.backend.describe()
         if not jobs:
             return
-        batch: list[ReadResult] = []
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="faceorg-read") as pool:
-            read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode,
-                           budget=self.budget)
-            for result in bounded_map(pool, read, jobs, depth=self.workers * 4):
-                batch.append(result)
-                if len(batch) >= self.batch_size:
-                    self._commit_batch(batch)
-                    batch = []
-                self.progress.check_cancelled()
-            if batch:
+        read = partial(read_photo, decode_side=self.decode_side, reduced_decode=self.reduced_decode,
+                       budget=self.budget)
+        batches = self.backend.batches(jobs, self.batch_size, read, self.progress)
+        try:
+            for batch in batches:
                 self._commit_batch(batch)
+        finally:
+            batches.close()  # stops the backend's workers now, also when a commit failed
+            self.summary.remote = self.backend.describe()
 
     def _commit_batch(self, batch: list[ReadResult]) -> None:
         """Record a batch of photos, then find and store the faces of those that need it.
@@ -241,24 +251,23 @@ class Scanner:
         Two transactions: a kill between them leaves photos recorded without faces, which the next
         scan plans for analysis.
         """
-        needs_faces: list[tuple[int, WorkingImage]] = []
+        needs_faces: list[tuple[int, ReadResult]] = []
         start = time.perf_counter()
         with self.library.transaction() as session:
             for result in batch:
                 photo = self._record(session, result)
-                if (self.analyzer is not None and photo is not None and result.image is not None
+                if (self.analyzer is not None and photo is not None and result.info is not None
                         and photo.faces_key != self.analyzer.key):
-                    needs_faces.append((photo.id, result.image))
+                    needs_faces.append((photo.id, result))
         self._time("store", time.perf_counter() - start)
         if needs_faces:
-            assert self.analyzer is not None
-            start = time.perf_counter()
-            found = self.analyzer.analyze([image for _, image in needs_faces])
-            self._time("analyze", time.perf_counter() - start)
+            found = self._faces_of([result for _, result in needs_faces])
             start = time.perf_counter()
             with self.library.transaction() as session:
                 regroup = False
                 for (photo_id, _), faces in zip(needs_faces, found):
+                    if faces is None:  # not analysed where it was read: the next scan finds its faces
+                        continue
                     photo = session.get(Photo, photo_id)
                     if photo is not None:
                         regroup |= self._store_faces(session, photo, faces)
@@ -267,6 +276,16 @@ class Scanner:
             self._time("store", time.perf_counter() - start)
         self._time("read", sum(r.seconds for r in batch))
         self.progress.advance(len(batch))
+
+    def _faces_of(self, results: list[ReadResult]) -> list[list[AnalyzedFace] | None]:
+        """The faces of each photo: as found where it was read, else by the analyser here (None: neither)."""
+        assert self.analyzer is not None
+        local = [r.image for r in results if r.faces is None and r.image is not None]
+        start = time.perf_counter()
+        found = iter(self.analyzer.analyze(local) if local else [])
+        self._time("analyze", time.perf_counter() - start)
+        return [r.faces if r.faces is not None else next(found) if r.image is not None else None
+                for r in results]
 
     def _time(self, stage: str, seconds: float) -> None:
         self.summary.timings[stage] = self.summary.timings.get(stage, 0.0) + seconds
@@ -307,8 +326,8 @@ class Scanner:
             self.summary.failed += 1
             self._error(job.path, result.error)
         else:
-            assert result.image is not None  # a read without an error has its image
-            info = result.image.info
+            info = result.info
+            assert info is not None  # a read without an error has its image or its info
             photo.status, photo.error = PhotoStatus.OK, None
             photo.width, photo.height, photo.orientation = info.width, info.height, info.orientation
             photo.taken_at = info.taken_at
@@ -407,7 +426,8 @@ def user_decided_faces(session: Session, face_ids: list[int]) -> set[int]:
 def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, progress: Progress | None = None,
                  rules: IgnoreRules | None = None, workers: int | None = None, batch_size: int = 32,
                  decode_side: int | None = None, reduced_decode: bool = True,
-                 follow_outside_links: bool | None = None, decode_budget: int | None = None) -> ScanSummary:
+                 follow_outside_links: bool | None = None, decode_budget: int | None = None,
+                 backend: AnalysisBackend | None = None) -> ScanSummary:
     """Scan every library folder incrementally; see the module docstring.
 
     Photos are decoded to ``decode_side`` (default: the analyser's working size, or a small size that
@@ -418,6 +438,9 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
 
     ``decode_budget``: bytes all workers together may hold in images being decoded (None: a quarter of
     the memory up to 1 GiB, see :func:`~faceorg.imaging.budget.default_budget`; 0: no bound, for comparison).
+
+    ``backend``: where the photos are read and, for a remote backend, their faces found (default: a
+    thread pool of ``workers`` threads here; see :mod:`faceorg.scan.backend`).
 
     Cancelling through ``progress`` stops after the current batch; the summary says so.
     """
@@ -430,7 +453,8 @@ def scan_library(library: Library, *, analyzer: FaceAnalyzer | None = None, prog
     scanner = Scanner(library, analyzer=analyzer, progress=progress or Progress(), rules=rules or IgnoreRules(),
                       workers=workers, batch_size=batch_size, decode_side=decode_side,
                       reduced_decode=reduced_decode, follow_outside_links=follow_outside_links,
-                      budget=None if decode_budget == 0 else MemoryBudget(decode_budget or default_budget()))
+                      budget=None if decode_budget == 0 else MemoryBudget(decode_budget or default_budget()),
+                      backend=backend)
     with scan_lock(library.path):  # one scan of a library at a time
         return scanner.run()
 

@@ -287,6 +287,20 @@ class PromptAnswer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class FaceNameOrigin(Base):
+    """Where a face's name came from when it was not given in faceorg: a face region or a name in XMP
+    (a sidecar or the photo's own metadata), imported as the user's decision. Kept as history: the face's
+    assignment says where it is now, this row what the other tool said."""
+
+    __tablename__ = "face_name_origins"
+
+    face_id: Mapped[int] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String)  # the name as imported
+    origin: Mapped[str] = mapped_column(String(16))  # xmp-mwg | xmp-mp | xmp-hint
+    path: Mapped[str] = mapped_column(FsPath)  # the file it was read from (a sidecar or the photo)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Operation(Base):
     """One entry of the undo log: the rows an operation changed, before and after."""
 
