@@ -22,7 +22,8 @@ one per decision (naming or merging a group, ignoring a whole group, one Review 
 answer), one per face picked by hand, one per action applied to a selection, one per "Group faces".
 The ideal is one decision per person with 2+ faces.
 
-Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning, recall pass) are
+Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning, recall pass, ignoring
+unnamed groups at once, batches of unsorted faces) are
 switches of the oracle (see ``benchmarks/effort/oracle.py``): **baseline** = all off (no questions, the
 grouping without its recall pass), **now** = all that exist in the app on (``--features`` picks some).
 Naming leaves a group's faces automatic in both (that change of issue 12 has no switch).

@@ -52,6 +52,11 @@ class Settings:
     #: Follow links (shortcuts) that lead outside the library folders when scanning; off, such links are
     #: skipped and listed by `faceorg status --failed`.
     follow_outside_links: bool = False
+    #: Learn from your corrections as you work: after this many new ones, recognition is retrained (quick
+    #: depth) in the background and used only if it does better.
+    learn_as_you_go: bool = True
+    #: How many new corrections (faces placed or confirmed, "not this person", "different people") start it.
+    learn_after_corrections: int = 30
     #: Read face names from XMP (sidecars and the photos' own metadata, as digiKam, Lightroom and others write
     #: them) during each scan, for new and changed photos; off, `faceorg xmp import` reads them on demand.
     import_xmp_on_scan: bool = False
@@ -84,6 +89,8 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "min_face_size": (lambda v: 8 <= v <= 1000, "minimum face size must be between 8 and 1000 pixels"),
     "score_threshold": (lambda v: 0.05 <= v <= 0.999, "detector score threshold must be between 0.05 and 0.999"),
     "min_group_size": (lambda v: v == 0 or v >= 2, "minimum group size must be 0 (automatic) or at least 2"),
+    "learn_after_corrections": (lambda v: 1 <= v <= 100_000,
+                                "learn after corrections must be between 1 and 100000"),
     "ray_address": (lambda v: len(v) <= 200 and not any(c.isspace() for c in v),
                     "the Ray address must be empty (off), auto, or an address such as 192.168.1.20:6379"),
 }

@@ -185,6 +185,8 @@ RECIPES: dict[str, Recipe] = {
     "faces add": lambda lib, tmp: ([], [str(lib.photos[0]), "--box", "0,0,40,40", "--name", "Ada"]),
     "faces resize": lambda lib, tmp: ([], [drawn_face(lib, tmp), "--box", "0,0,50,50"]),
     "faces remove": lambda lib, tmp: ([], [drawn_face(lib, tmp)]),
+    "photos list": lambda lib, tmp: ([], ["--person", str(lib.people[0]), "--person", str(lib.people[1])]),
+    "photos copy": lambda lib, tmp: ([], ["--person", str(lib.people[0]), "--to", str(tmp / "copies")]),
     "photos show": lambda lib, tmp: ([], [str(lib.photos[0])]),
     "photos collage": lambda lib, tmp: ([], [str(lib.photos[0])]),
     "photos ignore-strangers": lambda lib, tmp: ([], [str(lib.photos[0])]),

@@ -126,3 +126,30 @@ def test_people_accept_suggestions(capsys: pytest.CaptureFixture[str], db: Path)
     assert json.loads(run(capsys, *args, "review", "list", "--json", "--kind", "group_suggestion")) == []
     code = main([*args, "people", "accept-suggestions", str(group["id"])])
     assert code == 1 and "no faces waiting" in capsys.readouterr().err
+
+
+def test_review_unsorted_batch_one_by_one_then_yes(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    """Real faces: a named person's faces left in no group are offered to them as one batch (`--kind
+    unsorted_batch`); one-by-one makes them suggestions, undo takes that back, yes gives them all at once."""
+    from sqlalchemy import delete
+
+    args = ["--db", str(db)]
+    people = json.loads(run(capsys, *args, "people", "list", "--json"))
+    group = max(people, key=lambda p: p["face_count"])
+    run(capsys, *args, "people", "name", str(group["id"]), "Someone")
+    faces = [f["id"] for f in json.loads(run(capsys, *args, "faces", "list", "--person", str(group["id"]), "--json"))]
+    loose = faces[-2:]
+    with open_library(db) as lib, lib.transaction() as s:
+        s.execute(delete(Assignment).where(Assignment.face_id.in_(loose)))
+    batches = json.loads(run(capsys, *args, "review", "list", "--json", "--kind", "unsorted_batch"))
+    [q] = [q for q in batches if q["person_ids"] == [group["id"]]]
+    assert set(loose) <= set(q["face_ids"]) and "may be Someone" in q["text"]
+    out = run(capsys, *args, "review", "answer", q["id"], "one-by-one")
+    assert out.startswith("Suggest ")
+    listed = json.loads(run(capsys, *args, "faces", "list", "--person", str(group["id"]), "--json"))
+    assert {f["source"] for f in listed if f["id"] in loose} == {"suggested"}
+    assert run(capsys, *args, "undo").startswith("Undo Suggest")
+    change = json.loads(run(capsys, *args, "review", "answer", q["id"], "yes", "--json"))
+    assert set(loose) <= set(change["faces_changed"])
+    listed = json.loads(run(capsys, *args, "faces", "list", "--person", str(group["id"]), "--json"))
+    assert {f["source"] for f in listed if f["id"] in loose} == {"user"}

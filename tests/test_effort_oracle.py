@@ -211,6 +211,17 @@ def _mess_up(library, truth: dict[int, str | None]) -> None:  # type: ignore[no-
     ops.move_faces(library, [stranger], powell_group)
 
 
+def test_with_ignore_unnamed_groups_of_strangers_are_left_for_the_one_action() -> None:
+    later = dict(ignore_later=True)
+    assert plan_group(20, [1, 8, 9, 10, 11], TRUTH, TO_SORT, "careful", **later) == [Step("move", (1,), "Ann")]
+    assert plan_group(21, [9, 10], TRUTH, TO_SORT, "careful", **later) == []
+    assert plan_group(22, [8, 9, 10], TRUTH, TO_SORT, "hurried", **later) == []
+    # a group to name is still cleaned first: strangers never stay with a named person
+    assert plan_group(23, [1, 2, 3, 5, 9], TRUTH, TO_SORT, "careful", **later) == plan_group(
+        23, [1, 2, 3, 5, 9], TRUTH, TO_SORT, "careful")
+    assert step_cost("ignore_unnamed", 40) == Cost(decisions=1)
+
+
 @pytest.mark.parametrize("style", ["careful", "hurried"])
 def test_oracle_finishes_a_real_library_through_the_apps_operations(
     scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
@@ -406,3 +417,23 @@ def test_native_writes_to_stdout_go_to_stderr_while_the_benchmark_runs(capfd: py
     captured = capfd.readouterr()
     assert captured.out == '{"json": 1}\n'
     assert "Failed to load" in captured.err and "a progress line" in captured.err
+
+
+@pytest.mark.parametrize("style", ["careful", "hurried"])
+def test_oracle_with_ignore_unnamed_and_unsorted_batches_finishes_a_real_library(
+    scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
+) -> None:
+    from effort.truth import face_truth, snapshot
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)
+        before = _operations(library)
+        result = Oracle(library, truth, style, Features(frozenset({"ignore_unnamed", "unsorted_batches"}))).run()  # type: ignore[arg-type]
+        state = snapshot(library)
+        done = _operations(library) - before
+    assert result.unfinished == 0 and unfinished(state, truth) == []
+    tally = result.tally
+    assert "ignore_group" not in tally.by_kind  # strangers' groups went in the one action, if any were left
+    steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
+    assert done == steps - len(result.failures)

@@ -266,3 +266,147 @@ def test_answer_refuses_unknown_questions_and_answers(split_library) -> None:  #
         answer(lib, "same-1-2", "yes")
     with pytest.raises(FaceorgError, match="one of"):
         answer(lib, "same-1-2", "maybe")
+
+
+# -- the k-NN graph instead of every pair -------------------------------------------------------------------
+def cone_library(n_people: int, per: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Face-like vectors: every face within ~0.65 of most others (as real face vectors are, which made the
+    old all-pairs search slow), people ~0.6 apart; each person's first face a group of its own."""
+    rng = np.random.default_rng(seed)
+    mean = rng.normal(size=DIM)
+    mean /= np.linalg.norm(mean)
+    c = rng.normal(size=(n_people, DIM))
+    c = mean + 0.45 * c / np.linalg.norm(c, axis=1, keepdims=True)
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    x = np.repeat(c, per, axis=0) + rng.normal(scale=0.2 / np.sqrt(DIM), size=(n_people * per, DIM))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(n_people), per)
+    labels[::per] = n_people + np.arange(n_people)
+    return x, labels
+
+
+def all_pairs_reference(x: np.ndarray, labels: np.ndarray, max_linkage: float,
+                        neighbours: int = 8) -> list[tuple[int, int, float]]:
+    """What close_group_pairs means, by brute force: each face's nearest faces of other groups."""
+    from faceorg.people.prompts import linkage
+    from faceorg.vectors import distance_from_similarity
+
+    d = distance_from_similarity(x @ x.T)
+    found: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
+    for i in range(len(x)):
+        other = np.flatnonzero(labels != labels[i])
+        near = other[np.argsort(d[i, other], kind="stable")[:neighbours]]
+        for j in near[d[i, near] <= max_linkage * 1.5].tolist():
+            a, b = (i, j) if labels[i] < labels[j] else (j, i)
+            found.setdefault((int(labels[a]), int(labels[b])), {})[(a, b)] = float(d[i, j])
+    sizes = np.bincount(labels)
+    out = []
+    for (ga, gb), pairs in found.items():
+        keys = list(pairs)
+        link, _ = linkage(np.array([a for a, _ in keys]), np.array([b for _, b in keys]),
+                          np.array([pairs[k] for k in keys]), sizes[ga], sizes[gb], max_linkage * 1.5)
+        if link <= max_linkage:
+            out.append((ga, gb, round(link, 6)))
+    return sorted(out, key=lambda t: (t[2], t[0], t[1]))
+
+
+def test_close_group_pairs_from_the_knn_graph_match_every_pair_compared() -> None:
+    x, labels = cone_library(150, 6)
+    got = {(p.a, p.b): p.linkage for p in close_group_pairs(x, labels, 0.43)}
+    want = {(a, b): link for a, b, link in all_pairs_reference(x, labels, 0.43)}
+    assert set(got) == set(want)
+    assert all(abs(got[k] - want[k]) < 1e-5 for k in got)  # float32 products here and there
+    assert len(got) == 150  # each person's lone face and the rest of them, nobody else
+
+
+def test_close_group_pairs_stays_fast_on_face_like_vectors() -> None:
+    """6,000 faces, nearly all within reach of each other: comparing every pair took ~60 s on 2 busy cores
+    (about 100 s for all of LFW); the k-NN graph takes a few."""
+    import time
+
+    x, labels = cone_library(1000, 6, seed=3)
+    start = time.perf_counter()
+    pairs = close_group_pairs(x, labels, 0.43)
+    assert time.perf_counter() - start < 25.0
+    assert len(pairs) == 1000
+
+
+# -- unsorted batches ---------------------------------------------------------------------------------------
+def unsort(lib: Library, faces: list[int]) -> None:
+    """These faces in no group (as a grouping leaves faces it is unsure of)."""
+    from sqlalchemy import delete
+
+    with lib.transaction() as s:
+        s.execute(delete(Assignment).where(Assignment.face_id.in_(faces)))
+
+
+def batch_questions(lib: Library):  # type: ignore[no-untyped-def]
+    return [q for q in list_questions(lib) if q.kind == "unsorted_batch"]
+
+
+def test_unsorted_faces_are_offered_to_their_named_person_as_one_batch(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    ann = owners(lib)[faces[8]]
+    unsort(lib, faces[13:16])
+    [q] = batch_questions(lib)
+    assert q.person_ids == (ann,) and set(q.face_ids) == set(faces[13:16])
+    assert q.text == "These 3 unsorted faces may be Ann. Are they all Ann?" and q.score >= 0.7
+    assert q.face_counts == (5,)
+    before = decisions_snapshot(lib)
+    cs = answer(lib, q.id, "yes")  # one action: all three with Ann, as the user's decision
+    assert set(cs.faces_changed) >= set(faces[13:16])
+    with lib.session() as s:
+        rows = {f: (p, src) for f, p, src in s.execute(select(Assignment.face_id, Assignment.person_id,
+                                                              Assignment.source))}
+    assert all(rows[f] == (ann, AssignmentSource.USER) for f in faces[13:16])
+    assert batch_questions(lib) == []
+    ops.undo(lib)
+    assert decisions_snapshot(lib) == before
+    assert [x.id for x in batch_questions(lib)] == [q.id]
+
+
+def test_unsorted_batch_no_is_never_asked_again_even_after_full_regrouping(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    ann = owners(lib)[faces[8]]
+    unsort(lib, faces[13:16])
+    [q] = batch_questions(lib)
+    answer(lib, q.id, "no")
+    assert all(f not in owners(lib) for f in faces[13:16])
+    with lib.session() as s:
+        assert s.get(PromptAnswer, q.id).answer == "no"
+    assert batch_questions(lib) == []
+    recluster(lib, full=True)
+    assert all(owners(lib).get(f) != ann for f in faces[13:16])  # "not Ann" holds for the grouping too
+    assert not [x for x in batch_questions(lib) if set(x.face_ids) & set(faces[13:16]) and x.person_ids == (ann,)]
+
+
+def test_unsorted_batch_one_by_one_makes_them_suggestions_and_undo_takes_them_back(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    ann = owners(lib)[faces[8]]
+    unsort(lib, faces[13:16])
+    [q] = batch_questions(lib)
+    before = decisions_snapshot(lib)
+    answer(lib, q.id, "one-by-one")
+    with lib.session() as s:
+        rows = {f: (p, src) for f, p, src in s.execute(select(Assignment.face_id, Assignment.person_id,
+                                                              Assignment.source))}
+    assert all(rows[f] == (ann, AssignmentSource.SUGGESTED) for f in faces[13:16])
+    [g] = [x for x in list_questions(lib) if x.kind == "group_suggestion"]  # now Ann's waiting faces
+    assert set(g.face_ids) == set(faces[13:16])
+    ops.undo(lib)
+    assert decisions_snapshot(lib) == before
+    with pytest.raises(FaceorgError, match="one-by-one answers a batch"):
+        answer(lib, next(x.id for x in list_questions(lib) if x.kind == "same_person"), "one-by-one")
+
+
+def test_unsorted_batch_never_offers_a_face_to_a_person_already_in_its_photo(split_library) -> None:  # type: ignore[no-untyped-def]
+    lib, faces = split_library
+    from faceorg.store.models import Face
+
+    unsort(lib, faces[13:16])
+    with lib.session() as s:
+        photo_of_8 = s.get(Face, faces[8]).photo_id
+    with lib.transaction() as s:
+        s.get(Face, faces[13]).photo_id = photo_of_8  # face 13 in the photo Ann is in already
+    [q] = batch_questions(lib)
+    assert set(q.face_ids) == set(faces[14:16])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -69,7 +70,29 @@ def test_the_gate_refuses_a_worse_model_and_accepts_a_better_one() -> None:
     better /= np.linalg.norm(better, axis=1, keepdims=True)
     accepted = judge(before, better, labels, folds, seed=0)
     assert accepted.accepted and accepted.lines[-1].startswith("New model accepted")
-    assert "before" in accepted.lines[1] and "after" in accepted.lines[1]
+    assert "before" in accepted.lines[2] and "after" in accepted.lines[2]
+    assert accepted.lines[1].startswith("Regrouping them as the app does: of your 96 named faces")
+    assert accepted.regrouped_after["right"] >= accepted.regrouped_before["right"]
+    for line in refused.lines + accepted.lines:  # plain words only
+        assert "BCubed" not in line and "1-in-" not in line and "points" not in line, line
+
+
+def test_the_gate_refuses_when_the_evidence_is_too_thin_to_tell() -> None:
+    """Issue 12: "checked on 28 faces of 7 people" is too little to tell a better model from luck."""
+    rng = np.random.default_rng(3)
+    before, labels = _identities(rng, 7, 12, noise=1.5)
+    held = np.zeros(len(labels), bool)
+    for p in range(7):
+        held[np.flatnonzero(labels == p)[:4]] = True  # 28 faces of 7 people held back
+    fold = GateFold(known=held, unseen=np.zeros_like(held))
+    centres = np.stack([before[labels == p].mean(0) for p in range(7)])
+    better = 0.3 * before + 0.7 * centres[labels]  # clearly tighter identities
+    better /= np.linalg.norm(better, axis=1, keepdims=True)
+    decision = judge(before, better, labels, [fold], seed=0)
+    assert not decision.accepted
+    assert decision.lines[0].startswith("Only 28 confirmed faces of 7 people")
+    assert "too few to judge" in decision.lines[0]
+    assert decision.lines[-1].startswith("Current model kept")
 
 
 def test_unseen_people_matched_worse_is_refused() -> None:
@@ -87,14 +110,15 @@ def test_unseen_people_matched_worse_is_refused() -> None:
 
 def test_too_few_unseen_people_do_not_veto() -> None:
     rng = np.random.default_rng(1)
-    before, labels = _identities(rng, 12, 8, noise=2.5)
+    before, labels = _identities(rng, 12, 24, noise=2.5)  # one fold: 64 held-out faces of 8 known people
     fold = gate_folds(labels, 3, seed=0)[0]
     assert len(np.unique(labels[fold.unseen])) < 10
     centres = np.stack([before[labels == p].mean(0) for p in range(12)])
     after = 0.5 * before + 0.5 * centres[labels]
-    after[fold.unseen] = before[fold.unseen] + rng.normal(scale=0.3, size=before[fold.unseen].shape)
+    after[fold.unseen] = before[fold.unseen] + rng.normal(scale=0.05, size=before[fold.unseen].shape)
     after /= np.linalg.norm(after, axis=1, keepdims=True)
     decision = judge(before, after, labels, [fold], seed=0)
+    assert decision.unseen_after < decision.unseen_before - 0.05  # matched worse, but too few to tell
     assert decision.accepted and "too few to judge by" in decision.lines[-2]
 
 
@@ -151,12 +175,14 @@ def test_dry_run_reports_before_and_after_and_changes_nothing(library: Library) 
     assert decisions(library) == before
 
 
-def _perturbed_version(library: Library) -> tuple[ModelVersion, ModelVersion]:
-    """Install a new head version (a slightly changed last layer) through the real install path."""
+def _perturbed_version(library: Library, noise: float | None = None) -> tuple[ModelVersion, ModelVersion]:
+    """Install a new head version (a changed last layer) through the real install path: noise 0.01, or
+    ``noise`` times the weights' own spread."""
     base = active_version(library)
     assert base is not None
     weight = head_weight(library, base)
-    weight = weight + np.random.default_rng(0).normal(scale=0.01, size=weight.shape).astype(np.float32)
+    scale = 0.01 if noise is None else noise * float(np.sqrt(np.mean(weight ** 2)))
+    weight = weight + np.random.default_rng(0).normal(scale=scale, size=weight.shape).astype(np.float32)
     report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
     new = install_model(library, base, "head", report, Progress(), weight=weight)
     return base, new
@@ -517,3 +543,99 @@ def test_a_change_record_survives_its_json_form() -> None:
     cs = ChangeSet(label="Group faces", people_added={3}, people_changed={1, 2}, people_removed={4},
                    faces_changed={7, 8}, photos_changed={9}, operation_id=5)
     assert ChangeSet.from_dict(cs.as_dict()) == cs
+
+
+def _named_assignments(lib: Library) -> dict[int, tuple[int, str]]:
+    """Every face held by a named person (user or automatic), with its person and source."""
+    from faceorg.store.models import Person
+
+    with lib.session() as s:
+        rows = s.execute(select(Assignment.face_id, Assignment.person_id, Assignment.source)
+                         .join(Person, Person.id == Assignment.person_id).where(Person.name.is_not(None))).all()
+    return {f: (p, str(src)) for f, p, src in rows}
+
+
+def test_go_back_to_the_previous_model_keeps_what_the_user_decided(library: Library) -> None:
+    """Going back re-embeds under the parent version and groups only the faces nobody holds: every decision
+    and every named person's face stays (a full regrouping used to move them)."""
+    with pytest.raises(FaceorgError, match="no previous one to go back to"):
+        install.go_back(library)
+    placed = decisions(library)
+    base, new = _perturbed_version(library, noise=3.0)  # a model that spreads faces quite differently
+    assert install.previous_version(library).name == base.name
+    recluster(library)  # as retraining does after installing
+    assert decisions(library) == placed
+    named = _named_assignments(library)
+    cs = install.go_back(library)
+    assert active_version(library).name == base.name and cs.label.startswith("Go back to the previous model")
+    assert decisions(library) == placed and _named_assignments(library) == named
+
+
+def test_learning_runs_after_enough_new_corrections(library: Library) -> None:
+    from faceorg.jobs.learning import corrections_count, last_learning, learn_now, learning_due
+    from faceorg.settings import load_settings, save_settings
+
+    save_settings(library, dataclasses.replace(load_settings(library), learn_after_corrections=3))
+    first = learning_due(library)
+    assert first.due and first.new_corrections == corrections_count(library) > 3  # never ran: due
+    job = learn_now(library)
+    line = last_learning(library)
+    assert line.startswith(("Learned from your corrections at", "Checked what your corrections teach at"))
+    assert ("BCubed" not in line and "1-in-" not in line) and job.retrain.depth == "quick"
+    assert not learning_due(library).due and learning_due(library).new_corrections == 0
+    with library.session() as s:
+        automatic = s.execute(select(Assignment.face_id, Assignment.person_id).where(
+            Assignment.source == AssignmentSource.AUTO)).all()
+    assert len(automatic) >= 2, "the fixture's groups hold automatic faces"
+    ops.confirm_faces(library, [automatic[0][0]])
+    ops.reject_faces(library, [automatic[1][0]], automatic[1][1])
+    assert learning_due(library).new_corrections == 2 and not learning_due(library).due
+    save_settings(library, dataclasses.replace(load_settings(library), learn_after_corrections=2))
+    assert learning_due(library).due
+    save_settings(library, dataclasses.replace(load_settings(library), learn_as_you_go=False))
+    off = learning_due(library)
+    assert not off.due and "off" in off.reason
+
+
+def test_models_back_and_train_when_due_on_the_command_line(library: Library,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from faceorg.jobs.learning import start_counting
+    from tests.clirun import run_cli
+
+    db = str(library.path)
+    code, out, err = run_cli(capsys, "--db", db, "models", "back")
+    assert code == 0 and out.strip() == ("Nothing to do: the library uses its first model (dlib-v1): there is no "
+                                         "previous one to go back to.")
+    start_counting(library)
+    code, out, err = run_cli(capsys, "--db", db, "train", "--when-due", "--json")
+    report = json.loads(out)  # exactly one JSON document
+    assert code == 0 and report["ran"] is False and report["new_corrections"] == 0
+    assert report["reason"] == "0 new corrections of the 30 that start it"
+    base, new = _perturbed_version(library)
+    code, out, err = run_cli(capsys, "--db", db, "models", "back", "--json")
+    assert code == 0 and json.loads(out)["label"] == f"Go back to the previous model ({base.name})"
+    assert active_version(library).name == base.name
+
+
+def test_learning_in_a_child_process_reports_and_stops_on_cancel(library: Library) -> None:
+    import threading
+
+    from faceorg.jobs.learning import last_learning, learn_in_child, start_counting
+    from faceorg.progress import CancelledError
+    from faceorg.settings import load_settings, save_settings
+
+    save_settings(library, dataclasses.replace(load_settings(library), learn_after_corrections=1))
+    start_counting(library)
+    report = learn_in_child(library.path)  # not due: the child says so in its one JSON document
+    assert report["ran"] is False and report["new_corrections"] == 0
+    with library.transaction() as s:
+        from faceorg.store.state import set_state
+
+        set_state(s, "learning", None)  # never ran: every correction is new
+    progress = Progress()
+    threading.Timer(1.0, progress.cancel).start()
+    with pytest.raises(CancelledError):
+        learn_in_child(library.path, progress)
+    assert active_version(library).name == "dlib-v1" and last_learning(library) == ""
+    report = learn_in_child(library.path)
+    assert report["ran"] is True and report["status"] == last_learning(library) != ""

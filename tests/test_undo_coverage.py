@@ -79,6 +79,8 @@ def scripts(ids: list[list[int]], a: int, b: int) -> dict[str, Callable[[Library
         "ignore_faces": lambda lib: ops.ignore_faces(lib, [f[8]]),
         "restore_faces": lambda lib: (ops.ignore_faces(lib, [f[8]]), ops.restore_faces(lib, [f[8]])),
         "ignore_strangers_in_photo": lambda lib: ops.ignore_strangers_in_photo(lib, 11),
+        "ignore_unnamed_groups": lambda lib: ops.ignore_unnamed_groups(lib),
+        "suggest_faces": lambda lib: ops.suggest_faces(lib, [f[8], f[9]], a, {f[8]: 0.31}),
         "accept_suggestions": lambda lib: ops.accept_suggestions(lib, [f[4]]),
         "confirm_faces": lambda lib: ops.confirm_faces(lib, [f[0], f[4]]),
         "reject_suggestions": lambda lib: ops.reject_suggestions(lib, [f[5]]),

@@ -2,7 +2,8 @@
 
 - **decision**: one per choice about a whole thing the app shows: naming a group, merging it by naming
   it with a name in use, ignoring a whole group of strangers, answering one Review suggestion, answering
-  one prompt (yes, no or "one by one"), accepting the rest of a whole-group suggestion.
+  one prompt (yes, no or "one by one"), accepting the rest of a whole-group suggestion, ignoring every
+  unnamed group left at once ("Ignore Unnamed Groups").
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
 - **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore).
@@ -22,6 +23,7 @@ DECISION_KINDS = (
     "review_reject",
     "prompt_answer",
     "accept_rest",
+    "ignore_unnamed",
 )  # prompt_answer: yes, no or "one by one"
 SELECTION_KINDS = ("move", "reject", "ignore")
 

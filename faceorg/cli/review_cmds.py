@@ -16,9 +16,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--kind", choices=KINDS, action="append", help="only questions of this kind (repeatable)")
     p.add_argument("--json", action="store_true", help="one JSON array of questions")
     p.set_defaults(func=cmd_review_list)
-    p = rs.add_parser("answer", help="answer a question: yes, no or skip (yes and no can be undone)")
+    p = rs.add_parser("answer", help="answer a question: yes, no, skip, or one-by-one for a batch of faces "
+                                     "(yes, no and one-by-one can be undone)")
     p.add_argument("question", metavar="ID", help="a question id from `faceorg review list`")
-    p.add_argument("reply", choices=ANSWERS, metavar="{yes,no,skip}")
+    p.add_argument("reply", choices=ANSWERS, metavar="{" + ",".join(ANSWERS) + "}")
     p.add_argument("--json", action="store_true", help="print the change record as JSON")
     p.set_defaults(func=cmd_review_answer)
 

@@ -168,7 +168,7 @@ def join_groups(x: np.ndarray, labels: np.ndarray, graph: KnnGraph, settings: Re
     return out
 
 
-def _group_scores(dist: np.ndarray, who: np.ndarray, size: np.ndarray, nearest: int,
+def group_scores(dist: np.ndarray, who: np.ndarray, size: np.ndarray, nearest: int,
                   ceiling: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row of a block: the best group, its score and the runner-up's score.
 
@@ -264,7 +264,7 @@ def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings,
     for start in range(0, len(lonely), step):
         block = lonely[start:start + step]
         near, dist, ceiling = _nearest_grouped(x, block, grouped, pool, index)
-        best, best_d, runner = _group_scores(dist, labels[near], size, settings.nearest, ceiling)
+        best, best_d, runner = group_scores(dist, labels[near], size, settings.nearest, ceiling)
         for r in np.flatnonzero((best_d <= settings.attach_distance) & (runner >= settings.ratio * best_d)):
             face, group = int(block[r]), int(best[r])
             if rules.forbidden.get(face) and any(p in rules.forbidden[face] for p in

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QStringListModel, Signal
 from PySide6.QtGui import QGuiApplication
 
+from faceorg.gui.photo_thumbnails import make_photo_cache
 from faceorg.gui.thumbnails import ThumbnailCache
 from faceorg.gui.workers import JobRunner, TaskRunner
 from faceorg.people import ops
@@ -50,6 +51,7 @@ class AppContext(QObject):
         self.card_thumbs = ThumbnailCache(library, CARD_CHIP, radius=10, device_pixel_ratio=dpr, parent=self)
         self.large_thumbs = ThumbnailCache(library, LARGE_CHIP, radius=14, device_pixel_ratio=dpr,
                                            max_bytes=16 << 20, parent=self)
+        self.photo_thumbs = make_photo_cache(library, dpr, parent=self)  # whole photos, by photo id
         self.names = QStringListModel(self)  # every person's name, for completers
         self.undo_label: str | None = None
         self.redo_label: str | None = None
@@ -114,12 +116,12 @@ class AppContext(QObject):
     def idle(self) -> bool:
         """No task, operation, job or thumbnail load is pending (tests and screenshots wait for this)."""
         return (self.queries.idle and self.ops.idle and self.jobs.idle and self.thumbs.idle
-                and self.card_thumbs.idle and self.large_thumbs.idle)
+                and self.card_thumbs.idle and self.large_thumbs.idle and self.photo_thumbs.idle)
 
     def shutdown(self) -> None:
         """Cancel the running job, finish pending operations, stop the loaders."""
         self.jobs.shutdown()
         self.ops.shutdown(wait=True, drop_queued=False)  # the user's last edits still land
         self.queries.shutdown(wait=True)
-        for cache in (self.thumbs, self.card_thumbs, self.large_thumbs):
+        for cache in (self.thumbs, self.card_thumbs, self.large_thumbs, self.photo_thumbs):
             cache.stop()

@@ -32,9 +32,11 @@ from faceorg.gui.faces_view import FacesView
 from faceorg.gui.folder_dialog import choose_folder
 from faceorg.gui.icons import app_icon
 from faceorg.gui.job_bar import JobBar, ScanSummaryLabel
+from faceorg.gui.learning import GO_BACK_TITLE, BackgroundLearning, confirm_go_back, go_back_job
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
+from faceorg.gui.photos_view import PhotosView
 from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
@@ -62,9 +64,10 @@ GROUP_TITLE = "Grouping faces"
 class Page:
     """A place the window can show (and go back to)."""
 
-    kind: str  # people | review | unknown | ignored | person | photo
+    kind: str  # people | review | unknown | ignored | person | photo | photos
     arg: int | None = None
     face: int | None = None
+    people: tuple[int, ...] = ()  # photos: the people every photo holds
 
 
 def settle_memory() -> None:
@@ -111,6 +114,7 @@ class MainWindow(QMainWindow):
         self.xmp_dialog: XmpImportDialog | XmpExportDialog | None = None
         self.xmp_report: QMessageBox | None = None
         self.retrain_report: QMessageBox | None = None
+        self.go_back_box: QMessageBox | None = None
         self.setWindowTitle(library.path.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
@@ -120,8 +124,10 @@ class MainWindow(QMainWindow):
         self.photo_view = PhotoView(self.ctx)
         self.review_view = ReviewView(self.ctx)
         self.faces_view = FacesView(self.ctx)
+        self.photos_view = PhotosView(self.ctx)
         self.stack = QStackedWidget()
-        for w in (self.people_view, self.person_view, self.photo_view, self.review_view, self.faces_view):
+        for w in (self.people_view, self.person_view, self.photo_view, self.review_view, self.faces_view,
+                  self.photos_view):
             self.stack.addWidget(w)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.sidebar)
@@ -139,6 +145,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.scan_summary)
         self.statusBar().addPermanentWidget(self.job_bar)
         self.statusBar().addPermanentWidget(self.status_text)
+        self.learning = BackgroundLearning(self, self.ctx, on_learned=self.reload_views)
+        self.statusBar().addPermanentWidget(self.learning.status)
 
         self._build_actions()
         self._build_menus()
@@ -175,6 +183,9 @@ class MainWindow(QMainWindow):
             self.retrain_action.setToolTip(self.training_missing)
             self.retrain_action.setStatusTip(self.training_missing)
             self.retrain_action.setEnabled(False)
+        self.go_back_action = make_action(self, "Go &Back to the Previous Model…", self.go_back_to_previous_model,
+                                          context=win, tip="Recognise faces with the model used before the last "
+                                                           "retraining; what you decided stays")
         self.settings_action = make_action(self, "&Settings…", self.open_settings,
                                            shortcut=QKeySequence.StandardKey.Preferences, icon_name="settings",
                                            context=win)
@@ -201,13 +212,15 @@ class MainWindow(QMainWindow):
                                        context=win, tip="Filter the people by name")
         self.person_view.back_button.setDefaultAction(self.back_action)
         self.photo_view.back_button.setDefaultAction(self.back_action)
+        self.photos_view.back_button.setDefaultAction(self.back_action)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)  # a disabled entry says why in its tooltip
-        for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action, None,
-                  self.import_xmp_action, self.export_xmp_action, None, self.settings_action, None, self.quit_action):
+        for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action,
+                  self.go_back_action, None, self.import_xmp_action, self.export_xmp_action, None,
+                  self.settings_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit = bar.addMenu("&Edit")
         edit.addAction(self.undo_action)
@@ -221,7 +234,8 @@ class MainWindow(QMainWindow):
         view.addAction(self.show_hidden_action)
         view.addAction(self.back_action)
         people = self.people_menu = bar.addMenu("&People")
-        for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action):
+        for a in (self.people_view.rename_action, self.people_view.merge_action, self.people_view.hide_action,
+                  self.people_view.photos_action):
             people.addAction(a)
         faces = self.faces_menu = bar.addMenu("F&aces")
         pv = self.person_view
@@ -250,6 +264,9 @@ class MainWindow(QMainWindow):
         self.people_view.group_requested.connect(self.group_faces)
         self.person_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.person_view.person_gone.connect(self._person_gone)
+        self.person_view.show_photos.connect(lambda pid: self.navigate(Page("photos", people=(pid,))))
+        self.people_view.show_photos.connect(lambda ids: self.navigate(Page("photos", people=tuple(sorted(ids)))))
+        self.photos_view.open_photo.connect(lambda photo: self.navigate(Page("photo", photo)))
         self.faces_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.review_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.review_view.remaining_changed.connect(self.sidebar.set_review_count)
@@ -298,6 +315,10 @@ class MainWindow(QMainWindow):
             self.photo_view.show_photo(page.arg, page.face)
             self.stack.setCurrentWidget(self.photo_view)
             self.photo_view.canvas.setFocus()
+        elif page.kind == "photos" and page.people:
+            self.photos_view.show_people(page.people)
+            self.stack.setCurrentWidget(self.photos_view)
+            self.photos_view.grid.setFocus()
         elif page.kind == "review":
             self.stack.setCurrentWidget(self.review_view)
             self.review_view.setFocus()
@@ -332,7 +353,7 @@ class MainWindow(QMainWindow):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and \
-                self.page is not None and self.page.kind in ("person", "photo"):
+                self.page is not None and self.page.kind in ("person", "photo", "photos"):
             self.go_back()
             return
         super().keyPressEvent(event)
@@ -456,6 +477,7 @@ class MainWindow(QMainWindow):
         for a in (self.rescan_action, self.group_action, self.import_xmp_action, self.export_xmp_action):
             a.setEnabled(not running)
         self.retrain_action.setEnabled(not running and self.training_missing is None)
+        self.go_back_action.setEnabled(not running)
 
     def improve_recognition(self) -> None:
         """Ask how deep to retrain, run it as a job (progress, Cancel), then show before and after."""
@@ -488,6 +510,32 @@ class MainWindow(QMainWindow):
         self.ctx.jobs.start(
             title, lambda progress: retrain_job(self.ctx.library, depth, dry_run, progress), on_done=done
         )
+
+    def go_back_to_previous_model(self) -> None:
+        """Ask, then go back to the version the active one was trained from, as a job."""
+        from faceorg.errors import FaceorgError
+        from faceorg.retrain.install import previous_version
+        from faceorg.versions.records import active_version
+
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return
+        try:
+            previous = previous_version(self.ctx.library)
+        except FaceorgError as exc:
+            self.statusBar().showMessage(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", 8000)
+            return
+        current = active_version(self.ctx.library)
+
+        def done(changes: ChangeSet) -> None:
+            self.statusBar().showMessage(f"{changes.label}: {len(changes.faces_changed)} faces regrouped; everything "
+                                         "you decided is kept.", 15000)
+            self.reload_views()
+
+        def go() -> None:
+            self.ctx.jobs.start(GO_BACK_TITLE, lambda progress: go_back_job(self.ctx.library, progress), on_done=done)
+
+        self.go_back_box = confirm_go_back(self, previous.name, current.name if current else "", go)
 
     # -- XMP ----------------------------------------------------------------------------------------
     def _xmp_busy(self) -> bool:

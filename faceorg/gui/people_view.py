@@ -110,6 +110,7 @@ class PeopleView(QWidget):
     """Everyone in the library as cards: named people first, then unnamed groups by size."""
 
     open_person = Signal(int)
+    show_photos = Signal(list)  # person ids: the photos holding all of them
     loaded_first = Signal()  # the first full list is shown
     group_requested = Signal()  # "Group Faces Now" on an empty People view
 
@@ -150,15 +151,25 @@ class PeopleView(QWidget):
                                          icon_name="rename", tip="Name or rename the person")
         self.merge_action = make_action(self.grid, "&Merge", self.merge_selected, shortcut="Ctrl+M",
                                         icon_name="merge", tip="Merge the selected people into one")
+        self.photos_action = make_action(self.grid, "Show &Photos with Them", self.show_selected_photos,
+                                         shortcut="Ctrl+Shift+P", icon_name="photo",
+                                         tip="The photos holding every one of the selected people")
         self.hide_action = make_action(self.grid, "&Hide", self.toggle_hidden, shortcut="Ctrl+Shift+H",
                                        icon_name="hide", tip="Hide the selected people (or show them again)")
+
+        self.ignore_unnamed_action = make_action(
+            self, "&Ignore Unnamed Groups…", self.ignore_unnamed, icon_name="hide",
+            tip="Strangers, all at once: ignore every unnamed group of two or more faces (after naming the "
+                "people you care about; Undo brings them back)")
 
         self.toolbar = view_toolbar("peopleToolbar", self)
         self.toolbar.addWidget(self.filter_edit)
         self.toolbar.addWidget(self.show_hidden)
         self.toolbar.addSeparator()
-        for action in (self.rename_action, self.merge_action, self.hide_action):
+        for action in (self.rename_action, self.merge_action, self.hide_action, self.photos_action):
             self.toolbar.addAction(action)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.ignore_unnamed_action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
         stack_vertically(self, self.toolbar, self.grid)
@@ -280,6 +291,7 @@ class PeopleView(QWidget):
         else:
             text = f"{shown:,} of {total:,} people shown"
         self.count_label.setText(text)
+        self.ignore_unnamed_action.setEnabled(self.loaded and bool(self.unnamed_groups()))
         if self.loaded and total == 0:
             self.ctx.query(ungrouped_face_count, on_done=self._set_ungrouped, owner=self)
         else:
@@ -296,6 +308,23 @@ class PeopleView(QWidget):
         else:
             self.grid.empty_text = "Everyone is hidden — tick “Show hidden” to see them."
         self.grid.viewport().update()
+
+    def unnamed_groups(self) -> list[PersonCard]:
+        """Shown unnamed groups of two or more faces (what "Ignore Unnamed Groups" would ignore, less any
+        holding a face the user placed, which the operation keeps)."""
+        return [c for c in self.model.cards() if c.name is None and not c.hidden and c.face_count >= 2]
+
+    def ignore_unnamed(self) -> None:
+        groups = self.unnamed_groups()
+        if not groups:
+            return
+        n, faces = len(groups), sum(c.face_count for c in groups)
+        text = (f"Ignore {n:,} unnamed group{'s' if n != 1 else ''} ({faces:,} faces)?\n\n"
+                "Do this once you have named the people you care about: the faces left in unnamed groups are "
+                "usually strangers. They move to Ignored, where they can be restored; Undo brings them all back. "
+                "Groups holding a face you placed yourself are kept.")
+        if confirm(self, "Ignore Unnamed Groups", text, f"Ignore {n:,} Group{'s' if n != 1 else ''}"):
+            self.ctx.run_op(ops.ignore_unnamed_groups)
 
     def _set_ungrouped(self, count: int, update: bool = True) -> None:
         changed = count != self.ungrouped
@@ -331,6 +360,8 @@ class PeopleView(QWidget):
         self.rename_action.setEnabled(len(ids) == 1)
         self.open_action.setEnabled(len(ids) == 1)
         self.hide_action.setEnabled(bool(ids))
+        self.photos_action.setEnabled(bool(ids))
+        self.photos_action.setText("Show &Photos with Them" if len(ids) > 1 else "Show &Photos")
         cards = [self.model.card(p) for p in ids]
         all_hidden = bool(cards) and all(c is not None and c.hidden for c in cards)
         self.hide_action.setText("&Show" if all_hidden else "&Hide")
@@ -341,6 +372,11 @@ class PeopleView(QWidget):
 
     def _open_current(self) -> None:
         self._open_index(self.grid.currentIndex())
+
+    def show_selected_photos(self) -> None:
+        ids = self.selected_ids()
+        if ids:
+            self.show_photos.emit(ids)
 
     def rename_current(self) -> None:
         index = self.grid.currentIndex()
@@ -393,7 +429,7 @@ class PeopleView(QWidget):
 
     def _context_menu(self, pos: QPoint) -> None:
         popup_menu(self, self.grid, pos,
-                   (self.open_action, self.rename_action, self.merge_action, self.hide_action))
+                   (self.open_action, self.photos_action, self.rename_action, self.merge_action, self.hide_action))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # Escape clears the filter
         if event.key() == Qt.Key.Key_Escape and self.filter_edit.text():

@@ -70,6 +70,7 @@ class PersonView(FaceGridView):
 
     back_requested = Signal()
     person_gone = Signal(int)
+    show_photos = Signal(int)  # person id: their photos, by date
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "personGrid", split_tip="Make the selected faces a new person", parent=parent)
@@ -100,6 +101,8 @@ class PersonView(FaceGridView):
         # A single letter like Review's A / R / S: the grid is where the keyboard is while checking faces.
         self.confirm_action = make_action(g, "&Confirm", self.confirm, shortcut="C", icon_name="accept",
                                           tip="Yes, the selected faces are this person (they stop being automatic)")
+        self.photos_action = make_action(self, "P&hotos", self._show_photos, icon_name="photo",
+                                         tip="This person's photos, by date", name="personPhotos")
         self.accept_all_action = make_action(self, "Accept All Waiting Faces", self.accept_all, icon_name="accept",
                                              tip="Confirm every face suggested or grouped with this person",
                                              name="acceptAllWaiting")
@@ -113,6 +116,9 @@ class PersonView(FaceGridView):
         titles.addWidget(self.subtitle)
         header.addLayout(titles)
         header.addWidget(tool_button(self.rename_action, text_beside=False))
+        photos_button = tool_button(self.photos_action)
+        photos_button.setObjectName("personPhotosButton")
+        header.addWidget(photos_button)
         header.addStretch(1)
         self.accept_all_button = tool_button(self.accept_all_action)
         self.accept_all_button.setObjectName("acceptAllButton")
@@ -214,6 +220,10 @@ class PersonView(FaceGridView):
                 self.not_face_action, self.ignore_action, None, self.cover_action)
 
     # -- actions ------------------------------------------------------------------------------------
+    def _show_photos(self) -> None:
+        if self.person_id is not None:
+            self.show_photos.emit(self.person_id)
+
     def accept_all(self) -> None:
         """Confirm every face waiting for this (named) person in one action."""
         from faceorg.people.review_answers import accept_person_suggestions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -37,7 +38,9 @@ from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, tool_button
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_choice, ask_name, name_completer
+from faceorg.gui.system_open import open_in_viewer, show_in_folder
 from faceorg.gui.view_parts import stack_vertically
+from faceorg.gui.zoom import ZoomBar, ZoomPan, ZoomPanController, decode_full, draw_visible
 from faceorg.imaging.decode import PhotoReadError, load_working_image
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -113,6 +116,7 @@ class PhotoCanvas(QWidget):
         self.selected: int | None = None
         self.hovered: int | None = None
         self.message = ""
+        self.zoom = ZoomPan()  # fitted, or zoomed and panned (driven by the view's ZoomPanController)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(QSize(320, 240))
@@ -127,14 +131,20 @@ class PhotoCanvas(QWidget):
         self.update()
 
     def image_rect(self) -> QRectF:
-        """Where the photo is drawn in the widget (fitted, centred)."""
-        w, h = self._photo_size()
-        if w <= 0 or h <= 0:
-            return QRectF()
-        area = QRectF(self.rect()).adjusted(12, 12, -12, -12)
-        scale = min(area.width() / w, area.height() / h)
-        dw, dh = w * scale, h * scale
-        return QRectF(area.left() + (area.width() - dw) / 2, area.top() + (area.height() - dh) / 2, dw, dh)
+        """Where the whole photo is drawn in the widget (fitted and centred, or as zoomed and panned)."""
+        self.zoom.follow(QRectF(self.rect()), self._photo_size())
+        return self.zoom.image_rect()
+
+    def selected_face_rect(self) -> QRectF | None:
+        """The selected face's box in widget coordinates, if a face is selected."""
+        face = next((f for f in self.photo.faces if f.id == self.selected), None) if self.photo else None
+        return self.box_rect(face) if face is not None else None
+
+    def full_size_path(self) -> str | None:
+        """The file to decode at full size for zooming in (None while there is no photo on screen)."""
+        if self.photo is None or self.image is None or self.photo.missing or not self.photo.path:
+            return None
+        return self.photo.path
 
     def _photo_size(self) -> tuple[float, float]:
         if self.photo is not None and self.photo.width and self.photo.height:
@@ -182,7 +192,7 @@ class PhotoCanvas(QWidget):
         p.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window).darker(115))
         target = self.image_rect()
         if self.image is not None and not target.isEmpty():
-            p.drawImage(target, self.image)
+            draw_visible(p, self.image, target, QRectF(self.rect()))
         elif not target.isEmpty():
             p.fillRect(target, QColor(60, 60, 60))
         if self.message:
@@ -302,6 +312,14 @@ class PhotoView(QWidget):
                                          tip="Ignore this face (a stranger)")
         self.person_action = make_action(self, "Open &Person", self.open_selected_person, icon_name="person",
                                          tip="Show all faces of this person")
+        self.viewer_action = make_action(self, "Open in System &Viewer", self.open_in_viewer, icon_name="photo",
+                                         shortcut="Ctrl+Shift+O", tip="Open this photo in the system's photo viewer")
+        self.folder_action = make_action(self, "Show in &Folder", self.show_in_folder, shortcut="Ctrl+Shift+F",
+                                         icon_name="folder", tip="Show this photo in its folder")
+        self.zoom_control = ZoomPanController(self.canvas, self._load_full)
+        self.zoom_control.changed.connect(self._cancel_name)  # the editor would float away from its box
+        self.zoom_bar = ZoomBar(self.zoom_control)
+        self.zoom_bar.setObjectName("zoomBar")
         self.collage_action = make_action(self, "&Collage or Mirror Photo", self.toggle_collage, checkable=True,
                                           icon_name="collage",
                                           tip="One person may appear more than once in this photo "
@@ -310,11 +328,13 @@ class PhotoView(QWidget):
         from faceorg.gui.face_drawing import FaceDrawing
 
         self.drawing = FaceDrawing(self)  # drag a box to add a face; resize or remove the ones added
+        self.zoom_control.left_drag_pans = False  # a left drag on the photo draws a face; the middle button pans
 
         header = QHBoxLayout()
         header.setContentsMargins(8, 6, 8, 4)
         header.addWidget(self.back_button)
         header.addWidget(self.title, 1)
+        header.addWidget(self.zoom_bar)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(6, 0, 6, 6)
@@ -323,7 +343,8 @@ class PhotoView(QWidget):
         side_layout.addWidget(faces_label)
         side_layout.addWidget(self.face_list, 1)
         for action in (self.name_action, self.reject_action, self.not_face_action, self.ignore_action,
-                       self.person_action, self.collage_action, self.drawing.remove_action):
+                       self.person_action, self.collage_action, self.drawing.remove_action, self.viewer_action,
+                       self.folder_action):
             button = tool_button(action)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             side_layout.addWidget(button)
@@ -353,6 +374,7 @@ class PhotoView(QWidget):
         self._cancel_name()
         self.drawing.reset()
         self.canvas.selected = face_id
+        self.zoom_control.photo_changed()
         self.canvas.set_photo(PhotoFaces(photo_id, "", None, None, False, []), None, "Loading…")
         self.collage_action.setChecked(False)
         self.face_list.clear()
@@ -369,6 +391,8 @@ class PhotoView(QWidget):
             self.title.setText(f"<b>{escape(path.name)}</b>&nbsp;&nbsp;<span style='color:gray'>"
                                f"{escape(str(path.parent))}</span>")
             self.title.setToolTip(str(path))
+            self.zoom_bar.refresh()
+            self._update_actions()
 
         self.ctx.query(load_photo, photo_id, on_done=done, owner=self)
 
@@ -440,6 +464,9 @@ class PhotoView(QWidget):
             action.setEnabled(face is not None)
         self.reject_action.setEnabled(face is not None and face.person_id is not None)
         self.person_action.setEnabled(face is not None and face.person_id is not None)
+        on_disk = self.photo is not None and not self.photo.missing and bool(self.photo.path)
+        self.viewer_action.setEnabled(on_disk)
+        self.folder_action.setEnabled(self.photo is not None and bool(self.photo.path))
         self.drawing.update_actions()
 
     # -- naming in place ----------------------------------------------------------------------------
@@ -528,6 +555,18 @@ class PhotoView(QWidget):
         face = self.selected_face()
         if face is not None:
             self.ctx.run_op(ops.ignore_faces, [face.id])
+
+    def _load_full(self, path: str, done: Callable[[QImage | None], None]) -> None:
+        """Decode the photo at full size on a worker (kept in the zoom module's cache)."""
+        self.ctx.queries.submit(decode_full, path, on_done=done, owner=self)
+
+    def open_in_viewer(self) -> None:
+        if self.photo is not None and not open_in_viewer(self.photo.path):
+            self.ctx.message.emit(f"Could not open {Path(self.photo.path).name} (is the file still there?)")
+
+    def show_in_folder(self) -> None:
+        if self.photo is not None and not show_in_folder(self.photo.path):
+            self.ctx.message.emit(f"Could not show {Path(self.photo.path).name} in its folder")
 
     def toggle_collage(self) -> None:
         """Mark or unmark the photo as a collage or mirror shot (undoable); the box follows the change record."""

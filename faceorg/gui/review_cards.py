@@ -101,6 +101,9 @@ class QuestionCard(QFrame):
         for w in self.right:
             row.addWidget(w)
         row.addStretch(1)
+        self._left_faces: list[tuple[int | None, str]] = []
+        self._total = 0
+        self._counts_more = False
         self.buttons = QHBoxLayout()
         layout = QVBoxLayout(self)
         layout.addStretch(1)
@@ -112,6 +115,18 @@ class QuestionCard(QFrame):
         layout.addSpacing(8)
         layout.addLayout(self.buttons)
         layout.addStretch(1)
+
+    def fit_width(self, width: int) -> None:
+        """Show only as many of the question's faces as fit in ``width`` (a narrow window would otherwise
+        cut off the person the faces are compared with); the caption counts the ones left out."""
+        face_w = self.left[0].width()
+        right = sum(1 for w in self.right if w.face_id is not None)
+        room = width - 40 - self.link.sizeHint().width() - 12 - right * face_w
+        fits = max(1, min(len(self._left_faces), room // max(1, face_w)))
+        for i, w in enumerate(self.left):
+            w.setVisible(i < min(fits, len(self._left_faces)))
+        rest = self._total - min(fits, len(self._left_faces))
+        self.more.setText(f"and {rest} more" if rest > 0 and self._counts_more else "")
 
     def shown_faces(self) -> list[int]:
         return [w.face_id for w in self.left + self.right if w.isVisible() and w.face_id is not None]
@@ -131,6 +146,18 @@ class QuestionCard(QFrame):
             self.more.setText("")
             self.detail.setText(f"The closest faces of the two groups ({q.distance:.2f} apart): "
                                 f"{_likely(q.score)} the same person.\nYes joins them; No keeps them apart for good.")
+        elif q.kind == "unsorted_batch":
+            name = q.person_names[0] or "them"
+            left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
+            right = [(covers.get(q.person_ids[0]), name)]
+            self.link.setText("→")
+            rest = len(q.face_ids) - len(left)
+            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            n = len(q.face_ids)
+            self.detail.setText(f"{'These faces are' if n != 1 else 'This face is'} in no group; {name} is the "
+                                f"nearest person, clearly nearer than anyone else ({q.distance:.2f} at the closest).\n"
+                                f"Yes gives {'all ' + str(n) + ' faces' if n != 1 else 'it'} to {name}; No says "
+                                f"{'none of them is' if n != 1 else 'it is not'}; One by One decides them under Faces.")
         elif q.kind == "group_suggestion":
             name = q.person_names[0] or "them"
             left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
@@ -151,6 +178,8 @@ class QuestionCard(QFrame):
             self.detail.setText(f"{them} {q.distance:.2f} from the rest of the group at the closest: "
                                 f"{_likely(q.score)} someone else.\nYes makes a group of their own; No keeps the "
                                 "group as it is.")
+        self._left_faces, self._total = left, len(q.face_ids)
+        self._counts_more = q.kind != "same_person"
         for widgets, faces in ((self.left, left), (self.right, right)):
             for i, w in enumerate(widgets):
                 if i < len(faces):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -100,6 +100,7 @@ class ReviewView(QWidget):
         self.mode = "questions"
         self.loaded = False
         self.answered: set[str] = set()  # answered here, waiting for the library to say so
+        self._first_face: int | None = None  # after the next load, show this face (a batch taken one by one)
         self._questions_loading = self._questions_again = False
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -216,6 +217,11 @@ class ReviewView(QWidget):
         ctx.changed.connect(self.on_changed)
         self._show_current()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.current_question() is not None:
+            self.question_card.fit_width(self.card_area.viewport().width())
+
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
         row.addStretch(1)
@@ -250,7 +256,12 @@ class ReviewView(QWidget):
             self.covers = dict(data.covers)
             self.current_row = 0
             self._set_questions(data.questions or [])
-            if first_questions or not self.questions:
+            if self._first_face is not None:  # "one by one" on a batch: its first face
+                ids = [f.id for f in self.items]
+                if self._first_face in ids:
+                    self.mode, self.current_row = "faces", ids.index(self._first_face)
+                self._first_face = None
+            elif first_questions or not self.questions:
                 self.mode = "questions" if self.questions else "faces"
             self.queue.person_names = {f.person_id: f.person_name for f in self.items if f.person_id is not None}
             self.queue.set_cards(_card(f) for f in self.items)
@@ -371,7 +382,7 @@ class ReviewView(QWidget):
         self.accept_action.setIconText("Yes  (A)" if asking else "Accept  (A)")
         self.reject_action.setIconText("No  (R)" if asking else "Reject  (R)")
         self.skip_action.setIconText("Skip  (S)")
-        one_by_one = question is not None and question.kind == "group_suggestion"
+        one_by_one = question is not None and question.kind in ("group_suggestion", "unsorted_batch")
         self.one_by_one_action.setVisible(one_by_one)
         self.one_by_one_action.setEnabled(one_by_one)
         self.one_by_one_button.setVisible(one_by_one)
@@ -385,6 +396,7 @@ class ReviewView(QWidget):
         self.strip.viewport().update()
         if question is not None:
             self.question_card.show_question(question, self.covers)
+            self.question_card.fit_width(self.card_area.viewport().width())
             upcoming = [f for q in self.questions[self.qpos + 1:self.qpos + 3] for f in q.face_ids[:QUESTION_FACES]]
             self.ctx.large_thumbs.request(list(reversed(upcoming)))
             return
@@ -480,9 +492,25 @@ class ReviewView(QWidget):
         self._show_current()
 
     def one_by_one(self) -> None:
-        """A group suggestion decided face by face: the Faces list, at that person's first face."""
+        """A group suggestion decided face by face: the Faces list, at that person's first face. A batch of
+        unsorted faces becomes that person's suggestions first (one undoable answer)."""
         q = self.current_question()
         if q is None:
+            return
+        if q.kind == "unsorted_batch":
+            self.answered.add(q.id)
+            del self.questions[self.qpos]
+            self._show_current()
+
+            def then(_changes: ChangeSet) -> None:
+                self.mode, self._first_face = "faces", q.face_ids[0]
+                self.load()
+
+            def failed(_error: BaseException) -> None:
+                self.answered.discard(q.id)
+                self.load()
+
+            self.ctx.run_op(answer, q.id, "one-by-one", on_done=then, on_error=failed)
             return
         ids = [f.id for f in self.items]
         first = next((ids.index(f) for f in q.face_ids if f in ids), None)

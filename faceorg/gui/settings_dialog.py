@@ -119,6 +119,16 @@ class SettingsDialog(QDialog):
         face_help.setWordWrap(True)
         face_help.setObjectName("help")
 
+        self.learn = QCheckBox("Learn from my corrections as I work (used only when it recognises better)")
+        self.learn.setObjectName("learnAsYouGo")
+        self.learn.setChecked(settings.learn_as_you_go)
+        self.learn_after = QSpinBox()
+        self.learn_after.setObjectName("learnAfterCorrections")
+        self.learn_after.setRange(1, 100_000)
+        self.learn_after.setSuffix(" new corrections")
+        self.learn_after.setValue(settings.learn_after_corrections)
+        self.learn.toggled.connect(self.learn_after.setEnabled)
+        self.learn_after.setEnabled(settings.learn_as_you_go)
         self.ray_address = QLineEdit(settings.ray_address)
         self.ray_address.setObjectName("rayAddress")
         self.ray_address.setPlaceholderText("address, e.g. 192.168.1.20:6379 (empty: off)")
@@ -138,6 +148,8 @@ class SettingsDialog(QDialog):
         form.addRow("", sens_help)
         form.addRow("Smallest face:", self.min_face)
         form.addRow("", face_help)
+        form.addRow(self.learn)
+        form.addRow("Learn after:", self.learn_after)
         form.addRow("Analyse faces on a\nRay cluster: address", self.ray_address)
         form.addRow("", ray_help)
         self.xmp_on_scan = QCheckBox("Read face names from XMP (sidecars and photos) when scanning new or "
@@ -170,5 +182,6 @@ class SettingsDialog(QDialog):
         """The settings as edited."""
         return replace(self.original, use_gpu=self.use_gpu.isChecked(),
                        cluster_sensitivity=str(self.sensitivity.currentData()), min_face_size=self.min_face.value(),
+                       learn_as_you_go=self.learn.isChecked(), learn_after_corrections=self.learn_after.value(),
                        import_xmp_on_scan=self.xmp_on_scan.isChecked(),
                        ray_address=self.ray_address.text().strip())

@@ -35,6 +35,9 @@ class ThumbnailCache(QObject):
     ready = Signal(object)  # list of face ids now in the cache (or known to have no chip)
     _loaded = Signal(object)  # dict: face id -> QImage | None, from the loader thread
 
+    batch = BATCH  # ids loaded per round (a subclass decoding whole photos takes fewer)
+    thread_name = "faceorg-thumbnails"
+
     def __init__(self, library: Library, side: int, *, radius: float = 0.0, device_pixel_ratio: float = 1.0,
                  max_bytes: int = 96 << 20, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,7 +57,7 @@ class ThumbnailCache(QObject):
         self._cond = threading.Condition()
         self._stopped = False
         self._loaded.connect(self._store, Qt.ConnectionType.QueuedConnection)
-        self._thread = threading.Thread(target=self._run, name="faceorg-thumbnails", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
         self._thread.start()
 
     # -- GUI thread ---------------------------------------------------------------------------------
@@ -150,7 +153,7 @@ class ThumbnailCache(QObject):
                     self._cond.wait()
                 if self._stopped:
                     return
-                batch = [self._queue.pop() for _ in range(min(BATCH, len(self._queue)))]
+                batch = [self._queue.pop() for _ in range(min(self.batch, len(self._queue)))]
                 self._busy = True
             try:
                 images = self._load(batch)

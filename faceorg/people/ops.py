@@ -347,7 +347,7 @@ def split_faces(library: Library, face_ids: Iterable[int], name: str | None = No
     return _result(op)
 
 
-def move_faces(library: Library, face_ids: Iterable[int], person_id: int) -> ChangeSet:
+def move_faces(library: Library, face_ids: Iterable[int], person_id: int, *, also: Also = None) -> ChangeSet:
     """Give faces to a person (the user's decision)."""
     ids = sorted(set(face_ids))
     with _operation(library, "move", "Move faces") as op:
@@ -359,7 +359,36 @@ def move_faces(library: Library, face_ids: Iterable[int], person_id: int) -> Cha
         _clear_cover_if_gone(op, previous)
         op.label = (f"Move {len(ids)} face{'s' if len(ids) != 1 else ''}"
                     + (f" to “{person.name}”" if person.name else ""))
+        _also(op, also)
     return _result(op)
+
+
+def suggest_faces(library: Library, face_ids: Iterable[int], person_id: int,
+                  distances: dict[int, float] | None = None, *, also: Also = None) -> ChangeSet:
+    """Offer faces that belong to nobody to a person as suggestions, to be decided one by one (Review's
+    Faces); faces that belong to someone already, or that the user said are not this person, are left out."""
+    ids = sorted(set(face_ids))
+    with _operation(library, "suggest", "Suggest faces") as op:
+        s = op.session
+        _faces(s, ids)
+        person = _person(s, person_id)
+        taken = _owners_of(s, ids)
+        refused = set(s.scalars(select(FaceNotPerson.face_id).where(
+            FaceNotPerson.person_id == person_id, FaceNotPerson.face_id.in_(ids))))
+        free = [f for f in ids if f not in taken and f not in refused]
+        if not free:
+            raise FaceorgError("these faces already belong to someone (or are not this person)")
+        op.recorder.touch("assignments", [(f,) for f in free])
+        for f in free:
+            s.add(Assignment(face_id=f, person_id=person_id, source=AssignmentSource.SUGGESTED,
+                             distance=(distances or {}).get(f)))
+        op.label = f"Suggest {len(free)} face{'s' if len(free) != 1 else ''} for “{person.name or 'this group'}”"
+        _also(op, also)
+    return _result(op)
+
+
+def _owners_of(s: Session, face_ids: list[int]) -> set[int]:
+    return set(s.scalars(select(Assignment.face_id).where(Assignment.face_id.in_(face_ids))))
 
 
 def assign_faces_to_name(library: Library, face_ids: Iterable[int], name: str) -> ChangeSet:
@@ -463,6 +492,36 @@ def ignore_strangers_in_photo(library: Library, photo_id: int) -> ChangeSet:
     if not ids:
         return ChangeSet(label="Ignore strangers")
     return _set_status(library, ids, FaceStatus.IGNORED, "ignore", "Ignore strangers in photo")
+
+
+def unnamed_groups_to_ignore(session: Session, min_faces: int = 2) -> dict[int, list[int]]:
+    """Unnamed, shown groups of at least ``min_faces`` normal faces that hold no face the user placed:
+    group -> its faces (what :func:`ignore_unnamed_groups` would ignore)."""
+    rows = session.execute(
+        select(Assignment.person_id, Assignment.face_id, Assignment.source)
+        .join(Person, Person.id == Assignment.person_id).join(Face, Face.id == Assignment.face_id)
+        .where(Person.name.is_(None), Person.hidden.is_(False), Face.status == FaceStatus.NORMAL))
+    groups: dict[int, list[int]] = {}
+    placed: set[int] = set()
+    for person, face, source in rows:
+        groups.setdefault(person, []).append(face)
+        if source is AssignmentSource.USER:
+            placed.add(person)
+    return {p: sorted(fs) for p, fs in groups.items() if p not in placed and len(fs) >= max(1, min_faces)}
+
+
+def ignore_unnamed_groups(library: Library, min_faces: int = 2) -> ChangeSet:
+    """Strangers, all at once: ignore every face of every unnamed group of at least ``min_faces`` faces
+    (after naming the people one cares about, the groups left are mostly passers-by). Groups holding a
+    face the user placed are kept (that was a decision); faces in no group stay as they are."""
+    with library.session() as s:
+        groups = unnamed_groups_to_ignore(s, min_faces)
+    ids = [f for fs in groups.values() for f in fs]
+    if not ids:
+        raise FaceorgError("there are no unnamed groups to ignore")
+    n = len(groups)
+    return _set_status(library, ids, FaceStatus.IGNORED, "ignore",
+                       f"Ignore {n} unnamed group{'s' if n != 1 else ''}")
 
 
 def accept_suggestions(library: Library, face_ids: Iterable[int], *, also: Also = None) -> ChangeSet:

@@ -11,6 +11,10 @@
   groups does not ask again).
 - **group_suggestion**: a named person's faces waiting for the user (suggested or grouped automatically),
   offered as a whole: "These 14 faces look like Ann".
+- **unsorted_batch**: faces in no group whose nearest named person is clearly nearer than the next one
+  (a ratio test on the mean distance to each person's two nearest faces), offered to that person as one
+  batch, the surest first: "These 9 unsorted faces may be Ann" (yes gives them all to Ann; no: none is;
+  one by one: they wait as Ann's suggestions under Faces).
 - **split**: a group whose faces fall into two parts farther apart than one person's faces are (2-means,
   then the same linkage between the parts); the odd part comes first, and "yes" makes it a group of its own.
 
@@ -26,13 +30,17 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from sqlalchemy import select
 
+from faceorg.cluster.knn import KnnGraph
+from faceorg.cluster.knn_exact import knn_exact
+from faceorg.cluster.knn_ivf import knn_approximate
+from faceorg.cluster.recall_pass import group_scores
 from faceorg.people.clustering import LibraryFaces, active_distance_scale, load_library_faces
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Person, PromptAnswer
 from faceorg.vectors import distance_from_similarity, l2_normalize, spherical_kmeans
 
-KINDS = ("same_person", "group_suggestion", "split")
-ANSWERS = ("yes", "no", "skip")
+KINDS = ("same_person", "group_suggestion", "split", "unsorted_batch")
+ANSWERS = ("yes", "no", "skip", "one-by-one")  # one-by-one: a batch's faces become suggestions, decided under Faces
 
 # Distances below are on the base model's scale (multiplied by the active model's scale). Measured with
 # benchmarks/prompt_calibration.py (the real models on 480 LFW photos of 60 people with 8+ photos): the
@@ -47,6 +55,16 @@ NEIGHBOURS = 8  # nearest faces of other groups looked at per face
 SPLIT_MIN_FACES = 4
 SPLIT_MIN = 0.42  # two parts of one group this far apart (linkage) look like two people
 SHOWN_PAIRS = 3  # closest face pairs shown with a same-person question
+# Unsorted batches, measured on the effort benchmark's libraries (benchmarks/effort_bench.py): the ratio
+# test decides (unsorted faces of LFW-like and degraded libraries are 0.30-0.40 from their nearest named
+# face whoever they are); a nearest person 5% nearer than the next was right for 72% of degraded faces.
+BATCH_MAX = 0.40  # farthest (base scale) an unsorted face may be from the person's two nearest faces
+BATCH_RATIO = 1.05  # the next person at least this many times as far
+BATCH_POOL = 16  # nearest named faces looked at per unsorted face
+BATCH_MAX_FACES = 24  # faces per batch at most (the surest first; the rest come in the next batch)
+BATCH_MIN_SCORE = 0.7  # batches less likely than this are not offered (on the family library all such were wrong)
+GRAPH_K = 48  # nearest faces looked at per face (those of its own group included)
+APPROXIMATE_FROM = 40_000  # grouped faces from which the nearest faces are searched approximately
 
 
 @dataclass(frozen=True)
@@ -125,35 +143,45 @@ class GroupPair:
 
 
 def close_group_pairs(vectors: np.ndarray, labels: np.ndarray, max_linkage: float,
-                      neighbours: int = NEIGHBOURS, block: int = 256) -> list[GroupPair]:
+                      neighbours: int = NEIGHBOURS, graph: KnnGraph | None = None) -> list[GroupPair]:
     """Pairs of labels (>= 0) whose linkage is at most ``max_linkage``, from each face's nearest faces of
-    other groups. ``vectors``: unit rows; ``labels``: group per row."""
+    other groups. ``vectors``: unit rows; ``labels``: group per row.
+
+    The nearest faces come from a k-nearest-neighbour graph of the grouped faces (``graph``, rows as
+    ``vectors``; built here when not given, exact up to ``APPROXIMATE_FROM`` faces): each face looks at
+    its ``GRAPH_K`` nearest faces, not at every face (the same neighbours the grouping uses)."""
     x = np.asarray(vectors, np.float32)
     labels = np.asarray(labels, np.int64)
     rows = np.flatnonzero(labels >= 0)
     if len(rows) < 2:
         return []
-    x, lab = x[rows], labels[rows]
+    lab = labels[rows]
     sizes: defaultdict[int, int] = defaultdict(int)
     for v in lab.tolist():
         sizes[v] += 1
-    k = min(neighbours, len(rows) - 1)
-    min_sim = 1.0 - (max_linkage * 1.5) ** 2 / 2.0
+    if graph is None or graph.indices.shape[0] != len(labels):
+        k = min(GRAPH_K, len(rows) - 1)
+        search = knn_approximate if len(rows) >= APPROXIMATE_FROM else knn_exact
+        graph = search(x[rows], k)
+        idx, dist = graph.indices, graph.distances
+    else:  # a graph of every row: keep the grouped rows and renumber their neighbours
+        where = np.full(len(labels), -1, np.int64)
+        where[rows] = np.arange(len(rows))
+        idx = graph.indices[rows]
+        idx = np.where(idx >= 0, where[np.maximum(idx, 0)], -1)
+        dist = graph.distances[rows]
+    other = (idx >= 0) & (dist <= max_linkage * 1.5)
+    other &= lab[np.maximum(idx, 0)] != lab[:, None]
+    other &= np.cumsum(other, axis=1) <= neighbours  # each row's nearest of other groups
+    r, c = np.nonzero(other)
+    j, d = idx[r, c], dist[r, c]
+    la, lb = lab[r], lab[j]
+    swap = la > lb
+    ga, gb = np.where(swap, lb, la), np.where(swap, la, lb)
+    ia, ib = np.where(swap, j, r), np.where(swap, r, j)
     found: dict[tuple[int, int], dict[tuple[int, int], float]] = defaultdict(dict)
-    for start in range(0, len(rows), block):
-        sims = x[start:start + block] @ x.T
-        sims[lab[start:start + block, None] == lab[None, :]] = -2.0  # only other groups
-        r, c = np.nonzero(sims >= min_sim)  # near enough to matter (cheaper than ranking every column)
-        sv = sims[r, c]
-        order = np.lexsort((-sv, r))
-        r, c, sv = r[order], c[order], sv[order]
-        keep = np.arange(len(r)) - np.searchsorted(r, r, side="left") < k  # each row's k nearest
-        r, c = r[keep] + start, c[keep]
-        dist = distance_from_similarity(sv[keep])
-        for i, j, dd in zip(r.tolist(), c.tolist(), dist.tolist()):
-            la, lb = int(lab[i]), int(lab[j])
-            key, pair = ((la, lb), (i, j)) if la < lb else ((lb, la), (j, i))
-            found[key][pair] = dd
+    for a, b, i, jj, dd in zip(ga.tolist(), gb.tolist(), ia.tolist(), ib.tolist(), d.tolist()):
+        found[(a, b)][(i, jj)] = dd
     out = []
     unseen = max_linkage * 1.5
     for (a, b), pairs in found.items():
@@ -314,6 +342,83 @@ def group_suggestion_questions(lib: _Library) -> list[Question]:
     return out
 
 
+# -- unsorted batches -------------------------------------------------------------------------------------
+def nearest_people(x_lonely: np.ndarray, x_named: np.ndarray, who: np.ndarray, pool: int = BATCH_POOL,
+                   block: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row of ``x_lonely``: the nearest person (``who`` per row of ``x_named``), the mean distance
+    to that person's two nearest faces, and the runner-up person's (inf when none), from each row's
+    ``pool`` nearest named faces (a person with one face there counts the pool's farthest as its second;
+    the scoring is the recall pass's, ``faceorg.cluster.recall_pass``)."""
+    n = len(x_lonely)
+    best = np.full(n, -1, np.int64)
+    best_d = np.full(n, np.inf)
+    runner = np.full(n, np.inf)
+    if not n or not len(x_named):
+        return best, best_d, runner
+    p = min(pool, len(x_named))
+    sizes = np.bincount(who)
+    for start in range(0, n, block):
+        sims = x_lonely[start:start + block] @ x_named.T
+        near = np.argpartition(-sims, p - 1, axis=1)[:, :p] if p < len(x_named) else \
+            np.tile(np.arange(len(x_named)), (len(sims), 1))
+        dist = distance_from_similarity(np.take_along_axis(sims, near, axis=1))
+        order = np.argsort(dist, axis=1, kind="stable")
+        dist, near = np.take_along_axis(dist, order, axis=1), np.take_along_axis(near, order, axis=1)
+        people = who[near]
+        g, d, r = group_scores(dist, people, sizes, 2, dist[:, -1])
+        ranked = np.sort(people, axis=1)
+        alone = (np.diff(ranked, axis=1) == 0).all(axis=1)  # one person in the pool: no runner-up
+        best[start:start + len(sims)], best_d[start:start + len(sims)] = g, d
+        runner[start:start + len(sims)] = np.where(alone, np.inf, r)
+    return best, best_d, runner
+
+
+def unsorted_batch_questions(lib: _Library) -> list[Question]:
+    d, names = lib.data, lib.data.names
+    lonely = np.array([i for i, f in enumerate(d.face_ids.tolist()) if f not in d.assignment], np.int64)
+    named = [(i, p) for i, f in enumerate(d.face_ids.tolist())
+             if (a := d.assignment.get(f)) is not None and names.get(p := a[0]) and p not in lib.hidden
+             and a[1] is not AssignmentSource.SUGGESTED]
+    if not len(lonely) or not named:
+        return []
+    rows = np.array([i for i, _ in named], np.int64)
+    people = sorted({p for _, p in named})
+    label = {p: k for k, p in enumerate(people)}
+    who = np.array([label[p] for _, p in named], np.int64)
+    x = np.asarray(d.vectors, np.float32)
+    best, best_d, runner = nearest_people(x[lonely], x[rows], who)
+    photos: dict[int, set[int]] = defaultdict(set)  # person -> their ordinary photos
+    for i, p in named:
+        if not d.collage[i]:
+            photos[p].add(int(d.photo_ids[i]))
+    marks = {a.key: set(a.faces or ()) for a in lib.answers if a.kind == "unsorted_batch" and a.answer == "skip"}
+    found: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    for k in np.flatnonzero((best >= 0) & (best_d <= BATCH_MAX * lib.scale) & (runner >= BATCH_RATIO * best_d)):
+        i, person = int(lonely[k]), people[int(best[k])]
+        face = int(d.face_ids[i])
+        if person in d.not_person.get(face, ()) or (not d.collage[i] and int(d.photo_ids[i]) in photos[person]):
+            continue  # the user said no, or that person is in this photo already
+        found[person].append((float(best_d[k]) / lib.scale, face))
+    out = []
+    for person, faces in found.items():
+        faces.sort()
+        faces = faces[:BATCH_MAX_FACES]
+        ids = tuple(f for _, f in faces)
+        qid = f"batch-{person}"
+        n, name = len(ids), names.get(person)
+        score = float(np.mean([same_likelihood(dd) for dd, _ in faces]))
+        if score < BATCH_MIN_SCORE:
+            continue
+        out.append(Question(
+            id=qid, kind="unsorted_batch",
+            text=(f"These {n} unsorted faces may be {name}. Are they all {name}?" if n != 1
+                  else f"This unsorted face may be {name}. Is it {name}?"),
+            score=round(score, 4), person_ids=(person,), person_names=(name,),
+            face_counts=(int(np.sum(who == label[person])),), face_ids=ids,
+            distance=round(faces[0][0], 4), skipped=bool(marks.get(qid, set()) & set(ids))))
+    return out
+
+
 # -- splits -----------------------------------------------------------------------------------------------
 def odd_part(vectors: np.ndarray, min_linkage: float) -> tuple[np.ndarray, float] | None:
     """If these faces (unit rows) fall into two parts whose linkage is at least ``min_linkage``: the rows
@@ -376,5 +481,7 @@ def list_questions(library: Library, kinds: tuple[str, ...] = KINDS) -> list[Que
         out += group_suggestion_questions(lib)
     if "split" in kinds:
         out += split_questions(lib)
+    if "unsorted_batch" in kinds:
+        out += unsorted_batch_questions(lib)
     out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
     return out

@@ -6,6 +6,9 @@
   respects, and "not this person" for every face of the group when the other is a named person.
 - group_suggestion "yes": every waiting face is confirmed; "no": none of them is that person.
 - split "yes": the odd faces become a group of their own (``split_faces``); "no": the group stays.
+- unsorted_batch "yes": the faces go to that person (the user's decision); "no": none of them is that
+  person (never offered to them again); "one-by-one": they wait as that person's suggestions (Review's
+  Faces, or the person's whole-group suggestion). "one-by-one" on a group suggestion changes nothing.
 - "skip": the question moves to the end of the list (kept, not in the undo log).
 
 Every answer but "skip" also records the answer (by the faces that decided it), in the same undo entry:
@@ -31,6 +34,7 @@ from faceorg.people.prompts import (
     group_suggestion_questions,
     same_person_questions,
     split_questions,
+    unsorted_batch_questions,
 )
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, CannotLink, FaceNotPerson, Person, PromptAnswer
@@ -41,7 +45,8 @@ NEAREST_PER_FACE = 5  # beyond: each face with this many nearest faces of the ot
 
 def _kind_of(question_id: str) -> str:
     prefix = question_id.split("-", 1)[0]
-    kind = {"same": "same_person", "group": "group_suggestion", "split": "split"}.get(prefix)
+    kind = {"same": "same_person", "group": "group_suggestion", "split": "split",
+            "batch": "unsorted_batch"}.get(prefix)
     if kind is None:
         raise FaceorgError(f"no question {question_id!r} (see `faceorg review list`)")
     return kind
@@ -53,7 +58,7 @@ def find_question(library: Library, question_id: str) -> tuple[Question, _Librar
     lib = _read(library)
     if lib is not None:
         make = {"same_person": same_person_questions, "group_suggestion": group_suggestion_questions,
-                "split": split_questions}[kind]
+                "split": split_questions, "unsorted_batch": unsorted_batch_questions}[kind]
         for q in make(lib):
             if q.id == question_id:
                 return q, lib
@@ -152,7 +157,18 @@ def answer_question(library: Library, question: Question, lib: _Library, reply: 
         raise FaceorgError(f"answer with one of {', '.join(ANSWERS)}, not {reply!r}")
     if reply == "skip":
         return _skip(library, question)
+    if reply == "one-by-one" and question.kind != "unsorted_batch":
+        if question.kind == "group_suggestion":  # its faces wait under Faces already
+            return ChangeSet(label="Decide one by one")
+        raise FaceorgError("one-by-one answers a batch of faces (a group suggestion or unsorted faces)")
     also = _marker(question, reply)
+    if question.kind == "unsorted_batch":
+        person = question.person_ids[0]
+        if reply == "yes":
+            return ops.move_faces(library, question.face_ids, person, also=also)
+        if reply == "no":
+            return ops.reject_faces(library, question.face_ids, person, also=also)
+        return ops.suggest_faces(library, question.face_ids, person, also=also)
     if question.kind == "same_person":
         src, dst = question.person_ids
         if reply == "yes":

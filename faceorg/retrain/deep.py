@@ -22,7 +22,7 @@ from sqlalchemy import select
 from faceorg.errors import FaceorgError
 from faceorg.progress import Progress
 from faceorg.retrain import gate, wording
-from faceorg.retrain.calibrate import distance_scale, suggestion_scale
+from faceorg.retrain.calibrate import distance_scale, parent_scale, suggestion_scale
 from faceorg.retrain.candidate import Candidate, start_module, trainer_progress
 from faceorg.retrain.folds import GateFold, gate_folds, without
 from faceorg.retrain.install import (
@@ -33,6 +33,7 @@ from faceorg.retrain.install import (
 )
 from faceorg.retrain.shipping import GEOMETRY_FACES, SHIP_FRACTIONS, ship_fraction
 from faceorg.retrain.training_data import LibraryTrainingData, chip_loader
+from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import FaceChip, ModelVersion
 from faceorg.versions.files import runtime_model_path
@@ -76,7 +77,8 @@ def fine_tune_and_ship(library: Library, version: ModelVersion, training: Any, l
         shipped = interpolate_weights(module, result.model, step)
         after = before.copy()
         after[rows] = embed_as_installed(library, shipped, training.load_chips, rows, calibration, progress)
-        decision = gate.judge(before, after, labels, [fold], seed)
+        scales = (parent_scale(version), distance_scale(version, before, after, labels))
+        decision = gate.judge(before, after, labels, [fold], seed, scales=scales, settings=load_settings(library))
         if decision.accepted or not decision.unseen_worse:
             break
         log.info("at %.0f%% of the fine-tuning people it never saw are matched worse; stepping back", 100 * step)

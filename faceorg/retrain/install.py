@@ -263,7 +263,9 @@ def reembed_from_chips(library: Library, version: ModelVersion, progress: Progre
 
 
 def use_version(library: Library, name: str, progress: Progress | None = None) -> ChangeSet:
-    """Switch the library to another embedder version (roll back or forward) and regroup its faces."""
+    """Switch the library to another embedder version (roll back or forward) and group the faces nobody
+    holds: every face the user placed, and every face of a named person, stays where it is (a full
+    regrouping under a model with another distance scale moved 421 of a finished library's 4,711 faces)."""
     from faceorg.people.clustering import recluster
 
     version = find_version(library, name)
@@ -273,6 +275,28 @@ def use_version(library: Library, name: str, progress: Progress | None = None) -
     runtime_model_path(library, version)
     reembed(library, version, progress)
     activate(library, version.id)
-    cs = recluster(library, progress, full=True)
+    cs = recluster(library, progress)
     cs.label = f"Use embedder {name}"
+    return cs
+
+
+def previous_version(library: Library) -> ModelVersion:
+    """The version the active one was trained from; FaceorgError when the library uses its first model."""
+    with library.session() as s:
+        active = s.scalars(select(ModelVersion).where(ModelVersion.active.is_(True))).first()
+        if active is None:
+            raise FaceorgError("no faces have been analysed yet: scan a folder first")
+        parent = s.get(ModelVersion, active.parent_id) if active.parent_id is not None else None
+        if parent is None:
+            raise FaceorgError(f"the library uses its first model ({active.name}): there is no previous one "
+                               "to go back to")
+        s.expunge(parent)
+        return parent
+
+
+def go_back(library: Library, progress: Progress | None = None) -> ChangeSet:
+    """Go back to the previous model (see :func:`use_version`: what the user decided never changes)."""
+    previous = previous_version(library)
+    cs = use_version(library, previous.name, progress)
+    cs.label = f"Go back to the previous model ({previous.name})"
     return cs

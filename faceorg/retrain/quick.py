@@ -1,4 +1,5 @@
-"""The quick training source: only the embedder's last layer, trained on the stored 256-d features.
+"""The quick training source: only the embedder's last layer, fitted in closed form on the stored 256-d
+features (:mod:`faceorg.train.metric_head`: a second or two for 5k labelled faces).
 
 Judged over ``GATE_FOLDS`` folds (each fold's model trained without its held-out faces embeds them, so
 the gate sees every held-out face through a model that never trained on it), then trained on everything.
@@ -11,60 +12,62 @@ import numpy as np
 
 from faceorg.progress import Progress
 from faceorg.retrain import gate
-from faceorg.retrain.calibrate import distance_scale
-from faceorg.retrain.candidate import Candidate, trainer_progress
+from faceorg.retrain.calibrate import distance_scale, parent_scale
+from faceorg.retrain.candidate import Candidate
 from faceorg.retrain.folds import GateFold, gate_folds, without
 from faceorg.retrain.training_data import LibraryTrainingData
+from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import ModelVersion
+from faceorg.vectors import l2_normalize
 from faceorg.versions.records import head_weight
 
-GATE_FOLDS = 3  # each fold trained and judged, then a final model on everything
-# Time caps (seconds on this project's 2-core machines) so the quick depth stays within a minute with
-# 5k labelled faces (measured 57-59 s with caps of 10 and 25 s; these leave room for a busy machine).
-QUICK_FOLD_SECONDS = 9.0
-QUICK_FINAL_SECONDS = 22.0
+GATE_FOLDS = 3  # each fold fitted and judged, then a final head on everything
+
+
+def embed(features: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Face vectors under a head: the features times the last layer, normalised."""
+    return l2_normalize(np.asarray(features, np.float32) @ np.asarray(weight, np.float32).T)
+
+
+def fit_head(features: np.ndarray, labels: np.ndarray, cannot_link: np.ndarray, initial: np.ndarray,
+             held_out: np.ndarray | None = None) -> np.ndarray:
+    """The discriminant head (:mod:`faceorg.train.metric_head`) from these labels; "different people"
+    pairs touching a ``held_out`` face are left out, so that a fold learns nothing about those faces."""
+    from faceorg.train.metric_head import fit_metric_head
+
+    pairs = cannot_link.reshape(-1, 2)
+    if held_out is not None and len(pairs):
+        pairs = pairs[~held_out[pairs[:, 0]] & ~held_out[pairs[:, 1]]]
+    return fit_metric_head(features, labels, pairs, initial).weight
 
 
 def train_quick(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-                seed: int) -> tuple[list[GateFold], np.ndarray, np.ndarray, str]:
-    """Gate embeddings over ``GATE_FOLDS`` folds, and the final head weight trained on everyone."""
-    from faceorg.train.head import HeadRecipe, embed_from_features, train_head
-
+                seed: int) -> tuple[list[GateFold], np.ndarray, np.ndarray, np.ndarray]:
+    """Gate embeddings over ``GATE_FOLDS`` folds (each held-out face of a known person, and each face of an
+    unseen person, under the fold's model that held it out), and the final head weight fitted on everyone."""
     initial = head_weight(library, version)
-
-    def train(labels: np.ndarray, seconds: float, steps: bool) -> tuple[np.ndarray, str]:
-        result = train_head(
-            data.features,
-            labels,
-            data.cannot_link,
-            initial,
-            HeadRecipe(seed=seed, max_seconds=seconds),
-            progress=trainer_progress(progress, steps=steps),
-            cancel=progress.check_cancelled,
-        )
-        return result.weight, result.stop_reason
-
     folds = gate_folds(data.labels, GATE_FOLDS, seed)
     progress.start("Checking on held-out faces and people", total=len(folds))
-    after = data.vectors.copy()
+    after, after_unseen = data.vectors.copy(), data.vectors.copy()
     for fold in folds:
-        weight, _ = train(without(data.labels, fold), QUICK_FOLD_SECONDS, steps=False)
-        rows = np.flatnonzero(fold.held_out)
-        after[rows] = embed_from_features(data.features[rows], weight)
+        progress.check_cancelled()
+        weight = fit_head(data.features, without(data.labels, fold), data.cannot_link, initial, fold.held_out)
+        after[fold.known] = embed(data.features[fold.known], weight)
+        after_unseen[fold.unseen] = embed(data.features[fold.unseen], weight)
         progress.advance()
-    progress.start("Training on all your labels")
-    final, reason = train(data.labels, QUICK_FINAL_SECONDS, steps=True)
-    return folds, after, final, reason
+    progress.start("Learning from all your labels")
+    return folds, after, after_unseen, fit_head(data.features, data.labels, data.cannot_link, initial)
 
 
 def quick_candidate(
     library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress, seed: int
 ) -> Candidate:
-    """Train a new last layer on the library's labels and judge it (see the module docstring)."""
-    from faceorg.train.head import embed_from_features
-
-    folds, after, weight, stop = train_quick(library, data, version, progress, seed)
-    scale = distance_scale(version, data.vectors, embed_from_features(data.features, weight), data.labels)
-    decision = gate.judge(data.vectors, after, data.labels, folds, seed)
-    return Candidate("head", decision, data.summary(), scale, stop, folds=folds, after=after, weight=weight)
+    """Fit a new last layer on the library's labels and judge it (see the module docstring)."""
+    folds, after, after_unseen, weight = train_quick(library, data, version, progress, seed)
+    scale = distance_scale(version, data.vectors, embed(data.features, weight), data.labels)
+    progress.start("Regrouping your named faces with both models")
+    decision = gate.judge(data.vectors, after, data.labels, folds, seed, after_unseen=after_unseen,
+                          scales=(parent_scale(version), scale), settings=load_settings(library))
+    return Candidate("head", decision, data.summary(), scale, "closed form", folds=folds, after=after,
+                     weight=weight)

@@ -131,7 +131,7 @@ def run(library: Library, depth: str, source: Source, *, dry_run: bool, progress
         t = time.perf_counter()
         from faceorg.people.clustering import recluster
 
-        result.regrouped = recluster(library, progress, full=True).as_dict()
+        result.regrouped = recluster(library, progress).as_dict()
         result.timings["regroup"] = time.perf_counter() - t
         result.version = new.name
         result.summary.append(wording.now_using(new.name, version.name))

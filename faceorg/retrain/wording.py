@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 
 def percent(value: float) -> str:
@@ -16,6 +17,57 @@ def one_in(far: float) -> str:
 def checked_on(n_faces: int, n_people: int, rounds: int, *, yours: bool = True) -> str:
     whose = "of your people that the training did not use" if yours else "people the training did not use"
     return f"Checked on {n_faces} faces of {n_people} {whose}" + (f" ({rounds} rounds)." if rounds > 1 else ".")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _change(delta: int, one: str, many: str, more: str, fewer: str) -> str:
+    if delta == 0:
+        return f"as many {many} as before {more}"
+    return f"{_count(abs(delta), one, many)} {'more' if delta > 0 else 'fewer'} {more if delta > 0 else fewer}"
+
+
+def regrouped(before: Any, after: Any) -> str:
+    """The library check in plain words (``before`` / ``after``: :class:`GroupingCounts`)."""
+    right = after.right - before.right
+    land = (f"{_count(abs(right), 'more face', 'more faces')} now land with the right person" if right > 0 else
+            f"{_count(-right, 'face fewer lands', 'faces fewer land')} with the right person" if right < 0 else
+            "as many faces as before land with the right person")
+    mixed = after.mixed - before.mixed
+    groups = ("as many groups as before mix two people" if mixed == 0 else
+              f"{_count(abs(mixed), 'group', 'groups')} {'more' if mixed > 0 else 'fewer'} "
+              f"{'mixes' if abs(mixed) == 1 else 'mix'} two people")
+    split = after.split - before.split
+    people = ("as many people as before are split over several groups" if split == 0 else
+              f"{_count(abs(split), 'person', 'people')} {'more' if split > 0 else 'fewer'} "
+              f"{'is' if abs(split) == 1 else 'are'} split over several groups")
+    return f"Regrouping them as the app does: of your {before.faces} named faces, {land}; {groups}; {people}."
+
+
+def recognised(before: float, after: float) -> str:
+    """Verification on the held-out faces of people the model learned, in plain words."""
+    return (f"Two photos of the same person recognised as one person: {per_100(before)} in 100 before, "
+            f"{per_100(after)} after (while keeping different people apart as strictly as before).")
+
+
+def per_100(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{100 * value:.0f}"
+
+
+ACCEPTED = "it does better on your named faces and no worse on any count."
+
+
+MATCHED_WORSE = "it recognises fewer photos of your people as the same person."
+NOT_BETTER = "it is not clearly better than the current model."
+
+
+def regrouped_worse(what: list[str]) -> str:
+    words = {"right": "fewer of your named faces land with the right person",
+             "wrong": "more faces land with the wrong person", "mixed": "more groups mix two people",
+             "split": "more people are split over several groups"}
+    return "regrouping your named faces with it, " + " and ".join(words[w] for w in what) + "."
 
 
 def matched(far: float, before: float, after: float) -> str:
@@ -39,13 +91,15 @@ def too_few_to_judge(n_faces: int, n_people: int, min_faces: int, min_people: in
 
 
 def unseen_people(count: int, before: float, after: float, judgeable: bool) -> str:
-    return (f"People it never saw ({count}): matched {percent(before)} before, {percent(after)} after"
+    return (f"People it never saw ({count}): two photos of one of them recognised {per_100(before)} in 100 "
+            f"before, {per_100(after)} after"
             + ("." if judgeable else " (too few to judge by; the model was kept close to the old one "
                                      "for everyone instead)."))
 
 
 def unseen_worse(before: float, after: float) -> str:
-    return f"Current model kept: it matches people it never saw worse ({100 * (after - before):+.1f} points)."
+    return (f"Current model kept: it recognises people it never saw worse ({per_100(before)} in 100 before, "
+            f"{per_100(after)} after).")
 
 
 def stepped_back(fraction: float) -> str:
@@ -54,7 +108,8 @@ def stepped_back(fraction: float) -> str:
 
 
 def now_using(name: str, previous: str) -> str:
-    return f"Now using embedder {name} (roll back with `faceorg models use {previous}`)."
+    return (f"Now using embedder {name} (go back to {previous} with File → Go Back to the Previous Model, or "
+            "`faceorg models back`).")
 
 
 DRY_RUN = "Dry run: nothing was changed."

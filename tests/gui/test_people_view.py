@@ -364,3 +364,47 @@ def test_one_enter_takes_the_highlighted_completion_in_the_name_dialog(window, q
     when_modal(qtbot, pick)
     result.append(ask_name(window, window.ctx.names, title="Name", prompt="Who?"))
     assert result == ["Colin Powell"]
+
+
+def test_ignore_unnamed_groups_asks_once_ignores_them_and_undo_brings_them_back(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    from faceorg.store.models import Face, FaceStatus
+
+    view = window.people_view
+    blair, rumsfeld = scenario.people["blair"], scenario.people["rumsfeld"]
+    faces = {blair: face_count(library, blair), rumsfeld: face_count(library, rumsfeld)}
+    assert shown(window).count("Unnamed") == 2 and view.ignore_unnamed_action.isEnabled()
+    asked: list[str] = []
+
+    def ignore(box) -> None:  # type: ignore[no-untyped-def]
+        asked.append(box.text())
+        next(b for b in box.findChildren(QPushButton) if b.text() == "Ignore 2 Groups").click()
+
+    when_modal(qtbot, ignore)
+    view.ignore_unnamed_action.trigger()
+    wait_idle(qtbot, window)
+    assert asked and f"Ignore 2 unnamed groups ({sum(faces.values())} faces)" in asked[0]
+    qtbot.waitUntil(lambda: shown(window) == ["Colin Powell", "George W Bush"], timeout=3000)
+    with library.session() as s:
+        assert s.get(Person, blair) is None and s.get(Person, rumsfeld) is None
+        ignored = s.scalar(select(func.count()).select_from(Face).where(Face.status == FaceStatus.IGNORED))
+    assert ignored == len(scenario.ignored) + sum(faces.values())
+    assert not view.ignore_unnamed_action.isEnabled()  # nothing left to ignore
+    assert window.undo_action.text() == "&Undo Ignore 2 unnamed groups"
+    qtbot.keyClick(view.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: shown(window).count("Unnamed") == 2, timeout=3000)
+    assert face_count(library, blair) == faces[blair] and face_count(library, rumsfeld) == faces[rumsfeld]
+
+
+def test_ignore_unnamed_groups_cancelled_changes_nothing(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    view = window.people_view
+
+    def cancel(box) -> None:  # type: ignore[no-untyped-def]
+        box.reject()
+
+    when_modal(qtbot, cancel)
+    view.ignore_unnamed_action.trigger()
+    wait_idle(qtbot, window)
+    assert shown(window).count("Unnamed") == 2
+    assert not window.undo_action.isEnabled() or "Ignore" not in window.undo_action.text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from sqlalchemy import select, update
 
 from faceorg.store.models import (
@@ -187,3 +188,102 @@ def test_person_view_accepts_all_waiting_faces_in_one_action(window, qtbot, scen
     assert view.accept_all_button.isVisible()
     unnamed = open_person(window, qtbot, scenario.people["blair"])
     assert not unnamed.accept_all_button.isVisible()  # an unnamed group has nobody to confirm them as
+
+
+def powell_faces_unsorted(library, scenario: Scenario) -> list[int]:  # type: ignore[no-untyped-def]
+    """Two of Powell's faces in no group (as a grouping leaves faces it is unsure of)."""
+    from sqlalchemy import delete
+
+    with library.session() as s:
+        cover = s.get(Person, scenario.people["powell"]).cover_face_id
+    loose = [f for f in scenario.faces["powell"] if f not in (cover, scenario.auto_named)][-2:]
+    with library.transaction() as s:
+        s.execute(delete(Assignment).where(Assignment.face_id.in_(loose)))
+    return loose
+
+
+def test_unsorted_batch_yes_with_a_then_undo(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    ensure_vectors(library, scenario)
+    loose = powell_faces_unsorted(library, scenario)
+    before = decisions_snapshot(library)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "unsorted_batch" and set(loose) <= set(q.face_ids))
+    assert q.person_ids == (scenario.people["powell"],) and "may be Colin Powell" in q.text
+    card = view.question_card
+    assert {card.left[0].face_id, card.left[1].face_id} >= set(loose) - {None} or card.left[0].face_id in loose
+    assert card.right[0].face_id is not None and "in no group" in card.detail.text()
+    assert view.one_by_one_action.isVisible()
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        rows = set(s.execute(select(Assignment.person_id, Assignment.source).where(Assignment.face_id.in_(loose))))
+    assert rows == {(scenario.people["powell"], AssignmentSource.USER)}
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    assert q.id in [x.id for x in view.questions]
+
+
+def test_unsorted_batch_no_with_r_and_one_by_one(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.people.clustering import recluster
+    from faceorg.people.prompts import list_questions
+    from faceorg.store.models import FaceNotPerson
+
+    ensure_vectors(library, scenario)
+    loose = powell_faces_unsorted(library, scenario)
+    powell = scenario.people["powell"]
+    before = decisions_snapshot(library)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "unsorted_batch" and set(loose) <= set(q.face_ids))
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        refused = set(s.scalars(select(FaceNotPerson.face_id).where(FaceNotPerson.person_id == powell)))
+    assert set(q.face_ids) <= refused and q.id not in [x.id for x in view.questions]
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    # One by One: the faces wait as Powell's suggestions, shown under Faces
+    q = skip_to(view, qtbot, lambda q: q.kind == "unsorted_batch" and set(loose) <= set(q.face_ids))
+    view.one_by_one_action.trigger()
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: view.mode == "faces" and view.current() is not None, timeout=5000)
+    assert view.current().id == q.face_ids[0]
+    with library.session() as s:
+        rows = set(s.execute(select(Assignment.person_id, Assignment.source).where(Assignment.face_id.in_(loose))))
+    assert rows == {(powell, AssignmentSource.SUGGESTED)}
+    qtbot.keyClick(view, Qt.Key.Key_A)  # the first decided on its own
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.scalar(select(Assignment.source).where(Assignment.face_id == q.face_ids[0])) is AssignmentSource.USER
+    undo(window, qtbot)
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    # No again, then a full regrouping: the "no" holds and is never asked again
+    view.set_mode("questions")
+    skip_to(view, qtbot, lambda q: q.kind == "unsorted_batch" and set(loose) <= set(q.face_ids))
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    recluster(library, full=True)
+    assert all(owners(library).get(f) != powell for f in loose)
+    assert not [x for x in list_questions(library) if x.kind == "unsorted_batch" and x.person_ids == (powell,)
+                and set(x.face_ids) & set(loose)]
+
+
+def test_a_narrow_window_shows_fewer_faces_and_never_cuts_off_the_person(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    ensure_vectors(library, scenario)
+    view = open_review(window, qtbot)
+    skip_to(view, qtbot, lambda q: q.kind == "group_suggestion")
+    card = view.question_card
+    assert len(card._left_faces) == 2  # Bush's two waiting faces
+    window.resize(720, 700)
+    qtbot.waitUntil(lambda: view.card_area.viewport().width() < 560, timeout=3000)
+    QApplication.processEvents()
+    shown = [w for w in card.left if w.isVisible()]
+    assert len(shown) == 1 and card.more.text() == "and 1 more"
+    person = card.right[0]
+    right_edge = person.mapTo(view.card_area.viewport(), person.rect().topRight()).x()
+    assert person.isVisible() and right_edge <= view.card_area.viewport().width()
+    assert not view.card_area.horizontalScrollBar().isVisible()
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: len([w for w in card.left if w.isVisible()]) == min(4, len(card._left_faces)),
+                    timeout=3000)

@@ -1,0 +1,98 @@
+"""Learning as the user works (the app's side of :mod:`faceorg.jobs.learning`), and going back to the
+previous model.
+
+After every change the window publishes, a short timer asks whether enough new corrections have come
+(one count query); when they have and no other job runs, the quick depth starts as an ordinary job (progress
+and Cancel in the status bar) that runs it in a child process, so the window stays usable. The status bar
+keeps one line saying when it last ran and what it changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
+
+if TYPE_CHECKING:
+    from faceorg.gui.context import AppContext
+
+LEARNING_TITLE = "Learning from your corrections"
+GO_BACK_TITLE = "Going back to the previous model"
+CHECK_DELAY_MS = 1500  # after the last change: a burst of corrections starts one check
+
+
+def learning_job(library: Any, progress: Any) -> dict[str, Any]:
+    from faceorg.jobs.learning import learn_in_child
+
+    return learn_in_child(library.path, progress)
+
+
+def go_back_job(library: Any, progress: Any) -> Any:
+    from faceorg.retrain.install import go_back
+
+    return go_back(library, progress)
+
+
+class BackgroundLearning(QObject):
+    """Starts learning when it is due (see the module docstring); ``status`` shows the last run."""
+
+    def __init__(self, window: QMainWindow, ctx: AppContext, on_learned: Any) -> None:
+        super().__init__(window)
+        self.window, self.ctx, self.on_learned = window, ctx, on_learned
+        self.status = QLabel()
+        self.status.setObjectName("learningStatus")
+        self.runs = 0
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(CHECK_DELAY_MS)
+        self.timer.timeout.connect(self.check)
+        ctx.changed.connect(lambda _changes: self.timer.start())
+        ctx.jobs.ended.connect(self._job_ended)
+        from faceorg.jobs.learning import start_counting
+
+        start_counting(ctx.library)
+        self.show_last()
+
+    def show_last(self) -> None:
+        from faceorg.jobs.learning import last_learning
+
+        line = last_learning(self.ctx.library)
+        self.status.setText(line[:90] + ("…" if len(line) > 90 else ""))
+        self.status.setToolTip(line)
+        self.status.setVisible(bool(line))
+
+    def _job_ended(self, title: str, _outcome: str) -> None:
+        if title != LEARNING_TITLE:
+            self.timer.start()  # corrections may have come while another job ran
+
+    def check(self) -> bool:
+        """Start learning if it is due and nothing else runs; whether it started."""
+        from faceorg.jobs.learning import learning_due
+
+        if self.ctx.jobs.running or not learning_due(self.ctx.library).due:
+            return False
+        library = self.ctx.library
+        self.runs += 1
+        return self.ctx.jobs.start(LEARNING_TITLE, lambda progress: learning_job(library, progress),
+                                   on_done=self._done)
+
+    def _done(self, report: dict[str, Any]) -> None:
+        self.show_last()
+        self.window.statusBar().showMessage(self.status.toolTip(), 15000)
+        if report.get("accepted") and not report.get("dry_run"):
+            self.on_learned()  # every face was re-embedded: reload what the views show
+
+
+def confirm_go_back(window: QMainWindow, previous: str, current: str, go: Any) -> QMessageBox:
+    """Asks before going back (non-blocking); ``go()`` runs when the user says Go Back."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Go Back to the Previous Model",
+                      f"Recognise faces with the previous model ({previous}) instead of {current}?\n\n"
+                      "Every face is embedded again and the faces nobody holds are regrouped; the names, the faces "
+                      "you placed and everything else you decided stay as they are.",
+                      QMessageBox.StandardButton.Cancel, window)
+    box.setObjectName("goBackBox")
+    button = box.addButton("Go Back", QMessageBox.ButtonRole.AcceptRole)
+    box.buttonClicked.connect(lambda clicked: go() if clicked is button else None)
+    box.open()
+    return box

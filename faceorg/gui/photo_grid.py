@@ -1,0 +1,143 @@
+"""A grid of photos (square thumbnails with their dates), as fast as the face grids: a QListView over a
+list of photo records, thumbnails decoded from the photo files on the loader thread into the LRU cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QPainter, QPalette, QPen
+from PySide6.QtWidgets import QAbstractItemView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from faceorg.filenames import display_path
+from faceorg.gui.delegates import placeholder_image
+from faceorg.gui.grid import GridView
+from faceorg.gui.models import ID_ROLE
+from faceorg.gui.photo_thumbnails import PHOTO_THUMB
+from faceorg.gui.thumbnails import ThumbnailCache
+from faceorg.people.photos import PhotoItem
+
+Index = QModelIndex | QPersistentModelIndex
+
+DATE_HEIGHT = 20  # the date line under each thumbnail
+PHOTO_CELL = QSize(PHOTO_THUMB + 10, PHOTO_THUMB + DATE_HEIGHT + 8)
+
+
+def date_text(date: datetime | None) -> str:
+    return f"{date.day} {date:%b %Y}" if date is not None else ""
+
+
+class PhotosModel(QAbstractListModel):
+    """Photo records in display order; pages are appended as they arrive."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._items: list[PhotoItem] = []
+        self._row: dict[int, int] = {}
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        item = self._items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return date_text(item.date)
+        if role == ID_ROLE:
+            return item.id
+        if role == Qt.ItemDataRole.ToolTipRole:
+            when = f"{item.date:%Y-%m-%d %H:%M}" if item.date else "no date"
+            how = "taken" if item.date_taken else "file time"
+            return f"{display_path(item.path)}\n{when} ({how})"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"Photo {date_text(item.date)}"
+        return None
+
+    def set_items(self, items: list[PhotoItem]) -> None:
+        self.beginResetModel()
+        self._items = list(items)
+        self._row = {p.id: r for r, p in enumerate(self._items)}
+        self.endResetModel()
+
+    def append(self, items: list[PhotoItem]) -> None:
+        fresh = [p for p in items if p.id not in self._row]
+        if not fresh:
+            return
+        first = len(self._items)
+        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+        for r, p in enumerate(fresh, start=first):
+            self._row[p.id] = r
+        self._items.extend(fresh)
+        self.endInsertRows()
+
+    def item_at(self, row: int) -> PhotoItem:
+        return self._items[row]
+
+    def row_of(self, photo_id: int) -> int | None:
+        return self._row.get(photo_id)
+
+    @property
+    def ids(self) -> list[int]:
+        return [p.id for p in self._items]
+
+
+class PhotoDelegate(QStyledItemDelegate):
+    """A photo's square thumbnail (a placeholder while it loads) with its date below."""
+
+    def __init__(self, cache: ThumbnailCache, parent: QAbstractItemView | None = None) -> None:
+        super().__init__(parent)
+        self.cache = cache
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        return PHOTO_CELL
+
+    def paint(self, p: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        r = option.rect
+        thumb = QRect(r.left() + (r.width() - PHOTO_THUMB) // 2, r.top() + 4, PHOTO_THUMB, PHOTO_THUMB)
+        photo = cast(PhotosModel, index.model()).item_at(index.row())
+        image = self.cache.get(photo.id)
+        if image is None:
+            image = placeholder_image(PHOTO_THUMB, 4, option.palette, self.cache.dpr)
+        p.drawImage(thumb.topLeft(), image)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        hl = option.palette.color(QPalette.ColorRole.Highlight)
+        if selected:
+            fill = hl.lighter(100)
+            fill.setAlpha(70)
+            p.setPen(QPen(hl, 3))
+            p.setBrush(fill)
+            p.drawRoundedRect(QRectF(thumb).adjusted(1.5, 1.5, -1.5, -1.5), 4, 4)
+        text_rect = QRect(r.left(), thumb.bottom() + 3, r.width(), DATE_HEIGHT)
+        role = QPalette.ColorRole.Text if selected else QPalette.ColorRole.PlaceholderText
+        p.setPen(option.palette.color(role))
+        p.drawText(text_rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, date_text(photo.date))
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            p.setPen(QPen(hl, 1, Qt.PenStyle.DotLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawRoundedRect(QRectF(r).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
+        p.restore()
+
+
+class PhotoGrid(GridView):
+    """Photos as thumbnails; Enter or a double click asks to open the current photo."""
+
+    def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
+        super().__init__(parent, spacing=2)
+        self.photos = PhotosModel(self)
+        self.setModel(self.photos)
+        self.thumbs = PhotoDelegate(cache, self)
+        self.setItemDelegate(self.thumbs)
+        self.set_cell(PHOTO_CELL + QSize(4, 4))
+        self.watch(cache)
+
+    def selected_ids(self) -> list[int]:
+        return [self.photos.item_at(r).id for r in self.selected_rows()]
+
+    def current_item(self) -> PhotoItem | None:
+        index = self.currentIndex()
+        return self.photos.item_at(index.row()) if index.isValid() else None
