@@ -4,7 +4,7 @@ Exact HDBSCAN needs the minimum spanning tree of the complete mutual-reachabilit
 O(n^2) distance evaluations in a slow loop (50k faces: 643 s). Here:
 
 1. the k nearest neighbours of every face come from blocked matrix products (``knn_exact.py``): exact, or from
-   40,000 faces on, approximate (``knn_ivf.py``: nearby k-means cells only; ~97% of neighbours, same
+   40,000 faces on, approximate (``knn_ivf.py``: nearby k-means cells only; ~95% of neighbours, same
    clusters in practice);
 2. each face's core distance is the distance to its ``min_samples``-th neighbour (as hdbscan defines it);
 3. the mutual-reachability weight ``max(core[a], core[b], |a - b|)`` is put on every k-NN edge;
@@ -35,10 +35,10 @@ from faceorg.cluster.constraints import ConstraintReport, Constraints, apply_con
 from faceorg.cluster.hdbscan_adapter import flat_clusters, leaf_clusters
 from faceorg.cluster.knn import KnnGraph, blas_single_thread
 from faceorg.cluster.knn_exact import knn_exact
-from faceorg.cluster.knn_ivf import knn_approximate
+from faceorg.cluster.knn_ivf import IvfIndex, ivf_settings
 from faceorg.cluster.params import ClusterParams
 from faceorg.cluster.reachability import cheapest_edges_between_groups
-from faceorg.cluster.recall_pass import RecallReport, RecallSettings, recall_pass
+from faceorg.cluster.recall_pass import RecallReport, RecallSettings, group_members, recall_pass
 from faceorg.cluster.refine import refine_strays
 from faceorg.cluster.spanning_tree import core_distances, mutual_reachability_mst, single_linkage_tree
 from faceorg.vectors import upper_pair_distances
@@ -95,8 +95,7 @@ def split_spread_groups(vectors: np.ndarray, labels: np.ndarray, strengths: np.n
     levels at most. Labels of untouched groups are kept; new groups get labels after the largest."""
     labels, strengths = labels.copy(), strengths.copy()
     next_label = int(labels.max()) + 1 if len(labels) else 0
-    for group in np.unique(labels[labels >= 0]):
-        members = np.flatnonzero(labels == group)
+    for members in group_members(labels).values():
         if len(members) < 2 * params.min_cluster_size or group_spread(vectors, members) <= params.max_spread:
             continue
         if depth >= MAX_SPLIT_DEPTH:
@@ -164,17 +163,22 @@ def _cluster(
         if graph is not None and graph.indices.shape[0] != n:
             raise ValueError("the k-NN graph does not match the vectors")
         knn_method = "given"
+        approximate = params.knn_method == "approximate" or (
+            params.knn_method == "auto" and n >= params.approximate_from
+        )
+        # Large libraries: one inverted file serves the neighbours, the joining of pieces and the recall pass.
+        shape = ivf_settings(n)
+        index = (IvfIndex(x, shape.cell_size, shape.neighbour_cells)
+                 if approximate and n // shape.cell_size >= 2 * shape.probes else None)
         if graph is None or graph.k < min_samples:
-            approximate = params.knn_method == "approximate" or (
-                params.knn_method == "auto" and n >= params.approximate_from
-            )
             knn_method = "approximate" if approximate else "exact"
-            graph = (knn_approximate if approximate else knn_exact)(x, min(k, n - 1))
+            graph = (index.knn_graph(min(k, n - 1), shape.probes) if index is not None
+                     else knn_exact(x, min(k, n - 1)))
         timings["knn"] = time.perf_counter() - start
 
         start = time.perf_counter()
         core = core_distances(graph, min_samples)
-        edges, joins, pieces = mutual_reachability_mst(x, graph, core)
+        edges, joins, pieces = mutual_reachability_mst(x, graph, core, index=index)
         timings["mst"] = time.perf_counter() - start
 
         if params.bridge_partners > 0:
@@ -182,7 +186,7 @@ def _cluster(
             leaves = leaf_clusters(single_linkage_tree(edges), params.min_cluster_size)
             bridge_a, bridge_b = cheapest_edges_between_groups(x, leaves, core, params.bridge_partners)
             extra = (np.concatenate([joins[0], bridge_a]), np.concatenate([joins[1], bridge_b]))
-            edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra)
+            edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra, index=index)
             timings["bridges"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -210,7 +214,7 @@ def _cluster(
 
         if params.recall_pass:
             start = time.perf_counter()
-            base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints)
+            base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints, index)
             timings["recall"] = time.perf_counter() - start
 
     labels, final_strengths, report = base, strengths, None
@@ -244,7 +248,7 @@ def recall_settings(params: ClusterParams) -> RecallSettings:
 
 
 def _recall(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph: KnnGraph, params: ClusterParams,
-            constraints: Constraints | None) -> tuple[np.ndarray, np.ndarray, RecallReport]:
+            constraints: Constraints | None, index: IvfIndex | None) -> tuple[np.ndarray, np.ndarray, RecallReport]:
     c = constraints or Constraints()
     return recall_pass(x, labels, strengths, graph, recall_settings(params), photo=c.groups, fixed=c.fixed,
-                       cannot_link=c.cannot_link, forbidden=c.forbidden)
+                       cannot_link=c.cannot_link, forbidden=c.forbidden, index=index)

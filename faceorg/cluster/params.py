@@ -60,7 +60,7 @@ class ClusterParams:
         small degraded faces (3 groups, BCubed F 0.17; median pair distance in the giant group 0.51,
         while the 294 groups of a run with slightly different embeddings stayed at or below 0.43).
     knn_method: how neighbours are found: "exact" (every pair compared), "approximate" (only faces in nearby
-        k-means cells, about 2x less work at 100k faces, ~97% of neighbours found, same clusters in
+        k-means cells, about 2x less work at 100k faces, ~95% of neighbours found, same clusters in
         practice), or "auto": exact below ``approximate_from`` faces, approximate from there on.
     recall_pass: after grouping, join groups that are one person and attach unsorted faces, on strong
         evidence only (``recall_pass.py``; off here, on in ``default_params``). Its distances:

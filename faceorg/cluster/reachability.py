@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from faceorg.cluster.knn import worker_count
+from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.vectors import distance_from_similarity, l2_normalize
 
 
@@ -23,13 +24,22 @@ def nearest_other_component(
     rows: np.ndarray,
     max_elements: int = 1 << 22,
     threads: int | None = None,
+    index: IvfIndex | None = None,
+    probes: int = 16,
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each face in ``rows``, the face in a *different* component at the smallest mutual-reachability
     distance ``max(core[a], core[b], |a - b|)``: returns (partner index, that distance) per row.
 
+    With an ``index`` of the vectors (large libraries), each row looks only in its ``probes`` nearest cells
+    (partner -1, distance inf where none held another component's face), and only the rows of components
+    where no row found one are searched exactly: every component still gets its cheapest edge found among
+    its faces' neighbourhoods, so Boruvka rounds still join all components, at a cost linear in the faces.
+
     Exact, by blocked matrix products against all faces, in similarity space: max(|a - b|, core[b]) is
     smallest where min(a.b, 1 - core[b]^2 / 2) is largest. Columns are ordered by component, so a block of
     rows from one component masks its own component as one slice."""
+    if index is not None:
+        return _nearest_other_component_ivf(index, component, core, rows, probes, max_elements, threads)
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
     col_order = np.argsort(component, kind="stable")
@@ -60,6 +70,24 @@ def nearest_other_component(
 
     with ThreadPoolExecutor(max_workers=worker_count(threads)) as pool:
         list(pool.map(search, jobs))
+    return partner, best
+
+
+def _nearest_other_component_ivf(index: IvfIndex, component: np.ndarray, core: np.ndarray, rows: np.ndarray,
+                                 probes: int, max_elements: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nearest_other_component` in each row's nearest cells; exactly for components that found none."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cap = (1.0 - core ** 2 / 2.0).astype(np.float32)
+    ids, sims = index.search(rows, 1, probes, cap=cap, group=component)
+    partner = ids[:, 0].copy()
+    best = np.full(len(rows), np.inf)
+    found = partner >= 0
+    best[found] = np.maximum(distance_from_similarity(sims[found, 0].astype(np.float64)), core[rows[found]])
+    lacking = np.setdiff1d(np.unique(component[rows]), np.unique(component[rows[found]]))
+    retry = np.flatnonzero(np.isin(component[rows], lacking))
+    if len(retry):
+        partner[retry], best[retry] = nearest_other_component(index.x, component, core, rows[retry],
+                                                              max_elements=max_elements, threads=threads)
     return partner, best
 
 

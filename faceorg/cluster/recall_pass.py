@@ -31,9 +31,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceorg.cluster.knn import KnnGraph
+from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.vectors import distance_from_similarity
 
 BLOCK = 256  # unsorted faces compared with every grouped face at once
+INDEX_BLOCK = 32768  # unsorted faces searched at once with an index
+INDEX_PROBES = 16  # cells searched per unsorted face where an index of the faces is given (large libraries)
+
+
+def group_members(labels: np.ndarray) -> dict[int, np.ndarray]:
+    """Faces of each group (label >= 0), ascending; one sort, not one scan of all faces per group."""
+    faces = np.flatnonzero(labels >= 0)
+    faces = faces[np.argsort(labels[faces], kind="stable")]
+    groups, starts = np.unique(labels[faces], return_index=True)
+    return {int(g): part for g, part in zip(groups.tolist(), np.split(faces, starts[1:]))}
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ def join_groups(x: np.ndarray, labels: np.ndarray, graph: KnnGraph, settings: Re
     rows, cols = rows[ok], cols[ok]
     ok = (out[cols] >= 0) & (out[rows] != out[cols])
     pairs = np.unique(np.sort(np.stack([out[rows[ok]], out[cols[ok]]], axis=1), axis=1), axis=0)
-    members = {int(g): np.flatnonzero(out == g) for g in np.unique(out[out >= 0])}
+    members = group_members(out)
     candidates = []
     for g, h in pairs.tolist():
         close, spread = _linkage(x, members[g], members[h], settings.linkage_pairs)
@@ -200,13 +211,44 @@ def _may_attach(labels: np.ndarray, graph: KnnGraph, distance: float) -> np.ndar
     return near_grouped | (dist[:, -1] <= distance) if idx.shape[1] else np.ones(len(labels), bool)
 
 
+def _nearest_grouped(x: np.ndarray, block: np.ndarray, grouped: np.ndarray, pool: int,
+                     index: IvfIndex | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``pool`` nearest grouped faces of each face in ``block``: (faces [b, p], distances [b, p] ascending,
+    ceiling [b]: the farthest pooled distance, inf when the pool holds every grouped face). Exact, or with
+    ``index`` in each face's nearest cells (rows whose cells held fewer than ``pool`` grouped faces: exact)."""
+    if index is not None:
+        allowed = np.zeros(len(x), bool)
+        allowed[grouped] = True
+        near, sims = index.search(block, pool, INDEX_PROBES, allowed=allowed)
+        full = (near >= 0).all(axis=1)
+        if full.all():
+            dist = distance_from_similarity(sims)
+            return near, dist, dist[:, -1]
+        near_rest, dist_rest, ceiling_rest = _nearest_grouped(x, block[~full], grouped, pool, None)
+        dist = distance_from_similarity(np.where(near >= 0, sims, 0.0))
+        near[~full], dist[~full] = near_rest, dist_rest
+        ceiling = dist[:, -1].copy()
+        ceiling[~full] = ceiling_rest
+        return near, dist, ceiling
+    sim = x[block] @ x[grouped].T
+    near = (np.argpartition(-sim, pool - 1, axis=1)[:, :pool] if pool < len(grouped)
+            else np.tile(np.arange(len(grouped)), (len(block), 1)))
+    dist = distance_from_similarity(np.take_along_axis(sim, near, axis=1))
+    order = np.argsort(dist, axis=1)
+    dist, near = np.take_along_axis(dist, order, axis=1), np.take_along_axis(near, order, axis=1)
+    ceiling = dist[:, -1] if pool < len(grouped) else np.full(len(block), np.inf)
+    return grouped[near], dist, ceiling
+
+
 def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings, rules: _Rules,
-                    report: RecallReport, graph: KnnGraph | None = None) -> np.ndarray:
+                    report: RecallReport, graph: KnnGraph | None = None, index: IvfIndex | None = None) -> np.ndarray:
     """Give unsorted faces the group their nearest faces clearly point to (a ratio test).
 
     Distances are taken to the groups as they were before the pass (faces attached here do not pull others
     after them); the rules are checked against the groups as they grow, in face order. ``graph`` (the k-NN
-    graph) only spares the search for faces that have no grouped face near enough."""
+    graph) only spares the search for faces that have no grouped face near enough. ``index`` (an inverted
+    file of ``x``, for large libraries) finds each face's nearest grouped faces in its nearest cells instead
+    of comparing it with every grouped face."""
     out = labels.copy()
     grouped = np.flatnonzero(labels >= 0)
     may_attach = (labels < 0) & (rules.fixed < 0)
@@ -217,18 +259,12 @@ def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings,
         return out
     pool = min(settings.pool, len(grouped))
     size = np.bincount(labels[grouped])
-    members = {int(g): np.flatnonzero(labels == g) for g in np.unique(labels[grouped])}
-    xg = x[grouped]
-    for start in range(0, len(lonely), BLOCK):
-        block = lonely[start:start + BLOCK]
-        sim = x[block] @ xg.T
-        near = (np.argpartition(-sim, pool - 1, axis=1)[:, :pool] if pool < len(grouped)
-                else np.tile(np.arange(len(grouped)), (len(block), 1)))
-        dist = distance_from_similarity(np.take_along_axis(sim, near, axis=1))
-        order = np.argsort(dist, axis=1)
-        dist, near = np.take_along_axis(dist, order, axis=1), np.take_along_axis(near, order, axis=1)
-        ceiling = dist[:, -1] if pool < len(grouped) else np.full(len(block), np.inf)
-        best, best_d, runner = group_scores(dist, labels[grouped[near]], size, settings.nearest, ceiling)
+    members = group_members(labels)
+    step = INDEX_BLOCK if index is not None else BLOCK
+    for start in range(0, len(lonely), step):
+        block = lonely[start:start + step]
+        near, dist, ceiling = _nearest_grouped(x, block, grouped, pool, index)
+        best, best_d, runner = group_scores(dist, labels[near], size, settings.nearest, ceiling)
         for r in np.flatnonzero((best_d <= settings.attach_distance) & (runner >= settings.ratio * best_d)):
             face, group = int(block[r]), int(best[r])
             if rules.forbidden.get(face) and any(p in rules.forbidden[face] for p in
@@ -245,7 +281,7 @@ def attach_unsorted(x: np.ndarray, labels: np.ndarray, settings: RecallSettings,
 def recall_pass(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph: KnnGraph,
                 settings: RecallSettings, *, photo: np.ndarray | None = None, fixed: np.ndarray | None = None,
                 cannot_link: Sequence[tuple[int, int]] = (), forbidden: Sequence[tuple[int, int]] = (),
-                ) -> tuple[np.ndarray, np.ndarray, RecallReport]:
+                index: IvfIndex | None = None) -> tuple[np.ndarray, np.ndarray, RecallReport]:
     """Join groups, then attach unsorted faces; returns new labels, strengths and what was done.
 
     Faces attached get strength 0.25 (weak members, shown first where faces are checked); faces of joined
@@ -254,7 +290,8 @@ def recall_pass(x: np.ndarray, labels: np.ndarray, strengths: np.ndarray, graph:
     report = RecallReport()
     rules = _rules(len(x), photo, fixed, cannot_link, forbidden)
     joined = join_groups(x, labels, graph, settings, rules, report) if settings.join_distance > 0 else labels
-    attached = attach_unsorted(x, joined, settings, rules, report, graph) if settings.attach_distance > 0 else joined
+    attached = (attach_unsorted(x, joined, settings, rules, report, graph, index) if settings.attach_distance > 0
+                else joined)
     out_strength = strengths.astype(np.float64).copy()
     new = (joined < 0) & (attached >= 0)
     if new.any():

@@ -13,6 +13,7 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from faceorg.cluster.knn import KnnGraph, pair_distances
+from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.cluster.reachability import nearest_other_component
 
 # scipy's sparse graphs drop zero entries; zero weights (duplicate photos) are stored as this and restored.
@@ -48,16 +49,18 @@ def _graph_matrix(graph: KnnGraph, core: np.ndarray, extra_a: np.ndarray, extra_
     return (knn + extra).tocsr()
 
 
-def _join_pieces(vectors: np.ndarray, matrix: csr_matrix, core: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Boruvka rounds over the graph's connected pieces: each piece but the largest adds its exact cheapest
-    mutual-reachability edge to another piece, until one piece remains. Returns (a, b, pieces before)."""
+def _join_pieces(vectors: np.ndarray, matrix: csr_matrix, core: np.ndarray,
+                 index: IvfIndex | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Boruvka rounds over the graph's connected pieces: each piece but the largest adds its cheapest
+    mutual-reachability edge to another piece (exact, or with ``index`` among its faces' nearest cells),
+    until one piece remains. Returns (a, b, pieces before)."""
     n_pieces, piece = connected_components(matrix, directed=False)
     initial = int(n_pieces)
     found_a: list[np.ndarray] = [np.empty(0, np.int64)]
     found_b: list[np.ndarray] = [np.empty(0, np.int64)]
     while n_pieces > 1:
         search = np.flatnonzero(piece != np.argmax(np.bincount(piece)))
-        partner, best = nearest_other_component(vectors, piece, core, search)
+        partner, best = nearest_other_component(vectors, piece, core, search, index=index)
         order = np.lexsort((best, piece[search]))  # by piece, cheapest first
         first = order[np.unique(piece[search][order], return_index=True)[1]]
         a, b = search[first], partner[first]
@@ -70,10 +73,11 @@ def _join_pieces(vectors: np.ndarray, matrix: csr_matrix, core: np.ndarray) -> t
 
 
 def mutual_reachability_mst(
-    vectors: np.ndarray, graph: KnnGraph, core: np.ndarray, extra: tuple[np.ndarray, np.ndarray] | None = None
+    vectors: np.ndarray, graph: KnnGraph, core: np.ndarray, extra: tuple[np.ndarray, np.ndarray] | None = None,
+    index: IvfIndex | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], int]:
     """Minimum spanning tree of the mutual-reachability graph on the k-NN edges plus ``extra`` edges (a, b);
-    pieces of a disconnected graph are joined first (``_join_pieces``).
+    pieces of a disconnected graph are joined first (``_join_pieces``; with ``index``, large libraries).
 
     Returns ([n-1, 3] float64 rows (a, b, weight) sorted by weight, the extra edges actually used including
     the joining ones, the number of pieces before joining)."""
@@ -84,7 +88,7 @@ def mutual_reachability_mst(
         return _graph_matrix(graph, core, a, b, w)
 
     matrix = build(extra_a, extra_b)
-    join_a, join_b, pieces = _join_pieces(vectors, matrix, core)
+    join_a, join_b, pieces = _join_pieces(vectors, matrix, core, index)
     if len(join_a):
         extra_a, extra_b = np.concatenate([extra_a, join_a]), np.concatenate([extra_b, join_b])
         matrix = build(extra_a, extra_b)
