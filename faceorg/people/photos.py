@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, String, func, select, tuple_
+from sqlalchemy.ext.compiler import compiles
 
 from faceorg.errors import FaceorgError
 from faceorg.store.db import Library
@@ -47,10 +48,30 @@ class PhotoPage:
     next_after: Cursor | None
 
 
-def date_key() -> ColumnElement[str]:
-    """The photo's date as SQLite text ``YYYY-MM-DD HH:MM:SS``: taken, else the file's time (local)."""
+class _PhotoDate(ColumnElement[str]):
+    """The photo's date as text ``YYYY-MM-DD HH:MM:SS``: taken, else the file's time (local); compiled per
+    database below."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_PhotoDate, "sqlite")
+def _photo_date_sqlite(element: _PhotoDate, compiler: Any, **kw: Any) -> str:
     filed = func.datetime(Photo.mtime_ns.op("/")(1_000_000_000), "unixepoch", "localtime")
-    return func.coalesce(func.datetime(Photo.taken_at), filed)
+    return compiler.process(func.coalesce(func.datetime(Photo.taken_at), filed), **kw)
+
+
+@compiles(_PhotoDate, "postgresql")
+def _photo_date_postgresql(element: _PhotoDate, compiler: Any, **kw: Any) -> str:
+    text_form = "YYYY-MM-DD HH24:MI:SS"
+    filed = func.to_char(func.to_timestamp(Photo.mtime_ns / 1_000_000_000.0), text_form)  # session time zone
+    return compiler.process(func.coalesce(func.to_char(Photo.taken_at, text_form), filed), **kw)
+
+
+def date_key() -> ColumnElement[str]:
+    """The photo's date as text ``YYYY-MM-DD HH:MM:SS``: taken, else the file's time (local)."""
+    return _PhotoDate()
 
 
 def _with(person_id: int) -> Select[int]:
