@@ -292,7 +292,7 @@ class PromptAnswer(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # same_person | group_suggestion | split
-    answer: Mapped[str] = mapped_column(String(8))  # yes | no | skip
+    answer: Mapped[str] = mapped_column(String(16))  # yes | no | skip | one-by-one
     face_a: Mapped[int | None] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), index=True)
     face_b: Mapped[int | None] = mapped_column(ForeignKey("faces.id", ondelete="CASCADE"), index=True)
     faces: Mapped[list[int] | None] = mapped_column(JSON)  # a split's odd faces

@@ -115,6 +115,9 @@ def window(qtbot, library: Library, qsettings: QSettings):  # type: ignore[no-un
         c = win.ctx
         print("DEBUG", win.people_view.loaded, win.review_view.loaded, c.queries.idle, c.ops.idle, c.jobs.idle,
               c.thumbs.idle, c.card_thumbs.idle, c.large_thumbs.idle, c.photo_thumbs.idle, flush=True)
+        import faulthandler
+        import sys
+        faulthandler.dump_traceback(sys.stdout, all_threads=True)
         raise
     yield win
     win.close()
@@ -128,6 +131,9 @@ def wait_idle(qtbot, win) -> None:  # type: ignore[no-untyped-def]
         c = win.ctx
         print("DEBUGIDLE", c.queries.idle, c.ops.idle, c.jobs.idle, c.thumbs.idle, c.card_thumbs.idle,
               c.large_thumbs.idle, c.photo_thumbs.idle, getattr(c.jobs, "running", None), flush=True)
+        import faulthandler
+        import sys
+        faulthandler.dump_traceback(sys.stdout, all_threads=True)
         raise
     QApplication.processEvents()
     try:
@@ -136,6 +142,9 @@ def wait_idle(qtbot, win) -> None:  # type: ignore[no-untyped-def]
         c = win.ctx
         print("DEBUGIDLE", c.queries.idle, c.ops.idle, c.jobs.idle, c.thumbs.idle, c.card_thumbs.idle,
               c.large_thumbs.idle, c.photo_thumbs.idle, getattr(c.jobs, "running", None), flush=True)
+        import faulthandler
+        import sys
+        faulthandler.dump_traceback(sys.stdout, all_threads=True)
         raise
 
 
@@ -153,3 +162,4 @@ def when_modal(qtbot, handle: Callable[[QWidget], None], timeout_ms: int = 5000)
             QTimer.singleShot(20, poll)
 
     QTimer.singleShot(0, poll)
+
