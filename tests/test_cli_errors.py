@@ -31,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 @event.listens_for(Engine, "connect")
 def no_room(conn, _record):
+    conn.execute("VACUUM")  # no free pages left inside the file (a migration that copies a table leaves some)
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count={pages}")
 
