@@ -109,43 +109,34 @@ def window(qtbot, library: Library, qsettings: QSettings):  # type: ignore[no-un
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
-    try:
-        qtbot.waitUntil(lambda: win.people_view.loaded and win.review_view.loaded and win.ctx.idle, timeout=WAIT_MS)
-    except Exception:
-        c = win.ctx
-        print("DEBUG", win.people_view.loaded, win.review_view.loaded, c.queries.idle, c.ops.idle, c.jobs.idle,
-              c.thumbs.idle, c.card_thumbs.idle, c.large_thumbs.idle, c.photo_thumbs.idle, flush=True)
-        import faulthandler
-        import sys
-        faulthandler.dump_traceback(sys.stdout, all_threads=True)
-        raise
+    wait_for(qtbot, win, lambda: win.people_view.loaded and win.review_view.loaded and win.ctx.idle)
     yield win
     win.close()
 
 
+def wait_for(qtbot, win, condition: Callable[[], bool]) -> None:  # type: ignore[no-untyped-def]
+    """Wait for ``condition``; on a timeout, say which part of the window was still busy and where threads stood."""
+    try:
+        qtbot.waitUntil(condition, timeout=WAIT_MS)
+    except Exception:
+        import faulthandler
+        import sys
+
+        c = win.ctx
+        busy = {"people view loaded": win.people_view.loaded, "review view loaded": win.review_view.loaded,
+                "queries": c.queries.idle, "operations": c.ops.idle, "jobs": c.jobs.idle, "thumbs": c.thumbs.idle,
+                "card thumbs": c.card_thumbs.idle, "large thumbs": c.large_thumbs.idle,
+                "photo thumbs": c.photo_thumbs.idle}
+        print("still busy:", [name for name, done in busy.items() if not done], flush=True)
+        faulthandler.dump_traceback(sys.stdout, all_threads=True)
+        raise
+
+
 def wait_idle(qtbot, win) -> None:  # type: ignore[no-untyped-def]
     """Wait until every task, operation, job and thumbnail load has finished and been handed back."""
-    try:
-        qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
-    except Exception:
-        c = win.ctx
-        print("DEBUGIDLE", c.queries.idle, c.ops.idle, c.jobs.idle, c.thumbs.idle, c.card_thumbs.idle,
-              c.large_thumbs.idle, c.photo_thumbs.idle, getattr(c.jobs, "running", None), flush=True)
-        import faulthandler
-        import sys
-        faulthandler.dump_traceback(sys.stdout, all_threads=True)
-        raise
+    wait_for(qtbot, win, lambda: win.ctx.idle)
     QApplication.processEvents()
-    try:
-        qtbot.waitUntil(lambda: win.ctx.idle, timeout=WAIT_MS)
-    except Exception:
-        c = win.ctx
-        print("DEBUGIDLE", c.queries.idle, c.ops.idle, c.jobs.idle, c.thumbs.idle, c.card_thumbs.idle,
-              c.large_thumbs.idle, c.photo_thumbs.idle, getattr(c.jobs, "running", None), flush=True)
-        import faulthandler
-        import sys
-        faulthandler.dump_traceback(sys.stdout, all_threads=True)
-        raise
+    wait_for(qtbot, win, lambda: win.ctx.idle)
 
 
 def when_modal(qtbot, handle: Callable[[QWidget], None], timeout_ms: int = 5000) -> None:  # type: ignore[no-untyped-def]
