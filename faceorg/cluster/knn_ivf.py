@@ -28,9 +28,9 @@ from faceorg.vectors import l2_normalize
 ASSIGN_BLOCK = 4096
 MAX_BLOCK_ELEMENTS = 1 << 20  # similarities computed at once per thread (4 MB, its sort indices 8 MB)
 QUERY_PARTS = 4  # queries split into at least this many parts, one thread each at a time
-QUERY_CHUNK = 131072  # queries searched together (their pairs with probed cells sorted by cell: int32)
-PROBE_BLOCK = 512
-MERGE_BATCH = 1 << 21  # candidates merged into a search's running k best at once (about 40 MB)  # rows whose probes are chosen at once (their cells' neighbour centres: 512 x 64 x d floats)
+QUERY_CHUNK = 1 << 18  # queries searched together (each part visits every cell it probes: fewer, larger parts)
+PROBE_BLOCK = 512  # rows whose probes are chosen at once (their cells' neighbour centres: 512 x 64 x d floats)
+MERGE_BATCH = 1 << 21  # candidates merged into a search's running k best at once (about 40 MB)
 
 
 def _nearest_centre(x: np.ndarray, centres: np.ndarray, pool: ThreadPoolExecutor) -> np.ndarray:

@@ -16,6 +16,8 @@ from faceorg.cluster.knn import worker_count
 from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.vectors import distance_from_similarity, l2_normalize
 
+SMALL_GROUPS = 32  # small groups whose cheapest edges to their partners are searched in one product
+
 
 def nearest_other_component(
     vectors: np.ndarray,
@@ -92,14 +94,19 @@ def _nearest_other_component_ivf(index: IvfIndex, component: np.ndarray, core: n
 
 
 def _cheapest_to_each(
-    x: np.ndarray, core: np.ndarray, a_faces: np.ndarray, partner_faces: list[np.ndarray]
+    x: np.ndarray, core: np.ndarray, a_faces: np.ndarray, partner_faces: list[np.ndarray],
+    foreign: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The cheapest mutual-reachability edge from ``a_faces`` to each partner's faces: (a ends, b ends)."""
+    """The cheapest mutual-reachability edge from ``a_faces`` to each partner's faces: (a ends, b ends).
+
+    ``foreign`` [len(a_faces), all partner faces]: pairs left out (several groups searched at once)."""
     b_faces = np.concatenate(partner_faces)
     sims = x[a_faces] @ x[b_faces].T
     mr = distance_from_similarity(sims, dtype=np.float32)
     np.maximum(mr, core[a_faces, None], out=mr)
     np.maximum(mr, core[None, b_faces], out=mr)
+    if foreign is not None:
+        mr[foreign] = np.inf
     best_row = mr.argmin(axis=0)
     best = mr[best_row, np.arange(len(b_faces))]
     lengths = np.array([len(f) for f in partner_faces])
@@ -147,8 +154,12 @@ def cheapest_edges_between_groups(
     first_end = np.append(first_at[1:], len(pairs))
     out_a = np.empty(len(pairs), dtype=np.int64)
     out_b = np.empty(len(pairs), dtype=np.int64)
-    for g, lo, hi in zip(firsts, first_at, first_end):
-        a_faces = member_order[starts[g]:starts[g] + sizes[g]]
+
+    def faces_of(group: int) -> np.ndarray:
+        return member_order[starts[group]:starts[group] + sizes[group]]
+
+    def one_group(g: int, lo: int, hi: int) -> None:
+        a_faces = faces_of(g)
         chunk_start = lo
         while chunk_start < hi:
             # As many partners as fit in one block of about max_elements similarities.
@@ -160,7 +171,35 @@ def cheapest_edges_between_groups(
                 chunk_end += 1
             partners = pairs[chunk_start:chunk_end, 1]
             out_a[chunk_start:chunk_end], out_b[chunk_start:chunk_end] = _cheapest_to_each(
-                x, core, a_faces, [member_order[starts[p]:starts[p] + sizes[p]] for p in partners]
+                x, core, a_faces, [faces_of(p) for p in partners.tolist()]
             )
             chunk_start = chunk_end
+
+    def small_groups(batch: list[tuple[int, int, int]]) -> None:
+        """Several small groups with their partners in one product; pairs of different groups masked."""
+        a_faces = np.concatenate([faces_of(g) for g, _, _ in batch])
+        row_owner = np.repeat(np.arange(len(batch)), [sizes[g] for g, _, _ in batch])
+        slots = np.concatenate([np.arange(lo, hi) for _, lo, hi in batch])
+        partners = pairs[slots, 1]
+        partner_faces = [faces_of(p) for p in partners.tolist()]
+        col_owner = np.repeat(np.repeat(np.arange(len(batch)), [hi - lo for _, lo, hi in batch]), sizes[partners])
+        a, b = _cheapest_to_each(x, core, a_faces, partner_faces, foreign=row_owner[:, None] != col_owner[None, :])
+        out_a[slots], out_b[slots] = a, b
+
+    # A Python step per group cost more than its arithmetic (1M faces: ~100k groups): small groups go in
+    # batches of up to SMALL_GROUPS whose product stays within a quarter of max_elements.
+    batch: list[tuple[int, int, int]] = []
+    rows = cols = 0
+    for g, lo, hi in zip(firsts.tolist(), first_at.tolist(), first_end.tolist()):
+        a_size, b_size = int(sizes[g]), int(sizes[pairs[lo:hi, 1]].sum())
+        if a_size * b_size > max_elements // 4:
+            one_group(g, lo, hi)
+            continue
+        if batch and (len(batch) >= SMALL_GROUPS or (rows + a_size) * (cols + b_size) > max_elements // 4):
+            small_groups(batch)
+            batch, rows, cols = [], 0, 0
+        batch.append((g, lo, hi))
+        rows, cols = rows + a_size, cols + b_size
+    if batch:
+        small_groups(batch)
     return out_a, out_b
