@@ -48,7 +48,15 @@ def test_nearest_other_component_with_an_index_finds_an_edge_for_every_component
     index, cells = _every_cell(x, 100)
     partner, best = nearest_other_component(x, component, core, rows, index=index, probes=cells)
     exact_partner, exact_best = nearest_other_component(x, component, core, rows)
-    np.testing.assert_allclose(best, exact_best, atol=2e-3)
+    searched = partner >= 0
+    np.testing.assert_allclose(best[searched], exact_best[searched], atol=2e-3)
+    # Rows left out cannot beat their component's cheapest edge (their core distance is above it), and each
+    # component's cheapest edge is the exact one.
+    comps = component[rows]
+    for c in np.unique(comps):
+        np.testing.assert_allclose(best[comps == c].min(), exact_best[comps == c].min(), atol=2e-3)
+        assert (core[rows[(comps == c) & ~searched]] > best[comps == c].min()).all()
+    assert 0 < np.count_nonzero(~searched) < len(rows)
     # Few probes: rows may miss, but every component still gets its cheapest edge among what was found.
     partner, best = nearest_other_component(x, component, core, rows, index=index, probes=1)
     found = partner >= 0

@@ -16,6 +16,7 @@ from faceorg.cluster.knn import worker_count
 from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.vectors import distance_from_similarity, l2_normalize
 
+SEED_ROWS = 4  # rows of each component searched first when joining with an index (smallest core distances)
 SMALL_GROUPS = 32  # small groups whose cheapest edges to their partners are searched in one product
 
 
@@ -33,9 +34,10 @@ def nearest_other_component(
     distance ``max(core[a], core[b], |a - b|)``: returns (partner index, that distance) per row.
 
     With an ``index`` of the vectors (large libraries), each row looks only in its ``probes`` nearest cells
-    (partner -1, distance inf where none held another component's face), and only the rows of components
-    where no row found one are searched exactly: every component still gets its cheapest edge found among
-    its faces' neighbourhoods, so Boruvka rounds still join all components, at a cost linear in the faces.
+    (partner -1, distance inf where none held another component's face, or where the row's core distance
+    shows it cannot beat its component's cheapest edge), and only the rows of components where no row found
+    one are searched exactly: every component still gets its cheapest edge found among its faces'
+    neighbourhoods, so Boruvka rounds still join all components, at a cost linear in the faces.
 
     Exact, by blocked matrix products against all faces, in similarity space: max(|a - b|, core[b]) is
     smallest where min(a.b, 1 - core[b]^2 / 2) is largest. Columns are ordered by component, so a block of
@@ -77,16 +79,34 @@ def nearest_other_component(
 
 def _nearest_other_component_ivf(index: IvfIndex, component: np.ndarray, core: np.ndarray, rows: np.ndarray,
                                  probes: int, max_elements: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`nearest_other_component` in each row's nearest cells; exactly for components that found none."""
+    """:func:`nearest_other_component` in each row's nearest cells; exactly for components that found none.
+
+    First the ``SEED_ROWS`` rows of each component with the smallest core distances; then only rows whose core
+    distance is within their component's cheapest edge found so far (a row's edges weigh at least its core
+    distance, so the others cannot beat it: they are left at partner -1, distance inf)."""
     rows = np.asarray(rows, dtype=np.int64)
     cap = (1.0 - core ** 2 / 2.0).astype(np.float32)
-    ids, sims = index.search(rows, 1, probes, cap=cap, group=component)
-    partner = ids[:, 0].copy()
+    partner = np.full(len(rows), -1, dtype=np.int64)
     best = np.full(len(rows), np.inf)
-    found = partner >= 0
-    best[found] = np.maximum(distance_from_similarity(sims[found, 0].astype(np.float64)), core[rows[found]])
-    lacking = np.setdiff1d(np.unique(component[rows]), np.unique(component[rows[found]]))
-    retry = np.flatnonzero(np.isin(component[rows], lacking))
+
+    def search(positions: np.ndarray) -> None:
+        ids, sims = index.search(rows[positions], 1, probes, cap=cap, group=component)
+        found = ids[:, 0] >= 0
+        partner[positions[found]] = ids[found, 0]
+        best[positions[found]] = np.maximum(distance_from_similarity(sims[found, 0].astype(np.float64)),
+                                            core[rows[positions[found]]])
+
+    comps, comp = np.unique(component[rows], return_inverse=True)
+    by = np.lexsort((core[rows], comp))  # by component, smallest core distance first
+    first = np.searchsorted(comp[by], np.arange(len(comps)))
+    seeded = np.zeros(len(rows), dtype=bool)
+    seeded[by[np.arange(len(by)) - first[comp[by]] < SEED_ROWS]] = True
+    search(np.flatnonzero(seeded))
+    cheapest = np.full(len(comps), np.inf)
+    np.minimum.at(cheapest, comp, best)
+    search(np.flatnonzero(~seeded & (core[rows] <= cheapest[comp])))
+    lacking = np.setdiff1d(np.arange(len(comps)), np.unique(comp[partner >= 0]))
+    retry = np.flatnonzero(np.isin(comp, lacking))
     if len(retry):
         partner[retry], best[retry] = nearest_other_component(index.x, component, core, rows[retry],
                                                               max_elements=max_elements, threads=threads)
