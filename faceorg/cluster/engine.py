@@ -40,7 +40,7 @@ from faceorg.cluster.params import ClusterParams
 from faceorg.cluster.reachability import cheapest_edges_between_groups
 from faceorg.cluster.recall_pass import RecallReport, RecallSettings, group_members, recall_pass
 from faceorg.cluster.refine import refine_strays
-from faceorg.cluster.spanning_tree import core_distances, mutual_reachability_mst, single_linkage_tree
+from faceorg.cluster.spanning_tree import add_to_tree, core_distances, mutual_reachability_mst, single_linkage_tree
 from faceorg.vectors import upper_pair_distances
 
 
@@ -178,15 +178,14 @@ def _cluster(
 
         start = time.perf_counter()
         core = core_distances(graph, min_samples)
-        edges, joins, pieces = mutual_reachability_mst(x, graph, core, index=index)
+        edges, _, pieces = mutual_reachability_mst(x, graph, core, index=index)
         timings["mst"] = time.perf_counter() - start
 
         if params.bridge_partners > 0:
             start = time.perf_counter()
             leaves = leaf_clusters(single_linkage_tree(edges), params.min_cluster_size)
             bridge_a, bridge_b = cheapest_edges_between_groups(x, leaves, core, params.bridge_partners)
-            extra = (np.concatenate([joins[0], bridge_a]), np.concatenate([joins[1], bridge_b]))
-            edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra, index=index)
+            edges = add_to_tree(x, edges, core, bridge_a, bridge_b)  # the tree stands for the whole graph
             timings["bridges"] = time.perf_counter() - start
 
         start = time.perf_counter()
