@@ -10,6 +10,11 @@ from faceorg.cluster.knn_exact import knn_exact, row_best_order
 from faceorg.cluster.knn_ivf import IvfIndex, ivf_settings, knn_approximate
 from faceorg.cluster.reachability import cheapest_edges_between_groups, nearest_other_component
 from faceorg.cluster.recall_pass import RecallSettings, group_members, recall_pass
+from faceorg.cluster.spanning_tree import (
+    add_to_tree,
+    core_distances,
+    mutual_reachability_mst,
+)
 from faceorg.cluster.synthetic import make_faces
 
 
@@ -178,3 +183,25 @@ def test_cheapest_edges_between_groups_are_exact_whether_groups_are_batched_or_n
             assert abs(mr[u, v] - both.min()) < 1e-5
     pairs = {frozenset(p) for p in zip(groups[a].tolist(), groups[b].tolist())}
     assert pairs == {frozenset(p) for p in zip(groups[one_by_one[0]].tolist(), groups[one_by_one[1]].tolist())}
+
+
+def test_edges_added_to_the_spanning_tree_give_the_tree_of_the_whole_graph() -> None:
+    # Large libraries join pieces and bridge groups by adding edges to the spanning forest / tree instead of
+    # building the whole k-NN graph again: an edge left out of a graph's tree is the heaviest on some cycle,
+    # so the tree of (tree + new edges) weighs edge for edge as the tree of (graph + new edges).
+    x = make_faces(4000, seed=18).vectors
+    graph = knn_exact(x, 4)
+    core = core_distances(graph, 2)
+    index = IvfIndex(x, cell_size=400, neighbour_cells=100)  # 10 cells, all probed: exact joins
+    edges, (join_a, join_b), pieces = mutual_reachability_mst(x, graph, core, index=index)
+    whole, (whole_a, whole_b), _ = mutual_reachability_mst(x, graph, core)  # the whole graph with its joins
+    assert pieces > 1 and len(join_a) >= pieces - 1 and len(edges) == 3999
+    np.testing.assert_allclose(edges[:, 2], whole[:, 2], atol=1e-9)
+
+    rng = np.random.default_rng(6)
+    a, b = rng.integers(0, 4000, 3000), rng.integers(0, 4000, 3000)
+    expected, _, _ = mutual_reachability_mst(x, graph, core, extra=(np.concatenate([whole_a, a]),
+                                                                     np.concatenate([whole_b, b])))
+    got = add_to_tree(x, edges, core, a, b)
+    assert len(got) == 3999 and got[:, 2].sum() < edges[:, 2].sum()
+    np.testing.assert_allclose(got[:, 2], expected[:, 2], atol=1e-9)

@@ -178,14 +178,18 @@ def _cluster(
 
         start = time.perf_counter()
         core = core_distances(graph, min_samples)
-        edges, _, pieces = mutual_reachability_mst(x, graph, core, index=index)
+        edges, joins, pieces = mutual_reachability_mst(x, graph, core, index=index)
         timings["mst"] = time.perf_counter() - start
 
         if params.bridge_partners > 0:
             start = time.perf_counter()
             leaves = leaf_clusters(single_linkage_tree(edges), params.min_cluster_size)
             bridge_a, bridge_b = cheapest_edges_between_groups(x, leaves, core, params.bridge_partners)
-            edges = add_to_tree(x, edges, core, bridge_a, bridge_b)  # the tree stands for the whole graph
+            if index is not None:  # large libraries: the tree stands for the whole graph (same weights)
+                edges = add_to_tree(x, edges, core, bridge_a, bridge_b)
+            else:  # small ones: the whole graph again, so their groups stay exactly as they were (equal weights)
+                extra = (np.concatenate([joins[0], bridge_a]), np.concatenate([joins[1], bridge_b]))
+                edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra)
             timings["bridges"] = time.perf_counter() - start
 
         start = time.perf_counter()

@@ -110,22 +110,30 @@ def mutual_reachability_mst(
     index: IvfIndex | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], int]:
     """Minimum spanning tree of the mutual-reachability graph on the k-NN edges plus ``extra`` edges (a, b);
-    pieces of a disconnected graph are joined first (``_join_pieces``; with ``index``, large libraries): the
-    spanning forest of the pieces plus the joining edges (see :func:`add_to_tree`).
+    pieces of a disconnected graph are joined first (``_join_pieces``). With ``index`` (large libraries) the
+    tree is that of the pieces' spanning forest plus the joining edges (see :func:`add_to_tree`), without
+    building the whole graph again.
 
     Returns ([n-1, 3] float64 rows (a, b, weight) sorted by weight, the extra edges actually used including
     the joining ones, the number of pieces before joining)."""
     extra_a, extra_b = extra if extra is not None else (np.empty(0, np.int64), np.empty(0, np.int64))
-    matrix = _graph_matrix(graph, core, extra_a, extra_b, mutual_reachability_weights(vectors, core, extra_a, extra_b))
-    forest = minimum_spanning_tree(matrix).tocoo()
+
+    def build(a: np.ndarray, b: np.ndarray) -> csr_matrix:
+        return _graph_matrix(graph, core, a, b, mutual_reachability_weights(vectors, core, a, b))
+
+    matrix = build(extra_a, extra_b)
     join_a, join_b, pieces = _join_pieces(vectors, matrix, core, index)
-    if len(join_a):
-        extra_a, extra_b = np.concatenate([extra_a, join_a]), np.concatenate([extra_b, join_b])
-        join_weights = mutual_reachability_weights(vectors, core, join_a, join_b)
-        edges = _spanning_tree(len(core), np.concatenate([forest.row, join_a]), np.concatenate([forest.col, join_b]),
-                               np.concatenate([forest.data, join_weights]))
-    else:
-        edges = _sorted_edges(forest.row, forest.col, forest.data)
+    extra_a, extra_b = np.concatenate([extra_a, join_a]), np.concatenate([extra_b, join_b])
+    if index is None:
+        # Small libraries: the whole graph with the joining edges, as always, so that their groups stay
+        # exactly as they were (equal weights - common, many edges weigh a core distance - may merge in
+        # another order in another tree, and HDBSCAN's condensed tree depends on that order).
+        tree = minimum_spanning_tree(build(extra_a, extra_b) if len(join_a) else matrix).tocoo()
+        return _sorted_edges(tree.row, tree.col, tree.data), (extra_a, extra_b), pieces
+    forest = minimum_spanning_tree(matrix).tocoo()
+    join_weights = mutual_reachability_weights(vectors, core, join_a, join_b)
+    edges = _spanning_tree(len(core), np.concatenate([forest.row, join_a]), np.concatenate([forest.col, join_b]),
+                           np.concatenate([forest.data, join_weights]))
     return edges, (extra_a, extra_b), pieces
 
 
