@@ -53,15 +53,7 @@ def test_nearest_other_component_with_an_index_finds_an_edge_for_every_component
     index, cells = _every_cell(x, 100)
     partner, best = nearest_other_component(x, component, core, rows, index=index, probes=cells)
     exact_partner, exact_best = nearest_other_component(x, component, core, rows)
-    searched = partner >= 0
-    np.testing.assert_allclose(best[searched], exact_best[searched], atol=2e-3)
-    # Rows left out cannot beat their component's cheapest edge (their core distance is above it), and each
-    # component's cheapest edge is the exact one.
-    comps = component[rows]
-    for c in np.unique(comps):
-        np.testing.assert_allclose(best[comps == c].min(), exact_best[comps == c].min(), atol=2e-3)
-        assert (core[rows[(comps == c) & ~searched]] > best[comps == c].min()).all()
-    assert 0 < np.count_nonzero(~searched) < len(rows)
+    np.testing.assert_allclose(best, exact_best, atol=2e-3)
     # Few probes: rows may miss, but every component still gets its cheapest edge among what was found.
     partner, best = nearest_other_component(x, component, core, rows, index=index, probes=1)
     found = partner >= 0
@@ -165,9 +157,9 @@ def test_approximate_neighbours_find_most_of_the_exact_ones() -> None:
     assert found >= 0.93, found
 
 
-def test_cheapest_edges_between_groups_are_exact_whether_groups_are_batched_or_not() -> None:
-    # Small groups are searched many at once (pairs of different groups masked); each (group, partner)
-    # must still get the exact cheapest mutual-reachability edge between the two groups.
+def test_cheapest_edges_between_groups_are_exact_whatever_the_block_size() -> None:
+    # Each (group, partner) gets the exact cheapest mutual-reachability edge between the two groups, whether
+    # many partners share one block of similarities or each has its own.
     faces = make_faces(3000, seed=17)
     x = faces.vectors
     groups = np.where(np.random.default_rng(5).random(3000) < 0.2, -1, faces.identities % 150)

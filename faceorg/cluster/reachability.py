@@ -16,9 +16,6 @@ from faceorg.cluster.knn import worker_count
 from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.vectors import distance_from_similarity, l2_normalize
 
-SEED_ROWS = 4  # rows of each component searched first when joining with an index (smallest core distances)
-SMALL_GROUPS = 32  # small groups whose cheapest edges to their partners are searched in one product
-
 
 def nearest_other_component(
     vectors: np.ndarray,
@@ -34,10 +31,9 @@ def nearest_other_component(
     distance ``max(core[a], core[b], |a - b|)``: returns (partner index, that distance) per row.
 
     With an ``index`` of the vectors (large libraries), each row looks only in its ``probes`` nearest cells
-    (partner -1, distance inf where none held another component's face, or where the row's core distance
-    shows it cannot beat its component's cheapest edge), and only the rows of components where no row found
-    one are searched exactly: every component still gets its cheapest edge found among its faces'
-    neighbourhoods, so Boruvka rounds still join all components, at a cost linear in the faces.
+    (partner -1, distance inf where none held another component's face), and only the rows of components
+    where no row found one are searched exactly: every component still gets its cheapest edge found among
+    its faces' neighbourhoods, so Boruvka rounds still join all components, at a cost linear in the faces.
 
     Exact, by blocked matrix products against all faces, in similarity space: max(|a - b|, core[b]) is
     smallest where min(a.b, 1 - core[b]^2 / 2) is largest. Columns are ordered by component, so a block of
@@ -79,34 +75,16 @@ def nearest_other_component(
 
 def _nearest_other_component_ivf(index: IvfIndex, component: np.ndarray, core: np.ndarray, rows: np.ndarray,
                                  probes: int, max_elements: int, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`nearest_other_component` in each row's nearest cells; exactly for components that found none.
-
-    First the ``SEED_ROWS`` rows of each component with the smallest core distances; then only rows whose core
-    distance is within their component's cheapest edge found so far (a row's edges weigh at least its core
-    distance, so the others cannot beat it: they are left at partner -1, distance inf)."""
+    """:func:`nearest_other_component` in each row's nearest cells; exactly for components that found none."""
     rows = np.asarray(rows, dtype=np.int64)
     cap = (1.0 - core ** 2 / 2.0).astype(np.float32)
-    partner = np.full(len(rows), -1, dtype=np.int64)
+    ids, sims = index.search(rows, 1, probes, cap=cap, group=component)
+    partner = ids[:, 0].copy()
     best = np.full(len(rows), np.inf)
-
-    def search(positions: np.ndarray) -> None:
-        ids, sims = index.search(rows[positions], 1, probes, cap=cap, group=component)
-        found = ids[:, 0] >= 0
-        partner[positions[found]] = ids[found, 0]
-        best[positions[found]] = np.maximum(distance_from_similarity(sims[found, 0].astype(np.float64)),
-                                            core[rows[positions[found]]])
-
-    comps, comp = np.unique(component[rows], return_inverse=True)
-    by = np.lexsort((core[rows], comp))  # by component, smallest core distance first
-    first = np.searchsorted(comp[by], np.arange(len(comps)))
-    seeded = np.zeros(len(rows), dtype=bool)
-    seeded[by[np.arange(len(by)) - first[comp[by]] < SEED_ROWS]] = True
-    search(np.flatnonzero(seeded))
-    cheapest = np.full(len(comps), np.inf)
-    np.minimum.at(cheapest, comp, best)
-    search(np.flatnonzero(~seeded & (core[rows] <= cheapest[comp])))
-    lacking = np.setdiff1d(np.arange(len(comps)), np.unique(comp[partner >= 0]))
-    retry = np.flatnonzero(np.isin(comp, lacking))
+    found = partner >= 0
+    best[found] = np.maximum(distance_from_similarity(sims[found, 0].astype(np.float64)), core[rows[found]])
+    lacking = np.setdiff1d(np.unique(component[rows]), np.unique(component[rows[found]]))
+    retry = np.flatnonzero(np.isin(component[rows], lacking))
     if len(retry):
         partner[retry], best[retry] = nearest_other_component(index.x, component, core, rows[retry],
                                                               max_elements=max_elements, threads=threads)
@@ -114,19 +92,14 @@ def _nearest_other_component_ivf(index: IvfIndex, component: np.ndarray, core: n
 
 
 def _cheapest_to_each(
-    x: np.ndarray, core: np.ndarray, a_faces: np.ndarray, partner_faces: list[np.ndarray],
-    foreign: np.ndarray | None = None,
+    x: np.ndarray, core: np.ndarray, a_faces: np.ndarray, partner_faces: list[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The cheapest mutual-reachability edge from ``a_faces`` to each partner's faces: (a ends, b ends).
-
-    ``foreign`` [len(a_faces), all partner faces]: pairs left out (several groups searched at once)."""
+    """The cheapest mutual-reachability edge from ``a_faces`` to each partner's faces: (a ends, b ends)."""
     b_faces = np.concatenate(partner_faces)
     sims = x[a_faces] @ x[b_faces].T
     mr = distance_from_similarity(sims, dtype=np.float32)
     np.maximum(mr, core[a_faces, None], out=mr)
     np.maximum(mr, core[None, b_faces], out=mr)
-    if foreign is not None:
-        mr[foreign] = np.inf
     best_row = mr.argmin(axis=0)
     best = mr[best_row, np.arange(len(b_faces))]
     lengths = np.array([len(f) for f in partner_faces])
@@ -174,12 +147,8 @@ def cheapest_edges_between_groups(
     first_end = np.append(first_at[1:], len(pairs))
     out_a = np.empty(len(pairs), dtype=np.int64)
     out_b = np.empty(len(pairs), dtype=np.int64)
-
-    def faces_of(group: int) -> np.ndarray:
-        return member_order[starts[group]:starts[group] + sizes[group]]
-
-    def one_group(g: int, lo: int, hi: int) -> None:
-        a_faces = faces_of(g)
+    for g, lo, hi in zip(firsts, first_at, first_end):
+        a_faces = member_order[starts[g]:starts[g] + sizes[g]]
         chunk_start = lo
         while chunk_start < hi:
             # As many partners as fit in one block of about max_elements similarities.
@@ -191,35 +160,7 @@ def cheapest_edges_between_groups(
                 chunk_end += 1
             partners = pairs[chunk_start:chunk_end, 1]
             out_a[chunk_start:chunk_end], out_b[chunk_start:chunk_end] = _cheapest_to_each(
-                x, core, a_faces, [faces_of(p) for p in partners.tolist()]
+                x, core, a_faces, [member_order[starts[p]:starts[p] + sizes[p]] for p in partners]
             )
             chunk_start = chunk_end
-
-    def small_groups(batch: list[tuple[int, int, int]]) -> None:
-        """Several small groups with their partners in one product; pairs of different groups masked."""
-        a_faces = np.concatenate([faces_of(g) for g, _, _ in batch])
-        row_owner = np.repeat(np.arange(len(batch)), [sizes[g] for g, _, _ in batch])
-        slots = np.concatenate([np.arange(lo, hi) for _, lo, hi in batch])
-        partners = pairs[slots, 1]
-        partner_faces = [faces_of(p) for p in partners.tolist()]
-        col_owner = np.repeat(np.repeat(np.arange(len(batch)), [hi - lo for _, lo, hi in batch]), sizes[partners])
-        a, b = _cheapest_to_each(x, core, a_faces, partner_faces, foreign=row_owner[:, None] != col_owner[None, :])
-        out_a[slots], out_b[slots] = a, b
-
-    # A Python step per group cost more than its arithmetic (1M faces: ~100k groups): small groups go in
-    # batches of up to SMALL_GROUPS whose product stays within a quarter of max_elements.
-    batch: list[tuple[int, int, int]] = []
-    rows = cols = 0
-    for g, lo, hi in zip(firsts.tolist(), first_at.tolist(), first_end.tolist()):
-        a_size, b_size = int(sizes[g]), int(sizes[pairs[lo:hi, 1]].sum())
-        if a_size * b_size > max_elements // 4:
-            one_group(g, lo, hi)
-            continue
-        if batch and (len(batch) >= SMALL_GROUPS or (rows + a_size) * (cols + b_size) > max_elements // 4):
-            small_groups(batch)
-            batch, rows, cols = [], 0, 0
-        batch.append((g, lo, hi))
-        rows, cols = rows + a_size, cols + b_size
-    if batch:
-        small_groups(batch)
     return out_a, out_b
