@@ -17,6 +17,9 @@ O(n^2) distance evaluations in a slow loop (50k faces: 643 s). Here:
 6. bridging: the leaf clusters of that first hierarchy are linked to their nearest few clusters by their
    exact cheapest edges, and step 5 runs again. Without this, a person whose photos form two looks of
    more than k faces each is only linked through strangers and gets split (exact HDBSCAN keeps them).
+   From 40,000 faces the new edges (and in step 4 the joining edges) are added to the spanning tree, not
+   to the whole graph: an edge left out of a graph's tree is the heaviest on some cycle, so the tree
+   weighs the same (below, the whole graph is used as before: equal weights may merge in another order).
 
 What remains approximate against exact HDBSCAN: long edges between groups that are neither k-NN nor among
 the bridged pairs (they only matter at the top of the hierarchy), and from 40,000 faces the approximate
