@@ -140,11 +140,18 @@ class PeopleModel(QAbstractListModel):
         return Qt.DropAction.MoveAction
 
     # -- changes ------------------------------------------------------------------------------------
-    def set_cards(self, cards: Iterable[PersonCard], best: dict[int, int] | None = None) -> None:
-        """Replace everything (first load)."""
+    def set_cards(self, cards: Iterable[PersonCard], best: dict[int, int] | None = None, *,
+                  keep_covers: bool = False) -> None:
+        """Replace everything (a load); ``keep_covers``: the covers found so far stay (those of people whose
+        card is unchanged)."""
         self.beginResetModel()
+        old = self._cards
         self._cards = {c.id: c for c in cards}
-        self._best = dict(best or {})
+        if keep_covers:
+            self._best = {p: f for p, f in self._best.items() if p in self._cards and old.get(p) == self._cards[p]}
+            self._best.update(best or {})
+        else:
+            self._best = dict(best or {})
         self._rebuild()
         self.endResetModel()
 

@@ -18,19 +18,24 @@ from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
 from faceorg.gui.view_parts import popup_menu, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import PersonCard, best_faces, person_cards
+from faceorg.people.gui_support import PersonCard, best_faces, first_cards, person_cards
 from faceorg.people.queries import ungrouped_face_count
 from faceorg.store.db import Library
 
-FIRST_SCREEN = 300  # people whose covers are found before the grid is first shown
+FIRST_PAGE = 200  # cards listed before every card is: more than a big screen shows
+FIRST_SCREEN = 60  # of them, the people whose covers are found first
+COVER_BATCH = 2000  # covers found per query after the first screen
 FULL_RELOAD_ABOVE = 2000  # a change touching more people than this reloads the whole list
 
 
-def load_first(library: Library) -> tuple[list[PersonCard], dict[int, int]]:
-    """All cards, and the covers of the first screenful (worker thread)."""
-    cards = person_cards(library)
-    head = [c.id for c in cards if not c.hidden and c.cover_face_id is None][:FIRST_SCREEN]
-    return cards, best_faces(library, head)
+def load_first(library: Library, limit: int = FIRST_PAGE) -> tuple[list[PersonCard], bool]:
+    """The first page of cards, and whether it is every card (worker thread)."""
+    return first_cards(library, limit)
+
+
+def load_all(library: Library) -> list[PersonCard]:
+    """Every card, hidden ones included (worker thread)."""
+    return person_cards(library)
 
 
 def load_cards(library: Library, person_ids: list[int]) -> tuple[list[PersonCard], dict[int, int]]:
@@ -117,7 +122,11 @@ class PeopleView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.loaded = False
+        self.loaded = False  # the first page of cards is shown
+        self.complete = False  # every card is listed
+        self._loading_all = False
+        self._stale = False
+        self._covers_wanted = False
         self.model = PeopleModel(self)
         self.grid = PeopleGrid(self)
         self.grid.setObjectName("peopleGrid")
@@ -195,31 +204,90 @@ class PeopleView(QWidget):
 
     # -- loading ------------------------------------------------------------------------------------
     def load(self) -> None:
-        """Load every card (the first screen's covers first, the rest right after)."""
-        self.ctx.query(load_first, on_done=self._loaded, owner=self)
-
-    def _loaded(self, result: tuple[list[PersonCard], dict[int, int]]) -> None:
-        cards, best = result
-        with self._keeping_current():
-            self.model.set_cards(cards, best)
-        first = not self.loaded
-        self.loaded = True
-        self._update_counts()
-        if first:
-            self.loaded_first.emit()  # the window loads the remaining covers once the first screen is shown
+        """Load the cards: on the first load the first page alone, then every card (a reload lists every
+        card at once); the covers of the first screen first, the rest once the window says so."""
+        if self.loaded:
+            self._load_all()
         else:
+            self.ctx.query(load_first, on_done=self._first_page, owner=self)
+
+    def _first_page(self, result: tuple[list[PersonCard], bool]) -> None:
+        cards, complete = result
+        with self._keeping_current():
+            self.model.set_cards(cards)
+        self.loaded = True
+        self._find_covers([c.id for c in cards[:FIRST_SCREEN]])
+        if complete:
+            self._all_loaded()
+        else:
+            self._update_counts()
+            self._load_all()
+        self.loaded_first.emit()  # the window loads the remaining covers once the first screen is shown
+
+    def _load_all(self) -> None:
+        self._stale = False
+        self._loading_all = True
+        self.ctx.query(load_all, on_done=self._loaded, owner=self)
+
+    def _loaded(self, cards: list[PersonCard]) -> None:
+        self._loading_all = False
+        with self._keeping_current():
+            # After the first page its covers stay (just found); a reload finds them again.
+            self.model.set_cards(cards, keep_covers=not self.complete)
+        if self._stale:  # changed while the list was read: read it again
+            self._load_all()
+            return
+        if self.complete:
+            self._find_covers(self.shown_ids())
+        self._all_loaded()
+
+    def _all_loaded(self) -> None:
+        first = not self.complete
+        self.complete = True
+        self._update_counts()
+        if not first or self._covers_wanted:
             self.load_remaining_covers()
 
-    def load_remaining_covers(self) -> None:
-        """Find the covers of the people beyond the first screen."""
-        rest = self.model.without_cover(c.id for c in self.model.cards())
+    def shown_ids(self) -> list[int]:
+        """The people of the cards on screen (from the first one shown), a screenful or more."""
+        top = self.grid.indexAt(self.grid.viewport().rect().topLeft())
+        start = top.row() if top.isValid() else 0
+        return self.model.visible_ids[start:start + FIRST_SCREEN]
+
+    def _find_covers(self, person_ids: list[int]) -> None:
+        rest = self.model.without_cover(person_ids)
         if rest:
             self.ctx.query(best_faces, rest, on_done=self.model.set_best_faces, owner=self)
+
+    def load_remaining_covers(self) -> None:
+        """Find the covers of the people beyond the first screen (once every card is listed), in display
+        order, a batch at a time (each shows when found; one query does not hold a worker for seconds)."""
+        self._covers_wanted = True
+        if not self.complete:
+            return
+        shown = self.model.visible_ids
+        order = list(dict.fromkeys(shown + [c.id for c in self.model.cards()]))
+        rest = self.model.without_cover(order)
+
+        def next_batch(found: dict[int, int] | None = None) -> None:
+            if found:
+                self.model.set_best_faces(found)
+            batch = self.model.without_cover(rest[:COVER_BATCH])
+            del rest[:COVER_BATCH]
+            while not batch and rest:
+                batch = self.model.without_cover(rest[:COVER_BATCH])
+                del rest[:COVER_BATCH]
+            if batch:
+                self.ctx.query(best_faces, batch, on_done=next_batch, owner=self)
+
+        next_batch()
 
     def on_changed(self, changes: ChangeSet) -> None:
         """Refresh only the cards the change record names."""
         if not self.loaded:
             return
+        if self._loading_all:  # the list being read may predate the change: read it again when it comes
+            self._stale = True
         touched = sorted(changes.people_added | changes.people_changed)
         if len(touched) + len(changes.people_removed) > FULL_RELOAD_ABOVE:
             self.load()
@@ -284,14 +352,14 @@ class PeopleView(QWidget):
         total = self.model.total
         named = sum(1 for c in self.model.cards() if c.name)
         shown = self.model.rowCount()
-        if not self.loaded or total == 0:
+        if not self.complete or total == 0:
             text = ""
         elif shown == total:
             text = f"{total:,} people, {named:,} named"
         else:
             text = f"{shown:,} of {total:,} people shown"
         self.count_label.setText(text)
-        self.ignore_unnamed_action.setEnabled(self.loaded and bool(self.unnamed_groups()))
+        self.ignore_unnamed_action.setEnabled(self.complete and bool(self.unnamed_groups()))
         if self.loaded and total == 0:
             self.ctx.query(ungrouped_face_count, on_done=self._set_ungrouped, owner=self)
         else:

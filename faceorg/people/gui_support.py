@@ -1,16 +1,18 @@
 """Lean queries for big grids: person cards and face ids with what a card shows, nothing more.
 
 ``queries.list_people`` computes every person's best face in one pass, which costs about half a
-second on 100k faces; the app instead loads the cards first (counts come from an index) and finds
-the best faces for the people on screen first, the rest afterwards.
+second on 100k faces; the app instead loads the first page of cards (:func:`first_cards`: the stored
+counts of ``people.face_count``, no face counted), then every card, and finds the best faces for the
+people on screen first, the rest afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
 
 from faceorg.people.queries import (
     doubt_of_faces,
@@ -50,25 +52,61 @@ def person_cards(library: Library, person_ids: Iterable[int] | None = None) -> l
     """
     ids = None if person_ids is None else sorted(set(person_ids))
     with library.session() as s:
-        counts: dict[int, int] = {}
-        people: list[Row[int, str | None, int | None, bool]] = []
-        any_missing = s.scalar(missing_photos().limit(1)) is not None
+        people: list[Row[int, str | None, int | None, bool, int]] = []
         for chunk in _chunks(ids):
-            q = select(Assignment.person_id, func.count()).group_by(Assignment.person_id)
-            # Subtracted rather than joined: the counts come from an index; missing photos are few.
-            gone = (select(Assignment.person_id, func.count()).join(Face, Face.id == Assignment.face_id)
-                    .where(Face.photo_id.in_(missing_photos())).group_by(Assignment.person_id))
-            p = select(Person.id, Person.name, Person.cover_face_id, Person.hidden)
-            if chunk is not None:
-                q, p = q.where(Assignment.person_id.in_(chunk)), p.where(Person.id.in_(chunk))
-                gone = gone.where(Assignment.person_id.in_(chunk))
-            counts.update(dict(s.execute(q).all()))
-            for pid, n in s.execute(gone).all() if any_missing else []:
-                counts[pid] -= n
-            people.extend(s.execute(p).all())
-        covers = valid_covers(s, [(pid, cover) for pid, _name, cover, _hidden in people])
-    cards = [PersonCard(pid, name, counts.get(pid, 0), covers.get(pid), bool(hidden))
-             for pid, name, _cover, hidden in people if name is not None or counts.get(pid, 0)]
+            p = _people_query()
+            people.extend(s.execute(p if chunk is None else p.where(Person.id.in_(chunk))).all())
+        return _cards(s, people)
+
+
+def first_cards(library: Library, limit: int) -> tuple[list[PersonCard], bool]:
+    """The first ``limit`` shown cards (hidden people left out) in display order, and whether they are all
+    the cards there are (hidden ones included): the People view's first screen, without reading every person.
+
+    Named people come first, and are few: all of them are read and sorted here; the biggest unnamed groups
+    follow, by their stored count. With faces of missing photos in the library, counts need correcting and
+    every card is listed (:func:`person_cards`).
+    """
+    with library.session() as s:
+        if s.scalar(missing_photos().limit(1)) is not None:
+            cards = _cards(s, s.execute(_people_query()).all())
+            shown = [c for c in cards if not c.hidden]
+            return shown[:limit], len(shown) <= limit and len(shown) == len(cards)
+        shown_named = _people_query().where(Person.name.is_not(None), Person.hidden.is_(False))
+        named = _cards(s, s.execute(shown_named).all())[:limit]
+        rows = []
+        if len(named) < limit:
+            unnamed = (_people_query().where(Person.name.is_(None), Person.hidden.is_(False), Person.face_count > 0)
+                       .order_by(Person.face_count.desc(), Person.id).limit(limit - len(named)))
+            rows = s.execute(unnamed).all()
+        cards = named + _cards(s, rows)
+        complete = False
+        if len(cards) < limit:  # all shown: is anyone hidden?
+            complete = s.scalar(select(Person.id).where(Person.hidden.is_(True), (Person.name.is_not(None)) |
+                                                        (Person.face_count > 0)).limit(1)) is None
+    return cards, complete
+
+
+def _people_query() -> Select[int, str | None, int | None, bool, int]:
+    return select(Person.id, Person.name, Person.cover_face_id, Person.hidden, Person.face_count)
+
+
+def _cards(s: Session, people: Sequence[Row[int, str | None, int | None, bool, int]]) -> list[PersonCard]:
+    """These people's cards in display order: counts less the faces of missing photos, covers checked."""
+    counts = {pid: n for pid, _name, _cover, _hidden, n in people}
+    if s.scalar(missing_photos().limit(1)) is not None:
+        # Subtracted rather than joined: missing photos are few.
+        gone = (select(Assignment.person_id, func.count()).join(Face, Face.id == Assignment.face_id)
+                .where(Face.photo_id.in_(missing_photos())).group_by(Assignment.person_id))
+        ids = None if len(counts) > CHUNK else sorted(counts)
+        for chunk in _chunks(ids):
+            q = gone if chunk is None else gone.where(Assignment.person_id.in_(chunk))
+            for pid, n in s.execute(q).all():
+                if pid in counts:
+                    counts[pid] -= n
+    covers = valid_covers(s, [(pid, cover) for pid, _name, cover, _hidden, _n in people])
+    cards = [PersonCard(pid, name, counts[pid], covers.get(pid), bool(hidden))
+             for pid, name, _cover, hidden, _n in people if name is not None or counts[pid]]
     cards.sort(key=card_sort_key)
     return cards
 
