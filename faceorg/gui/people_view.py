@@ -28,9 +28,9 @@ COVER_BATCH = 2000  # covers found per query after the first screen
 FULL_RELOAD_ABOVE = 2000  # a change touching more people than this reloads the whole list
 
 
-def load_first(library: Library, limit: int = FIRST_PAGE) -> tuple[list[PersonCard], bool]:
+def load_first(library: Library) -> tuple[list[PersonCard], bool]:
     """The first page of cards, and whether it is every card (worker thread)."""
-    return first_cards(library, limit)
+    return first_cards(library, FIRST_PAGE)
 
 
 def load_all(library: Library) -> list[PersonCard]:
