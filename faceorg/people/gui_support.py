@@ -74,7 +74,7 @@ def first_cards(library: Library, limit: int) -> tuple[list[PersonCard], bool]:
             return shown[:limit], len(shown) <= limit and len(shown) == len(cards)
         shown_named = _people_query().where(Person.name.is_not(None), Person.hidden.is_(False))
         named = _cards(s, s.execute(shown_named).all())[:limit]
-        rows = []
+        rows: Sequence[Row[int, str | None, int | None, bool, int]] = []
         if len(named) < limit:
             unnamed = (_people_query().where(Person.name.is_(None), Person.hidden.is_(False), Person.face_count > 0)
                        .order_by(Person.face_count.desc(), Person.id).limit(limit - len(named)))
