@@ -460,7 +460,6 @@ def measure_first_screen(app: QApplication, library: Library,
                          settings: QSettings) -> tuple[MainWindow, dict[str, float]]:
     """A new main window: seconds to the People view's first cards painted with names and counts, and
     to every visible card's face painted too."""
-
     start = time.perf_counter()
     window = MainWindow(library, settings)
     window.resize(1280, 800)
