@@ -18,7 +18,7 @@ from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
 from faceorg.gui.view_parts import popup_menu, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import PersonCard, best_faces, first_cards, person_cards
+from faceorg.people.gui_support import PersonCard, SortKey, best_faces, first_cards, person_cards, person_cards_keyed
 from faceorg.people.queries import ungrouped_face_count
 from faceorg.store.db import Library
 
@@ -33,9 +33,9 @@ def load_first(library: Library) -> tuple[list[PersonCard], bool]:
     return first_cards(library, FIRST_PAGE)
 
 
-def load_all(library: Library) -> list[PersonCard]:
-    """Every card, hidden ones included (worker thread)."""
-    return person_cards(library)
+def load_all(library: Library) -> tuple[list[PersonCard], list[SortKey]]:
+    """Every card, hidden ones included, in display order with their sort keys (worker thread)."""
+    return person_cards_keyed(library)
 
 
 def load_cards(library: Library, person_ids: list[int]) -> tuple[list[PersonCard], dict[int, int]]:
@@ -229,11 +229,12 @@ class PeopleView(QWidget):
         self._loading_all = True
         self.ctx.query(load_all, on_done=self._loaded, owner=self)
 
-    def _loaded(self, cards: list[PersonCard]) -> None:
+    def _loaded(self, result: tuple[list[PersonCard], list[SortKey]]) -> None:
+        cards, keys = result
         self._loading_all = False
         with self._keeping_current():
             # After the first page its covers stay (just found); a reload finds them again.
-            self.model.set_cards(cards, keep_covers=not self.complete)
+            self.model.set_cards(cards, keep_covers=not self.complete, keys=keys)
         if self._stale:  # changed while the list was read: read it again
             self._load_all()
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from operator import itemgetter
 
 from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
@@ -39,7 +40,10 @@ class PersonCard:
     hidden: bool
 
 
-def card_sort_key(card: PersonCard) -> tuple[bool, str, int, int]:
+SortKey = tuple[bool, str, int, int]
+
+
+def card_sort_key(card: PersonCard) -> SortKey:
     """Named people first (by name), then unnamed groups by size, largest first."""
     return (card.name is None, (card.name or "").casefold(), -card.face_count, card.id)
 
@@ -50,13 +54,21 @@ def person_cards(library: Library, person_ids: Iterable[int] | None = None) -> l
     Faces of missing photos are not counted; an unnamed group left with none is not shown. A chosen
     cover that is no longer one of the person's present faces is dropped (the best face shows instead).
     """
+    return person_cards_keyed(library, person_ids)[0]
+
+
+def person_cards_keyed(library: Library, person_ids: Iterable[int] | None = None
+                       ) -> tuple[list[PersonCard], list[SortKey]]:
+    """:func:`person_cards` and each card's :func:`card_sort_key` (the People view takes both from its
+    worker: computing the keys of 50k cards again would hold the GUI thread)."""
     ids = None if person_ids is None else sorted(set(person_ids))
     with library.session() as s:
         people: list[Row[int, str | None, int | None, bool, int]] = []
+        conn = s.connection()  # Core rows: no ORM bookkeeping per person
         for chunk in _chunks(ids):
             p = _people_query()
-            people.extend(s.execute(p if chunk is None else p.where(Person.id.in_(chunk))).all())
-        return _cards(s, people)
+            people.extend(conn.execute(p if chunk is None else p.where(Person.id.in_(chunk))).all())
+        return _keyed_cards(s, people)
 
 
 def first_cards(library: Library, limit: int) -> tuple[list[PersonCard], bool]:
@@ -93,6 +105,11 @@ def _people_query() -> Select[int, str | None, int | None, bool, int]:
 
 def _cards(s: Session, people: Sequence[Row[int, str | None, int | None, bool, int]]) -> list[PersonCard]:
     """These people's cards in display order: counts less the faces of missing photos, covers checked."""
+    return _keyed_cards(s, people)[0]
+
+
+def _keyed_cards(s: Session, people: Sequence[Row[int, str | None, int | None, bool, int]]
+                 ) -> tuple[list[PersonCard], list[SortKey]]:
     counts = {pid: n for pid, _name, _cover, _hidden, n in people}
     if s.scalar(missing_photos().limit(1)) is not None:
         # Subtracted rather than joined: missing photos are few.
@@ -107,8 +124,8 @@ def _cards(s: Session, people: Sequence[Row[int, str | None, int | None, bool, i
     covers = valid_covers(s, [(pid, cover) for pid, _name, cover, _hidden, _n in people])
     cards = [PersonCard(pid, name, counts[pid], covers.get(pid), bool(hidden))
              for pid, name, _cover, hidden, _n in people if name is not None or counts[pid]]
-    cards.sort(key=card_sort_key)
-    return cards
+    keyed = sorted(((card_sort_key(c), c) for c in cards), key=itemgetter(0))  # keys are unique (id last)
+    return [c for _k, c in keyed], [k for k, _c in keyed]
 
 
 def best_faces(library: Library, person_ids: Iterable[int]) -> dict[int, int]:
