@@ -496,7 +496,7 @@ def run_people(app: QApplication, args: argparse.Namespace, work: Path, result: 
     for i in range(max(1, args.repeat)):
         window, run = measure_first_screen(app, library, settings)
         runs.append(run)
-        spin_until(app, lambda: window.ctx.idle, 120)  # noqa: B023
+        spin_until(app, lambda: window.people_view.complete and window.ctx.idle, 120)  # noqa: B023
         if i < args.repeat - 1 or args.part == "first":
             window.close()
             spin_until(app, lambda: False, 0.3)

@@ -127,6 +127,7 @@ class PeopleView(QWidget):
         self._loading_all = False
         self._stale = False
         self._covers_wanted = False
+        self.first_covers_pending = False  # the first screen's covers are being found
         self.model = PeopleModel(self)
         self.grid = PeopleGrid(self)
         self.grid.setObjectName("peopleGrid")
@@ -204,8 +205,8 @@ class PeopleView(QWidget):
 
     # -- loading ------------------------------------------------------------------------------------
     def load(self) -> None:
-        """Load the cards: on the first load the first page alone, then every card (a reload lists every
-        card at once); the covers of the first screen first, the rest once the window says so."""
+        """Load the cards: on the first load the first page alone and its covers, then (once the window
+        has shown them: :meth:`load_remaining_covers`) every card; a reload lists every card at once."""
         if self.loaded:
             self._load_all()
         else:
@@ -216,13 +217,21 @@ class PeopleView(QWidget):
         with self._keeping_current():
             self.model.set_cards(cards)
         self.loaded = True
-        self._find_covers([c.id for c in cards[:FIRST_SCREEN]])
+        first = self.model.without_cover(c.id for c in cards[:FIRST_SCREEN])
+        if first:
+            self.first_covers_pending = True
+            self.ctx.query(best_faces, first, on_done=self._first_covers, owner=self,
+                           on_error=lambda _exc: self._first_covers({}))
         if complete:
             self._all_loaded()
         else:
             self._update_counts()
-            self._load_all()
-        self.loaded_first.emit()  # the window loads the remaining covers once the first screen is shown
+        self.loaded_first.emit()  # the window goes on (every card, the other covers) once the first screen shows
+
+    def _first_covers(self, best: dict[int, int]) -> None:
+        self.model.set_best_faces(best)
+        self.grid.viewport().repaint()  # the visible cards ask for their faces now (the window waits for them)
+        self.first_covers_pending = False
 
     def _load_all(self) -> None:
         self._stale = False
@@ -261,10 +270,13 @@ class PeopleView(QWidget):
             self.ctx.query(best_faces, rest, on_done=self.model.set_best_faces, owner=self)
 
     def load_remaining_covers(self) -> None:
-        """Find the covers of the people beyond the first screen (once every card is listed), in display
-        order, a batch at a time (each shows when found; one query does not hold a worker for seconds)."""
+        """List every card if only the first page is, then find the covers of the people beyond the first
+        screen in display order, a batch at a time (each shows when found; one query does not hold a worker
+        for seconds)."""
         self._covers_wanted = True
         if not self.complete:
+            if not self._loading_all:
+                self._load_all()
             return
         shown = self.model.visible_ids
         order = list(dict.fromkeys(shown + [c.id for c in self.model.cards()]))

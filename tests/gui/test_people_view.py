@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from faceorg.people.queries import list_people
 from faceorg.store.models import Assignment, Person
-from tests.gui.conftest import wait_idle, when_modal
+from tests.gui.conftest import wait_for, wait_idle, when_modal
 from tests.gui.scenario import Scenario
 
 
@@ -63,7 +63,7 @@ def test_first_page_of_cards_then_every_card(qtbot, library, qsettings, monkeypa
     qtbot.addWidget(win)
     win.resize(1200, 800)
     win.show()
-    wait_idle(qtbot, win)
+    wait_for(qtbot, win, lambda: win.people_view.complete and win.review_view.loaded and win.ctx.idle)
     # First the two named people alone, then everyone (Schroeder hidden, so not shown).
     assert listed[0] == (["Colin Powell", "George W Bush"], False)
     assert len(listed) == 2 and len(listed[1][0]) == 5
