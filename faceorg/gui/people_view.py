@@ -24,7 +24,7 @@ from faceorg.store.db import Library
 
 FIRST_PAGE = 200  # cards listed before every card is: more than a big screen shows
 FIRST_SCREEN = 60  # of them, the people whose covers are found first
-COVER_BATCH = 2000  # covers found per query after the first screen
+COVER_BATCH = 500  # covers found per query after the first screen (the cards on screen go between two)
 FULL_RELOAD_ABOVE = 2000  # a change touching more people than this reloads the whole list
 
 
@@ -128,6 +128,7 @@ class PeopleView(QWidget):
         self._stale = False
         self._covers_wanted = False
         self.first_covers_pending = False  # the first screen's covers are being found
+        self._covers_asked: set[int] = set()  # people whose cover a query is finding
         self.model = PeopleModel(self)
         self.grid = PeopleGrid(self)
         self.grid.setObjectName("peopleGrid")
@@ -184,6 +185,9 @@ class PeopleView(QWidget):
         self.toolbar.addWidget(self.count_label)
         stack_vertically(self, self.toolbar, self.grid)
 
+        self._scroll_timer = QTimer(self, singleShot=True, interval=80)
+        self._scroll_timer.timeout.connect(self._scrolled)
+        self.grid.verticalScrollBar().valueChanged.connect(lambda _v: self._scroll_timer.start())
         self._filter_timer = QTimer(self, singleShot=True, interval=120)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
@@ -220,7 +224,7 @@ class PeopleView(QWidget):
         first = self.model.without_cover(c.id for c in cards[:FIRST_SCREEN])
         if first:
             self.first_covers_pending = True
-            self.ctx.query(best_faces, first, on_done=self._first_covers, owner=self,
+            self.ctx.covers.submit(best_faces, self.ctx.library, first, on_done=self._first_covers, owner=self,
                            on_error=lambda _exc: self._first_covers({}))
         if complete:
             self._all_loaded()
@@ -247,8 +251,7 @@ class PeopleView(QWidget):
         if self._stale:  # changed while the list was read: read it again
             self._load_all()
             return
-        if self.complete:
-            self._find_covers(self.shown_ids())
+        self._find_covers(self.shown_ids())
         self._all_loaded()
 
     def _all_loaded(self) -> None:
@@ -265,9 +268,24 @@ class PeopleView(QWidget):
         return self.model.visible_ids[start:start + FIRST_SCREEN]
 
     def _find_covers(self, person_ids: list[int]) -> None:
-        rest = self.model.without_cover(person_ids)
-        if rest:
-            self.ctx.query(best_faces, rest, on_done=self.model.set_best_faces, owner=self)
+        """Find these people's covers (those not known nor being found already)."""
+        rest = [p for p in self.model.without_cover(person_ids) if p not in self._covers_asked]
+        if not rest:
+            return
+        self._covers_asked.update(rest)
+
+        def done(best: dict[int, int]) -> None:
+            self._covers_asked.difference_update(rest)
+            self.model.set_best_faces(best)
+
+        self.ctx.covers.submit(best_faces, self.ctx.library, rest, on_done=done, owner=self,
+                       on_error=lambda _exc: self._covers_asked.difference_update(rest))
+
+    def _scrolled(self) -> None:
+        """The grid came to rest somewhere else: the cards there get their covers first (the batches in
+        display order may be far from them)."""
+        if self.loaded:
+            self._find_covers(self.shown_ids())
 
     def load_remaining_covers(self) -> None:
         """List every card if only the first page is, then find the covers of the people beyond the first
@@ -291,7 +309,7 @@ class PeopleView(QWidget):
                 batch = self.model.without_cover(rest[:COVER_BATCH])
                 del rest[:COVER_BATCH]
             if batch:
-                self.ctx.query(best_faces, batch, on_done=next_batch, owner=self)
+                self.ctx.covers.submit(best_faces, self.ctx.library, batch, on_done=next_batch, owner=self)
 
         next_batch()
 
@@ -357,6 +375,7 @@ class PeopleView(QWidget):
     def _apply_filter(self) -> None:
         self.model.set_filter(self.filter_edit.text(), self.show_hidden.isChecked())
         self._update_counts()
+        self._scroll_timer.start()  # other cards on screen: their covers first
 
     def set_show_hidden(self, on: bool) -> None:
         self.show_hidden.setChecked(on)
