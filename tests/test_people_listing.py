@@ -153,3 +153,17 @@ def test_first_page_is_complete_when_it_holds_everyone(lib: tuple[Library, list[
     assert [c.name for c in page] == ["Ann", "Bob"] and complete
     page, complete = first_cards(library, 2)
     assert [c.name for c in page] == ["Ann", "Bob"] and not complete  # as many as asked: maybe more
+
+
+def test_migration_counts_the_faces_of_an_older_library(tmp_path: Path) -> None:
+    """A library made before 0011_people_listing gets every person's count when it is opened."""
+    import shutil
+
+    from faceorg.store import open_library
+
+    path = tmp_path / "lib.sqlite"
+    shutil.copyfile(Path(__file__).parent / "data" / "libraries" / "schema-0004_prompts.sqlite", path)
+    with open_library(path) as library:
+        assert stored_vs_counted(library) == ({1: 1, 2: 1}, {1: 1, 2: 1})
+        ops.merge_people(library, 1, [2])  # and keeps them from then on
+        assert stored_vs_counted(library)[0] == {1: 2}
