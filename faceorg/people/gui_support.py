@@ -80,17 +80,18 @@ def first_cards(library: Library, limit: int) -> tuple[list[PersonCard], bool]:
     every card is listed (:func:`person_cards`).
     """
     with library.session() as s:
+        conn = s.connection()  # Core rows: no ORM bookkeeping per person
         if s.scalar(missing_photos().limit(1)) is not None:
-            cards = _cards(s, s.execute(_people_query()).all())
+            cards = _cards(s, conn.execute(_people_query()).all())
             shown = [c for c in cards if not c.hidden]
             return shown[:limit], len(shown) <= limit and len(shown) == len(cards)
         shown_named = _people_query().where(Person.name.is_not(None), Person.hidden.is_(False))
-        named = _cards(s, s.execute(shown_named).all())[:limit]
+        named = _cards(s, conn.execute(shown_named).all())[:limit]
         rows: Sequence[Row[int, str | None, int | None, bool, int]] = []
         if len(named) < limit:
             unnamed = (_people_query().where(Person.name.is_(None), Person.hidden.is_(False), Person.face_count > 0)
                        .order_by(Person.face_count.desc(), Person.id).limit(limit - len(named)))
-            rows = s.execute(unnamed).all()
+            rows = conn.execute(unnamed).all()
         cards = named + _cards(s, rows)
         complete = False
         if len(cards) < limit:  # all shown: is anyone hidden?
