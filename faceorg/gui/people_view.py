@@ -225,7 +225,7 @@ class PeopleView(QWidget):
         if first:
             self.first_covers_pending = True
             self.ctx.covers.submit(best_faces, self.ctx.library, first, on_done=self._first_covers, owner=self,
-                           on_error=lambda _exc: self._first_covers({}))
+                                   on_error=lambda _exc: self._first_covers({}))
         if complete:
             self._all_loaded()
         else:
@@ -263,9 +263,11 @@ class PeopleView(QWidget):
 
     def shown_ids(self) -> list[int]:
         """The people of the cards on screen (from the first one shown), a screenful or more."""
-        top = self.grid.indexAt(self.grid.viewport().rect().topLeft())
+        vp, cell = self.grid.viewport().rect(), self.grid.gridSize()
+        top = self.grid.indexAt(vp.topLeft())
         start = top.row() if top.isValid() else 0
-        return self.model.visible_ids[start:start + FIRST_SCREEN]
+        fit = (vp.width() // max(1, cell.width())) * (vp.height() // max(1, cell.height()) + 2)
+        return self.model.visible_ids[start:start + max(FIRST_SCREEN, fit)]
 
     def _find_covers(self, person_ids: list[int]) -> None:
         """Find these people's covers (those not known nor being found already)."""
@@ -279,7 +281,7 @@ class PeopleView(QWidget):
             self.model.set_best_faces(best)
 
         self.ctx.covers.submit(best_faces, self.ctx.library, rest, on_done=done, owner=self,
-                       on_error=lambda _exc: self._covers_asked.difference_update(rest))
+                               on_error=lambda _exc: self._covers_asked.difference_update(rest))
 
     def _scrolled(self) -> None:
         """The grid came to rest somewhere else: the cards there get their covers first (the batches in
