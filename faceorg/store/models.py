@@ -243,7 +243,7 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Assigned faces (those of missing photos included), kept by triggers on ``assignments`` (migration
     # 0011_people_listing): read it, never write it.
-    face_count: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    face_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Assignment(Base):
