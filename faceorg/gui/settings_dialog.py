@@ -172,26 +172,26 @@ class SettingsDialog(QDialog):
         content_layout.setContentsMargins(0, 0, 0, 0)
         content_layout.addWidget(library)
         content_layout.addWidget(analysis)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("settingsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setWidget(content)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setObjectName("settingsScroll")
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setWidget(content)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.scroll)
+        layout.addWidget(self.form_scroll)
         layout.addWidget(buttons)
-        self._fit_to_screen(content, buttons, width=600)
+        self._fit_to_screen(layout, content, buttons, width=600)
 
-    def _fit_to_screen(self, content: QWidget, buttons: QWidget, *, width: int) -> None:
+    def _fit_to_screen(self, layout: QVBoxLayout, content: QWidget, buttons: QWidget, *, width: int) -> None:
         """As tall as the form needs at ``width`` (its wrapped help lines in full), at most the screen's
         free height; a smaller screen scrolls the form instead of squeezing its lines."""
         screen = (self.parentWidget() or self).screen().availableGeometry()
         width = min(width, screen.width() - 40)
-        margins = self.layout().contentsMargins()
+        margins = layout.contentsMargins()
         inner = width - margins.left() - margins.right()
         wanted = (content.heightForWidth(inner) if content.hasHeightForWidth() else content.sizeHint().height())
-        wanted += buttons.sizeHint().height() + self.layout().spacing() + margins.top() + margins.bottom()
+        wanted += buttons.sizeHint().height() + layout.spacing() + margins.top() + margins.bottom()
         frame = 60  # title bar and borders, which the window manager adds
         self.resize(width, max(320, min(wanted, screen.height() - frame)))
 
