@@ -344,11 +344,22 @@ def test_a_failed_int8_copy_leaves_nothing_behind(library: Library, monkeypatch:
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ValueError("disk full")
 
-    monkeypatch.setattr(quantize, "with_new_head", broken)
+    real_with_new_head = quantize.with_new_head
+
+    def int8_copy_fails(source: Path, weight: np.ndarray, target: Path) -> Path:
+        if ".int8." in Path(source).name:  # the float32 file of the new version is written first, then this
+            raise ValueError("disk full")
+        return real_with_new_head(source, weight, target)
+
+    monkeypatch.setattr(quantize, "with_new_head", int8_copy_fails)
     runtime_model_path(library, active_version(library))  # the base copy is restored beside the copied database
     before = {p.name for p in library_models_dir(library).iterdir()}
     with pytest.raises(FaceorgError, match="cannot make the int8 copy.*disk full"):
         _perturbed_version(library)  # a head version must not fall back to float32 under an int8 parent
+    assert {p.name for p in library_models_dir(library).iterdir()} == before
+    monkeypatch.setattr(quantize, "with_new_head", broken)  # its float32 file cannot be written either
+    with pytest.raises(FaceorgError, match="cannot save embedder.*disk full"):
+        _perturbed_version(library)
     assert {p.name for p in library_models_dir(library).iterdir()} == before
     with library.session() as s:
         assert s.scalar(select(func.count()).select_from(ModelVersion)) == 1
