@@ -650,3 +650,30 @@ def test_learning_in_a_child_process_reports_and_stops_on_cancel(library: Librar
     assert active_version(library).name == "dlib-v1" and last_learning(library) == ""
     report = learn_in_child(library.path)
     assert report["ran"] is True and report["status"] == last_learning(library) != ""
+
+
+def test_learning_as_you_work_runs_without_pytorch(library: Library) -> None:
+    """The quick depth (fitting, the gate, saving the model, regrouping) imports no PyTorch: the packaged
+    app, which leaves PyTorch out, learns as the user works too."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_training_unavailable import NO_TORCH
+
+    library.close()
+    code = NO_TORCH + (
+        "import json\nfrom faceorg.cli.main import main\n"
+        f"status = main(['--db', {str(library.path)!r}, 'train', '--when-due', '--json'])\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
+        "raise SystemExit(status)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ran"] is True and report["status"], report
+    assert done.stderr.strip().splitlines()[-1] == "no torch"
+    from faceorg.jobs.learning import last_learning
+
+    with open_library(library.path) as lib:
+        assert last_learning(lib) == report["status"]
