@@ -94,7 +94,8 @@ def test_views_refresh_from_change_records_without_reloading(window, qtbot, scen
     real = pv.load_cards
     monkeypatch.setattr(pv, "load_cards", lambda lib, ids: (queried.append(list(ids)), real(lib, ids))[1])
     full_loads: list[int] = []
-    monkeypatch.setattr(pv, "load_first", lambda lib: (full_loads.append(1), pv.person_cards(lib), {})[2:] or None)
+    monkeypatch.setattr(pv, "load_first", lambda lib: full_loads.append(1))
+    monkeypatch.setattr(pv, "load_all", lambda lib: full_loads.append(1))
     resets: list[int] = []
     window.people_view.model.modelReset.connect(lambda: resets.append(1))
     window.ctx.run_op(ops.name_person, scenario.people["blair"], "Tony Blair")
