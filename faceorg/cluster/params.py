@@ -24,6 +24,20 @@ RECALL_ATTACH_DISTANCE = 0.38
 RECALL_RATIO = 1.13
 RECALL_NEAREST = 3
 
+# The precision pass (``prune.py``): a grouped face whose 3 nearest faces of its own group are on average
+# farther than PRUNE_DISTANCE, or whose best other group's are closer than PRUNE_RATIO x that, is left
+# unsorted. Chosen with ``benchmarks/prune_tune.py`` on a library of the LFW people whose name hashes to
+# fold 0 (sha256), then checked on a separate library of fold 1's people (flip-averaged vectors, BCubed F /
+# precision / recall, pass off -> on): fold 0 0.9510/0.9491/0.9529 -> 0.9590/0.9720/0.9464, fold 1
+# 0.9461/0.9412/0.9510 -> 0.9557/0.9679/0.9439. Neighbouring settings on fold 0: 0.33/1.05 0.9573 (3 nearest),
+# 0.35/1.05 0.9584, 0.34/1.0 0.9582, 0.34 alone 0.9582, 0.36/1.05 0.9581, 2 nearest 0.9582.
+PRUNE_DISTANCE = 0.34
+PRUNE_RATIO = 1.05
+PRUNE_NEAREST = 3
+# ... only from this many faces: it was tuned on libraries of 7,000-16,000 faces, and on a small library of
+# few people it costs more than it saves (the 24 faces of ``bald_guys.jpg``, 4 people x 6, lost 2 faces).
+PRUNE_FROM = 2_000
+
 
 @dataclass(frozen=True)
 class ClusterParams:
@@ -72,6 +86,11 @@ class ClusterParams:
     recall_ratio: ... and the runner-up group is at least this many times as far.
     recall_nearest: how many of a group's nearest faces that average takes. With attaching on, the pass
         replaces the ``stray_distance`` rule.
+    prune_distance: at the end, a grouped face whose ``prune_nearest`` nearest faces of its own group are
+        on average farther than this is left unsorted (``prune.py``; 0 = off) ...
+    prune_ratio: ... and so is one whose best other group is closer than this many times its own
+        (0 = off).
+    prune_nearest: how many of a group's nearest faces those averages take.
     """
 
     min_cluster_size: int = 3
@@ -93,6 +112,9 @@ class ClusterParams:
     recall_attach_distance: float = 0.0
     recall_ratio: float = 1.2
     recall_nearest: int = 3
+    prune_distance: float = 0.0
+    prune_ratio: float = 0.0
+    prune_nearest: int = 3
 
     def validate(self) -> None:
         """Raise ValueError for settings hdbscan would reject."""
@@ -116,6 +138,10 @@ class ClusterParams:
             raise ValueError("recall_ratio must be at least 1")
         if self.recall_nearest < 1:
             raise ValueError("recall_nearest must be at least 1")
+        if self.prune_distance < 0 or self.prune_ratio < 0:
+            raise ValueError("the precision pass's distance and ratio must be >= 0")
+        if self.prune_nearest < 1:
+            raise ValueError("prune_nearest must be at least 1")
 
 
 def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
@@ -163,4 +189,6 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     return ClusterParams(min_cluster_size=min_cluster_size, min_samples=min_samples, stray_distance=0.30,
                          pair_distance=0.33, recall_pass=True, recall_join_distance=RECALL_JOIN_DISTANCE,
                          recall_join_spread=RECALL_JOIN_SPREAD, recall_attach_distance=RECALL_ATTACH_DISTANCE,
-                         recall_ratio=RECALL_RATIO, recall_nearest=RECALL_NEAREST)
+                         recall_ratio=RECALL_RATIO, recall_nearest=RECALL_NEAREST,
+                         prune_distance=PRUNE_DISTANCE if n_faces >= PRUNE_FROM else 0.0,
+                         prune_ratio=PRUNE_RATIO if n_faces >= PRUNE_FROM else 0.0, prune_nearest=PRUNE_NEAREST)
