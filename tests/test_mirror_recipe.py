@@ -14,8 +14,8 @@ from sqlalchemy import select, update
 from faceorg.embed.embedder import Embedder
 from faceorg.errors import FaceorgError
 from faceorg.people import ops
-from faceorg.people.queries import faces_of_person, list_people
 from faceorg.people.clustering import recluster
+from faceorg.people.queries import faces_of_person, list_people
 from faceorg.pipeline.analyzer import decode_chip
 from faceorg.pipeline.factory import analyzer_for_library
 from faceorg.retrain import install
