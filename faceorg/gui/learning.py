@@ -109,7 +109,7 @@ def confirm_mirror(window: QMainWindow, go: Any) -> QMessageBox:
     """Asks before moving the library to the mirror-averaging recipe (non-blocking); ``go()`` runs on Update."""
     box = QMessageBox(QMessageBox.Icon.Question, "Update Face Matching",
                       "This library was made before faceorg averaged each face with its mirror image, which "
-                      "groups faces better.\n\nEvery face is embedded again (about a millisecond a face) and the "
+                      "groups faces better.\n\nEvery face is embedded again (a few milliseconds a face) and the "
                       "faces nobody holds are regrouped; the names, the faces you placed and everything else you "
                       "decided stay as they are. Go Back to the Previous Model undoes it.",
                       QMessageBox.StandardButton.Cancel, window)
