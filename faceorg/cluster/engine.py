@@ -247,10 +247,12 @@ def _cluster(
 
         if params.prune_distance > 0 or params.prune_ratio > 0:
             start = time.perf_counter()
+            cpu = time.process_time()
             base, strengths, prune_report = prune_groups(
                 base, strengths, graph, distance=params.prune_distance, ratio=params.prune_ratio,
                 nearest=params.prune_nearest, fixed=constraints.fixed if constraints is not None else None)
             timings["prune"] = time.perf_counter() - start
+            cpu_timings["prune"] = time.process_time() - cpu
 
     labels, final_strengths, report = base, strengths, None
     if constraints is not None:
