@@ -79,8 +79,8 @@ def _worker(mode: str, vectors_path: str, params_json: str, out_path: str) -> No
 
         result = cluster_embeddings(vectors, params)
         labels = result.labels
-        extra = {"timings": result.timings, "graph_components": result.graph_components,
-                 "knn_method": result.knn_method}
+        extra = {"timings": result.timings, "cpu_timings": result.cpu_timings,
+                 "graph_components": result.graph_components, "knn_method": result.knn_method}
     else:
         import hdbscan
 
@@ -135,6 +135,8 @@ def bench_size(n: int, seed: int, exact: bool, work: Path, profile: str = "lfw",
         "peak_mb": round(ours["peak_mb"], 1),
         "baseline_mb": round(ours["baseline_mb"], 1) if ours.get("baseline_mb") is not None else None,
         "timings": {k: round(v, 2) for k, v in ours["timings"].items()},
+        "cpu_timings": {k: round(v, 2) for k, v in ours["cpu_timings"].items()},
+        "cpu_seconds_process": round(ours["cpu_seconds_process"], 2),
         "graph_components": ours["graph_components"],
         "knn": ours["knn_method"],
         "bcubed": scores.bcubed.__dict__,

@@ -17,6 +17,9 @@ O(n^2) distance evaluations in a slow loop (50k faces: 643 s). Here:
 6. bridging: the leaf clusters of that first hierarchy are linked to their nearest few clusters by their
    exact cheapest edges, and step 5 runs again. Without this, a person whose photos form two looks of
    more than k faces each is only linked through strangers and gets split (exact HDBSCAN keeps them).
+   From 40,000 faces the new edges (and in step 4 the joining edges) are added to the spanning tree, not
+   to the whole graph: an edge left out of a graph's tree is the heaviest on some cycle, so the tree
+   weighs the same (below, the whole graph is used as before: equal weights may merge in another order).
 
 What remains approximate against exact HDBSCAN: long edges between groups that are neither k-NN nor among
 the bridged pairs (they only matter at the top of the hierarchy), and from 40,000 faces the approximate
@@ -41,7 +44,7 @@ from faceorg.cluster.prune import PruneReport, prune_groups
 from faceorg.cluster.reachability import cheapest_edges_between_groups
 from faceorg.cluster.recall_pass import RecallReport, RecallSettings, group_members, recall_pass
 from faceorg.cluster.refine import refine_strays
-from faceorg.cluster.spanning_tree import core_distances, mutual_reachability_mst, single_linkage_tree
+from faceorg.cluster.spanning_tree import add_to_tree, core_distances, mutual_reachability_mst, single_linkage_tree
 from faceorg.vectors import upper_pair_distances
 
 
@@ -51,7 +54,8 @@ class ClusterResult:
 
     base_labels: hdbscan's labels before constraints (0..n_clusters-1, -1 noise).
     outlier_scores: GLOSH score per face (0 typical .. 1 stray), from hdbscan's condensed tree.
-    timings: seconds per stage. graph_components: pieces of the k-NN graph before they were joined.
+    timings: seconds per stage; cpu_timings: the process's CPU seconds per stage (all threads; on a busy machine
+    the one to compare). graph_components: pieces of the k-NN graph before they were joined.
     knn_method: how the neighbours were found: "exact", "approximate", "given" (passed in) or "none".
     """
 
@@ -63,6 +67,7 @@ class ClusterResult:
     k: int
     graph_components: int
     timings: dict[str, float] = field(default_factory=dict)
+    cpu_timings: dict[str, float] = field(default_factory=dict)
     constraint_report: ConstraintReport | None = None
     knn_method: str = "none"
     recall_report: RecallReport | None = None
@@ -149,6 +154,7 @@ def _cluster(
 ) -> ClusterResult:
     n = len(x)
     timings: dict[str, float] = {}
+    cpu_timings: dict[str, float] = {}
     min_samples = max(1, min(n - 1, params.min_samples))
     k = max(params.k, min_samples)
     knn_method = "none"
@@ -163,6 +169,7 @@ def _cluster(
         pieces = 1
     else:
         start = time.perf_counter()
+        cpu = time.process_time()
         if graph is not None and graph.indices.shape[0] != n:
             raise ValueError("the k-NN graph does not match the vectors")
         knn_method = "given"
@@ -178,21 +185,32 @@ def _cluster(
             graph = (index.knn_graph(min(k, n - 1), shape.probes) if index is not None
                      else knn_exact(x, min(k, n - 1)))
         timings["knn"] = time.perf_counter() - start
+        cpu_timings["knn"] = time.process_time() - cpu
 
         start = time.perf_counter()
+
+        cpu = time.process_time()
         core = core_distances(graph, min_samples)
         edges, joins, pieces = mutual_reachability_mst(x, graph, core, index=index)
         timings["mst"] = time.perf_counter() - start
+        cpu_timings["mst"] = time.process_time() - cpu
 
         if params.bridge_partners > 0:
             start = time.perf_counter()
+            cpu = time.process_time()
             leaves = leaf_clusters(single_linkage_tree(edges), params.min_cluster_size)
             bridge_a, bridge_b = cheapest_edges_between_groups(x, leaves, core, params.bridge_partners)
-            extra = (np.concatenate([joins[0], bridge_a]), np.concatenate([joins[1], bridge_b]))
-            edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra, index=index)
+            if index is not None:  # large libraries: the tree stands for the whole graph (same weights)
+                edges = add_to_tree(x, edges, core, bridge_a, bridge_b)
+            else:  # small ones: the whole graph again, so their groups stay exactly as they were (equal weights)
+                extra = (np.concatenate([joins[0], bridge_a]), np.concatenate([joins[1], bridge_b]))
+                edges, _, _ = mutual_reachability_mst(x, graph, core, extra=extra)
             timings["bridges"] = time.perf_counter() - start
+            cpu_timings["bridges"] = time.process_time() - cpu
 
         start = time.perf_counter()
+
+        cpu = time.process_time()
         base, strengths, persistence, glosh = flat_clusters(
             single_linkage_tree(edges),
             params.min_cluster_size,
@@ -201,39 +219,50 @@ def _cluster(
             params.cluster_selection_epsilon,
         )
         timings["select"] = time.perf_counter() - start
+        cpu_timings["select"] = time.process_time() - cpu
 
         if params.max_spread > 0:
             start = time.perf_counter()
+            cpu = time.process_time()
             base, strengths = split_spread_groups(x, base, strengths, params)
             timings["spread"] = time.perf_counter() - start
+            cpu_timings["spread"] = time.process_time() - cpu
 
         # The recall pass's ratio test replaces the nearest-face rule for strays (same recall, fewer mistakes).
         stray_distance = 0.0 if params.recall_pass and params.recall_attach_distance > 0 else params.stray_distance
         if stray_distance > 0 or params.pair_distance > 0:
             start = time.perf_counter()
+            cpu = time.process_time()
             base, strengths = refine_strays(base, strengths, graph, stray_distance=stray_distance,
                                             pair_distance=params.pair_distance)
             timings["strays"] = time.perf_counter() - start
+            cpu_timings["strays"] = time.process_time() - cpu
 
         if params.recall_pass:
             start = time.perf_counter()
+            cpu = time.process_time()
             base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints, index)
             timings["recall"] = time.perf_counter() - start
+            cpu_timings["recall"] = time.process_time() - cpu
 
         if params.prune_distance > 0 or params.prune_ratio > 0:
             start = time.perf_counter()
+            cpu = time.process_time()
             base, strengths, prune_report = prune_groups(
                 base, strengths, graph, distance=params.prune_distance, ratio=params.prune_ratio,
                 nearest=params.prune_nearest, fixed=constraints.fixed if constraints is not None else None)
             timings["prune"] = time.perf_counter() - start
+            cpu_timings["prune"] = time.process_time() - cpu
 
     labels, final_strengths, report = base, strengths, None
     if constraints is not None:
         start = time.perf_counter()
+        cpu = time.process_time()
         labels, final_strengths, report = apply_constraints(
             x, base, strengths, constraints, attach_distance=params.attach_distance, graph=graph
         )
         timings["constraints"] = time.perf_counter() - start
+        cpu_timings["constraints"] = time.process_time() - cpu
 
     return ClusterResult(
         labels=labels,
@@ -244,6 +273,7 @@ def _cluster(
         k=graph.k if graph is not None else 0,
         graph_components=int(pieces),
         timings=timings,
+        cpu_timings=cpu_timings,
         constraint_report=report,
         knn_method=knn_method,
         recall_report=recall_report,

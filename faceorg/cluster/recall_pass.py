@@ -35,7 +35,8 @@ from faceorg.cluster.knn_ivf import IvfIndex
 from faceorg.vectors import distance_from_similarity
 
 BLOCK = 256  # unsorted faces compared with every grouped face at once
-INDEX_BLOCK = 32768  # unsorted faces searched at once with an index
+INDEX_BLOCK = 1 << 17  # unsorted faces searched at once with an index (each search visits every cell once)
+EXACT_ELEMENTS = 1 << 23  # similarities at once where faces whose nearest cells held too few are searched exactly
 INDEX_PROBES = 16  # cells searched per unsorted face where an index of the faces is given (large libraries)
 
 
@@ -224,7 +225,10 @@ def _nearest_grouped(x: np.ndarray, block: np.ndarray, grouped: np.ndarray, pool
         if full.all():
             dist = distance_from_similarity(sims)
             return near, dist, dist[:, -1]
-        near_rest, dist_rest, ceiling_rest = _nearest_grouped(x, block[~full], grouped, pool, None)
+        lacking = block[~full]
+        step = max(1, min(BLOCK, EXACT_ELEMENTS // len(grouped)))  # exact: a bounded block of similarities
+        rest = [_nearest_grouped(x, lacking[s:s + step], grouped, pool, None) for s in range(0, len(lacking), step)]
+        near_rest, dist_rest, ceiling_rest = (np.concatenate(arrays) for arrays in zip(*rest))
         dist = distance_from_similarity(np.where(near >= 0, sims, 0.0))
         near[~full], dist[~full] = near_rest, dist_rest
         ceiling = dist[:, -1].copy()

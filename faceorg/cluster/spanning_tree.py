@@ -72,31 +72,68 @@ def _join_pieces(vectors: np.ndarray, matrix: csr_matrix, core: np.ndarray,
     return np.concatenate(found_a), np.concatenate(found_b), initial
 
 
+def _sorted_edges(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """[m, 3] float64 rows (a, b, weight) sorted by weight, ties in a fixed order; stored zeros restored."""
+    edges = np.column_stack([rows.astype(np.float64), cols.astype(np.float64),
+                             np.where(weights <= _ZERO_WEIGHT, 0.0, weights)])
+    return edges[np.lexsort((edges[:, 1], edges[:, 0], edges[:, 2]))]
+
+
+def _spanning_tree(n: int, a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Minimum spanning tree (forest) of the graph with edges (a, b, weight) on ``n`` faces, the lightest of
+    duplicate edges kept; sorted as :func:`_sorted_edges`."""
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    order = np.lexsort((weights, hi, lo))
+    lo, hi, weights = lo[order], hi[order], weights[order]
+    first = np.r_[True, (lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1])] & (lo != hi)
+    matrix = coo_matrix((np.maximum(weights[first], _ZERO_WEIGHT), (lo[first], hi[first])), shape=(n, n)).tocsr()
+    tree = minimum_spanning_tree(matrix).tocoo()
+    return _sorted_edges(tree.row, tree.col, tree.data)
+
+
+def mutual_reachability_weights(vectors: np.ndarray, core: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """max(core[a], core[b], |a - b|) per pair (float64)."""
+    return np.maximum(np.maximum(pair_distances(vectors, a, b), core[a]), core[b])
+
+
+def add_to_tree(vectors: np.ndarray, edges: np.ndarray, core: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The minimum spanning tree of a graph whose spanning tree is ``edges`` (as :func:`mutual_reachability_mst`
+    returns it) plus the mutual-reachability edges (a, b). An edge left out of a graph's spanning tree is the
+    heaviest on some cycle, which the new edges do not change: the tree's n - 1 edges stand for the graph's."""
+    tree_a, tree_b = edges[:, 0].astype(np.int64), edges[:, 1].astype(np.int64)
+    return _spanning_tree(len(edges) + 1, np.concatenate([tree_a, a]), np.concatenate([tree_b, b]),
+                          np.concatenate([edges[:, 2], mutual_reachability_weights(vectors, core, a, b)]))
+
+
 def mutual_reachability_mst(
     vectors: np.ndarray, graph: KnnGraph, core: np.ndarray, extra: tuple[np.ndarray, np.ndarray] | None = None,
     index: IvfIndex | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], int]:
     """Minimum spanning tree of the mutual-reachability graph on the k-NN edges plus ``extra`` edges (a, b);
-    pieces of a disconnected graph are joined first (``_join_pieces``; with ``index``, large libraries).
+    pieces of a disconnected graph are joined first (``_join_pieces``). With ``index`` (large libraries) the
+    tree is that of the pieces' spanning forest plus the joining edges (see :func:`add_to_tree`), without
+    building the whole graph again.
 
     Returns ([n-1, 3] float64 rows (a, b, weight) sorted by weight, the extra edges actually used including
     the joining ones, the number of pieces before joining)."""
     extra_a, extra_b = extra if extra is not None else (np.empty(0, np.int64), np.empty(0, np.int64))
 
     def build(a: np.ndarray, b: np.ndarray) -> csr_matrix:
-        w = np.maximum(np.maximum(pair_distances(vectors, a, b), core[a]), core[b])
-        return _graph_matrix(graph, core, a, b, w)
+        return _graph_matrix(graph, core, a, b, mutual_reachability_weights(vectors, core, a, b))
 
     matrix = build(extra_a, extra_b)
     join_a, join_b, pieces = _join_pieces(vectors, matrix, core, index)
-    if len(join_a):
-        extra_a, extra_b = np.concatenate([extra_a, join_a]), np.concatenate([extra_b, join_b])
-        matrix = build(extra_a, extra_b)
-
-    tree = minimum_spanning_tree(matrix).tocoo()
-    edge_weights = np.where(tree.data <= _ZERO_WEIGHT, 0.0, tree.data)
-    edges = np.column_stack([tree.row.astype(np.float64), tree.col.astype(np.float64), edge_weights])
-    edges = edges[np.lexsort((edges[:, 1], edges[:, 0], edges[:, 2]))]  # by weight; ties in a fixed order
+    extra_a, extra_b = np.concatenate([extra_a, join_a]), np.concatenate([extra_b, join_b])
+    if index is None:
+        # Small libraries: the whole graph with the joining edges, as always, so that their groups stay
+        # exactly as they were (equal weights - common, many edges weigh a core distance - may merge in
+        # another order in another tree, and HDBSCAN's condensed tree depends on that order).
+        tree = minimum_spanning_tree(build(extra_a, extra_b) if len(join_a) else matrix).tocoo()
+        return _sorted_edges(tree.row, tree.col, tree.data), (extra_a, extra_b), pieces
+    forest = minimum_spanning_tree(matrix).tocoo()
+    join_weights = mutual_reachability_weights(vectors, core, join_a, join_b)
+    edges = _spanning_tree(len(core), np.concatenate([forest.row, join_a]), np.concatenate([forest.col, join_b]),
+                           np.concatenate([forest.data, join_weights]))
     return edges, (extra_a, extra_b), pieces
 
 
