@@ -118,3 +118,27 @@ def test_a_face_the_user_placed_is_never_called_odd(ann_with_stranger) -> None: 
     assert odd_questions(lib) == []
     with lib.session() as s:
         assert s.get(Person, ann).name == "Ann"
+
+
+def test_cli_lists_and_answers_odd_faces(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from faceorg.cli.main import main
+
+    db = tmp_path / "lib.sqlite"
+    gen = ann_with_stranger.__wrapped__(tmp_path, db)  # type: ignore[attr-defined]
+    lib, faces, ann = next(gen)
+    lib.close()
+    args = ["--db", str(db)]
+    assert main([*args, "review", "list", "--kind", "odd_faces", "--json"]) == 0
+    [q] = json.loads(capsys.readouterr().out)
+    assert q["kind"] == "odd_faces" and q["face_ids"] == [faces[8]] and q["person_ids"] == [ann]
+    assert main([*args, "review", "answer", q["id"], "yes", "--json"]) == 0
+    change = json.loads(capsys.readouterr().out)
+    assert faces[8] in change["faces_changed"]
+    assert main([*args, "review", "list", "--kind", "odd_faces", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+    assert main([*args, "undo"]) == 0
+    capsys.readouterr()
+    assert main([*args, "review", "list", "--kind", "odd_faces", "--json"]) == 0
+    assert [x["id"] for x in json.loads(capsys.readouterr().out)] == [q["id"]]

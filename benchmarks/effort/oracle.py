@@ -51,7 +51,8 @@ way a user of the app would use it (every answer to a question is one decision):
 - ``odd_faces``: with the split questions (before the groups pass and at the start of each sweep), the
   Review's "N of the faces of Ann do not look like the others: take them out?" questions, truthfully:
   "yes" when none of the odd faces is the group's person (its name, or its main person when unnamed),
-  "no" otherwise.
+  "no" otherwise; left unanswered when every odd face is another person to sort (Move To is as cheap, and
+  taken out they would have to be picked again).
 - ``learning``: not in the app yet (no step uses it).
 
 ``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
@@ -496,6 +497,8 @@ class Oracle:
                     continue
                 if q.kind == "unsorted_batch" and not self._worth_batch(q, names):
                     continue
+                if q.kind == "odd_faces" and not self._worth_taking_out(q):
+                    continue
                 reply = self._answer(q, lib, members, names)
                 touched |= set(q.person_ids)
                 yes += reply != "no"
@@ -516,6 +519,11 @@ class Oracle:
             return True  # a wrong automatic face: the face-by-face Review does not show it
         whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
         return whole <= len(waiting)
+
+    def _worth_taking_out(self, q: Question) -> bool:
+        """Whether taking the odd faces out is worth an answer: not when every one of them is a person to
+        sort (taken out, each would be picked again from the unsorted faces; Move To puts it right at once)."""
+        return any(self.truth.get(f) not in self.to_sort for f in q.face_ids)
 
     def _worth_batch(self, q: Question, names: Mapping[int, str | None]) -> bool:
         """Whether a batch of unsorted faces is worth answering rather than picking its right faces by hand

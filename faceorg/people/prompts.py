@@ -67,13 +67,14 @@ BATCH_RATIO = 1.05  # the next person at least this many times as far
 BATCH_POOL = 16  # nearest named faces looked at per unsorted face
 BATCH_MAX_FACES = 24  # faces per batch at most (the surest first; the rest come in the next batch)
 BATCH_MIN_SCORE = 0.7  # batches less likely than this are not offered (on the family library all such were wrong)
-# Odd faces, measured on the effort benchmark's LFW library after the app's grouping (groups of 3+ faces,
-# benchmarks/effort_bench.py): a face whose median distance to its group's other faces is at least 0.40 and
-# 0.04 beyond the group's median face is someone else for 9 in 10 such faces; questions whose odd faces are
-# at most a third of the group were all-right ("yes") for 87% (117 questions), at 0.38: 77%; at 0.42: 93%
-# but half as many. On small degraded faces (25-40 px) few faces pass and fewer are right (21, 38%).
+# Odd faces, measured on the effort benchmark's libraries after the app's grouping (groups of 3+ faces,
+# benchmarks/effort_bench.py), as the share of questions (odd faces at most a third of the group) whose odd
+# faces were all someone else: LFW, median distance >= 0.40 and 0.04 beyond the group's median face: 87% of
+# 117; 0.06: 91% of 104; 0.08: 94% of 86; 0.10: 98% of 55 (0.38 / 0.04: 77% of 177). Degraded faces (25-40
+# px, looser groups): 0.04: 38% of 21, 0.06: 62% of 13, 0.08: 4 of 4. A wrong "yes" costs the user a "no",
+# so the margin is 0.08.
 ODD_MIN = 0.40  # median distance (base scale) to the group's other faces from which a face looks odd
-ODD_MARGIN = 0.04  # ... and at least this much beyond the group's median face
+ODD_MARGIN = 0.08  # ... and at least this much beyond the group's median face
 ODD_MIN_FACES = 3  # groups smaller than this have no "rest of the group" to compare with
 ODD_MAX_SHARE = 1 / 3  # more odd faces than this share of the group: a split (or a loose group), not odd faces
 ODD_SAMPLE = 200  # a face of a large group is compared with this many of its other faces at most
