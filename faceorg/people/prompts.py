@@ -71,10 +71,12 @@ BATCH_MIN_SCORE = 0.7  # batches less likely than this are not offered (on the f
 # benchmarks/effort_bench.py), as the share of questions (odd faces at most a third of the group) whose odd
 # faces were all someone else: LFW, median distance >= 0.40 and 0.04 beyond the group's median face: 87% of
 # 117; 0.06: 91% of 104; 0.08: 94% of 86; 0.10: 98% of 55 (0.38 / 0.04: 77% of 177). Degraded faces (25-40
-# px, looser groups): 0.04: 38% of 21, 0.06: 62% of 13, 0.08: 4 of 4. A wrong "yes" costs the user a "no",
-# so the margin is 0.08.
+# px, looser groups): 0.04: 38% of 21, 0.06: 62% of 13, 0.08: 4 of 4. A wrong "yes" costs the user a "no".
+# Effort benchmark, actions per 100 faces with all features on (LFW careful / hurried; degraded careful /
+# hurried): without odd faces 24.76 / 25.38; 59.28 / 57.46; margin 0.04 (every question answered): 24.88 /
+# 25.28; 59.44 / 57.79; 0.06: 24.63 / 25.03; 59.28 / 57.43; 0.08: 24.63 / 25.25; 59.25 / 57.43.
 ODD_MIN = 0.40  # median distance (base scale) to the group's other faces from which a face looks odd
-ODD_MARGIN = 0.08  # ... and at least this much beyond the group's median face
+ODD_MARGIN = 0.06  # ... and at least this much beyond the group's median face
 ODD_MIN_FACES = 3  # groups smaller than this have no "rest of the group" to compare with
 ODD_MAX_SHARE = 1 / 3  # more odd faces than this share of the group: a split (or a loose group), not odd faces
 ODD_SAMPLE = 200  # a face of a large group is compared with this many of its other faces at most
