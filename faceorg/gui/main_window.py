@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self.ctx = AppContext(library, self)
         self.qsettings = settings or QSettings()
         self.history: list[Page] = []
+        self.shut_down = False  # closed: its workers are stopped
         self.page: Page | None = None
         self.folders: list[FolderInfo] = []
         self.folder_panels: list[FoldersPanel] = []
@@ -292,9 +293,13 @@ class MainWindow(QMainWindow):
         panel.destroyed.connect(lambda *_: self.folder_panels.remove(panel) if panel in self.folder_panels else None)
 
     def _after_first_screen(self, waited_ms: int = 0) -> None:
-        """The rest of the start-up loads, once the People view shows its cards with their faces
-        (or after half a second): nothing competes with the first screen."""
-        if not self.ctx.card_thumbs.idle and waited_ms < 500:
+        """The rest of the start-up loads (every card beyond the People view's first page, the other
+        covers, the review questions), once the People view shows its first cards with their faces (or
+        after a second): nothing competes with the first screen."""
+        if self.shut_down:  # closed while the first screen loaded
+            return
+        busy = self.people_view.first_covers_pending or not self.ctx.card_thumbs.idle
+        if busy and waited_ms < 1000:
             QTimer.singleShot(20, lambda: self._after_first_screen(waited_ms + 20))
             return
         settle_memory()
@@ -714,6 +719,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        self.shut_down = True
         self.ctx.shutdown()
         super().closeEvent(event)
         if event.isAccepted():
