@@ -23,7 +23,7 @@ answer), one per face picked by hand, one per action applied to a selection, one
 The ideal is one decision per person with 2+ faces.
 
 Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning, recall pass, ignoring
-unnamed groups at once, batches of unsorted faces) are
+unnamed groups at once, batches of unsorted faces, taking a group's odd faces out) are
 switches of the oracle (see ``benchmarks/effort/oracle.py``): **baseline** = all off (no questions, the
 grouping without its recall pass), **now** = all that exist in the app on (``--features`` picks some).
 Naming leaves a group's faces automatic in both (that change of issue 12 has no switch).

@@ -159,6 +159,26 @@ def test_questions_are_answered_by_the_truth() -> None:
     assert ans("group_suggestion", (10,), (3, 4)) == "yes"
     assert ans("group_suggestion", (10,), (5, 9)) == "no"
     assert ans("group_suggestion", (10,), (3, 5)) == "one_by_one"
+    assert ans("odd_faces", (14,), (1, 9)) == "yes"  # Bob's group: neither odd face is Bob
+    assert ans("odd_faces", (14,), (7,)) == "no"  # Bob's own face
+    assert ans("odd_faces", (10,), (9,)) == "yes"  # named Ann: a stranger's face out
+
+
+def test_odd_faces_are_taken_out_only_when_a_stranger_is_among_them() -> None:
+    """Odd faces that are all other people to sort are left to Move To (taken out, each would have to be
+    picked again from the unsorted faces); one stranger among them makes the one answer worth it."""
+    from faceorg.people.prompts import Question
+
+    oracle = Oracle.__new__(Oracle)
+    oracle.truth, oracle.to_sort = TRUTH, TO_SORT
+
+    def q(faces: tuple[int, ...]) -> Question:
+        return Question(id="odd-1", kind="odd_faces", text="", score=0.9, person_ids=(14,), person_names=(None,),
+                        face_counts=(5,), face_ids=faces)
+
+    assert not oracle._worth_taking_out(q((1, 2)))  # Ann's faces: Move To Ann instead
+    assert oracle._worth_taking_out(q((1, 9)))
+    assert oracle._worth_taking_out(q((8,)))  # Cy has one face: a stranger
 
 
 # -- the oracles on a real library ------------------------------------------------------------------

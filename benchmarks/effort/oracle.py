@@ -48,6 +48,11 @@ way a user of the app would use it (every answer to a question is one decision):
   unsorted faces may be Ann" questions, truthfully: "yes" when all are Ann, "no" when none is, otherwise
   "one by one" (their faces become Ann's suggestions; one decision, one per wrong face turned down, one to
   accept the rest), taken only when that costs less than picking Ann's faces by hand.
+- ``odd_faces``: with the split questions (before the groups pass and at the start of each sweep), the
+  Review's "N of the faces of Ann do not look like the others: take them out?" questions, truthfully:
+  "yes" when none of the odd faces is the group's person (its name, or its main person when unnamed),
+  "no" otherwise; left unanswered when every odd face is another person to sort (Move To is as cheap, and
+  taken out they would have to be picked again).
 - ``learning``: not in the app yet (no step uses it).
 
 ``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
@@ -69,6 +74,7 @@ from faceorg.people.prompts import (
     _Library,
     _read,
     group_suggestion_questions,
+    odd_face_questions,
     same_person_questions,
     split_questions,
     unsorted_batch_questions,
@@ -91,6 +97,7 @@ FEATURES = (
     "recall_pass",
     "ignore_unnamed",
     "unsorted_batches",
+    "odd_faces",
 )
 
 
@@ -102,7 +109,7 @@ def _has_recall_pass() -> bool:
 
 # issue 12's helpers that exist in the app today
 AVAILABLE: frozenset[str] = frozenset(
-    {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed", "unsorted_batches"}
+    {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed", "unsorted_batches", "odd_faces"}
     | ({"recall_pass"} if _has_recall_pass() else set())
 )
 
@@ -264,7 +271,7 @@ def truthful_answer(
     if kind == "same_person":
         a, b = (who(p) for p in person_ids)
         return "yes" if a is not None and a == b else "no"
-    if kind == "split":
+    if kind in ("split", "odd_faces"):
         person = who(person_ids[0])
         return "yes" if person is not None and all(truth.get(f) != person for f in face_ids) else "no"
     if kind in ("group_suggestion", "unsorted_batch"):
@@ -281,6 +288,7 @@ def _questions(lib: _Library, kinds: tuple[str, ...]) -> list[Question]:
         "group_suggestion": group_suggestion_questions,
         "split": split_questions,
         "unsorted_batch": unsorted_batch_questions,
+        "odd_faces": odd_face_questions,
     }
     out = [q for k in kinds for q in make[k](lib)]
     out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
@@ -424,7 +432,9 @@ class Oracle:
 
     def sweep(self) -> None:
         kinds = tuple(
-            k for k, f in (("split", "split_suggestions"), ("same_person", "prompts")) if self.features.uses(f)
+            k
+            for k, f in (("split", "split_suggestions"), ("odd_faces", "odd_faces"), ("same_person", "prompts"))
+            if self.features.uses(f)
         )
         if kinds:
             self.answer_questions(kinds)
@@ -487,6 +497,8 @@ class Oracle:
                     continue
                 if q.kind == "unsorted_batch" and not self._worth_batch(q, names):
                     continue
+                if q.kind == "odd_faces" and not self._worth_taking_out(q):
+                    continue
                 reply = self._answer(q, lib, members, names)
                 touched |= set(q.person_ids)
                 yes += reply != "no"
@@ -507,6 +519,11 @@ class Oracle:
             return True  # a wrong automatic face: the face-by-face Review does not show it
         whole = 1 if len(wrong) in (0, len(q.face_ids)) else 2 + len(wrong)
         return whole <= len(waiting)
+
+    def _worth_taking_out(self, q: Question) -> bool:
+        """Whether taking the odd faces out is worth an answer: not when every one of them is a person to
+        sort (taken out, each would be picked again from the unsorted faces; Move To puts it right at once)."""
+        return any(self.truth.get(f) not in self.to_sort for f in q.face_ids)
 
     def _worth_batch(self, q: Question, names: Mapping[int, str | None]) -> bool:
         """Whether a batch of unsorted faces is worth answering rather than picking its right faces by hand
@@ -548,8 +565,11 @@ class Oracle:
             unfinished=0,
         )
         self._phase = "groups"
-        if self.features.uses("split_suggestions"):
-            self.answer_questions(("split",))
+        first = tuple(
+            k for k, f in (("split", "split_suggestions"), ("odd_faces", "odd_faces")) if self.features.uses(f)
+        )
+        if first:
+            self.answer_questions(first)
         self.group_pass(self.style)
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
         self._phase = "regroup"

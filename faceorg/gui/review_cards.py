@@ -65,7 +65,8 @@ def _likely(score: float) -> str:
 
 class QuestionCard(QFrame):
     """One question: its text, the faces that decided it (the closest pair of faces for "same person?",
-    the odd faces for a split, the waiting faces for a group suggestion) beside who it is about, and why."""
+    the odd faces for a split or to take out, the waiting faces for a group suggestion) beside who it is about,
+    and why."""
 
     def __init__(self, cache: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -167,6 +168,18 @@ class QuestionCard(QFrame):
             self.more.setText(f"and {rest} more" if rest > 0 else "")
             self.detail.setText(f"Yes confirms all {len(q.face_ids)} faces as {name}; No says none of them is; "
                                 "Skip to decide them one by one under Faces.")
+        elif q.kind == "odd_faces":
+            who = q.person_names[0]
+            left = [(f, "Looks different" if i == 0 else "") for i, f in enumerate(q.face_ids[:QUESTION_FACES])]
+            right = [(covers.get(q.person_ids[0]), f"Rest of {who}" if who else "Rest of the group")]
+            self.link.setText("≠")
+            rest = len(q.face_ids) - len(left)
+            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            one = len(q.face_ids) == 1
+            self.detail.setText(f"{'This face is' if one else 'These faces are'} {q.distance:.2f} from the group's "
+                                f"other faces (the median): {_likely(q.score)} someone else.\nYes takes "
+                                f"{'it' if one else 'them'} out (unsorted, never given to {who or 'this group'} "
+                                "again); No keeps the group as it is.")
         else:
             who = q.person_names[0] or "this group"
             left = [(f, "Looks different" if i == 0 else "") for i, f in enumerate(q.face_ids[:QUESTION_FACES])]

@@ -17,6 +17,10 @@
   one by one: they wait as Ann's suggestions under Faces).
 - **split**: a group whose faces fall into two parts farther apart than one person's faces are (2-means,
   then the same linkage between the parts); the odd part comes first, and "yes" makes it a group of its own.
+- **odd_faces**: a few faces of a group that look like none of the rest (each one's median distance to the
+  group's other faces is beyond one person's, and clearly beyond the group's typical face), for groups that
+  do not split in two; "yes" takes them out of the group ("not this person", they become unsorted), so a
+  stranger or two in a group cost one answer instead of picking each of them.
 
 :func:`list_questions` reads the library and returns plain data, safe to hand across threads.
 """
@@ -39,7 +43,7 @@ from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, Person, PromptAnswer
 from faceorg.vectors import distance_from_similarity, l2_normalize, spherical_kmeans
 
-KINDS = ("same_person", "group_suggestion", "split", "unsorted_batch")
+KINDS = ("same_person", "group_suggestion", "split", "unsorted_batch", "odd_faces")
 ANSWERS = ("yes", "no", "skip", "one-by-one")  # one-by-one: a batch's faces become suggestions, decided under Faces
 
 # Distances below are on the base model's scale (multiplied by the active model's scale). Measured with
@@ -63,6 +67,19 @@ BATCH_RATIO = 1.05  # the next person at least this many times as far
 BATCH_POOL = 16  # nearest named faces looked at per unsorted face
 BATCH_MAX_FACES = 24  # faces per batch at most (the surest first; the rest come in the next batch)
 BATCH_MIN_SCORE = 0.7  # batches less likely than this are not offered (on the family library all such were wrong)
+# Odd faces, measured on the effort benchmark's libraries after the app's grouping (groups of 3+ faces,
+# benchmarks/effort_bench.py), as the share of questions (odd faces at most a third of the group) whose odd
+# faces were all someone else: LFW, median distance >= 0.40 and 0.04 beyond the group's median face: 87% of
+# 117; 0.06: 91% of 104; 0.08: 94% of 86; 0.10: 98% of 55 (0.38 / 0.04: 77% of 177). Degraded faces (25-40
+# px, looser groups): 0.04: 38% of 21, 0.06: 62% of 13, 0.08: 4 of 4. A wrong "yes" costs the user a "no".
+# Effort benchmark, actions per 100 faces with all features on (LFW careful / hurried; degraded careful /
+# hurried): without odd faces 24.76 / 25.38; 59.28 / 57.46; margin 0.04 (every question answered): 24.88 /
+# 25.28; 59.44 / 57.79; 0.06: 24.63 / 25.03; 59.28 / 57.43; 0.08: 24.63 / 25.25; 59.25 / 57.43.
+ODD_MIN = 0.40  # median distance (base scale) to the group's other faces from which a face looks odd
+ODD_MARGIN = 0.06  # ... and at least this much beyond the group's median face
+ODD_MIN_FACES = 3  # groups smaller than this have no "rest of the group" to compare with
+ODD_MAX_SHARE = 1 / 3  # more odd faces than this share of the group: a split (or a loose group), not odd faces
+ODD_SAMPLE = 200  # a face of a large group is compared with this many of its other faces at most
 GRAPH_K = 48  # nearest faces looked at per face (those of its own group included)
 APPROXIMATE_FROM = 40_000  # grouped faces from which the nearest faces are searched approximately
 
@@ -207,6 +224,7 @@ class _Library:
     hidden: set[int]
     answers: list[PromptAnswer]
     pending: dict[int, list[tuple[int, float]]]  # named person -> (face, how sure 0..1) waiting for the user
+    splits: dict[int, tuple[list[int], float]] | None = None  # split_candidates, computed once
 
 
 def _read(library: Library) -> _Library | None:
@@ -441,30 +459,96 @@ def odd_part(vectors: np.ndarray, min_linkage: float) -> tuple[np.ndarray, float
     return rows_odd[order], link
 
 
+def split_candidates(lib: _Library) -> dict[int, tuple[list[int], float]]:
+    """Groups that fall into two parts: person -> (the odd part's faces, most distant first; linkage on the
+    base scale). Computed once per ``lib`` (splits and odd faces both need it)."""
+    if lib.splits is None:
+        d = lib.data
+        lib.splits = {}
+        for person, rows in sorted(_groups(lib).items()):
+            found = odd_part(d.vectors[rows], SPLIT_MIN * lib.scale)
+            if found is not None:
+                lib.splits[person] = ([int(d.face_ids[rows[i]]) for i in found[0]], found[1] / lib.scale)
+    return lib.splits
+
+
+def _answered(lib: _Library, kind: str, odd: list[int]) -> str | None:
+    """The answer given to a question of ``kind`` about (at least half of) these faces, if any."""
+    said = [(set(a.faces or ()), a.answer) for a in lib.answers if a.kind == kind]
+    return next((ans for faces, ans in said if len(faces & set(odd)) * 2 >= len(odd)), None)
+
+
 def split_questions(lib: _Library) -> list[Question]:
     d = lib.data
-    said = [(set(a.faces or ()), a.answer) for a in lib.answers if a.kind == "split"]
+    groups = _groups(lib)
     out = []
-    for person, rows in sorted(_groups(lib).items()):
-        found = odd_part(d.vectors[rows], SPLIT_MIN * lib.scale)
-        if found is None:
-            continue
-        odd_rows, link = found
-        odd = [int(d.face_ids[rows[i]]) for i in odd_rows]
+    for person, (odd, link) in split_candidates(lib).items():
         if any(d.assignment[f][1] is AssignmentSource.USER for f in odd):
             continue  # the user placed these faces here
-        answer = next((ans for faces, ans in said if len(faces & set(odd)) * 2 >= len(odd)), None)
+        answer = _answered(lib, "split", odd)
         if answer in ("yes", "no"):
             continue
         name = d.names.get(person)
         who = name or "this group"
-        link /= lib.scale
+        n_rows = len(groups[person])
         out.append(Question(
             id=f"split-{odd[0]}", kind="split",
-            text=(f"{len(odd)} of the {len(rows)} faces of {who} " + ("looks" if len(odd) == 1 else "look")
+            text=(f"{len(odd)} of the {n_rows} faces of {who} " + ("looks" if len(odd) == 1 else "look")
                   + " like someone else. Split " + ("it" if len(odd) == 1 else "them") + " off?"),
             score=round(1.0 - same_likelihood(link), 4), person_ids=(person,), person_names=(name,),
-            face_counts=(len(rows),), face_ids=tuple(odd), distance=round(link, 4),
+            face_counts=(n_rows,), face_ids=tuple(odd), distance=round(link, 4),
+            skipped=answer == "skip"))
+    return out
+
+
+# -- odd faces --------------------------------------------------------------------------------------------
+def odd_faces(vectors: np.ndarray, min_distance: float, margin: float,
+              sample: int = ODD_SAMPLE) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of a group's faces (unit rows) that look like none of the rest: each one's median distance
+    to the group's other faces is at least ``min_distance`` and ``margin`` beyond the group's median face.
+    Returns those rows, oddest first, and every row's median distance; none when the group is smaller
+    than ``ODD_MIN_FACES`` or more than ``ODD_MAX_SHARE`` of it would be odd. Large groups compare each
+    face with an evenly spaced ``sample`` of the others."""
+    x = np.asarray(vectors, np.float64)
+    n = len(x)
+    if n < ODD_MIN_FACES:
+        return np.zeros(0, np.int64), np.zeros(n)
+    cols = np.linspace(0, n - 1, min(n, sample + 1)).round().astype(np.int64)
+    dist = distance_from_similarity(x @ x[cols].T)
+    dist[cols == np.arange(n)[:, None]] = np.nan  # a face is not compared with itself
+    med = np.nanmedian(dist, axis=1)
+    odd = np.flatnonzero((med >= min_distance) & (med >= np.median(med) + margin))
+    if not len(odd) or len(odd) > ODD_MAX_SHARE * n:
+        return np.zeros(0, np.int64), med
+    return odd[np.argsort(-med[odd], kind="stable")], med
+
+
+def odd_face_questions(lib: _Library) -> list[Question]:
+    d = lib.data
+    splits = split_candidates(lib)
+    out = []
+    for person, rows in sorted(_groups(lib).items()):
+        if person in splits and _answered(lib, "split", splits[person][0]) in (None, "skip"):
+            continue  # an open split question is about this group already
+        found, med = odd_faces(d.vectors[rows], ODD_MIN * lib.scale, ODD_MARGIN * lib.scale)
+        if not len(found):
+            continue
+        odd = [int(d.face_ids[rows[i]]) for i in found]
+        if any(d.assignment[f][1] is AssignmentSource.USER for f in odd):
+            continue  # the user placed these faces here
+        answer = _answered(lib, "odd_faces", odd)
+        if answer in ("yes", "no"):
+            continue
+        name = d.names.get(person)
+        who = name or "this group"
+        near = float(med[found].min()) / lib.scale  # the least odd of them decides how sure this is
+        one = len(odd) == 1
+        out.append(Question(
+            id=f"odd-{odd[0]}", kind="odd_faces",
+            text=(f"{len(odd)} of the {len(rows)} faces of {who} " + ("does" if one else "do")
+                  + " not look like the others. Take " + ("it" if one else "them") + " out?"),
+            score=round(1.0 - same_likelihood(near), 4), person_ids=(person,), person_names=(name,),
+            face_counts=(len(rows),), face_ids=tuple(odd), distance=round(near, 4),
             skipped=answer == "skip"))
     return out
 
@@ -483,5 +567,7 @@ def list_questions(library: Library, kinds: tuple[str, ...] = KINDS) -> list[Que
         out += split_questions(lib)
     if "unsorted_batch" in kinds:
         out += unsorted_batch_questions(lib)
+    if "odd_faces" in kinds:
+        out += odd_face_questions(lib)
     out.sort(key=lambda q: (q.skipped, -q.score, KINDS.index(q.kind), q.id))
     return out

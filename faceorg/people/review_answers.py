@@ -6,6 +6,8 @@
   respects, and "not this person" for every face of the group when the other is a named person.
 - group_suggestion "yes": every waiting face is confirmed; "no": none of them is that person.
 - split "yes": the odd faces become a group of their own (``split_faces``); "no": the group stays.
+- odd_faces "yes": the odd faces leave the group, unsorted, and are never given to it again
+  (``reject_faces``); "no": the group stays.
 - unsorted_batch "yes": the faces go to that person (the user's decision); "no": none of them is that
   person (never offered to them again); "one-by-one": they wait as that person's suggestions (Review's
   Faces, or the person's whole-group suggestion). "one-by-one" on a group suggestion changes nothing.
@@ -32,6 +34,7 @@ from faceorg.people.prompts import (
     _Library,
     _read,
     group_suggestion_questions,
+    odd_face_questions,
     same_person_questions,
     split_questions,
     unsorted_batch_questions,
@@ -46,7 +49,7 @@ NEAREST_PER_FACE = 5  # beyond: each face with this many nearest faces of the ot
 def _kind_of(question_id: str) -> str:
     prefix = question_id.split("-", 1)[0]
     kind = {"same": "same_person", "group": "group_suggestion", "split": "split",
-            "batch": "unsorted_batch"}.get(prefix)
+            "batch": "unsorted_batch", "odd": "odd_faces"}.get(prefix)
     if kind is None:
         raise FaceorgError(f"no question {question_id!r} (see `faceorg review list`)")
     return kind
@@ -58,7 +61,8 @@ def find_question(library: Library, question_id: str) -> tuple[Question, _Librar
     lib = _read(library)
     if lib is not None:
         make = {"same_person": same_person_questions, "group_suggestion": group_suggestion_questions,
-                "split": split_questions, "unsorted_batch": unsorted_batch_questions}[kind]
+                "split": split_questions, "unsorted_batch": unsorted_batch_questions,
+                "odd_faces": odd_face_questions}[kind]
         for q in make(lib):
             if q.id == question_id:
                 return q, lib
@@ -180,6 +184,10 @@ def answer_question(library: Library, question: Question, lib: _Library, reply: 
         if reply == "yes":
             return ops.accept_suggestions(library, question.face_ids, also=also)
         return ops.reject_faces(library, question.face_ids, question.person_ids[0], also=also)
+    if question.kind == "odd_faces":
+        if reply == "yes":
+            return ops.reject_faces(library, question.face_ids, question.person_ids[0], also=also)
+        return _only_mark(library, question, "Keep the group as it is")
     if reply == "yes":
         return ops.split_faces(library, question.face_ids, also=also)
     return _only_mark(library, question, "Keep the group as it is")

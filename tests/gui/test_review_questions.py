@@ -287,3 +287,45 @@ def test_a_narrow_window_shows_fewer_faces_and_never_cuts_off_the_person(  # typ
     window.resize(1600, 1000)
     qtbot.waitUntil(lambda: len([w for w in card.left if w.isVisible()]) == min(4, len(card._left_faces)),
                     timeout=3000)
+
+
+def blair_with_an_odd_face(library, scenario: Scenario) -> list[int]:  # type: ignore[no-untyped-def]
+    """Blair's unnamed group given vectors of one person and, for one face, a stranger's who is near one of
+    them but far from the rest (as the odd faces question looks for); returns the group and the odd face last."""
+    from tests.test_odd_faces import group_with_stranger
+
+    own = owners(library)
+    group = [f for f in scenario.faces["blair"] if own.get(f) == scenario.people["blair"]]
+    assert len(group) >= 4
+    faces, stranger = group_with_stranger(np.random.default_rng(3), len(group) - 1)
+    with library.transaction() as s:
+        for f, v in zip(group, [*faces, stranger]):
+            s.execute(update(Embedding).where(Embedding.face_id == f).values(vector=v.astype(np.float32).tobytes()))
+    return group
+
+
+def test_odd_faces_yes_with_a_takes_them_out_then_undo_and_no_with_r(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    ensure_vectors(library, scenario)
+    group = blair_with_an_odd_face(library, scenario)
+    before = decisions_snapshot(library)
+    view = open_review(window, qtbot)
+    q = skip_to(view, qtbot, lambda q: q.kind == "odd_faces" and q.person_ids == (scenario.people["blair"],))
+    assert q.face_ids == (group[-1],)
+    card = view.question_card
+    assert card.left[0].face_id == group[-1] and card.title.text() == q.text
+    assert card.right[0].face_id is not None and "takes it out" in card.detail.text()
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    own = owners(library)
+    assert group[-1] not in own and all(own[f] == scenario.people["blair"] for f in group[:-1])
+    assert q.id not in [x.id for x in view.questions]
+    undo(window, qtbot)
+    assert decisions_snapshot(library) == before
+    q = skip_to(view, qtbot, lambda q: q.kind == "odd_faces" and q.person_ids == (scenario.people["blair"],))
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(PromptAnswer, q.id).answer == "no"
+    assert decisions_snapshot(library) == before  # "no" changes no one's faces
+    assert q.id not in [x.id for x in view.questions]
