@@ -29,6 +29,11 @@ def date_text(date: datetime | None) -> str:
     return f"{date.day} {date:%b %Y}" if date is not None else ""
 
 
+def as_rows(items: list[PhotoItem]) -> list[tuple[Any, ...]]:
+    """Photos as the grid's model keeps them: plain tuples (see :class:`PhotosModel`)."""
+    return [tuple(p) for p in items]
+
+
 class PhotosModel(QAbstractListModel):
     """Photo records in display order; pages are appended as they arrive.
 
@@ -62,20 +67,27 @@ class PhotosModel(QAbstractListModel):
         return None
 
     def set_items(self, items: list[PhotoItem]) -> None:
-        self.beginResetModel()
-        self._rows = [tuple(p) for p in items]
-        self._row = {p.id: r for r, p in enumerate(items)}
-        self.endResetModel()
+        self.set_rows(as_rows(items))
 
     def append(self, items: list[PhotoItem]) -> None:
-        fresh = [p for p in items if p.id not in self._row]
+        self.append_rows(as_rows(items))
+
+    def set_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Show these rows (from :func:`as_rows`) instead."""
+        self.beginResetModel()
+        self._rows = rows
+        self._row = {r[0]: i for i, r in enumerate(rows)}
+        self.endResetModel()
+
+    def append_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Add rows (from :func:`as_rows`, made on a worker: 100k of them are a few milliseconds here)."""
+        fresh = [r for r in rows if r[0] not in self._row]
         if not fresh:
             return
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
-        for r, p in enumerate(fresh, start=first):
-            self._row[p.id] = r
-        self._rows.extend(tuple(p) for p in fresh)
+        self._row.update((r[0], i) for i, r in enumerate(fresh, start=first))
+        self._rows.extend(fresh)
         self.endInsertRows()
 
     def item_at(self, row: int) -> PhotoItem:

@@ -1,5 +1,5 @@
-"""The photo grid's paint path at 100k photos: no wait on Qt's thread pool per cell, no rows in the garbage
-collector's way (each made a GUI-thread stall of 100-600 ms while scrolling on a busy machine)."""
+"""The photo grid at 100k photos: no wait on Qt's thread pool per cell painted or per thumbnail made, no rows
+in the garbage collector's way (each made GUI-thread stalls of 100-600 ms while scrolling on a busy machine)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import textwrap
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from faceorg.people.photos import PhotoItem
@@ -94,3 +95,76 @@ def test_a_grid_of_many_photos_adds_nothing_to_the_garbage_collectors_work(qtbot
     gc.collect()
     assert model.rowCount() == 20_000 and model.item_at(19_999).id == 20_000
     assert len(gc.get_objects()) - tracked < 100  # 20k rows, none of them for a full collection to visit
+
+
+MAKE_THUMBNAIL = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from PIL import Image
+    from PySide6.QtWidgets import QApplication
+    from faceorg.gui.photo_thumbnails import make_photo_cache
+    from faceorg.store import open_library
+    from faceorg.store.models import LibraryFolder, Photo, PhotoStatus
+
+    def pool_wakeups():  # how often Qt's pool threads were woken for work (voluntary context switches)
+        n = 0
+        for t in os.listdir("/proc/self/task"):
+            if Path(f"/proc/self/task/{t}/comm").read_text().strip() == "Thread (pooled)":
+                status = Path(f"/proc/self/task/{t}/status").read_text()
+                n += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+        return n
+
+    folder = Path(sys.argv[1])
+    Image.new("RGB", (1600, 1200), (40, 120, 200)).save(folder / "a.jpg", quality=90)
+    app = QApplication(["thumbnails"])
+    library = open_library(folder / "lib.sqlite")
+    with library.transaction() as s:
+        f = LibraryFolder(path=str(folder))
+        s.add(f)
+        s.flush()
+        photo = Photo(folder_id=f.id, path=str(folder / "a.jpg"), size=1, mtime_ns=0, status=PhotoStatus.OK)
+        s.add(photo)
+        s.flush()
+        photo_id = photo.id
+    cache = make_photo_cache(library, 1.0)
+    before = pool_wakeups()
+    assert cache.get(photo_id) is None
+    end = time.monotonic() + 60
+    while cache.get(photo_id) is None and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    image = cache.get(photo_id)
+    print(pool_wakeups() - before, image.width(), image.pixelColor(75, 75).name())
+    cache.stop()
+    library.close()
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")
+def test_photo_thumbnails_are_made_without_qt_painting_on_the_loader_thread(tmp_path: Path) -> None:
+    """QImage.scaled and a QPainter with a clip path hold Python's GIL on the loader thread (the painter
+    waiting for Qt's pool meanwhile), so the GUI thread waited for each thumbnail made while it scrolled."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(REPO))
+    out = subprocess.run([sys.executable, "-c", MAKE_THUMBNAIL, str(tmp_path)], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    wakeups, width, centre = out.stdout.split()[-3:]
+    rgb = [int(centre[i:i + 2], 16) for i in (1, 3, 5)]
+    assert int(width) == 150 and all(abs(a - b) <= 3 for a, b in zip(rgb, (40, 120, 200), strict=True))
+    assert int(wakeups) == 0, out.stderr  # before: 6 to 10 for this one thumbnail
+
+
+def test_a_photo_is_fitted_whole_in_its_square_with_rounded_corners() -> None:
+    from faceorg.gui.photo_thumbnails import qimage_from_bgra, square_thumbnail
+
+    photo = np.zeros((300, 400, 3), np.uint8)
+    photo[:, :200] = (230, 0, 0)  # red left half
+    photo[:, 200:] = (0, 0, 230)  # blue right half
+    image = qimage_from_bgra(square_thumbnail(photo, 150, 6))
+    assert (image.width(), image.height()) == (150, 150)
+    colour = image.pixelColor
+    assert colour(20, 75).getRgb() == (230, 0, 0, 255) and colour(130, 75).getRgb() == (0, 0, 230, 255)
+    assert colour(75, 10).alpha() == 0 and colour(75, 140).alpha() == 0  # bands above and below: 150 x 112
+    assert colour(75, 19).alpha() == 255 and colour(75, 130).alpha() == 255
+    assert colour(0, 19).alpha() == 0 and colour(0, 75).alpha() == 255  # a rounded corner, a straight side
+    portrait = qimage_from_bgra(square_thumbnail(np.ascontiguousarray(photo.transpose(1, 0, 2)), 150, 6))
+    assert portrait.pixelColor(75, 20).getRgb() == (230, 0, 0, 255) and portrait.pixelColor(5, 75).alpha() == 0
