@@ -80,35 +80,18 @@ def check_providers() -> dict[str, Any]:
 
 def end_to_end(data: Path, photos: int, work: Path) -> dict[str, Any]:
     """Scan ``photos`` 12 MP photos on the GPU: photos/s, stage timings, and the embedder's ms per face."""
-    import numpy as np
-
-    from faceorg.pipeline.analyzer import decode_chip
-    from faceorg.pipeline.factory import analyzer_for_library, build_embedder
-    from faceorg.scan.scanner import scan_library
+    from faceorg.pipeline.analyzer import OnnxFaceAnalyzer
+    from faceorg.pipeline.factory import build_embedder
     from faceorg.settings import Settings
-    from faceorg.store import open_library
-    from faceorg.store.chips import load_chips
-    from faceorg.store.folders import add_folder
-    from pipeline_bench import make_photos
+    from pipeline_bench import timed_scan
 
-    folder, warm = work / "photos", work / "warm"
-    folder.mkdir()
-    warm.mkdir()
-    pasted = make_photos(data, folder, photos)
-    make_photos(data, warm, 2, seed=99)
-    with open_library(work / "gpu.sqlite") as lib:
-        add_folder(lib, warm)
-        analyzer = analyzer_for_library(lib)
+    def on_the_gpu(analyzer: OnnxFaceAnalyzer) -> None:
         if analyzer.embedder.provider not in GPU_PROVIDERS:
             raise CheckFailed(f"the scan's embedder runs on {analyzer.embedder.provider}, not on the GPU")
-        scan_library(lib, analyzer=analyzer)  # loads the models, warms the GPU
-        analyzer.timings.clear()
-        add_folder(lib, folder)
-        start = time.perf_counter()
-        summary = scan_library(lib, analyzer=analyzer)
-        seconds = time.perf_counter() - start
-        stages = {k: round(v * 1000 / photos, 1) for k, v in {**summary.timings, **analyzer.timings}.items()}
-        chips = np.stack([decode_chip(c) for c in list(load_chips(lib, range(1, 400)).values())[:256]])
+
+    scan = timed_scan(data, work, photos, chips=256, check_analyzer=on_the_gpu)
+    chips, pasted, summary, seconds, stages = (
+        scan.chips, scan.pasted, scan.summary, scan.seconds, scan.ms_per_photo_by_stage)
     per_face: dict[str, float] = {}
     for label, float32 in (("int8", False), ("float32", True)):
         embedder = build_embedder(Settings(use_gpu=True), float32=float32)

@@ -17,6 +17,8 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +26,9 @@ from PIL import Image, ImageFilter, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from faceorg.pipeline.analyzer import OnnxFaceAnalyzer  # noqa: E402
 from faceorg.pipeline.factory import analyzer_for_library  # noqa: E402
-from faceorg.scan.scanner import scan_library  # noqa: E402
+from faceorg.scan.scanner import ScanSummary, scan_library  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from faceorg.store.folders import add_folder  # noqa: E402
 
@@ -90,6 +93,50 @@ def embed_speed(chips: np.ndarray, threads: int) -> tuple[float, float, float]:
     return int8_ms, fp32_ms, torch_ms
 
 
+@dataclass
+class TimedScan:
+    """One warm scan of pasted 12 MP photos: what was found and how long each stage took."""
+
+    pasted: int
+    summary: ScanSummary
+    seconds: float
+    provider: str
+    ms_per_photo_by_stage: dict[str, float]
+    chips: np.ndarray
+
+
+def timed_scan(
+    data: Path, work: Path, photos: int, *, chips: int,
+    check_analyzer: Callable[[OnnxFaceAnalyzer], None] | None = None,
+) -> TimedScan:
+    """Scan ``photos`` pasted photos in a new library under ``work`` after a 2-photo warm-up scan (models
+    loaded, caches warm), timing only the second scan; ``chips`` of the faces' chips come back for embedding
+    speed checks. ``check_analyzer`` may refuse the analyzer (e.g. not on the GPU) before anything is timed."""
+    from faceorg.pipeline.analyzer import decode_chip
+    from faceorg.store.chips import load_chips
+
+    folder, warm = work / "photos", work / "warm"
+    folder.mkdir()
+    warm.mkdir()
+    pasted = make_photos(data, folder, photos)
+    make_photos(data, warm, 2, seed=99)
+    with open_library(work / "bench.sqlite") as lib:
+        add_folder(lib, warm)
+        analyzer = analyzer_for_library(lib)
+        if check_analyzer is not None:
+            check_analyzer(analyzer)
+        scan_library(lib, analyzer=analyzer)  # loads the models, warms the caches
+        analyzer.timings.clear()
+        add_folder(lib, folder)
+        start = time.perf_counter()
+        summary = scan_library(lib, analyzer=analyzer)
+        seconds = time.perf_counter() - start
+        stages = {k: round(v * 1000 / photos, 1) for k, v in {**summary.timings, **analyzer.timings}.items()}
+        loaded = list(load_chips(lib, range(1, 4 * chips + 8)).values())[:chips]
+        return TimedScan(pasted, summary, seconds, analyzer.embedder.provider, stages,
+                         np.stack([decode_chip(c) for c in loaded]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=24)
@@ -98,30 +145,10 @@ def main() -> None:
     args = parser.parse_args()
     threads = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "photos"
-        folder.mkdir()
-        pasted = make_photos(args.data, folder, args.photos)
-        warm = Path(tmp) / "warm"
-        warm.mkdir()
-        make_photos(args.data, warm, 2, seed=99)
-        with open_library(Path(tmp) / "bench.sqlite") as lib:
-            add_folder(lib, warm)
-            analyzer = analyzer_for_library(lib)
-            provider = analyzer.embedder.provider
-            scan_library(lib, analyzer=analyzer)  # loads the models, warms the caches
-            analyzer.timings.clear()
-            add_folder(lib, folder)
-            start = time.perf_counter()
-            summary = scan_library(lib, analyzer=analyzer)
-            seconds = time.perf_counter() - start
-            stages = dict(summary.timings)
-            analyzer_stages = dict(analyzer.timings)
-            from faceorg.pipeline.analyzer import decode_chip
-            from faceorg.store.chips import load_chips
-
-            chips = np.stack([decode_chip(c) for c in list(load_chips(lib, range(1, 200)).values())[:64]])
+        scan = timed_scan(args.data, Path(tmp), args.photos, chips=64)
+    pasted, summary, seconds, provider, chips = scan.pasted, scan.summary, scan.seconds, scan.provider, scan.chips
     ort_ms, fp32_ms, torch_ms = embed_speed(chips, threads)
-    per_photo = {k: round(v * 1000 / args.photos, 1) for k, v in {**stages, **analyzer_stages}.items()}
+    per_photo = scan.ms_per_photo_by_stage
     result = {
         "photos": args.photos,
         "faces_pasted": pasted,
