@@ -200,7 +200,7 @@ def page_through(app: QApplication, view, cache, screens: int, pause_ms: int,  #
             spin_until(app, lambda: False, pause_ms / 1000)
             rows = visible_rows(view)
             seen += len(rows)
-            shown += sum(cache._images.get(view.model().id_at(r)) is not None for r in rows)
+            shown += sum(cache._images.get(view.model().item_at(r).id) is not None for r in rows)
             bar.setValue(min(bar.maximum(), bar.value() + step))
     beat.stop()
     return shown / max(1, seen)
