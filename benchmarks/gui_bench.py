@@ -1,12 +1,24 @@
-"""GUI speed on a big library: 100k faces in 5k people, generated into a fresh database.
+"""GUI speed on a big library: 100k faces in 5k people (or 1M in 50k), generated into a fresh database.
 
     python benchmarks/gui_bench.py [--faces 100000] [--people 5000] [--photos 120] [--grid-photos 100000]
-                                   [--part all|people|photos] [--keep DIR] [--json]
+                                   [--part all|people|first|photos] [--repeat 1] [--db postgresql://...]
+                                   [--keep DIR] [--json]
+
+The generated library is synthetic but real: an SQLite file (or, with ``--db``, a database on that
+PostgreSQL server) that the app opens like any other, with real rows written by bulk inserts (COPY on
+PostgreSQL): photos (records only, no files), faces in Zipf-sized groups (a tenth of the people named,
+2% of the faces in no group, 0.5% ignored, two suggestions per named person), and a drawn 96 px JPEG chip
+per face (the same few hundred drawings' bytes repeated). A PostgreSQL library is vacuumed and analysed
+after generation (what autovacuum does to a settled library). ``--keep DIR`` keeps the generated library
+(the SQLite template in DIR, or the template database on the server) for the next run.
 
 Measures, with the real main window (offscreen unless QT_QPA_PLATFORM says otherwise):
 
-- ``first_screen_s``: from creating the window to the People view's first screen painted with every
-  visible card's face (target: 1 s);
+- ``first_cards_s``: from creating the window to the People view's first screen of cards painted with
+  their names and face counts (target: 0.3 s, issue 14, at 1M faces on SQLite and PostgreSQL);
+- ``first_screen_s``: the same, until every visible card's face is painted too (target: 1 s);
+  ``--part first`` measures only these two, ``--repeat N`` times (a new window each; the median is
+  reported, every run in ``first_screen_runs``);
 - ``max_scroll_stall_ms``: the longest the GUI thread was blocked while scrolling through the whole
   People grid, one half-screen every 16 ms (target: 50 ms); ``max_person_scroll_stall_ms`` the same
   for the biggest person's faces;
@@ -44,6 +56,7 @@ import json
 import logging
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -58,10 +71,11 @@ from PIL import Image  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from faceorg.store import open_library  # noqa: E402
+from faceorg.gui.main_window import MainWindow  # noqa: E402
+from faceorg.store import Library, open_library  # noqa: E402
 from tests.gui.synthetic import draw_face, generate_library  # noqa: E402
 
-TARGETS = {"first_screen_s": 1.0, "max_scroll_stall_ms": 50.0, "max_person_scroll_stall_ms": 50.0,
+TARGETS = {"first_cards_s": 0.3, "first_screen_s": 1.0, "max_scroll_stall_ms": 50.0, "max_person_scroll_stall_ms": 50.0,
            "max_scan_stall_ms": 100.0, "photo_grid_first_screen_s": 0.5, "max_photo_grid_scroll_stall_ms": 50.0,
            "max_photo_grid_paged_stall_ms": 50.0, "max_photo_pan_stall_ms": 50.0}
 HEARTBEAT_MS = 5
@@ -438,8 +452,9 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="faceorg-gui-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     app = make_application(["gui_bench"])
-    result: dict[str, object] = {"faces": args.faces, "people": args.people}
-    if args.part in ("all", "people"):
+    result: dict[str, object] = {"faces": args.faces, "people": args.people,
+                                 "backend": "postgresql" if args.db else "sqlite"}
+    if args.part in ("all", "people", "first"):
         run_people(app, args, work, result)
     if args.part in ("all", "photos"):
         run_photos(app, args, work, result)
@@ -451,26 +466,80 @@ def run(args: argparse.Namespace) -> dict[str, object]:
     return result
 
 
-def run_people(app: QApplication, args: argparse.Namespace, work: Path, result: dict[str, object]) -> None:
-    """The People view, a person's faces and a background scan on the 100k-face library."""
-    from faceorg.gui.main_window import MainWindow, Page
-    from faceorg.gui.people_view import FIRST_SCREEN  # noqa: F401  (documents the first-screen batch)
-
-    template = work / f"template-{args.faces}-{args.people}.sqlite"
+def people_library(args: argparse.Namespace, work: Path, result: dict[str, object]) -> str:
+    """The generated People library for this run (a fresh copy of a kept template): a file path or a URL."""
+    sizes = dict(n_faces=args.faces, n_people=args.people, named=args.people // 10, unassigned=args.faces // 50,
+                 ignored=args.faces // 200, suggested_per_person=2)
+    if args.db:
+        server = args.db
+        template = f"faceorg_bench_{args.faces}_{args.people}"
+        if not server_database_exists(server, template):
+            create_server_database(server, template)
+            t = time.perf_counter()
+            generate_library(work / "unused.sqlite", **sizes, url=database_url(server, template))  # type: ignore[arg-type]
+            vacuum_analyze(database_url(server, template))
+            result["generate_s"] = round(time.perf_counter() - t, 2)
+        # Every run starts from the same library (the scan adds to it): a copy of the template database.
+        create_server_database(server, "faceorg_bench_run", template=template)
+        return database_url(server, "faceorg_bench_run")
+    template_file = work / f"template-{args.faces}-{args.people}.sqlite"
     db = work / "bench.sqlite"
-    if not template.exists():
+    if not template_file.exists():
         t = time.perf_counter()
-        generate_library(template, n_faces=args.faces, n_people=args.people, named=args.people // 10,
-                         unassigned=args.faces // 50, ignored=args.faces // 200, suggested_per_person=2)
+        generate_library(template_file, **sizes)  # type: ignore[arg-type]
         result["generate_s"] = round(time.perf_counter() - t, 2)
-    copy_database(template, db)  # every run starts from the same library (the scan adds to it)
+    copy_database(template_file, db)  # every run starts from the same library (the scan adds to it)
     if hasattr(os, "sync"):
         os.sync()  # the copy's writeback must not compete with the measurement
-    library = open_library(db)
-    settings = QSettings(str(work / "bench.ini"), QSettings.Format.IniFormat)
-    settings.clear()
+    return str(db)
 
-    # 1. First screen: window created -> People grid painted with every visible card's face.
+
+def _psycopg(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def database_url(server: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def server_database_exists(server: str, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(_psycopg(server), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
+
+
+def create_server_database(server: str, name: str, *, template: str | None = None) -> None:
+    """(Re)create database ``name`` on ``server``, empty or as a copy of ``template``."""
+    import psycopg
+
+    with psycopg.connect(_psycopg(server), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
+def drop_server_database(server: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_psycopg(server), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def vacuum_analyze(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_psycopg(url), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def measure_first_screen(app: QApplication, library: Library,
+                         settings: QSettings) -> tuple[MainWindow, dict[str, float]]:
+    """A new main window: seconds to the People view's first cards painted with names and counts, and
+    to every visible card's face painted too."""
     start = time.perf_counter()
     window = MainWindow(library, settings)
     window.resize(1280, 800)
@@ -484,13 +553,43 @@ def run_people(app: QApplication, args: argparse.Namespace, work: Path, result: 
         cache, model = window.ctx.card_thumbs, people.model
         return bool(rows) and all(cache._images.get(model.cover_of(model.card_at(r))) is not None for r in rows)
 
-    spin_until(app, lambda: people.loaded, 60)
-    result["first_cards_s"] = round(time.perf_counter() - start, 3)
-    spin_until(app, first_screen_ready, 60)
+    spin_until(app, lambda: people.loaded and people.model.rowCount() > 0, 120)
+    people.grid.viewport().repaint()  # names and counts painted (faces may still be placeholders)
+    cards_s = time.perf_counter() - start
+    spin_until(app, first_screen_ready, 120)
     people.grid.viewport().repaint()
-    result["first_screen_s"] = round(time.perf_counter() - start, 3)
-    result["first_screen_cards"] = len(visible_rows(people.grid))
-    spin_until(app, lambda: window.ctx.idle, 60)
+    screen_s = time.perf_counter() - start
+    return window, {"cards": cards_s, "screen": screen_s, "n": len(visible_rows(people.grid))}
+
+
+def run_people(app: QApplication, args: argparse.Namespace, work: Path, result: dict[str, object]) -> None:
+    """The People view, a person's faces and a background scan on the 100k-face library."""
+    from faceorg.gui.main_window import Page
+
+    db = people_library(args, work, result)
+    library = open_library(db)
+    settings = QSettings(str(work / "bench.ini"), QSettings.Format.IniFormat)
+    settings.clear()
+
+    # 1. First screen: window created -> People grid painted with every visible card's face.
+    runs = []
+    for i in range(max(1, args.repeat)):
+        window, run = measure_first_screen(app, library, settings)
+        runs.append(run)
+        spin_until(app, lambda: window.people_view.complete and window.ctx.idle, 120)  # noqa: B023
+        if i < args.repeat - 1 or args.part == "first":
+            window.close()
+            spin_until(app, lambda: False, 0.3)
+    result["first_cards_s"] = round(statistics.median(r["cards"] for r in runs), 3)
+    result["first_screen_s"] = round(statistics.median(r["screen"] for r in runs), 3)
+    result["first_screen_cards"] = int(runs[-1]["n"])
+    result["first_screen_runs"] = [[round(r["cards"], 3), round(r["screen"], 3)] for r in runs]
+    if args.part == "first":
+        library.close()
+        if args.db:
+            drop_server_database(args.db, "faceorg_bench_run")
+        return
+    people = window.people_view
 
     # 2. Scrolling the People grid, then the biggest person's faces.
     stall, cpu = scroll_through(app, people.grid)
@@ -528,24 +627,32 @@ def run_people(app: QApplication, args: argparse.Namespace, work: Path, result: 
     spin_until(app, lambda: not window.ctx.jobs.running and window.ctx.idle, 120)
     window.close()
     library.close()
+    if args.db:
+        drop_server_database(args.db, "faceorg_bench_run")
 
 
 def print_table(r: dict[str, object]) -> None:
     rows = [] if "first_screen_s" not in r else [
-        ("library", f"{r['faces']:,} faces in {r['people']:,} people", ""),
-        ("first screen (People view)", f"{r['first_screen_s']:.3f} s ({r['first_screen_cards']} cards; "
-                                       f"cards listed at {r['first_cards_s']:.3f} s)",
+        ("library", f"{r['faces']:,} faces in {r['people']:,} people ({r['backend']})", ""),
+        ("first screen (People view): cards", f"{r['first_cards_s']:.3f} s ({r['first_screen_cards']} cards with "
+                                              "names and counts)", f"<= {TARGETS['first_cards_s']} s"),
+        ("first screen (People view): faces", f"{r['first_screen_s']:.3f} s (every visible card's face; median of "
+                                              f"{len(r['first_screen_runs'])})",  # type: ignore[arg-type]
          f"<= {TARGETS['first_screen_s']} s"),
-        ("max GUI stall, scrolling People", f"{r['max_scroll_stall_ms']:.1f} ms (GUI thread busy "
-         f"{r['max_scroll_stall_cpu_ms']:.1f} ms of it)", f"<= {TARGETS['max_scroll_stall_ms']:.0f} ms"),
-        (f"max GUI stall, scrolling a person ({r['person_faces']:,} faces)",
-         f"{r['max_person_scroll_stall_ms']:.1f} ms "
-         f"(busy {r['max_person_scroll_stall_cpu_ms']:.1f} ms)", f"<= {TARGETS['max_person_scroll_stall_ms']:.0f} ms"),
-        ("max GUI stall during a scan", f"{r['max_scan_stall_ms']:.1f} ms (busy {r['max_scan_stall_cpu_ms']:.1f} ms)",
-         f"<= {TARGETS['max_scan_stall_ms']:.0f} ms"),
-        ("scan", f"{r['scan_photos']}, {r['scan_s']:.1f} s, "
-                 + (f"with faces: {r['scan_faces_found']} found" if r["scan_with_faces"] else "catalogue only"), ""),
     ]
+    if "max_scroll_stall_ms" in r:
+        rows += [
+            ("max GUI stall, scrolling People", f"{r['max_scroll_stall_ms']:.1f} ms (GUI thread busy "
+             f"{r['max_scroll_stall_cpu_ms']:.1f} ms of it)", f"<= {TARGETS['max_scroll_stall_ms']:.0f} ms"),
+            (f"max GUI stall, scrolling a person ({r['person_faces']:,} faces)",
+             f"{r['max_person_scroll_stall_ms']:.1f} ms (busy {r['max_person_scroll_stall_cpu_ms']:.1f} ms)",
+             f"<= {TARGETS['max_person_scroll_stall_ms']:.0f} ms"),
+            ("max GUI stall during a scan",
+             f"{r['max_scan_stall_ms']:.1f} ms (busy {r['max_scan_stall_cpu_ms']:.1f} ms)",
+             f"<= {TARGETS['max_scan_stall_ms']:.0f} ms"),
+            ("scan", f"{r['scan_photos']}, {r['scan_s']:.1f} s, "
+             + (f"with faces: {r['scan_faces_found']} found" if r["scan_with_faces"] else "catalogue only"), ""),
+        ]
     if "photo_grid_first_screen_s" in r:
         rows += [
             ("photo grid: first screen", f"{r['photo_grid_first_screen_s']:.3f} s "
@@ -593,8 +700,12 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=5_000)
     parser.add_argument("--photos", type=int, default=120, help="photos in the scanned folder")
     parser.add_argument("--grid-photos", type=int, default=100_000, help="photos in the photo-grid library")
-    parser.add_argument("--part", choices=("all", "people", "photos"), default="all",
-                        help="measure only the People views or only the photo grid and zoom")
+    parser.add_argument("--part", choices=("all", "people", "first", "photos"), default="all",
+                        help="measure only the People views, only the People view's first screen, or only the "
+                             "photo grid and zoom")
+    parser.add_argument("--repeat", type=int, default=1, help="first-screen measurements (median reported)")
+    parser.add_argument("--db", metavar="URL", help="a PostgreSQL server (postgresql://user@host:port/db) whose user "
+                        "may create databases: the People library is generated there instead of in SQLite")
     parser.add_argument("--keep", metavar="DIR", help="keep (and reuse) the generated database in DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()

@@ -18,6 +18,10 @@ def module_present(name: str) -> bool:
         return False
 
 
-def training_unavailable() -> str | None:
-    """Why retraining cannot run here (PyTorch missing), or None when it can."""
+def training_unavailable(depth: str = "thorough") -> str | None:
+    """Why retraining at ``depth`` cannot run here (PyTorch missing), or None when it can. The quick depth
+    (a new last layer fitted in closed form and saved into the ONNX file) needs no PyTorch: learning as
+    you work runs in the packaged app too; the thorough depth and a labelled folder fine-tune the network."""
+    if depth == "quick":
+        return None
     return None if module_present("torch") else TRAINING_UNAVAILABLE

@@ -72,14 +72,14 @@ def tampered_models(models_dir: Path, tmp_path: Path, name: str) -> Path:
 
 def test_a_flipped_byte_in_dlibs_file_stops_retraining(library: Library, models_dir: Path, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from faceorg.retrain.retrain import RetrainReport, install_model, retrain
+    pytest.importorskip("torch")
+    from faceorg.retrain.candidate import start_module
+    from faceorg.retrain.retrain import retrain
 
     monkeypatch.setenv("FACEORG_MODELS_DIR", str(tampered_models(models_dir, tmp_path, DLIB_RESNET_FILE)))
     base = active_version(library)
-    weight = head_weight(library, base)
-    report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
     with pytest.raises(ModelsMissingError, match=f"{DLIB_RESNET_FILE}.*SHA-256"):
-        install_model(library, base, "head", report, Progress(), weight=weight)
+        start_module(library, base)  # what a model to train or ship starts from
     with library.session() as s:
         assert s.scalars(select(ModelVersion.name)).all() == [base.name]  # nothing shipped
     started = time.perf_counter()
@@ -167,14 +167,56 @@ def test_a_damaged_checkpoint_is_refused(library: Library) -> None:
     from faceorg.retrain.retrain import RetrainReport, install_model
 
     base = active_version(library)
-    weight = head_weight(library, base) + np.float32(0.001)
-    report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
-    new = install_model(library, base, "head", report, Progress(), weight=weight)
+    report = RetrainReport("thorough", False, True, None, base.name, {}, {}, {}, [], 0.0)
+    new = install_model(library, base, "full", report, Progress(), module=start_module(library, base))
     start_module(library, new)  # intact: loads
     checkpoint = library_models_dir(library) / f"embedder-{new.name}.pt"
     flip_a_byte(checkpoint, offset=checkpoint.stat().st_size - 4000)
     with pytest.raises(FaceorgError, match="does not match its recorded SHA-256"):
         start_module(library, new)
+
+
+def test_a_head_version_starts_from_its_parent_with_its_own_checked_head(library: Library) -> None:
+    """A head version keeps no checkpoint: a deeper retraining starts from its parent's model with its head,
+    read from its own ONNX file, which is checked like every model file."""
+    pytest.importorskip("torch")
+    from faceorg.retrain.candidate import start_files, start_module
+    from faceorg.retrain.retrain import RetrainReport, install_model
+    from faceorg.train.model_io import head_of
+
+    base = active_version(library)
+    weight = head_weight(library, base) + np.float32(0.001)
+    report = RetrainReport("quick", False, True, None, base.name, {}, {}, {}, [], 0.0)
+    new = install_model(library, base, "head", report, Progress(), weight=weight)
+    assert not (library_models_dir(library) / f"embedder-{new.name}.pt").exists()
+    assert start_files(library, new) == start_files(library, base)
+    module = start_module(library, new)
+    np.testing.assert_array_equal(head_of(module), weight)
+    parent = start_module(library, base)
+    body = [k for k in parent.state_dict() if not k.startswith("fc.")]
+    assert body and all(np.array_equal(module.state_dict()[k].numpy(), parent.state_dict()[k].numpy()) for k in body)
+    flip_a_byte(verified_model_path(library, new))
+    with pytest.raises(FaceorgError, match="does not match its recorded SHA-256"):
+        start_module(library, new)
+
+
+def test_installing_a_head_version_needs_no_torch(library: Library) -> None:
+    """The quick depth ships a head without importing PyTorch (seconds of the background learning)."""
+    library.close()
+    script = ("import sys, numpy as np\n"
+              "from faceorg.store import open_library\nfrom faceorg.progress import Progress\n"
+              "from faceorg.versions.records import active_version, head_weight\n"
+              "from faceorg.retrain.retrain import RetrainReport, install_model\n"
+              "with open_library(sys.argv[1]) as lib:\n"
+              "    base = active_version(lib)\n"
+              "    report = RetrainReport('quick', False, True, None, base.name, {}, {}, {}, [], 0.0)\n"
+              "    new = install_model(lib, base, 'head', report, Progress(), weight=head_weight(lib, base) * 2)\n"
+              "    assert active_version(lib).name == new.name\n"
+              "print('torch' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(library.path)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
 
 
 def test_leftovers_of_an_interrupted_save_are_removed_when_the_library_is_next_used(library: Library) -> None:

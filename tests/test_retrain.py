@@ -344,11 +344,22 @@ def test_a_failed_int8_copy_leaves_nothing_behind(library: Library, monkeypatch:
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise ValueError("disk full")
 
-    monkeypatch.setattr(quantize, "with_new_head", broken)
+    real_with_new_head = quantize.with_new_head
+
+    def int8_copy_fails(source: Path, weight: np.ndarray, target: Path) -> Path:
+        if ".int8." in Path(source).name:  # the float32 file of the new version is written first, then this
+            raise ValueError("disk full")
+        return real_with_new_head(source, weight, target)
+
+    monkeypatch.setattr(quantize, "with_new_head", int8_copy_fails)
     runtime_model_path(library, active_version(library))  # the base copy is restored beside the copied database
     before = {p.name for p in library_models_dir(library).iterdir()}
     with pytest.raises(FaceorgError, match="cannot make the int8 copy.*disk full"):
         _perturbed_version(library)  # a head version must not fall back to float32 under an int8 parent
+    assert {p.name for p in library_models_dir(library).iterdir()} == before
+    monkeypatch.setattr(quantize, "with_new_head", broken)  # its float32 file cannot be written either
+    with pytest.raises(FaceorgError, match="cannot save embedder.*disk full"):
+        _perturbed_version(library)
     assert {p.name for p in library_models_dir(library).iterdir()} == before
     with library.session() as s:
         assert s.scalar(select(func.count()).select_from(ModelVersion)) == 1
@@ -639,3 +650,30 @@ def test_learning_in_a_child_process_reports_and_stops_on_cancel(library: Librar
     assert active_version(library).name == "dlib-v1" and last_learning(library) == ""
     report = learn_in_child(library.path)
     assert report["ran"] is True and report["status"] == last_learning(library) != ""
+
+
+def test_learning_as_you_work_runs_without_pytorch(library: Library) -> None:
+    """The quick depth (fitting, the gate, saving the model, regrouping) imports no PyTorch: the packaged
+    app, which leaves PyTorch out, learns as the user works too."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.test_training_unavailable import NO_TORCH
+
+    library.close()
+    code = NO_TORCH + (
+        "import json\nfrom faceorg.cli.main import main\n"
+        f"status = main(['--db', {str(library.path)!r}, 'train', '--when-due', '--json'])\n"
+        "print('torch imported' if 'torch' in sys.modules else 'no torch', file=sys.stderr)\n"
+        "raise SystemExit(status)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ran"] is True and report["status"], report
+    assert done.stderr.strip().splitlines()[-1] == "no torch"
+    from faceorg.jobs.learning import last_learning
+
+    with open_library(library.path) as lib:
+        assert last_learning(lib) == report["status"]

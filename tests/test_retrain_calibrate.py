@@ -63,3 +63,66 @@ def test_too_few_held_out_faces_give_no_calibration() -> None:
     held = np.zeros(len(labels), bool)
     held[:5] = True
     assert calibrated_distance_scale(x, x, labels, held, 1.0, 0.32, 0.03) is None
+
+
+def crowded(seed: int, people: int = 12, per: int = 10, spread: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """People whose centres lie close together (a few dimensions), so that loose thresholds mix them up."""
+    rng = np.random.default_rng(seed)
+    centres = np.zeros((people, 128))
+    centres[:, :6] = rng.normal(size=(people, 6))
+    centres[:, 6] = 6.0
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    labels = np.repeat(np.arange(people), per)
+    x = centres[labels] + rng.normal(scale=spread / np.sqrt(128), size=(len(labels), 128))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32), labels
+
+
+def test_rule_counts_at_every_scale_count_like_a_loop() -> None:
+    from faceorg.retrain.calibrate import NOBODY, rule_counts
+
+    x, labels = crowded(3, spread=0.25)
+    held = np.zeros(len(labels), bool)
+    held[::3] = True
+    truth = np.where(labels == 5, NOBODY, labels)  # person 5's faces should go to nobody
+    index = ~held & (labels != 5)
+    scales = np.array([0.6, 1.0, 2.5])
+    counts = rule_counts(x[held], truth[held], x[index], labels[index], scales, 0.32, 0.03)
+    for k, s in enumerate(scales):
+        idx = build_person_index(x[index], labels[index])
+        got = [int(match_to_people(x[q:q + 1], idx, margin=0.03 * s, max_distance=0.32 * s).labels[0])
+               for q in np.flatnonzero(held)]
+        right = sum(g >= 0 and g == t for g, t in zip(got, truth[held]))
+        wrong = sum(g >= 0 and g != t for g, t in zip(got, truth[held]))
+        assert (counts.right[k], counts.wrong[k]) == (right, wrong)
+        assert right > 0 or s < 1.0  # the check has teeth: suggestions are made
+
+
+def test_the_fold_scale_counts_strangers_and_keeps_suggestions_as_careful() -> None:
+    """A new model that packs everyone tighter, the people it never saw too: the scale calibrated on the
+    learned people alone would suggest those strangers; the fold scale does not."""
+    from faceorg.retrain.calibrate import NOBODY, fold_calibrated_scale, rule_counts
+    from faceorg.retrain.folds import GateFold
+
+    before, labels = crowded(4, people=16, per=12, spread=0.3)
+    after, _ = crowded(4, people=16, per=12, spread=0.2)
+    folds = []
+    for k in range(2):
+        unseen = np.isin(labels, [k, k + 2, k + 4])
+        known = (np.arange(len(labels)) % 3 == k) & ~unseen
+        folds.append(GateFold(known=known, unseen=unseen))
+    scale = fold_calibrated_scale(before, [after, after], labels, folds, 1.0, 0.32, 0.03)
+    assert scale is not None
+    scales = np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-9, SCALE_STEP)
+    right, wrong, old_wrong = np.zeros(len(scales)), np.zeros(len(scales)), 0
+    for fold in folds:
+        index = (labels >= 0) & ~fold.held_out
+        q = fold.held_out
+        truth = np.where(fold.unseen, NOBODY, labels)[q]
+        old_wrong += rule_counts(before[q], truth, before[index], labels[index], np.array([1.0]), 0.32, 0.03).wrong[0]
+        new = rule_counts(after[q], truth, after[index], labels[index], scales, 0.32, 0.03)
+        right, wrong = right + new.right, wrong + new.wrong
+    allowed = max(old_wrong, 1)
+    at = int(np.argmin(np.abs(scales - scale)))
+    assert wrong[at] <= allowed
+    assert all(wrong[k] > allowed or right[k] <= right[at] for k in range(len(scales)))
+    assert wrong[-1] > allowed  # the loosest scale would suggest strangers: the limit matters

@@ -1,5 +1,6 @@
 """Without PyTorch (the packaged app leaves it out), Improve Recognition says why and how to get it:
-the menu entry is disabled with that message, and `faceorg train` prints it as one line.
+the menu entry is disabled with that message, and `faceorg train --depth thorough` prints it as one line.
+The quick depth needs no PyTorch (learning as you work runs without it: see tests/test_retrain.py).
 
 PyTorch is installed here, so each check runs in a subprocess where an import hook hides it (importing
 it fails as for a missing module, and nothing is put in ``sys.modules``), as in the packaged app.
@@ -38,7 +39,8 @@ def test_training_available_with_torch() -> None:
 
 def test_train_command_says_why_in_one_line(tmp_path: Path) -> None:
     proc = python("from faceorg.cli.main import main\n"
-                  f"raise SystemExit(main(['--db', {str(tmp_path / 'lib.sqlite')!r}, 'train', '--json']))\n",
+                  f"raise SystemExit(main(['--db', {str(tmp_path / 'lib.sqlite')!r}, 'train', '--depth', 'thorough', "
+                  "'--json']))\n",
                   tmp_path)
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.strip().splitlines() == [f"faceorg: error: {TRAINING_UNAVAILABLE}"], proc.stderr

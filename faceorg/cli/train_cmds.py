@@ -32,6 +32,10 @@ def register_models_use(models_sub: argparse._SubParsersAction[argparse.Argument
     p = models_sub.add_parser("back", help="go back to the previous embedder version (what you decided stays)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_models_back)
+    p = models_sub.add_parser("mirror", help="re-embed every face averaged with its mirror image (the recipe of new "
+                                             "libraries; better grouping; `models back` undoes it)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models_mirror)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -55,6 +59,18 @@ def cmd_models_use(args: argparse.Namespace) -> int:
 
     with open_from_args(args) as library, terminal_progress() as progress:
         cs = use_version(library, args.version, progress)
+    if args.json:
+        print_json(cs.as_dict())
+    else:
+        print(f"{cs.label}: {len(cs.faces_changed)} faces regrouped")
+    return 0
+
+
+def cmd_models_mirror(args: argparse.Namespace) -> int:
+    from faceorg.retrain.install import use_mirror_average
+
+    with open_from_args(args) as library, terminal_progress() as progress:
+        cs = use_mirror_average(library, progress)
     if args.json:
         print_json(cs.as_dict())
     else:

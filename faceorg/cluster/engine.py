@@ -37,6 +37,7 @@ from faceorg.cluster.knn import KnnGraph, blas_single_thread
 from faceorg.cluster.knn_exact import knn_exact
 from faceorg.cluster.knn_ivf import IvfIndex, ivf_settings
 from faceorg.cluster.params import ClusterParams
+from faceorg.cluster.prune import PruneReport, prune_groups
 from faceorg.cluster.reachability import cheapest_edges_between_groups
 from faceorg.cluster.recall_pass import RecallReport, RecallSettings, group_members, recall_pass
 from faceorg.cluster.refine import refine_strays
@@ -65,6 +66,7 @@ class ClusterResult:
     constraint_report: ConstraintReport | None = None
     knn_method: str = "none"
     recall_report: RecallReport | None = None
+    prune_report: PruneReport | None = None
 
     @property
     def n_clusters(self) -> int:
@@ -101,7 +103,7 @@ def split_spread_groups(vectors: np.ndarray, labels: np.ndarray, strengths: np.n
         if depth >= MAX_SPLIT_DEPTH:
             continue
         inner = replace(params, stray_distance=0.0, pair_distance=0.0, allow_single_cluster=False,
-                        bridge_partners=0, recall_pass=False)
+                        bridge_partners=0, recall_pass=False, prune_distance=0.0, prune_ratio=0.0)
         part = _cluster(vectors[members], replace(inner, max_spread=0.0), None, None)
         sub, sub_strengths = split_spread_groups(vectors[members], part.base_labels, part.strengths, inner,
                                                  depth + 1)
@@ -151,6 +153,7 @@ def _cluster(
     k = max(params.k, min_samples)
     knn_method = "none"
     recall_report = None
+    prune_report = None
 
     if n < max(2, params.min_cluster_size) or n <= min_samples:
         base = np.full(n, -1, dtype=np.int64)
@@ -217,6 +220,13 @@ def _cluster(
             base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints, index)
             timings["recall"] = time.perf_counter() - start
 
+        if params.prune_distance > 0 or params.prune_ratio > 0:
+            start = time.perf_counter()
+            base, strengths, prune_report = prune_groups(
+                base, strengths, graph, distance=params.prune_distance, ratio=params.prune_ratio,
+                nearest=params.prune_nearest, fixed=constraints.fixed if constraints is not None else None)
+            timings["prune"] = time.perf_counter() - start
+
     labels, final_strengths, report = base, strengths, None
     if constraints is not None:
         start = time.perf_counter()
@@ -237,6 +247,7 @@ def _cluster(
         constraint_report=report,
         knn_method=knn_method,
         recall_report=recall_report,
+        prune_report=prune_report,
     )
 
 

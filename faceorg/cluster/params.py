@@ -24,6 +24,23 @@ RECALL_ATTACH_DISTANCE = 0.38
 RECALL_RATIO = 1.13
 RECALL_NEAREST = 3
 
+# The precision pass (``prune.py``): a grouped face whose 3 nearest faces of its own group are on average
+# farther than PRUNE_DISTANCE, or whose best other group's are closer than PRUNE_RATIO x that, is left
+# unsorted. Chosen with ``benchmarks/prune_tune.py`` on a library of the LFW people whose name hashes to
+# fold 0 (sha256) together with the degraded corrections library (``benchmarks/corrections``, 3,291 small
+# JPEG-damaged faces), checked on a separate library of fold 1's people. BCubed F / precision / recall, pass
+# off -> 0.35/1.05 (mirror-averaged vectors for LFW): fold 0 0.9510/0.9491/0.9529 -> 0.9584/0.9678/0.9491,
+# fold 1 0.9461/0.9412/0.9510 -> 0.9545/0.9624/0.9468, all LFW 0.9446/0.9460/0.9432 -> 0.9521/0.9648/0.9397,
+# degraded 0.4677/0.8799/0.3185 -> 0.4604/0.8968/0.3097 (there every setting costs recall; at 0.34 F 0.4526,
+# at 0.36 0.4629). Fold 0 alone would pick 0.34/1.05 (0.9590; all LFW the same 0.9521); 0.33/1.05 0.9573,
+# 0.36/1.05 0.9581, 0.35 without the ratio 0.9567, 2 nearest 0.9574.
+PRUNE_DISTANCE = 0.35
+PRUNE_RATIO = 1.05
+PRUNE_NEAREST = 3
+# ... only from this many faces: it was tuned on libraries of 7,000-16,000 faces, and on a small library of
+# few people it costs more than it saves (the 24 faces of ``bald_guys.jpg``, 4 people x 6, lost 2 faces).
+PRUNE_FROM = 2_000
+
 
 @dataclass(frozen=True)
 class ClusterParams:
@@ -72,6 +89,11 @@ class ClusterParams:
     recall_ratio: ... and the runner-up group is at least this many times as far.
     recall_nearest: how many of a group's nearest faces that average takes. With attaching on, the pass
         replaces the ``stray_distance`` rule.
+    prune_distance: at the end, a grouped face whose ``prune_nearest`` nearest faces of its own group are
+        on average farther than this is left unsorted (``prune.py``; 0 = off) ...
+    prune_ratio: ... and so is one whose best other group is closer than this many times its own
+        (0 = off).
+    prune_nearest: how many of a group's nearest faces those averages take.
     """
 
     min_cluster_size: int = 3
@@ -93,6 +115,9 @@ class ClusterParams:
     recall_attach_distance: float = 0.0
     recall_ratio: float = 1.2
     recall_nearest: int = 3
+    prune_distance: float = 0.0
+    prune_ratio: float = 0.0
+    prune_nearest: int = 3
 
     def validate(self) -> None:
         """Raise ValueError for settings hdbscan would reject."""
@@ -116,6 +141,10 @@ class ClusterParams:
             raise ValueError("recall_ratio must be at least 1")
         if self.recall_nearest < 1:
             raise ValueError("recall_nearest must be at least 1")
+        if self.prune_distance < 0 or self.prune_ratio < 0:
+            raise ValueError("the precision pass's distance and ratio must be >= 0")
+        if self.prune_nearest < 1:
+            raise ValueError("prune_nearest must be at least 1")
 
 
 def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
@@ -163,4 +192,6 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     return ClusterParams(min_cluster_size=min_cluster_size, min_samples=min_samples, stray_distance=0.30,
                          pair_distance=0.33, recall_pass=True, recall_join_distance=RECALL_JOIN_DISTANCE,
                          recall_join_spread=RECALL_JOIN_SPREAD, recall_attach_distance=RECALL_ATTACH_DISTANCE,
-                         recall_ratio=RECALL_RATIO, recall_nearest=RECALL_NEAREST)
+                         recall_ratio=RECALL_RATIO, recall_nearest=RECALL_NEAREST,
+                         prune_distance=PRUNE_DISTANCE if n_faces >= PRUNE_FROM else 0.0,
+                         prune_ratio=PRUNE_RATIO if n_faces >= PRUNE_FROM else 0.0, prune_nearest=PRUNE_NEAREST)

@@ -2,8 +2,11 @@
 
 The face nearest the centre of each photo carries the folder's identity; other faces in the photos take
 part in the grouping but are not scored. Faces left unsorted count as singletons. The scanned library is
-cached in the data folder (``eval-lfw.sqlite``; scanning is incremental), so repeated runs only re-cluster;
-``--library`` groups a library scanned elsewhere instead. Also reports ``bald_guys.jpg``: its 24 faces cropped
+cached in the data folder (``eval-lfw-mirror.sqlite``, named after the embedding recipe; scanning is
+incremental), so repeated runs only re-cluster; ``--library`` groups a library scanned elsewhere instead. A
+library made before the current embedding recipe (each face averaged with its mirror image) is moved to it
+first (every face re-embedded from its stored chip), so the score is always the app's of today.
+Also reports ``bald_guys.jpg``: its 24 faces cropped
 with a margin into 24 photos must form 4 people of 6 faces.
 """
 
@@ -26,6 +29,7 @@ from faceorg.paths import data_dir
 from faceorg.people.clustering import recluster
 from faceorg.pipeline.factory import analyzer_for_library
 from faceorg.progress import Progress
+from faceorg.retrain.install import use_mirror_average
 from faceorg.scan.scanner import scan_library
 from faceorg.store import Library, open_library
 from faceorg.store.folders import add_folder
@@ -42,7 +46,7 @@ def _reset_people(library: Library) -> None:
 def _scanned_library(images: Path, cache: bool, progress: Progress) -> Library:
     folder = data_dir() / "cache"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "eval-lfw.sqlite"
+    path = folder / "eval-lfw-mirror.sqlite"
     if not cache and path.exists():
         path.unlink()
     library = open_library(path)
@@ -104,6 +108,7 @@ def evaluate_clustering(data: Path, *, progress: Progress | None = None, use_cac
         raise FaceorgError(f"{data} is not an LFW folder (expected images/)")
     lib = _given_library(library, images) if library is not None else _scanned_library(images, use_cache, progress)
     try:
+        use_mirror_average(lib, progress)  # nothing to do for a library made with today's recipe
         _reset_people(lib)
         start = time.perf_counter()
         recluster(lib, progress, recall_pass=recall_pass)

@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QStyleFactory
 
 from faceorg import __version__
@@ -57,4 +57,14 @@ def run_app(db_path: Path | LibraryLocation, *, exit_after_ms: int | None = None
     try:
         return app.exec()
     finally:
+        _leave_no_quit_behind(app)
         library.close()
+
+
+def _leave_no_quit_behind(app: QApplication) -> None:
+    """Drop a Quit event still queued when the event loop ended (Qt posts one when the last window closes,
+    after ``exit(0)`` has already ended the loop). Delivered later (by any processEvents), it
+    would call ``QCoreApplication.exit()`` with no loop running, which leaves Qt "quitting": every later
+    ``QEventLoop.exec()`` (a dialog, a wait) returns at once without handling an event, so no queued result
+    of a worker ever arrives again in this process."""
+    QCoreApplication.removePostedEvents(app, QEvent.Type.Quit)

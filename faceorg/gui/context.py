@@ -48,6 +48,9 @@ class AppContext(QObject):
         dpr = app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0
         self.queries = self.task_runner(2, "faceorg-query", self)
         self.ops = self.task_runner(1, "faceorg-op", self)  # one at a time, in order (undo depends on it)
+        # The People view's cover faces: their own thread, so the cards on screen get theirs without waiting
+        # behind the other views' queries (a cover is a face id; its picture comes from card_thumbs).
+        self.covers = self.task_runner(1, "faceorg-covers", self)
         self.jobs = JobRunner(self, self.task_runner)
         self.thumbs = ThumbnailCache(library, GRID_CHIP, radius=6, device_pixel_ratio=dpr, parent=self)
         self.card_thumbs = ThumbnailCache(library, CARD_CHIP, radius=10, device_pixel_ratio=dpr, parent=self)
@@ -57,7 +60,7 @@ class AppContext(QObject):
         self.names = QStringListModel(self)  # every person's name, for completers
         self.undo_label: str | None = None
         self.redo_label: str | None = None
-        for runner in (self.queries, self.ops):
+        for runner in (self.queries, self.ops, self.covers):
             runner.failed.connect(lambda exc: self.error.emit("Something went wrong", exc))
 
     def start(self) -> None:
@@ -125,7 +128,7 @@ class AppContext(QObject):
     @property
     def idle(self) -> bool:
         """No task, operation, job or thumbnail load is pending (tests and screenshots wait for this)."""
-        return (self.queries.idle and self.ops.idle and self.jobs.idle and self.thumbs.idle
+        return (self.queries.idle and self.ops.idle and self.covers.idle and self.jobs.idle and self.thumbs.idle
                 and self.card_thumbs.idle and self.large_thumbs.idle and self.photo_thumbs.idle)
 
     def shutdown(self) -> None:
@@ -133,5 +136,6 @@ class AppContext(QObject):
         self.jobs.shutdown()
         self.ops.shutdown(wait=True, drop_queued=False)  # the user's last edits still land
         self.queries.shutdown(wait=True)
+        self.covers.shutdown(wait=True)
         for cache in (self.thumbs, self.card_thumbs, self.large_thumbs, self.photo_thumbs):
             cache.stop()

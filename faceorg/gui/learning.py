@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 LEARNING_TITLE = "Learning from your corrections"
 GO_BACK_TITLE = "Going back to the previous model"
+MIRROR_TITLE = "Updating face matching"
 CHECK_DELAY_MS = 1500  # after the last change: a burst of corrections starts one check
 
 
@@ -32,6 +33,12 @@ def go_back_job(library: Any, progress: Any) -> Any:
     from faceorg.retrain.install import go_back
 
     return go_back(library, progress)
+
+
+def mirror_job(library: Any, progress: Any) -> Any:
+    from faceorg.retrain.install import use_mirror_average
+
+    return use_mirror_average(library, progress)
 
 
 class BackgroundLearning(QObject):
@@ -93,6 +100,21 @@ def confirm_go_back(window: QMainWindow, previous: str, current: str, go: Any) -
                       QMessageBox.StandardButton.Cancel, window)
     box.setObjectName("goBackBox")
     button = box.addButton("Go Back", QMessageBox.ButtonRole.AcceptRole)
+    box.buttonClicked.connect(lambda clicked: go() if clicked is button else None)
+    box.open()
+    return box
+
+
+def confirm_mirror(window: QMainWindow, go: Any) -> QMessageBox:
+    """Asks before moving the library to the mirror-averaging recipe (non-blocking); ``go()`` runs on Update."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Update Face Matching",
+                      "This library was made before faceorg averaged each face with its mirror image, which "
+                      "groups faces better.\n\nEvery face is embedded again (a few milliseconds a face) and the "
+                      "faces nobody holds are regrouped; the names, the faces you placed and everything else you "
+                      "decided stay as they are. Go Back to the Previous Model undoes it.",
+                      QMessageBox.StandardButton.Cancel, window)
+    box.setObjectName("mirrorBox")
+    button = box.addButton("Update", QMessageBox.ButtonRole.AcceptRole)
     box.buttonClicked.connect(lambda clicked: go() if clicked is button else None)
     box.open()
     return box

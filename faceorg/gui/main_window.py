@@ -33,7 +33,15 @@ from faceorg.gui.faces_view import FacesView
 from faceorg.gui.folder_dialog import choose_folder
 from faceorg.gui.icons import app_icon
 from faceorg.gui.job_bar import JobBar, ScanSummaryLabel
-from faceorg.gui.learning import GO_BACK_TITLE, BackgroundLearning, confirm_go_back, go_back_job
+from faceorg.gui.learning import (
+    GO_BACK_TITLE,
+    MIRROR_TITLE,
+    BackgroundLearning,
+    confirm_go_back,
+    confirm_mirror,
+    go_back_job,
+    mirror_job,
+)
 from faceorg.gui.people_view import PeopleView
 from faceorg.gui.person_view import PersonView
 from faceorg.gui.photo_view import PhotoView
@@ -109,6 +117,7 @@ class MainWindow(QMainWindow):
         self.ctx = AppContext(library, self)
         self.qsettings = settings or QSettings()
         self.history: list[Page] = []
+        self.shut_down = False  # closed: its workers are stopped
         self.page: Page | None = None
         self.folders: list[FolderInfo] = []
         self.folder_panels: list[FoldersPanel] = []
@@ -118,6 +127,7 @@ class MainWindow(QMainWindow):
         self.xmp_report: QMessageBox | None = None
         self.retrain_report: QMessageBox | None = None
         self.go_back_box: QMessageBox | None = None
+        self.mirror_box: QMessageBox | None = None
         self.setWindowTitle(library.location.name)  # Qt adds " — faceorg" (the application's display name)
         self.setWindowIcon(app_icon())
 
@@ -189,6 +199,9 @@ class MainWindow(QMainWindow):
         self.go_back_action = make_action(self, "Go &Back to the Previous Model…", self.go_back_to_previous_model,
                                           context=win, tip="Recognise faces with the model used before the last "
                                                            "retraining; what you decided stays")
+        self.mirror_action = make_action(self, "&Update Face Matching…", self.update_face_matching, context=win,
+                                         tip="Embed every face again, averaged with its mirror image, as new "
+                                             "libraries do (better grouping); what you decided stays")
         self.settings_action = make_action(self, "&Settings…", self.open_settings,
                                            shortcut=QKeySequence.StandardKey.Preferences, icon_name="settings",
                                            context=win)
@@ -225,7 +238,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         file_menu.setToolTipsVisible(True)  # a disabled entry says why in its tooltip
         for a in (self.add_folder_action, self.rescan_action, self.group_action, self.retrain_action,
-                  self.go_back_action, None, self.import_xmp_action, self.export_xmp_action, None,
+                  self.go_back_action, self.mirror_action, None, self.import_xmp_action, self.export_xmp_action, None,
                   self.settings_action, None, self.quit_action):
             file_menu.addSeparator() if a is None else file_menu.addAction(a)
         edit = bar.addMenu("&Edit")
@@ -292,9 +305,13 @@ class MainWindow(QMainWindow):
         panel.destroyed.connect(lambda *_: self.folder_panels.remove(panel) if panel in self.folder_panels else None)
 
     def _after_first_screen(self, waited_ms: int = 0) -> None:
-        """The rest of the start-up loads, once the People view shows its cards with their faces
-        (or after half a second): nothing competes with the first screen."""
-        if not self.ctx.card_thumbs.idle and waited_ms < 500:
+        """The rest of the start-up loads (every card beyond the People view's first page, the other
+        covers, the review questions), once the People view shows its first cards with their faces (or
+        after a second): nothing competes with the first screen."""
+        if self.shut_down:  # closed while the first screen loaded
+            return
+        busy = self.people_view.first_covers_pending or not self.ctx.card_thumbs.idle
+        if busy and waited_ms < 1000:
             QTimer.singleShot(20, lambda: self._after_first_screen(waited_ms + 20))
             return
         settle_memory()
@@ -491,6 +508,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(not running)
         self.retrain_action.setEnabled(not running and self.training_missing is None)
         self.go_back_action.setEnabled(not running)
+        self.mirror_action.setEnabled(not running)
 
     def improve_recognition(self) -> None:
         """Ask how deep to retrain, run it as a job (progress, Cancel), then show before and after."""
@@ -549,6 +567,29 @@ class MainWindow(QMainWindow):
             self.ctx.jobs.start(GO_BACK_TITLE, lambda progress: go_back_job(self.ctx.library, progress), on_done=done)
 
         self.go_back_box = confirm_go_back(self, previous.name, current.name if current else "", go)
+
+    def update_face_matching(self) -> None:
+        """Ask, then move a library made before the mirror-averaging recipe to it, as a job."""
+        from faceorg.versions.records import active_version, averages_mirror
+
+        if self.ctx.jobs.running:
+            self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
+            return
+        current = active_version(self.ctx.library)
+        if current is None or averages_mirror(current):
+            self.statusBar().showMessage("Face matching is up to date." if current else
+                                         "No faces have been analysed yet: add a folder first.", 8000)
+            return
+
+        def done(changes: ChangeSet) -> None:
+            self.statusBar().showMessage(f"{changes.label}: {len(changes.faces_changed)} faces regrouped; everything "
+                                         "you decided is kept.", 15000)
+            self.reload_views()
+
+        def go() -> None:
+            self.ctx.jobs.start(MIRROR_TITLE, lambda progress: mirror_job(self.ctx.library, progress), on_done=done)
+
+        self.mirror_box = confirm_mirror(self, go)
 
     # -- XMP ----------------------------------------------------------------------------------------
     def _xmp_busy(self) -> bool:
@@ -714,6 +755,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_state()
+        self.shut_down = True
         self.ctx.shutdown()
         super().closeEvent(event)
         if event.isAccepted():

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt, Signal
 
-from faceorg.people.gui_support import FaceCard, PersonCard, card_sort_key
+from faceorg.people.gui_support import FaceCard, PersonCard, SortKey, card_sort_key
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -47,7 +47,7 @@ class PeopleModel(QAbstractListModel):
         self._best: dict[int, int] = {}
         self._ids: list[int] = []
         self._row: dict[int, int] = {}
-        self._keys: list[tuple[bool, str, int, int]] = []
+        self._keys: list[SortKey] = []
         self._filter = ""
         self._show_hidden = False
 
@@ -140,12 +140,28 @@ class PeopleModel(QAbstractListModel):
         return Qt.DropAction.MoveAction
 
     # -- changes ------------------------------------------------------------------------------------
-    def set_cards(self, cards: Iterable[PersonCard], best: dict[int, int] | None = None) -> None:
-        """Replace everything (first load)."""
+    def set_cards(self, cards: Iterable[PersonCard], best: dict[int, int] | None = None, *,
+                  keep_covers: bool = False, keys: list[SortKey] | None = None) -> None:
+        """Replace everything (a load); ``keep_covers``: the covers found so far stay (those of people whose
+        card is unchanged); ``keys``: ``cards`` are in display order and these are their sort keys (found by
+        the worker: the GUI thread neither sorts nor computes keys)."""
+        cards = list(cards)
         self.beginResetModel()
+        old = self._cards
         self._cards = {c.id: c for c in cards}
-        self._best = dict(best or {})
-        self._rebuild()
+        if keep_covers:
+            self._best = {p: f for p, f in self._best.items() if p in self._cards and old.get(p) == self._cards[p]}
+            self._best.update(best or {})
+        else:
+            self._best = dict(best or {})
+        if keys is None:
+            self._rebuild()
+        else:
+            match = self._matches
+            shown = [(k, c.id) for k, c in zip(keys, cards, strict=True) if match(c)]
+            self._keys = [k for k, _p in shown]
+            self._ids = [p for _k, p in shown]
+            self._reindex(0)
         self.endResetModel()
 
     def set_filter(self, text: str, show_hidden: bool) -> None:

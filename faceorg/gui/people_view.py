@@ -18,19 +18,24 @@ from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
 from faceorg.gui.view_parts import popup_menu, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import PersonCard, best_faces, person_cards
+from faceorg.people.gui_support import PersonCard, SortKey, best_faces, first_cards, person_cards, person_cards_keyed
 from faceorg.people.queries import ungrouped_face_count
 from faceorg.store.db import Library
 
-FIRST_SCREEN = 300  # people whose covers are found before the grid is first shown
+FIRST_PAGE = 200  # cards listed before every card is: more than a big screen shows
+FIRST_SCREEN = 60  # of them, the people whose covers are found first
+COVER_BATCH = 500  # covers found per query after the first screen (the cards on screen go between two)
 FULL_RELOAD_ABOVE = 2000  # a change touching more people than this reloads the whole list
 
 
-def load_first(library: Library) -> tuple[list[PersonCard], dict[int, int]]:
-    """All cards, and the covers of the first screenful (worker thread)."""
-    cards = person_cards(library)
-    head = [c.id for c in cards if not c.hidden and c.cover_face_id is None][:FIRST_SCREEN]
-    return cards, best_faces(library, head)
+def load_first(library: Library) -> tuple[list[PersonCard], bool]:
+    """The first page of cards, and whether it is every card (worker thread)."""
+    return first_cards(library, FIRST_PAGE)
+
+
+def load_all(library: Library) -> tuple[list[PersonCard], list[SortKey]]:
+    """Every card, hidden ones included, in display order with their sort keys (worker thread)."""
+    return person_cards_keyed(library)
 
 
 def load_cards(library: Library, person_ids: list[int]) -> tuple[list[PersonCard], dict[int, int]]:
@@ -117,7 +122,13 @@ class PeopleView(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.loaded = False
+        self.loaded = False  # the first page of cards is shown
+        self.complete = False  # every card is listed
+        self._loading_all = False
+        self._stale = False
+        self._covers_wanted = False
+        self.first_covers_pending = False  # the first screen's covers are being found
+        self._covers_asked: set[int] = set()  # people whose cover a query is finding
         self.model = PeopleModel(self)
         self.grid = PeopleGrid(self)
         self.grid.setObjectName("peopleGrid")
@@ -174,6 +185,9 @@ class PeopleView(QWidget):
         self.toolbar.addWidget(self.count_label)
         stack_vertically(self, self.toolbar, self.grid)
 
+        self._scroll_timer = QTimer(self, singleShot=True, interval=80)
+        self._scroll_timer.timeout.connect(self._scrolled)
+        self.grid.verticalScrollBar().valueChanged.connect(lambda _v: self._scroll_timer.start())
         self._filter_timer = QTimer(self, singleShot=True, interval=120)
         self._filter_timer.timeout.connect(self._apply_filter)
         self.filter_edit.textChanged.connect(lambda _t: self._filter_timer.start())
@@ -195,31 +209,118 @@ class PeopleView(QWidget):
 
     # -- loading ------------------------------------------------------------------------------------
     def load(self) -> None:
-        """Load every card (the first screen's covers first, the rest right after)."""
-        self.ctx.query(load_first, on_done=self._loaded, owner=self)
-
-    def _loaded(self, result: tuple[list[PersonCard], dict[int, int]]) -> None:
-        cards, best = result
-        with self._keeping_current():
-            self.model.set_cards(cards, best)
-        first = not self.loaded
-        self.loaded = True
-        self._update_counts()
-        if first:
-            self.loaded_first.emit()  # the window loads the remaining covers once the first screen is shown
+        """Load the cards: on the first load the first page alone and its covers, then (once the window
+        has shown them: :meth:`load_remaining_covers`) every card; a reload lists every card at once."""
+        if self.loaded:
+            self._load_all()
         else:
+            self.ctx.query(load_first, on_done=self._first_page, owner=self)
+
+    def _first_page(self, result: tuple[list[PersonCard], bool]) -> None:
+        cards, complete = result
+        with self._keeping_current():
+            self.model.set_cards(cards)
+        self.loaded = True
+        first = self.model.without_cover(c.id for c in cards[:FIRST_SCREEN])
+        if first:
+            self.first_covers_pending = True
+            self.ctx.covers.submit(best_faces, self.ctx.library, first, on_done=self._first_covers, owner=self,
+                                   on_error=lambda _exc: self._first_covers({}))
+        if complete:
+            self._all_loaded()
+        else:
+            self._update_counts()
+        self.loaded_first.emit()  # the window goes on (every card, the other covers) once the first screen shows
+
+    def _first_covers(self, best: dict[int, int]) -> None:
+        self.model.set_best_faces(best)
+        self.grid.viewport().repaint()  # the visible cards ask for their faces now (the window waits for them)
+        self.first_covers_pending = False
+
+    def _load_all(self) -> None:
+        self._stale = False
+        self._loading_all = True
+        self.ctx.query(load_all, on_done=self._loaded, owner=self)
+
+    def _loaded(self, result: tuple[list[PersonCard], list[SortKey]]) -> None:
+        cards, keys = result
+        self._loading_all = False
+        with self._keeping_current():
+            # After the first page its covers stay (just found); a reload finds them again.
+            self.model.set_cards(cards, keep_covers=not self.complete, keys=keys)
+        if self._stale:  # changed while the list was read: read it again
+            self._load_all()
+            return
+        self._find_covers(self.shown_ids())
+        self._all_loaded()
+
+    def _all_loaded(self) -> None:
+        first = not self.complete
+        self.complete = True
+        self._update_counts()
+        if not first or self._covers_wanted:
             self.load_remaining_covers()
 
+    def shown_ids(self) -> list[int]:
+        """The people of the cards on screen (from the first one shown), a screenful or more."""
+        vp, cell = self.grid.viewport().rect(), self.grid.gridSize()
+        top = self.grid.indexAt(vp.topLeft())
+        start = top.row() if top.isValid() else 0
+        fit = (vp.width() // max(1, cell.width())) * (vp.height() // max(1, cell.height()) + 2)
+        return self.model.visible_ids[start:start + max(FIRST_SCREEN, fit)]
+
+    def _find_covers(self, person_ids: list[int]) -> None:
+        """Find these people's covers (those not known nor being found already)."""
+        rest = [p for p in self.model.without_cover(person_ids) if p not in self._covers_asked]
+        if not rest:
+            return
+        self._covers_asked.update(rest)
+
+        def done(best: dict[int, int]) -> None:
+            self._covers_asked.difference_update(rest)
+            self.model.set_best_faces(best)
+
+        self.ctx.covers.submit(best_faces, self.ctx.library, rest, on_done=done, owner=self,
+                               on_error=lambda _exc: self._covers_asked.difference_update(rest))
+
+    def _scrolled(self) -> None:
+        """The grid came to rest somewhere else: the cards there get their covers first (the batches in
+        display order may be far from them)."""
+        if self.loaded:
+            self._find_covers(self.shown_ids())
+
     def load_remaining_covers(self) -> None:
-        """Find the covers of the people beyond the first screen."""
-        rest = self.model.without_cover(c.id for c in self.model.cards())
-        if rest:
-            self.ctx.query(best_faces, rest, on_done=self.model.set_best_faces, owner=self)
+        """List every card if only the first page is, then find the covers of the people beyond the first
+        screen in display order, a batch at a time (each shows when found; one query does not hold a worker
+        for seconds)."""
+        self._covers_wanted = True
+        if not self.complete:
+            if not self._loading_all:
+                self._load_all()
+            return
+        shown = self.model.visible_ids
+        order = list(dict.fromkeys(shown + [c.id for c in self.model.cards()]))
+        rest = self.model.without_cover(order)
+
+        def next_batch(found: dict[int, int] | None = None) -> None:
+            if found:
+                self.model.set_best_faces(found)
+            batch = self.model.without_cover(rest[:COVER_BATCH])
+            del rest[:COVER_BATCH]
+            while not batch and rest:
+                batch = self.model.without_cover(rest[:COVER_BATCH])
+                del rest[:COVER_BATCH]
+            if batch:
+                self.ctx.covers.submit(best_faces, self.ctx.library, batch, on_done=next_batch, owner=self)
+
+        next_batch()
 
     def on_changed(self, changes: ChangeSet) -> None:
         """Refresh only the cards the change record names."""
         if not self.loaded:
             return
+        if self._loading_all:  # the list being read may predate the change: read it again when it comes
+            self._stale = True
         touched = sorted(changes.people_added | changes.people_changed)
         if len(touched) + len(changes.people_removed) > FULL_RELOAD_ABOVE:
             self.load()
@@ -276,6 +377,7 @@ class PeopleView(QWidget):
     def _apply_filter(self) -> None:
         self.model.set_filter(self.filter_edit.text(), self.show_hidden.isChecked())
         self._update_counts()
+        self._scroll_timer.start()  # other cards on screen: their covers first
 
     def set_show_hidden(self, on: bool) -> None:
         self.show_hidden.setChecked(on)
@@ -284,14 +386,14 @@ class PeopleView(QWidget):
         total = self.model.total
         named = sum(1 for c in self.model.cards() if c.name)
         shown = self.model.rowCount()
-        if not self.loaded or total == 0:
+        if not self.complete or total == 0:
             text = ""
         elif shown == total:
             text = f"{total:,} people, {named:,} named"
         else:
             text = f"{shown:,} of {total:,} people shown"
         self.count_label.setText(text)
-        self.ignore_unnamed_action.setEnabled(self.loaded and bool(self.unnamed_groups()))
+        self.ignore_unnamed_action.setEnabled(self.complete and bool(self.unnamed_groups()))
         if self.loaded and total == 0:
             self.ctx.query(ungrouped_face_count, on_done=self._set_ungrouped, owner=self)
         else:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -166,11 +167,33 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addWidget(library)
+        content_layout.addWidget(analysis)
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setObjectName("settingsScroll")
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.form_scroll.setWidget(content)
         layout = QVBoxLayout(self)
-        layout.addWidget(library)
-        layout.addWidget(analysis)
+        layout.addWidget(self.form_scroll)
         layout.addWidget(buttons)
-        self.resize(560, 660)
+        self._fit_to_screen(layout, content, buttons, width=600)
+
+    def _fit_to_screen(self, layout: QVBoxLayout, content: QWidget, buttons: QWidget, *, width: int) -> None:
+        """As tall as the form needs at ``width`` (its wrapped help lines in full), at most the screen's
+        free height; a smaller screen scrolls the form instead of squeezing its lines."""
+        screen = (self.parentWidget() or self).screen().availableGeometry()
+        width = min(width, screen.width() - 40)
+        margins = layout.contentsMargins()
+        inner = width - margins.left() - margins.right()
+        wanted = (content.heightForWidth(inner) if content.hasHeightForWidth() else content.sizeHint().height())
+        wanted += buttons.sizeHint().height() + layout.spacing() + margins.top() + margins.bottom()
+        frame = 60  # title bar and borders, which the window manager adds
+        self.resize(width, max(320, min(wanted, screen.height() - frame)))
 
     def set_provider_text(self, described: tuple[str, str] | str) -> None:
         """The sentence from :func:`describe_providers`; onnxruntime's own words go in the tooltip."""

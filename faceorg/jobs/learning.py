@@ -8,8 +8,9 @@ same gate as "Improve Recognition", installed only when it does better, then the
 no face the user placed moves. What it did is kept as one line the app shows (:func:`last_learning`).
 
 The app runs it in a child process (:func:`learn_in_child`, which runs ``faceorg train --when-due``):
-importing and exporting the model runs C code that holds Python's interpreter lock for seconds at a time
-(measured: 3.5 s importing PyTorch), which would freeze the window if it ran on one of its threads.
+importing the model libraries and regrouping run C code that holds Python's interpreter lock for seconds at
+a time (measured: 3.5 s importing PyTorch, which the quick depth no longer needs), which would freeze the
+window if it ran on one of its threads. Without PyTorch (the packaged app) it runs all the same.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def learning_due(library: Library) -> LearningDue:
     new = max(0, corrections_count(library) - int(_state(library).get("corrections", 0)))
     if not settings.learn_as_you_go:
         return LearningDue(False, new, threshold, "learning as you work is off")
-    missing = training_unavailable()
+    missing = training_unavailable("quick")  # None: the quick depth needs no PyTorch (kept for other needs)
     if missing is not None:
         return LearningDue(False, new, threshold, missing)
     return LearningDue(new >= threshold, new, threshold,

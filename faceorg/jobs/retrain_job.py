@@ -35,7 +35,7 @@ def retrain_library(library: Library, progress: Progress | None = None, *, depth
                     dry_run: bool = False, dataset: str | Path | None = None) -> RetrainJobReport:
     """Retrain the library's embedder (``dataset``: from a folder of labelled photos instead of the
     user's corrections); a model the gate accepts is installed and the library regrouped."""
-    missing = training_unavailable()
+    missing = training_unavailable("dataset" if dataset is not None else depth)
     if missing is not None:
         raise FaceorgError(missing)
     from faceorg.retrain.retrain import retrain, retrain_from_dataset

@@ -97,7 +97,8 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
                    attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale,
                    recall_join_distance=params.recall_join_distance * scale,
                    recall_join_spread=params.recall_join_spread * scale,
-                   recall_attach_distance=params.recall_attach_distance * reach)  # it replaces the stray rule
+                   recall_attach_distance=params.recall_attach_distance * reach,  # it replaces the stray rule
+                   prune_distance=params.prune_distance * reach)
 
 
 def active_distance_scale(library: Library) -> float:
@@ -275,6 +276,8 @@ def group_faces(data: LibraryFaces, movable: set[int], anchors: dict[int, int], 
         result = cluster_embeddings(data.vectors, replace(params, allow_single_cluster=True), constraints)
     if result.recall_report is not None:
         log.info("recall pass: %s", result.recall_report.as_dict())
+    if result.prune_report is not None:
+        log.info("precision pass: %s", result.prune_report.as_dict())
     labels = keep_named_joins_close(data, result.labels, movable, params.attach_distance, references)
     for k, f in enumerate(faces.tolist()):
         if f not in movable:

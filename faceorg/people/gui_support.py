@@ -1,16 +1,19 @@
 """Lean queries for big grids: person cards and face ids with what a card shows, nothing more.
 
 ``queries.list_people`` computes every person's best face in one pass, which costs about half a
-second on 100k faces; the app instead loads the cards first (counts come from an index) and finds
-the best faces for the people on screen first, the rest afterwards.
+second on 100k faces; the app instead loads the first page of cards (:func:`first_cards`: the stored
+counts of ``people.face_count``, no face counted), then every card, and finds the best faces for the
+people on screen first, the rest afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from operator import itemgetter
 
 from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
 
 from faceorg.people.queries import (
     doubt_of_faces,
@@ -37,7 +40,10 @@ class PersonCard:
     hidden: bool
 
 
-def card_sort_key(card: PersonCard) -> tuple[bool, str, int, int]:
+SortKey = tuple[bool, str, int, int]
+
+
+def card_sort_key(card: PersonCard) -> SortKey:
     """Named people first (by name), then unnamed groups by size, largest first."""
     return (card.name is None, (card.name or "").casefold(), -card.face_count, card.id)
 
@@ -48,29 +54,79 @@ def person_cards(library: Library, person_ids: Iterable[int] | None = None) -> l
     Faces of missing photos are not counted; an unnamed group left with none is not shown. A chosen
     cover that is no longer one of the person's present faces is dropped (the best face shows instead).
     """
+    return person_cards_keyed(library, person_ids)[0]
+
+
+def person_cards_keyed(library: Library, person_ids: Iterable[int] | None = None
+                       ) -> tuple[list[PersonCard], list[SortKey]]:
+    """:func:`person_cards` and each card's :func:`card_sort_key` (the People view takes both from its
+    worker: computing the keys of 50k cards again would hold the GUI thread)."""
     ids = None if person_ids is None else sorted(set(person_ids))
     with library.session() as s:
-        counts: dict[int, int] = {}
-        people: list[Row[int, str | None, int | None, bool]] = []
-        any_missing = s.scalar(missing_photos().limit(1)) is not None
+        people: list[Row[int, str | None, int | None, bool, int]] = []
+        conn = s.connection()  # Core rows: no ORM bookkeeping per person
         for chunk in _chunks(ids):
-            q = select(Assignment.person_id, func.count()).group_by(Assignment.person_id)
-            # Subtracted rather than joined: the counts come from an index; missing photos are few.
-            gone = (select(Assignment.person_id, func.count()).join(Face, Face.id == Assignment.face_id)
-                    .where(Face.photo_id.in_(missing_photos())).group_by(Assignment.person_id))
-            p = select(Person.id, Person.name, Person.cover_face_id, Person.hidden)
-            if chunk is not None:
-                q, p = q.where(Assignment.person_id.in_(chunk)), p.where(Person.id.in_(chunk))
-                gone = gone.where(Assignment.person_id.in_(chunk))
-            counts.update(dict(s.execute(q).all()))
-            for pid, n in s.execute(gone).all() if any_missing else []:
-                counts[pid] -= n
-            people.extend(s.execute(p).all())
-        covers = valid_covers(s, [(pid, cover) for pid, _name, cover, _hidden in people])
-    cards = [PersonCard(pid, name, counts.get(pid, 0), covers.get(pid), bool(hidden))
-             for pid, name, _cover, hidden in people if name is not None or counts.get(pid, 0)]
-    cards.sort(key=card_sort_key)
-    return cards
+            p = _people_query()
+            people.extend(conn.execute(p if chunk is None else p.where(Person.id.in_(chunk))).all())
+        return _keyed_cards(s, people)
+
+
+def first_cards(library: Library, limit: int) -> tuple[list[PersonCard], bool]:
+    """The first ``limit`` shown cards (hidden people left out) in display order, and whether they are all
+    the cards there are (hidden ones included): the People view's first screen, without reading every person.
+
+    Named people come first, and are few: all of them are read and sorted here; the biggest unnamed groups
+    follow, by their stored count. With faces of missing photos in the library, counts need correcting and
+    every card is listed (:func:`person_cards`).
+    """
+    with library.session() as s:
+        conn = s.connection()  # Core rows: no ORM bookkeeping per person
+        if s.scalar(missing_photos().limit(1)) is not None:
+            cards = _cards(s, conn.execute(_people_query()).all())
+            shown = [c for c in cards if not c.hidden]
+            return shown[:limit], len(shown) <= limit and len(shown) == len(cards)
+        shown_named = _people_query().where(Person.name.is_not(None), Person.hidden.is_(False))
+        named = _cards(s, conn.execute(shown_named).all())[:limit]
+        rows: Sequence[Row[int, str | None, int | None, bool, int]] = []
+        if len(named) < limit:
+            unnamed = (_people_query().where(Person.name.is_(None), Person.hidden.is_(False), Person.face_count > 0)
+                       .order_by(Person.face_count.desc(), Person.id).limit(limit - len(named)))
+            rows = conn.execute(unnamed).all()
+        cards = named + _cards(s, rows)
+        complete = False
+        if len(cards) < limit:  # all shown: is anyone hidden?
+            complete = s.scalar(select(Person.id).where(Person.hidden.is_(True), (Person.name.is_not(None)) |
+                                                        (Person.face_count > 0)).limit(1)) is None
+    return cards, complete
+
+
+def _people_query() -> Select[int, str | None, int | None, bool, int]:
+    return select(Person.id, Person.name, Person.cover_face_id, Person.hidden, Person.face_count)
+
+
+def _cards(s: Session, people: Sequence[Row[int, str | None, int | None, bool, int]]) -> list[PersonCard]:
+    """These people's cards in display order: counts less the faces of missing photos, covers checked."""
+    return _keyed_cards(s, people)[0]
+
+
+def _keyed_cards(s: Session, people: Sequence[Row[int, str | None, int | None, bool, int]]
+                 ) -> tuple[list[PersonCard], list[SortKey]]:
+    counts = {pid: n for pid, _name, _cover, _hidden, n in people}
+    if s.scalar(missing_photos().limit(1)) is not None:
+        # Subtracted rather than joined: missing photos are few.
+        gone = (select(Assignment.person_id, func.count()).join(Face, Face.id == Assignment.face_id)
+                .where(Face.photo_id.in_(missing_photos())).group_by(Assignment.person_id))
+        ids = None if len(counts) > CHUNK else sorted(counts)
+        for chunk in _chunks(ids):
+            q = gone if chunk is None else gone.where(Assignment.person_id.in_(chunk))
+            for pid, n in s.execute(q).all():
+                if pid in counts:
+                    counts[pid] -= n
+    covers = valid_covers(s, [(pid, cover) for pid, _name, cover, _hidden, _n in people])
+    cards = [PersonCard(pid, name, counts[pid], covers.get(pid), bool(hidden))
+             for pid, name, _cover, hidden, _n in people if name is not None or counts[pid]]
+    keyed = sorted(((card_sort_key(c), c) for c in cards), key=itemgetter(0))  # keys are unique (id last)
+    return [c for _k, c in keyed], [k for k, _c in keyed]
 
 
 def best_faces(library: Library, person_ids: Iterable[int]) -> dict[int, int]:

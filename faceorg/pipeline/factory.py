@@ -39,24 +39,27 @@ def build_detector(settings: Settings) -> tuple[RetinaFaceDetector, DetectionSet
     return detector, det
 
 
-def build_embedder(settings: Settings, model_path: Path | None = None, *, float32: bool = False) -> Embedder:
+def build_embedder(settings: Settings, model_path: Path | None = None, *, float32: bool = False,
+                   mirror: bool = False) -> Embedder:
     """The embedder at ``model_path`` (default: the installed base model's int8 copy, or with
-    ``float32`` the float32 model itself)."""
+    ``float32`` the float32 model itself); ``mirror``: average each face with its mirror image."""
     from faceorg.embed.embedder import Embedder
     from faceorg.weights.fetch import require_model
     from faceorg.weights.registry import BASE_EMBEDDER_FILE, BASE_EMBEDDER_INT8_FILE
 
     default = BASE_EMBEDDER_FILE if float32 else BASE_EMBEDDER_INT8_FILE
-    return Embedder(model_path or require_model(default), use_gpu=settings.use_gpu, threads=settings.threads or None)
+    return Embedder(model_path or require_model(default), use_gpu=settings.use_gpu, threads=settings.threads or None,
+                    mirror=mirror)
 
 
 def analyzer_for_library(library: Library) -> OnnxFaceAnalyzer:
     """The face analyser configured by the library's settings; raises ModelsMissingError without models."""
     from faceorg.pipeline.analyzer import OnnxFaceAnalyzer
     from faceorg.versions import ensure_base_version, runtime_model_path
+    from faceorg.versions.records import averages_mirror
 
     settings = load_settings(library)
     detector, det = build_detector(settings)
     version = ensure_base_version(library)
-    embedder = build_embedder(settings, runtime_model_path(library, version))
+    embedder = build_embedder(settings, runtime_model_path(library, version), mirror=averages_mirror(version))
     return OnnxFaceAnalyzer(detector, embedder, det, version.id)

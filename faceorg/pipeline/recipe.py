@@ -52,6 +52,7 @@ class AnalyzerRecipe:
     settings: DetectionSettings
     model_version_id: int
     use_gpu: bool = True
+    mirror: bool = False  # the embedder averages each face with its mirror image
 
 
 def recipe_of(analyzer: OnnxFaceAnalyzer, *, use_gpu: bool = True) -> AnalyzerRecipe:
@@ -64,7 +65,8 @@ def recipe_of(analyzer: OnnxFaceAnalyzer, *, use_gpu: bool = True) -> AnalyzerRe
         raise FaceorgError(f"the detector model {det_path} changed since it was loaded")
     return AnalyzerRecipe(detector=detector, embedder=ModelBytes.read(emb_path),
                           detector_options={k: getattr(analyzer.detector, k) for k in _DETECTOR_OPTIONS},
-                          settings=analyzer.settings, model_version_id=analyzer.model_version_id, use_gpu=use_gpu)
+                          settings=analyzer.settings, model_version_id=analyzer.model_version_id, use_gpu=use_gpu,
+                          mirror=analyzer.embedder.mirror)
 
 
 def models_cache_dir() -> Path:
@@ -85,5 +87,6 @@ def build_analyzer(recipe: AnalyzerRecipe, *, threads: int | None = None,
         raise FaceorgError("the detector model sent does not match the detection settings' SHA-256")
     detector = RetinaFaceDetector(recipe.detector.checked_path(folder), use_gpu=recipe.use_gpu, threads=threads,
                                   **recipe.detector_options)
-    embedder = Embedder(recipe.embedder.checked_path(folder), use_gpu=recipe.use_gpu, threads=threads)
+    embedder = Embedder(recipe.embedder.checked_path(folder), use_gpu=recipe.use_gpu, threads=threads,
+                        mirror=recipe.mirror)
     return OnnxFaceAnalyzer(detector, embedder, recipe.settings, recipe.model_version_id)

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from faceorg.cluster.match import build_person_index, match_distances, person_distances
+from faceorg.retrain.folds import GateFold
 from faceorg.store.models import ModelVersion
 from faceorg.vectors import unit_distances
 
 SCALE_STEP = 0.01  # relative to the base model's thresholds
-SCALE_RANGE = (0.5, 3.0)
+SCALE_RANGE = (0.2, 3.0)  # a discriminant head packs faces tighter: 0.5 was too high a floor for it
 MIN_QUERIES = 15  # held-out faces needed before the calibration is trusted
 
 
@@ -109,3 +110,71 @@ def suggestion_scale(parent: ModelVersion, before: np.ndarray, after: np.ndarray
     scale = calibrated_distance_scale(before, after, labels, held_out, parent_scale(parent), SUGGEST_MAX_DISTANCE,
                                       SUGGEST_MARGIN)
     return scale if scale is not None else distance_scale(parent, before, after, labels, held_out)
+
+
+NOBODY = -2  # a query face whose right answer is "no suggestion" (a person the model never saw)
+
+
+@dataclass(frozen=True)
+class RuleCounts:
+    """How many queries the suggestion rule sends to the right person and to a wrong one, per scale."""
+
+    right: np.ndarray
+    wrong: np.ndarray
+
+
+def rule_counts(query: np.ndarray, truth: np.ndarray, index: np.ndarray, index_labels: np.ndarray,
+                scales: np.ndarray, max_distance: float, margin: float) -> RuleCounts:
+    """The suggestion rule (:func:`faceorg.cluster.match.match_distances`) at every scale at once: the
+    nearest person and the runner-up are found once, then each scale's thresholds are compared."""
+    people, dist = person_distances(query, build_person_index(index, index_labels))
+    n = len(truth)
+    if len(people) == 0 or n == 0:
+        zero = np.zeros(len(scales), np.int64)
+        return RuleCounts(zero, zero.copy())
+    order = np.argsort(dist, axis=1, kind="stable")[:, :2]
+    rows = np.arange(n)
+    best, best_d = people[order[:, 0]], dist[rows, order[:, 0]]
+    second_d = dist[rows, order[:, 1]] if len(people) > 1 else np.full(n, np.inf)
+    s = np.asarray(scales, np.float64)[:, None]
+    accepted = (best_d[None, :] <= max_distance * s) & ((second_d - best_d)[None, :] >= margin * s)
+    correct = best == truth
+    return RuleCounts((accepted & correct).sum(axis=1), (accepted & ~correct).sum(axis=1))
+
+
+def fold_calibrated_scale(before: np.ndarray, fold_vectors: list[np.ndarray], labels: np.ndarray,
+                          folds: list[GateFold], parent_scale: float, max_distance: float,
+                          margin: float) -> float | None:
+    """The new model's distance scale from the gate's folds, or None when too few held-out faces of
+    learned people exist to judge it.
+
+    In each fold, its held-out faces are matched, as the app matches new photos, against the confirmed
+    faces that fold's model trained on (``fold_vectors[k]``: every labelled row under fold ``k``'s model):
+    a face of a person the model learned should go to that person, a face of a person it never saw (a
+    stranger to it) to nobody. Summed over the folds, the scale is the one at which the new models send
+    the most faces to the right person while sending no more to a wrong one than the current model does
+    at its own scale on the same faces (the strangers' wrong suggestions included: a scale measured on
+    the learned people only let a retrained model suggest strangers and pair them up)."""
+    scales = np.arange(SCALE_RANGE[0], SCALE_RANGE[1] + 1e-9, SCALE_STEP)
+    right = np.zeros(len(scales), np.int64)
+    wrong = np.zeros(len(scales), np.int64)
+    old_wrong = learned_queries = 0
+    for fold, after in zip(folds, fold_vectors):
+        index = (labels >= 0) & ~fold.held_out
+        queries = fold.held_out & (labels >= 0)
+        truth = np.where(fold.unseen, NOBODY, labels)[queries]
+        learned_queries += int(np.count_nonzero(truth >= 0))
+        old = rule_counts(before[queries], truth, before[index], labels[index], np.array([parent_scale]),
+                          max_distance, margin)
+        old_wrong += int(old.wrong[0])
+        new = rule_counts(after[queries], truth, after[index], labels[index], scales, max_distance, margin)
+        right += new.right
+        wrong += new.wrong
+    if learned_queries < MIN_QUERIES:
+        return None
+    allowed = max(old_wrong, 1)  # one mistake is the smallest share that can be told
+    ok = np.flatnonzero(wrong <= allowed)
+    if not len(ok):
+        return None
+    best = ok[np.argmax(right[ok])]  # the smallest such scale among the best
+    return float(scales[best])

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from faceorg.errors import FaceorgError
 from faceorg.progress import Progress
 from faceorg.retrain.folds import GateFold
 from faceorg.retrain.gate import GateDecision
@@ -54,19 +55,42 @@ def trainer_progress(progress: Progress, *, steps: bool = True) -> Callable[[int
     return report
 
 
+def head_on_parent(version: ModelVersion) -> bool:
+    """Whether ``version`` is a head version saved without a checkpoint (its parent's model, its own head)."""
+    from faceorg.retrain.install import HEAD_ON_PARENT
+
+    return version.kind == "head" and bool((version.report or {}).get(HEAD_ON_PARENT))
+
+
+def parent_of(library: Library, version: ModelVersion) -> ModelVersion:
+    with library.session() as s:
+        parent = s.get(ModelVersion, version.parent_id) if version.parent_id is not None else None
+        if parent is None:
+            raise FaceorgError(f"embedder version {version.name} has lost the version it was trained from")
+        s.expunge(parent)
+        return parent
+
+
 def start_files(library: Library, version: ModelVersion) -> tuple[Path | None, Path | None]:
     """``(checkpoint, dlib's file)`` a new model starts from: ``version``'s checkpoint, or dlib's file for
-    the base version; checked against the SHA-256 the database or the code's registry records."""
-    from faceorg.versions.files import verified_checkpoint
+    the base version; checked against the SHA-256 the database or the code's registry records. A head
+    version without a checkpoint starts from its parent's files (and its own ONNX file, checked too)."""
+    from faceorg.versions.files import verified_checkpoint, verified_model_path
     from faceorg.weights.fetch import require_model
     from faceorg.weights.registry import DLIB_RESNET_FILE
 
+    if head_on_parent(version):
+        verified_model_path(library, version)
+        return start_files(library, parent_of(library, version))
     checkpoint = verified_checkpoint(library, version)
     return checkpoint, None if checkpoint is not None else require_model(DLIB_RESNET_FILE)
 
 
 def start_module(library: Library, version: ModelVersion) -> Any:
     """The torch model of ``version`` to train from or ship with a new head (see :func:`start_files`)."""
-    from faceorg.train.model_io import load_module
+    from faceorg.train.model_io import load_module, set_head
+    from faceorg.versions.records import head_weight
 
+    if head_on_parent(version):
+        return set_head(start_module(library, parent_of(library, version)), head_weight(library, version))
     return load_module(*start_files(library, version))

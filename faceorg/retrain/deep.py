@@ -37,6 +37,7 @@ from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import FaceChip, ModelVersion
 from faceorg.versions.files import runtime_model_path
+from faceorg.versions.records import averages_mirror
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def dataset_candidate(library: Library, root: Path, version: ModelVersion, progr
     fold = gate_folds(dataset.labels, DATASET_FOLDS, seed)[0]
     training.labels = without(dataset.labels, fold)
     rows = np.arange(len(dataset.labels))
-    running = library_embedder(library, runtime_model_path(library, version))
+    running = library_embedder(library, runtime_model_path(library, version), averages_mirror(version))
     before = embed_with(running, training.load_chips, rows, progress)
     geometry = _library_geometry(library) or (training.load_chips, len(rows))
     shipped = fine_tune_and_ship(library, version, training, dataset.labels, before, fold, geometry, progress, seed)

@@ -12,7 +12,7 @@ import numpy as np
 
 from faceorg.progress import Progress
 from faceorg.retrain import gate
-from faceorg.retrain.calibrate import distance_scale, parent_scale
+from faceorg.retrain.calibrate import distance_scale, fold_calibrated_scale, parent_scale
 from faceorg.retrain.candidate import Candidate
 from faceorg.retrain.folds import GateFold, gate_folds, without
 from faceorg.retrain.training_data import LibraryTrainingData
@@ -43,29 +43,50 @@ def fit_head(features: np.ndarray, labels: np.ndarray, cannot_link: np.ndarray, 
 
 
 def train_quick(library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress,
-                seed: int) -> tuple[list[GateFold], np.ndarray, np.ndarray, np.ndarray]:
+                seed: int) -> tuple[list[GateFold], np.ndarray, np.ndarray, list[np.ndarray], np.ndarray]:
     """Gate embeddings over ``GATE_FOLDS`` folds (each held-out face of a known person, and each face of an
-    unseen person, under the fold's model that held it out), and the final head weight fitted on everyone."""
+    unseen person, under the fold's model that held it out), every labelled face under each fold's model
+    (zero rows elsewhere; for the distance scale), and the final head weight fitted on everyone."""
     initial = head_weight(library, version)
     folds = gate_folds(data.labels, GATE_FOLDS, seed)
     progress.start("Checking on held-out faces and people", total=len(folds))
     after, after_unseen = data.vectors.copy(), data.vectors.copy()
+    labelled = data.labels >= 0
+    fold_vectors = []
     for fold in folds:
         progress.check_cancelled()
         weight = fit_head(data.features, without(data.labels, fold), data.cannot_link, initial, fold.held_out)
-        after[fold.known] = embed(data.features[fold.known], weight)
-        after_unseen[fold.unseen] = embed(data.features[fold.unseen], weight)
+        vectors = np.zeros_like(data.vectors)
+        vectors[labelled] = embed(data.features[labelled], weight)
+        after[fold.known] = vectors[fold.known]
+        after_unseen[fold.unseen] = vectors[fold.unseen]
+        fold_vectors.append(vectors)
         progress.advance()
     progress.start("Learning from all your labels")
-    return folds, after, after_unseen, fit_head(data.features, data.labels, data.cannot_link, initial)
+    return folds, after, after_unseen, fold_vectors, fit_head(data.features, data.labels, data.cannot_link, initial)
+
+
+def quick_scale(version: ModelVersion, data: LibraryTrainingData, folds: list[GateFold],
+                fold_vectors: list[np.ndarray], weight: np.ndarray) -> float:
+    """The new head's distance scale, calibrated on the folds' held-out faces (suggestions no less careful
+    than the current model's, strangers included: :func:`faceorg.retrain.calibrate.fold_calibrated_scale`);
+    the ratio of same-person spacings when too few faces were held out. (The spacing of the faces the head
+    was fitted on made it look tighter than it is on new photos.)"""
+    from faceorg.people.clustering import SUGGEST_MARGIN, SUGGEST_MAX_DISTANCE
+
+    scale = fold_calibrated_scale(data.vectors, fold_vectors, data.labels, folds, parent_scale(version),
+                                  SUGGEST_MAX_DISTANCE, SUGGEST_MARGIN)
+    if scale is not None:
+        return scale
+    return distance_scale(version, data.vectors, embed(data.features, weight), data.labels)
 
 
 def quick_candidate(
     library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress, seed: int
 ) -> Candidate:
     """Fit a new last layer on the library's labels and judge it (see the module docstring)."""
-    folds, after, after_unseen, weight = train_quick(library, data, version, progress, seed)
-    scale = distance_scale(version, data.vectors, embed(data.features, weight), data.labels)
+    folds, after, after_unseen, fold_vectors, weight = train_quick(library, data, version, progress, seed)
+    scale = quick_scale(version, data, folds, fold_vectors, weight)
     progress.start("Regrouping your named faces with both models")
     decision = gate.judge(data.vectors, after, data.labels, folds, seed, after_unseen=after_unseen,
                           scales=(parent_scale(version), scale), settings=load_settings(library))

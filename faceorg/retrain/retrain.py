@@ -29,7 +29,7 @@ from typing import Any
 from faceorg.errors import FaceorgError
 from faceorg.progress import Progress
 from faceorg.retrain import wording
-from faceorg.retrain.candidate import Candidate, start_files, start_module
+from faceorg.retrain.candidate import Candidate, start_files
 from faceorg.retrain.training_data import collect_training_data
 from faceorg.store.db import Library
 from faceorg.store.models import ModelVersion
@@ -144,12 +144,11 @@ def run(library: Library, depth: str, source: Source, *, dry_run: bool, progress
 def install_model(library: Library, parent: ModelVersion, kind: str, result: RetrainReport, progress: Progress, *,
                   weight: Any = None, module: Any = None) -> ModelVersion:
     """Install a candidate as a new version: ``module``, or (``kind`` "head") ``parent``'s model with the
-    last layer ``weight``; the report's figures are recorded with it."""
+    last layer ``weight`` (no torch needed); the report's figures are recorded with it."""
     from faceorg.retrain.install import install
-    from faceorg.train.model_io import set_head
 
-    if module is None:
-        module = set_head(start_module(library, parent), weight)
+    if module is None and kind != "head":
+        raise ValueError(f"a {kind} version needs its model")
     report = {"before": result.before, "after": result.after, "summary": result.summary,
               "training": result.training, "distance_scale": result.distance_scale}
     return install(library, parent, kind, module, report, progress, weight=weight if kind == "head" else None)

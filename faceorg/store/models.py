@@ -261,6 +261,9 @@ class Person(Base):
     cover_face_id: Mapped[int | None] = mapped_column(
         ForeignKey("faces.id", ondelete="SET NULL", use_alter=True))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Assigned faces (those of missing photos included), kept by triggers on ``assignments`` (migration
+    # 0011_people_listing): read it, never write it.
+    face_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class Assignment(Base):

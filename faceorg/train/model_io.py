@@ -24,7 +24,7 @@ def load_module(checkpoint: Path | None, dat_path: Path | None) -> DlibResNet:
 def set_head(module: DlibResNet, weight: np.ndarray) -> DlibResNet:
     """Replace the last linear layer's weight [128, 256] (in place)."""
     with torch.no_grad():
-        module.fc.weight.copy_(torch.from_numpy(np.asarray(weight, np.float32)))
+        module.fc.weight.copy_(torch.from_numpy(np.array(weight, np.float32)))  # a writable copy
     return module
 
 

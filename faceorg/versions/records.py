@@ -18,6 +18,15 @@ from faceorg.weights.registry import (
     BASE_EMBEDDER_VERSION,
 )
 
+# A version whose report holds this key (true) embeds every chip with its mirror image averaged
+# (``Embedder(mirror=True)``); versions made before that recipe existed do not, and keep working as they were.
+MIRROR_KEY = "mirror_average"
+
+
+def averages_mirror(version: ModelVersion | None) -> bool:
+    """Does this version's recipe average each chip's embedding with its mirror image's?"""
+    return bool(((version.report if version is not None else None) or {}).get(MIRROR_KEY, False))
+
 
 def active_version(library: Library) -> ModelVersion | None:
     with library.session() as s:
@@ -45,7 +54,8 @@ def ensure_base_version(library: Library) -> ModelVersion:
             base = ModelVersion(name=BASE_EMBEDDER_VERSION, kind="base", file_name=BASE_EMBEDDER_FILE,
                                 sha256=sha256_file(path), active=True, runtime_file=runtime.name,
                                 runtime_sha256=sha256_file(runtime),
-                                report={"description": "dlib ResNet face recognition model, converted; runs as int8"})
+                                report={"description": "dlib ResNet face recognition model, converted; runs as int8, "
+                                                       "each face averaged with its mirror image", MIRROR_KEY: True})
             s.add(base)
         base.active = True
         s.flush()

@@ -14,7 +14,7 @@ import pytest  # noqa: E402
 pytest.importorskip("PySide6")
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 from faceorg.store import Library, open_library  # noqa: E402
@@ -78,6 +78,32 @@ def inline_workers(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         return False
     monkeypatch.setattr(AppContext, "task_runner", InlineTaskRunner)
     return True
+
+
+@pytest.fixture(autouse=True)
+def event_loops_still_run() -> Iterator[None]:
+    """Fail the test after which Qt's event loops no longer run, and revive them for the tests that follow.
+
+    ``QCoreApplication.exit()`` called with no ``app.exec()`` running (a stray timer, a Quit event left queued)
+    leaves Qt quitting: every later ``QEventLoop.exec()``, so every qtbot wait, returns at once without handling
+    an event, and each later test times out waiting for results that never arrive."""
+    yield
+    app = QApplication.instance()
+    if app is None:
+        return
+    QApplication.processEvents()  # delivers a queued Quit event, as the next test's first wait would
+    if _event_loops_run():
+        return
+    QTimer.singleShot(0, lambda: app.exit(0))
+    app.exec()  # a full run of the application loop clears Qt's "quitting" state
+    pytest.fail("Qt's event loops stopped running during this test: QCoreApplication.exit() was called with no "
+                "app.exec() running (a stray timer or a queued Quit event)")
+
+
+def _event_loops_run() -> bool:
+    loop = QEventLoop()
+    QTimer.singleShot(0, loop.quit)
+    return loop.exec() == 0
 
 
 def pytest_report_header(config: pytest.Config) -> str:

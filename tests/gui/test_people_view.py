@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from faceorg.people.queries import list_people
 from faceorg.store.models import Assignment, Person
-from tests.gui.conftest import wait_idle, when_modal
+from tests.gui.conftest import wait_for, wait_idle, when_modal
 from tests.gui.scenario import Scenario
 
 
@@ -39,6 +39,44 @@ def test_cards_named_first_then_unnamed_by_size_with_counts(window, scenario: Sc
     assert all(m.cover_of(m.card_at(r)) is not None for r in range(m.rowCount()))
     assert window.ctx.card_thumbs.get(m.cover_of(bush)) is not None
     assert "4 people" in window.people_view.count_label.text() or "people" in window.people_view.count_label.text()
+
+
+def test_first_page_of_cards_then_every_card(qtbot, library, qsettings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The window lists a first page of cards (read without counting every face), then every card: the
+    same cards, counts and covers as the core's listing; the count is shown once every card is there."""
+    import faceorg.gui.people_view as pv
+    from faceorg.gui.main_window import MainWindow
+    from faceorg.gui.models import PeopleModel
+    from faceorg.people.gui_support import best_faces
+
+    monkeypatch.setattr(pv, "FIRST_PAGE", 2)
+    listed: list[tuple[list[str | None], bool]] = []
+    real = PeopleModel.set_cards
+
+    def set_cards(model, cards, best=None, **kw):  # type: ignore[no-untyped-def]
+        cards = list(cards)
+        listed.append(([c.name for c in cards], model.parent().complete))
+        real(model, cards, best, **kw)
+
+    monkeypatch.setattr(PeopleModel, "set_cards", set_cards)
+    win = MainWindow(library, qsettings)
+    qtbot.addWidget(win)
+    win.resize(1200, 800)
+    win.show()
+    wait_for(qtbot, win, lambda: win.people_view.complete and win.review_view.loaded and win.ctx.idle)
+    # First the two named people alone, then everyone (Schroeder hidden, so not shown).
+    assert listed[0] == (["Colin Powell", "George W Bush"], False)
+    assert len(listed) == 2 and len(listed[1][0]) == 5
+    assert shown(win) == ["Colin Powell", "George W Bush", "Unnamed", "Unnamed"]
+    m = win.people_view.model
+    core = list_people(library)
+    assert [(c.id, c.face_count) for c in (m.card_at(r) for r in range(m.rowCount()))] == \
+        [(p.id, p.face_count) for p in core]
+    covers = best_faces(library, [p.id for p in core])
+    assert [m.cover_of(m.card_at(r)) for r in range(m.rowCount())] == \
+        [p.cover_face_id if p.cover_face_id is not None else covers[p.id] for p in core]
+    assert win.people_view.count_label.text() == "4 of 5 people shown"  # the hidden one is listed too
+    win.close()
 
 
 def test_filter_by_name_and_show_hidden(window, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -94,7 +94,8 @@ def test_views_refresh_from_change_records_without_reloading(window, qtbot, scen
     real = pv.load_cards
     monkeypatch.setattr(pv, "load_cards", lambda lib, ids: (queried.append(list(ids)), real(lib, ids))[1])
     full_loads: list[int] = []
-    monkeypatch.setattr(pv, "load_first", lambda lib: (full_loads.append(1), pv.person_cards(lib), {})[2:] or None)
+    monkeypatch.setattr(pv, "load_first", lambda lib: full_loads.append(1))
+    monkeypatch.setattr(pv, "load_all", lambda lib: full_loads.append(1))
     resets: list[int] = []
     window.people_view.model.modelReset.connect(lambda: resets.append(1))
     window.ctx.run_op(ops.name_person, scenario.people["blair"], "Tony Blair")
@@ -147,9 +148,37 @@ def test_the_app_quits_when_its_window_closes_though_another_window_is_open(  # 
     stray = QWidget()
     qtbot.addWidget(stray)
     stray.show()
-    QTimer.singleShot(15_000, lambda: QApplication.instance().exit(7))  # a safety net so a failure cannot hang
-    assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
+    safety_net = QTimer()  # so a failure cannot hang
+    safety_net.setSingleShot(True)
+    safety_net.timeout.connect(lambda: QApplication.instance().exit(7))
+    safety_net.start(15_000)
+    try:
+        assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
+    finally:
+        # Left running, it fired 15 s later in another test with no loop running: Qt was left quitting and every
+        # later wait of the run handled no event (the in-process Ray scan test, the next 15 s long one, stalled).
+        safety_net.stop()
     assert stray.isVisible()
+
+
+def test_results_still_arrive_after_the_app_has_ended(  # type: ignore[no-untyped-def]
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``run_app`` leaves no Quit event queued (Qt posts one when the last window closes). Delivered by a later
+    processEvents, it called ``exit()`` with no loop running; from then on every event loop of the process
+    returned at once and no worker's result arrived: a GUI test run stalled after the app had run in it."""
+    from PySide6.QtWidgets import QApplication
+
+    from faceorg.gui.app import run_app
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    assert run_app(tmp_path / "fresh.sqlite", exit_after_ms=300) == 0
+    QApplication.processEvents()  # what the next code to touch Qt does first
+    runner = TaskRunner(1)
+    got: list[int] = []
+    runner.submit(lambda: 42, on_done=got.append)
+    qtbot.waitUntil(lambda: got == [42], timeout=5000)
+    runner.shutdown()
 
 
 def test_qt_calls_cannot_deallocate_none_or_true() -> None:

@@ -19,6 +19,7 @@ from faceorg.settings import computer_settings_path, load_settings
 from faceorg.store.models import Setting
 from tests.conftest import SHARED_DATA
 from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.main_helpers import open_photo
 from tests.gui.scenario import Scenario
 
 
@@ -61,18 +62,20 @@ def test_the_job_bar_shows_the_workers_progress(window, qtbot) -> None:  # type:
 
 @pytest.mark.slow
 @pytest.mark.threaded_workers
-@pytest.mark.skip(reason="runs Ray inside the test process; afterwards later GUI tests' queued deliveries never "
-                         "arrive (a full GUI run stalls; without this test it passes): to move into a subprocess")
-def test_the_apps_scan_analyses_faces_on_ray(window, qtbot, library, scenario: Scenario,  # type: ignore[no-untyped-def]
-                                             tmp_path: Path) -> None:
+def test_the_apps_scan_analyses_faces_on_ray_then_the_window_browses_on(  # type: ignore[no-untyped-def]
+        window, qtbot, library, scenario: Scenario, tmp_path: Path) -> None:
+    """A scan on a local Ray (started and shut down inside this process, as in the app), then People, the person
+    who got the new faces and one of the photos load on the window's worker threads: a Ray scan leaves no
+    frozen window behind."""
     if importlib.util.find_spec("ray") is None:
         pytest.skip("ray is not installed (the optional extra faceorg[ray])")
     if scenario.kind != "real":
         pytest.skip("scanning with faces needs the face models and real faces")
     import faceorg.gui.main_window as mw
+    from faceorg.gui.main_window import Page
     from faceorg.settings import update_settings
     from faceorg.store.folders import add_folder
-    from faceorg.store.models import Photo
+    from faceorg.store.models import Assignment, Face, Photo
 
     new = tmp_path / "new"
     new.mkdir()
@@ -91,4 +94,24 @@ def test_the_apps_scan_analyses_faces_on_ray(window, qtbot, library, scenario: S
                for label in labels), labels
     with library.session() as s:
         keys = set(s.scalars(select(Photo.faces_key).where(Photo.path.startswith(str(new)))))
+        placed = s.execute(select(Assignment.person_id, Face.id, Face.photo_id)
+                           .join(Face, Face.id == Assignment.face_id).join(Photo, Photo.id == Face.photo_id)
+                           .where(Photo.path.startswith(str(new)))).first()
     assert len(keys) == 1 and None not in keys  # all six analysed
+    assert placed is not None, "no face of the scanned photos was grouped"
+    person, face, photo = placed
+
+    # Browse on: every load below goes through a worker thread and back to the GUI thread.
+    window.navigate(Page("people"))
+    wait_idle(qtbot, window)
+    cards = window.people_view.model
+    assert cards.card(person) is not None
+    window.navigate(Page("person", person))
+    wait_idle(qtbot, window)
+    grid = window.person_view.grid
+    assert face in grid.faces.ids
+    window.ctx.thumbs.get(face)
+    wait_idle(qtbot, window)
+    assert window.ctx.thumbs.get(face) is not None  # the chip came back from the thumbnail thread
+    view = open_photo(window, qtbot, photo, face)
+    assert view.photo_id == photo

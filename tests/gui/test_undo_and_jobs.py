@@ -275,6 +275,24 @@ def test_settings_dialog(window, qtbot, library) -> None:  # type: ignore[no-unt
     assert "next time faces are grouped" in said and "scanned from now on" in said, said
 
 
+def test_settings_dialog_shows_every_line_of_its_help(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """No wrapped label is squeezed below the height its text needs (Qt sizes a dialog without asking
+    word-wrapped labels for their height at the dialog's width): on a small screen the form scrolls."""
+    from faceorg.gui.settings_dialog import SettingsDialog
+    from faceorg.settings import Settings
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    screen = dialog.screen().availableGeometry()
+    assert dialog.frameGeometry().height() <= screen.height() and dialog.width() <= screen.width()
+    wrapped = [label for label in dialog.findChildren(QLabel) if label.wordWrap() and label.isVisible()]
+    assert len(wrapped) >= 4
+    for label in wrapped:
+        assert label.height() >= label.heightForWidth(label.width()), (label.text()[:40], label.height())
+
+
 def test_window_geometry_is_remembered(qtbot, library, qsettings) -> None:  # type: ignore[no-untyped-def]
     from faceorg.gui.app import make_application
     from faceorg.gui.main_window import MainWindow, Page

@@ -4,7 +4,7 @@ status and id, so photos by date read in order instead of sorting every photo on
 The key of each existing photo is computed here as faceorg computes it when it records a photo.
 
 Revision ID: 0010_photo_dates
-Revises: 0009_answer_length
+Revises: 0011_people_listing (written on 0009_answer_length; re-chained after main's 0011 landed)
 """
 from datetime import datetime
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0010_photo_dates'
-down_revision = '0009_answer_length'
+down_revision = '0011_people_listing'
 branch_labels = None
 depends_on = None
 
