@@ -29,15 +29,24 @@ Photos by people, on a second generated library of ``--grid-photos`` (100k) phot
 photo and a second one in every other photo, each photo file a link to one real 12 MP JPEG:
 
 - ``photo_grid_first_screen_s``: from opening the person's Photos view to its first screen painted with
-  every visible photo's thumbnail (decoded from the file; target: 1 s); ``photo_grid_listed_s`` until all
+  every visible photo's thumbnail (decoded from the file; target: 0.5 s); ``photo_grid_listed_s`` until all
   100k photos are listed (keyset pages on a worker, the grid usable all along);
-- ``max_photo_grid_scroll_stall_ms``: the longest GUI stall while scrolling the whole 100k-photo grid
-  (target: 50 ms); ``photos_together`` the count of the two-people grid (half the photos);
+- ``max_photo_grid_scroll_stall_ms``: the longest GUI stall while scrolling the whole 100k-photo grid,
+  half a screen every 16 ms (target: 50 ms), with ``photo_grid_scroll_p99_ms`` (99th percentile of the
+  heartbeat's stalls) and ``photo_grid_scroll_stalls_over_50ms``;
+- ``max_photo_grid_paged_stall_ms``: the same while paging a screen every 250 ms through 40 screens from
+  the top and 40 from the middle, thumbnails decoding meanwhile (target: 50 ms; ``photo_grid_paged_p99_ms``,
+  ``photo_grid_paged_thumbnails_shown`` the share of cells showing their thumbnail before the next page);
+  ``max_photo_grid_listing_stall_ms`` while the grid is listed; ``photos_together`` the count of the
+  two-people grid (half the photos); ``max_idle_loop_stall_ms`` and ``idle_loop_p99_ms``: the same
+  heartbeat on an idle event loop for 10 s first, the machine's own floor at its present load;
 - ``max_photo_pan_stall_ms``: a 12 MP photo at 100% (decoded once at full size on a worker, in
   ``photo_full_decode_s``), panned across by the keyboard every 16 ms: the longest stall (target: 50 ms).
 
 Stalls are measured with a 5 ms heartbeat timer on the GUI thread: the longest gap between two
-beats, minus the interval. Prints a table, or one JSON object with ``--json``.
+beats, minus the interval. "Smooth" is: no stall over 50 ms while scrolling and while paging with
+thumbnails loading (the 99th percentile is reported beside the max, as on a busy machine one late
+wake-up makes the max). Prints a table, or one JSON object with ``--json``.
 """
 
 from __future__ import annotations
@@ -67,9 +76,15 @@ from faceorg.store import Library, open_library  # noqa: E402
 from tests.gui.synthetic import draw_face, generate_library  # noqa: E402
 
 TARGETS = {"first_cards_s": 0.3, "first_screen_s": 1.0, "max_scroll_stall_ms": 50.0, "max_person_scroll_stall_ms": 50.0,
-           "max_scan_stall_ms": 100.0, "photo_grid_first_screen_s": 1.0, "max_photo_grid_scroll_stall_ms": 50.0,
-           "max_photo_pan_stall_ms": 50.0}
+           "max_scan_stall_ms": 100.0, "photo_grid_first_screen_s": 0.5, "max_photo_grid_scroll_stall_ms": 50.0,
+           "max_photo_grid_paged_stall_ms": 50.0, "max_photo_pan_stall_ms": 50.0}
 HEARTBEAT_MS = 5
+PAGED_SCREENS = 40  # screens paged through from the top, and again from the middle of the photo grid
+PAGE_PAUSE_MS = 250  # on each screen: long enough for its thumbnails to arrive on a quiet machine
+FLOOR_S = 10.0  # seconds of an idle event loop, for the machine's own stalls
+SMOOTH = ("smooth: the GUI thread's event-loop stalls (gaps of a 5 ms heartbeat beyond 5 ms), max <= 50 ms, "
+          "while scrolling the whole grid half a screen every 16 ms and while paging screen by screen with "
+          "thumbnails loading; the 99th percentile is shown beside the max")
 SHARED_DATA = Path(os.environ.get("FACEORG_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
@@ -89,11 +104,13 @@ class Heartbeat:
         self.last_cpu = 0.0
         self.max_gap_ms = 0.0
         self.cpu_in_max_gap_ms = 0.0
+        self.gaps: list[float] = []
 
     def _beat(self) -> None:
         now, cpu = self.clock.nsecsElapsed(), time.thread_time()
         if self.last:
             gap = (now - self.last) / 1e6
+            self.gaps.append(gap)
             if gap > self.max_gap_ms:
                 self.max_gap_ms, self.cpu_in_max_gap_ms = gap, (cpu - self.last_cpu) * 1000
         self.last, self.last_cpu = now, cpu
@@ -103,12 +120,24 @@ class Heartbeat:
         self.last = 0
         self.max_gap_ms = 0.0
         self.cpu_in_max_gap_ms = 0.0
+        self.gaps = []
         self.timer.start()
 
     def stop(self) -> float:
         """The longest stall seen, in milliseconds (gap beyond the beat interval)."""
         self.timer.stop()
         return max(0.0, self.max_gap_ms - HEARTBEAT_MS)
+
+    def percentile(self, q: float) -> float:
+        """The ``q``-th percentile of the stalls (ms beyond the beat interval, over every beat)."""
+        if not self.gaps:
+            return 0.0
+        ordered = sorted(self.gaps)
+        return max(0.0, ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))] - HEARTBEAT_MS)
+
+    def over(self, ms: float) -> int:
+        """How many stalls were longer than ``ms``."""
+        return sum(g - HEARTBEAT_MS > ms for g in self.gaps)
 
 
 def spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float) -> bool:
@@ -122,10 +151,17 @@ def spin_until(app: QApplication, done: Callable[[], bool], timeout_s: float) ->
 
 
 def visible_rows(view) -> list[int]:  # type: ignore[no-untyped-def]
-    """Rows whose cells intersect the viewport."""
+    """Rows whose cells intersect the viewport (found by bisection: the measuring itself must not walk
+    50k cells on the GUI thread when the grid shows its middle)."""
     model, vp = view.model(), view.viewport().rect()
-    top = view.indexAt(vp.topLeft())
-    start = top.row() if top.isValid() else 0
+    lo, hi = 0, model.rowCount()
+    while lo < hi:  # the first row whose cell reaches below the viewport's top
+        mid = (lo + hi) // 2
+        if view.visualRect(model.index(mid, 0)).bottom() < vp.top():
+            lo = mid + 1
+        else:
+            hi = mid
+    start = lo
     rows = []
     for r in range(start, model.rowCount()):
         rect = view.visualRect(model.index(r, 0))
@@ -136,15 +172,17 @@ def visible_rows(view) -> list[int]:  # type: ignore[no-untyped-def]
     return rows
 
 
-def scroll_through(app: QApplication, view, step_ms: int = 16) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def scroll_through(app: QApplication, view, step_ms: int = 16,  # type: ignore[no-untyped-def]
+                   beat: Heartbeat | None = None) -> tuple[float, float]:
     """Scroll a grid from top to bottom half a screen at a time.
 
-    Returns the longest GUI-thread stall (ms) and the CPU the GUI thread used in it (ms).
+    Returns the longest GUI-thread stall (ms) and the CPU the GUI thread used in it (ms); ``beat`` (if
+    given) keeps every stall.
     """
     bar = view.verticalScrollBar()
     bar.setValue(0)
     step = max(1, view.viewport().height() // 2)
-    beat = Heartbeat()
+    beat = beat or Heartbeat()
     beat.start()
     state = {"done": False}
 
@@ -159,6 +197,27 @@ def scroll_through(app: QApplication, view, step_ms: int = 16) -> tuple[float, f
     spin_until(app, lambda: state["done"], 600)
     spin_until(app, lambda: False, 0.2)  # let the last thumbnails arrive and paint
     return beat.stop(), beat.cpu_in_max_gap_ms
+
+
+def page_through(app: QApplication, view, cache, screens: int, pause_ms: int,  # type: ignore[no-untyped-def]
+                 beat: Heartbeat) -> float:
+    """Page down a grid a screen at a time, ``pause_ms`` on each screen (its thumbnails load meanwhile), for
+    ``screens`` screens from the top and as many from the middle. Returns the share of the cells that showed
+    their thumbnail before the next page."""
+    bar = view.verticalScrollBar()
+    step = max(1, view.viewport().height())
+    shown, seen = 0, 0
+    beat.start()
+    for start in (0, bar.maximum() // 2):
+        bar.setValue(start)
+        for _ in range(screens):
+            spin_until(app, lambda: False, pause_ms / 1000)
+            rows = visible_rows(view)
+            seen += len(rows)
+            shown += sum(cache._images.get(view.model().item_at(r).id) is not None for r in rows)
+            bar.setValue(min(bar.maximum(), bar.value() + step))
+    beat.stop()
+    return shown / max(1, seen)
 
 
 def copy_database(src: Path, dst: Path) -> None:
@@ -282,6 +341,13 @@ def run_photos(app: QApplication, args: argparse.Namespace, work: Path, result: 
 
     from faceorg.gui.main_window import MainWindow, Page
 
+    # The machine's own floor: the same heartbeat with an idle event loop (on a loaded machine an idle loop
+    # stalls too; the grid's figures are read against it).
+    floor = Heartbeat()
+    floor.start()
+    spin_until(app, lambda: False, FLOOR_S)
+    result["max_idle_loop_stall_ms"] = round(floor.stop(), 1)
+    result["idle_loop_p99_ms"] = round(floor.percentile(99), 1)
     camera, plain, big = work / "big-12mp-camera.jpg", work / "big-12mp-plain.jpg", work / "current.jpg"
     if not plain.exists():
         make_big_jpeg(plain)
@@ -311,6 +377,8 @@ def run_photos(app: QApplication, args: argparse.Namespace, work: Path, result: 
         rows = visible_rows(view.grid)
         return bool(rows) and all(cache._images.get(view.grid.photos.item_at(r).id) is not None for r in rows)
 
+    listing = Heartbeat()
+    listing.start()
     start = time.perf_counter()
     window.navigate(Page("photos", people=(1,)))
     spin_until(app, first_screen_ready, 60)
@@ -320,6 +388,7 @@ def run_photos(app: QApplication, args: argparse.Namespace, work: Path, result: 
     spin_until(app, lambda: not view.loading, 120)
     result["photo_grid_listed_s"] = round(time.perf_counter() - start, 3)
     result["photo_grid_rows"] = view.grid.photos.rowCount()
+    result["max_photo_grid_listing_stall_ms"] = round(listing.stop(), 1)
     spin_until(app, lambda: window.ctx.idle, 60)
     # The same first screen from files without an embedded thumbnail (each photo decoded, reduced).
     big.unlink()
@@ -330,9 +399,20 @@ def run_photos(app: QApplication, args: argparse.Namespace, work: Path, result: 
     spin_until(app, first_screen_ready, 60)
     result["photo_grid_first_screen_decoded_s"] = round(time.perf_counter() - start, 3)
     spin_until(app, lambda: window.ctx.idle, 60)
-    stall, cpu = scroll_through(app, view.grid)
+    fling = Heartbeat()
+    stall, cpu = scroll_through(app, view.grid, beat=fling)
     result["max_photo_grid_scroll_stall_ms"] = round(stall, 1)
     result["max_photo_grid_scroll_stall_cpu_ms"] = round(cpu, 1)
+    result["photo_grid_scroll_p99_ms"] = round(fling.percentile(99), 1)
+    result["photo_grid_scroll_stalls_over_50ms"] = fling.over(50)
+    result["photo_grid_scroll_beats"] = len(fling.gaps)
+    spin_until(app, lambda: window.ctx.idle, 60)
+    paged = Heartbeat()
+    shown = page_through(app, view.grid, cache, PAGED_SCREENS, PAGE_PAUSE_MS, paged)
+    result["max_photo_grid_paged_stall_ms"] = round(max(0.0, paged.max_gap_ms - HEARTBEAT_MS), 1)
+    result["max_photo_grid_paged_stall_cpu_ms"] = round(paged.cpu_in_max_gap_ms, 1)
+    result["photo_grid_paged_p99_ms"] = round(paged.percentile(99), 1)
+    result["photo_grid_paged_thumbnails_shown"] = round(shown, 3)
     window.navigate(Page("photos", people=(1, 2)))
     spin_until(app, lambda: not view.loading and view.grid.photos.rowCount() > 0, 120)
     result["photos_together"] = view.grid.photos.rowCount()
@@ -582,9 +662,19 @@ def print_table(r: dict[str, object]) -> None:
              f"<= {TARGETS['photo_grid_first_screen_s']} s"),
             ("photo grid: first screen, 12 MP decoded", f"{r['photo_grid_first_screen_decoded_s']:.3f} s "
              "(files without an EXIF thumbnail)", ""),
+            ("idle event loop (the machine's floor)", f"max {r['max_idle_loop_stall_ms']:.1f} ms, 99th percentile "
+             f"{r['idle_loop_p99_ms']:.1f} ms ({FLOOR_S:.0f} s, nothing to do)", ""),
+            ("max GUI stall, photo grid listing", f"{r['max_photo_grid_listing_stall_ms']:.1f} ms (first page shown, "
+             "the rest appended)", ""),
             (f"max GUI stall, scrolling {r['grid_photos']:,} photos", f"{r['max_photo_grid_scroll_stall_ms']:.1f} ms "
-             f"(busy {r['max_photo_grid_scroll_stall_cpu_ms']:.1f} ms)",
-             f"<= {TARGETS['max_photo_grid_scroll_stall_ms']:.0f} ms"),
+             f"(busy {r['max_photo_grid_scroll_stall_cpu_ms']:.1f} ms; 99th percentile "
+             f"{r['photo_grid_scroll_p99_ms']:.1f} ms, {r['photo_grid_scroll_stalls_over_50ms']} over 50 ms in "
+             f"{r['photo_grid_scroll_beats']:,} beats)", f"<= {TARGETS['max_photo_grid_scroll_stall_ms']:.0f} ms"),
+            (f"max GUI stall, paging {2 * PAGED_SCREENS} screens", f"{r['max_photo_grid_paged_stall_ms']:.1f} ms "
+             f"(busy {r['max_photo_grid_paged_stall_cpu_ms']:.1f} ms; 99th percentile "
+             f"{r['photo_grid_paged_p99_ms']:.1f} ms; thumbnails shown "
+             f"{100 * float(r['photo_grid_paged_thumbnails_shown']):.0f}%)",  # type: ignore[arg-type]
+             f"<= {TARGETS['max_photo_grid_paged_stall_ms']:.0f} ms"),
             ("photos of two people together", f"{r['photos_together']:,}", ""),
             ("max GUI stall, 12 MP photo panned at 100%", f"{r['max_photo_pan_stall_ms']:.1f} ms "
              f"(busy {r['max_photo_pan_stall_cpu_ms']:.1f} ms; full-size decode {r['photo_full_decode_s']:.2f} s)",
@@ -598,6 +688,8 @@ def print_table(r: dict[str, object]) -> None:
     print(f"{'-' * w0}  {'-' * w1}  ------")
     for a, b, c in rows:
         print(f"{a.ljust(w0)}  {b.ljust(w1)}  {c}".rstrip())
+    if "photo_grid_first_screen_s" in r:
+        print(SMOOTH)
     print(f"machine: {r['cpus']} CPUs, load average {r['load_average']}")
     print("all targets met" if r["passed"] else "SOME TARGETS MISSED")
 

@@ -9,6 +9,7 @@ from PySide6.QtCore import (
     QAbstractItemModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QRectF,
@@ -73,6 +74,22 @@ def placeholder_image(side: int, radius: float, palette: QPalette, dpr: float) -
     return image
 
 
+def blit(p: QPainter, at: QPoint, image: QImage) -> None:
+    """Draw a thumbnail at its own size, by Qt's direct blit.
+
+    An item view's painter has SmoothPixmapTransform on, and with it Qt blends an image of 96 lines or
+    more in slices on its GUI thread pool and waits for them: on a busy machine every cell then waits
+    for pool threads to be scheduled, hundreds of milliseconds per screen. At its own size smoothing
+    changes nothing, so it is turned off for the draw.
+    """
+    smooth = p.testRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+    if smooth:
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+    p.drawImage(at, image)
+    if smooth:
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+
+
 def paint_chip(p: QPainter, rect: QRect, cache: ThumbnailCache, face_id: int | None, palette: QPalette,
                radius: float) -> None:
     """The face's thumbnail (already rounded by the loader), or a placeholder while it loads.
@@ -82,7 +99,7 @@ def paint_chip(p: QPainter, rect: QRect, cache: ThumbnailCache, face_id: int | N
     image = cache.get(face_id) if face_id is not None else None
     if image is None:
         image = placeholder_image(rect.width(), radius, palette, cache.dpr)
-    p.drawImage(rect.topLeft(), image)
+    blit(p, rect.topLeft(), image)
 
 
 def _selection_colors(option: QStyleOptionViewItem) -> tuple[QColor, QColor]:

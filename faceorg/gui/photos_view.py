@@ -8,7 +8,9 @@ photos to a folder (a job with progress and Cancel, never overwriting a file).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
@@ -17,13 +19,13 @@ from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.folder_dialog import choose_folder
 from faceorg.gui.models import display_name
-from faceorg.gui.photo_grid import PhotoGrid
+from faceorg.gui.photo_grid import PhotoGrid, as_rows
 from faceorg.gui.system_open import open_in_viewer, show_in_folder
 from faceorg.gui.view_parts import enlarge_font, popup_menu, stack_vertically
 from faceorg.jobs.copy_photos import CopyReport, copy_photos
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import PersonCard, person_cards
-from faceorg.people.photos import Cursor, PhotoPage, photos_with_people
+from faceorg.people.photos import Cursor, photos_with_people
 from faceorg.store.db import Library
 
 FIRST_PAGE = 300  # photos in the first page (a screenful or two, shown at once)
@@ -40,10 +42,19 @@ def photos_text(n: int) -> str:
     return f"{n:,} photo" if n == 1 else f"{n:,} photos"
 
 
-def load_page(library: Library, person_ids: tuple[int, ...], after: Cursor | None, limit: int,
-              oldest_first: bool) -> PhotoPage:
+@dataclass(frozen=True)
+class GridPage:
+    """A page of photos made ready for the grid's model on the worker."""
+
+    rows: list[tuple[Any, ...]]  # as_rows()
+    next_after: Cursor | None
+
+
+def load_page(library: Library, person_ids: tuple[int, ...], after: Cursor | None, limit: int | None,
+              oldest_first: bool) -> GridPage:
     """One page of the photos holding all of these people (worker thread)."""
-    return photos_with_people(library, person_ids, after=after, limit=limit, oldest_first=oldest_first)
+    page = photos_with_people(library, person_ids, after=after, limit=limit, oldest_first=oldest_first)
+    return GridPage(as_rows(page.photos), page.next_after)
 
 
 def load_people(library: Library, person_ids: tuple[int, ...]) -> list[PersonCard]:
@@ -139,16 +150,16 @@ class PhotosView(QWidget):
                        on_done=lambda page: self._page(generation, page, first=True),
                        on_error=lambda exc: self._failed(generation, exc), owner=self)
 
-    def _page(self, generation: int, page: PhotoPage, *, first: bool = False) -> None:
+    def _page(self, generation: int, page: GridPage, *, first: bool = False) -> None:
         if generation != self._generation:
             return
         if first:
-            self.grid.photos.set_items(page.photos)
-            if page.photos:
+            self.grid.photos.set_rows(page.rows)
+            if page.rows:
                 self.grid.setCurrentIndex(self.grid.photos.index(0))
             self.grid.scrollToTop()
         else:
-            self.grid.photos.append(page.photos)
+            self.grid.photos.append_rows(page.rows)
         self.loading = page.next_after is not None
         if page.next_after is not None:
             self.ctx.query(load_page, self.person_ids, page.next_after, PAGE, self.oldest_action.isChecked(),

@@ -31,6 +31,7 @@ from faceorg.store.models import (
     Photo,
     PhotoStatus,
 )
+from faceorg.store.photo_dates import photo_date_key
 
 FIRST = ["Ada", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea", "Mia", "Noor",
          "Otto", "Pia", "Quin", "Rosa", "Sam", "Tess", "Uma", "Vik", "Wen", "Xia", "Yuri", "Zoe"]
@@ -218,6 +219,14 @@ def _fill(lib: Library, path: Path, *, n_faces: int, n_people: int, named: int, 
     return out
 
 
+def _date_key(row: dict[str, object]) -> str | None:
+    taken = row.get("taken_at")
+    taken_at = datetime.fromisoformat(taken) if isinstance(taken, str) else taken
+    mtime = row.get("mtime_ns")
+    return photo_date_key(taken_at if isinstance(taken_at, datetime) else None,
+                          mtime if isinstance(mtime, int) else None)
+
+
 def _bulk_insert(conn: Connection, table: type, rows: list[dict[str, object]]) -> None:
     """Insert rows with the driver's executemany, or COPY on PostgreSQL (the ORM's per-row conversions are
     too slow for 100k rows)."""
@@ -235,6 +244,8 @@ def _bulk_insert(conn: Connection, table: type, rows: list[dict[str, object]]) -
             return json.dumps(v)
         return v
 
+    if t.name == "photos":  # the date key faceorg stores with every photo it records
+        rows = [r if "date_key" in r else {**r, "date_key": _date_key(r)} for r in rows]
     data = (tuple(plain(r[c]) if c in r else defaults.get(c) for c in cols) for r in rows)
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection  # the psycopg connection, in this transaction
