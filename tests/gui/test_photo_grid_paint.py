@@ -18,7 +18,18 @@ from faceorg.people.photos import PhotoItem
 
 REPO = Path(__file__).resolve().parents[2]
 
-# In a fresh process, so that no other painting wakes Qt's GUI thread pool meanwhile.
+# Counts how often Qt's pool threads were woken for work (voluntary context switches); pasted into the scripts
+# below, which run in a fresh process so that no other painting wakes Qt's GUI thread pool meanwhile.
+POOL_WAKEUPS = textwrap.dedent("""
+    def pool_wakeups():
+        n = 0
+        for t in os.listdir("/proc/self/task"):
+            if Path(f"/proc/self/task/{t}/comm").read_text().strip() == "Thread (pooled)":
+                status = Path(f"/proc/self/task/{t}/status").read_text()
+                n += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
+        return n
+""")
+
 PAINT_GRID = textwrap.dedent("""
     import os, sys
     from datetime import datetime
@@ -31,13 +42,7 @@ PAINT_GRID = textwrap.dedent("""
     from faceorg.people.photos import PhotoItem
     from faceorg.store import open_library
 
-    def pool_wakeups():  # how often Qt's pool threads were woken for work (voluntary context switches)
-        n = 0
-        for t in os.listdir("/proc/self/task"):
-            if Path(f"/proc/self/task/{t}/comm").read_text().strip() == "Thread (pooled)":
-                status = Path(f"/proc/self/task/{t}/status").read_text()
-                n += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
-        return n
+    POOL_WAKEUPS
 
     app = QApplication(["paint"])
     library = open_library(Path(sys.argv[1]))
@@ -67,6 +72,7 @@ PAINT_GRID = textwrap.dedent("""
     cache.stop()
     library.close()
 """)
+PAINT_GRID = PAINT_GRID.replace("POOL_WAKEUPS\n", POOL_WAKEUPS)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")
@@ -106,13 +112,7 @@ MAKE_THUMBNAIL = textwrap.dedent("""
     from faceorg.store import open_library
     from faceorg.store.models import LibraryFolder, Photo, PhotoStatus
 
-    def pool_wakeups():  # how often Qt's pool threads were woken for work (voluntary context switches)
-        n = 0
-        for t in os.listdir("/proc/self/task"):
-            if Path(f"/proc/self/task/{t}/comm").read_text().strip() == "Thread (pooled)":
-                status = Path(f"/proc/self/task/{t}/status").read_text()
-                n += int(status.split("voluntary_ctxt_switches:")[1].split()[0])
-        return n
+    POOL_WAKEUPS
 
     folder = Path(sys.argv[1])
     Image.new("RGB", (1600, 1200), (40, 120, 200)).save(folder / "a.jpg", quality=90)
@@ -138,6 +138,7 @@ MAKE_THUMBNAIL = textwrap.dedent("""
     cache.stop()
     library.close()
 """)
+MAKE_THUMBNAIL = MAKE_THUMBNAIL.replace("POOL_WAKEUPS\n", POOL_WAKEUPS)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")
