@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from faceorg.gui.actions import make_action, tool_button, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import GroupChoice, ask_move_target, ask_name
 from faceorg.gui.face_grid import FaceGridView
 from faceorg.gui.models import display_name, faces_text
-from faceorg.gui.view_parts import enlarge_font, stack_vertically
+from faceorg.gui.view_parts import stack_vertically, title_header
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, PersonCard, best_faces, face_cards_of_person, person_cards
@@ -77,13 +77,7 @@ class PersonView(FaceGridView):
         self.person_id: int | None = None
         self.card: PersonCard | None = None
 
-        self.back_button = QToolButton()
-        self.back_button.setObjectName("backButton")
-        self.title = QLabel()
-        self.title.setObjectName("personTitle")
-        enlarge_font(self.title, 1.35, bold=True)
-        self.subtitle = QLabel()
-        self.subtitle.setObjectName("personSubtitle")
+        self.back_button, self.title, self.subtitle = title_header("person")
 
         g = self.grid
         # F2 renames the person shown wherever the keyboard is in the window (the sidebar, the toolbar);

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
@@ -21,7 +21,7 @@ from faceorg.gui.folder_dialog import choose_folder
 from faceorg.gui.models import display_name
 from faceorg.gui.photo_grid import PhotoGrid, as_rows
 from faceorg.gui.system_open import open_in_viewer, show_in_folder
-from faceorg.gui.view_parts import enlarge_font, popup_menu, stack_vertically
+from faceorg.gui.view_parts import popup_menu, stack_vertically, title_header
 from faceorg.jobs.copy_photos import CopyReport, copy_photos
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import PersonCard, person_cards
@@ -78,13 +78,7 @@ class PhotosView(QWidget):
         self.grid = PhotoGrid(ctx.photo_thumbs, self)
         self.grid.setObjectName("photoGrid")
         self.grid.empty_text = "Loading…"
-        self.back_button = QToolButton()
-        self.back_button.setObjectName("backButton")
-        self.title = QLabel()
-        self.title.setObjectName("photosTitle")
-        enlarge_font(self.title, 1.35, bold=True)
-        self.subtitle = QLabel()
-        self.subtitle.setObjectName("photosSubtitle")
+        self.back_button, self.title, self.subtitle = title_header("photos")
 
         g = self.grid
         self.open_action = make_action(g, "&Open Photo", self.open_current, icon_name="photo",

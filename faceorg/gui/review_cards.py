@@ -132,6 +132,18 @@ class QuestionCard(QFrame):
     def shown_faces(self) -> list[int]:
         return [w.face_id for w in self.left + self.right if w.isVisible() and w.face_id is not None]
 
+    def _faces_to_person(self, q: Question, covers: dict[int, int]
+                         ) -> tuple[str, list[tuple[int | None, str]], list[tuple[int | None, str]]]:
+        """A question that gives faces to a person: its name, the first faces left, the person's cover
+        right, an arrow between and how many more faces it holds."""
+        name = q.person_names[0] or "them"
+        left: list[tuple[int | None, str]] = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
+        right: list[tuple[int | None, str]] = [(covers.get(q.person_ids[0]), name)]
+        self.link.setText("→")
+        rest = len(q.face_ids) - len(left)
+        self.more.setText(f"and {rest} more" if rest > 0 else "")
+        return name, left, right
+
     def show_question(self, q: Question, covers: dict[int, int]) -> None:
         self.title.setText(q.text)
         left: list[tuple[int | None, str]] = []
@@ -148,24 +160,14 @@ class QuestionCard(QFrame):
             self.detail.setText(f"The closest faces of the two groups ({q.distance:.2f} apart): "
                                 f"{_likely(q.score)} the same person.\nYes joins them; No keeps them apart for good.")
         elif q.kind == "unsorted_batch":
-            name = q.person_names[0] or "them"
-            left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
-            right = [(covers.get(q.person_ids[0]), name)]
-            self.link.setText("→")
-            rest = len(q.face_ids) - len(left)
-            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            name, left, right = self._faces_to_person(q, covers)
             n = len(q.face_ids)
             self.detail.setText(f"{'These faces are' if n != 1 else 'This face is'} in no group; {name} is the "
                                 f"nearest person, clearly nearer than anyone else ({q.distance:.2f} at the closest).\n"
                                 f"Yes gives {'all ' + str(n) + ' faces' if n != 1 else 'it'} to {name}; No says "
                                 f"{'none of them is' if n != 1 else 'it is not'}; One by One decides them under Faces.")
         elif q.kind == "group_suggestion":
-            name = q.person_names[0] or "them"
-            left = [(f, "") for f in q.face_ids[:QUESTION_FACES]]
-            right = [(covers.get(q.person_ids[0]), name)]
-            self.link.setText("→")
-            rest = len(q.face_ids) - len(left)
-            self.more.setText(f"and {rest} more" if rest > 0 else "")
+            name, left, right = self._faces_to_person(q, covers)
             self.detail.setText(f"Yes confirms all {len(q.face_ids)} faces as {name}; No says none of them is; "
                                 "Skip to decide them one by one under Faces.")
         elif q.kind == "odd_faces":

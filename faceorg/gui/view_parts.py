@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QLayout, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QLayout, QMenu, QToolButton, QVBoxLayout, QWidget
 
 
 def stack_vertically(owner: QWidget, *parts: QWidget | QLayout) -> QVBoxLayout:
@@ -45,3 +45,16 @@ def enlarge_font(widget: QWidget, scale: float, *, bold: bool = False) -> None:
     if bold:
         font.setBold(True)
     widget.setFont(font)
+
+
+def title_header(name: str) -> tuple[QToolButton, QLabel, QLabel]:
+    """A view's back button, large bold title and subtitle, named ``backButton``, ``<name>Title`` and
+    ``<name>Subtitle`` (the view lays them out)."""
+    back = QToolButton()
+    back.setObjectName("backButton")
+    title = QLabel()
+    title.setObjectName(f"{name}Title")
+    enlarge_font(title, 1.35, bold=True)
+    subtitle = QLabel()
+    subtitle.setObjectName(f"{name}Subtitle")
+    return back, title, subtitle
