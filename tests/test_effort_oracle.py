@@ -405,7 +405,11 @@ def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
     details = {
         "lfw": {"not_run": "not asked for (--libraries)"},
         "degraded": {
-            "careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
+            "careful": {
+                "baseline": _oracle_entry(60.0),
+                "now": _oracle_entry(40.0),
+                "without": {"learning": _oracle_entry(42.5), "mirror_recipe": _oracle_entry(39.0)},
+            },
             "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
             "later_photos": {
                 "without_learning": {"actions_per_100_later_faces": 90.0},
@@ -423,6 +427,11 @@ def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
     assert out["later_photos"] == {"without_learning": 90.0, "with_learning": 60.0, "model_installed": True}
     assert out["lfw"] == {"not_run": "not asked for (--libraries)"}
     assert out["family"] == {"not_run": "RuntimeError: boom"}
+    # what each feature switched off in the same run costs: positive = the feature saves actions
+    assert out["gains"] == {
+        "learning": {"degraded": {"careful": 2.5}},
+        "mirror_recipe": {"degraded": {"careful": -1.0}},
+    }
 
 
 def test_native_writes_to_stdout_go_to_stderr_while_the_benchmark_runs(capfd: pytest.CaptureFixture[str]) -> None:
