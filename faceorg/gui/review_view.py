@@ -284,7 +284,7 @@ class ReviewView(QWidget):
             self.mode, self.qpos = "questions", returned
             return True
         self.qpos = ids.index(current.id) if current is not None and current.id in ids else \
-            min(self.qpos, max(0, len(ids) - 1))
+            (self.qpos if self.qpos < len(ids) else 0)  # gone: the one after it, as after an answer
         return False
 
     def reload_questions(self) -> None:
