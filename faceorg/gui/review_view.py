@@ -40,6 +40,7 @@ from faceorg.store.db import Library
 
 RELOAD_ABOVE = 500  # a change touching more faces than this reloads the queue
 BRING_BACK_AT_MOST = 20  # more new reviewable faces than this reload (and re-rank) the queue
+DECIDED_KEPT = 100  # faces decided here remembered, so that an undo shows the face again
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class ReviewView(QWidget):
         self._first_face: int | None = None  # after the next load, show this face (a batch taken one by one)
         self._questions_loading = self._questions_again = False
         self._touched: set[str] = set()  # questions changes touched, for the next round of questions
+        self._decided: list[int] = []  # faces decided here, latest last (one back in the queue was undone)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.face = BigFace(ctx.large_thumbs)
@@ -341,7 +343,13 @@ class ReviewView(QWidget):
                 self.items[self.current_row:self.current_row] = fresh
                 self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
                 self.queue.set_cards(_card(f) for f in self.items)
+            undone = [f.id for f in fresh if f.id in self._decided]
+            if undone:  # a decision made here was undone: its face goes back on screen, the keys at work
+                self._decided = [f for f in self._decided if f not in undone]
+                self.mode = "faces"
             self._show_current()
+            if undone and self.isVisible():
+                self.setFocus()
 
         self.ctx.query(load_faces, sorted(changes.faces_changed), on_done=apply, owner=self)
 
@@ -486,6 +494,7 @@ class ReviewView(QWidget):
         """Take the current face off the queue at once, then ``op`` on it (reloading if it fails)."""
         face = self.current()
         if face is not None:
+            self._decided = [*self._decided[-(DECIDED_KEPT - 1):], face.id]
             self._remove(face.id)
             self._show_current()
             self.ctx.run_op(op, [face.id], on_error=lambda _e: self.load())
