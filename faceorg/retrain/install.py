@@ -315,7 +315,7 @@ def use_version(library: Library, name: str, progress: Progress | None = None) -
     runtime_model_path(library, version)
     reembed(library, version, progress)
     activate(library, version.id)
-    cs = recluster(library, progress)
+    cs = recluster(library, progress, model_changed=True)
     cs.label = f"Use embedder {name}"
     return cs
 
