@@ -10,8 +10,10 @@ Two steps, both automatic (not in the undo log):
    are never the same person" are respected; a group holding faces the user gave to two people is split
    between them. Unnamed groups keep their identity when they are mostly the same faces as before.
 
-``full=True`` regroups every face that is not the user's decision (after retraining, or on request);
-otherwise faces already given to named people stay where they are.
+``full=True`` regroups every face that is not the user's decision (on request); otherwise faces already
+given to named people stay where they are. After a change of model (retraining, going back) only faces no
+grouping has seen are placed (``model_changed``). Under a model learning made, a new face that its calibrated
+rule finds clearly nearer one named person than anyone else joins them unasked (:class:`SureMatch`).
 
 A named person's **reference faces** decide which automatic faces may join or stay with them: the faces the
 user confirmed, plus the person's automatic faces that are *sure* (within ``CONFIDENT_DISTANCE`` of a
