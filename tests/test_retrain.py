@@ -582,6 +582,51 @@ def test_go_back_to_the_previous_model_keeps_what_the_user_decided(library: Libr
     assert decisions(library) == placed and _named_assignments(library) == named
 
 
+def _all_assignments(lib: Library) -> dict[int, tuple[int, str]]:
+    with lib.session() as s:
+        rows = s.execute(select(Assignment.face_id, Assignment.person_id, Assignment.source)).all()
+    return {f: (p, str(src)) for f, p, src in rows}
+
+
+def test_a_model_change_leaves_every_face_where_it_was(library: Library) -> None:
+    """Changing the model (going back here; retraining alike) regroups no face a grouping has seen:
+    unsorted faces stay unsorted, unnamed groups keep their faces, no new suggestion appears."""
+    _perturbed_version(library, noise=3.0)  # a model that spreads faces quite differently
+    recluster(library)  # the user's own "Group faces" under it
+    before = _all_assignments(library)
+    with library.session() as s:
+        unsorted = s.scalar(select(func.count()).select_from(Embedding).outerjoin(
+            Assignment, Assignment.face_id == Embedding.face_id).where(Assignment.face_id.is_(None),
+                                                                       Embedding.model_version_id == 1))
+    assert unsorted, "the fixture leaves faces unsorted"
+    cs = install.go_back(library)
+    assert _all_assignments(library) == before
+    assert not cs.faces_changed
+
+
+def test_an_installed_retraining_keeps_every_face_and_brings_its_matching_rule(library: Library) -> None:
+    """The pipeline (``retrain.run``) installs an accepted candidate, regroups as after any model change (no
+    face a grouping has seen moves) and stores the candidate's learned matching with the new version."""
+    from faceorg.retrain.candidate import Candidate
+    from faceorg.retrain.gate import GateDecision
+    from faceorg.retrain.retrain import run
+
+    _perturbed_version(library, noise=3.0)
+    recluster(library)  # the library as grouped under some earlier model
+    before = _all_assignments(library)
+    rule = {"max_distance": 0.2, "margin": 0.01, "precision": 0.96, "stranger_share": 0.1, "held_out_faces": 99}
+
+    def source(version: ModelVersion, progress: Progress) -> Candidate:
+        weight = head_weight(library, version) + np.random.default_rng(1).normal(scale=0.05, size=(128, 256))
+        decision = GateDecision(True, {}, {}, float("nan"), float("nan"), ["Accepted."])
+        return Candidate("head", decision, {}, 1.0, "test", weight=weight.astype(np.float32), sure_match=rule)
+
+    report = run(library, "quick", source, dry_run=False, progress=None)
+    assert report.accepted and report.sure_match == rule
+    assert (active_version(library).report or {}).get("sure_match") == rule
+    assert _all_assignments(library) == before
+
+
 def test_learning_runs_after_enough_new_corrections(library: Library) -> None:
     from faceorg.jobs.learning import corrections_count, last_learning, learn_now, learning_due
     from faceorg.settings import load_settings, save_settings

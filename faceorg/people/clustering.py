@@ -10,8 +10,10 @@ Two steps, both automatic (not in the undo log):
    are never the same person" are respected; a group holding faces the user gave to two people is split
    between them. Unnamed groups keep their identity when they are mostly the same faces as before.
 
-``full=True`` regroups every face that is not the user's decision (after retraining, or on request);
-otherwise faces already given to named people stay where they are.
+``full=True`` regroups every face that is not the user's decision (on request); otherwise faces already
+given to named people stay where they are. After a change of model (retraining, going back) only faces no
+grouping has seen are placed (``model_changed``). Under a model learning made, a new face that its calibrated
+rule finds clearly nearer one named person than anyone else joins them unasked (:class:`SureMatch`).
 
 A named person's **reference faces** decide which automatic faces may join or stay with them: the faces the
 user confirmed, plus the person's automatic faces that are *sure* (within ``CONFIDENT_DISTANCE`` of a
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from faceorg.cluster.constraints import Constraints
 from faceorg.cluster.engine import cluster_embeddings
-from faceorg.cluster.match import build_person_index, match_to_people
+from faceorg.cluster.match import build_person_index, match_distances, person_distances
 from faceorg.cluster.params import ClusterParams, default_params
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
@@ -55,7 +57,7 @@ from faceorg.store.models import (
     Photo,
 )
 from faceorg.store.shared import lock_decisions
-from faceorg.store.state import GROUPING_PENDING, set_grouping_pending, set_state
+from faceorg.store.state import GROUPING_PENDING, get_state, set_grouping_pending, set_state
 from faceorg.vectors import distance_from_similarity
 from faceorg.versions.records import active_version
 
@@ -80,6 +82,8 @@ SUGGEST_MARGIN = 0.03
 # 77% (k=10); other people's faces 0 of 336,000 (k=1), 4 of 122,000 (k=3), 0 of 28,600 (k=10); at 0.30
 # they are 4, 5 and 3 per 100,000. 0.28 is below the same-person median, well inside the 0.427 threshold.
 CONFIDENT_DISTANCE = 0.28
+# Library state: the highest face id a completed grouping has seen (faces are numbered as they are stored).
+GROUPED_THROUGH = "grouped_through_face"
 
 
 def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> ClusterParams:
@@ -105,6 +109,29 @@ def active_distance_scale(library: Library) -> float:
     """The active embedder's distance scale relative to the base model (1 for the base model)."""
     version = active_version(library)
     return float(((version.report if version else None) or {}).get("distance_scale", 1.0))
+
+
+@dataclass(frozen=True)
+class SureMatch:
+    """Learning's calibrated matching (:class:`faceorg.retrain.calibrate.LearnedMatching`, stored with the model
+    it was measured on as ``sure_match``): a new face within ``max_distance`` of a named person and at least
+    ``margin`` nearer to them than to anyone else joins them as an automatic face, not a suggestion."""
+
+    max_distance: float
+    margin: float
+
+
+def active_sure_match(library: Library) -> SureMatch | None:
+    """The active model's learned matching; None (the usual suggestions) for a model learning did not
+    calibrate it for (the base model, older versions)."""
+    version = active_version(library)
+    rule = ((version.report if version else None) or {}).get("sure_match")
+    if not isinstance(rule, dict):
+        return None
+    try:
+        return SureMatch(float(rule["max_distance"]), float(rule["margin"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass
@@ -183,9 +210,15 @@ class _Plan:
 
 
 def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale: float = 1.0,
-                  references: dict[int, set[int]] | None = None) -> set[int]:
+                  references: dict[int, set[int]] | None = None, sure: SureMatch | None = None,
+                  new_faces: set[int] | None = None) -> set[int]:
     """Match faces that belong to nobody to named people (their reference faces only: ``reference_faces``,
-    by default the user-confirmed ones). Returns faces matched."""
+    by default the user-confirmed ones). Returns faces matched.
+
+    ``sure``: the rule learning calibrated (:class:`SureMatch`) for new photos, used for ``new_faces`` (by
+    default every candidate): faces it matches join the person as automatic faces instead of waiting as
+    suggestions; the others are suggested by the usual rule. Faces a grouping has seen already (mostly
+    strangers the user left unsorted) keep only the usual rule."""
     index = data.index()
     if references is None:
         confirmed = [(f, p) for f, (p, src) in data.assignment.items()
@@ -196,9 +229,15 @@ def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale:
         return set()
     person_index = build_person_index(data.vectors[[index[f] for f, _ in confirmed]],
                                       np.array([p for _, p in confirmed], np.int64))
-    rows = [index[f] for f in candidates]
-    match = match_to_people(data.vectors[rows], person_index, margin=SUGGEST_MARGIN * scale,
-                            max_distance=SUGGEST_MAX_DISTANCE * scale)
+    people, distances = person_distances(data.vectors[[index[f] for f in candidates]], person_index)
+    match = match_distances(people, distances, SUGGEST_MARGIN * scale, SUGGEST_MAX_DISTANCE * scale)
+    sure_now = np.zeros(len(candidates), bool)
+    if sure is not None:
+        learned = np.array([new_faces is None or f in new_faces for f in candidates], bool)
+        sure_now = learned & (match.distances <= sure.max_distance) & (
+            match.runner_up_distances - match.distances >= sure.margin)
+        if sure_now.any():
+            match.labels[sure_now] = people[np.argmin(distances[sure_now], axis=1)]
     taken: dict[tuple[int, int], tuple[float, int]] = {}  # (photo, person) -> best (distance, face)
     for f, (p, _) in data.assignment.items():
         if f in index and not data.collage[index[f]]:
@@ -207,6 +246,8 @@ def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale:
         person = int(match.labels[k])
         if person < 0 or person in data.not_person.get(f, ()):
             continue
+        runner_up_distance = float(match.runner_up_distances[k])
+        source = AssignmentSource.AUTO if sure_now[k] else AssignmentSource.SUGGESTED
         i = index[f]
         key = (int(data.photo_ids[i]), person)
         dist = float(match.distances[k])
@@ -216,11 +257,10 @@ def suggest_named(data: LibraryFaces, candidates: list[int], plan: _Plan, scale:
             if key in taken:  # a nearer face of the same photo: the earlier candidate loses
                 plan.set_to.pop(taken[key][1], None)
             taken[key] = (dist, f)
-        plan.set_to[f] = (person, AssignmentSource.SUGGESTED, {
+        plan.set_to[f] = (person, source, {
             "distance": dist,
             "runner_up_id": int(match.runner_up_labels[k]) if match.runner_up_labels[k] >= 0 else None,
-            "runner_up_distance": (float(match.runner_up_distances[k])
-                                   if np.isfinite(match.runner_up_distances[k]) else None)})
+            "runner_up_distance": runner_up_distance if np.isfinite(runner_up_distance) else None})
     return set(plan.set_to)
 
 
@@ -319,10 +359,15 @@ def keep_named_joins_close(data: LibraryFaces, labels: np.ndarray, movable: set[
 
 
 def recluster(library: Library, progress: Progress | None = None, *, full: bool = False,
-              recall_pass: bool = True) -> ChangeSet:
+              recall_pass: bool = True, model_changed: bool = False) -> ChangeSet:
     """Match new faces to named people, then group the faces nobody claims; returns what changed.
 
     ``recall_pass=False`` turns off the conservative joining pass after grouping (``cluster/recall_pass.py``).
+    ``model_changed``: the grouping that follows a change of model (retraining, going back): every face an
+    earlier grouping saw keeps its place (unsorted stays unsorted, a group's faces stay in it, no new
+    suggestion); only faces no grouping has seen yet are placed. A new model gives no new evidence about the
+    faces the user has already worked through, and regrouping them put strangers a hurried user had left
+    unsorted into groups and suggestions again (20 faces needing work in a finished library).
     """
     progress = progress or Progress()
     start = time.perf_counter()
@@ -344,18 +389,23 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     scale = active_distance_scale(library)
     references = reference_faces(data, scale)
     sure = {f for faces in references.values() for f in faces}
+    seen = seen_faces(library, data, unmarked_seen=model_changed) if not full else set()
+    kept = seen if model_changed else set()
     if full:
         candidates = [int(f) for f in data.face_ids if automatic(int(f)) and int(f) not in sure]
     else:
-        candidates = [int(f) for f in data.face_ids if int(f) not in data.assignment]
-    suggested = suggest_named(data, candidates, plan, scale, references)
-    # Held in place: the user's decisions, the new suggestions, named people's reference faces and (unless
-    # full) every face with a named person.
+        candidates = [int(f) for f in data.face_ids if int(f) not in data.assignment and int(f) not in kept]
+    # Learning's sure matches are for new faces only: a full regrouping re-matches faces the user has seen.
+    suggested = suggest_named(data, candidates, plan, scale, references,
+                              None if full else active_sure_match(library), {f for f in candidates if f not in seen})
+    # Held in place: the user's decisions, the new suggestions, named people's reference faces, (unless
+    # full) every face with a named person and (after a model change) every face a grouping has seen.
     anchors = {f: p for f, (p, src) in data.assignment.items()
                if src is AssignmentSource.USER or (p in named and p not in data.not_person.get(f, ())
                                                    and (not full or f in sure))}
+    anchors.update({f: p for f, (p, _) in data.assignment.items() if f in kept})
     anchors.update({f: plan.set_to[f][0] for f in suggested})
-    movable = {int(f) for f in data.face_ids} - set(anchors)
+    movable = {int(f) for f in data.face_ids} - set(anchors) - kept
     progress.advance(message=f"{len(suggested)} suggestions")
     progress.check_cancelled()
     params = cluster_params(settings, len(data.face_ids), scale)
@@ -366,6 +416,19 @@ def recluster(library: Library, progress: Progress | None = None, *, full: bool 
     progress.advance()
     log.info("grouped %d faces in %.1f s: %s", len(data.face_ids), time.perf_counter() - start, changes.as_dict())
     return changes
+
+
+def seen_faces(library: Library, data: LibraryFaces, *, unmarked_seen: bool) -> set[int]:
+    """The automatic or unsorted faces a completed grouping has seen: ids up to the ``GROUPED_THROUGH``
+    mark; without a mark (a library last grouped before there was one, or never), every face when
+    ``unmarked_seen``, else none."""
+    with library.session() as s:
+        through = get_state(s, GROUPED_THROUGH, None)
+    if through is None and not unmarked_seen:
+        return set()
+    limit = int(through) if through is not None else int(data.face_ids.max(initial=0))
+    return {int(f) for f in data.face_ids if f <= limit and (
+        int(f) not in data.assignment or data.assignment[int(f)][1] is not AssignmentSource.USER)}
 
 
 _DETAILS = ("distance", "runner_up_id", "runner_up_distance", "strength")
@@ -438,6 +501,7 @@ def _write(library: Library, data: LibraryFaces, plan: _Plan) -> ChangeSet:
             s.execute(_ASSIGNMENTS.delete().where(_T.face_id == bindparam("f")), [{"f": f} for f in clear])
         cs.people_removed |= set(drop_empty_unnamed(s))
         set_state(s, GROUPING_PENDING, None)  # every stored face has been grouped
+        set_state(s, GROUPED_THROUGH, int(data.face_ids.max(initial=0)))
     cs.people_changed -= cs.people_added | cs.people_removed
     return cs
 

@@ -9,6 +9,9 @@ person while sending no larger share to a wrong one than the old model did at it
 
 (For a dataset whose people are not the library's, :func:`distance_scale` uses the ratio of the typical
 same-person spacing instead.)
+
+Learning also calibrates how a new model matches new faces (:func:`fold_calibrated_matching`): which margin
+over the runner-up makes a match sure enough to be made unasked, and which is enough for a suggestion.
 """
 
 from __future__ import annotations
@@ -178,3 +181,113 @@ def fold_calibrated_scale(before: np.ndarray, fold_vectors: list[np.ndarray], la
         return None
     best = ok[np.argmax(right[ok])]  # the smallest such scale among the best
     return float(scales[best])
+
+
+
+
+# Learning's matching rule for new faces (:func:`fold_calibrated_matching`): the share of the faces it sends
+# to a person unasked that must go to the right one, in new photos holding the library's own mix of its
+# named people and others (the brief's bar for automatic matches: 95 in 100 on held-out faces).
+SURE_PRECISION = 0.95
+MATCH_MARGINS = np.arange(0.0, 0.3 + 1e-9, 0.0025)  # in the new model's own distances
+MIN_MATCH_RIGHT = 15  # held-out faces the rule must send to the right person before it is trusted at all
+STRANGER_SHARE_RANGE = (0.05, 0.95)  # the library's share of faces no named person holds, kept within this
+
+
+@dataclass(frozen=True)
+class MatchCounts:
+    """The suggestion rule at every margin of ``MATCH_MARGINS`` on the folds' held-out faces: faces of the
+    people a fold's model learned sent to the right / a wrong person (of ``known``), and faces of people it
+    never saw (strangers to it) sent to anyone (of ``unseen``)."""
+
+    right: np.ndarray
+    wrong: np.ndarray
+    strangers: np.ndarray
+    known: int
+    unseen: int
+
+    def precision(self, stranger_share: float) -> np.ndarray:
+        """Per margin: the share of the faces sent to someone that go to the right person, for new faces of
+        which ``stranger_share`` are strangers (the folds hold out a third of the people whole, far more
+        strangers than a library's new photos hold)."""
+        k = (1.0 - stranger_share) / max(self.known, 1)
+        u = stranger_share / max(self.unseen, 1) if self.unseen else 0.0
+        sent = k * (self.right + self.wrong) + u * self.strangers
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(sent > 0, k * self.right / np.where(sent > 0, sent, 1.0), 1.0)
+
+    def smallest_margin(self, stranger_share: float, precision: float) -> int | None:
+        """The index of the smallest margin at which, and at every larger one, the rule is right at least
+        ``precision`` of the time, and finds ``MIN_MATCH_RIGHT`` faces or more; None when there is none (a
+        margin that sends nobody anywhere is no evidence against)."""
+        ok = self.precision(stranger_share) >= precision
+        steady = np.flip(np.cumprod(np.flip(ok))).astype(bool)  # a lucky dip cannot pick a margin
+        usable = np.flatnonzero(steady & (self.right >= MIN_MATCH_RIGHT))
+        return int(usable[0]) if len(usable) else None
+
+
+def fold_match_counts(fold_vectors: list[np.ndarray], labels: np.ndarray, folds: list[GateFold],
+                      max_distance: float) -> MatchCounts:
+    """:class:`MatchCounts` as :func:`fold_calibrated_scale` matches: each fold's held-out faces, under the
+    model that never trained on them, against the confirmed faces that model trained on (the app's rule:
+    the nearest person within ``max_distance``, the runner-up at least the margin farther)."""
+    right = np.zeros(len(MATCH_MARGINS), np.int64)
+    wrong = np.zeros(len(MATCH_MARGINS), np.int64)
+    strangers = np.zeros(len(MATCH_MARGINS), np.int64)
+    known = unseen = 0
+    for fold, after in zip(folds, fold_vectors):
+        index = (labels >= 0) & ~fold.held_out
+        queries = fold.held_out & (labels >= 0)
+        truth = np.where(fold.unseen, NOBODY, labels)[queries]
+        people, dist = person_distances(after[queries], build_person_index(after[index], labels[index]))
+        if len(people) < 2:
+            continue
+        stranger = truth == NOBODY
+        known += int(np.count_nonzero(~stranger))
+        unseen += int(np.count_nonzero(stranger))
+        order = np.argsort(dist, axis=1, kind="stable")[:, :2]
+        rows = np.arange(len(truth))
+        best_d, second_d = dist[rows, order[:, 0]], dist[rows, order[:, 1]]
+        sent = (best_d <= max_distance)[None, :] & ((second_d - best_d)[None, :] >= MATCH_MARGINS[:, None])
+        correct = people[order[:, 0]] == truth
+        right += (sent & correct).sum(axis=1)
+        wrong += (sent & ~correct & ~stranger).sum(axis=1)
+        strangers += (sent & stranger).sum(axis=1)
+    return MatchCounts(right, wrong, strangers, known, unseen)
+
+
+@dataclass(frozen=True)
+class LearnedMatching:
+    """How new faces are matched to named people under a model learning made (stored in its report as
+    ``sure_match``; the new model's own distances): a face within ``max_distance`` of a person and at least
+    ``margin`` nearer to them than to anyone else joins them unasked (automatic, never confirmed).
+    ``precision``: how often it was right on the ``held_out_faces``, for the library's ``stranger_share``."""
+
+    max_distance: float
+    margin: float
+    precision: float
+    stranger_share: float
+    held_out_faces: int
+
+    def as_report(self) -> dict[str, float | int]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+def stranger_share(named_faces: int, all_faces: int) -> float:
+    """The share of a library's faces that no named person holds (within ``STRANGER_SHARE_RANGE``)."""
+    share = 1.0 - named_faces / all_faces if all_faces else 1.0
+    return float(np.clip(share, *STRANGER_SHARE_RANGE))
+
+
+def fold_calibrated_matching(fold_vectors: list[np.ndarray], labels: np.ndarray, folds: list[GateFold],
+                             max_distance: float, strangers: float,
+                             precision: float = SURE_PRECISION) -> LearnedMatching | None:
+    """The smallest margin right at least ``precision`` of the time on the folds' held-out faces (weighted to
+    the library's share of ``strangers``, see :class:`MatchCounts`), there and at every larger margin; None
+    when there is none (matches then stay suggestions, as under the current model)."""
+    counts = fold_match_counts(fold_vectors, labels, folds, max_distance)
+    k = counts.smallest_margin(strangers, precision)
+    if k is None:
+        return None
+    return LearnedMatching(float(max_distance), float(MATCH_MARGINS[k]), float(counts.precision(strangers)[k]),
+                           strangers, counts.known + counts.unseen)

@@ -25,7 +25,9 @@ class Candidate:
     model to ship). ``folds`` / ``after``: what the gate held out, and every row's vector it judged.
     ``training``: counts of what it learned from. ``distance_scale``: its distances relative to the base
     model's. ``ship_fraction`` / ``geometry_kept``: how far towards the fine-tuned weights the deeper model
-    went, and the geometry of the faces kept there (see :mod:`faceorg.retrain.shipping`).
+    went, and the geometry of the faces kept there (see :mod:`faceorg.retrain.shipping`). ``sure_match``:
+    the calibrated rule by which new faces join a named person without asking
+    (:class:`faceorg.retrain.calibrate.SureMatch`; None: every match stays a suggestion).
     """
 
     kind: str
@@ -40,6 +42,7 @@ class Candidate:
     ship_fraction: float | None = None
     geometry_kept: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    sure_match: dict[str, float | int] | None = None
 
 
 def trainer_progress(progress: Progress, *, steps: bool = True) -> Callable[[int, int, str], None]:

@@ -303,9 +303,10 @@ def reembed_from_chips(library: Library, version: ModelVersion, progress: Progre
 
 
 def use_version(library: Library, name: str, progress: Progress | None = None) -> ChangeSet:
-    """Switch the library to another embedder version (roll back or forward) and group the faces nobody
-    holds: every face the user placed, and every face of a named person, stays where it is (a full
-    regrouping under a model with another distance scale moved 421 of a finished library's 4,711 faces)."""
+    """Switch the library to another embedder version (roll back or forward) and group only the faces no
+    grouping has seen: every other face stays where it is, unsorted ones included (a full regrouping under
+    a model with another distance scale moved 421 of a finished library's 4,711 faces; see
+    :func:`faceorg.people.clustering.recluster`, ``model_changed``)."""
     from faceorg.people.clustering import recluster
 
     version = find_version(library, name)
@@ -315,7 +316,7 @@ def use_version(library: Library, name: str, progress: Progress | None = None) -
     runtime_model_path(library, version)
     reembed(library, version, progress)
     activate(library, version.id)
-    cs = recluster(library, progress)
+    cs = recluster(library, progress, model_changed=True)
     cs.label = f"Use embedder {name}"
     return cs
 

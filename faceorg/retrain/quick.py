@@ -4,15 +4,28 @@ features (:mod:`faceorg.train.metric_head`: a second or two for 5k labelled face
 Judged over ``GATE_FOLDS`` folds (each fold's model trained without its held-out faces embeds them, so
 the gate sees every held-out face through a model that never trained on it), then trained on everything.
 The head is what runs: a head-only version's faces are its stored features times the new last layer.
+
+The same folds calibrate how the new head matches faces of new photos to the named people
+(:func:`faceorg.retrain.calibrate.fold_calibrated_matching`, stored with the version as ``sure_match`` and
+used by :func:`faceorg.people.clustering.recluster`): faces clearly nearer one person than anyone else join
+them unasked (the smallest margin over the runner-up that is right often enough on the held-out faces).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from sqlalchemy import func, select
 
 from faceorg.progress import Progress
-from faceorg.retrain import gate
-from faceorg.retrain.calibrate import distance_scale, fold_calibrated_scale, parent_scale
+from faceorg.retrain import gate, wording
+from faceorg.retrain.calibrate import (
+    LearnedMatching,
+    distance_scale,
+    fold_calibrated_matching,
+    fold_calibrated_scale,
+    parent_scale,
+    stranger_share,
+)
 from faceorg.retrain.candidate import Candidate
 from faceorg.retrain.folds import GateFold, gate_folds, without
 from faceorg.retrain.training_data import LibraryTrainingData
@@ -81,14 +94,42 @@ def quick_scale(version: ModelVersion, data: LibraryTrainingData, folds: list[Ga
     return distance_scale(version, data.vectors, embed(data.features, weight), data.labels)
 
 
+def library_stranger_share(library: Library) -> float:
+    """The share of the library's faces (ignored strangers included) that no named person holds."""
+    from faceorg.store.models import Assignment, AssignmentSource, Face, FaceStatus, Person
+
+    with library.session() as s:
+        faces = s.scalar(select(func.count()).select_from(Face).where(Face.status != FaceStatus.NOT_FACE)) or 0
+        named = s.scalar(select(func.count()).select_from(Assignment)
+                         .join(Person, Person.id == Assignment.person_id)
+                         .join(Face, Face.id == Assignment.face_id)
+                         .where(Person.name.is_not(None), Face.status == FaceStatus.NORMAL,
+                                Assignment.source != AssignmentSource.SUGGESTED)) or 0
+    return stranger_share(int(named), int(faces))
+
+
+def learned_matching(library: Library, data: LibraryTrainingData, folds: list[GateFold],
+                     fold_vectors: list[np.ndarray], scale: float) -> LearnedMatching | None:
+    """How the new head matches new faces to named people, calibrated on the folds' held-out faces
+    (:func:`faceorg.retrain.calibrate.fold_calibrated_matching`, within the calibrated suggestion distance)."""
+    from faceorg.people.clustering import SUGGEST_MAX_DISTANCE
+
+    return fold_calibrated_matching(fold_vectors, data.labels, folds, SUGGEST_MAX_DISTANCE * scale,
+                                    library_stranger_share(library))
+
+
 def quick_candidate(
     library: Library, data: LibraryTrainingData, version: ModelVersion, progress: Progress, seed: int
 ) -> Candidate:
     """Fit a new last layer on the library's labels and judge it (see the module docstring)."""
     folds, after, after_unseen, fold_vectors, weight = train_quick(library, data, version, progress, seed)
     scale = quick_scale(version, data, folds, fold_vectors, weight)
+    matching = learned_matching(library, data, folds, fold_vectors, scale)
     progress.start("Regrouping your named faces with both models")
     decision = gate.judge(data.vectors, after, data.labels, folds, seed, after_unseen=after_unseen,
                           scales=(parent_scale(version), scale), settings=load_settings(library))
+    if decision.accepted and matching is not None:  # said before the verdict
+        decision.lines.insert(len(decision.lines) - 1,
+                              wording.learned_matching(matching.precision))
     return Candidate("head", decision, data.summary(), scale, "closed form", folds=folds, after=after,
-                     weight=weight)
+                     weight=weight, sure_match=matching.as_report() if matching is not None else None)

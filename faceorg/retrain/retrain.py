@@ -62,6 +62,7 @@ class RetrainReport:
     distance_scale: float = 1.0  # the new model's distances relative to the base model's
     ship_fraction: float | None = None  # deeper: how far towards the fine-tuned weights the model went
     geometry_kept: float | None = None  # deeper: correlation of the library's face distances before/after
+    sure_match: dict[str, float | int] | None = None  # quick: new faces matched without asking (calibrate.SureMatch)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,7 +123,7 @@ def run(library: Library, depth: str, source: Source, *, dry_run: bool, progress
         training=candidate.training, before=decision.before, after=decision.after, summary=decision.lines,
         seconds=0.0, stop_reason=candidate.stop_reason, timings=timings, distance_scale=candidate.distance_scale,
         unseen_verification_before=decision.unseen_before, unseen_verification_after=decision.unseen_after,
-        ship_fraction=candidate.ship_fraction, geometry_kept=candidate.geometry_kept)
+        ship_fraction=candidate.ship_fraction, geometry_kept=candidate.geometry_kept, sure_match=candidate.sure_match)
     if result.accepted and not dry_run:
         t = time.perf_counter()
         new = install_model(library, version, candidate.kind, result, progress, weight=candidate.weight,
@@ -131,7 +132,7 @@ def run(library: Library, depth: str, source: Source, *, dry_run: bool, progress
         t = time.perf_counter()
         from faceorg.people.clustering import recluster
 
-        result.regrouped = recluster(library, progress).as_dict()
+        result.regrouped = recluster(library, progress, model_changed=True).as_dict()
         result.timings["regroup"] = time.perf_counter() - t
         result.version = new.name
         result.summary.append(wording.now_using(new.name, version.name))
@@ -151,4 +152,6 @@ def install_model(library: Library, parent: ModelVersion, kind: str, result: Ret
         raise ValueError(f"a {kind} version needs its model")
     report = {"before": result.before, "after": result.after, "summary": result.summary,
               "training": result.training, "distance_scale": result.distance_scale}
+    if result.sure_match is not None:
+        report["sure_match"] = result.sure_match
     return install(library, parent, kind, module, report, progress, weight=weight if kind == "head" else None)

@@ -120,3 +120,10 @@ def learned_from(training: dict[str, int], depth: str, seconds: float, stop_reas
     return (f"Learned from {training.get('labelled_faces', 0)} confirmed faces of {training.get('people', 0)} "
             f"people and {training.get('known_negative_pairs', 0)} pairs of faces known to be different people "
             f"({depth} depth, {seconds:.0f} s, stopped: {stop_reason or 'n/a'}).")
+
+
+def learned_matching(precision: float) -> str:
+    """What learning changes for new photos (:class:`faceorg.retrain.calibrate.LearnedMatching`)."""
+    return (f"New photos: a face clearly nearer one of your people than anyone else will join them without asking "
+            f"(right for {per_100(precision)} in 100 of the held-out faces it placed); the faces you have already "
+            f"seen stay where they are.")
