@@ -105,8 +105,8 @@ class ClusterParams:
     recall_ratio: ... and the runner-up group is at least this many times as far.
     recall_nearest: how many of a group's nearest faces that average takes. With attaching on, the pass
         replaces the ``stray_distance`` rule.
-    prune_distance: at the end, a grouped face whose ``prune_nearest`` nearest faces of its own group are
-        on average farther than this is left unsorted (``prune.py``; 0 = off) ...
+    prune_distance: before the recall pass, a grouped face whose ``prune_nearest`` nearest faces of its own
+        group are on average farther than this is left unsorted (``prune.py``; 0 = off) ...
     prune_ratio: ... and so is one whose best other group is closer than this many times its own
         (0 = off).
     prune_nearest: how many of a group's nearest faces those averages take.
@@ -195,7 +195,9 @@ def default_params(n_faces: int, sensitivity: float = 0.5) -> ClusterParams:
     strangers seen once) these settings keep every one of the 12 in a single group. Groups of two with
     ``min_samples`` 2 are not used: on a hard library (158 LFW people, faces 25-40 px, JPEG q25-50, half
     grey; 3,291 faces) they collapsed into one group of 2,934 faces (BCubed F 0.17), while 3 / 2 gives
-    108 groups (BCubed F 0.46).
+    108 groups (BCubed F 0.46). With the precision pass, the recall pass and late pairs behind HDBSCAN (from
+    2,000 faces; thresholds and figures in this module's comments), all LFW with mirror-averaged vectors gives
+    BCubed F 0.957 (P 0.974, R 0.941) and that degraded library 0.492 (P 0.953, R 0.332).
     """
     if not 0.0 <= sensitivity <= 1.0:
         raise ValueError("sensitivity must be between 0 and 1")
