@@ -6,8 +6,9 @@ from __future__ import annotations
 import importlib.util
 
 TRAINING_UNAVAILABLE = (
-    "Improving recognition needs PyTorch, which this copy of faceorg does not include (the packaged app "
-    "leaves it out to stay small); to use it, install faceorg with pip (`pip install faceorg` brings PyTorch)")
+    "Thorough retraining needs PyTorch, which this copy of faceorg does not include (the packaged app "
+    "leaves it out to stay small; the quick depth works without it); to use it, install faceorg with pip "
+    "(`pip install faceorg` brings PyTorch)")
 
 
 def module_present(name: str) -> bool:

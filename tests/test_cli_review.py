@@ -81,7 +81,7 @@ def test_review_list_answer_no_then_regroup_undo_and_yes(capsys: pytest.CaptureF
     assert top["id"] in table and "same_person" in table
 
     change = json.loads(run(capsys, *args, "review", "answer", top["id"], "no", "--json"))
-    assert change["operation_id"] is not None
+    assert change["operation_id"] is not None and change["questions_changed"] == [top["id"]]
     assert top["id"] not in run(capsys, *args, "review", "list")
     run(capsys, *args, "cluster", "--full")
     own = owners(db)
@@ -102,7 +102,10 @@ def test_review_answer_yes_merges_and_skip_moves_last(capsys: pytest.CaptureFixt
     assert out.startswith("Same person")
     own = owners(db)
     assert own[top["pairs"][0][0]] == own[top["pairs"][0][1]]
-    assert run(capsys, *args, "undo").startswith("Undo Same person")
+    undone = json.loads(run(capsys, *args, "undo", "--json"))
+    assert undone["label"].startswith("Undo Same person")
+    assert undone["questions_changed"] == [top["id"]]  # the question open again (the app shows it)
+    assert top["id"] in [q["id"] for q in json.loads(run(capsys, *args, "review", "list", "--json"))]
     own = owners(db)
     assert own[top["pairs"][0][0]] != own[top["pairs"][0][1]]
     code = main([*args, "review", "answer", "same-999999-999998", "yes"])

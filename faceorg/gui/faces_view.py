@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import ask_name
 from faceorg.gui.face_grid import FaceGridView
 from faceorg.gui.models import faces_text
+from faceorg.gui.toolbar_fit import ButtonTextFitter, FittingLabel
 from faceorg.gui.view_parts import stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -37,7 +38,7 @@ class FacesView(FaceGridView):
                          parent=parent)
         self.mode = "unknown"
         self.loaded_mode: str | None = None
-        self.count_label = QLabel()
+        self.count_label = FittingLabel()  # elided (the full count in its tooltip) only when nothing else fits
         self.count_label.setObjectName("facesCount")
         self.mode_buttons = QButtonGroup(self)
         modes = QHBoxLayout()
@@ -68,6 +69,9 @@ class FacesView(FaceGridView):
             self.toolbar.addAction(action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
+        # A narrow window: these show their icon only (least needed first), then the » menu takes the rest.
+        self.toolbar_fit = ButtonTextFitter(self.toolbar, [self.split_action, self.photo_action, self.not_face_action,
+                                                           self.restore_action, self.ignore_action, self.name_action])
         stack_vertically(self, self.toolbar, self.grid)
 
         self.connect_grid()
@@ -138,7 +142,7 @@ class FacesView(FaceGridView):
             button.setChecked(button.objectName() == f"mode_{self.mode}")
 
     def _update_count(self, *_args: object) -> None:
-        self.count_label.setText(faces_text(self.grid.faces.rowCount()))
+        self.count_label.set_texts([faces_text(self.grid.faces.rowCount())])
 
     def _update_actions(self) -> None:
         n = len(self.grid.selected_rows())

@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg import __version__
-from faceorg.capabilities import training_unavailable
 from faceorg.errors import ModelsMissingError
 from faceorg.filenames import display_path
 from faceorg.gui.actions import make_action, set_tip
@@ -190,12 +189,6 @@ class MainWindow(QMainWindow):
         self.export_xmp_action = make_action(self, "&Write Face Names to XMP…", self.export_xmp, context=win,
                                              tip="Write the names of your confirmed faces to XMP sidecars for "
                                                  "other photo tools")
-        self.training_missing = training_unavailable()  # PyTorch left out (the packaged app): say so
-        if self.training_missing is not None:
-            self.retrain_action.setText("&Improve Recognition (needs PyTorch)…")
-            self.retrain_action.setToolTip(self.training_missing)
-            self.retrain_action.setStatusTip(self.training_missing)
-            self.retrain_action.setEnabled(False)
         self.go_back_action = make_action(self, "Go &Back to the Previous Model…", self.go_back_to_previous_model,
                                           context=win, tip="Recognise faces with the model used before the last "
                                                            "retraining; what you decided stays")
@@ -506,15 +499,12 @@ class MainWindow(QMainWindow):
         running = self.ctx.jobs.running
         for a in (self.rescan_action, self.group_action, self.import_xmp_action, self.export_xmp_action):
             a.setEnabled(not running)
-        self.retrain_action.setEnabled(not running and self.training_missing is None)
+        self.retrain_action.setEnabled(not running)  # the quick depth runs everywhere (the dialog greys the rest)
         self.go_back_action.setEnabled(not running)
         self.mirror_action.setEnabled(not running)
 
     def improve_recognition(self) -> None:
         """Ask how deep to retrain, run it as a job (progress, Cancel), then show before and after."""
-        if self.training_missing is not None:
-            self.statusBar().showMessage(self.training_missing, 15000)
-            return
         if self.ctx.jobs.running:
             self.statusBar().showMessage(f"{self.ctx.jobs.title} is still running", 4000)
             return

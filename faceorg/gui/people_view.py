@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDragMoveEvent, QDropEvent, QKeyEvent
-from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QCheckBox, QLineEdit, QPushButton, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
@@ -15,6 +15,7 @@ from faceorg.gui.delegates import CARD_SIZE, CardDelegate
 from faceorg.gui.dialogs import confirm
 from faceorg.gui.grid import GridView
 from faceorg.gui.models import ID_ROLE, PEOPLE_MIME, PeopleModel, display_name
+from faceorg.gui.toolbar_fit import ButtonTextFitter, FittingLabel
 from faceorg.gui.view_parts import popup_menu, stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -147,7 +148,7 @@ class PeopleView(QWidget):
         self.filter_edit.setMaximumWidth(280)
         self.show_hidden = QCheckBox("Show hidden")
         self.show_hidden.setObjectName("showHidden")
-        self.count_label = QLabel()
+        self.count_label = FittingLabel()  # a narrow window shortens it (the full count in its tooltip)
         self.count_label.setObjectName("peopleCount")
         self.ungrouped = 0  # faces nobody has, counted when there are no people to show
         self.group_button = QPushButton("Group Faces Now", self.grid.viewport())
@@ -183,6 +184,9 @@ class PeopleView(QWidget):
         self.toolbar.addAction(self.ignore_unnamed_action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
+        # Narrower still: these show their icon only (least needed first), then the » menu takes the rest.
+        self.toolbar_fit = ButtonTextFitter(self.toolbar, [self.photos_action, self.hide_action, self.merge_action,
+                                                           self.rename_action])
         stack_vertically(self, self.toolbar, self.grid)
 
         self._scroll_timer = QTimer(self, singleShot=True, interval=80)
@@ -387,12 +391,12 @@ class PeopleView(QWidget):
         named = sum(1 for c in self.model.cards() if c.name)
         shown = self.model.rowCount()
         if not self.complete or total == 0:
-            text = ""
+            texts = []
         elif shown == total:
-            text = f"{total:,} people, {named:,} named"
+            texts = [f"{total:,} people, {named:,} named", f"{total:,} people"]
         else:
-            text = f"{shown:,} of {total:,} people shown"
-        self.count_label.setText(text)
+            texts = [f"{shown:,} of {total:,} people shown", f"{shown:,} of {total:,} shown"]
+        self.count_label.set_texts(texts)
         self.ignore_unnamed_action.setEnabled(self.complete and bool(self.unnamed_groups()))
         if self.loaded and total == 0:
             self.ctx.query(ungrouped_face_count, on_done=self._set_ungrouped, owner=self)

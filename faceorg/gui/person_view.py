@@ -17,6 +17,7 @@ from faceorg.gui.context import AppContext
 from faceorg.gui.dialogs import GroupChoice, ask_move_target, ask_name
 from faceorg.gui.face_grid import FaceGridView
 from faceorg.gui.models import display_name, faces_text
+from faceorg.gui.toolbar_fit import ButtonTextFitter
 from faceorg.gui.view_parts import stack_vertically, title_header
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
@@ -55,11 +56,11 @@ def keep_places(shown: list[int], cards: list[FaceCard]) -> list[FaceCard]:
 def sources_text(cards: list[FaceCard]) -> str:
     """The subtitle's legend: how many faces are confirmed (tick), automatic (grey dot), suggested (orange dot)."""
     count = {src: sum(1 for c in cards if c.source == src) for src in ("user", "auto", "suggested")}
-    parts = [f"{count['user']} confirmed (tick)"] if count["user"] else []
+    parts = [f"{count['user']:,} confirmed (tick)"] if count["user"] else []
     if count["auto"]:
-        parts.append(f"{count['auto']} automatic (grey dot)")
+        parts.append(f"{count['auto']:,} automatic (grey dot)")
     if count["suggested"]:
-        parts.append(f"{count['suggested']} suggested (orange dot)")
+        parts.append(f"{count['suggested']:,} suggested (orange dot)")
     unsure = count["auto"] + count["suggested"]
     tail = " · least sure first, C confirms" if unsure else ""
     return (": " + ", ".join(parts) if parts else "") + tail
@@ -122,6 +123,10 @@ class PersonView(FaceGridView):
         for action in (self.confirm_action, self.split_action, self.move_action, self.reject_action,
                        self.not_face_action, self.ignore_action, self.cover_action, self.photo_action):
             self.toolbar.addAction(action)
+        # A narrow window: these show their icon only (least needed first), then the » menu takes the rest.
+        self.toolbar_fit = ButtonTextFitter(self.toolbar, [
+            self.split_action, self.cover_action, self.photo_action, self.not_face_action, self.move_action,
+            self.ignore_action, self.reject_action, self.confirm_action])
         stack_vertically(self, header, self.toolbar, self.grid)
 
         self.connect_grid()

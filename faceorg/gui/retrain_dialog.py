@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorg.capabilities import training_unavailable
+
 if TYPE_CHECKING:  # the retraining code loads only when it runs
     from faceorg.retrain.retrain import RetrainReport
 
@@ -25,8 +28,12 @@ INTRO = ("faceorg can learn from the names you gave, the faces you moved and the
          "always go back to the previous one.")
 
 
+THOROUGH_UNAVAILABLE = "Needs PyTorch, which this copy of faceorg does not include."
+
+
 class RetrainDialog(QDialog):
-    """Asks for the depth (and whether to only check); the caller runs the job."""
+    """Asks for the depth (and whether to only check); the caller runs the job. Without PyTorch (the
+    packaged app) the quick depth runs all the same; the thorough one is greyed, with the reason."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -40,6 +47,16 @@ class RetrainDialog(QDialog):
         group = QButtonGroup(self)
         group.addButton(self.quick)
         group.addButton(self.thorough)
+        self.thorough_reason = QLabel(THOROUGH_UNAVAILABLE)
+        self.thorough_reason.setObjectName("thoroughUnavailable")
+        self.thorough_reason.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.thorough_reason.setIndent(24)  # under the option's text, beside its (greyed) round button
+        missing = training_unavailable("thorough")
+        self.thorough.setEnabled(missing is None)
+        self.thorough_reason.setVisible(missing is not None)
+        if missing is not None:
+            self.thorough.setToolTip(missing)
+            self.thorough_reason.setToolTip(missing)
         self.check_only = QCheckBox("Only check how much it would help (change nothing)")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
@@ -47,7 +64,7 @@ class RetrainDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for w in (intro, self.quick, self.thorough, self.check_only, buttons):
+        for w in (intro, self.quick, self.thorough, self.thorough_reason, self.check_only, buttons):
             layout.addWidget(w)
         self.setMinimumWidth(460)
 

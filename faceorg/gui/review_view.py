@@ -40,6 +40,7 @@ from faceorg.store.db import Library
 
 RELOAD_ABOVE = 500  # a change touching more faces than this reloads the queue
 BRING_BACK_AT_MOST = 20  # more new reviewable faces than this reload (and re-rank) the queue
+DECIDED_KEPT = 100  # faces decided here remembered, so that an undo shows the face again
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,8 @@ class ReviewView(QWidget):
         self.answered: set[str] = set()  # answered here, waiting for the library to say so
         self._first_face: int | None = None  # after the next load, show this face (a batch taken one by one)
         self._questions_loading = self._questions_again = False
+        self._touched: set[str] = set()  # questions changes touched, for the next round of questions
+        self._decided: list[int] = []  # faces decided here, latest last (one back in the queue was undone)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
         self.face = BigFace(ctx.large_thumbs)
@@ -269,14 +272,22 @@ class ReviewView(QWidget):
 
         self.ctx.query(load_review, on_done=done, owner=self)
 
-    def _set_questions(self, questions: list[Question]) -> None:
-        """New questions, keeping the one on screen where it still is (answered ones left out)."""
+    def _set_questions(self, questions: list[Question], back: set[str] | None = None) -> bool:
+        """New questions, keeping the one on screen where it still is (answered ones left out). ``back``:
+        questions a change touched (listed after it): one open again (an undone answer) goes on screen.
+        Returns whether one did."""
         current = self.current_question()
+        self.answered -= back or set()
         self.answered &= {q.id for q in questions}
         self.questions = [q for q in questions if q.id not in self.answered]
         ids = [q.id for q in self.questions]
+        returned = next((i for i, q in enumerate(ids) if q in (back or ())), None)
+        if returned is not None:
+            self.mode, self.qpos = "questions", returned
+            return True
         self.qpos = ids.index(current.id) if current is not None and current.id in ids else \
-            min(self.qpos, max(0, len(ids) - 1))
+            (self.qpos if self.qpos < len(ids) else 0)  # gone: the one after it, as after an answer
+        return False
 
     def reload_questions(self) -> None:
         """Ask the questions again; changes that arrive meanwhile make one more round, not one each."""
@@ -284,12 +295,15 @@ class ReviewView(QWidget):
             self._questions_again = True
             return
         self._questions_loading = True
+        back, self._touched = self._touched, set()  # listed after those changes: this round tells
 
         def done(data: ReviewData) -> None:
             self._questions_loading = False
             self.covers.update(data.covers)
-            self._set_questions(data.questions or [])
+            returned = self._set_questions(data.questions or [], back)
             self._show_current()
+            if returned and self.isVisible():  # the undone question is on screen: A, R, S answer it at once
+                self.setFocus()
             if self._questions_again:
                 self._questions_again = False
                 self.reload_questions()
@@ -301,9 +315,11 @@ class ReviewView(QWidget):
 
     def on_changed(self, changes: ChangeSet) -> None:
         """Faces decided elsewhere leave the queue; faces that became reviewable again (undo) come back first.
-        Any change to people or faces asks the questions again (groups may have joined or parted)."""
+        Any change to people or faces asks the questions again (groups may have joined or parted); a question
+        whose answer was undone comes back on screen."""
         if not self.loaded or changes.empty:
             return
+        self._touched |= changes.questions_changed
         self.reload_questions()
         if not changes.faces_changed:
             return
@@ -327,7 +343,13 @@ class ReviewView(QWidget):
                 self.items[self.current_row:self.current_row] = fresh
                 self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
                 self.queue.set_cards(_card(f) for f in self.items)
+            undone = [f.id for f in fresh if f.id in self._decided]
+            if undone:  # a decision made here was undone: its face goes back on screen, the keys at work
+                self._decided = [f for f in self._decided if f not in undone]
+                self.mode = "faces"
             self._show_current()
+            if undone and self.isVisible():
+                self.setFocus()
 
         self.ctx.query(load_faces, sorted(changes.faces_changed), on_done=apply, owner=self)
 
@@ -472,6 +494,7 @@ class ReviewView(QWidget):
         """Take the current face off the queue at once, then ``op`` on it (reloading if it fails)."""
         face = self.current()
         if face is not None:
+            self._decided = [*self._decided[-(DECIDED_KEPT - 1):], face.id]
             self._remove(face.id)
             self._show_current()
             self.ctx.run_op(op, [face.id], on_error=lambda _e: self.load())

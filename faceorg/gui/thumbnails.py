@@ -3,8 +3,8 @@
 ``get()`` never touches the disk or the database: on a miss it queues the face id and returns None,
 and the delegate paints a placeholder. The loader thread takes the newest requests first (what the
 user scrolled to last), reads their chips from the database in one query per batch, decodes and
-scales them to ``QImage`` (safe off the GUI thread), and hands them back; ``ready`` then names the
-faces whose cells should repaint. Requests pile up to a bound; the oldest are dropped (a cell
+scales them with Pillow and numpy into a ``QImage`` (safe off the GUI thread), and hands them back;
+``ready`` then names the faces whose cells should repaint. Requests pile up to a bound; the oldest are dropped (a cell
 scrolled back into view asks again).
 """
 
@@ -19,9 +19,10 @@ from collections import OrderedDict, deque
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
-from PySide6.QtCore import QObject, QPoint, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPainterPath
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QImage
 
+from faceorg.gui.thumb_pixels import rounded_thumbnail
 from faceorg.store.chips import load_chips
 from faceorg.store.db import Library
 
@@ -34,18 +35,24 @@ def qimage_from_pixels(pixels: np.ndarray) -> QImage:
     return QImage(pixels.data, w, h, pixels.strides[0], QImage.Format.Format_RGB888).copy()
 
 
-def decode_chip(data: bytes) -> QImage | None:
-    """A stored face chip (JPEG) as a QImage, decoded by Pillow; None if it cannot be read.
+def chip_pixels(data: bytes) -> np.ndarray | None:
+    """A stored face chip (JPEG) as RGB pixels, decoded by Pillow; None if it cannot be read.
 
     Not ``QImage.fromData``: on a loader thread it probes Qt's image plugins while holding Python's GIL,
     and the SVG plugin's probe takes a Qt lock that the GUI thread may hold while it waits for the GIL
     (a deadlock that froze a test run, the window with it)."""
     try:
         with Image.open(io.BytesIO(data)) as im:
-            pixels = np.ascontiguousarray(np.asarray(im.convert("RGB")))
+            return np.ascontiguousarray(np.asarray(im.convert("RGB")))
     except (OSError, UnidentifiedImageError, ValueError):
         return None
-    return qimage_from_pixels(pixels)
+
+
+def decode_chip(data: bytes) -> QImage | None:
+    """A stored face chip as a QImage (see :func:`chip_pixels`); None if it cannot be read."""
+    pixels = chip_pixels(data)
+    return None if pixels is None else qimage_from_pixels(pixels)
+
 
 BATCH = 48  # chips read per database query
 MAX_QUEUED = 400  # requests beyond this drop the oldest (cells long scrolled away)
@@ -189,33 +196,13 @@ class ThumbnailCache(QObject):
             self._loaded.emit(images)
 
     def _load(self, face_ids: list[int]) -> dict[int, QImage | None]:
+        """Chips centre-cropped to a square of ``side`` device pixels, corners rounded, by Pillow and numpy
+        (see :mod:`faceorg.gui.thumb_pixels`: QImage.scaled and QPainter here held the GIL)."""
         chips = load_chips(self.library, face_ids)
         px = max(1, round(self.side * self.dpr))
         out: dict[int, QImage | None] = {}
         for fid in face_ids:
             data = chips.get(fid)
-            image = decode_chip(data) if data else None
-            if image is None:
-                out[fid] = None
-                continue
-            out[fid] = self._thumbnail(image, px)
-        return out
-
-    def _thumbnail(self, image: QImage, px: int) -> QImage:
-        """Centre-cropped to a ``px`` square, corners rounded (worker thread: QImage and QPainter on
-        an image are safe there)."""
-        scaled = image.scaled(QSize(px, px), Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                              Qt.TransformationMode.SmoothTransformation)
-        out = QImage(px, px, QImage.Format.Format_ARGB32_Premultiplied)
-        out.fill(Qt.GlobalColor.transparent)
-        p = QPainter(out)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if self.radius > 0:
-            path = QPainterPath()
-            r = self.radius * self.dpr
-            path.addRoundedRect(QRectF(0, 0, px, px), r, r)
-            p.setClipPath(path)
-        p.drawImage(QPoint((px - scaled.width()) // 2, (px - scaled.height()) // 2), scaled)
-        p.end()
-        out.setDevicePixelRatio(self.dpr)
+            pixels = chip_pixels(data) if data else None
+            out[fid] = None if pixels is None else rounded_thumbnail(pixels, px, self.radius, self.dpr, crop=True)
         return out

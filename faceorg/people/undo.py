@@ -172,7 +172,8 @@ def changes_of(entries: list[dict[str, Any]]) -> ChangeSet:
             cs.faces_changed |= set(k)
         elif t == "photos":
             cs.photos_changed.add(k[0])
-        elif t == "prompt_answers":  # the question's faces: views showing it refresh
+        elif t == "prompt_answers":  # the question (and its faces): views showing it refresh
+            cs.questions_changed.add(str(k[0]))
             cs.faces_changed |= {s[c] for s in (b, a) if s is not None for c in ("face_a", "face_b")
                                  if s[c] is not None}
     cs.people_changed -= cs.people_added | cs.people_removed

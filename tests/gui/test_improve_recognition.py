@@ -82,3 +82,39 @@ def test_not_enough_corrections_is_explained(window, qtbot, scenario: Scenario, 
     boxes = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
     assert any("Not enough confirmed faces" in b.text() for b in boxes), [b.text() for b in boxes]
     assert versions(library) == 1
+
+
+@pytest.fixture()
+def no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyTorch looks absent to the capability probe (as in the packaged app), before the window is made.
+    (tests/test_training_unavailable.py hides it from the import system itself, in a fresh process.)"""
+    from faceorg import capabilities
+
+    present = capabilities.module_present
+    monkeypatch.setattr(capabilities, "module_present", lambda name: name != "torch" and present(name))
+
+
+def test_without_pytorch_the_quick_depth_runs_and_thorough_says_why(  # type: ignore[no-untyped-def]
+        no_torch, window, qtbot, scenario: Scenario, library) -> None:
+    from faceorg.capabilities import TRAINING_UNAVAILABLE
+
+    require_real(scenario)
+    assert window.retrain_action.isEnabled() and "PyTorch" not in window.retrain_action.text()
+    window.retrain_action.trigger()
+    qtbot.waitUntil(lambda: window.retrain_dialog is not None and window.retrain_dialog.isVisible(), timeout=WAIT_MS)
+    dialog = window.retrain_dialog
+    assert dialog.quick.isEnabled() and dialog.quick.isChecked()
+    assert not dialog.thorough.isEnabled() and dialog.thorough.toolTip() == TRAINING_UNAVAILABLE
+    assert dialog.thorough_reason.isVisible() and "PyTorch" in dialog.thorough_reason.text()
+    dialog.reject()
+    run_retrain(window, qtbot, dry_run=True)  # the quick check runs and reports
+    assert window.retrain_report.windowTitle() == "Check finished", window.retrain_report.text()
+    assert versions(library) == 1
+
+
+def test_with_pytorch_both_depths_are_offered(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.retrain_action.trigger()
+    qtbot.waitUntil(lambda: window.retrain_dialog is not None and window.retrain_dialog.isVisible(), timeout=WAIT_MS)
+    dialog = window.retrain_dialog
+    assert dialog.quick.isEnabled() and dialog.thorough.isEnabled() and not dialog.thorough_reason.isVisible()
+    dialog.reject()

@@ -155,7 +155,7 @@ def test_photo_thumbnails_are_made_without_qt_painting_on_the_loader_thread(tmp_
 
 
 def test_a_photo_is_fitted_whole_in_its_square_with_rounded_corners() -> None:
-    from faceorg.gui.photo_thumbnails import qimage_from_bgra, square_thumbnail
+    from faceorg.gui.thumb_pixels import qimage_from_bgra, square_thumbnail
 
     photo = np.zeros((300, 400, 3), np.uint8)
     photo[:, :200] = (230, 0, 0)  # red left half

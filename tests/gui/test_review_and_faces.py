@@ -134,3 +134,26 @@ def test_ignored_and_not_a_face_lists_restore(window, qtbot, scenario: Scenario,
     assert view.grid.faces.ids == []
     go(window, qtbot, "unknown")
     assert face in view.grid.faces.ids  # restored faces are unknown again
+
+
+def test_undo_after_the_last_face_shows_that_face_again(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """The queue ran out (the questions, or nothing, on screen); Ctrl+Z brings the last face back on screen,
+    and A decides it at once."""
+    view = review_faces(window, qtbot)
+    view.setFocus()
+    last = None
+    while view.current() is not None:
+        last = view.current()
+        qtbot.keyClick(view, Qt.Key.Key_A)
+        wait_idle(qtbot, window)
+    assert last is not None and not view.items
+    view.clearFocus()  # focus went elsewhere meanwhile
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert view.mode == "faces" and view.current() is not None and view.current().id == last.id
+    assert view.face.face_id == last.id
+    assert window.focusWidget() is view
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (last.id, last.person_id)) is not None

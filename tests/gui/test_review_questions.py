@@ -329,3 +329,33 @@ def test_odd_faces_yes_with_a_takes_them_out_then_undo_and_no_with_r(  # type: i
         assert s.get(PromptAnswer, q.id).answer == "no"
     assert decisions_snapshot(library) == before  # "no" changes no one's faces
     assert q.id not in [x.id for x in view.questions]
+
+
+def test_undo_brings_the_card_back_to_the_undone_question_and_redo_moves_on(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    ensure_vectors(library, scenario)
+    blair_in_two_pieces(library, scenario)
+    view = open_review(window, qtbot)
+    assert len(view.questions) >= 3
+    q = skip_to(view, qtbot, lambda q: q.kind == "group_suggestion")
+    qtbot.keyClick(view, Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    following = view.current_question()
+    assert following is not None and following.id != q.id  # the next question is on screen
+    view.clearFocus()  # focus went elsewhere (the Edit menu, a click beside the card)
+    undo(window, qtbot)
+    assert view.mode == "questions" and view.current_question().id == q.id  # the undone question, not the next
+    assert view.question_card.title.text() == q.text
+    assert window.focusWidget() is view or view.isAncestorOf(window.focusWidget())
+    # Ctrl+Shift+Z answers it again: the card moves on; Ctrl+Z brings it back once more.
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)
+    assert q.id not in [x.id for x in view.questions]
+    assert view.current_question().id == following.id  # the same card as after answering it
+    undo(window, qtbot)
+    assert view.current_question().id == q.id
+    # The keys answer it at once: A again, and the faces are confirmed.
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_A)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(PromptAnswer, q.id).answer == "yes"
