@@ -9,7 +9,8 @@ count as singletons).
 
     python benchmarks/prune_tune.py --library /tmp/lfw-scan.sqlite [--grid] [--json]
 
-The library is only read.
+The library is only read. The pass is tried on the finished grouping, as it ran before the engine moved it
+ahead of the recall pass; ``grouping_tune.py`` tries its settings in the engine's own order.
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ def test_complete_graph_reproduces_exact_mst_and_clusters() -> None:
 def test_realistic_faces_close_to_exact_hdbscan() -> None:
     faces = make_faces(2500, seed=2)
     p = replace(default_params(2500), stray_distance=0.0, pair_distance=0.0,
-                recall_pass=False, prune_distance=0.0, prune_ratio=0.0)  # HDBSCAN alone, as exact does
+                recall_pass=False, prune_distance=0.0, prune_ratio=0.0,
+                late_pair_distance=0.0)  # HDBSCAN alone, as exact does
     ours = cluster_embeddings(faces.vectors, p)
     reference = exact_labels(faces.vectors, p)
     # Groups of two (the default below 20,000 faces) make the partition more sensitive to a missing long

@@ -108,7 +108,8 @@ def split_spread_groups(vectors: np.ndarray, labels: np.ndarray, strengths: np.n
         if depth >= MAX_SPLIT_DEPTH:
             continue
         inner = replace(params, stray_distance=0.0, pair_distance=0.0, allow_single_cluster=False,
-                        bridge_partners=0, recall_pass=False, prune_distance=0.0, prune_ratio=0.0)
+                        bridge_partners=0, recall_pass=False, prune_distance=0.0, prune_ratio=0.0,
+                        late_pair_distance=0.0)
         part = _cluster(vectors[members], replace(inner, max_spread=0.0), None, None)
         sub, sub_strengths = split_spread_groups(vectors[members], part.base_labels, part.strengths, inner,
                                                  depth + 1)
@@ -238,13 +239,8 @@ def _cluster(
             timings["strays"] = time.perf_counter() - start
             cpu_timings["strays"] = time.process_time() - cpu
 
-        if params.recall_pass:
-            start = time.perf_counter()
-            cpu = time.process_time()
-            base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints, index)
-            timings["recall"] = time.perf_counter() - start
-            cpu_timings["recall"] = time.process_time() - cpu
-
+        # The precision pass first, then the recall pass on the groups it cleaned (a face it frees may find its
+        # true group there), then pairs among the faces still unsorted (see ``params.py`` for the figures).
         if params.prune_distance > 0 or params.prune_ratio > 0:
             start = time.perf_counter()
             cpu = time.process_time()
@@ -253,6 +249,21 @@ def _cluster(
                 nearest=params.prune_nearest, fixed=constraints.fixed if constraints is not None else None)
             timings["prune"] = time.perf_counter() - start
             cpu_timings["prune"] = time.process_time() - cpu
+
+        if params.recall_pass:
+            start = time.perf_counter()
+            cpu = time.process_time()
+            base, strengths, recall_report = _recall(x, base, strengths, graph, params, constraints, index)
+            timings["recall"] = time.perf_counter() - start
+            cpu_timings["recall"] = time.process_time() - cpu
+
+        if params.late_pair_distance > 0:
+            start = time.perf_counter()
+            cpu = time.process_time()
+            base, strengths = refine_strays(base, strengths, graph, stray_distance=0.0,
+                                            pair_distance=params.late_pair_distance)
+            timings["late_pairs"] = time.perf_counter() - start
+            cpu_timings["late_pairs"] = time.process_time() - cpu
 
     labels, final_strengths, report = base, strengths, None
     if constraints is not None:

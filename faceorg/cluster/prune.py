@@ -1,9 +1,10 @@
-"""A precision pass at the end of grouping: faces that fit their group poorly are left unsorted.
+"""A precision pass after grouping: faces that fit their group poorly are left unsorted.
 
-HDBSCAN, the pair rule and the recall pass each put a few faces in a group they do not belong to: a
-stranger at the edge of a dense group, one of two look-alikes, a face chained in through a neighbour. Such a
-face is usually far from its group's nearest faces, or nearer to another group than to its own. From the
-k-NN graph (no further search), per grouped face:
+HDBSCAN and the pair rule put a few faces in a group they do not belong to: a stranger at the edge of a
+dense group, one of two look-alikes, a face chained in through a neighbour. Such a face is usually far from
+its group's nearest faces, or nearer to another group than to its own. The pass runs before the recall pass
+(``recall_pass.py``), which may then give a freed face the group it clearly belongs to. From the k-NN graph
+(no further search), per grouped face:
 
 - ``own``: the mean distance to its ``nearest`` closest faces of its own group (fewer for smaller groups);
 - ``other``: the same for the best other group among its neighbours.

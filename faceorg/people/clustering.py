@@ -95,9 +95,11 @@ def cluster_params(settings: Settings, n_faces: int, scale: float = 1.0) -> Clus
     params = default_params(n_faces, SENSITIVITY[settings.validated().cluster_sensitivity])
     if settings.min_group_size >= 2:  # the user's own minimum: no pairs below it either
         params = replace(params, min_cluster_size=settings.min_group_size,
-                         pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0)
+                         pair_distance=params.pair_distance if settings.min_group_size <= 2 else 0.0,
+                         late_pair_distance=params.late_pair_distance if settings.min_group_size <= 2 else 0.0)
     reach = scale * SECOND_CHANCE[settings.validated().cluster_sensitivity]
     return replace(params, stray_distance=params.stray_distance * reach, pair_distance=params.pair_distance * reach,
+                   late_pair_distance=params.late_pair_distance * reach,
                    attach_distance=params.attach_distance * scale, max_spread=params.max_spread * scale,
                    recall_join_distance=params.recall_join_distance * scale,
                    recall_join_spread=params.recall_join_spread * scale,
