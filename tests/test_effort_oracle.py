@@ -573,6 +573,7 @@ def test_baseline_groups_without_the_recall_and_the_precision_pass(
         grouping(Features.now().without("precision_pass"))(library)
     base, now, no_prune = seen
     assert (base.recall_pass, base.prune_distance, base.prune_ratio) == (False, 0.0, 0.0)  # type: ignore[attr-defined]
+    assert getattr(base, "late_pair_distance", 0.0) == 0.0
     assert now.recall_pass and now.prune_distance > 0 and now.prune_ratio > 0  # type: ignore[attr-defined]
     assert no_prune.recall_pass and no_prune.prune_distance == 0.0  # type: ignore[attr-defined]
     assert clustering.cluster_params is not None and clustering.group_faces is spy  # the switch is undone

@@ -59,7 +59,8 @@ way a user of the app would use it (every answer to a question is one decision):
   regrouping; not a user action). ``details`` say how often it ran, whether the gate installed the model,
   and its seconds.
 - ``recall_pass`` / ``precision_pass``: the grouping's conservative joining pass and its pruning pass (the
-  faces far from their group left unsorted); off: the app's grouping with that pass off
+  faces far from their group left unsorted, with the late pairs among unsorted faces that follow it); off:
+  the app's grouping with that pass off
   (:func:`app_grouping`), in every grouping the oracle's library sees.
 - ``mirror_recipe``: the library's faces embedded as a fresh scan embeds them today, each averaged with its
   mirror image (off: the original recipe; see ``benchmarks/effort/libraries.py`` ``with_recipe``).
@@ -163,6 +164,8 @@ def app_grouping(features: Features) -> Iterator[None]:
         off["recall_pass"] = False
     if "precision_pass" in AVAILABLE and not features.uses("precision_pass"):
         off.update(prune_distance=0.0, prune_ratio=0.0)
+        if "late_pair_distance" in ClusterParams.__dataclass_fields__:  # pairs among the faces it took out
+            off["late_pair_distance"] = 0.0
     if not off:
         yield
         return
