@@ -5,7 +5,9 @@
     python benchmarks/effort_bench.py --libraries lfw,degraded --people 40 --no-later   # a quick run
 
 Libraries (``benchmarks/effort/libraries.py``; each scanned once by the app and cached under
-``--cache`` keyed by the embedder's sha256, then grouped by the app's ``recluster`` in every run):
+``--cache`` keyed by the embedder's sha256, its faces embedded again under each embedding recipe a run
+needs (cached with the recipe in the name: ``<scan>-mirror.sqlite``, ``<scan>-plain.sqlite``), then grouped
+by the app's ``recluster`` in every run):
 ``lfw`` (all 13,233 LFW photos), ``degraded`` (the library part of ``benchmarks/corrections``: LFW
 people with 10+ photos, faces degraded to 25-40 px) and ``family`` (LFW's 18 people with most photos,
 40 photos each at most, plus 300 one-photo strangers).
@@ -22,21 +24,27 @@ one per decision (naming or merging a group, ignoring a whole group, one Review 
 answer), one per face picked by hand, one per action applied to a selection, one per "Group faces".
 The ideal is one decision per person with 2+ faces.
 
-Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning, recall pass, ignoring
-unnamed groups at once, batches of unsorted faces, taking a group's odd faces out) are
-switches of the oracle (see ``benchmarks/effort/oracle.py``): **baseline** = all off (no questions, the
-grouping without its recall pass), **now** = all that exist in the app on (``--features`` picks some).
-Naming leaves a group's faces automatic in both (that change of issue 12 has no switch).
+Features of issue 12 (prompts, whole-group suggestions, split suggestions, learning as the user works,
+the grouping's recall and precision passes, ignoring unnamed groups at once, batches of unsorted faces,
+taking a group's odd faces out, the mirror-averaging embedding recipe) are switches of the oracle (see
+``benchmarks/effort/oracle.py``): **baseline** = all off (the app before issue 12: the original recipe, the
+grouping without its recall and precision passes, no questions, no learning), **now** = all that exist in
+the app on (``--features`` picks some). Naming leaves a group's faces automatic in both (that change of
+issue 12 has no switch). ``--ablate F,G`` also runs "now" without each of F, G (default: learning); the
+top-level ``gains`` says what each saves (actions per 100 faces, per library and oracle), and ``details``
+where each run's actions went (``where``: per person-size bucket and on strangers) and when the app learned.
 
-Later photos (``degraded`` only): the careful oracle's finished library scans the corrections
-benchmark's later photos (30 % per person) on the base model (**without learning**), or after
-``faceorg.retrain`` (quick depth, as "Improve Recognition" runs it; the press is not counted) on the
-user's corrections (**with learning**); then the oracle finishes the library; actions per 100 later faces.
+Later photos (``degraded`` only): the careful oracle's library finished without learning scans the
+corrections benchmark's later photos (30 % per person) on the base model (**without learning**; the oracle
+then works with "now" less learning), or after ``faceorg.retrain`` (quick depth, as "Improve
+Recognition" runs it; the press is not counted) on the user's corrections (**with learning**; the oracle
+then works with "now", learning as it works included); then the oracle finishes the library; actions per
+100 later faces.
 
 ``--json`` prints one JSON object: for each library key ``lfw``, ``degraded`` and ``family`` the keys
 ``careful`` and ``hurried``, each ``{"baseline": A, "now": B}`` in actions per 100 faces, and
-``later_photos: {"without_learning": A, "with_learning": B}``; details under ``details``. Progress goes
-to stderr.
+``later_photos: {"without_learning": A, "with_learning": B}``, ``gains``; details under ``details``.
+Progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -179,24 +187,72 @@ def later_photos(
     return out
 
 
+def recipe(features: Features) -> libs.Recipe:
+    """The embedding recipe an oracle's library has: each face averaged with its mirror image (the recipe
+    of a fresh scan today) with ``mirror_recipe`` on, else the original one."""
+    return "mirror" if features.uses("mirror_recipe") else "plain"
+
+
 def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     baseline, now = Features.baseline(), args.now
     same = baseline.effective == now.effective
     out: dict[str, Any] = {"library": scanned.key, "db": str(scanned.db), "scan_seconds": libs.scan_seconds(scanned.db)}
+    dbs: dict[str, Path] = {}
+
+    def db(features: Features) -> Path:
+        r = recipe(features)
+        if r not in dbs:
+            dbs[r] = libs.with_recipe(scanned.db, r, say)
+        return dbs[r]
+
+    out["recipes"] = {"baseline": recipe(baseline), "now": recipe(now)}
     corrected = work / f"{key}-corrected.sqlite"
+    learning = now.uses("learning")
     for style in args.oracles:
         entry: dict[str, Any] = {}
         keep = corrected if (style == "careful" and scanned.later_folder is not None) else None
-        entry["baseline"] = run_oracle(scanned.db, work, key, style, baseline, keep if same else None)
-        entry["now"] = entry["baseline"] if same else run_oracle(scanned.db, work, key, style, now, keep)
+        # the later photos start from a library finished without learning (their "without learning")
+        keep_now = None if learning else keep
+        entry["baseline"] = run_oracle(db(baseline), work, key, style, baseline, keep if same else None)
+        entry["now"] = entry["baseline"] if same else run_oracle(db(now), work, key, style, now, keep_now)
         if same:
             entry["now_is_baseline"] = True
+        without: dict[str, Any] = {}
+        for feature in args.ablate:
+            if not now.uses(feature):
+                continue
+            less = now.without(feature)
+            keep_less = keep if feature == "learning" else None
+            without[feature] = run_oracle(db(less), work, f"{key}-no-{feature}", style, less, keep_less)
+        if learning and keep is not None and "learning" not in without:
+            less = now.without("learning")
+            without["learning"] = run_oracle(db(less), work, f"{key}-no-learning", style, less, keep)
+        if without:
+            entry["without"] = without
         out[style] = entry
     if scanned.later_folder is not None and not args.no_later and corrected.is_file():
         out["later_photos"] = {
-            "without_learning": later_photos(corrected, scanned.later_folder, work, False, args.depth, args.now),
-            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, args.now),
+            "without_learning": later_photos(
+                corrected, scanned.later_folder, work, False, args.depth, now.without("learning")
+            ),
+            "with_learning": later_photos(corrected, scanned.later_folder, work, True, args.depth, now),
         }
+    return out
+
+
+def gains(details: dict[str, Any]) -> dict[str, Any]:
+    """Per feature switched off in ``--ablate`` runs: actions per 100 faces it saves, per library and oracle
+    (without it minus now; negative: the feature costs actions)."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for key, lib in details.items():
+        for style in STYLES:
+            entry = lib.get(style) if isinstance(lib, dict) else None
+            if not entry:
+                continue
+            now = entry["now"]["actions_per_100_faces"]
+            for feature, run in entry.get("without", {}).items():
+                saved = round(run["actions_per_100_faces"] - now, 3)
+                out.setdefault(feature, {}).setdefault(key, {})[style] = saved
     return out
 
 
@@ -234,6 +290,7 @@ def headline(details: dict[str, Any]) -> dict[str, Any]:
             }
             out["later_photos"]["model_installed"] = bool(lp["with_learning"].get("retrain", {}).get("installed"))
     out.setdefault("later_photos", {"without_learning": None, "with_learning": None})
+    out["gains"] = gains(details)
     return out
 
 
@@ -288,10 +345,21 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated features on in the 'now' runs (default: every "
         f"available one; all: {', '.join(FEATURES)})",
     )
+    parser.add_argument(
+        "--ablate",
+        default="learning",
+        help="comma-separated features each also run switched off from 'now', to show its gain within the run "
+        "(default: learning; '' for none)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     args.oracles = [s for s in args.oracles.split(",") if s]
+    args.ablate = [f for f in args.ablate.split(",") if f]
+    unknown = [f for f in args.ablate if f not in FEATURES]
+    if unknown:
+        print(f"effort_bench: error: unknown features to ablate: {', '.join(unknown)}", file=sys.stderr)
+        return 1
     try:
         args.now = (
             Features.now() if args.features is None else Features(frozenset(f for f in args.features.split(",") if f))
@@ -328,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
             else "baseline: all off; now: " + (", ".join(sorted(args.now.effective)) or "nothing") + " on"
         ),
     }
+    with stdout_to_stderr():
+        result["features"]["recipes"] = {"fresh_scan": libs.fresh_recipe(), "baseline": recipe(Features.baseline()),
+                                         "now": recipe(args.now)}
     result["details"] = details
     result["run"] = {
         "seconds": round(time.perf_counter() - T0, 1),

@@ -405,7 +405,11 @@ def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
     details = {
         "lfw": {"not_run": "not asked for (--libraries)"},
         "degraded": {
-            "careful": {"baseline": _oracle_entry(60.0), "now": _oracle_entry(40.0)},
+            "careful": {
+                "baseline": _oracle_entry(60.0),
+                "now": _oracle_entry(40.0),
+                "without": {"learning": _oracle_entry(42.5), "mirror_recipe": _oracle_entry(39.0)},
+            },
             "hurried": {"baseline": _oracle_entry(70.0), "now": _oracle_entry(50.0)},
             "later_photos": {
                 "without_learning": {"actions_per_100_later_faces": 90.0},
@@ -423,6 +427,11 @@ def test_json_headline_holds_baseline_and_now_per_library_and_oracle() -> None:
     assert out["later_photos"] == {"without_learning": 90.0, "with_learning": 60.0, "model_installed": True}
     assert out["lfw"] == {"not_run": "not asked for (--libraries)"}
     assert out["family"] == {"not_run": "RuntimeError: boom"}
+    # what each feature switched off in the same run costs: positive = the feature saves actions
+    assert out["gains"] == {
+        "learning": {"degraded": {"careful": 2.5}},
+        "mirror_recipe": {"degraded": {"careful": -1.0}},
+    }
 
 
 def test_native_writes_to_stdout_go_to_stderr_while_the_benchmark_runs(capfd: pytest.CaptureFixture[str]) -> None:
@@ -457,3 +466,193 @@ def test_oracle_with_ignore_unnamed_and_unsorted_batches_finishes_a_real_library
     assert "ignore_group" not in tally.by_kind  # strangers' groups went in the one action, if any were left
     steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
     assert done == steps - len(result.failures)
+
+
+# -- honest runs: today's recipe, the baseline's grouping, learning as the user works, where actions go -------
+def test_now_runs_on_the_recipe_of_a_fresh_scan_cached_under_the_recipes_name(
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    """A scan cached before the embedding recipe changed is never used as it is: "now" runs on a copy whose
+    faces were embedded again under the recipe a fresh scan gets, cached under a name that says the recipe."""
+    import numpy as np
+
+    import effort_bench
+    from effort import libraries as libs
+    from effort.breakdown import active_vectors
+
+    def vectors(db: Path) -> dict[int, np.ndarray]:
+        from faceorg.store import open_library
+
+        with open_library(db) as library:
+            return active_vectors(library, sorted(face_truth_ids(library)))
+
+    assert libs.fresh_recipe() == "mirror" == libs.stored_recipe(scanned_library)
+    assert effort_bench.recipe(Features.now()) == libs.fresh_recipe()
+    assert effort_bench.recipe(Features.baseline()) == "plain"
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    fresh = cache / "lib-scan-0123.sqlite"
+    from faceorg.store.backups import copy_database
+
+    copy_database(scanned_library, fresh)
+    plain = libs.with_recipe(fresh, "plain", lambda _: None)  # a library scanned before the recipe changed
+    assert plain.name == "lib-scan-0123-plain.sqlite" and libs.stored_recipe(plain) == "plain"
+    derived = libs.with_recipe(plain, "mirror", lambda _: None)
+    assert derived.name == "lib-scan-0123-plain-mirror.sqlite" and libs.stored_recipe(derived) == "mirror"
+    want, old, got = vectors(fresh), vectors(plain), vectors(derived)
+    assert set(want) == set(old) == set(got) and want
+    # exactly what the app's mirror recipe computes from the stored chips ...
+    stored = _mirror_embedded_chips(derived)
+    assert max(float(np.linalg.norm(stored[f] - got[f])) for f in got) < 1e-5
+    # ... which is the fresh scan's vector but for the chips' JPEG loss, much nearer than the old recipe's
+    far_old = float(np.mean([np.linalg.norm(want[f] - old[f]) for f in want]))
+    far_new = float(np.mean([np.linalg.norm(want[f] - got[f]) for f in want]))
+    assert far_new < far_old / 2, (far_new, far_old)
+    from faceorg.store import open_library
+
+    with open_library(derived) as library:  # nobody has grouped it yet: each run groups its own copy
+        from effort.truth import snapshot
+
+        assert all(s.person_id is None for s in snapshot(library).values())
+    # a cached file whose vectors are not what its name says is refused, never reused
+    copy_database(plain, cache / "other-scan-0123-mirror.sqlite")
+    with pytest.raises(ValueError, match="does not hold the mirror recipe"):
+        libs.with_recipe(cache / "other-scan-0123.sqlite", "mirror", lambda _: None)
+    with pytest.raises(ValueError, match="cannot derive"):
+        libs.recipe_of_report({"mirror_average": True, "sharpen": True})
+
+
+def _mirror_embedded_chips(db: Path):  # type: ignore[no-untyped-def]
+    """Every face's stored chip embedded by the library's model with each face averaged with its mirror."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from faceorg.pipeline.analyzer import decode_chip
+    from faceorg.retrain.install import library_embedder
+    from faceorg.store import open_library
+    from faceorg.store.models import FaceChip
+    from faceorg.versions.files import runtime_model_path
+    from faceorg.versions.records import active_version
+
+    with open_library(db) as library:
+        embedder = library_embedder(library, runtime_model_path(library, active_version(library)), mirror=True)
+        with library.session() as s:
+            rows = s.execute(select(FaceChip.face_id, FaceChip.image)).all()
+        vectors, _ = embedder.embed(np.stack([decode_chip(image) for _, image in rows]))
+    return {f: vectors[i] for i, (f, _) in enumerate(rows)}
+
+
+def face_truth_ids(library) -> list[int]:  # type: ignore[no-untyped-def]
+    from effort.truth import face_truth
+
+    return list(face_truth(library))
+
+
+def test_baseline_groups_without_the_recall_and_the_precision_pass(
+    scanned_library: Path, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The baseline is the app before issue 12: its grouping has neither pass (``recall_pass=False`` alone
+    still prunes); "now" has both; each is a feature of its own."""
+    from effort.oracle import FEATURES, grouping
+    from faceorg.cluster import params as params_module
+    from faceorg.people import clustering
+
+    assert {"precision_pass", "mirror_recipe", "learning"} <= AVAILABLE and set(AVAILABLE) <= set(FEATURES)
+    monkeypatch.setattr(params_module, "PRUNE_FROM", 0)  # the precision pass on this small library too
+    seen: list[object] = []
+    real = clustering.group_faces
+
+    def spy(data, movable, anchors, params, plan, references):  # type: ignore[no-untyped-def]
+        seen.append(params)
+        return real(data, movable, anchors, params, plan, references)
+
+    monkeypatch.setattr(clustering, "group_faces", spy)
+    with _open_copy(scanned_library, tmp_path) as library:
+        grouping(Features.baseline())(library)
+        grouping(Features.now())(library)
+        grouping(Features.now().without("precision_pass"))(library)
+    base, now, no_prune = seen
+    assert (base.recall_pass, base.prune_distance, base.prune_ratio) == (False, 0.0, 0.0)  # type: ignore[attr-defined]
+    assert getattr(base, "late_pair_distance", 0.0) == 0.0
+    assert now.recall_pass and now.prune_distance > 0 and now.prune_ratio > 0  # type: ignore[attr-defined]
+    assert no_prune.recall_pass and no_prune.prune_distance == 0.0  # type: ignore[attr-defined]
+    assert clustering.cluster_params is not None and clustering.group_faces is spy  # the switch is undone
+
+
+def test_with_learning_the_app_learns_as_the_oracle_works_and_it_is_not_a_user_action(
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    from effort.truth import face_truth, snapshot
+    from faceorg.jobs.learning import last_learning
+    from faceorg.people import ops
+    from faceorg.settings import load_settings, save_settings
+
+    runs = {}
+    for on in (False, True):
+        (tmp_path / str(on)).mkdir()
+        with _open_copy(scanned_library, tmp_path / str(on)) as library:
+            save_settings(library, dataclasses.replace(load_settings(library), learn_after_corrections=2))
+            truth = face_truth(library)
+            state = snapshot(library)
+            blair = sorted(f for f, t in truth.items() if t == "Tony_Blair")
+            powell = min(f for f, t in truth.items() if t == "Colin_Powell")
+            ops.move_faces(library, blair[:2], state[powell].person_id)
+            _as_if_grouped(library)  # as if the grouping had put them there: the user will move them back
+            features = Features(frozenset({"learning"} if on else set()))
+            result = Oracle(library, truth, "careful", features).run()
+            runs[on] = (result, last_learning(library))
+    (off, off_line), (learned, line) = runs[False], runs[True]
+    assert off.learning == [] and off_line == ""
+    assert learned.learning and line  # the app's own learn_now ran and recorded what it did
+    for record in learned.learning:
+        assert record["after"] == "the groups pass" or str(record["after"]).startswith("sweep")
+        assert isinstance(record["installed"], bool) and float(record["seconds"]) >= 0  # type: ignore[arg-type]
+    assert learned.as_dict()["learning"]["runs"] == len(learned.learning)  # type: ignore[index]
+    assert "learn" not in " ".join(learned.tally.by_kind)  # not counted as the user's action
+    assert learned.unfinished == 0
+
+
+def test_where_the_actions_go_per_person_size_and_on_strangers() -> None:
+    from effort.breakdown import Breakdown, bucket
+
+    assert [bucket(n) for n in (2, 3, 4, 5, 6, 10, 11, 400)] == ["2", "3", "4-5", "4-5", "6-10", "6-10", "11+", "11+"]
+    b = Breakdown(TRUTH)  # Ann 4 faces, Bob 3, Cy 1 (a stranger), 9-12 nobody
+    b.add("move", (5, 6), "Bob")
+    b.add("name", (1, 2, 3), "Ann")
+    b.add("reject", (9, 8), None)
+    b.add("review_reject", (12,), None)  # a stranger suggested for someone
+    b.add("review_accept", (4,), None)  # Ann's suggestion
+    b.add("prompt_answer", (1, 2), "Ann")
+    b.add("ignore_unnamed", (10, 11), None)
+    b.add("regroup", (), None)
+    d = b.as_dict()
+    sizes = d["by_person_size"]
+    assert sizes["3"] == {"people": 1, "faces": 3, "actions": 3, "picks": 2, "moves": 1, "answers": 0,
+                          "actions_per_person": 3.0}
+    assert sizes["4-5"]["answers"] == 3 and sizes["4-5"]["actions"] == 3  # type: ignore[index]
+    assert sizes["2"]["people"] == 0  # type: ignore[index]
+    strangers = d["strangers"]
+    assert (strangers["picks"], strangers["moves"], strangers["answers"]) == (2, 1, 2)  # type: ignore[index]
+    assert d["regroups"] == 1
+
+
+@pytest.mark.parametrize("style", ["careful", "hurried"])
+def test_every_action_of_a_real_run_is_placed_and_the_stranger_in_a_group_measured(
+    scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
+) -> None:
+    from effort.truth import face_truth
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)  # a stranger's face put in Colin Powell's group
+        result = Oracle(library, truth, style, Features.now().without("learning")).run()  # type: ignore[arg-type]
+    where = result.where
+    placed = sum(int(v["actions"]) for v in where["by_person_size"].values())  # type: ignore[union-attr]
+    placed += int(where["strangers"]["actions"]) + int(where["regroups"])  # type: ignore[index]
+    assert placed == result.tally.total
+    strangers = where["strangers"]
+    assert strangers["picked_from_a_persons_group"] >= 1  # type: ignore[index]
+    assert 0 <= strangers["within_0.35_of_that_person"] <= strangers["picked_from_a_persons_group"]  # type: ignore[index]
+    assert where["by_person_size"]["4-5"]["people"] == 3  # type: ignore[index]

@@ -12,18 +12,28 @@ the cache folder as ``<key>-scan-<embedder sha256[:16]>.sqlite`` (the sha256 of 
 the app runs), so later runs only copy it; each run then groups its copy with the app's ``recluster``
 as ``faceorg scan`` does, so changes to the grouping show without a new scan. The photo folders of
 ``family`` and ``degraded`` live in the cache too (the database refers to them).
+
+The embedding *recipe* (how a chip becomes a vector: today each face averaged with its mirror image, recorded
+on the model version) is not in the embedder's sha256, so the oracles never run on a scan as it is: they run
+on :func:`with_recipe`'s copy, ``<scan>-<recipe>.sqlite``, whose faces were re-embedded from their stored
+chips under the recipe the cache name says (the app's own ``use_mirror_average``, or a version without the
+mirror average) and checked to hold it; :func:`fresh_recipe` is the recipe a fresh scan gets today (read from
+the version a new library registers). A recipe the benchmark does not know is an error, never a stale reuse.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
+from sqlalchemy import delete
 
 from faceorg.files import sha256_file
 from faceorg.pipeline.factory import analyzer_for_library
@@ -31,7 +41,18 @@ from faceorg.progress import Progress, ProgressState
 from faceorg.scan.scanner import scan_library
 from faceorg.store import open_library
 from faceorg.store.backups import copy_database
+from faceorg.store.db import Library
 from faceorg.store.folders import add_folder
+from faceorg.store.models import (
+    Assignment,
+    CannotLink,
+    FaceNameOrigin,
+    FaceNotPerson,
+    ModelVersion,
+    Operation,
+    Person,
+    PromptAnswer,
+)
 
 FAMILY_PEOPLE = 18
 FAMILY_CAP = 40
@@ -101,6 +122,109 @@ def scanned(key: str, folder: Path, cache: Path, say: Say, info: dict | None = N
     db.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     say(f"{key}: scanned {summary.one_line()} in {time.perf_counter() - start:.0f} s -> {db}")
     return db
+
+
+Recipe = Literal["mirror", "plain"]  # each face averaged with its mirror image, or not (before issue 12)
+KNOWN_RECIPE_KEYS = frozenset({"description", "distance_scale", "checkpoint_sha256", "head_on_parent"})
+
+
+def recipe_of_report(report: dict[str, Any] | None) -> Recipe:
+    """The recipe a model version's report records; ValueError for a recipe key the benchmark does not know
+    (a new way to embed faces: the cached vectors could not be derived honestly)."""
+    from faceorg.versions.records import MIRROR_KEY
+
+    report = report or {}
+    unknown = sorted(k for k in report if k not in KNOWN_RECIPE_KEYS | {MIRROR_KEY})
+    if unknown:
+        raise ValueError(f"the app's embedding recipe has keys the effort benchmark cannot derive: {unknown}")
+    return "mirror" if report.get(MIRROR_KEY) else "plain"
+
+
+def fresh_recipe() -> Recipe:
+    """The recipe a fresh scan on this checkout embeds with (the version a new library registers)."""
+    import tempfile
+
+    from faceorg.versions.records import ensure_base_version
+
+    with tempfile.TemporaryDirectory(prefix="effort-recipe-") as tmp, open_library(Path(tmp) / "new.sqlite") as lib:
+        return recipe_of_report(ensure_base_version(lib).report)
+
+
+def stored_recipe(db: Path) -> Recipe:
+    """The recipe of the active model version of a library file (read only; the file is not migrated)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        row = con.execute("SELECT report FROM model_versions WHERE active = 1").fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise ValueError(f"{db} has no active model version")
+    return recipe_of_report(json.loads(row[0]) if row[0] else None)
+
+
+def use_recipe(library: Library, recipe: Recipe, progress: Progress | None = None) -> None:
+    """Re-embed every face of ``library`` under ``recipe`` through the app (a version of the active model
+    with that recipe, switched to as ``faceorg models use`` does), then forget the grouping it made."""
+    from faceorg.retrain.install import use_mirror_average, use_version
+    from faceorg.versions.records import MIRROR_KEY, active_version
+
+    active = active_version(library)
+    if active is None:
+        raise ValueError("no model version: nothing was scanned")
+    if recipe_of_report(active.report) != recipe:
+        if recipe == "mirror":
+            use_mirror_average(library, progress)
+        else:
+            name = f"{active.name}-plain"
+            with library.transaction() as s:
+                s.add(ModelVersion(
+                    name=name, kind=active.kind, file_name=active.file_name, sha256=active.sha256,
+                    parent_id=active.id, active=False, runtime_file=active.runtime_file,
+                    runtime_sha256=active.runtime_sha256,
+                    report={k: v for k, v in (active.report or {}).items() if k != MIRROR_KEY}))
+            use_version(library, name, progress)
+    with library.transaction() as s:  # back to a scanned library nobody has grouped yet
+        for table in (Assignment, FaceNotPerson, CannotLink, PromptAnswer, FaceNameOrigin, Operation, Person):
+            s.execute(delete(table))
+
+
+def with_recipe(db: Path, recipe: Recipe, say: Say) -> Path:
+    """The scanned library ``db`` with its faces embedded under ``recipe`` (and migrated to this checkout's
+    schema), cached beside it as ``<db stem>-<recipe>.sqlite`` (made once: ~80 CPU-s for LFW's mirror)."""
+    target = db.with_name(f"{db.stem}-{recipe}.sqlite")
+    if target.is_file():
+        if stored_recipe(target) != recipe:  # never run on vectors the name does not describe
+            raise ValueError(f"{target} does not hold the {recipe} recipe its name says")
+        say(f"cached {recipe} recipe {target}")
+        return target
+    partial = target.with_name(target.name + ".partial")
+    _remove(partial)
+    models = db.with_name(db.name + ".models")
+    if models.is_dir():
+        shutil.copytree(models, partial.with_name(partial.name + ".models"), dirs_exist_ok=True)
+    copy_database(db, partial)
+    start = time.perf_counter()
+    with open_library(partial) as library:
+        use_recipe(library, recipe, progress_to(say, f"{target.stem}: {recipe} recipe"))
+    if stored_recipe(partial) != recipe:
+        raise ValueError(f"{partial} did not take the {recipe} recipe")
+    copy_database(partial, target.with_name(target.name + ".tmp"))
+    shutil.rmtree(target.with_name(target.name + ".models"), ignore_errors=True)
+    if partial.with_name(partial.name + ".models").is_dir():
+        partial.with_name(partial.name + ".models").rename(target.with_name(target.name + ".models"))
+    _remove(partial)
+    target.with_name(target.name + ".tmp").rename(target)
+    say(f"{target.stem}: faces embedded under the {recipe} recipe in {time.perf_counter() - start:.0f} s")
+    return target
+
+
+def _remove(db: Path) -> None:
+    """A database file, its WAL, its migration backups and its model folder."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    for backup in db.parent.glob(f"{db.name}.backup-*"):
+        backup.unlink(missing_ok=True)
+    shutil.rmtree(db.with_name(db.name + ".models"), ignore_errors=True)
 
 
 def scan_seconds(db: Path) -> float | None:

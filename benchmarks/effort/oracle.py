@@ -53,18 +53,33 @@ way a user of the app would use it (every answer to a question is one decision):
   "yes" when none of the odd faces is the group's person (its name, or its main person when unnamed),
   "no" otherwise; left unanswered when every odd face is another person to sort (Move To is as cheap, and
   taken out they would have to be picked again).
-- ``learning``: not in the app yet (no step uses it).
+- ``learning``: learning as the user works (:mod:`faceorg.jobs.learning`). After the groups pass and after
+  each sweep (as the user's app would have done in the background by then) the oracle asks the app's
+  ``learning_due``; when due it runs the app's own ``learn_now`` (the quick depth, the gate, installation and
+  regrouping; not a user action). ``details`` say how often it ran, whether the gate installed the model,
+  and its seconds.
+- ``recall_pass`` / ``precision_pass``: the grouping's conservative joining pass and its pruning pass (the
+  faces far from their group left unsorted, with the late pairs among unsorted faces that follow it); off:
+  the app's grouping with that pass off
+  (:func:`app_grouping`), in every grouping the oracle's library sees.
+- ``mirror_recipe``: the library's faces embedded as a fresh scan embeds them today, each averaged with its
+  mirror image (off: the original recipe; see ``benchmarks/effort/libraries.py`` ``with_recipe``).
 
-``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off.
+Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
+
+``AVAILABLE`` lists the features this checkout of the app offers; the baseline has every feature off: the
+app before issue 12 (original recipe, no recall or precision pass, no questions, no learning).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
+from faceorg.cluster.params import ClusterParams
 from faceorg.errors import FaceorgError
 from faceorg.people import ops, review_answers
 from faceorg.people.clustering import recluster
@@ -80,8 +95,10 @@ from faceorg.people.prompts import (
     unsorted_batch_questions,
 )
 from faceorg.people.queries import review_queue
+from faceorg.progress import Progress
 from faceorg.store.db import Library
 
+from .breakdown import Breakdown
 from .measure import Tally
 from .truth import FaceState, Truth, group_sizes, people_to_sort, snapshot, unfinished
 
@@ -98,6 +115,8 @@ FEATURES = (
     "ignore_unnamed",
     "unsorted_batches",
     "odd_faces",
+    "mirror_recipe",
+    "precision_pass",
 )
 
 
@@ -107,21 +126,67 @@ def _has_recall_pass() -> bool:
     return "recall_pass" in inspect.signature(recluster).parameters
 
 
+def _has(module: str, name: str) -> bool:
+    import importlib
+
+    try:
+        return hasattr(importlib.import_module(module), name)
+    except ImportError:
+        return False
+
+
+def _has_precision_pass() -> bool:
+    from faceorg.cluster.params import ClusterParams
+
+    return "prune_distance" in ClusterParams.__dataclass_fields__
+
+
 # issue 12's helpers that exist in the app today
 AVAILABLE: frozenset[str] = frozenset(
     {"prompts", "group_suggestions", "split_suggestions", "ignore_unnamed", "unsorted_batches", "odd_faces"}
     | ({"recall_pass"} if _has_recall_pass() else set())
+    | ({"precision_pass"} if _has_precision_pass() else set())
+    | ({"mirror_recipe"} if _has("faceorg.retrain.install", "use_mirror_average") else set())
+    | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
 )
 
 
-def grouping(features: Features) -> Callable[..., object]:
-    """The app's "Group faces" with the recall pass on or off as ``features`` say (when the app has one)."""
-    if "recall_pass" not in AVAILABLE:
-        return recluster
-    on = features.uses("recall_pass")
+@contextmanager
+def app_grouping(features: Features) -> Iterator[None]:
+    """Inside the block, every grouping the app runs (``recluster``: "Group faces", and the regrouping after
+    learning installs a model) has the recall and precision passes on or off as ``features`` say. The app
+    has no switch for the precision pass (``recluster(recall_pass=False)`` still prunes), so the parameters
+    ``recluster`` reads (:func:`faceorg.people.clustering.cluster_params`) are changed for the block."""
+    from faceorg.people import clustering
 
-    def regroup(library: Library, progress: object = None) -> object:
-        return recluster(library, progress, recall_pass=on)  # type: ignore[call-arg,arg-type]
+    off: dict[str, object] = {}
+    if "recall_pass" in AVAILABLE and not features.uses("recall_pass"):
+        off["recall_pass"] = False
+    if "precision_pass" in AVAILABLE and not features.uses("precision_pass"):
+        off.update(prune_distance=0.0, prune_ratio=0.0)
+        if "late_pair_distance" in ClusterParams.__dataclass_fields__:  # pairs among the faces it took out
+            off["late_pair_distance"] = 0.0
+    if not off:
+        yield
+        return
+    original = clustering.cluster_params
+
+    def switched(*args: Any, **kwargs: Any) -> ClusterParams:
+        return replace(original(*args, **kwargs), **off)
+
+    clustering.cluster_params = switched
+    try:
+        yield
+    finally:
+        clustering.cluster_params = original
+
+
+def grouping(features: Features) -> Callable[..., object]:
+    """The app's "Group faces" with the recall and precision passes on or off as ``features`` say."""
+
+    def regroup(library: Library, progress: Progress | None = None) -> object:
+        with app_grouping(features):
+            return recluster(library, progress)
 
     return regroup
 
@@ -144,6 +209,9 @@ class Features:
     @classmethod
     def now(cls) -> Features:
         return cls(AVAILABLE)
+
+    def without(self, name: str) -> Features:
+        return Features(self.on - {name})
 
     def uses(self, name: str) -> bool:
         return name in self.on and name in AVAILABLE
@@ -313,6 +381,8 @@ class OracleResult:
     sweeps: int = 0
     seconds: float = 0.0
     answers: dict[str, int] = field(default_factory=dict)
+    learning: list[dict[str, object]] = field(default_factory=list)
+    where: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -325,6 +395,13 @@ class OracleResult:
             "failures": self.failures[:10],
             "seconds": round(self.seconds, 1),
             "answers": dict(sorted(self.answers.items())),
+            "learning": {
+                "runs": len(self.learning),
+                "installed": sum(bool(r["installed"]) for r in self.learning),
+                "seconds": round(sum(float(str(r["seconds"])) for r in self.learning), 1),
+                "each": self.learning,
+            },
+            "where": self.where,
         }
 
 
@@ -353,12 +430,20 @@ class Oracle:
         self._phase = ""
         self._question: tuple[Question, _Library] | None = None  # what a "prompt_answer" step answers
         self.answers: Counter[str] = Counter()  # "kind reply" -> how many answers
+        self.where = Breakdown(truth)
+        self.learned: list[dict[str, object]] = []  # each time the app learned as the user worked
 
     # -- doing ------------------------------------------------------------------------------------
-    def do(self, step: Step) -> bool:
-        """Count one step and run it through ``faceorg.people.ops``; False when the app refused it."""
+    def do(self, step: Step, about: str | None = None) -> bool:
+        """Count one step and run it through ``faceorg.people.ops``; False when the app refused it.
+        ``about``: the person a question concerns (for :attr:`where`; other steps name theirs)."""
         self.tally.add(step.kind, len(step.faces), self._phase)
+        self.where.add(step.kind, step.faces, about if step.kind in ("prompt_answer", "accept_rest") else step.name)
         lib, ids = self.library, list(step.faces)
+        if step.kind in ("ignore", "reject"):
+            from faceorg.people.clustering import active_distance_scale
+
+            self.where.strangers_in_group(lib, step.faces, active_distance_scale(lib))
         try:
             if step.kind in ("name", "merge"):
                 assert step.person_id is not None and step.name is not None
@@ -540,14 +625,45 @@ class Oracle:
         reply = truthful_answer(q.kind, members, names, q.person_ids, q.face_ids, self.truth, self.to_sort)
         self._question = (q, lib)
         self.answers[f"{q.kind} {reply}"] += 1
-        self.do(Step("prompt_answer", q.face_ids, reply, q.person_ids[0]))
+        about = group_identity(sorted(members.get(q.person_ids[0], [])), names.get(q.person_ids[0]), self.truth,
+                               self.to_sort)
+        self.do(Step("prompt_answer", q.face_ids, reply, q.person_ids[0]), about)
         if reply == "one_by_one":  # the wrong faces turned down one at a time, then the rest accepted at once
             name = names.get(q.person_ids[0])
             wrong = [f for f in q.face_ids if self.truth.get(f) != name]
             for f in wrong:
                 self.do(Step("review_reject", (f,)))
-            self.do(Step("accept_rest", tuple(f for f in q.face_ids if f not in wrong)))
+            self.do(Step("accept_rest", tuple(f for f in q.face_ids if f not in wrong)), name)
         return reply
+
+    def learn_if_due(self, after: str) -> None:
+        """With ``learning``: what the app would have done in the background by now, when enough new
+        corrections came (its ``learning_due``): its own ``learn_now`` (not a user action), recorded."""
+        if not self.features.uses("learning"):
+            return
+        import time
+
+        from faceorg.jobs.learning import last_learning, learn_now, learning_due
+
+        due = learning_due(self.library)
+        if not due.due:
+            return
+        start = time.perf_counter()
+        with app_grouping(self.features):
+            job = learn_now(self.library)
+        seconds = time.perf_counter() - start
+        record: dict[str, object] = {
+            "after": after,
+            "new_corrections": due.new_corrections,
+            "installed": bool(job is not None and job.retrain.accepted),
+            "seconds": round(seconds, 1),
+            "line": last_learning(self.library),
+        }
+        if job is not None:
+            record["changes"] = {k: len(v) if isinstance(v, (list, dict, set)) else v
+                                 for k, v in job.changes.as_dict().items() if k != "label"}
+        self.learned.append(record)
+        self._say(f"{self.style}: learned after {after}: {record['line']} ({seconds:.0f} s)")
 
     def remaining(self) -> list[int]:
         return unfinished(snapshot(self.library), self.truth)
@@ -564,6 +680,10 @@ class Oracle:
             ideal=len(self.to_sort),
             unfinished=0,
         )
+        if self.features.uses("learning"):
+            from faceorg.jobs.learning import start_counting
+
+            start_counting(self.library)  # as the app does when it opens a library
         self._phase = "groups"
         first = tuple(
             k for k, f in (("split", "split_suggestions"), ("odd_faces", "odd_faces")) if self.features.uses(f)
@@ -572,6 +692,7 @@ class Oracle:
             self.answer_questions(first)
         self.group_pass(self.style)
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
+        self.learn_if_due("the groups pass")
         self._phase = "regroup"
         self.do(Step("regroup"))
         for sweep in range(1, MAX_SWEEPS + 1):
@@ -581,11 +702,14 @@ class Oracle:
             self._phase = "sweep"
             result.sweeps = sweep
             self.sweep()
+            self.learn_if_due(f"sweep {sweep}")
             self._say(
                 f"{self.style}: sweep {sweep}: {len(left)} faces were unfinished; {self.tally.total} actions so far"
             )
         result.unfinished = len(self.remaining())
         result.failures = self.failures
         result.answers = dict(self.answers)
+        result.learning = self.learned
+        result.where = self.where.as_dict()
         result.seconds = time.perf_counter() - start
         return result
