@@ -27,6 +27,7 @@ from faceorg.store.models import (
     Assignment,
     AssignmentSource,
     Embedding,
+    Face,
     FaceNotPerson,
     ModelVersion,
 )
@@ -722,3 +723,18 @@ def test_learning_as_you_work_runs_without_pytorch(library: Library) -> None:
 
     with open_library(library.path) as lib:
         assert last_learning(lib) == report["status"]
+
+
+def test_a_no_between_two_groups_counts_each_face_once_not_each_pair(library: Library) -> None:
+    """Learning starts after N corrections: one "not the same person" between groups of 4 and 5 faces
+    writes up to 20 face pairs, but the user ruled on 9 faces."""
+    from faceorg.jobs.learning import corrections_count
+
+    with library.session() as s:
+        faces = list(s.scalars(select(Face.id).order_by(Face.id).limit(9)))
+    assert len(faces) == 9
+    before = corrections_count(library)
+    for a in faces[:4]:
+        for b in faces[4:]:
+            ops.add_cannot_link(library, a, b)
+    assert corrections_count(library) - before == 9

@@ -1,7 +1,7 @@
 """Learning as the user works: the quick depth runs by itself after enough new corrections.
 
-A correction is a decision the user made that retraining learns from: a face placed or confirmed, a "not
-this person", or two faces said to be different people. When the library holds ``learn_after_corrections``
+A correction is a decision the user made that retraining learns from, counted per face: a face placed or
+confirmed, a "not this person", or a face said to be someone else than another. When the library holds ``learn_after_corrections``
 more of them (a setting) than when learning last ran, and ``learn_as_you_go`` is on (the default), the app
 starts :func:`learn_now` in the background: the quick depth (:mod:`faceorg.retrain.quick`), judged by the
 same gate as "Improve Recognition", installed only when it does better, then the unsorted faces regrouped;
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 
 from faceorg.capabilities import training_unavailable
 from faceorg.errors import FaceorgError
@@ -50,12 +50,16 @@ class LearningDue:
 
 
 def corrections_count(library: Library) -> int:
-    """The user's decisions that retraining learns from (see the module docstring)."""
+    """The user's decisions that retraining learns from (see the module docstring), counted per face: a
+    face placed or confirmed, a face's "not this person", and each face the user said is someone else than
+    another face. One "no" to "same person?" keeps two groups apart with up to every pair of their faces:
+    counting those pairs would make one answer look like hundreds of corrections."""
     with library.session() as s:
         placed = s.scalar(select(func.count()).select_from(Assignment)
                           .where(Assignment.source == AssignmentSource.USER)) or 0
         rejected = s.scalar(select(func.count()).select_from(FaceNotPerson)) or 0
-        apart = s.scalar(select(func.count()).select_from(CannotLink)) or 0
+        faces_apart = union(select(CannotLink.face_a.label("face")), select(CannotLink.face_b)).subquery()
+        apart = s.scalar(select(func.count()).select_from(faces_apart)) or 0
     return int(placed + rejected + apart)
 
 
