@@ -102,9 +102,8 @@ def is_done(face: FaceState, identity: str | None, to_sort: set[str], sizes: Map
 
 
 def unfinished(state: Mapping[int, FaceState], truth: Mapping[int, str | None]) -> list[int]:
-    """Faces (of ``truth``) not yet where the goal wants them. A group's size counts the faces of the truth
-    only: a face left out of it (``background="unknown"``) may be anyone, the stranger beside it included."""
+    """Faces (of ``truth``) not yet where the goal wants them."""
     to_sort = people_to_sort(truth)
-    sizes = group_sizes({f: s for f, s in state.items() if f in truth})
+    sizes = group_sizes(state)
     return sorted(f for f, identity in truth.items()
                   if f in state and not is_done(state[f], identity, to_sort, sizes))
