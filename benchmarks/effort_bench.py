@@ -67,7 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from effort import libraries as libs
 from effort.oracle import AVAILABLE, FEATURES, Features, Oracle, grouping
-from effort.truth import BACKGROUND, face_truth, people_to_sort, snapshot, unfinished
+from effort.truth import face_truth, people_to_sort, snapshot, unfinished
 from faceorg.store import open_library
 from faceorg.store.backups import copy_database
 
@@ -105,22 +105,17 @@ def remove_database(path: Path) -> None:
 
 
 def run_oracle(
-    db: Path, work: Path, label: str, style: str, features: Features, keep: Path | None = None,
-    background: str = "stranger",
+    db: Path, work: Path, label: str, style: str, features: Features, keep: Path | None = None
 ) -> dict[str, Any]:
-    """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database.
-    ``background``: what the faces beside a photo's central face are to the oracle (see ``face_truth``);
-    actions are per 100 faces of the library either way."""
+    """Copy the scanned library, let one oracle finish it; ``keep`` receives the finished database."""
     target = work / f"{label}-{style}.sqlite"
     copy_database(db, target)
     with open_library(target) as library:
         start = time.perf_counter()
         grouping(features)(library)  # the grouping that ends a scan (the app's, not counted as the user's)
         group_s = time.perf_counter() - start
-        truth = face_truth(library, background=background)
-        oracle = Oracle(library, truth, style, features, log=lambda m: say(f"{label}: {m}"),  # type: ignore[arg-type]
-                        faces=len(snapshot(library)))
-        result = oracle.run().as_dict()
+        truth = face_truth(library)
+        result = Oracle(library, truth, style, features, log=lambda m: say(f"{label}: {m}")).run().as_dict()  # type: ignore[arg-type]
         result["people"] = len(people_to_sort(truth))
         result["identities"] = len({t for t in truth.values() if t})
         result["group_seconds"] = round(group_s, 1)
@@ -201,7 +196,6 @@ def recipe(features: Features) -> libs.Recipe:
 def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     baseline, now = Features.baseline(), args.now
     same = baseline.effective == now.effective
-    bg = args.background
     out: dict[str, Any] = {"library": scanned.key, "db": str(scanned.db), "scan_seconds": libs.scan_seconds(scanned.db)}
     dbs: dict[str, Path] = {}
 
@@ -219,8 +213,8 @@ def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Name
         keep = corrected if (style == "careful" and scanned.later_folder is not None) else None
         # the later photos start from a library finished without learning (their "without learning")
         keep_now = None if learning else keep
-        entry["baseline"] = run_oracle(db(baseline), work, key, style, baseline, keep if same else None, bg)
-        entry["now"] = entry["baseline"] if same else run_oracle(db(now), work, key, style, now, keep_now, bg)
+        entry["baseline"] = run_oracle(db(baseline), work, key, style, baseline, keep if same else None)
+        entry["now"] = entry["baseline"] if same else run_oracle(db(now), work, key, style, now, keep_now)
         if same:
             entry["now_is_baseline"] = True
         without: dict[str, Any] = {}
@@ -229,10 +223,10 @@ def run_library(key: str, scanned: libs.Scanned, work: Path, args: argparse.Name
                 continue
             less = now.without(feature)
             keep_less = keep if feature == "learning" else None
-            without[feature] = run_oracle(db(less), work, f"{key}-no-{feature}", style, less, keep_less, bg)
+            without[feature] = run_oracle(db(less), work, f"{key}-no-{feature}", style, less, keep_less)
         if learning and keep is not None and "learning" not in without:
             less = now.without("learning")
-            without["learning"] = run_oracle(db(less), work, f"{key}-no-learning", style, less, keep, bg)
+            without["learning"] = run_oracle(db(less), work, f"{key}-no-learning", style, less, keep)
         if without:
             entry["without"] = without
         out[style] = entry
@@ -357,14 +351,6 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated features each also run switched off from 'now', to show its gain within the run "
         "(default: learning; '' for none)",
     )
-    parser.add_argument(
-        "--background",
-        choices=BACKGROUND,
-        default="stranger",
-        help="what the faces beside a photo's central face are to the oracles: 'stranger' (default; they must "
-        "end unsorted, ignored or alone) or 'unknown' (not scored: LFW names only the central face; the later "
-        "photos keep 'stranger')",
-    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
@@ -420,7 +406,6 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_end": os.getloadavg(),
         "cpus": os.cpu_count(),
         "people": args.people,
-        "background": args.background,
         "command": " ".join(["python", "benchmarks/effort_bench.py", *(argv if argv is not None else sys.argv[1:])]),
     }
     if not args.work:

@@ -656,29 +656,3 @@ def test_every_action_of_a_real_run_is_placed_and_the_stranger_in_a_group_measur
     assert strangers["picked_from_a_persons_group"] >= 1  # type: ignore[index]
     assert 0 <= strangers["within_0.35_of_that_person"] <= strangers["picked_from_a_persons_group"]  # type: ignore[index]
     assert where["by_person_size"]["4-5"]["people"] == 3  # type: ignore[index]
-
-
-def test_faces_beside_the_central_one_can_be_left_out_of_the_truth_and_are_then_left_alone(
-    scanned_library: Path, models_dir: Path, tmp_path: Path
-) -> None:
-    """``--background unknown``: only central faces are scored; a face outside the truth sitting in a
-    person's group stays there, and actions are still per 100 faces of the library."""
-    from effort.truth import face_truth, snapshot
-
-    with _open_copy(scanned_library, tmp_path) as library:
-        strict = face_truth(library)
-        unknown = face_truth(library, background="unknown")
-        n_faces = len(snapshot(library))
-        with pytest.raises(ValueError, match="background"):
-            face_truth(library, background="nobody")
-        assert len(strict) == n_faces and set(unknown) <= set(strict)
-        assert {f: strict[f] for f in unknown} == unknown
-        assert all(strict[f] is None for f in set(strict) - set(unknown))  # only faces beside a central one
-        _mess_up(library, strict)  # a one-photo stranger's face put in Colin Powell's group
-        stranger = min(f for f, t in strict.items() if t in STRANGERS)
-        behind = {f: t for f, t in unknown.items() if f != stranger}  # as if that face stood behind someone
-        result = Oracle(library, behind, "careful", Features.now().without("learning"), faces=n_faces).run()
-        state = snapshot(library)
-    assert result.unfinished == 0 and result.faces == n_faces
-    assert state[stranger].person_name == "Colin_Powell"  # the oracle does not know who it is: left alone
-    assert result.as_dict()["faces"] == n_faces

@@ -417,11 +417,9 @@ class Oracle:
         features: Features | None = None,
         log: Callable[[str], None] = lambda _: None,
         regroup: Callable[[Library], object] | None = None,
-        faces: int | None = None,
     ) -> None:
         self.library = library
         self.truth = truth
-        self.faces = faces if faces is not None else len(truth)  # the "per 100 faces" denominator
         self.to_sort = people_to_sort(truth)
         self.style: Style = style
         self.features = features or Features.baseline()
@@ -678,7 +676,7 @@ class Oracle:
             self.style,
             self.features.describe(),
             self.tally,
-            faces=self.faces,
+            faces=len(self.truth),
             ideal=len(self.to_sort),
             unfinished=0,
         )

@@ -42,25 +42,13 @@ class FaceState:
 Snapshot = dict[int, FaceState]
 
 
-BACKGROUND = ("stranger", "unknown")
-
-
-def face_truth(library: Library, folder: Path | None = None, background: str = "stranger") -> Truth:
+def face_truth(library: Library, folder: Path | None = None) -> Truth:
     """Every face's identity (central face of a photo: its folder's name; others: None); with ``folder``,
-    only the faces of photos under it.
-
-    ``background``: what the other faces of a photo are. ``"stranger"`` (the default, the benchmark's
-    headline truth): strangers, who must end unsorted, ignored or alone. ``"unknown"``: left out of the
-    truth, so the oracle neither moves them nor is held to them. LFW names only the central face; a face
-    behind it is often someone of the library (in 12 sampled from people's groups on LFW, 11 were that
-    group's own person, e.g. George W Bush behind Colin Powell), which the strict truth makes the oracle
-    take out of the right group."""
-    if background not in BACKGROUND:
-        raise ValueError(f"background must be one of {BACKGROUND}, not {background!r}")
+    only the faces of photos under it."""
     photos = central_faces(library, folder)
     with library.session() as s:
         rows = s.execute(select(Face.id, Face.photo_id)).all()
-    truth: Truth = {f: None for f, p in rows if p in photos} if background == "stranger" else {}
+    truth: Truth = {f: None for f, p in rows if p in photos}
     for identity, face in photos.values():
         if face is not None:
             truth[face] = identity
