@@ -3,10 +3,10 @@
 A correction is a decision the user made that retraining learns from, counted per face: a face placed or
 confirmed, a "not this person", or a face said to be someone else than another. When the library holds
 ``learn_after_corrections`` more of them (a setting) than when learning last ran, and ``learn_as_you_go`` is
-on (the default), the app
-starts :func:`learn_now` in the background: the quick depth (:mod:`faceorg.retrain.quick`), judged by the
-same gate as "Improve Recognition", installed only when it does better, then the unsorted faces regrouped;
-no face the user placed moves. What it did is kept as one line the app shows (:func:`last_learning`).
+on (the default), the app starts :func:`learn_now` in the background: the quick depth
+(:mod:`faceorg.retrain.quick`), judged by the same gate as "Improve Recognition", installed only when it does
+better; then only faces no grouping has seen are placed, and no other face moves. What it did is kept as one
+line the app shows (:func:`last_learning`).
 
 The app runs it in a child process (:func:`learn_in_child`, which runs ``faceorg train --when-due``):
 importing the model libraries and regrouping run C code that holds Python's interpreter lock for seconds at
