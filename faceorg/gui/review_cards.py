@@ -121,8 +121,12 @@ class QuestionCard(QFrame):
         """Show only as many of the question's faces as fit in ``width`` (a narrow window would otherwise
         cut off the person the faces are compared with); the caption counts the ones left out."""
         face_w = self.left[0].width()
-        right = sum(1 for w in self.right if w.face_id is not None)
-        room = width - 40 - self.link.sizeHint().width() - 12 - right * face_w
+        right = [w for w in self.right if w.face_id is not None]
+        room = width - 40 - self.link.sizeHint().width() - 12
+        shown_right = right[:1] if room < (len(right) + 1) * face_w else right  # too narrow: one face a side
+        for w in right:
+            w.setVisible(w in shown_right)
+        room -= len(shown_right) * face_w
         fits = max(1, min(len(self._left_faces), room // max(1, face_w)))
         for i, w in enumerate(self.left):
             w.setVisible(i < min(fits, len(self._left_faces)))

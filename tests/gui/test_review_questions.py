@@ -289,6 +289,25 @@ def test_a_narrow_window_shows_fewer_faces_and_never_cuts_off_the_person(  # typ
                     timeout=3000)
 
 
+def test_a_narrow_window_shows_one_face_a_side_for_same_person(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """"Same person?" shows two faces of the second group: in a narrow window (the default size on a
+    1024x768 screen) the card showed three faces and scrolled sideways, cutting its question off."""
+    ensure_vectors(library, scenario)
+    view = open_review(window, qtbot)
+    skip_to(view, qtbot, lambda q: q.kind == "same_person")
+    card = view.question_card
+    assert len([w for w in card.right if w.face_id is not None]) == 2
+    window.resize(720, 700)
+    qtbot.waitUntil(lambda: view.card_area.viewport().width() < 560, timeout=3000)
+    QApplication.processEvents()
+    assert [w.isVisible() for w in card.right] == [True, False]
+    assert len([w for w in card.left if w.isVisible()]) == 1
+    assert not view.card_area.horizontalScrollBar().isVisible()
+    window.resize(1600, 1000)
+    qtbot.waitUntil(lambda: all(w.isVisible() for w in card.right), timeout=3000)
+
+
 def blair_with_an_odd_face(library, scenario: Scenario) -> list[int]:  # type: ignore[no-untyped-def]
     """Blair's unnamed group given vectors of one person and, for one face, a stranger's who is near one of
     them but far from the rest (as the odd faces question looks for); returns the group and the odd face last."""
