@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.gui.test_photo_grid_paint import POOL_WAKEUPS
+from tests.gui.test_photo_grid_paint import ONE_PHOTO_LIBRARY, POOL_WAKEUPS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -29,20 +29,15 @@ MAKE_CHIPS = textwrap.dedent("""
     from faceorg.store.models import Face, FaceChip, LibraryFolder, Photo, PhotoStatus
 
     POOL_WAKEUPS
+    ONE_PHOTO_LIBRARY
 
     folder = Path(sys.argv[1])
     chip = io.BytesIO()
     Image.new("RGB", (150, 150), (40, 120, 200)).save(chip, "JPEG", quality=95)
     app = QApplication(["chips"])
-    library = open_library(folder / "lib.sqlite")
+    library, photo_id = one_photo_library(folder)
     with library.transaction() as s:
-        f = LibraryFolder(path=str(folder))
-        s.add(f)
-        s.flush()
-        photo = Photo(folder_id=f.id, path=str(folder / "a.jpg"), size=1, mtime_ns=0, status=PhotoStatus.OK)
-        s.add(photo)
-        s.flush()
-        faces = [Face(photo_id=photo.id, x=0, y=0, w=10, h=10, landmarks=[0.0] * 10, score=1.0) for _ in range(8)]
+        faces = [Face(photo_id=photo_id, x=0, y=0, w=10, h=10, landmarks=[0.0] * 10, score=1.0) for _ in range(8)]
         s.add_all(faces)
         s.flush()
         s.add_all([FaceChip(face_id=face.id, image=chip.getvalue()) for face in faces])
@@ -58,7 +53,7 @@ MAKE_CHIPS = textwrap.dedent("""
     print(pool_wakeups() - before, image.width(), image.pixelColor(64, 64).name(), image.pixelColor(0, 0).alpha())
     cache.stop()
     library.close()
-""").replace("POOL_WAKEUPS\n", POOL_WAKEUPS)
+""").replace("POOL_WAKEUPS\n", POOL_WAKEUPS).replace("ONE_PHOTO_LIBRARY\n", ONE_PHOTO_LIBRARY)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")

@@ -30,6 +30,20 @@ POOL_WAKEUPS = textwrap.dedent("""
         return n
 """)
 
+# A library of one photo (folder / "a.jpg"), pasted into the scripts below like POOL_WAKEUPS.
+ONE_PHOTO_LIBRARY = textwrap.dedent("""
+    def one_photo_library(folder):
+        library = open_library(folder / "lib.sqlite")
+        with library.transaction() as s:
+            f = LibraryFolder(path=str(folder))
+            s.add(f)
+            s.flush()
+            photo = Photo(folder_id=f.id, path=str(folder / "a.jpg"), size=1, mtime_ns=0, status=PhotoStatus.OK)
+            s.add(photo)
+            s.flush()
+            return library, photo.id
+""")
+
 PAINT_GRID = textwrap.dedent("""
     import os, sys
     from datetime import datetime
@@ -113,19 +127,12 @@ MAKE_THUMBNAIL = textwrap.dedent("""
     from faceorg.store.models import LibraryFolder, Photo, PhotoStatus
 
     POOL_WAKEUPS
+    ONE_PHOTO_LIBRARY
 
     folder = Path(sys.argv[1])
     Image.new("RGB", (1600, 1200), (40, 120, 200)).save(folder / "a.jpg", quality=90)
     app = QApplication(["thumbnails"])
-    library = open_library(folder / "lib.sqlite")
-    with library.transaction() as s:
-        f = LibraryFolder(path=str(folder))
-        s.add(f)
-        s.flush()
-        photo = Photo(folder_id=f.id, path=str(folder / "a.jpg"), size=1, mtime_ns=0, status=PhotoStatus.OK)
-        s.add(photo)
-        s.flush()
-        photo_id = photo.id
+    library, photo_id = one_photo_library(folder)
     cache = make_photo_cache(library, 1.0)
     before = pool_wakeups()
     assert cache.get(photo_id) is None
@@ -138,7 +145,8 @@ MAKE_THUMBNAIL = textwrap.dedent("""
     cache.stop()
     library.close()
 """)
-MAKE_THUMBNAIL = MAKE_THUMBNAIL.replace("POOL_WAKEUPS\n", POOL_WAKEUPS)
+MAKE_THUMBNAIL = MAKE_THUMBNAIL.replace("POOL_WAKEUPS\n", POOL_WAKEUPS).replace("ONE_PHOTO_LIBRARY\n",
+                                                                                ONE_PHOTO_LIBRARY)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")
