@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import shiboken6
@@ -223,6 +224,18 @@ def confirm(parent: QWidget, title: str, text: str, accept_text: str) -> bool:
     box.setDefaultButton(yes)
     _run_modal(box, parent)
     return box.clickedButton() is yes
+
+
+def confirm_then(parent: QWidget, title: str, text: str, accept_text: str, go: Callable[[], object],
+                 name: str) -> QMessageBox:
+    """:func:`confirm` without blocking: the question opens and ``go()`` runs when the user presses
+    ``accept_text`` (the box, named ``name``, is returned for tests)."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.Cancel, parent)
+    box.setObjectName(name)
+    button = box.addButton(accept_text, QMessageBox.ButtonRole.AcceptRole)
+    box.buttonClicked.connect(lambda clicked: go() if clicked is button else None)
+    box.open()
+    return box
 
 
 def error_text(exc: BaseException) -> tuple[str, str | None]:

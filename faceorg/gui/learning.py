@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
 
+from faceorg.gui.dialogs import confirm_then
+
 if TYPE_CHECKING:
     from faceorg.gui.context import AppContext
 
@@ -93,29 +95,19 @@ class BackgroundLearning(QObject):
 
 def confirm_go_back(window: QMainWindow, previous: str, current: str, go: Any) -> QMessageBox:
     """Asks before going back (non-blocking); ``go()`` runs when the user says Go Back."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Go Back to the Previous Model",
-                      f"Recognise faces with the previous model ({previous}) instead of {current}?\n\n"
-                      "Every face is embedded again and stays where it is; only faces not grouped yet are placed. "
-                      "The names, the faces you placed and everything else you decided stay as they are.",
-                      QMessageBox.StandardButton.Cancel, window)
-    box.setObjectName("goBackBox")
-    button = box.addButton("Go Back", QMessageBox.ButtonRole.AcceptRole)
-    box.buttonClicked.connect(lambda clicked: go() if clicked is button else None)
-    box.open()
-    return box
+    return confirm_then(window, "Go Back to the Previous Model",
+                        f"Recognise faces with the previous model ({previous}) instead of {current}?\n\n"
+                        "Every face is embedded again and stays where it is; only faces not grouped yet are "
+                        "placed. The names, the faces you placed and everything else you decided stay as they are.",
+                        "Go Back", go, "goBackBox")
 
 
 def confirm_mirror(window: QMainWindow, go: Any) -> QMessageBox:
     """Asks before moving the library to the mirror-averaging recipe (non-blocking); ``go()`` runs on Update."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Update Face Matching",
-                      "This library was made before faceorg averaged each face with its mirror image, which "
-                      "groups faces better.\n\nEvery face is embedded again (a few milliseconds a face) and stays "
-                      "where it is: the names, the faces you placed, the groups and the unsorted faces. Group "
-                      "Faces then regroups the unsorted faces and unnamed groups with the new matching. Go Back "
-                      "to the Previous Model undoes it.",
-                      QMessageBox.StandardButton.Cancel, window)
-    box.setObjectName("mirrorBox")
-    button = box.addButton("Update", QMessageBox.ButtonRole.AcceptRole)
-    box.buttonClicked.connect(lambda clicked: go() if clicked is button else None)
-    box.open()
-    return box
+    return confirm_then(window, "Update Face Matching",
+                        "This library was made before faceorg averaged each face with its mirror image, which "
+                        "groups faces better.\n\nEvery face is embedded again (a few milliseconds a face) and "
+                        "stays where it is: the names, the faces you placed, the groups and the unsorted faces. "
+                        "Group Faces then regroups the unsorted faces and unnamed groups with the new matching. "
+                        "Go Back to the Previous Model undoes it.",
+                        "Update", go, "mirrorBox")
