@@ -145,6 +145,14 @@ def rule_counts(query: np.ndarray, truth: np.ndarray, index: np.ndarray, index_l
     return RuleCounts((accepted & correct).sum(axis=1), (accepted & ~correct).sum(axis=1))
 
 
+def fold_queries(fold: GateFold, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One gate fold as matching sees it: the labelled faces its model trained on (a mask), its held-out
+    labelled faces (a mask) and who each of those is to that model (``NOBODY`` for a person it never saw)."""
+    index = (labels >= 0) & ~fold.held_out
+    queries = fold.held_out & (labels >= 0)
+    return index, queries, np.where(fold.unseen, NOBODY, labels)[queries]
+
+
 def fold_calibrated_scale(before: np.ndarray, fold_vectors: list[np.ndarray], labels: np.ndarray,
                           folds: list[GateFold], parent_scale: float, max_distance: float,
                           margin: float) -> float | None:
@@ -163,9 +171,7 @@ def fold_calibrated_scale(before: np.ndarray, fold_vectors: list[np.ndarray], la
     wrong = np.zeros(len(scales), np.int64)
     old_wrong = learned_queries = 0
     for fold, after in zip(folds, fold_vectors):
-        index = (labels >= 0) & ~fold.held_out
-        queries = fold.held_out & (labels >= 0)
-        truth = np.where(fold.unseen, NOBODY, labels)[queries]
+        index, queries, truth = fold_queries(fold, labels)
         learned_queries += int(np.count_nonzero(truth >= 0))
         old = rule_counts(before[queries], truth, before[index], labels[index], np.array([parent_scale]),
                           max_distance, margin)
@@ -236,9 +242,7 @@ def fold_match_counts(fold_vectors: list[np.ndarray], labels: np.ndarray, folds:
     strangers = np.zeros(len(MATCH_MARGINS), np.int64)
     known = unseen = 0
     for fold, after in zip(folds, fold_vectors):
-        index = (labels >= 0) & ~fold.held_out
-        queries = fold.held_out & (labels >= 0)
-        truth = np.where(fold.unseen, NOBODY, labels)[queries]
+        index, queries, truth = fold_queries(fold, labels)
         people, dist = person_distances(after[queries], build_person_index(after[index], labels[index]))
         if len(people) < 2:
             continue
