@@ -164,6 +164,19 @@ def faces_of_person(library: Library, person_id: int) -> list[FaceSummary]:
     return _summaries(rows)
 
 
+def suggested_faces(library: Library) -> list[FaceSummary]:
+    """Every face waiting for a yes: suggested to a named person (not confirmed, not grouped automatically),
+    by person name, the surest (nearest) first within each person. Faces of missing photos are left out."""
+    with library.session() as s:
+        rows = s.execute(_face_query().where(Assignment.source == AssignmentSource.SUGGESTED,
+                                             Person.name.is_not(None), Face.status == FaceStatus.NORMAL,
+                                             face_present(s))).all()
+    faces = _summaries(rows)
+    faces.sort(key=lambda f: ((f.person_name or "").casefold(), f.person_id or 0,
+                              f.distance if f.distance is not None else 9.0, f.id))
+    return faces
+
+
 def doubt_of_faces(session: Session, person_id: int) -> dict[int, float]:
     """How doubtful each of a person's faces is that the user has not confirmed: its distance to the nearest
     confirmed face of the person (while none is confirmed, to the centre of the person's faces). Faces
