@@ -357,6 +357,49 @@ def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decisi
     assert done == answers  # each answer was one operation of the app
 
 
+def test_the_suggested_list_turns_down_the_wrong_faces_then_accepts_all_when_cheaper(
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    """Faces suggested to two named people, one of them wrong: picked and turned down (one pick, one action),
+    then one "Accept All" for the rest, in place of a question per person; with one person all right, the
+    whole-group question (one answer) is as cheap, and the list is left alone."""
+    from sqlalchemy import delete
+
+    from effort.truth import face_truth, snapshot
+    from faceorg.people import ops
+    from faceorg.store.models import Assignment, AssignmentSource
+
+    def suggest(library, faces: list[int], person: int) -> None:  # type: ignore[no-untyped-def]
+        with library.transaction() as s:
+            s.execute(delete(Assignment).where(Assignment.face_id.in_(faces)))
+            s.add_all(Assignment(face_id=f, person_id=person, source=AssignmentSource.SUGGESTED, distance=0.3)
+                      for f in faces)
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        people = {n: sorted(f for f, t in truth.items() if t == n) for n in ("Colin_Powell", "Serena_Williams")}
+        ids = {n: ops.create_person(library, n, faces[:1]).people_added.pop() for n, faces in people.items()}
+        stranger = min(f for f, t in truth.items() if t in STRANGERS)
+        waiting = [*people["Colin_Powell"][1:], *people["Serena_Williams"][1:]]
+        for name, faces in people.items():
+            suggest(library, faces[1:], ids[name])
+        suggest(library, [stranger], ids["Colin_Powell"])
+        only = Features(frozenset({"suggested_list"}))
+        before = _operations(library)
+        oracle = Oracle(library, truth, "careful", only)
+        oracle.suggested_list()
+        after = snapshot(library)
+        done = _operations(library) - before
+        assert oracle.tally.by_kind == {"reject_suggested": 1, "accept_all_suggested": 1} and done == 2
+        assert oracle.tally.total == 3  # one pick, Not This Person, Accept All (two questions and a "one by one")
+        assert after[stranger].person_id != ids["Colin_Powell"] and all(after[f].source == "user" for f in waiting)
+        suggest(library, people["Serena_Williams"][1:], ids["Serena_Williams"])
+        oracle = Oracle(library, truth, "careful", only)
+        oracle.suggested_list()
+        assert oracle.tally.total == 0  # one person, all right: one "yes" to the whole group costs the same
+    assert "suggested_list" in AVAILABLE and "suggested_list" not in Features.baseline().on
+
+
 def test_split_and_whole_group_suggestions_answered_truthfully_with_one_by_one_fallback(
     scanned_library: Path, models_dir: Path, tmp_path: Path
 ) -> None:

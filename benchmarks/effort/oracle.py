@@ -64,6 +64,11 @@ way a user of the app would use it (every answer to a question is one decision):
   (:func:`app_grouping`), in every grouping the oracle's library sees.
 - ``mirror_recipe``: the library's faces embedded as a fresh scan embeds them today, each averaged with its
   mirror image (off: the original recipe; see ``benchmarks/effort/libraries.py`` ``with_recipe``).
+- ``suggested_list``: in each sweep, before the whole-group questions, the Suggested faces list (every face
+  suggested to a named person, across people: :func:`faceorg.people.queries.suggested_faces`): pick the wrong
+  faces and turn them down (Not This Person, one selection action), then "Accept All" (one decision,
+  :func:`faceorg.people.review_answers.accept_all_suggestions`), when that costs less than answering the
+  suggestions person by person (the whole-group question or the face-by-face Review, whichever is cheaper).
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -117,6 +122,7 @@ FEATURES = (
     "odd_faces",
     "mirror_recipe",
     "precision_pass",
+    "suggested_list",
 )
 
 
@@ -148,6 +154,7 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"precision_pass"} if _has_precision_pass() else set())
     | ({"mirror_recipe"} if _has("faceorg.retrain.install", "use_mirror_average") else set())
     | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
+    | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
 )
 
 
@@ -459,8 +466,10 @@ class Oracle:
                 ops.reject_faces(lib, ids, step.person_id)
             elif step.kind in ("review_accept", "accept_rest"):
                 ops.accept_suggestions(lib, ids)
-            elif step.kind == "review_reject":
+            elif step.kind in ("review_reject", "reject_suggested"):
                 ops.reject_suggestions(lib, ids)
+            elif step.kind == "accept_all_suggested":
+                review_answers.accept_all_suggestions(lib, only=ids)
             elif step.kind == "regroup":
                 self._regroup(lib)
             elif step.kind == "prompt_answer":
@@ -531,6 +540,8 @@ class Oracle:
             self._do_all(
                 plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort), named
             )
+        if self.features.uses("suggested_list"):
+            self.suggested_list()
         if self.features.uses("group_suggestions"):
             self.answer_questions(("group_suggestion",), rounds=1)
         for face in review_queue(self.library):
@@ -542,6 +553,35 @@ class Oracle:
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
+
+    def suggested_list(self) -> None:
+        """The Suggested faces list (see the module docstring), when it costs less than person by person."""
+        from faceorg.people.queries import suggested_faces
+
+        waiting = [f for f in suggested_faces(self.library) if f.id in self.truth]
+        wrong = tuple(f.id for f in waiting if self.truth.get(f.id) != f.person_name)
+        right = tuple(f.id for f in waiting if self.truth.get(f.id) == f.person_name)
+        at_once = len(wrong) + bool(wrong) + bool(right)
+        if not waiting or at_once >= self._person_by_person(waiting):
+            return
+        if wrong:
+            self.do(Step("reject_suggested", wrong))
+        if right:
+            self.do(Step("accept_all_suggested", right))
+
+    def _person_by_person(self, waiting: list[Any]) -> int:
+        """What answering these suggested faces person by person costs: per person the cheaper of the
+        whole-group question (one answer, or "one by one": an answer, one per wrong face, one to accept the
+        rest) and one answer per face in the face-by-face Review."""
+        by_person: dict[int | None, list[Any]] = defaultdict(list)
+        for f in waiting:
+            by_person[f.person_id].append(f)
+        total = 0
+        for faces in by_person.values():
+            wrong = sum(self.truth.get(f.id) != f.person_name for f in faces)
+            whole = 1 if wrong in (0, len(faces)) else 2 + wrong
+            total += len(faces) if len(faces) == 1 else min(whole, len(faces))
+        return total
 
     def _members(self) -> tuple[dict[int, list[int]], dict[int, str | None], set[int]]:
         """Each group's faces, each group's name, and the faces waiting as suggestions."""
