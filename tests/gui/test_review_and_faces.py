@@ -131,7 +131,7 @@ def test_suggested_faces_of_every_person_rejected_and_accepted_all(window, qtbot
     grid.select_ids([wrong])
     qtbot.keyClick(grid, Qt.Key.Key_R)
     wait_idle(qtbot, window)
-    assert grid.faces.ids == [right]
+    assert grid.faces.ids == [right] and grid.selected_ids() == [right]  # the next face, ready for A or R
     with library.session() as s:
         assert s.scalar(select(Assignment.face_id).where(Assignment.face_id == wrong)) is None
         assert s.get(FaceNotPerson, (wrong, scenario.people["bush"])) is not None
