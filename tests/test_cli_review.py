@@ -148,6 +148,10 @@ def test_faces_accept_all_suggestions_across_people(capsys: pytest.CaptureFixtur
     assert [f["person_name"] for f in waiting] == sorted(f["person_name"] for f in waiting)  # Adam's, then Zoe's
     assert {f["person_name"] for f in waiting} == {"Adam", "Zoe"} and {f["source"] for f in waiting} == {"suggested"}
     assert len(waiting) == first["face_count"] + second["face_count"] - 2
+    unconfirmed = json.loads(run(capsys, *args, "faces", "list", "--unconfirmed", "--json"))
+    assert {f["id"] for f in unconfirmed} > {f["id"] for f in waiting} and all(f["doubt"] for f in unconfirmed)
+    assert len(unconfirmed) == len(waiting) + 2  # and each person's automatic face
+    assert [f["doubt"] for f in unconfirmed] == sorted((f["doubt"] for f in unconfirmed), reverse=True)
     wrong, kept = waiting[0]["id"], waiting[-1]["id"]
     run(capsys, *args, "faces", "reject", str(wrong))
     change = json.loads(run(capsys, *args, "faces", "accept-all", "--except", str(kept), "--json"))

@@ -17,6 +17,7 @@ from effort.oracle import (
     Features,
     Oracle,
     Step,
+    plan_checked,
     plan_cost,
     plan_group,
     plan_named,
@@ -123,6 +124,20 @@ def test_a_named_persons_wrong_faces_are_moved_or_rejected_and_suggestions_answe
     ]
     assert review_answer(2, "Ann", TRUTH).kind == "review_accept"
     assert review_answer(12, "Ann", TRUTH).kind == "review_reject"
+
+
+def test_the_check_list_fixes_every_named_persons_wrong_faces_with_one_action_per_target() -> None:
+    def face(f: int, pid: int, name: str, source: str = "auto") -> FaceState:
+        return FaceState(f, "normal", pid, name, source)
+
+    named = {20: ("Ann", [face(1, 20, "Ann"), face(2, 20, "Ann"), face(5, 20, "Ann"), face(8, 20, "Ann"),
+                          face(7, 20, "Ann", "suggested")]),
+             21: ("Bob", [face(6, 21, "Bob"), face(3, 21, "Bob"), face(9, 21, "Bob")])}
+    steps = plan_checked(named, TRUTH, TO_SORT)
+    assert steps == [Step("move", (3,), "Ann"), Step("move", (5,), "Bob"), Step("reject_checked", (8, 9))]
+    per_person = [s for pid, (name, faces) in named.items() for s in plan_named(pid, name, faces, TRUTH, TO_SORT)]
+    assert plan_cost(steps) == plan_cost(per_person) - 1  # the strangers of both people turned down at once
+    assert step_cost("reject_checked", 2) == Cost(face_picks=2, selection_actions=1)
 
 
 def test_unsorted_faces_are_named_per_person_most_first_and_strangers_left() -> None:
@@ -507,6 +522,30 @@ def test_oracle_with_ignore_unnamed_and_unsorted_batches_finishes_a_real_library
     assert result.unfinished == 0 and unfinished(state, truth) == []
     tally = result.tally
     assert "ignore_group" not in tally.by_kind  # strangers' groups went in the one action, if any were left
+    steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
+    assert done == steps - len(result.failures)
+
+
+@pytest.mark.parametrize("style", ["careful", "hurried"])
+def test_oracle_with_the_check_and_suggested_lists_finishes_a_real_library(
+    scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
+) -> None:
+    """Colin Powell's group holds a stranger: the hurried oracle names it as it is and turns the stranger down
+    in the Check Named Faces list, one action for every named person; every step is one real operation."""
+    from effort.truth import face_truth, snapshot
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)
+        before = _operations(library)
+        result = Oracle(library, truth, style, Features(frozenset({"check_list", "suggested_list"}))).run()  # type: ignore[arg-type]
+        state = snapshot(library)
+        done = _operations(library) - before
+    assert result.unfinished == 0 and unfinished(state, truth) == []
+    tally = result.tally
+    assert "reject" not in tally.by_kind  # no person's own view was needed
+    if style == "hurried":
+        assert tally.by_kind["reject_checked"] == 1
     steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
     assert done == steps - len(result.failures)
 

@@ -34,7 +34,7 @@ from .measure import step_cost
 
 BUCKETS = ("2", "3", "4-5", "6-10", "11+")
 NEAR = 0.35
-STRANGER_KINDS = ("ignore", "ignore_group", "reject", "reject_suggested")
+STRANGER_KINDS = ("ignore", "ignore_group", "reject", "reject_suggested", "reject_checked")
 PARTS = ("picks", "moves", "answers", "regroups")
 
 

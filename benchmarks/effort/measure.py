@@ -8,7 +8,7 @@
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
 - **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore, Not This
-  Person in the Suggested faces list).
+  Person in the Suggested faces list or the Check Named Faces list).
 - **regroup**: one per press of "Group faces" (the app does not regroup by itself after naming).
 """
 
@@ -28,7 +28,7 @@ DECISION_KINDS = (
     "ignore_unnamed",
     "accept_all_suggested",
 )  # prompt_answer: yes, no or "one by one"
-SELECTION_KINDS = ("move", "reject", "ignore", "reject_suggested")
+SELECTION_KINDS = ("move", "reject", "ignore", "reject_suggested", "reject_checked")
 
 
 @dataclass(frozen=True)

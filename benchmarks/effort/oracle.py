@@ -69,6 +69,10 @@ way a user of the app would use it (every answer to a question is one decision):
   faces and turn them down (Not This Person, one selection action), then "Accept All" (one decision,
   :func:`faceorg.people.review_answers.accept_all_suggestions`), when that costs less than answering the
   suggestions person by person (the whole-group question or the face-by-face Review, whichever is cheaper).
+- ``check_list``: in each sweep, the named people's wrong faces are picked in the Check Named Faces list
+  (every face of a named person not confirmed yet, across people: :func:`faceorg.people.queries.unconfirmed_faces`)
+  instead of in each person's own view: one Move To per person they belong to and one Not This Person for all
+  the strangers (:func:`plan_checked`), not one of each per person.
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -123,6 +127,7 @@ FEATURES = (
     "mirror_recipe",
     "precision_pass",
     "suggested_list",
+    "check_list",
 )
 
 
@@ -155,6 +160,7 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"mirror_recipe"} if _has("faceorg.retrain.install", "use_mirror_average") else set())
     | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
     | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
+    | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_faces") else set())
 )
 
 
@@ -309,6 +315,21 @@ def plan_named(
     return steps
 
 
+def plan_checked(
+    named: Mapping[int, tuple[str, list[FaceState]]], truth: Mapping[int, str | None], to_sort: set[str]
+) -> list[Step]:
+    """Fixing every named person's faces at once in the Check Named Faces list: the wrong faces (pending
+    suggestions aside) picked across people, Moved To each person they belong to (one action per person), and
+    the strangers turned down together (each from the person it is with)."""
+    wrong = [f.id for _, (name, faces) in sorted(named.items()) for f in faces
+             if f.source != "suggested" and truth.get(f.id) != name]
+    people, strangers = _by_identity(wrong, truth, to_sort)
+    steps = [Step("move", tuple(fs), n) for n, fs in sorted(people.items())]
+    if strangers:
+        steps.append(Step("reject_checked", tuple(strangers)))
+    return steps
+
+
 def plan_unsorted(unsorted: list[int], truth: Mapping[int, str | None], to_sort: set[str]) -> list[Step]:
     """Unsorted faces of the people to sort: per person, pick them and Name them."""
     people, _ = _by_identity(sorted(unsorted), truth, to_sort)
@@ -447,7 +468,7 @@ class Oracle:
         self.tally.add(step.kind, len(step.faces), self._phase)
         self.where.add(step.kind, step.faces, about if step.kind in ("prompt_answer", "accept_rest") else step.name)
         lib, ids = self.library, list(step.faces)
-        if step.kind in ("ignore", "reject"):
+        if step.kind in ("ignore", "reject", "reject_checked"):
             from faceorg.people.clustering import active_distance_scale
 
             self.where.strangers_in_group(lib, step.faces, active_distance_scale(lib))
@@ -464,6 +485,8 @@ class Oracle:
                 ops.ignore_unnamed_groups(lib)
             elif step.kind == "reject":
                 ops.reject_faces(lib, ids, step.person_id)
+            elif step.kind == "reject_checked":
+                ops.reject_faces(lib, ids)  # each from the person it is with
             elif step.kind in ("review_accept", "accept_rest"):
                 ops.accept_suggestions(lib, ids)
             elif step.kind in ("review_reject", "reject_suggested"):
@@ -534,12 +557,13 @@ class Oracle:
             self.answer_questions(kinds)
         state = snapshot(self.library)
         named = {s.person_name for s in state.values() if s.person_name}
-        for pid, faces in sorted(self._groups(state, named=True).items()):
-            name = faces[0].person_name
-            assert name is not None
-            self._do_all(
-                plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort), named
-            )
+        people = {pid: (str(faces[0].person_name), [f for f in faces if f.id in self.truth])
+                  for pid, faces in sorted(self._groups(state, named=True).items())}
+        if self.features.uses("check_list"):
+            self._do_all(plan_checked(people, self.truth, self.to_sort), named)
+        else:
+            for pid, (name, faces) in people.items():
+                self._do_all(plan_named(pid, name, faces, self.truth, self.to_sort), named)
         if self.features.uses("suggested_list"):
             self.suggested_list()
         if self.features.uses("group_suggestions"):

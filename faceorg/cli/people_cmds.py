@@ -19,6 +19,7 @@ from faceorg.people.queries import (
     photo_with_faces,
     review_queue,
     suggested_faces,
+    unconfirmed_faces,
 )
 from faceorg.store.db import Library
 from faceorg.store.models import FaceStatus
@@ -92,6 +93,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group.add_argument("--review", action="store_true", help="suggestions, most uncertain first")
     group.add_argument("--suggested", action="store_true",
                        help="every face suggested to a named person, by person, surest first")
+    group.add_argument("--unconfirmed", action="store_true",
+                       help="every face of a named person you have not confirmed, across people, least sure first")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_faces_list)
     p = fs.add_parser("move", help="give faces to a person")
@@ -230,6 +233,8 @@ def cmd_faces_list(args: argparse.Namespace) -> int:
             faces = review_queue(library)
         elif args.suggested:
             faces = suggested_faces(library)
+        elif args.unconfirmed:
+            faces = unconfirmed_faces(library)
         else:
             status = FaceStatus.IGNORED if args.ignored else FaceStatus.NOT_FACE if args.not_face else None
             faces = faces_by_status(library, status)

@@ -1,5 +1,5 @@
-"""Faces by state: unknown (nobody's yet), suggested to a named person (waiting for a yes), ignored, and
-"not a face"."""
+"""Faces by state: unknown (nobody's yet), suggested to a named person (waiting for a yes), every face of the
+named people not confirmed yet (to check, the least sure first), ignored, and "not a face"."""
 
 from __future__ import annotations
 
@@ -18,7 +18,13 @@ from faceorg.gui.toolbar_fit import ButtonTextFitter, FittingLabel
 from faceorg.gui.view_parts import stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import FaceCard, face_cards_by_ids, face_cards_by_status, face_cards_suggested
+from faceorg.people.gui_support import (
+    FaceCard,
+    face_cards_by_ids,
+    face_cards_by_status,
+    face_cards_suggested,
+    face_cards_to_check,
+)
 from faceorg.people.review_answers import accept_all_suggestions
 from faceorg.store.models import FaceStatus
 
@@ -26,6 +32,7 @@ MODES: dict[str, tuple[str, FaceStatus | None, str]] = {
     "unknown": ("Unknown", None, "No unknown faces: every face belongs to someone or is ignored."),
     "suggested": ("Suggested", None, "No suggested faces. Faces that look like one of your named people wait "
                                      "here for a yes (A) or a no (R)."),
+    "check": ("Check", None, "Nothing to check: every face of your named people is confirmed."),
     "ignored": ("Ignored", FaceStatus.IGNORED, "No ignored faces. Faces you ignore (strangers) appear here."),
     "not_face": ("Not a face", FaceStatus.NOT_FACE, "Nothing here. Boxes you mark “not a face” appear here."),
 }
@@ -36,7 +43,12 @@ def _belongs(card: FaceCard, mode: str) -> bool:
         return card.status == "normal" and card.person_id is None
     if mode == "suggested":
         return card.status == "normal" and card.source == "suggested" and card.person_name is not None
+    if mode == "check":
+        return card.status == "normal" and card.source in ("suggested", "auto") and card.person_name is not None
     return card.status == mode
+
+
+NAMED_MODES = ("suggested", "check")  # lists of faces with (not confirmed) named people: captioned, A / R
 
 
 def _people_text(n: int) -> str:
@@ -72,7 +84,7 @@ class FacesView(FaceGridView):
         self.restore_action = make_action(g, "&Restore", self.restore, shortcut="Ctrl+R", icon_name="restore",
                                           tip="Bring the selected faces back into grouping")
         self.delete_alias = make_action(g, "Ignore", self.ignore, shortcut=QKeySequence.StandardKey.Delete)
-        self.accept_action = make_action(g, "&Accept", self.accept, shortcut="A", icon_name="accept",
+        self.accept_action = make_action(g, "&Accept", self.accept, shortcut=["A", "C"], icon_name="accept",
                                          tip="Yes: the selected faces are the person named on them")
         self.reject_action = make_action(g, "Not &This Person", self.reject, shortcut="R", icon_name="reject",
                                          tip="No: the selected faces are not the person named on them (never "
@@ -114,7 +126,8 @@ class FacesView(FaceGridView):
     def set_mode(self, mode: str) -> None:
         """Show unknown, suggested, ignored or not-a-face faces (loads them if needed)."""
         self.mode = mode
-        self.grid.chips.show_names = mode == "suggested"
+        self.grid.chips.show_names = mode in NAMED_MODES
+        self.accept_action.setText("&Accept" if mode == "suggested" else "&Confirm")
         self.grid.viewport().update()
         self._sync_mode_buttons()
         self._update_actions()
@@ -141,7 +154,8 @@ class FacesView(FaceGridView):
                 self.grid.setCurrentIndex(self.grid.faces.index(0))
             self._update_count()
 
-        load = face_cards_suggested if mode == "suggested" else partial(face_cards_by_status, status=MODES[mode][1])
+        load = {"suggested": face_cards_suggested, "check": face_cards_to_check}.get(
+            mode, partial(face_cards_by_status, status=MODES[mode][1]))
         self.ctx.query(load, on_done=done, owner=self)
 
     def on_changed(self, changes: ChangeSet) -> None:
@@ -154,15 +168,15 @@ class FacesView(FaceGridView):
             if mode != self.loaded_mode:
                 return
             staying = [c for c in cards if _belongs(c, mode)]
-            if mode == "suggested" and any(self.grid.faces.row_of(c.id) is None for c in staying):
-                self.load()  # new suggestions: in their person's place, not at the end
+            if mode in NAMED_MODES and any(self.grid.faces.row_of(c.id) is None for c in staying):
+                self.load()  # new faces: in their place in the order, not at the end
                 return
             leaving = [r for c in cards if not _belongs(c, mode) and (r := self.grid.faces.row_of(c.id)) is not None]
             self.grid.faces.remove_ids(c.id for c in cards if not _belongs(c, mode))
             self.grid.faces.update_cards(staying)
             self.grid.faces.append(staying)
             self.grid.focus_after_removal()
-            if mode == "suggested" and leaving and not self.grid.selected_rows() and self.grid.faces.rowCount():
+            if mode in NAMED_MODES and leaving and not self.grid.selected_rows() and self.grid.faces.rowCount():
                 row = min(min(leaving), self.grid.faces.rowCount() - 1)  # the next face, ready for A or R
                 self.grid.setCurrentIndex(self.grid.faces.index(row))
                 self.grid.select_rows([row])
@@ -182,7 +196,7 @@ class FacesView(FaceGridView):
 
     def _update_count(self, *_args: object) -> None:
         n = self.grid.faces.rowCount()
-        if self.mode == "suggested" and n:
+        if self.mode in NAMED_MODES and n:
             people = _people_text(len({c.person_id for c in self.grid.faces.cards()}))
             self.count_label.set_texts([f"{faces_text(n)} of {people}", faces_text(n)])
         else:
@@ -201,16 +215,17 @@ class FacesView(FaceGridView):
         self.restore_action.setEnabled(n > 0 and restorable)
         self.restore_action.setVisible(restorable)
         self.delete_alias.setEnabled(n > 0 and unknown)
-        suggested = self.mode == "suggested"
+        named = self.mode in NAMED_MODES
         for action in (self.accept_action, self.reject_action):
-            action.setEnabled(n > 0 and suggested)
-            action.setVisible(suggested)
+            action.setEnabled(n > 0 and named)
+            action.setVisible(named)
+        suggested = self.mode == "suggested"
         self.accept_all_action.setVisible(suggested)
         self.accept_all_action.setEnabled(suggested and self.grid.faces.rowCount() > 0)
         super()._update_actions()
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
-        if self.mode == "suggested":
+        if self.mode in NAMED_MODES:
             return (self.photo_action, None, self.accept_action, self.reject_action, self.name_action,
                     self.split_action, self.ignore_action, self.not_face_action)
         return (self.photo_action, None, self.name_action, self.split_action, self.ignore_action,
@@ -230,7 +245,7 @@ class FacesView(FaceGridView):
         self.run_on_selection(ops.restore_faces)
 
     def accept(self) -> None:
-        self.run_on_selection(ops.accept_suggestions)
+        self.run_on_selection(ops.accept_suggestions if self.mode == "suggested" else ops.confirm_faces)
 
     def reject(self) -> None:
         self.run_on_selection(ops.reject_suggestions)

@@ -75,7 +75,7 @@ SIDEBAR_KINDS = ("people", "review", "suggested", "unknown", "ignored")  # the v
 class Page:
     """A place the window can show (and go back to)."""
 
-    kind: str  # people | review | suggested | unknown | ignored | person | photo | photos
+    kind: str  # people | review | suggested | check | unknown | ignored | person | photo | photos
     arg: int | None = None
     face: int | None = None
     people: tuple[int, ...] = ()  # photos: the people every photo holds
@@ -214,7 +214,8 @@ class MainWindow(QMainWindow):
                                        context=win, tip="Go back")
         self.view_actions: dict[str, QAction] = {}
         for n, key, text in [(1, "people", "&People"), (2, "review", "&Review"), (5, "suggested", "&Suggested Faces"),
-                             (3, "unknown", "&Unknown Faces"), (4, "ignored", "&Ignored Faces")]:
+                             (6, "check", "&Check Named Faces"), (3, "unknown", "&Unknown Faces"),
+                             (4, "ignored", "&Ignored Faces")]:
             self.view_actions[key] = make_action(self, text, partial(self.navigate, Page(key)),
                                                  shortcut=f"Ctrl+{n}", context=win)
         self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
@@ -344,7 +345,7 @@ class MainWindow(QMainWindow):
         elif page.kind == "review":
             self.stack.setCurrentWidget(self.review_view)
             self.review_view.setFocus()
-        elif page.kind in ("unknown", "suggested", "ignored"):
+        elif page.kind in ("unknown", "suggested", "check", "ignored"):
             self.faces_view.set_mode(page.kind)
             self.stack.setCurrentWidget(self.faces_view)
             self.faces_view.grid.setFocus()

@@ -172,6 +172,15 @@ def _face_card_query() -> Select[int, int, int | None, AssignmentSource | None, 
             .outerjoin(Person, Person.id == Assignment.person_id))
 
 
+def face_cards_to_check(library: Library) -> list[FaceCard]:
+    """Every face of a named person not confirmed yet, across people, the least sure first
+    (:func:`faceorg.people.queries.unconfirmed_faces`)."""
+    from faceorg.people.queries import unconfirmed_faces
+
+    return [FaceCard(f.id, f.photo_id, f.person_id, f.source, f.status, doubt=f.doubt, person_name=f.person_name)
+            for f in unconfirmed_faces(library)]
+
+
 def face_cards_suggested(library: Library) -> list[FaceCard]:
     """Every face waiting for a yes (suggested to a named person), by person, the surest first
     (:func:`faceorg.people.queries.suggested_faces`)."""

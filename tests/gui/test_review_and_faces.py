@@ -14,7 +14,8 @@ from tests.gui.scenario import Scenario
 
 def go(win, qtbot, key: str):  # type: ignore[no-untyped-def]
     qtbot.keyClick(win, {"people": Qt.Key.Key_1, "review": Qt.Key.Key_2, "unknown": Qt.Key.Key_3,
-                         "ignored": Qt.Key.Key_4, "suggested": Qt.Key.Key_5}[key], Qt.KeyboardModifier.ControlModifier)
+                         "ignored": Qt.Key.Key_4, "suggested": Qt.Key.Key_5, "check": Qt.Key.Key_6}[key],
+                   Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, win)
 
 
@@ -151,6 +152,37 @@ def test_suggested_faces_of_every_person_rejected_and_accepted_all(window, qtbot
     assert not view.accept_action.isVisible() and not view.accept_all_action.isVisible()
     grid.grab()
     assert view.grid.chips.show_names is False
+
+
+def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+6: every face of a named person not confirmed yet (automatic or suggested), across people, the least
+    sure first and captioned with its person; C confirms, R turns down (each from its own person)."""
+    from faceorg.people.queries import doubt_of_named_faces
+
+    go(window, qtbot, "check")
+    view = window.faces_view
+    grid = view.grid
+    assert view.mode == "check" and window.stack.currentWidget() is view
+    expected = {*scenario.suggested, scenario.auto_named}
+    assert set(grid.faces.ids) == expected
+    with library.session() as s:
+        doubt = doubt_of_named_faces(s)
+    assert [doubt[f] for f in grid.faces.ids] == sorted((doubt[f] for f in expected), reverse=True)
+    assert {c.person_name for c in grid.faces.cards()} == {"George W Bush", "Colin Powell"}
+    assert view.accept_action.text() == "&Confirm" and not view.accept_all_action.isVisible()
+    grid.grab()
+    assert grid.chips.show_names and {name for name, _w in grid.chips._captions} >= {"Colin Powell"}
+    grid.select_ids([scenario.auto_named])
+    qtbot.keyClick(grid, Qt.Key.Key_C)
+    wait_idle(qtbot, window)
+    assert source(library, scenario.auto_named) is AssignmentSource.USER
+    assert scenario.auto_named not in grid.faces.ids and len(grid.selected_ids()) == 1
+    wrong = grid.selected_ids()[0]
+    qtbot.keyClick(grid, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (wrong, scenario.people["bush"])) is not None
+    assert grid.faces.ids == [f for f in scenario.suggested if f != wrong]
 
 
 def test_ignored_and_not_a_face_lists_restore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
