@@ -69,10 +69,13 @@ way a user of the app would use it (every answer to a question is one decision):
   faces and turn them down (Not This Person, one selection action), then "Accept All" (one decision,
   :func:`faceorg.people.review_answers.accept_all_suggestions`), when that costs less than answering the
   suggestions person by person (the whole-group question or the face-by-face Review, whichever is cheaper).
-- ``check_list``: in each sweep, the named people's wrong faces are picked in the Check Named Faces list
-  (every face of a named person not confirmed yet, across people: :func:`faceorg.people.queries.unconfirmed_faces`)
-  instead of in each person's own view: one Move To per person they belong to and one Not This Person for all
-  the strangers (:func:`plan_checked`), not one of each per person.
+- ``check_list``: in each sweep, the named people's wrong faces (suggestions too) are picked in the Check Named
+  Faces list (every face of a named person not confirmed yet, across people:
+  :func:`faceorg.people.queries.unconfirmed_faces`) instead of in each person's own view: one Move To per person
+  they belong to and one Not This Person for all the strangers (:func:`plan_checked`), not one of each per
+  person; then "Confirm All" confirms the rest of the list (one decision,
+  :func:`faceorg.people.review_answers.confirm_all_unconfirmed`): the user has looked at every face in it. A
+  face the user placed (confirmed) with the wrong person is not in that list: it is fixed in its person's view.
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -318,11 +321,11 @@ def plan_named(
 def plan_checked(
     named: Mapping[int, tuple[str, list[FaceState]]], truth: Mapping[int, str | None], to_sort: set[str]
 ) -> list[Step]:
-    """Fixing every named person's faces at once in the Check Named Faces list: the wrong faces (pending
-    suggestions aside) picked across people, Moved To each person they belong to (one action per person), and
-    the strangers turned down together (each from the person it is with)."""
+    """Fixing every named person's faces at once in the Check Named Faces list: the wrong faces (suggestions
+    too) picked across people, Moved To each person they belong to (one action per person), and the strangers
+    turned down together (each from the person it is with)."""
     wrong = [f.id for _, (name, faces) in sorted(named.items()) for f in faces
-             if f.source != "suggested" and truth.get(f.id) != name]
+             if f.source != "user" and truth.get(f.id) != name]
     people, strangers = _by_identity(wrong, truth, to_sort)
     steps = [Step("move", tuple(fs), n) for n, fs in sorted(people.items())]
     if strangers:
@@ -493,6 +496,8 @@ class Oracle:
                 ops.reject_suggestions(lib, ids)
             elif step.kind == "accept_all_suggested":
                 review_answers.accept_all_suggestions(lib, only=ids)
+            elif step.kind == "confirm_all_checked":
+                review_answers.confirm_all_unconfirmed(lib, only=ids)
             elif step.kind == "regroup":
                 self._regroup(lib)
             elif step.kind == "prompt_answer":
@@ -561,6 +566,10 @@ class Oracle:
                   for pid, faces in sorted(self._groups(state, named=True).items())}
         if self.features.uses("check_list"):
             self._do_all(plan_checked(people, self.truth, self.to_sort), named)
+            self.confirm_checked()
+            for pid, (name, faces) in people.items():  # a face the user placed wrongly: not in the list
+                placed = [f for f in faces if f.source == "user"]
+                self._do_all(plan_named(pid, name, placed, self.truth, self.to_sort), named)
         else:
             for pid, (name, faces) in people.items():
                 self._do_all(plan_named(pid, name, faces, self.truth, self.to_sort), named)
@@ -577,6 +586,14 @@ class Oracle:
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
+
+    def confirm_checked(self) -> None:
+        """"Confirm All" in the Check Named Faces list, once its wrong faces are fixed (see ``check_list``)."""
+        from faceorg.people.queries import unconfirmed_faces
+
+        rest = tuple(f.id for f in unconfirmed_faces(self.library) if f.id in self.truth)
+        if rest:
+            self.do(Step("confirm_all_checked", rest))
 
     def suggested_list(self) -> None:
         """The Suggested faces list (see the module docstring), when it costs less than person by person."""
