@@ -68,7 +68,7 @@ SCAN_TITLE = "Scanning"
 GROUP_TITLE = "Grouping faces"
 
 
-SIDEBAR_KINDS = ("people", "review", "suggested", "unknown", "ignored")  # the views the sidebar lists
+SIDEBAR_KINDS = ("people", "review", "suggested", "check", "unknown", "ignored")  # the views the sidebar lists
 
 
 @dataclass(frozen=True)

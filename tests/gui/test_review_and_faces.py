@@ -164,6 +164,7 @@ def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, sc
     view = window.faces_view
     grid = view.grid
     assert view.mode == "check" and window.stack.currentWidget() is view
+    assert window.sidebar.views.currentItem().text() == "Check named faces"
     expected = {*scenario.suggested, scenario.auto_named}
     assert set(grid.faces.ids) == expected
     with library.session() as s:
