@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, case, func, select, true
@@ -205,13 +207,8 @@ def _doubts(session: Session, which: ColumnElement[bool]) -> dict[int, float]:
         .join(Embedding, (Embedding.face_id == Assignment.face_id) & (Embedding.model_version_id == version))
         .where(which).order_by(Assignment.person_id, Assignment.face_id)).all()
     out: dict[int, float] = {}
-    start = 0
-    while start < len(rows):
-        end = start
-        while end < len(rows) and rows[end][0] == rows[start][0]:
-            end += 1
-        part = rows[start:end]
-        start = end
+    for _person, group in groupby(rows, key=itemgetter(0)):
+        part = list(group)
         vectors = np.stack([np.frombuffer(r[3], np.float32) for r in part])
         confirmed = np.array([r[2] is AssignmentSource.USER for r in part])
         if confirmed.all():
