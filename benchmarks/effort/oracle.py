@@ -53,8 +53,10 @@ way a user of the app would use it (every answer to a question is one decision):
   "yes" when none of the odd faces is the group's person (its name, or its main person when unnamed),
   "no" otherwise; left unanswered when every odd face is another person to sort (Move To is as cheap, and
   taken out they would have to be picked again).
-- ``learning``: learning as the user works (:mod:`faceorg.jobs.learning`). After the groups pass and after
-  each sweep (as the user's app would have done in the background by then) the oracle asks the app's
+- ``learning``: learning as the user works (:mod:`faceorg.jobs.learning`). After the groups pass, after the
+  named people's faces are checked (with ``check_list``: a "Confirm All" brings many corrections at once, and
+  the app starts learning in the background then, before the unsorted faces are sorted) and after each sweep
+  (as the user's app would have done in the background by then) the oracle asks the app's
   ``learning_due``; when due it runs the app's own ``learn_now`` (the quick depth, the gate, installation and
   regrouping; not a user action). ``details`` say how often it ran, whether the gate installed the model,
   and its seconds.
@@ -567,6 +569,7 @@ class Oracle:
         if self.features.uses("check_list"):
             self._do_all(plan_checked(people, self.truth, self.to_sort), named)
             self.confirm_checked()
+            self.learn_if_due("the named people's faces were checked")  # the app starts at once, in the background
             for pid, (name, faces) in people.items():  # a face the user placed wrongly: not in the list
                 placed = [f for f in faces if f.source == "user"]
                 self._do_all(plan_named(pid, name, placed, self.truth, self.to_sort), named)
