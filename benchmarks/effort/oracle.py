@@ -75,7 +75,7 @@ way a user of the app would use it (every answer to a question is one decision):
   suggestions person by person (the whole-group question or the face-by-face Review, whichever is cheaper).
 - ``check_list``: in each sweep, the named people's wrong faces (suggestions too) are picked in the Check Named
   Faces list (every face of a named person not confirmed yet, across people:
-  :func:`faceorg.people.queries.unconfirmed_faces`) instead of in each person's own view: one Move To per person
+  :func:`faceorg.people.queries.unconfirmed_face_ids`) instead of in each person's own view: one Move To per person
   they belong to and one Not This Person for all the strangers (:func:`plan_checked`), not one of each per
   person; then "Confirm All" confirms the rest of the list (one decision,
   :func:`faceorg.people.review_answers.confirm_all_unconfirmed`): the user has looked at every face in it. A
@@ -168,7 +168,7 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"mirror_recipe"} if _has("faceorg.retrain.install", "use_mirror_average") else set())
     | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
     | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
-    | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_faces") else set())
+    | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_face_ids") else set())
 )
 
 
@@ -596,9 +596,9 @@ class Oracle:
 
     def confirm_checked(self) -> None:
         """"Confirm All" in the Check Named Faces list, once its wrong faces are fixed (see ``check_list``)."""
-        from faceorg.people.queries import unconfirmed_faces
+        from faceorg.people.queries import unconfirmed_face_ids
 
-        rest = tuple(f.id for f in unconfirmed_faces(self.library) if f.id in self.truth)
+        rest = tuple(f for f in unconfirmed_face_ids(self.library)[0] if f in self.truth)
         if rest:
             self.do(Step("confirm_all_checked", rest))
 
