@@ -19,8 +19,10 @@
   then the same linkage between the parts); the odd part comes first, and "yes" makes it a group of its own.
 - **odd_faces**: a few faces of a group that look like none of the rest (each one's median distance to the
   group's other faces is beyond one person's, and clearly beyond the group's typical face), for groups that
-  do not split in two; "yes" takes them out of the group ("not this person", they become unsorted), so a
-  stranger or two in a group cost one answer instead of picking each of them.
+  do not split in two. Not a face whose nearest faces are in its group, clearly nearer than any elsewhere
+  (the group's own person in profile, squinting...), nor a small or blurred chip unless it is farther still
+  (such chips are far from their own person's faces anyway). "yes" takes them out of the group ("not this
+  person", they become unsorted), so a stranger or two in a group cost one answer instead of picking each.
 
 :func:`list_questions` reads the library and returns plain data, safe to hand across threads.
 """
@@ -83,8 +85,10 @@ BATCH_MIN_SCORE = 0.7  # batches less likely than this are not offered (on the f
 # (13 of 20); after 11 of 11, 3 of 4, 8 of 9 (22 of 24). Look-alike margin 0.04: 20 of 21 and 26 of 30;
 # without the quality check: 20 of 23 and 23 of 25; median distance >= 0.40: 9 of 9 and 12 of 13.
 # A wrong "yes" costs the user a "no" and invites a hurried user to take a right face out.
-# Effort benchmark before this (actions per 100 faces with all features on; LFW careful / hurried; degraded
-# careful / hurried): without odd faces 24.76 / 25.38; 59.28 / 57.46; with 24.63 / 25.03; 59.28 / 57.43.
+# Effort benchmark (benchmarks/effort_bench.py --libraries lfw,degraded --ablate odd_faces), actions per 100
+# faces saved by the question (LFW careful / hurried; degraded careful / hurried): before 0.006 / 0.019;
+# 0.031 / 0.061 (oracle's answers yes / no: 7 / 0, 13 / 1; 3 / 1, 5 / 2); now 0.038 / 0.031; 0.031 / 0.091
+# (16 / 0, 27 / 1; 2 / 0, 5 / 1).
 ODD_MIN = 0.38  # median distance (base scale) to the group's other faces from which a face looks odd
 ODD_MARGIN = 0.06  # ... and at least this much beyond the group's median face
 ODD_MIN_FACES = 3  # groups smaller than this have no "rest of the group" to compare with
