@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from faceorg.people import ops
 from faceorg.people.clustering import recluster
-from faceorg.people.prompts import ODD_MARGIN, ODD_MIN, list_questions, odd_faces
+from faceorg.people.prompts import (
+    ODD_LOW_QUALITY,
+    ODD_MARGIN,
+    ODD_MIN,
+    list_questions,
+    odd_faces,
+)
 from faceorg.people.review_answers import answer
 from faceorg.store import Library
 from faceorg.store.models import Assignment, AssignmentSource, FaceNotPerson, Person, PromptAnswer
@@ -142,3 +148,83 @@ def test_cli_lists_and_answers_odd_faces(tmp_path: Path, capsys: pytest.CaptureF
     capsys.readouterr()
     assert main([*args, "review", "list", "--kind", "odd_faces", "--json"]) == 0
     assert [x["id"] for x in json.loads(capsys.readouterr().out)] == [q["id"]]
+
+
+def toward(rng: np.random.Generator, v: np.ndarray, d: float) -> np.ndarray:
+    """A unit vector about ``d`` from ``v`` in a random direction."""
+    away = rng.normal(size=DIM)
+    return unit(v + d * unit(away - (away @ v) * v))
+
+
+def medians(group: np.ndarray) -> np.ndarray:
+    """Each face's median distance to the group's other faces."""
+    d = distance_from_similarity(group @ group.T)
+    np.fill_diagonal(d, np.nan)
+    return np.nanmedian(d, axis=1)
+
+
+def library_of(path: Path | str, groups: dict[str, list[np.ndarray]], unsorted: list[np.ndarray],
+               qualities: dict[int, float] | None = None) -> tuple[Library, dict[str, int], list[int]]:
+    """A library of one face per photo: each group's faces grouped automatically (named after its key), then
+    the unsorted faces; ``qualities``: stored quality by position in that order (0.5 otherwise)."""
+    vectors = [v for faces in groups.values() for v in faces] + unsorted
+    q = qualities or {}
+    lib, ids = make_library(path, [[v] for v in vectors], qualities=[[q.get(i, 0.5)] for i in range(len(vectors))])
+    flat = [f[0] for f in ids]
+    people: dict[str, int] = {}
+    start = 0
+    with lib.transaction() as s:
+        for name, faces in groups.items():
+            person = Person(name=name)
+            s.add(person)
+            s.flush()
+            people[name] = person.id
+            s.add_all([Assignment(face_id=f, person_id=person.id, source=AssignmentSource.AUTO)
+                       for f in flat[start:start + len(faces)]])
+            start += len(faces)
+    return lib, people, flat
+
+
+def test_a_face_whose_look_alikes_are_in_its_group_is_not_odd(tmp_path: Path) -> None:
+    """Ann's own unusual face (a profile, a squint: far from most of her faces, but nearer to hers than to
+    anyone else's) is not offered to take out; a stranger grouped with her, whose look-alikes (his other
+    photos) are elsewhere in the library, is. Before: both were, the user's own face first."""
+    rng = np.random.default_rng(0)
+    faces, stranger = group_with_stranger(rng)
+    own = toward(rng, unit(faces[0] + faces[1]), 0.38)
+    his = [toward(rng, stranger, 0.25) for _ in range(3)]  # the stranger's other photos, unsorted
+    bob_centre = unit(rng.normal(size=DIM))
+    bob = [toward(rng, bob_centre, 0.2) for _ in range(6)]
+    group = np.vstack([faces, stranger, own])
+    med = medians(group)
+    assert min(med[8], med[9]) >= 0.40 and min(med[8], med[9]) - np.median(med) >= ODD_MARGIN  # both look odd
+    assert odd_faces(group, ODD_MIN, ODD_MARGIN)[0].tolist() == [8, 9] or \
+        odd_faces(group, ODD_MIN, ODD_MARGIN)[0].tolist() == [9, 8]
+    lib, people, flat = library_of(tmp_path / "lib.sqlite", {"Ann": list(group), "Bob": bob}, his)
+    try:
+        assert not [q for q in list_questions(lib) if q.kind == "split"]
+        [q] = odd_questions(lib)
+        assert q.face_ids == (flat[8],) and q.person_ids == (people["Ann"],)
+        assert q.text == "1 of the 10 faces of Ann does not look like the others. Take it out?"
+    finally:
+        lib.close()
+
+
+@pytest.mark.parametrize("quality", [0.3, 0.9])
+def test_a_poor_chip_needs_to_be_farther_to_look_odd(tmp_path: Path, quality: float) -> None:
+    """A small or blurred chip (stored quality below 0.5) is far from its own person's faces anyway: at a
+    median distance to its group where a sharp face looks odd (0.40-0.42), it does not. Before: the same
+    question whatever the chip's quality."""
+    rng = np.random.default_rng(1)
+    faces, _ = group_with_stranger(rng)
+    face = toward(rng, faces[0], 0.35)
+    alike = [toward(rng, face, 0.25) for _ in range(3)]  # poor chips of others look alike: near it elsewhere
+    group = np.vstack([faces, face])
+    med = medians(group)
+    assert 0.40 <= med[8] < 0.42 and med[8] - np.median(med) >= 0.06  # odd for a sharp chip
+    lib, people, flat = library_of(tmp_path / "lib.sqlite", {"Ann": list(group)}, alike, {8: quality})
+    try:
+        asked = [q.face_ids for q in odd_questions(lib)]
+        assert asked == ([] if quality < ODD_LOW_QUALITY else [(flat[8],)])
+    finally:
+        lib.close()

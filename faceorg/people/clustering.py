@@ -148,6 +148,7 @@ class LibraryFaces:
     names: dict[int, str | None]  # person -> name
     not_person: dict[int, set[int]] = field(default_factory=dict)
     cannot_link: list[tuple[int, int]] = field(default_factory=list)
+    quality: np.ndarray | None = None  # per face: the stored quality 0..1 (size, detector score, sharpness)
 
     def index(self) -> dict[int, int]:
         return {int(f): i for i, f in enumerate(self.face_ids)}
@@ -166,16 +167,18 @@ def load_library_faces(library: Library) -> LibraryFaces | None:
     face_ids: list[int] = []
     photo_ids: list[int] = []
     collage: list[bool] = []
+    quality: list[float] = []
     blobs: list[bytes] = []
     with library.session() as s:
-        for f, photo, is_collage, vector in _rows(s, (
-                select(Face.id, Face.photo_id, Photo.is_collage, Embedding.vector)
+        for f, photo, is_collage, q, vector in _rows(s, (
+                select(Face.id, Face.photo_id, Photo.is_collage, Face.quality, Embedding.vector)
                 .join(Embedding, (Embedding.face_id == Face.id) & (Embedding.model_version_id == version.id))
                 .join(Photo, Photo.id == Face.photo_id)
                 .where(Face.status == FaceStatus.NORMAL).order_by(Face.id))):
             face_ids.append(f)
             photo_ids.append(photo)
             collage.append(bool(is_collage))
+            quality.append(float(q or 0.0))
             blobs.append(vector)
         # One (person, source) tuple per pair, shared by its faces: ~100k faces hold a few thousand tuples.
         pairs: dict[tuple[int, AssignmentSource], tuple[int, AssignmentSource]] = {}
@@ -191,7 +194,7 @@ def load_library_faces(library: Library) -> LibraryFaces | None:
     return LibraryFaces(
         face_ids=np.array(face_ids, np.int64), vectors=vectors, photo_ids=np.array(photo_ids, np.int64),
         collage=np.array(collage, bool), assignment=assignment, names=names, not_person=dict(not_person),
-        cannot_link=links)
+        cannot_link=links, quality=np.array(quality, np.float32))
 
 
 _CHUNK = 1000  # rows read at a time by the loads above and below

@@ -19,8 +19,10 @@
   then the same linkage between the parts); the odd part comes first, and "yes" makes it a group of its own.
 - **odd_faces**: a few faces of a group that look like none of the rest (each one's median distance to the
   group's other faces is beyond one person's, and clearly beyond the group's typical face), for groups that
-  do not split in two; "yes" takes them out of the group ("not this person", they become unsorted), so a
-  stranger or two in a group cost one answer instead of picking each of them.
+  do not split in two. Not a face whose nearest faces are in its group, clearly nearer than any elsewhere
+  (the group's own person in profile, squinting...), nor a small or blurred chip unless it is farther still
+  (such chips are far from their own person's faces anyway). "yes" takes them out of the group ("not this
+  person", they become unsorted), so a stranger or two in a group cost one answer instead of picking each.
 
 :func:`list_questions` reads the library and returns plain data, safe to hand across threads.
 """
@@ -68,17 +70,33 @@ BATCH_POOL = 16  # nearest named faces looked at per unsorted face
 BATCH_MAX_FACES = 24  # faces per batch at most (the surest first; the rest come in the next batch)
 BATCH_MIN_SCORE = 0.7  # batches less likely than this are not offered (on the family library all such were wrong)
 # Odd faces, measured on the effort benchmark's libraries after the app's grouping (groups of 3+ faces,
-# benchmarks/effort_bench.py), as the share of questions (odd faces at most a third of the group) whose odd
-# faces were all someone else: LFW, median distance >= 0.40 and 0.04 beyond the group's median face: 87% of
-# 117; 0.06: 91% of 104; 0.08: 94% of 86; 0.10: 98% of 55 (0.38 / 0.04: 77% of 177). Degraded faces (25-40
-# px, looser groups): 0.04: 38% of 21, 0.06: 62% of 13, 0.08: 4 of 4. A wrong "yes" costs the user a "no".
-# Effort benchmark, actions per 100 faces with all features on (LFW careful / hurried; degraded careful /
-# hurried): without odd faces 24.76 / 25.38; 59.28 / 57.46; margin 0.04 (every question answered): 24.88 /
-# 25.28; 59.44 / 57.79; 0.06: 24.63 / 25.03; 59.28 / 57.43; 0.08: 24.63 / 25.25; 59.25 / 57.43.
-ODD_MIN = 0.40  # median distance (base scale) to the group's other faces from which a face looks odd
+# benchmarks/odd_faces_check.py: right when none of a question's odd faces is the group's own person). A face
+# far from most of its group is not enough: the group's own person's profile, tiny or blurred faces are far
+# from most of their group too, and 5 of the 14 questions of the mirror-recipe libraries (LFW 1 of 5,
+# degraded 3 of 4, family 1 of 5) flagged such a face with median distance >= 0.40 and 0.06 beyond the
+# group's median face alone. Two checks tell them apart (calibrated on the mirror-recipe libraries, checked on
+# the plain-recipe ones): (1) look-alikes: the group's own person's odd faces still have their nearest faces
+# in their group (mean of the 3 nearest there 0.05-0.10 nearer than the 3 nearest elsewhere in the library),
+# someone else's have look-alikes outside it (median 0.02); (2) a low-quality chip (stored quality < 0.5:
+# small, blurred) is far from its own person's faces anyway (own faces of the degraded library: median
+# distance to their group 0.33, 99th percentile 0.40; LFW 0.29 and 0.36). Right questions, mirror recipe,
+# LFW / degraded / family: before 4 of 5, 1 of 4, 4 of 5 (9 of 14); with both checks and median distance
+# >= 0.38: 13 of 14, 0 of 0, 6 of 6 (19 of 20). Plain recipe (held out): before 3 of 6, 4 of 5, 6 of 9
+# (13 of 20); after 11 of 11, 3 of 4, 8 of 9 (22 of 24). Look-alike margin 0.04: 20 of 21 and 26 of 30;
+# without the quality check: 20 of 23 and 23 of 25; median distance >= 0.40: 9 of 9 and 12 of 13.
+# A wrong "yes" costs the user a "no" and invites a hurried user to take a right face out.
+# Effort benchmark (benchmarks/effort_bench.py --libraries lfw,degraded --ablate odd_faces), actions per 100
+# faces saved by the question (LFW careful / hurried; degraded careful / hurried): before 0.006 / 0.019;
+# 0.031 / 0.061 (oracle's answers yes / no: 7 / 0, 13 / 1; 3 / 1, 5 / 2); now 0.038 / 0.031; 0.031 / 0.091
+# (16 / 0, 27 / 1; 2 / 0, 5 / 1).
+ODD_MIN = 0.38  # median distance (base scale) to the group's other faces from which a face looks odd
 ODD_MARGIN = 0.06  # ... and at least this much beyond the group's median face
 ODD_MIN_FACES = 3  # groups smaller than this have no "rest of the group" to compare with
 ODD_MAX_SHARE = 1 / 3  # more odd faces than this share of the group: a split (or a loose group), not odd faces
+ODD_NEAR = 3  # nearest faces (in the group, elsewhere) whose mean distance tells where a face's look-alikes are
+ODD_LOOKALIKE = 0.03  # an odd face whose nearest faces in its group are this much nearer than elsewhere: its own
+ODD_LOW_QUALITY = 0.5  # a face of lower stored quality (small, blurred) ...
+ODD_LOW_QUALITY_EXTRA = 0.04  # ... must be this much farther from its group (beyond ODD_MIN) to look odd
 ODD_SAMPLE = 200  # a face of a large group is compared with this many of its other faces at most
 GRAPH_K = 48  # nearest faces looked at per face (those of its own group included)
 APPROXIMATE_FROM = 40_000  # grouped faces from which the nearest faces are searched approximately
@@ -523,6 +541,44 @@ def odd_faces(vectors: np.ndarray, min_distance: float, margin: float,
     return odd[np.argsort(-med[odd], kind="stable")], med
 
 
+def near_inside_outside(vectors: np.ndarray, rows: np.ndarray, which: np.ndarray,
+                        k: int = ODD_NEAR) -> tuple[np.ndarray, np.ndarray]:
+    """For the faces ``rows[which]`` of a group whose faces are ``rows`` of ``vectors`` (unit rows, every face
+    of the library): the mean distance to their ``k`` nearest other faces of the group, and to their ``k``
+    nearest faces outside it (NaN when the library has fewer than ``k`` faces outside the group: nothing
+    tells where the face's look-alikes are)."""
+    x = np.asarray(vectors, np.float32)
+    sims = x[rows[which]] @ x.T
+    inside = sims[:, rows]
+    inside[np.arange(len(which)), which] = -np.inf  # a face is not its own neighbour
+    sims[:, rows] = -np.inf
+
+    def nearest(s: np.ndarray, m: int) -> np.ndarray:
+        top = -np.partition(-s, m - 1, axis=1)[:, :m]
+        return np.asarray(distance_from_similarity(top).mean(axis=1))
+
+    near_in = nearest(inside, min(k, len(rows) - 1))
+    if len(x) - len(rows) < k:
+        return near_in, np.full(len(which), np.nan)
+    return near_in, nearest(sims, k)
+
+
+def own_odd_faces(vectors: np.ndarray, rows: np.ndarray, found: np.ndarray, med: np.ndarray,
+                  quality: np.ndarray | None, scale: float = 1.0) -> np.ndarray:
+    """Which of a group's odd faces ``found`` (positions in ``rows``; ``med``: each row's median distance to
+    the group) still look like the group's own person: their nearest faces are in the group, clearly nearer
+    than any elsewhere in the library (``ODD_LOOKALIKE``; unknown in a library of hardly any other faces),
+    or their chip is of low quality (``quality``: per face of the library, below ``ODD_LOW_QUALITY``) and not
+    farther from the group than such a chip is from its own person's faces (``ODD_MIN`` plus
+    ``ODD_LOW_QUALITY_EXTRA``). A bool per face of ``found``."""
+    inside, outside = near_inside_outside(vectors, rows, found)
+    own = outside - inside >= ODD_LOOKALIKE * scale
+    if quality is not None:
+        poor = quality[rows[found]] < ODD_LOW_QUALITY
+        own |= poor & (med[found] < (ODD_MIN + ODD_LOW_QUALITY_EXTRA) * scale)
+    return np.asarray(own, bool)
+
+
 def odd_face_questions(lib: _Library) -> list[Question]:
     d = lib.data
     splits = split_candidates(lib)
@@ -531,6 +587,9 @@ def odd_face_questions(lib: _Library) -> list[Question]:
         if person in splits and _answered(lib, "split", splits[person][0]) in (None, "skip"):
             continue  # an open split question is about this group already
         found, med = odd_faces(d.vectors[rows], ODD_MIN * lib.scale, ODD_MARGIN * lib.scale)
+        if not len(found):
+            continue
+        found = found[~own_odd_faces(d.vectors, rows, found, med, d.quality, lib.scale)]
         if not len(found):
             continue
         odd = [int(d.face_ids[rows[i]]) for i in found]

@@ -310,15 +310,18 @@ def test_a_narrow_window_shows_one_face_a_side_for_same_person(  # type: ignore[
 
 def blair_with_an_odd_face(library, scenario: Scenario) -> list[int]:  # type: ignore[no-untyped-def]
     """Blair's unnamed group given vectors of one person and, for one face, a stranger's who is near one of
-    them but far from the rest (as the odd faces question looks for); returns the group and the odd face last."""
-    from tests.test_odd_faces import group_with_stranger
+    them but far from the rest, and whose look-alikes (his other photos) are three unknown faces (as the odd
+    faces question looks for); returns the group and the odd face last."""
+    from tests.test_odd_faces import group_with_stranger, toward
 
     own = owners(library)
     group = [f for f in scenario.faces["blair"] if own.get(f) == scenario.people["blair"]]
-    assert len(group) >= 4
-    faces, stranger = group_with_stranger(np.random.default_rng(3), len(group) - 1)
+    assert len(group) >= 4 and len(scenario.unknown) >= 3
+    rng = np.random.default_rng(3)
+    faces, stranger = group_with_stranger(rng, len(group) - 1)
+    his = [toward(rng, stranger, 0.25) for _ in range(3)]
     with library.transaction() as s:
-        for f, v in zip(group, [*faces, stranger]):
+        for f, v in zip([*group, *scenario.unknown[:3]], [*faces, stranger, *his]):
             s.execute(update(Embedding).where(Embedding.face_id == f).values(vector=v.astype(np.float32).tobytes()))
     return group
 
