@@ -184,12 +184,17 @@ class SettingsDialog(QDialog):
         self._fit_to_screen(layout, content, buttons, width=600)
 
     def _fit_to_screen(self, layout: QVBoxLayout, content: QWidget, buttons: QWidget, *, width: int) -> None:
-        """As tall as the form needs at ``width`` (its wrapped help lines in full), at most the screen's
-        free height; a smaller screen scrolls the form instead of squeezing its lines."""
+        """At least ``width`` and as wide as the form's unwrappable lines (long check boxes) need, as tall as the
+        form needs at that width (its wrapped help lines in full); at most the screen's free area, where the
+        form scrolls instead of squeezing its lines or cutting them off."""
         screen = (self.parentWidget() or self).screen().availableGeometry()
-        width = min(width, screen.width() - 40)
         margins = layout.contentsMargins()
-        inner = width - margins.left() - margins.right()
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()  # room for it whenever the form scrolls
+        needed = content.minimumSizeHint().width() + bar + margins.left() + margins.right()
+        width = min(max(width, needed), screen.width() - 40)
+        if width < needed:  # a screen narrower than the form: scroll sideways rather than cut its right off
+            self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        inner = width - margins.left() - margins.right() - bar
         wanted = (content.heightForWidth(inner) if content.hasHeightForWidth() else content.sizeHint().height())
         wanted += buttons.sizeHint().height() + layout.spacing() + margins.top() + margins.bottom()
         frame = 60  # title bar and borders, which the window manager adds

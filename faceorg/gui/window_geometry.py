@@ -82,6 +82,12 @@ def fit_rect(rect: QRect, available: QRect, minimum: QSize, frame: QMargins = FR
     return QRect(QPoint(left, top), size)
 
 
+def roomy_size(wanted: QSize, available: QRect, frame: QMargins = FRAME_GUESS) -> QSize:
+    """``wanted`` for a dialog, or nine tenths of the free area ``available`` (less its frame) where smaller."""
+    room = _room(available, frame)
+    return wanted.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10))
+
+
 def best_screen_area(rect: QRect, areas: list[QRect]) -> int | None:
     """The index of the area ``rect`` overlaps most; None when it overlaps none (a monitor since unplugged)."""
     best, best_overlap = None, 0
