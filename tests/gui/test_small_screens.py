@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QAbstractButton, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 
 from tests.gui.conftest import WAIT_MS
 
@@ -56,3 +56,23 @@ def test_the_folder_dialog_uses_the_room_the_screen_has(window, qtbot) -> None: 
     assert size.width() <= screen.width() and size.height() <= screen.height(), (size, screen)
     assert size.width() >= min(900, 0.8 * screen.width()), (size, screen)
     assert size.height() >= min(600, 0.8 * screen.height()), (size, screen)
+
+
+def test_the_settings_help_lines_leave_no_empty_band_around_them(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Before: the form gave each wrapped help line the height of its text wrapped at a guessed narrower
+    width (six lines for three), so an empty band of two or three lines sat around "Faces narrower than…"."""
+    from PySide6.QtWidgets import QLabel
+
+    window.open_settings()
+    qtbot.waitUntil(lambda: window.settings_dialog is not None and window.settings_dialog.isVisible(),
+                    timeout=WAIT_MS)
+    dialog = window.settings_dialog
+    qtbot.waitUntil(lambda: not dialog.provider.text().startswith("Checking"), timeout=WAIT_MS)
+    QApplication.processEvents()
+    wrapped = [label for label in dialog.findChildren(QLabel) if label.wordWrap() and label.isVisible()]
+    assert len(wrapped) >= 4
+    line = dialog.fontMetrics().lineSpacing()
+    for label in wrapped:
+        needed = label.heightForWidth(label.width())
+        assert needed <= label.height() < needed + line, (label.text()[:40], label.height(), needed)
+    dialog.reject()
