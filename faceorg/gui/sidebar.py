@@ -15,6 +15,7 @@ from faceorg.store.folders import FolderInfo
 VIEWS = [
     ("people", "People", "people"),
     ("review", "Review", "review"),
+    ("suggested", "Suggested faces", "accept"),
     ("unknown", "Unknown faces", "face-unknown"),
     ("ignored", "Ignored faces", "face-ignored"),
 ]
