@@ -127,3 +127,13 @@ def test_a_maximized_window_comes_back_maximized_on_a_smaller_screen(tmp_path: P
     opened = _open(tmp_path, _screens(tmp_path, (1024, 768)))
     assert opened["maximized"] and opened["frame"] == [0, 0, 1024, 768], opened
     assert _open(tmp_path, _screens(tmp_path, (1600, 1000)))["maximized"]
+
+
+def test_a_damaged_or_foreign_saved_geometry_is_ignored() -> None:
+    from PySide6.QtCore import QByteArray
+
+    from faceorg.gui.window_geometry import read_saved_geometry
+
+    assert read_saved_geometry(QByteArray()) is None
+    assert read_saved_geometry(QByteArray(b"\x01\xd9\xd0\xcb\x00\x03\x00\x00\x00\x00")) is None  # cut short
+    assert read_saved_geometry(QByteArray(b"not a geometry at all, but long enough" * 3)) is None
