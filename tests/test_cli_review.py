@@ -168,6 +168,11 @@ def test_faces_accept_all_suggestions_across_people(capsys: pytest.CaptureFixtur
     assert json.loads(run(capsys, *args, "faces", "list", "--suggested", "--json")) == []
     code = main([*args, "faces", "accept-all"])
     assert code == 1 and "no suggested faces are waiting" in capsys.readouterr().err
+    change = json.loads(run(capsys, *args, "faces", "confirm-all", "--json"))  # each person's automatic face
+    assert len(change["faces_changed"]) == 2 and change["label"] == "Confirm 2 faces"
+    assert json.loads(run(capsys, *args, "faces", "list", "--unconfirmed", "--json")) == []
+    code = main([*args, "faces", "confirm-all"])
+    assert code == 1 and "confirmed already" in capsys.readouterr().err
 
 
 def test_review_unsorted_batch_one_by_one_then_yes(capsys: pytest.CaptureFixture[str], db: Path) -> None:

@@ -78,7 +78,7 @@ class Breakdown:
             target = "strangers" if kind in STRANGER_KINDS else self.owner(about)
             self.parts[target]["moves"] += cost.selection_actions
             return
-        if kind in ("review_accept", "review_reject", "accept_all_suggested") and faces:
+        if kind in ("review_accept", "review_reject", "accept_all_suggested", "confirm_all_checked") and faces:
             about = self.truth.get(faces[0])  # a suggestion is about its face's own person ("Accept All": the first's)
         self.parts["strangers" if kind == "ignore_unnamed" else self.owner(about)]["answers"] += cost.decisions
 

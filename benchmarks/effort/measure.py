@@ -4,7 +4,7 @@
   it with a name in use, ignoring a whole group of strangers, answering one Review suggestion, answering
   one prompt (yes, no or "one by one"), accepting the rest of a whole-group suggestion, ignoring every
   unnamed group left at once ("Ignore Unnamed Groups"), saying yes to every face of the Suggested faces list
-  at once ("Accept All").
+  at once ("Accept All"), confirming every face of the Check Named Faces list at once ("Confirm All").
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
 - **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore, Not This
@@ -27,6 +27,7 @@ DECISION_KINDS = (
     "accept_rest",
     "ignore_unnamed",
     "accept_all_suggested",
+    "confirm_all_checked",
 )  # prompt_answer: yes, no or "one by one"
 SELECTION_KINDS = ("move", "reject", "ignore", "reject_suggested", "reject_checked")
 

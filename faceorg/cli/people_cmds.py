@@ -82,7 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
-                              metavar="{list,move,reject,ignore,not-face,restore,accept,accept-all,confirm,different,"
+                              metavar="{list,move,reject,ignore,not-face,restore,accept,accept-all,confirm,confirm-all,different,"
                                       "add,resize,remove}")
     p = fs.add_parser("list", help="faces of a person, unassigned, ignored, or waiting for review")
     group = p.add_mutually_exclusive_group(required=True)
@@ -126,6 +126,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="leave these faces waiting")
     _json_flag(p)
     p.set_defaults(func=lambda a: _do(a, lambda lib: _accept_every_suggestion(lib, a.excluding)))
+    p = fs.add_parser("confirm-all", help="confirm every face of your named people not confirmed yet, across "
+                                          "people, in one action (move or turn down the wrong ones first: "
+                                          "`faces list --unconfirmed`)")
+    p.add_argument("--except", dest="excluding", type=db_id, nargs="+", default=[], metavar="FACE_ID",
+                   help="leave these faces as they are")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: _confirm_every_face(lib, a.excluding)))
     p = fs.add_parser("different", help="two faces are different people")
     p.add_argument("face_a", type=db_id)
     p.add_argument("face_b", type=db_id)
@@ -179,6 +186,12 @@ def _accept_every_suggestion(library: Library, excluding: list[int]) -> ChangeSe
     from faceorg.people.review_answers import accept_all_suggestions
 
     return accept_all_suggestions(library, excluding=excluding)
+
+
+def _confirm_every_face(library: Library, excluding: list[int]) -> ChangeSet:
+    from faceorg.people.review_answers import confirm_all_unconfirmed
+
+    return confirm_all_unconfirmed(library, excluding=excluding)
 
 
 def _do(args: argparse.Namespace, action: Callable[[Library], ChangeSet]) -> int:

@@ -25,7 +25,7 @@ from faceorg.people.gui_support import (
     face_cards_suggested,
     face_cards_to_check,
 )
-from faceorg.people.review_answers import accept_all_suggestions
+from faceorg.people.review_answers import accept_all_suggestions, confirm_all_unconfirmed
 from faceorg.store.models import FaceStatus
 
 MODES: dict[str, tuple[str, FaceStatus | None, str]] = {
@@ -92,7 +92,7 @@ class FacesView(FaceGridView):
         self.accept_all_action = make_action(g, "Accept A&ll", self.accept_all, shortcut="Ctrl+Shift+A",
                                              icon_name="accept", name="acceptAllSuggested",
                                              tip="Yes to every face in this list, in one step you can undo "
-                                                 "(turn the wrong ones down first)")
+                                                 "(move or turn down the wrong ones first)")
 
         mode_box = QWidget()
         mode_box.setLayout(modes)
@@ -201,8 +201,9 @@ class FacesView(FaceGridView):
             self.count_label.set_texts([f"{faces_text(n)} of {people}", faces_text(n)])
         else:
             self.count_label.set_texts([faces_text(n)])
-        self.accept_all_action.setText(f"Accept All {n}" if self.mode == "suggested" and n > 1 else "Accept All")
-        self.accept_all_action.setEnabled(self.mode == "suggested" and n > 0)
+        verb = "Accept" if self.mode == "suggested" else "Confirm"
+        self.accept_all_action.setText(f"{verb} All {n}" if self.mode in NAMED_MODES and n > 1 else f"{verb} All")
+        self.accept_all_action.setEnabled(self.mode in NAMED_MODES and n > 0)
 
     def _update_actions(self) -> None:
         n = len(self.grid.selected_rows())
@@ -219,9 +220,8 @@ class FacesView(FaceGridView):
         for action in (self.accept_action, self.reject_action):
             action.setEnabled(n > 0 and named)
             action.setVisible(named)
-        suggested = self.mode == "suggested"
-        self.accept_all_action.setVisible(suggested)
-        self.accept_all_action.setEnabled(suggested and self.grid.faces.rowCount() > 0)
+        self.accept_all_action.setVisible(named)
+        self.accept_all_action.setEnabled(named and self.grid.faces.rowCount() > 0)
         super()._update_actions()
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
@@ -251,7 +251,8 @@ class FacesView(FaceGridView):
         self.run_on_selection(ops.reject_suggestions)
 
     def accept_all(self) -> None:
-        """Yes to every face shown (a suggestion that arrived since the list was loaded keeps waiting)."""
+        """Yes to every face shown (a face that joined since the list was loaded is left as it is)."""
         ids = self.grid.faces.ids
-        if self.mode == "suggested" and ids:
-            self.ctx.run_op(partial(accept_all_suggestions, only=ids))
+        if self.mode in NAMED_MODES and ids:
+            op = accept_all_suggestions if self.mode == "suggested" else confirm_all_unconfirmed
+            self.ctx.run_op(partial(op, only=ids))

@@ -16,6 +16,7 @@ VIEWS = [
     ("people", "People", "people"),
     ("review", "Review", "review"),
     ("suggested", "Suggested faces", "accept"),
+    ("check", "Check named faces", "person"),
     ("unknown", "Unknown faces", "face-unknown"),
     ("ignored", "Ignored faces", "face-ignored"),
 ]

@@ -225,5 +225,20 @@ def accept_all_suggestions(library: Library, *, only: Iterable[int] | None = Non
     return ops.accept_suggestions(library, ids, label=f"Accept {len(ids)} suggested face{'s' if len(ids) != 1 else ''}")
 
 
+
+def confirm_all_unconfirmed(library: Library, *, only: Iterable[int] | None = None,
+                            excluding: Iterable[int] = ()) -> ChangeSet:
+    """Confirm every face of a named person not confirmed yet (grouped automatically or suggested), across
+    people, in one action: the whole Check Named Faces list, after the user moved or turned down the wrong
+    ones. ``only``: just these faces among them (the ones the user saw); ``excluding``: faces left as they are."""
+    from faceorg.people.queries import unconfirmed_face_ids
+
+    allowed = None if only is None else set(only)
+    skip = set(excluding)
+    ids = [f for f in unconfirmed_face_ids(library)[0] if f not in skip and (allowed is None or f in allowed)]
+    if not ids:
+        raise FaceorgError("every face of your named people is confirmed already")
+    return ops.confirm_faces(library, ids)
+
 __all__ = ["KINDS", "ANSWERS", "answer", "answer_question", "find_question", "accept_person_suggestions",
-           "accept_all_suggestions"]
+           "accept_all_suggestions", "confirm_all_unconfirmed"]

@@ -156,20 +156,24 @@ def test_suggested_faces_of_every_person_rejected_and_accepted_all(window, qtbot
 
 def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
     """Ctrl+6: every face of a named person not confirmed yet (automatic or suggested), across people, the least
-    sure first and captioned with its person; C confirms, R turns down (each from its own person)."""
+    sure first and captioned with its person; C confirms, R turns down (each from its own person), Confirm All
+    the rest."""
+    from faceorg.people.gui_support import face_cards_to_check
     from faceorg.people.queries import doubt_of_named_faces
 
     go(window, qtbot, "check")
     view = window.faces_view
     grid = view.grid
     assert view.mode == "check" and window.stack.currentWidget() is view
+    assert window.sidebar.views.currentItem().text() == "Check named faces"
     expected = {*scenario.suggested, scenario.auto_named}
     assert set(grid.faces.ids) == expected
     with library.session() as s:
         doubt = doubt_of_named_faces(s)
     assert [doubt[f] for f in grid.faces.ids] == sorted((doubt[f] for f in expected), reverse=True)
+    assert [c.id for c in face_cards_to_check(library, limit=1)] == grid.faces.ids[:1]  # a long list: the top
     assert {c.person_name for c in grid.faces.cards()} == {"George W Bush", "Colin Powell"}
-    assert view.accept_action.text() == "&Confirm" and not view.accept_all_action.isVisible()
+    assert view.accept_action.text() == "&Confirm" and view.accept_all_action.text() == "Confirm All 3"
     grid.grab()
     assert grid.chips.show_names and {name for name, _w in grid.chips._captions} >= {"Colin Powell"}
     grid.select_ids([scenario.auto_named])
@@ -182,7 +186,12 @@ def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, sc
     wait_idle(qtbot, window)
     with library.session() as s:
         assert s.get(FaceNotPerson, (wrong, scenario.people["bush"])) is not None
-    assert grid.faces.ids == [f for f in scenario.suggested if f != wrong]
+    left = [f for f in scenario.suggested if f != wrong]
+    assert grid.faces.ids == left
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)  # Confirm All: the rest, in one step
+    assert [source(library, f) for f in left] == [AssignmentSource.USER] and grid.faces.ids == []
+    assert window.undo_action.text() == "&Undo Confirm 1 face"
 
 
 def test_ignored_and_not_a_face_lists_restore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
