@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QFileInfo
+from PySide6.QtCore import QFileInfo, QSize
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -19,6 +19,10 @@ from PySide6.QtWidgets import (
     QStyle,
     QWidget,
 )
+
+from faceorg.gui.window_geometry import roomy_size
+
+ROOMY = QSize(900, 600)  # Qt's own default (about 630x410) crams the folder names and their dates
 
 
 class NoPeekIconProvider(QFileIconProvider):
@@ -53,6 +57,8 @@ def folder_dialog(parent: QWidget | None, caption: str, start: str) -> QFileDial
     provider = NoPeekIconProvider()
     dialog.setIconProvider(provider)
     dialog._no_peek_provider = provider  # type: ignore[attr-defined]  # kept alive here: the dialog does not own it
+    dialog.resize(roomy_size(ROOMY, (parent or dialog).screen().availableGeometry()).expandedTo(
+        dialog.minimumSizeHint()))
     return dialog
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -49,6 +49,13 @@ from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
 from faceorg.gui.sidebar import FoldersPanel, Sidebar
+from faceorg.gui.window_geometry import (
+    SavedGeometry,
+    best_screen_area,
+    default_rect,
+    fit_rect,
+    read_saved_geometry,
+)
 from faceorg.gui.xmp_dialogs import XmpExportDialog, XmpImportDialog, export_summary, import_summary, show_summary
 from faceorg.jobs import FolderRemovalReport, RayOptions, ScanReport, scan_and_group
 from faceorg.jobs import remove_folder as remove_folder_job
@@ -740,16 +747,28 @@ class MainWindow(QMainWindow):
     # -- window state -------------------------------------------------------------------------------
     def _restore_geometry(self) -> None:
         geometry = self.qsettings.value("geometry", QByteArray())
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1200, 800)
+        self._place_window(read_saved_geometry(geometry) if isinstance(geometry, QByteArray) else None)
         state = self.qsettings.value("windowState", QByteArray())
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
         sizes = self.qsettings.value("splitter", QByteArray())
         if isinstance(sizes, QByteArray) and not sizes.isEmpty():
             self.splitter.restoreState(sizes)
+
+    def _place_window(self, saved: SavedGeometry | None) -> None:
+        """A new window at a size that suits its screen; a saved one where it was, moved onto a screen there is
+        today and clamped to it, maximized again if it was."""
+        screens = QGuiApplication.screens()
+        areas = [s.availableGeometry() for s in screens]
+        minimum = self.minimumSizeHint().expandedTo(self.minimumSize())
+        if saved is None:
+            self.setGeometry(default_rect(self.screen().availableGeometry(), minimum))
+            return
+        index = best_screen_area(saved.frame if saved.maximized else saved.normal, areas)
+        area = areas[index] if index is not None else self.screen().availableGeometry()
+        self.setGeometry(fit_rect(saved.normal, area, minimum, saved.frame_margins()))  # unchanged where it fits
+        if saved.maximized or saved.full_screen:
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
 
     def save_state(self) -> None:
         self.qsettings.setValue("geometry", self.saveGeometry())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -81,6 +81,20 @@ def saved_message(before: Settings, after: Settings) -> str:
     return "Settings saved" + (": " + "; ".join(when) if when else "") + "."
 
 
+class WrappedLabel(QLabel):
+    """A word-wrapped label in the form (help under a field). Its preferred height is one line: the form gives
+    it the height its text needs at the field's width (height for width), where a plain wrapped label asked for
+    the height of its text wrapped at a guessed narrower width, and the form left that much empty space."""
+
+    def __init__(self, text: str, name: str = "help") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+        self.setObjectName(name)
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumSizeHint().height())
+
+
 class SettingsDialog(QDialog):
     """Edits :class:`Settings`; library folders are changed at once through ``folders``' signals."""
 
@@ -95,9 +109,7 @@ class SettingsDialog(QDialog):
         self.use_gpu = QCheckBox("Use the graphics card (GPU) for face analysis when one is usable")
         self.use_gpu.setObjectName("useGpu")
         self.use_gpu.setChecked(settings.use_gpu)
-        self.provider = QLabel("Checking which processor runs the face models…")
-        self.provider.setObjectName("providerLabel")
-        self.provider.setWordWrap(True)
+        self.provider = WrappedLabel("Checking which processor runs the face models…", "providerLabel")
         self.provider.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.sensitivity = QComboBox()
@@ -106,19 +118,15 @@ class SettingsDialog(QDialog):
             self.sensitivity.addItem(SENSITIVITY_TEXT[key], key)
         self.sensitivity.setCurrentIndex(max(0, SENSITIVITIES.index(settings.cluster_sensitivity)
                                              if settings.cluster_sensitivity in SENSITIVITIES else 1))
-        sens_help = QLabel(f"How readily faces are grouped as one person. The setting {GROUPING_APPLIES}.")
-        sens_help.setWordWrap(True)
-        sens_help.setObjectName("help")
+        sens_help = WrappedLabel(f"How readily faces are grouped as one person. The setting {GROUPING_APPLIES}.")
 
         self.min_face = QSpinBox()
         self.min_face.setObjectName("minFaceSize")
         self.min_face.setRange(8, 1000)
         self.min_face.setSuffix(" pixels")
         self.min_face.setValue(settings.min_face_size)
-        face_help = QLabel("Faces narrower than this in a photo are skipped. Lower finds small faces in group "
+        face_help = WrappedLabel("Faces narrower than this in a photo are skipped. Lower finds small faces in group "
                            f"photos, but also more things that are not faces. The setting {ANALYSIS_APPLIES}.")
-        face_help.setWordWrap(True)
-        face_help.setObjectName("help")
 
         self.learn = QCheckBox("Learn from my corrections as I work (used only when it recognises better)")
         self.learn.setObjectName("learnAsYouGo")
@@ -135,11 +143,9 @@ class SettingsDialog(QDialog):
         self.ray_address.setPlaceholderText("address, e.g. 192.168.1.20:6379 (empty: off)")
         self.ray_address.setToolTip("Analyse faces on a Ray cluster: its address, or auto for a Ray on this computer")
         self.ray_address.setClearButtonEnabled(True)
-        ray_help = QLabel("Scans send face analysis to the cluster's workers (auto: a Ray on this computer). "
+        ray_help = WrappedLabel("Scans send face analysis to the cluster's workers (auto: a Ray on this computer). "
                           "They must see the photos at the same paths and have faceorg[ray] installed. "
                           f"A setting of this computer; it {ANALYSIS_APPLIES}.")
-        ray_help.setWordWrap(True)
-        ray_help.setObjectName("help")
 
         analysis = QGroupBox("Face analysis")
         form = QFormLayout(analysis)
@@ -184,12 +190,17 @@ class SettingsDialog(QDialog):
         self._fit_to_screen(layout, content, buttons, width=600)
 
     def _fit_to_screen(self, layout: QVBoxLayout, content: QWidget, buttons: QWidget, *, width: int) -> None:
-        """As tall as the form needs at ``width`` (its wrapped help lines in full), at most the screen's
-        free height; a smaller screen scrolls the form instead of squeezing its lines."""
+        """At least ``width`` and as wide as the form's unwrappable lines (long check boxes) need, as tall as the
+        form needs at that width (its wrapped help lines in full); at most the screen's free area, where the
+        form scrolls instead of squeezing its lines or cutting them off."""
         screen = (self.parentWidget() or self).screen().availableGeometry()
-        width = min(width, screen.width() - 40)
         margins = layout.contentsMargins()
-        inner = width - margins.left() - margins.right()
+        bar = self.form_scroll.verticalScrollBar().sizeHint().width()  # room for it whenever the form scrolls
+        needed = content.minimumSizeHint().width() + bar + margins.left() + margins.right()
+        width = min(max(width, needed), screen.width() - 40)
+        if width < needed:  # a screen narrower than the form: scroll sideways rather than cut its right off
+            self.form_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        inner = width - margins.left() - margins.right() - bar
         wanted = (content.heightForWidth(inner) if content.hasHeightForWidth() else content.sizeHint().height())
         wanted += buttons.sizeHint().height() + layout.spacing() + margins.top() + margins.bottom()
         frame = 60  # title bar and borders, which the window manager adds
