@@ -90,7 +90,7 @@ class FacesView(FaceGridView):
                                          tip="No: the selected faces are not the person named on them (never "
                                              "suggested to them again)")
         self.accept_all_action = make_action(g, "Accept A&ll", self.accept_all, shortcut="Ctrl+Shift+A",
-                                             icon_name="accept", name="acceptAllSuggested",
+                                             icon_name="accept-all", name="acceptAllSuggested",
                                              tip="Yes to every face in this list, in one step you can undo "
                                                  "(move or turn down the wrong ones first)")
 
