@@ -71,8 +71,13 @@ def load_questions(library: Library) -> ReviewData:
     return ReviewData([], _covers(library, {p for q in questions for p in q.person_ids}), questions)
 
 
-def load_faces(library: Library, face_ids: list[int]) -> ReviewData:
-    items = faces_by_ids(library, face_ids)
+def load_faces(library: Library, face_ids: list[int], people: list[int] | None = None) -> ReviewData:
+    """These faces as they are now, after the faces of ``people`` that wait for review (named, renamed or
+    merged people: their automatic faces wait for review without having changed themselves)."""
+    waiting = [f.id for f in review_queue(library, people=people)] if people else []
+    seen = set(waiting)
+    ids = waiting + [i for i in face_ids if i not in seen]
+    items = faces_by_ids(library, ids)
     return ReviewData(items, _covers(library, {f.person_id for f in items if f.person_id is not None}))
 
 
@@ -321,11 +326,15 @@ class ReviewView(QWidget):
             return
         self._touched |= changes.questions_changed
         self.reload_questions()
-        if not changes.faces_changed:
+        # A person named, renamed, merged or unnamed (an undo) changes which of their faces wait for review,
+        # though the faces themselves did not change: look at those people's faces too.
+        people = changes.people_added | changes.people_changed | changes.people_removed
+        if not changes.faces_changed and not people:
             return
-        if len(changes.faces_changed) > RELOAD_ABOVE:
+        if len(changes.faces_changed) > RELOAD_ABOVE or len(people) > RELOAD_ABOVE:
             self.load()
             return
+        queued_of_people = [f.id for f in self.items if f.person_id in people]
 
         def apply(data: ReviewData) -> None:
             self.covers.update(data.covers)
@@ -351,7 +360,8 @@ class ReviewView(QWidget):
             if undone and self.isVisible():
                 self.setFocus()
 
-        self.ctx.query(load_faces, sorted(changes.faces_changed), on_done=apply, owner=self)
+        self.ctx.query(load_faces, sorted(changes.faces_changed | set(queued_of_people)), sorted(people),
+                       on_done=apply, owner=self)
 
     # -- what is on screen --------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
@@ -269,15 +269,19 @@ def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
                           missing=photo.status == PhotoStatus.MISSING, group_sizes=sizes)
 
 
-def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary]:
+def review_queue(library: Library, limit: int | None = None,
+                 people: Collection[int] | None = None) -> list[FaceSummary]:
     """Suggestions and uncertain automatic matches, most uncertain first.
 
     Uncertainty of a suggestion: how close its runner-up is (distance / runner-up distance, near 1 is
     uncertain); of an automatic cluster member: 1 - membership strength. Only named people are reviewed.
+    ``people``: only the faces of these people.
     """
     with library.session() as s:
         q = (_face_query().where(Assignment.source.in_([AssignmentSource.SUGGESTED, AssignmentSource.AUTO]),
                                  Person.name.is_not(None), Face.status == FaceStatus.NORMAL, face_present(s)))
+        if people is not None:
+            q = q.where(Assignment.person_id.in_(sorted(people)))
         rows = s.execute(q).all()
     faces = _summaries(rows)
 
