@@ -131,6 +131,9 @@ class Sidebar(QWidget):
         layout.addSpacing(10)
         layout.addWidget(self.folders, 1)
         self.views.currentItemChanged.connect(self._changed)
+        # On a person's or a photo's page the entry they came from stays current: a click on it must still go
+        # back to that list (it changes no current item, so the signal above stays quiet).
+        self.views.itemClicked.connect(lambda item: self.view_selected.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.setMinimumWidth(200)
 
     def _changed(self, current: QListWidgetItem | None, _previous: object) -> None:
