@@ -41,6 +41,20 @@ def name_completer(names: QStringListModel, parent: QWidget) -> QCompleter:
     return completer
 
 
+def start_cancel_buttons(dialog: QDialog, start: str) -> tuple[QDialogButtonBox, QPushButton]:
+    """Cancel and ``start`` (the default: Enter starts) for a dialog that starts a job, wired to it.
+
+    The box is made inside ``dialog``: a button made the default before it is in its dialog leaves the dialog
+    without one, and the dialog then makes the first button it finds, Cancel, the default when shown.
+    """
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, dialog)
+    start_button = buttons.addButton(start, QDialogButtonBox.ButtonRole.AcceptRole)
+    start_button.setDefault(True)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, start_button
+
+
 class _EnterWithNothingHighlighted(QObject):
     """On a completion list: Enter while no name in it is highlighted means "the text as typed"."""
 
