@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QResizeEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -213,6 +213,7 @@ class ReviewView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.card_area = scroll
+        scroll.viewport().installEventFilter(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.empty, 1)
         up_next = QLabel("Up next")
@@ -225,10 +226,13 @@ class ReviewView(QWidget):
         ctx.changed.connect(self.on_changed)
         self._show_current()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self.current_question() is not None:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """The card fits its faces to the scroll area's width when that changes: this page is resized before
+        the scroll area in it is, so this page's own resize saw the width it had before."""
+        if obj is self.card_area.viewport() and event.type() == QEvent.Type.Resize \
+                and self.current_question() is not None:
             self.question_card.fit_width(self.card_area.viewport().width())
+        return super().eventFilter(obj, event)
 
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
