@@ -70,7 +70,8 @@ class PersonView(FaceGridView):
     """One person's faces as chips; split, move, reject, ignore, choose the cover, open the photo."""
 
     back_requested = Signal()
-    person_gone = Signal(int)
+    # The person shown is gone: (their id, the person their faces joined or 0, the change's label or "").
+    person_gone = Signal(int, int, str)
     show_photos = Signal(int)  # person id: their photos, by date
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -161,7 +162,7 @@ class PersonView(FaceGridView):
                 return
             card, faces = result
             if card is None:
-                self.person_gone.emit(pid)
+                self.person_gone.emit(pid, 0, "")
                 return
             self.card = card
             self.grid.faces.person_names = {card.id: card.name}
@@ -183,7 +184,9 @@ class PersonView(FaceGridView):
         if pid is None:
             return
         if pid in changes.people_removed:
-            self.person_gone.emit(pid)
+            # Merged (or every face moved) into one other person: that person is where they are now.
+            joined = changes.people_changed - changes.people_removed - {pid}
+            self.person_gone.emit(pid, next(iter(joined)) if len(joined) == 1 else 0, changes.label)
             return
         shown = set(self.grid.faces.ids)
         if pid in changes.people_changed or pid in changes.people_added or changes.faces_changed & shown:

@@ -186,12 +186,14 @@ def test_open_the_photo_of_a_face(window, qtbot, scenario: Scenario) -> None:  #
     assert window.stack.currentWidget() is window.person_view
 
 
-def test_person_merged_away_goes_back(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+def test_person_merged_away_shows_the_person_they_joined(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
     view = open_person(window, qtbot, scenario.people["rumsfeld"])
     window.ctx.run_op(ops.merge_people, scenario.people["blair"], [scenario.people["rumsfeld"]])
     wait_idle(qtbot, window)
+    assert window.stack.currentWidget() is window.person_view
+    assert view.person_id == scenario.people["blair"]
+    window.back_action.trigger()
     assert window.stack.currentWidget() is window.people_view
-    assert view.person_id == scenario.people["rumsfeld"]
 
 
 def test_f2_in_the_person_view_renames_that_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
@@ -287,3 +289,43 @@ def test_move_to_an_unnamed_group(window, qtbot, scenario: Scenario, library) ->
     window.undo_action.trigger()
     wait_idle(qtbot, window)
     assert owner(library, wrong) == scenario.people["rumsfeld"]
+
+
+def test_naming_a_person_with_a_name_in_use_shows_the_person_they_joined(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """F2 on a person's page with another person's name merges them into that person; the page then went
+    back to People saying "That person is gone (merged or removed)". It shows the person they joined."""
+    from faceorg.gui.main_window import Page
+
+    rumsfeld, powell = scenario.people["rumsfeld"], scenario.people["powell"]
+    view = open_person(window, qtbot, rumsfeld)
+
+    def name_powell(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.edit.setText("Colin Powell")
+        dialog.accept()
+
+    when_modal(qtbot, name_powell)
+    view.rename()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, rumsfeld) is None
+    assert window.page == Page("person", powell) and view.person_id == powell
+    assert "gone" not in window.statusBar().currentMessage()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)  # back goes where the user came from, not to the merged-away page
+    assert window.page == Page("people")
+
+
+def test_a_group_left_without_faces_goes_back_saying_what_happened(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario) -> None:
+    """Every face of a group ignored from its page: back to People with what was done, not "That person is
+    gone (merged or removed)"."""
+    from faceorg.gui.main_window import Page
+
+    view = open_person(window, qtbot, scenario.people["blair"])
+    view.grid.setFocus()
+    qtbot.keyClick(view.grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    view.ignore()
+    wait_idle(qtbot, window)
+    assert window.page == Page("people")
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Ignore") and "no faces are left" in message and "merged or removed" not in message
