@@ -329,3 +329,19 @@ def test_a_group_left_without_faces_goes_back_saying_what_happened(  # type: ign
     assert window.page == Page("people")
     message = window.statusBar().currentMessage()
     assert message.startswith("Ignore") and "no faces are left" in message and "merged or removed" not in message
+
+
+def test_after_faces_leave_the_next_face_is_selected(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Not This Person on a face: the face after it takes its place, selected and current, so the keyboard
+    and the toolbar go on with it (the current face went to the one before and nothing was selected)."""
+    view = open_person(window, qtbot, scenario.people["bush"])
+    before = chip_ids(view)
+    assert len(before) >= 4
+    view.grid.setFocus()
+    view.grid.select_ids([before[1]])
+    view.grid.setCurrentIndex(view.grid.faces.index(1))
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete)
+    wait_idle(qtbot, window)
+    assert before[1] not in chip_ids(view)
+    assert view.grid.selected_ids() == [before[2]] and view.grid.current_card().id == before[2]
+    assert view.reject_action.isEnabled()
