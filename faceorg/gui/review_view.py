@@ -34,7 +34,7 @@ from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, best_faces, person_cards
 from faceorg.people.prompts import Question, list_questions
-from faceorg.people.queries import FaceSummary, faces_by_ids, review_queue
+from faceorg.people.queries import FaceSummary, faces_by_ids, review_order, review_queue
 from faceorg.people.review_answers import answer
 from faceorg.store.db import Library
 
@@ -352,8 +352,16 @@ class ReviewView(QWidget):
                     self._remove(face.id)
                 elif face.id in queued:
                     self.items[[f.id for f in self.items].index(face.id)] = face
-            if fresh:  # decisions undone: those faces come back first
-                self.items[self.current_row:self.current_row] = fresh
+            back = [f for f in fresh if f.id in self._decided]
+            if back:  # decisions undone: those faces come back first
+                self.items[self.current_row:self.current_row] = back
+            for face in (f for f in fresh if f.id not in self._decided):  # newly waiting: in their place
+                at = next((i for i, f in enumerate(self.items) if review_order(f) > review_order(face)),
+                          len(self.items))
+                self.items.insert(at, face)
+                if at <= self.current_row and len(self.items) > 1:
+                    self.current_row += 1  # the face on screen stays
+            if fresh:
                 self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
                 self.queue.set_cards(_card(f) for f in self.items)
             undone = [f.id for f in fresh if f.id in self._decided]

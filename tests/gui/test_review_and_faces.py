@@ -179,3 +179,16 @@ def test_naming_a_group_puts_its_waiting_faces_in_review_and_unnaming_takes_them
     wait_idle(qtbot, window)
     assert sorted(f.id for f in view.items) == sorted(before)
     assert window.sidebar.views.item(1).text() == f"Review ({len(before) + len(view.questions):,})"
+
+
+def test_faces_that_come_to_wait_take_their_place_by_doubt(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """A group named (or joined by a "yes") brings its faces to Review: they take their places by how
+    unsure they are, as after a restart; they went to the front of the queue, before the least sure ones.
+    (A decision undone still puts its face back on screen: see the test above.)"""
+    from faceorg.people import ops
+
+    view = review_faces(window, qtbot)
+    window.ctx.run_op(ops.name_person, scenario.people["blair"], "Tony Blair")
+    wait_idle(qtbot, window)
+    assert [f.id for f in view.items] == [f.id for f in review_queue(library)]
