@@ -81,7 +81,8 @@ def enter_takes_typed_text(completer: QCompleter, on_enter: Callable[[], None]) 
     the completer's ``activated`` signal.)
     """
     popup = completer.popup()  # made now, so that this filter runs before the completer's own
-    popup.installEventFilter(_EnterWithNothingHighlighted(popup, on_enter))
+    if popup is not None:
+        popup.installEventFilter(_EnterWithNothingHighlighted(popup, on_enter))
 
 
 class NameDialog(QDialog):
