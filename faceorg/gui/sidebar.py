@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
 
 from faceorg.filenames import display_path
-from faceorg.gui.icons import icon
+from faceorg.gui.icons import icon, with_selected_color
 from faceorg.store.folders import FolderInfo
 
 VIEWS = [
@@ -118,8 +118,9 @@ class Sidebar(QWidget):
         self.views.setObjectName("viewList")
         self.views.setIconSize(QSize(20, 20))
         self.views.setFrameShape(QListWidget.Shape.NoFrame)
+        on_highlight = self.views.palette().color(QPalette.ColorRole.HighlightedText)
         for key, text, icon_name in VIEWS:
-            item = QListWidgetItem(icon(icon_name), text)
+            item = QListWidgetItem(with_selected_color(icon(icon_name), on_highlight), text)
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setSizeHint(QSize(0, 32))
             self.views.addItem(item)

@@ -34,3 +34,20 @@ def test_clicking_the_highlighted_entry_goes_back_to_its_list(window, qtbot, sce
     assert window.stack.currentWidget() is window.review_view
     click_entry(window, qtbot, "review")  # once more on the page shown: nothing changes
     assert window.stack.currentWidget() is window.review_view
+
+
+def test_the_highlighted_entrys_icon_stands_out_on_the_highlight(window) -> None:  # type: ignore[no-untyped-def]
+    """The icons are dark grey lines; on the highlighted entry Qt drew them tinted with the highlight colour:
+    grey on blue, barely visible. The highlighted entry's icon is drawn in the highlighted text's colour."""
+    from PySide6.QtGui import QIcon, QPalette
+
+    views = window.sidebar.views
+    text = views.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.HighlightedText)
+    for row in range(views.count()):
+        image = views.item(row).icon().pixmap(views.iconSize(), QIcon.Mode.Selected).toImage()
+        inked = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+                 if image.pixelColor(x, y).alpha() > 200]
+        assert inked, views.item(row).text()
+        mean = sum(abs(c.red() - text.red()) + abs(c.green() - text.green()) + abs(c.blue() - text.blue())
+                   for c in inked) / (3 * len(inked))
+        assert mean < 40, (views.item(row).text(), mean)
