@@ -131,6 +131,50 @@ def test_people_accept_suggestions(capsys: pytest.CaptureFixture[str], db: Path)
     assert code == 1 and "no faces waiting" in capsys.readouterr().err
 
 
+def test_faces_accept_all_suggestions_across_people(capsys: pytest.CaptureFixture[str], db: Path) -> None:
+    """Every face suggested to a named person, across people, listed by person and accepted in one undoable
+    action after the wrong ones were turned down; automatic faces and other faces are left as they were."""
+    args = ["--db", str(db)]
+    people = sorted(json.loads(run(capsys, *args, "people", "list", "--json")), key=lambda p: -p["face_count"])
+    first, second = people[0], people[1]
+    run(capsys, *args, "people", "name", str(first["id"]), "Zoe")
+    run(capsys, *args, "people", "name", str(second["id"]), "Adam")
+    with open_library(db) as lib, lib.transaction() as s:  # two people's faces waiting, Zoe's first one automatic
+        for p in (first["id"], second["id"]):
+            faces = sorted(s.scalars(select(Assignment.face_id).where(Assignment.person_id == p)))
+            s.execute(update(Assignment).where(Assignment.face_id.in_(faces[1:]))
+                      .values(source=AssignmentSource.SUGGESTED, distance=0.3))
+    waiting = json.loads(run(capsys, *args, "faces", "list", "--suggested", "--json"))
+    assert [f["person_name"] for f in waiting] == sorted(f["person_name"] for f in waiting)  # Adam's, then Zoe's
+    assert {f["person_name"] for f in waiting} == {"Adam", "Zoe"} and {f["source"] for f in waiting} == {"suggested"}
+    assert len(waiting) == first["face_count"] + second["face_count"] - 2
+    unconfirmed = json.loads(run(capsys, *args, "faces", "list", "--unconfirmed", "--json"))
+    assert {f["id"] for f in unconfirmed} > {f["id"] for f in waiting} and all(f["doubt"] for f in unconfirmed)
+    assert len(unconfirmed) == len(waiting) + 2  # and each person's automatic face
+    assert [f["doubt"] for f in unconfirmed] == sorted((f["doubt"] for f in unconfirmed), reverse=True)
+    wrong, kept = waiting[0]["id"], waiting[-1]["id"]
+    run(capsys, *args, "faces", "reject", str(wrong))
+    change = json.loads(run(capsys, *args, "faces", "accept-all", "--except", str(kept), "--json"))
+    assert change["label"] == f"Accept {len(waiting) - 2} suggested faces"
+    assert set(change["faces_changed"]) == {f["id"] for f in waiting} - {wrong, kept}
+    assert [f["id"] for f in json.loads(run(capsys, *args, "faces", "list", "--suggested", "--json"))] == [kept]
+    sources = {f["id"]: f["source"] for p in (first, second)
+               for f in json.loads(run(capsys, *args, "faces", "list", "--person", str(p["id"]), "--json"))}
+    assert list(sources.values()).count("auto") == 2 and sources[kept] == "suggested" and wrong not in sources
+    undone = json.loads(run(capsys, *args, "undo", "--json"))
+    assert undone["label"] == f"Undo Accept {len(waiting) - 2} suggested faces"
+    assert len(json.loads(run(capsys, *args, "faces", "list", "--suggested", "--json"))) == len(waiting) - 1
+    run(capsys, *args, "faces", "accept-all")
+    assert json.loads(run(capsys, *args, "faces", "list", "--suggested", "--json")) == []
+    code = main([*args, "faces", "accept-all"])
+    assert code == 1 and "no suggested faces are waiting" in capsys.readouterr().err
+    change = json.loads(run(capsys, *args, "faces", "confirm-all", "--json"))  # each person's automatic face
+    assert len(change["faces_changed"]) == 2 and change["label"] == "Confirm 2 faces"
+    assert json.loads(run(capsys, *args, "faces", "list", "--unconfirmed", "--json")) == []
+    code = main([*args, "faces", "confirm-all"])
+    assert code == 1 and "confirmed already" in capsys.readouterr().err
+
+
 def test_review_unsorted_batch_one_by_one_then_yes(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     """Real faces: a named person's faces left in no group are offered to them as one batch (`--kind
     unsorted_batch`); one-by-one makes them suggestions, undo takes that back, yes gives them all at once."""

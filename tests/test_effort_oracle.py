@@ -17,6 +17,7 @@ from effort.oracle import (
     Features,
     Oracle,
     Step,
+    plan_checked,
     plan_cost,
     plan_group,
     plan_named,
@@ -123,6 +124,22 @@ def test_a_named_persons_wrong_faces_are_moved_or_rejected_and_suggestions_answe
     ]
     assert review_answer(2, "Ann", TRUTH).kind == "review_accept"
     assert review_answer(12, "Ann", TRUTH).kind == "review_reject"
+
+
+def test_the_check_list_fixes_every_named_persons_wrong_faces_with_one_action_per_target() -> None:
+    def face(f: int, pid: int, name: str, source: str = "auto") -> FaceState:
+        return FaceState(f, "normal", pid, name, source)
+
+    named = {20: ("Ann", [face(1, 20, "Ann"), face(2, 20, "Ann", "user"), face(5, 20, "Ann"), face(8, 20, "Ann")]),
+             21: ("Bob", [face(6, 21, "Bob"), face(3, 21, "Bob"), face(9, 21, "Bob")])}
+    steps = plan_checked(named, TRUTH, TO_SORT)
+    assert steps == [Step("move", (3,), "Ann"), Step("move", (5,), "Bob"), Step("reject_checked", (8, 9))]
+    per_person = [s for pid, (name, faces) in named.items() for s in plan_named(pid, name, faces, TRUTH, TO_SORT)]
+    assert plan_cost(steps) == plan_cost(per_person) - 1  # the strangers of both people turned down at once
+    assert step_cost("reject_checked", 2) == Cost(face_picks=2, selection_actions=1)
+    named[20][1].append(face(7, 20, "Ann", "suggested"))  # a wrong suggestion is in the list too
+    assert plan_checked(named, TRUTH, TO_SORT)[1] == Step("move", (5, 7), "Bob")
+    assert step_cost("confirm_all_checked", 500) == Cost(decisions=1)
 
 
 def test_unsorted_faces_are_named_per_person_most_first_and_strangers_left() -> None:
@@ -357,6 +374,49 @@ def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decisi
     assert done == answers  # each answer was one operation of the app
 
 
+def test_the_suggested_list_turns_down_the_wrong_faces_then_accepts_all_when_cheaper(
+    scanned_library: Path, models_dir: Path, tmp_path: Path
+) -> None:
+    """Faces suggested to two named people, one of them wrong: picked and turned down (one pick, one action),
+    then one "Accept All" for the rest, in place of a question per person; with one person all right, the
+    whole-group question (one answer) is as cheap, and the list is left alone."""
+    from sqlalchemy import delete
+
+    from effort.truth import face_truth, snapshot
+    from faceorg.people import ops
+    from faceorg.store.models import Assignment, AssignmentSource
+
+    def suggest(library, faces: list[int], person: int) -> None:  # type: ignore[no-untyped-def]
+        with library.transaction() as s:
+            s.execute(delete(Assignment).where(Assignment.face_id.in_(faces)))
+            s.add_all(Assignment(face_id=f, person_id=person, source=AssignmentSource.SUGGESTED, distance=0.3)
+                      for f in faces)
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        people = {n: sorted(f for f, t in truth.items() if t == n) for n in ("Colin_Powell", "Serena_Williams")}
+        ids = {n: ops.create_person(library, n, faces[:1]).people_added.pop() for n, faces in people.items()}
+        stranger = min(f for f, t in truth.items() if t in STRANGERS)
+        waiting = [*people["Colin_Powell"][1:], *people["Serena_Williams"][1:]]
+        for name, faces in people.items():
+            suggest(library, faces[1:], ids[name])
+        suggest(library, [stranger], ids["Colin_Powell"])
+        only = Features(frozenset({"suggested_list"}))
+        before = _operations(library)
+        oracle = Oracle(library, truth, "careful", only)
+        oracle.suggested_list()
+        after = snapshot(library)
+        done = _operations(library) - before
+        assert oracle.tally.by_kind == {"reject_suggested": 1, "accept_all_suggested": 1} and done == 2
+        assert oracle.tally.total == 3  # one pick, Not This Person, Accept All (two questions and a "one by one")
+        assert after[stranger].person_id != ids["Colin_Powell"] and all(after[f].source == "user" for f in waiting)
+        suggest(library, people["Serena_Williams"][1:], ids["Serena_Williams"])
+        oracle = Oracle(library, truth, "careful", only)
+        oracle.suggested_list()
+        assert oracle.tally.total == 0  # one person, all right: one "yes" to the whole group costs the same
+    assert "suggested_list" in AVAILABLE and "suggested_list" not in Features.baseline().on
+
+
 def test_split_and_whole_group_suggestions_answered_truthfully_with_one_by_one_fallback(
     scanned_library: Path, models_dir: Path, tmp_path: Path
 ) -> None:
@@ -464,6 +524,32 @@ def test_oracle_with_ignore_unnamed_and_unsorted_batches_finishes_a_real_library
     assert result.unfinished == 0 and unfinished(state, truth) == []
     tally = result.tally
     assert "ignore_group" not in tally.by_kind  # strangers' groups went in the one action, if any were left
+    steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
+    assert done == steps - len(result.failures)
+
+
+@pytest.mark.parametrize("style", ["careful", "hurried"])
+def test_oracle_with_the_check_and_suggested_lists_finishes_a_real_library(
+    scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
+) -> None:
+    """Colin Powell's group holds a stranger: the hurried oracle names it as it is and turns the stranger down
+    in the Check Named Faces list, one action for every named person; every step is one real operation."""
+    from effort.truth import face_truth, snapshot
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)
+        before = _operations(library)
+        _as_if_grouped(library)  # the stranger came with the grouping: automatic, in the Check list
+        result = Oracle(library, truth, style, Features(frozenset({"check_list", "suggested_list"}))).run()  # type: ignore[arg-type]
+        state = snapshot(library)
+        done = _operations(library) - before
+    assert result.unfinished == 0 and unfinished(state, truth) == []
+    tally = result.tally
+    assert "reject" not in tally.by_kind  # no person's own view was needed
+    if style == "hurried":  # (careful: done in the groups pass, no sweep)
+        assert tally.by_kind["reject_checked"] == 1 and tally.by_kind["confirm_all_checked"] == 1
+        assert all(state[f].source == "user" for f, t in truth.items() if t in PEOPLE)  # checked, then confirmed
     steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
     assert done == steps - len(result.failures)
 

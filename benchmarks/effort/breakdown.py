@@ -34,7 +34,7 @@ from .measure import step_cost
 
 BUCKETS = ("2", "3", "4-5", "6-10", "11+")
 NEAR = 0.35
-STRANGER_KINDS = ("ignore", "ignore_group", "reject")
+STRANGER_KINDS = ("ignore", "ignore_group", "reject", "reject_suggested", "reject_checked")
 PARTS = ("picks", "moves", "answers", "regroups")
 
 
@@ -78,8 +78,8 @@ class Breakdown:
             target = "strangers" if kind in STRANGER_KINDS else self.owner(about)
             self.parts[target]["moves"] += cost.selection_actions
             return
-        if kind in ("review_accept", "review_reject") and faces:
-            about = self.truth.get(faces[0])  # a suggestion is about its face's own person
+        if kind in ("review_accept", "review_reject", "accept_all_suggested", "confirm_all_checked") and faces:
+            about = self.truth.get(faces[0])  # a suggestion is about its face's own person ("Accept All": the first's)
         self.parts["strangers" if kind == "ignore_unnamed" else self.owner(about)]["answers"] += cost.decisions
 
     def strangers_in_group(self, library: Library, faces: tuple[int, ...], scale: float = 1.0) -> None:

@@ -3,10 +3,12 @@
 - **decision**: one per choice about a whole thing the app shows: naming a group, merging it by naming
   it with a name in use, ignoring a whole group of strangers, answering one Review suggestion, answering
   one prompt (yes, no or "one by one"), accepting the rest of a whole-group suggestion, ignoring every
-  unnamed group left at once ("Ignore Unnamed Groups").
+  unnamed group left at once ("Ignore Unnamed Groups"), saying yes to every face of the Suggested faces list
+  at once ("Accept All"), confirming every face of the Check Named Faces list at once ("Confirm All").
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
-- **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore).
+- **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore, Not This
+  Person in the Suggested faces list or the Check Named Faces list).
 - **regroup**: one per press of "Group faces" (the app does not regroup by itself after naming).
 """
 
@@ -24,8 +26,10 @@ DECISION_KINDS = (
     "prompt_answer",
     "accept_rest",
     "ignore_unnamed",
+    "accept_all_suggested",
+    "confirm_all_checked",
 )  # prompt_answer: yes, no or "one by one"
-SELECTION_KINDS = ("move", "reject", "ignore")
+SELECTION_KINDS = ("move", "reject", "ignore", "reject_suggested", "reject_checked")
 
 
 @dataclass(frozen=True)

@@ -53,8 +53,10 @@ way a user of the app would use it (every answer to a question is one decision):
   "yes" when none of the odd faces is the group's person (its name, or its main person when unnamed),
   "no" otherwise; left unanswered when every odd face is another person to sort (Move To is as cheap, and
   taken out they would have to be picked again).
-- ``learning``: learning as the user works (:mod:`faceorg.jobs.learning`). After the groups pass and after
-  each sweep (as the user's app would have done in the background by then) the oracle asks the app's
+- ``learning``: learning as the user works (:mod:`faceorg.jobs.learning`). After the groups pass, after the
+  named people's faces are checked (with ``check_list``: a "Confirm All" brings many corrections at once, and
+  the app starts learning in the background then, before the unsorted faces are sorted) and after each sweep
+  (as the user's app would have done in the background by then) the oracle asks the app's
   ``learning_due``; when due it runs the app's own ``learn_now`` (the quick depth, the gate, installation and
   regrouping; not a user action). ``details`` say how often it ran, whether the gate installed the model,
   and its seconds.
@@ -64,6 +66,18 @@ way a user of the app would use it (every answer to a question is one decision):
   (:func:`app_grouping`), in every grouping the oracle's library sees.
 - ``mirror_recipe``: the library's faces embedded as a fresh scan embeds them today, each averaged with its
   mirror image (off: the original recipe; see ``benchmarks/effort/libraries.py`` ``with_recipe``).
+- ``suggested_list``: in each sweep, before the whole-group questions, the Suggested faces list (every face
+  suggested to a named person, across people: :func:`faceorg.people.queries.suggested_faces`): pick the wrong
+  faces and turn them down (Not This Person, one selection action), then "Accept All" (one decision,
+  :func:`faceorg.people.review_answers.accept_all_suggestions`), when that costs less than answering the
+  suggestions person by person (the whole-group question or the face-by-face Review, whichever is cheaper).
+- ``check_list``: in each sweep, the named people's wrong faces (suggestions too) are picked in the Check Named
+  Faces list (every face of a named person not confirmed yet, across people:
+  :func:`faceorg.people.queries.unconfirmed_faces`) instead of in each person's own view: one Move To per person
+  they belong to and one Not This Person for all the strangers (:func:`plan_checked`), not one of each per
+  person; then "Confirm All" confirms the rest of the list (one decision,
+  :func:`faceorg.people.review_answers.confirm_all_unconfirmed`): the user has looked at every face in it. A
+  face the user placed (confirmed) with the wrong person is not in that list: it is fixed in its person's view.
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -117,6 +131,8 @@ FEATURES = (
     "odd_faces",
     "mirror_recipe",
     "precision_pass",
+    "suggested_list",
+    "check_list",
 )
 
 
@@ -148,6 +164,8 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"precision_pass"} if _has_precision_pass() else set())
     | ({"mirror_recipe"} if _has("faceorg.retrain.install", "use_mirror_average") else set())
     | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
+    | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
+    | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_faces") else set())
 )
 
 
@@ -302,6 +320,21 @@ def plan_named(
     return steps
 
 
+def plan_checked(
+    named: Mapping[int, tuple[str, list[FaceState]]], truth: Mapping[int, str | None], to_sort: set[str]
+) -> list[Step]:
+    """Fixing every named person's faces at once in the Check Named Faces list: the wrong faces (suggestions
+    too) picked across people, Moved To each person they belong to (one action per person), and the strangers
+    turned down together (each from the person it is with)."""
+    wrong = [f.id for _, (name, faces) in sorted(named.items()) for f in faces
+             if f.source != "user" and truth.get(f.id) != name]
+    people, strangers = _by_identity(wrong, truth, to_sort)
+    steps = [Step("move", tuple(fs), n) for n, fs in sorted(people.items())]
+    if strangers:
+        steps.append(Step("reject_checked", tuple(strangers)))
+    return steps
+
+
 def plan_unsorted(unsorted: list[int], truth: Mapping[int, str | None], to_sort: set[str]) -> list[Step]:
     """Unsorted faces of the people to sort: per person, pick them and Name them."""
     people, _ = _by_identity(sorted(unsorted), truth, to_sort)
@@ -440,7 +473,7 @@ class Oracle:
         self.tally.add(step.kind, len(step.faces), self._phase)
         self.where.add(step.kind, step.faces, about if step.kind in ("prompt_answer", "accept_rest") else step.name)
         lib, ids = self.library, list(step.faces)
-        if step.kind in ("ignore", "reject"):
+        if step.kind in ("ignore", "reject", "reject_checked"):
             from faceorg.people.clustering import active_distance_scale
 
             self.where.strangers_in_group(lib, step.faces, active_distance_scale(lib))
@@ -457,10 +490,16 @@ class Oracle:
                 ops.ignore_unnamed_groups(lib)
             elif step.kind == "reject":
                 ops.reject_faces(lib, ids, step.person_id)
+            elif step.kind == "reject_checked":
+                ops.reject_faces(lib, ids)  # each from the person it is with
             elif step.kind in ("review_accept", "accept_rest"):
                 ops.accept_suggestions(lib, ids)
-            elif step.kind == "review_reject":
+            elif step.kind in ("review_reject", "reject_suggested"):
                 ops.reject_suggestions(lib, ids)
+            elif step.kind == "accept_all_suggested":
+                review_answers.accept_all_suggestions(lib, only=ids)
+            elif step.kind == "confirm_all_checked":
+                review_answers.confirm_all_unconfirmed(lib, only=ids)
             elif step.kind == "regroup":
                 self._regroup(lib)
             elif step.kind == "prompt_answer":
@@ -525,12 +564,20 @@ class Oracle:
             self.answer_questions(kinds)
         state = snapshot(self.library)
         named = {s.person_name for s in state.values() if s.person_name}
-        for pid, faces in sorted(self._groups(state, named=True).items()):
-            name = faces[0].person_name
-            assert name is not None
-            self._do_all(
-                plan_named(pid, name, [f for f in faces if f.id in self.truth], self.truth, self.to_sort), named
-            )
+        people = {pid: (str(faces[0].person_name), [f for f in faces if f.id in self.truth])
+                  for pid, faces in sorted(self._groups(state, named=True).items())}
+        if self.features.uses("check_list"):
+            self._do_all(plan_checked(people, self.truth, self.to_sort), named)
+            self.confirm_checked()
+            self.learn_if_due("the named people's faces were checked")  # the app starts at once, in the background
+            for pid, (name, faces) in people.items():  # a face the user placed wrongly: not in the list
+                placed = [f for f in faces if f.source == "user"]
+                self._do_all(plan_named(pid, name, placed, self.truth, self.to_sort), named)
+        else:
+            for pid, (name, faces) in people.items():
+                self._do_all(plan_named(pid, name, faces, self.truth, self.to_sort), named)
+        if self.features.uses("suggested_list"):
+            self.suggested_list()
         if self.features.uses("group_suggestions"):
             self.answer_questions(("group_suggestion",), rounds=1)
         for face in review_queue(self.library):
@@ -542,6 +589,43 @@ class Oracle:
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
+
+    def confirm_checked(self) -> None:
+        """"Confirm All" in the Check Named Faces list, once its wrong faces are fixed (see ``check_list``)."""
+        from faceorg.people.queries import unconfirmed_faces
+
+        rest = tuple(f.id for f in unconfirmed_faces(self.library) if f.id in self.truth)
+        if rest:
+            self.do(Step("confirm_all_checked", rest))
+
+    def suggested_list(self) -> None:
+        """The Suggested faces list (see the module docstring), when it costs less than person by person."""
+        from faceorg.people.queries import suggested_faces
+
+        waiting = [f for f in suggested_faces(self.library) if f.id in self.truth]
+        wrong = tuple(f.id for f in waiting if self.truth.get(f.id) != f.person_name)
+        right = tuple(f.id for f in waiting if self.truth.get(f.id) == f.person_name)
+        at_once = len(wrong) + bool(wrong) + bool(right)
+        if not waiting or at_once >= self._person_by_person(waiting):
+            return
+        if wrong:
+            self.do(Step("reject_suggested", wrong))
+        if right:
+            self.do(Step("accept_all_suggested", right))
+
+    def _person_by_person(self, waiting: list[Any]) -> int:
+        """What answering these suggested faces person by person costs: per person the cheaper of the
+        whole-group question (one answer, or "one by one": an answer, one per wrong face, one to accept the
+        rest) and one answer per face in the face-by-face Review."""
+        by_person: dict[int | None, list[Any]] = defaultdict(list)
+        for f in waiting:
+            by_person[f.person_id].append(f)
+        total = 0
+        for faces in by_person.values():
+            wrong = sum(self.truth.get(f.id) != f.person_name for f in faces)
+            whole = 1 if wrong in (0, len(faces)) else 2 + wrong
+            total += len(faces) if len(faces) == 1 else min(whole, len(faces))
+        return total
 
     def _members(self) -> tuple[dict[int, list[int]], dict[int, str | None], set[int]]:
         """Each group's faces, each group's name, and the faces waiting as suggestions."""

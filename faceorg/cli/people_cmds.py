@@ -18,6 +18,8 @@ from faceorg.people.queries import (
     list_people,
     photo_with_faces,
     review_queue,
+    suggested_faces,
+    unconfirmed_faces,
 )
 from faceorg.store.db import Library
 from faceorg.store.models import FaceStatus
@@ -80,7 +82,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     faces = sub.add_parser("faces", help="list faces; move, reject, ignore them")
     fs = faces.add_subparsers(dest="faces_command", required=True,
-                              metavar="{list,move,reject,ignore,not-face,restore,accept,confirm,different,"
+                              metavar="{list,move,reject,ignore,not-face,restore,accept,accept-all,confirm,confirm-all,different,"
                                       "add,resize,remove}")
     p = fs.add_parser("list", help="faces of a person, unassigned, ignored, or waiting for review")
     group = p.add_mutually_exclusive_group(required=True)
@@ -89,6 +91,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     group.add_argument("--ignored", action="store_true")
     group.add_argument("--not-face", action="store_true")
     group.add_argument("--review", action="store_true", help="suggestions, most uncertain first")
+    group.add_argument("--suggested", action="store_true",
+                       help="every face suggested to a named person, by person, surest first")
+    group.add_argument("--unconfirmed", action="store_true",
+                       help="every face of a named person you have not confirmed, across people, least sure first")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_faces_list)
     p = fs.add_parser("move", help="give faces to a person")
@@ -114,6 +120,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("faces", type=db_id, nargs="+", metavar="FACE_ID")
         _json_flag(p)
         p.set_defaults(func=lambda a, fn=fn: _do(a, lambda lib: fn(lib, a.faces)))
+    p = fs.add_parser("accept-all", help="say yes to every face suggested to a named person, across people, in "
+                                         "one action (turn the wrong ones down first: `faces reject`)")
+    p.add_argument("--except", dest="excluding", type=db_id, nargs="+", default=[], metavar="FACE_ID",
+                   help="leave these faces waiting")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: _accept_every_suggestion(lib, a.excluding)))
+    p = fs.add_parser("confirm-all", help="confirm every face of your named people not confirmed yet, across "
+                                          "people, in one action (move or turn down the wrong ones first: "
+                                          "`faces list --unconfirmed`)")
+    p.add_argument("--except", dest="excluding", type=db_id, nargs="+", default=[], metavar="FACE_ID",
+                   help="leave these faces as they are")
+    _json_flag(p)
+    p.set_defaults(func=lambda a: _do(a, lambda lib: _confirm_every_face(lib, a.excluding)))
     p = fs.add_parser("different", help="two faces are different people")
     p.add_argument("face_a", type=db_id)
     p.add_argument("face_b", type=db_id)
@@ -161,6 +180,18 @@ def _accept_all(library: Library, person_id: int) -> ChangeSet:
     from faceorg.people.review_answers import accept_person_suggestions
 
     return accept_person_suggestions(library, person_id)
+
+
+def _accept_every_suggestion(library: Library, excluding: list[int]) -> ChangeSet:
+    from faceorg.people.review_answers import accept_all_suggestions
+
+    return accept_all_suggestions(library, excluding=excluding)
+
+
+def _confirm_every_face(library: Library, excluding: list[int]) -> ChangeSet:
+    from faceorg.people.review_answers import confirm_all_unconfirmed
+
+    return confirm_all_unconfirmed(library, excluding=excluding)
 
 
 def _do(args: argparse.Namespace, action: Callable[[Library], ChangeSet]) -> int:
@@ -213,6 +244,10 @@ def cmd_faces_list(args: argparse.Namespace) -> int:
             faces = faces_of_person(library, args.person)
         elif args.review:
             faces = review_queue(library)
+        elif args.suggested:
+            faces = suggested_faces(library)
+        elif args.unconfirmed:
+            faces = unconfirmed_faces(library)
         else:
             status = FaceStatus.IGNORED if args.ignored else FaceStatus.NOT_FACE if args.not_face else None
             faces = faces_by_status(library, status)

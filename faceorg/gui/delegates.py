@@ -254,6 +254,8 @@ class ChipDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.cache = cache
         self.current_face = current_face  # outlined (the face under review)
+        self.show_names = False  # each chip captioned with the name of the person it is with (or suggested to)
+        self._captions: dict[tuple[str, int], str] = {}  # (name, width) -> elided text
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         return CHIP_SIZE
@@ -270,6 +272,8 @@ class ChipDelegate(QStyledItemDelegate):
             p.setOpacity(0.6)
         paint_chip(p, rect, self.cache, face_id, option.palette, 6)
         p.setOpacity(1.0)
+        if self.show_names and card.person_name:
+            self._caption(p, rect, card.person_name)
         source = card.source
         dot = QRectF(rect.right() - 17, rect.top() + 5, 12, 12)
         if source in ("suggested", "auto"):
@@ -298,3 +302,18 @@ class ChipDelegate(QStyledItemDelegate):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRoundedRect(QRectF(option.rect).adjusted(0.5, 0.5, -0.5, -0.5), 7, 7)
         p.restore()
+
+    def _caption(self, p: QPainter, rect: QRect, name: str) -> None:
+        """The name on a dark band across the chip's foot (readable on any face)."""
+        band = QRect(rect.left(), rect.bottom() - 19, rect.width(), 20)
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(band), 6, 6)
+        p.fillPath(path, QColor(0, 0, 0, 150))
+        key = (name, band.width() - 8)
+        text = self._captions.get(key)
+        if text is None:
+            if len(self._captions) > 4096:
+                self._captions.clear()
+            text = self._captions[key] = p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, key[1])
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(band, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,7 +1,11 @@
-"""Faces outside any person: unknown (nobody's yet), ignored, and "not a face"."""
+"""Faces by state: unknown (nobody's yet), suggested to a named person (waiting for a yes), every face of the
+named people not confirmed yet (to check, the least sure first), ignored, and "not a face"."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QWidget
 
@@ -14,11 +18,21 @@ from faceorg.gui.toolbar_fit import ButtonTextFitter, FittingLabel
 from faceorg.gui.view_parts import stack_vertically
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
-from faceorg.people.gui_support import FaceCard, face_cards_by_ids, face_cards_by_status
+from faceorg.people.gui_support import (
+    FaceCard,
+    face_cards_by_ids,
+    face_cards_by_status,
+    face_cards_suggested,
+    face_cards_to_check,
+)
+from faceorg.people.review_answers import accept_all_suggestions, confirm_all_unconfirmed
 from faceorg.store.models import FaceStatus
 
 MODES: dict[str, tuple[str, FaceStatus | None, str]] = {
     "unknown": ("Unknown", None, "No unknown faces: every face belongs to someone or is ignored."),
+    "suggested": ("Suggested", None, "No suggested faces. Faces that look like one of your named people wait "
+                                     "here for a yes (A) or a no (R)."),
+    "check": ("Check", None, "Nothing to check: every face of your named people is confirmed."),
     "ignored": ("Ignored", FaceStatus.IGNORED, "No ignored faces. Faces you ignore (strangers) appear here."),
     "not_face": ("Not a face", FaceStatus.NOT_FACE, "Nothing here. Boxes you mark “not a face” appear here."),
 }
@@ -27,11 +41,24 @@ MODES: dict[str, tuple[str, FaceStatus | None, str]] = {
 def _belongs(card: FaceCard, mode: str) -> bool:
     if mode == "unknown":
         return card.status == "normal" and card.person_id is None
+    if mode == "suggested":
+        return card.status == "normal" and card.source == "suggested" and card.person_name is not None
+    if mode == "check":
+        return card.status == "normal" and card.source in ("suggested", "auto") and card.person_name is not None
     return card.status == mode
 
 
+NAMED_MODES = ("suggested", "check")  # lists of faces with (not confirmed) named people: captioned, A / R
+
+
+def _people_text(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
+
+
 class FacesView(FaceGridView):
-    """Browse unknown, ignored or not-a-face faces; name, ignore or restore them."""
+    """Browse unknown, suggested, ignored or not-a-face faces; name, accept, reject, ignore or restore them."""
+
+    mode_chosen = Signal(str)  # the user clicked one of the mode buttons
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "facesGrid", split_tip="Make the selected faces a new unnamed person",
@@ -57,6 +84,15 @@ class FacesView(FaceGridView):
         self.restore_action = make_action(g, "&Restore", self.restore, shortcut="Ctrl+R", icon_name="restore",
                                           tip="Bring the selected faces back into grouping")
         self.delete_alias = make_action(g, "Ignore", self.ignore, shortcut=QKeySequence.StandardKey.Delete)
+        self.accept_action = make_action(g, "&Accept", self.accept, shortcut=["A", "C"], icon_name="accept",
+                                         tip="Yes: the selected faces are the person named on them")
+        self.reject_action = make_action(g, "Not &This Person", self.reject, shortcut="R", icon_name="reject",
+                                         tip="No: the selected faces are not the person named on them (never "
+                                             "suggested to them again)")
+        self.accept_all_action = make_action(g, "Accept A&ll", self.accept_all, shortcut="Ctrl+Shift+A",
+                                             icon_name="accept", name="acceptAllSuggested",
+                                             tip="Yes to every face in this list, in one step you can undo "
+                                                 "(move or turn down the wrong ones first)")
 
         mode_box = QWidget()
         mode_box.setLayout(modes)
@@ -64,14 +100,17 @@ class FacesView(FaceGridView):
         self.toolbar = view_toolbar("facesToolbar", self)
         self.toolbar.addWidget(mode_box)
         self.toolbar.addSeparator()
-        for action in (self.name_action, self.split_action, self.ignore_action, self.not_face_action,
-                       self.restore_action, self.photo_action):
+        for action in (self.accept_action, self.reject_action, self.accept_all_action, self.name_action,
+                       self.split_action, self.ignore_action, self.not_face_action, self.restore_action,
+                       self.photo_action):
             self.toolbar.addAction(action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
         # A narrow window: these show their icon only (least needed first), then the » menu takes the rest.
         self.toolbar_fit = ButtonTextFitter(self.toolbar, [self.split_action, self.photo_action, self.not_face_action,
-                                                           self.restore_action, self.ignore_action, self.name_action])
+                                                           self.restore_action, self.ignore_action, self.name_action,
+                                                           self.reject_action, self.accept_action,
+                                                           self.accept_all_action])
         stack_vertically(self, self.toolbar, self.grid)
 
         self.connect_grid()
@@ -85,8 +124,11 @@ class FacesView(FaceGridView):
 
     # -- loading ------------------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
-        """Show unknown, ignored or not-a-face faces (loads them if needed)."""
+        """Show unknown, suggested, ignored or not-a-face faces (loads them if needed)."""
         self.mode = mode
+        self.grid.chips.show_names = mode in NAMED_MODES
+        self.accept_action.setText("&Accept" if mode == "suggested" else "&Confirm")
+        self.grid.viewport().update()
         self._sync_mode_buttons()
         self._update_actions()
         if self.loaded_mode != mode:
@@ -94,6 +136,7 @@ class FacesView(FaceGridView):
 
     def _mode_clicked(self, mode: str) -> None:
         self.set_mode(mode)
+        self.mode_chosen.emit(mode)
         self.grid.setFocus()  # the keyboard goes on in the list
 
     def load(self) -> None:
@@ -111,7 +154,9 @@ class FacesView(FaceGridView):
                 self.grid.setCurrentIndex(self.grid.faces.index(0))
             self._update_count()
 
-        self.ctx.query(face_cards_by_status, MODES[mode][1], on_done=done, owner=self)
+        load = {"suggested": face_cards_suggested, "check": face_cards_to_check}.get(
+            mode, partial(face_cards_by_status, status=MODES[mode][1]))
+        self.ctx.query(load, on_done=done, owner=self)
 
     def on_changed(self, changes: ChangeSet) -> None:
         """Faces that left this list go, faces that joined it come (at the end)."""
@@ -122,11 +167,19 @@ class FacesView(FaceGridView):
         def apply(cards: list[FaceCard]) -> None:
             if mode != self.loaded_mode:
                 return
-            self.grid.faces.remove_ids(c.id for c in cards if not _belongs(c, mode))
             staying = [c for c in cards if _belongs(c, mode)]
+            if mode in NAMED_MODES and any(self.grid.faces.row_of(c.id) is None for c in staying):
+                self.load()  # new faces: in their place in the order, not at the end
+                return
+            leaving = [r for c in cards if not _belongs(c, mode) and (r := self.grid.faces.row_of(c.id)) is not None]
+            self.grid.faces.remove_ids(c.id for c in cards if not _belongs(c, mode))
             self.grid.faces.update_cards(staying)
             self.grid.faces.append(staying)
             self.grid.focus_after_removal()
+            if mode in NAMED_MODES and leaving and not self.grid.selected_rows() and self.grid.faces.rowCount():
+                row = min(min(leaving), self.grid.faces.rowCount() - 1)  # the next face, ready for A or R
+                self.grid.setCurrentIndex(self.grid.faces.index(row))
+                self.grid.select_rows([row])
             self._update_actions()
 
         self.ctx.query(face_cards_by_ids, sorted(changes.faces_changed), on_done=apply, owner=self)
@@ -142,7 +195,15 @@ class FacesView(FaceGridView):
             button.setChecked(button.objectName() == f"mode_{self.mode}")
 
     def _update_count(self, *_args: object) -> None:
-        self.count_label.set_texts([faces_text(self.grid.faces.rowCount())])
+        n = self.grid.faces.rowCount()
+        if self.mode in NAMED_MODES and n:
+            people = _people_text(len({c.person_id for c in self.grid.faces.cards()}))
+            self.count_label.set_texts([f"{faces_text(n)} of {people}", faces_text(n)])
+        else:
+            self.count_label.set_texts([faces_text(n)])
+        verb = "Accept" if self.mode == "suggested" else "Confirm"
+        self.accept_all_action.setText(f"{verb} All {n}" if self.mode in NAMED_MODES and n > 1 else f"{verb} All")
+        self.accept_all_action.setEnabled(self.mode in NAMED_MODES and n > 0)
 
     def _update_actions(self) -> None:
         n = len(self.grid.selected_rows())
@@ -151,12 +212,22 @@ class FacesView(FaceGridView):
         self.split_action.setEnabled(n > 0)
         self.ignore_action.setEnabled(n > 0 and self.mode != "ignored")
         self.not_face_action.setEnabled(n > 0 and self.mode != "not_face")
-        self.restore_action.setEnabled(n > 0 and not unknown)
-        self.restore_action.setVisible(not unknown)
+        restorable = self.mode in ("ignored", "not_face")
+        self.restore_action.setEnabled(n > 0 and restorable)
+        self.restore_action.setVisible(restorable)
         self.delete_alias.setEnabled(n > 0 and unknown)
+        named = self.mode in NAMED_MODES
+        for action in (self.accept_action, self.reject_action):
+            action.setEnabled(n > 0 and named)
+            action.setVisible(named)
+        self.accept_all_action.setVisible(named)
+        self.accept_all_action.setEnabled(named and self.grid.faces.rowCount() > 0)
         super()._update_actions()
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
+        if self.mode in NAMED_MODES:
+            return (self.photo_action, None, self.accept_action, self.reject_action, self.name_action,
+                    self.split_action, self.ignore_action, self.not_face_action)
         return (self.photo_action, None, self.name_action, self.split_action, self.ignore_action,
                 self.not_face_action, self.restore_action)
 
@@ -172,3 +243,16 @@ class FacesView(FaceGridView):
 
     def restore(self) -> None:
         self.run_on_selection(ops.restore_faces)
+
+    def accept(self) -> None:
+        self.run_on_selection(ops.accept_suggestions if self.mode == "suggested" else ops.confirm_faces)
+
+    def reject(self) -> None:
+        self.run_on_selection(ops.reject_suggestions)
+
+    def accept_all(self) -> None:
+        """Yes to every face shown (a face that joined since the list was loaded is left as it is)."""
+        ids = self.grid.faces.ids
+        if self.mode in NAMED_MODES and ids:
+            op = accept_all_suggestions if self.mode == "suggested" else confirm_all_unconfirmed
+            self.ctx.run_op(partial(op, only=ids))

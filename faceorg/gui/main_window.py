@@ -68,11 +68,14 @@ SCAN_TITLE = "Scanning"
 GROUP_TITLE = "Grouping faces"
 
 
+SIDEBAR_KINDS = ("people", "review", "suggested", "check", "unknown", "ignored")  # the views the sidebar lists
+
+
 @dataclass(frozen=True)
 class Page:
     """A place the window can show (and go back to)."""
 
-    kind: str  # people | review | unknown | ignored | person | photo | photos
+    kind: str  # people | review | suggested | check | unknown | ignored | person | photo | photos
     arg: int | None = None
     face: int | None = None
     people: tuple[int, ...] = ()  # photos: the people every photo holds
@@ -167,7 +170,7 @@ class MainWindow(QMainWindow):
         self._restore_geometry()
         self.people_view.load()  # first, alone: the first screen is what the user waits for
         self.navigate(Page(str(self.qsettings.value("view", "people"))) if
-                      self.qsettings.value("view", "people") in ("people", "review", "unknown", "ignored")
+                      self.qsettings.value("view", "people") in SIDEBAR_KINDS
                       else Page("people"), remember=False)
 
     # -- construction -------------------------------------------------------------------------------
@@ -210,8 +213,9 @@ class MainWindow(QMainWindow):
         self.back_action = make_action(self, "&Back", self.go_back, shortcut=["Alt+Left", "Back"], icon_name="back",
                                        context=win, tip="Go back")
         self.view_actions: dict[str, QAction] = {}
-        for n, (key, text) in enumerate([("people", "&People"), ("review", "&Review"),
-                                         ("unknown", "&Unknown Faces"), ("ignored", "&Ignored Faces")], start=1):
+        for n, key, text in [(1, "people", "&People"), (2, "review", "&Review"), (5, "suggested", "&Suggested Faces"),
+                             (6, "check", "&Check Named Faces"), (3, "unknown", "&Unknown Faces"),
+                             (4, "ignored", "&Ignored Faces")]:
             self.view_actions[key] = make_action(self, text, partial(self.navigate, Page(key)),
                                                  shortcut=f"Ctrl+{n}", context=win)
         self.show_hidden_action = make_action(self, "Show &Hidden People", None, shortcut="Ctrl+H", context=win,
@@ -282,6 +286,7 @@ class MainWindow(QMainWindow):
         self.people_view.show_photos.connect(lambda ids: self.navigate(Page("photos", people=tuple(sorted(ids)))))
         self.photos_view.open_photo.connect(lambda photo: self.navigate(Page("photo", photo)))
         self.faces_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
+        self.faces_view.mode_chosen.connect(self._faces_mode_chosen)
         self.review_view.open_photo.connect(lambda photo, face: self.navigate(Page("photo", photo, face)))
         self.review_view.remaining_changed.connect(self.sidebar.set_review_count)
         self.photo_view.open_person.connect(lambda pid: self.navigate(Page("person", pid)))
@@ -340,18 +345,25 @@ class MainWindow(QMainWindow):
         elif page.kind == "review":
             self.stack.setCurrentWidget(self.review_view)
             self.review_view.setFocus()
-        elif page.kind in ("unknown", "ignored"):
+        elif page.kind in ("unknown", "suggested", "check", "ignored"):
             self.faces_view.set_mode(page.kind)
             self.stack.setCurrentWidget(self.faces_view)
             self.faces_view.grid.setFocus()
-        self.sidebar.select(page.kind if page.kind in ("people", "review", "unknown", "ignored") else None)
+        self.sidebar.select(page.kind if page.kind in SIDEBAR_KINDS else None)
         # A view's menu acts on that view only: elsewhere it would act on a hidden selection.
         self.people_menu.menuAction().setEnabled(page.kind == "people")
         self.faces_menu.menuAction().setEnabled(page.kind == "person")
         self.review_menu.menuAction().setEnabled(page.kind == "review")
         self.back_action.setEnabled(bool(self.history))
-        if page.kind in ("people", "review", "unknown", "ignored"):
+        if page.kind in SIDEBAR_KINDS:
             self.qsettings.setValue("view", page.kind)
+
+    def _faces_mode_chosen(self, mode: str) -> None:
+        """A mode button of the faces view: the sidebar follows (a mode it lists is a page of its own)."""
+        if mode in SIDEBAR_KINDS:
+            self.navigate(Page(mode))
+        else:
+            self.sidebar.select(None)
 
     def find_person(self) -> None:
         self.navigate(Page("people"))

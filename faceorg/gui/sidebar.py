@@ -15,6 +15,8 @@ from faceorg.store.folders import FolderInfo
 VIEWS = [
     ("people", "People", "people"),
     ("review", "Review", "review"),
+    ("suggested", "Suggested faces", "accept"),
+    ("check", "Check named faces", "person"),
     ("unknown", "Unknown faces", "face-unknown"),
     ("ignored", "Ignored faces", "face-ignored"),
 ]

@@ -155,16 +155,39 @@ class FaceCard:
     source: str | None  # user | auto | suggested | None (nobody)
     status: str  # normal | ignored | not_face
     doubt: float | None = None  # not confirmed: distance to the person's nearest confirmed face (Person view)
+    person_name: str | None = None
 
 
-def _face_cards(q: Iterable[Row[int, int, int | None, AssignmentSource | None, FaceStatus]]) -> list[FaceCard]:
-    return [FaceCard(fid, photo, pid, src.value if src is not None else None, status.value)
-            for fid, photo, pid, src, status in q]
+_CardRow = Row[int, int, int | None, AssignmentSource | None, FaceStatus, str | None]
 
 
-def _face_card_query() -> Select[int, int, int | None, AssignmentSource | None, FaceStatus]:
-    return (select(Face.id, Face.photo_id, Assignment.person_id, Assignment.source, Face.status)
-            .outerjoin(Assignment, Assignment.face_id == Face.id))
+def _face_cards(q: Iterable[_CardRow]) -> list[FaceCard]:
+    return [FaceCard(fid, photo, pid, src.value if src is not None else None, status.value, person_name=name)
+            for fid, photo, pid, src, status, name in q]
+
+
+def _face_card_query() -> Select[int, int, int | None, AssignmentSource | None, FaceStatus, str | None]:
+    return (select(Face.id, Face.photo_id, Assignment.person_id, Assignment.source, Face.status, Person.name)
+            .outerjoin(Assignment, Assignment.face_id == Face.id)
+            .outerjoin(Person, Person.id == Assignment.person_id))
+
+
+def face_cards_to_check(library: Library) -> list[FaceCard]:
+    """Every face of a named person not confirmed yet, across people, the least sure first
+    (:func:`faceorg.people.queries.unconfirmed_faces`)."""
+    from faceorg.people.queries import unconfirmed_faces
+
+    return [FaceCard(f.id, f.photo_id, f.person_id, f.source, f.status, doubt=f.doubt, person_name=f.person_name)
+            for f in unconfirmed_faces(library)]
+
+
+def face_cards_suggested(library: Library) -> list[FaceCard]:
+    """Every face waiting for a yes (suggested to a named person), by person, the surest first
+    (:func:`faceorg.people.queries.suggested_faces`)."""
+    from faceorg.people.queries import suggested_faces
+
+    return [FaceCard(f.id, f.photo_id, f.person_id, f.source, f.status, person_name=f.person_name)
+            for f in suggested_faces(library)]
 
 
 def face_cards_of_person(library: Library, person_id: int) -> list[FaceCard]:

@@ -539,10 +539,11 @@ def ignore_unnamed_groups(library: Library, min_faces: int = 2) -> ChangeSet:
                        f"Ignore {n} unnamed group{'s' if n != 1 else ''}")
 
 
-def accept_suggestions(library: Library, face_ids: Iterable[int], *, also: Also = None) -> ChangeSet:
-    """Confirm automatic matches (suggested or auto) as the user's decision."""
+def accept_suggestions(library: Library, face_ids: Iterable[int], *, also: Also = None,
+                       label: str | None = None) -> ChangeSet:
+    """Confirm automatic matches (suggested or auto) as the user's decision (``label``: the undo step's name)."""
     ids = sorted(set(face_ids))
-    with _operation(library, "accept", "Accept suggestion" if len(ids) == 1 else "Accept suggestions") as op:
+    with _operation(library, "accept", label or ("Accept suggestion" if len(ids) == 1 else "Accept suggestions")) as op:
         s = op.session
         rows = list(s.scalars(select(Assignment).where(Assignment.face_id.in_(ids))))
         if not rows:

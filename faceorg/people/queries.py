@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, case, func, select, true
@@ -47,6 +49,7 @@ class FaceSummary:
     runner_up_distance: float | None = None
     strength: float | None = None
     manual: bool = False  # the user drew it (it can be resized or removed)
+    doubt: float | None = None  # not confirmed: distance to the person's confirmed faces (``unconfirmed_faces``)
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
@@ -164,10 +167,33 @@ def faces_of_person(library: Library, person_id: int) -> list[FaceSummary]:
     return _summaries(rows)
 
 
+def suggested_faces(library: Library) -> list[FaceSummary]:
+    """Every face waiting for a yes: suggested to a named person (not confirmed, not grouped automatically),
+    by person name, the surest (nearest) first within each person. Faces of missing photos are left out."""
+    with library.session() as s:
+        rows = s.execute(_face_query().where(Assignment.source == AssignmentSource.SUGGESTED,
+                                             Person.name.is_not(None), Face.status == FaceStatus.NORMAL,
+                                             face_present(s))).all()
+    faces = _summaries(rows)
+    faces.sort(key=lambda f: ((f.person_name or "").casefold(), f.person_id or 0,
+                              f.distance if f.distance is not None else 9.0, f.id))
+    return faces
+
+
 def doubt_of_faces(session: Session, person_id: int) -> dict[int, float]:
     """How doubtful each of a person's faces is that the user has not confirmed: its distance to the nearest
     confirmed face of the person (while none is confirmed, to the centre of the person's faces). Faces
     without a vector under the active model are left out; confirmed faces are not listed."""
+    return _doubts(session, Assignment.person_id == person_id)
+
+
+def doubt_of_named_faces(session: Session) -> dict[int, float]:
+    """:func:`doubt_of_faces` for every named person at once (one query, a person's faces at a time)."""
+    named = select(Person.id).where(Person.name.is_not(None))
+    return _doubts(session, Assignment.person_id.in_(named))
+
+
+def _doubts(session: Session, which: ColumnElement[bool]) -> dict[int, float]:
     import numpy as np
 
     from faceorg.store.models import Embedding, ModelVersion
@@ -177,18 +203,34 @@ def doubt_of_faces(session: Session, person_id: int) -> dict[int, float]:
     if version is None:
         return {}
     rows = session.execute(
-        select(Assignment.face_id, Assignment.source, Embedding.vector)
+        select(Assignment.person_id, Assignment.face_id, Assignment.source, Embedding.vector)
         .join(Embedding, (Embedding.face_id == Assignment.face_id) & (Embedding.model_version_id == version))
-        .where(Assignment.person_id == person_id).order_by(Assignment.face_id)).all()
-    if not rows:
-        return {}
-    vectors = np.stack([np.frombuffer(r[2], np.float32) for r in rows])
-    confirmed = np.array([r[1] is AssignmentSource.USER for r in rows])
-    if confirmed.all():
-        return {}
-    ref = vectors[confirmed] if confirmed.any() else l2_normalize(vectors.mean(axis=0, keepdims=True))
-    nearest = distance_from_similarity((vectors[~confirmed] @ ref.T).max(axis=1))
-    return {int(r[0]): float(d) for r, d in zip([r for r, c in zip(rows, confirmed) if not c], nearest.tolist())}
+        .where(which).order_by(Assignment.person_id, Assignment.face_id)).all()
+    out: dict[int, float] = {}
+    for _person, group in groupby(rows, key=itemgetter(0)):
+        part = list(group)
+        vectors = np.stack([np.frombuffer(r[3], np.float32) for r in part])
+        confirmed = np.array([r[2] is AssignmentSource.USER for r in part])
+        if confirmed.all():
+            continue
+        ref = vectors[confirmed] if confirmed.any() else l2_normalize(vectors.mean(axis=0, keepdims=True))
+        nearest = distance_from_similarity((vectors[~confirmed] @ ref.T).max(axis=1))
+        out.update((int(r[1]), float(d)) for r, d in zip([r for r, c in zip(part, confirmed) if not c],
+                                                           nearest.tolist()))
+    return out
+
+
+def unconfirmed_faces(library: Library) -> list[FaceSummary]:
+    """Every face of a named person the user has not confirmed (grouped automatically or suggested), across
+    people, the least sure first (:func:`doubt_of_named_faces`; faces without a vector last). Faces of missing
+    photos are left out."""
+    with library.session() as s:
+        rows = s.execute(_face_query().where(Assignment.source != AssignmentSource.USER, Person.name.is_not(None),
+                                             Face.status == FaceStatus.NORMAL, face_present(s))).all()
+        doubt = doubt_of_named_faces(s)
+    faces = [replace(f, doubt=doubt.get(f.id)) for f in _summaries(rows)]
+    faces.sort(key=lambda f: (f.doubt is None, -(f.doubt or 0.0), f.id))
+    return faces
 
 
 def least_sure_first(face_ids: list[int], sources: dict[int, str | None], doubt: dict[int, float]) -> list[int]:

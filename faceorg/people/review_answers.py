@@ -19,7 +19,7 @@ undo brings back both the data and the question.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from sqlalchemy import select
@@ -207,4 +207,39 @@ def accept_person_suggestions(library: Library, person_id: int) -> ChangeSet:
     return ops.accept_suggestions(library, faces)
 
 
-__all__ = ["KINDS", "ANSWERS", "answer", "answer_question", "find_question", "accept_person_suggestions"]
+
+def accept_all_suggestions(library: Library, *, only: Iterable[int] | None = None,
+                           excluding: Iterable[int] = ()) -> ChangeSet:
+    """Say yes to every face suggested to a named person, across people, in one action (one undo step):
+    the whole list of suggested faces, after the user turned down the wrong ones. ``only``: just these
+    faces among them (the ones the user saw; a suggestion that came later is left waiting); ``excluding``:
+    faces left waiting. Faces grouped automatically (not suggestions) are not touched."""
+    from faceorg.people.queries import suggested_faces
+
+    allowed = None if only is None else set(only)
+    skip = set(excluding)
+    ids = [f.id for f in suggested_faces(library)
+           if f.id not in skip and (allowed is None or f.id in allowed)]
+    if not ids:
+        raise FaceorgError("no suggested faces are waiting to be accepted")
+    return ops.accept_suggestions(library, ids, label=f"Accept {len(ids)} suggested face{'s' if len(ids) != 1 else ''}")
+
+
+
+def confirm_all_unconfirmed(library: Library, *, only: Iterable[int] | None = None,
+                            excluding: Iterable[int] = ()) -> ChangeSet:
+    """Confirm every face of a named person not confirmed yet (grouped automatically or suggested), across
+    people, in one action: the whole Check Named Faces list, after the user moved or turned down the wrong
+    ones. ``only``: just these faces among them (the ones the user saw); ``excluding``: faces left as they are."""
+    from faceorg.people.queries import unconfirmed_faces
+
+    allowed = None if only is None else set(only)
+    skip = set(excluding)
+    ids = [f.id for f in unconfirmed_faces(library)
+           if f.id not in skip and (allowed is None or f.id in allowed)]
+    if not ids:
+        raise FaceorgError("every face of your named people is confirmed already")
+    return ops.confirm_faces(library, ids)
+
+__all__ = ["KINDS", "ANSWERS", "answer", "answer_question", "find_question", "accept_person_suggestions",
+           "accept_all_suggestions", "confirm_all_unconfirmed"]

@@ -54,6 +54,8 @@ def test_learning_starts_by_itself_after_enough_corrections(window, qtbot, scena
 
     stages: list[tuple[float, str]] = []
     window.ctx.jobs.progressed.connect(lambda state: stages.append((time.perf_counter(), state.stage)))
+    labels: list[str] = []  # the job bar's words (its own slot ran first)
+    window.ctx.jobs.progressed.connect(lambda _state: labels.append(window.job_bar.label.text()))
 
     def tick() -> None:  # the GUI thread's heartbeat while learning runs
         now = time.perf_counter()
@@ -74,6 +76,7 @@ def test_learning_starts_by_itself_after_enough_corrections(window, qtbot, scena
     qtbot.waitUntil(lambda: not window.ctx.jobs.running, timeout=120_000)
     heartbeat.stop()
     assert len(gaps) >= 10 and max(gaps) < 1.0, f"the window stalled {max(gaps):.2f} s while learning ran: {stages}"
+    assert LEARNING_TITLE in labels and f"{LEARNING_TITLE}: {LEARNING_TITLE}" not in labels, labels  # said once
     status = window.learning.status
     assert status.isVisible() or status.text()
     assert status.toolTip().startswith(("Learned from your corrections at", "Checked what your corrections teach at",

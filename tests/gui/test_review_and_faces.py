@@ -14,7 +14,8 @@ from tests.gui.scenario import Scenario
 
 def go(win, qtbot, key: str):  # type: ignore[no-untyped-def]
     qtbot.keyClick(win, {"people": Qt.Key.Key_1, "review": Qt.Key.Key_2, "unknown": Qt.Key.Key_3,
-                         "ignored": Qt.Key.Key_4}[key], Qt.KeyboardModifier.ControlModifier)
+                         "ignored": Qt.Key.Key_4, "suggested": Qt.Key.Key_5, "check": Qt.Key.Key_6}[key],
+                   Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, win)
 
 
@@ -110,6 +111,85 @@ def test_unknown_faces_name_and_ignore(window, qtbot, scenario: Scenario, librar
     with library.session() as s:
         assert s.get(Face, c).status is FaceStatus.IGNORED
     assert c not in grid.faces.ids
+
+
+def test_suggested_faces_of_every_person_rejected_and_accepted_all(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+5: every face suggested to a named person in one list, each captioned with that name; R turns the
+    selected ones down, Accept All says yes to the rest in one step, and Ctrl+Z takes that step back."""
+    go(window, qtbot, "suggested")
+    view = window.faces_view
+    grid = view.grid
+    assert view.mode == "suggested" and window.stack.currentWidget() is view
+    assert window.sidebar.views.currentItem().text().startswith("Suggested faces")
+    assert grid.faces.ids == scenario.suggested  # the nearer (surer) first: the scenario gives 0.42, then 0.47
+    assert {c.person_name for c in grid.faces.cards()} == {"George W Bush"}
+    assert "2 faces of 1 person" in (view.count_label.text(), view.count_label.toolTip())
+    assert view.accept_all_action.isVisible() and view.accept_all_action.text() == "Accept All 2"
+    assert not view.restore_action.isVisible()
+    grid.grab()  # painted: each chip carries the name it is suggested to
+    assert any(name == "George W Bush" for name, _width in grid.chips._captions)
+    wrong, right = grid.faces.ids
+    grid.select_ids([wrong])
+    qtbot.keyClick(grid, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    assert grid.faces.ids == [right] and grid.selected_ids() == [right]  # the next face, ready for A or R
+    with library.session() as s:
+        assert s.scalar(select(Assignment.face_id).where(Assignment.face_id == wrong)) is None
+        assert s.get(FaceNotPerson, (wrong, scenario.people["bush"])) is not None
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)
+    assert source(library, right) is AssignmentSource.USER and source(library, scenario.auto_named) is \
+        AssignmentSource.AUTO  # automatic faces are not suggestions: left as they were
+    assert grid.faces.ids == [] and "No suggested faces" in grid.empty_text
+    assert not view.accept_all_action.isEnabled()
+    assert window.undo_action.text() == "&Undo Accept 1 suggested face"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert source(library, right) is AssignmentSource.SUGGESTED and grid.faces.ids == [right]
+    qtbot.mouseClick(view.findChild(type(view.mode_buttons.buttons()[0]), "mode_unknown"), Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert view.mode == "unknown" and window.sidebar.views.currentItem().text().startswith("Unknown")
+    assert not view.accept_action.isVisible() and not view.accept_all_action.isVisible()
+    grid.grab()
+    assert view.grid.chips.show_names is False
+
+
+def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+6: every face of a named person not confirmed yet (automatic or suggested), across people, the least
+    sure first and captioned with its person; C confirms, R turns down (each from its own person), Confirm All
+    the rest."""
+    from faceorg.people.queries import doubt_of_named_faces
+
+    go(window, qtbot, "check")
+    view = window.faces_view
+    grid = view.grid
+    assert view.mode == "check" and window.stack.currentWidget() is view
+    assert window.sidebar.views.currentItem().text() == "Check named faces"
+    expected = {*scenario.suggested, scenario.auto_named}
+    assert set(grid.faces.ids) == expected
+    with library.session() as s:
+        doubt = doubt_of_named_faces(s)
+    assert [doubt[f] for f in grid.faces.ids] == sorted((doubt[f] for f in expected), reverse=True)
+    assert {c.person_name for c in grid.faces.cards()} == {"George W Bush", "Colin Powell"}
+    assert view.accept_action.text() == "&Confirm" and view.accept_all_action.text() == "Confirm All 3"
+    grid.grab()
+    assert grid.chips.show_names and {name for name, _w in grid.chips._captions} >= {"Colin Powell"}
+    grid.select_ids([scenario.auto_named])
+    qtbot.keyClick(grid, Qt.Key.Key_C)
+    wait_idle(qtbot, window)
+    assert source(library, scenario.auto_named) is AssignmentSource.USER
+    assert scenario.auto_named not in grid.faces.ids and len(grid.selected_ids()) == 1
+    wrong = grid.selected_ids()[0]
+    qtbot.keyClick(grid, Qt.Key.Key_R)
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (wrong, scenario.people["bush"])) is not None
+    left = [f for f in scenario.suggested if f != wrong]
+    assert grid.faces.ids == left
+    qtbot.keyClick(grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)  # Confirm All: the rest, in one step
+    assert [source(library, f) for f in left] == [AssignmentSource.USER] and grid.faces.ids == []
+    assert window.undo_action.text() == "&Undo Confirm 1 face"
 
 
 def test_ignored_and_not_a_face_lists_restore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
