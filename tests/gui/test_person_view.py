@@ -345,3 +345,31 @@ def test_after_faces_leave_the_next_face_is_selected(window, qtbot, scenario: Sc
     assert before[1] not in chip_ids(view)
     assert view.grid.selected_ids() == [before[2]] and view.grid.current_card().id == before[2]
     assert view.reject_action.isEnabled()
+
+
+def test_move_to_lists_the_groups_the_faces_look_like_first(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Move To listed the unnamed groups largest first: the group a wrong face belongs with could be anywhere
+    in a list of hundreds. The groups nearest the selected faces come first."""
+    from tests.gui.test_review_questions import ensure_vectors
+
+    ensure_vectors(library, scenario)
+    with library.session() as s:
+        photo_of = dict(s.execute(select(Face.id, Face.photo_id).where(Face.id.in_(scenario.unknown))).all())
+    one_a_photo = {photo_of[f]: f for f in scenario.unknown if owner(library, f) is None}  # one face a photo
+    strangers = sorted(one_a_photo.values())
+    big = ops.split_faces(library, strangers)  # an unnamed group bigger than Blair's, of other people
+    big_id = next(iter(big.people_added))
+    assert len(strangers) > len(scenario.faces["blair"]) - 1
+    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    select_chips(view, qtbot, [scenario.wrong_face])  # a face of Blair's
+    listed: list[int] = []
+
+    def look(dialog) -> None:  # type: ignore[no-untyped-def]
+        groups = dialog.group_list
+        listed.extend(groups.item(r).data(Qt.ItemDataRole.UserRole) for r in range(groups.count()))
+        dialog.reject()
+
+    when_modal(qtbot, look)
+    qtbot.keyClick(view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert listed[0] == scenario.people["blair"] and big_id in listed
