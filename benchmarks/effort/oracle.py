@@ -59,7 +59,9 @@ way a user of the app would use it (every answer to a question is one decision):
   (as the user's app would have done in the background by then) the oracle asks the app's
   ``learning_due``; when due it runs the app's own ``learn_now`` (the quick depth, the gate, installation and
   regrouping; not a user action). ``details`` say how often it ran, whether the gate installed the model,
-  and its seconds.
+  and its seconds. A new model leaves the faces already seen where they are; when it was installed and
+  faces are left unsorted, the app offers "Group Faces with It" and the oracle presses it (one regroup),
+  then answers the Suggested faces list it brings (with ``suggested_list``).
 - ``recall_pass`` / ``precision_pass``: the grouping's conservative joining pass and its pruning pass (the
   faces far from their group left unsorted, with the late pairs among unsorted faces that follow it); off:
   the app's grouping with that pass off
@@ -73,11 +75,12 @@ way a user of the app would use it (every answer to a question is one decision):
   suggestions person by person (the whole-group question or the face-by-face Review, whichever is cheaper).
 - ``check_list``: in each sweep, the named people's wrong faces (suggestions too) are picked in the Check Named
   Faces list (every face of a named person not confirmed yet, across people:
-  :func:`faceorg.people.queries.unconfirmed_faces`) instead of in each person's own view: one Move To per person
+  :func:`faceorg.people.queries.unconfirmed_face_ids`) instead of in each person's own view: one Move To per person
   they belong to and one Not This Person for all the strangers (:func:`plan_checked`), not one of each per
   person; then "Confirm All" confirms the rest of the list (one decision,
   :func:`faceorg.people.review_answers.confirm_all_unconfirmed`): the user has looked at every face in it. A
   face the user placed (confirmed) with the wrong person is not in that list: it is fixed in its person's view.
+  The careful oracle also presses "Confirm All" at the end of the groups pass: it cleaned every group it named.
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -165,7 +168,7 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"mirror_recipe"} if _has("faceorg.retrain.install", "use_mirror_average") else set())
     | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
     | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
-    | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_faces") else set())
+    | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_face_ids") else set())
 )
 
 
@@ -569,7 +572,8 @@ class Oracle:
         if self.features.uses("check_list"):
             self._do_all(plan_checked(people, self.truth, self.to_sort), named)
             self.confirm_checked()
-            self.learn_if_due("the named people's faces were checked")  # the app starts at once, in the background
+            if self.learn_if_due("the named people's faces were checked"):  # the app starts then, in the background
+                self.group_with_new_model()
             for pid, (name, faces) in people.items():  # a face the user placed wrongly: not in the list
                 placed = [f for f in faces if f.source == "user"]
                 self._do_all(plan_named(pid, name, placed, self.truth, self.to_sort), named)
@@ -592,9 +596,9 @@ class Oracle:
 
     def confirm_checked(self) -> None:
         """"Confirm All" in the Check Named Faces list, once its wrong faces are fixed (see ``check_list``)."""
-        from faceorg.people.queries import unconfirmed_faces
+        from faceorg.people.queries import unconfirmed_face_ids
 
-        rest = tuple(f.id for f in unconfirmed_faces(self.library) if f.id in self.truth)
+        rest = tuple(f for f in unconfirmed_face_ids(self.library)[0] if f in self.truth)
         if rest:
             self.do(Step("confirm_all_checked", rest))
 
@@ -720,18 +724,30 @@ class Oracle:
             self.do(Step("accept_rest", tuple(f for f in q.face_ids if f not in wrong)), name)
         return reply
 
-    def learn_if_due(self, after: str) -> None:
-        """With ``learning``: what the app would have done in the background by now, when enough new
-        corrections came (its ``learning_due``): its own ``learn_now`` (not a user action), recorded."""
-        if not self.features.uses("learning"):
+    def group_with_new_model(self) -> None:
+        """"Group Faces with It", which the app offers after learning installed a model while faces are left
+        unsorted (one regroup), then the Suggested faces list of what it matched."""
+        from faceorg.people.queries import ungrouped_face_count
+
+        if not ungrouped_face_count(self.library):
             return
+        self.do(Step("regroup"))
+        if self.features.uses("suggested_list"):
+            self.suggested_list()
+
+    def learn_if_due(self, after: str) -> bool:
+        """With ``learning``: what the app would have done in the background by now, when enough new
+        corrections came (its ``learning_due``): its own ``learn_now`` (not a user action), recorded; whether it
+        installed a new model."""
+        if not self.features.uses("learning"):
+            return False
         import time
 
         from faceorg.jobs.learning import last_learning, learn_now, learning_due
 
         due = learning_due(self.library)
         if not due.due:
-            return
+            return False
         start = time.perf_counter()
         with app_grouping(self.features):
             job = learn_now(self.library)
@@ -748,6 +764,7 @@ class Oracle:
                                  for k, v in job.changes.as_dict().items() if k != "label"}
         self.learned.append(record)
         self._say(f"{self.style}: learned after {after}: {record['line']} ({seconds:.0f} s)")
+        return bool(record["installed"])
 
     def remaining(self) -> list[int]:
         return unfinished(snapshot(self.library), self.truth)
@@ -775,6 +792,8 @@ class Oracle:
         if first:
             self.answer_questions(first)
         self.group_pass(self.style)
+        if self.style == "careful" and self.features.uses("check_list"):
+            self.confirm_checked()  # it cleaned every group it named: nothing in the list is wrong
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
         self.learn_if_due("the groups pass")
         self._phase = "regroup"
@@ -786,7 +805,8 @@ class Oracle:
             self._phase = "sweep"
             result.sweeps = sweep
             self.sweep()
-            self.learn_if_due(f"sweep {sweep}")
+            if self.learn_if_due(f"sweep {sweep}") and self.remaining():
+                self.group_with_new_model()
             self._say(
                 f"{self.style}: sweep {sweep}: {len(left)} faces were unfinished; {self.tally.total} actions so far"
             )

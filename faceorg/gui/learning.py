@@ -4,15 +4,18 @@ previous model.
 After every change the window publishes, a short timer asks whether enough new corrections have come
 (one count query); when they have and no other job runs, the quick depth starts as an ordinary job (progress
 and Cancel in the status bar) that runs it in a child process, so the window stays usable. The status bar
-keeps one line saying when it last ran and what it changed.
+keeps one line saying when it last ran and what it changed. A new model never moves the faces already seen, so
+after one is installed, while faces are left unsorted, a "Group Faces with It" button offers the regrouping
+(unsorted faces grouped again and matched to your people as suggestions with what it learned).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QPushButton
 
 from faceorg.gui.dialogs import confirm_then
 
@@ -46,11 +49,18 @@ def mirror_job(library: Any, progress: Any) -> Any:
 class BackgroundLearning(QObject):
     """Starts learning when it is due (see the module docstring); ``status`` shows the last run."""
 
-    def __init__(self, window: QMainWindow, ctx: AppContext, on_learned: Any) -> None:
+    def __init__(self, window: QMainWindow, ctx: AppContext, on_learned: Any,
+                 regroup: Callable[[], None] | None = None) -> None:
         super().__init__(window)
-        self.window, self.ctx, self.on_learned = window, ctx, on_learned
+        self.window, self.ctx, self.on_learned, self.regroup = window, ctx, on_learned, regroup
         self.status = QLabel()
         self.status.setObjectName("learningStatus")
+        self.regroup_button = QPushButton("Group Faces with It")
+        self.regroup_button.setObjectName("regroupAfterLearning")
+        self.regroup_button.setToolTip("Group the unsorted faces again with the new model and suggest which of your "
+                                       "people they are (what you decided stays)")
+        self.regroup_button.clicked.connect(self._regroup_clicked)
+        self.regroup_button.hide()
         self.runs = 0
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -99,6 +109,16 @@ class BackgroundLearning(QObject):
             self.window.statusBar().showMessage(line, 15000)
         if report.get("accepted") and not report.get("dry_run"):
             self.on_learned()  # every face was re-embedded: reload what the views show
+            if self.regroup is not None:
+                from faceorg.people.queries import ungrouped_face_count
+
+                self.ctx.query(ungrouped_face_count, owner=self,
+                               on_done=lambda n: self.regroup_button.setVisible(n > 0))
+
+    def _regroup_clicked(self) -> None:
+        self.regroup_button.hide()
+        if self.regroup is not None:
+            self.regroup()
 
 
 def confirm_go_back(window: QMainWindow, previous: str, current: str, go: Any) -> QMessageBox:

@@ -160,8 +160,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.scan_summary)
         self.statusBar().addPermanentWidget(self.job_bar)
         self.statusBar().addPermanentWidget(self.status_text)
-        self.learning = BackgroundLearning(self, self.ctx, on_learned=self.reload_views)
+        self.learning = BackgroundLearning(self, self.ctx, on_learned=self.reload_views, regroup=self.group_faces)
         self.statusBar().addPermanentWidget(self.learning.status)
+        self.statusBar().addPermanentWidget(self.learning.regroup_button)
 
         self._build_actions()
         self._build_menus()
@@ -505,6 +506,7 @@ class MainWindow(QMainWindow):
         def done(changes: ChangeSet) -> None:
             self.ctx.publish(changes)
 
+        self.learning.regroup_button.hide()  # offered after learning; this is it
         title = GROUP_TITLE + (" (after the scan)" if automatic else "")
         self.ctx.jobs.start(title, lambda progress: group_job(self.ctx.library, progress), on_done=done)
 

@@ -145,6 +145,9 @@ def best_faces(library: Library, person_ids: Iterable[int]) -> dict[int, int]:
     return out
 
 
+CHECK_AT_MOST = 5000  # the Check Named Faces list: the least sure faces first, this many at most
+
+
 @dataclass(frozen=True)
 class FaceCard:
     """What a face chip shows: its id, its photo, and who it belongs to and why."""
@@ -172,13 +175,13 @@ def _face_card_query() -> Select[int, int, int | None, AssignmentSource | None, 
             .outerjoin(Person, Person.id == Assignment.person_id))
 
 
-def face_cards_to_check(library: Library) -> list[FaceCard]:
-    """Every face of a named person not confirmed yet, across people, the least sure first
-    (:func:`faceorg.people.queries.unconfirmed_faces`)."""
-    from faceorg.people.queries import unconfirmed_faces
+def face_cards_to_check(library: Library, limit: int | None = CHECK_AT_MOST) -> list[FaceCard]:
+    """The faces of named people not confirmed yet, across people, the least sure first, at most ``limit``
+    (:func:`faceorg.people.queries.unconfirmed_face_ids`)."""
+    from faceorg.people.queries import unconfirmed_face_ids
 
-    return [FaceCard(f.id, f.photo_id, f.person_id, f.source, f.status, doubt=f.doubt, person_name=f.person_name)
-            for f in unconfirmed_faces(library)]
+    ids, doubt = unconfirmed_face_ids(library, limit)
+    return [replace(c, doubt=doubt.get(c.id)) for c in face_cards_by_ids(library, ids)]
 
 
 def face_cards_suggested(library: Library) -> list[FaceCard]:

@@ -220,17 +220,30 @@ def _doubts(session: Session, which: ColumnElement[bool]) -> dict[int, float]:
     return out
 
 
-def unconfirmed_faces(library: Library) -> list[FaceSummary]:
-    """Every face of a named person the user has not confirmed (grouped automatically or suggested), across
-    people, the least sure first (:func:`doubt_of_named_faces`; faces without a vector last). Faces of missing
-    photos are left out."""
+def unconfirmed_face_ids(library: Library, limit: int | None = None) -> tuple[list[int], dict[int, float]]:
+    """The faces of named people the user has not confirmed (grouped automatically or suggested), across
+    people, the least sure first (:func:`doubt_of_named_faces`; faces without a vector last), at most
+    ``limit``; and their doubts. Faces of missing photos are left out."""
     with library.session() as s:
-        rows = s.execute(_face_query().where(Assignment.source != AssignmentSource.USER, Person.name.is_not(None),
-                                             Face.status == FaceStatus.NORMAL, face_present(s))).all()
+        ids = list(s.scalars(select(Face.id).join(Assignment, Assignment.face_id == Face.id)
+                             .join(Person, Person.id == Assignment.person_id)
+                             .where(Assignment.source != AssignmentSource.USER, Person.name.is_not(None),
+                                    Face.status == FaceStatus.NORMAL, face_present(s))))
         doubt = doubt_of_named_faces(s)
-    faces = [replace(f, doubt=doubt.get(f.id)) for f in _summaries(rows)]
-    faces.sort(key=lambda f: (f.doubt is None, -(f.doubt or 0.0), f.id))
-    return faces
+    ids.sort(key=lambda f: (f not in doubt, -doubt.get(f, 0.0), f))
+    ids = ids[:limit] if limit is not None else ids
+    return ids, {f: doubt[f] for f in ids if f in doubt}
+
+
+def unconfirmed_faces(library: Library, limit: int | None = None) -> list[FaceSummary]:
+    """:func:`unconfirmed_face_ids` with what the app knows of each face (``doubt`` filled in)."""
+    ids, doubt = unconfirmed_face_ids(library, limit)
+    found: dict[int, FaceSummary] = {}
+    with library.session() as s:
+        for start in range(0, len(ids), 500):
+            rows = s.execute(_face_query().where(Face.id.in_(ids[start:start + 500]))).all()
+            found.update((f.id, replace(f, doubt=doubt.get(f.id))) for f in _summaries(rows))
+    return [found[f] for f in ids if f in found]
 
 
 def least_sure_first(face_ids: list[int], sources: dict[int, str | None], doubt: dict[int, float]) -> list[int]:

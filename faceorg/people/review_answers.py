@@ -231,12 +231,11 @@ def confirm_all_unconfirmed(library: Library, *, only: Iterable[int] | None = No
     """Confirm every face of a named person not confirmed yet (grouped automatically or suggested), across
     people, in one action: the whole Check Named Faces list, after the user moved or turned down the wrong
     ones. ``only``: just these faces among them (the ones the user saw); ``excluding``: faces left as they are."""
-    from faceorg.people.queries import unconfirmed_faces
+    from faceorg.people.queries import unconfirmed_face_ids
 
     allowed = None if only is None else set(only)
     skip = set(excluding)
-    ids = [f.id for f in unconfirmed_faces(library)
-           if f.id not in skip and (allowed is None or f.id in allowed)]
+    ids = [f for f in unconfirmed_face_ids(library)[0] if f not in skip and (allowed is None or f in allowed)]
     if not ids:
         raise FaceorgError("every face of your named people is confirmed already")
     return ops.confirm_faces(library, ids)

@@ -15,7 +15,7 @@ from faceorg.jobs.learning import learning_due
 from faceorg.people import ops
 from faceorg.settings import load_settings, save_settings
 from faceorg.store.models import Assignment, AssignmentSource, Face, FaceStatus
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.scenario import Scenario
 
 pytestmark = pytest.mark.threaded_workers
@@ -83,6 +83,26 @@ def test_learning_starts_by_itself_after_enough_corrections(window, qtbot, scena
                                         "Learning at")), status.toolTip()
     assert "BCubed" not in status.toolTip() and not learning_due(library).due
     assert window.learning.runs == 1
+
+
+def test_after_a_new_model_group_faces_with_it_is_offered(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """A model learning installed never moves the faces already seen: while faces are left unsorted, the status
+    bar offers to group them with it (one click runs Group Faces); nothing is offered when the model was kept."""
+    from PySide6.QtCore import Qt
+
+    button = window.learning.regroup_button
+    started: list[str] = []
+    window.ctx.jobs.started.connect(started.append)
+    window.learning._done({"accepted": False})
+    wait_idle(qtbot, window)
+    assert button.isHidden()
+    window.learning._done({"accepted": True})  # as when the gate installed the new model
+    qtbot.waitUntil(lambda: not button.isHidden(), timeout=WAIT_MS)  # the scenario has unsorted faces
+    assert button.text() == "Group Faces with It"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert button.isHidden()
+    wait_idle(qtbot, window)
+    assert started[-1] == "Grouping faces"
 
 
 def test_go_back_to_the_previous_model_from_the_file_menu(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]

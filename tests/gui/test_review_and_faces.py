@@ -158,6 +158,7 @@ def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, sc
     """Ctrl+6: every face of a named person not confirmed yet (automatic or suggested), across people, the least
     sure first and captioned with its person; C confirms, R turns down (each from its own person), Confirm All
     the rest."""
+    from faceorg.people.gui_support import face_cards_to_check
     from faceorg.people.queries import doubt_of_named_faces
 
     go(window, qtbot, "check")
@@ -170,6 +171,7 @@ def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, sc
     with library.session() as s:
         doubt = doubt_of_named_faces(s)
     assert [doubt[f] for f in grid.faces.ids] == sorted((doubt[f] for f in expected), reverse=True)
+    assert [c.id for c in face_cards_to_check(library, limit=1)] == grid.faces.ids[:1]  # a long list: the top
     assert {c.person_name for c in grid.faces.cards()} == {"George W Bush", "Colin Powell"}
     assert view.accept_action.text() == "&Confirm" and view.accept_all_action.text() == "Confirm All 3"
     grid.grab()
