@@ -149,6 +149,22 @@ def open_question(lib: Library, tmp: Path) -> str:
         return next(q.id for q in list_questions(copy) if q.kind == "same_person")
 
 
+def suggested_face(lib: Library, tmp: Path) -> list[str]:
+    """Name the biggest group of the test's copy (``tmp/lib.sqlite``) and leave one of its faces waiting as a
+    suggestion, as a grouping after naming does; no arguments (the faces commands take every such face)."""
+    from sqlalchemy import update
+
+    from faceorg.store import open_library
+    from faceorg.store.models import Assignment, AssignmentSource, Person
+
+    faces = lib.faces[lib.people[0]]
+    with open_library(tmp / "lib.sqlite") as copy, copy.transaction() as s:
+        s.execute(update(Person).where(Person.id == lib.people[0]).values(name="Ada"))
+        s.execute(update(Assignment).where(Assignment.face_id == faces[-1])
+                  .values(source=AssignmentSource.SUGGESTED, distance=0.3))
+    return []
+
+
 def drawn_face(lib: Library, tmp: Path) -> str:
     """Draw a face in a corner of a photo of the test's copy (``tmp/lib.sqlite``); its id."""
     record = ok_json(cli(tmp / "lib.sqlite", "faces", "add", str(lib.photos[0]), "--box", "0,0,40,40", "--json"))
@@ -181,6 +197,8 @@ RECIPES: dict[str, Recipe] = {
                                        [str(lib.faces[lib.people[0]][0])]),
     "faces accept": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
     "faces confirm": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0])]),
+    "faces accept-all": lambda lib, tmp: ([], suggested_face(lib, tmp)),
+    "faces confirm-all": lambda lib, tmp: ([], suggested_face(lib, tmp)),
     "faces different": lambda lib, tmp: ([], [str(lib.faces[lib.people[0]][0]), str(lib.faces[lib.people[1]][0])]),
     "faces add": lambda lib, tmp: ([], [str(lib.photos[0]), "--box", "0,0,40,40", "--name", "Ada"]),
     "faces resize": lambda lib, tmp: ([], [drawn_face(lib, tmp), "--box", "0,0,50,50"]),

@@ -80,7 +80,8 @@ way a user of the app would use it (every answer to a question is one decision):
   person; then "Confirm All" confirms the rest of the list (one decision,
   :func:`faceorg.people.review_answers.confirm_all_unconfirmed`): the user has looked at every face in it. A
   face the user placed (confirmed) with the wrong person is not in that list: it is fixed in its person's view.
-  The careful oracle also presses "Confirm All" at the end of the groups pass: it cleaned every group it named.
+  The careful oracle also checks that list at the end of the groups pass (having cleaned every group it named,
+  it finds there only faces that joined its people by themselves), then confirms it.
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -570,8 +571,7 @@ class Oracle:
         people = {pid: (str(faces[0].person_name), [f for f in faces if f.id in self.truth])
                   for pid, faces in sorted(self._groups(state, named=True).items())}
         if self.features.uses("check_list"):
-            self._do_all(plan_checked(people, self.truth, self.to_sort), named)
-            self.confirm_checked()
+            self.check_named(people, named)
             if self.learn_if_due("the named people's faces were checked"):  # the app starts then, in the background
                 self.group_with_new_model()
             for pid, (name, faces) in people.items():  # a face the user placed wrongly: not in the list
@@ -593,6 +593,11 @@ class Oracle:
         state = snapshot(self.library)
         unsorted = [f for f, s in state.items() if s.person_id is None and s.status == "normal" and f in self.truth]
         self._do_all(plan_unsorted(unsorted, self.truth, self.to_sort), set())
+
+    def check_named(self, people: Mapping[int, tuple[str, list[FaceState]]], named: set[str]) -> None:
+        """The Check Named Faces list (see ``check_list``): its wrong faces fixed, then "Confirm All"."""
+        self._do_all(plan_checked(people, self.truth, self.to_sort), named)
+        self.confirm_checked()
 
     def confirm_checked(self) -> None:
         """"Confirm All" in the Check Named Faces list, once its wrong faces are fixed (see ``check_list``)."""
@@ -792,8 +797,11 @@ class Oracle:
         if first:
             self.answer_questions(first)
         self.group_pass(self.style)
-        if self.style == "careful" and self.features.uses("check_list"):
-            self.confirm_checked()  # it cleaned every group it named: nothing in the list is wrong
+        if self.style == "careful" and self.features.uses("check_list"):  # the groups it named, cleaned: confirmed
+            state = snapshot(self.library)
+            self.check_named({pid: (str(faces[0].person_name), [f for f in faces if f.id in self.truth])
+                              for pid, faces in sorted(self._groups(state, named=True).items())},
+                             {s.person_name for s in state.values() if s.person_name})
         self._say(f"{self.style}: groups pass {self.tally.by_pass['groups']} actions")
         self.learn_if_due("the groups pass")
         self._phase = "regroup"
