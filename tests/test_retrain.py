@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from faceorg.errors import FaceorgError
 from faceorg.people import ops
@@ -738,3 +738,27 @@ def test_a_no_between_two_groups_counts_each_face_once_not_each_pair(library: Li
         for b in faces[4:]:
             ops.add_cannot_link(library, a, b)
     assert corrections_count(library) - before == 9
+
+
+def test_learning_waits_while_too_few_faces_are_confirmed_to_learn_from(library: Library) -> None:
+    """Enough corrections but no two people with enough confirmed faces: a run could only refuse. It started
+    anyway, in a child process, and put "not enough confirmed faces..." in the status bar unasked."""
+    from faceorg.jobs.learning import corrections_count, last_learning, learning_due
+    from faceorg.retrain.training_data import MIN_FACES_PER_PERSON
+    from faceorg.settings import load_settings, save_settings
+
+    save_settings(library, dataclasses.replace(load_settings(library), learn_after_corrections=3))
+    with library.transaction() as s:
+        people = sorted(set(s.scalars(select(Assignment.person_id).where(Assignment.source == AssignmentSource.USER))))
+        assert len(people) >= 2
+        s.execute(update(Assignment).where(Assignment.source == AssignmentSource.USER,
+                                           Assignment.person_id != people[0]).values(source=AssignmentSource.AUTO))
+    waiting = learning_due(library)
+    assert corrections_count(library) >= 3 and waiting.new_corrections >= 3
+    assert not waiting.due and "not enough confirmed faces" in waiting.reason
+    assert last_learning(library) == ""  # nothing ran, nothing said
+    with library.transaction() as s:  # a second person's faces confirmed: now it can learn
+        s.execute(update(Assignment).where(Assignment.person_id == people[1]).values(source=AssignmentSource.USER))
+        assert (s.scalar(select(func.count()).select_from(Assignment).where(
+            Assignment.person_id == people[1])) or 0) >= MIN_FACES_PER_PERSON
+    assert learning_due(library).due

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg.gui.context import CARD_CHIP, GRID_CHIP
+from faceorg.gui.dialogs import enter_takes_typed_text
 from faceorg.gui.models import FacesModel, PeopleModel, display_name, faces_text
 from faceorg.gui.thumbnails import ThumbnailCache
 
@@ -221,6 +222,7 @@ class CardDelegate(QStyledItemDelegate):
         # the view's key handling: without this the name was taken but a second Enter was needed.
         completer.activated[str].connect(  # type: ignore[index]  # the stubs do not declare a signal's overloads
             lambda text: QTimer.singleShot(0, lambda: self._take(editor, text)))
+        enter_takes_typed_text(completer, lambda: self._take(editor, editor.text()))  # a whole name typed
         return editor
 
     def _take(self, editor: QLineEdit, text: str) -> None:

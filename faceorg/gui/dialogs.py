@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import shiboken6
-from PySide6.QtCore import QSize, QStringListModel, Qt, QTimer
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QEvent, QObject, QSize, QStringListModel, Qt, QTimer
+from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -41,6 +41,50 @@ def name_completer(names: QStringListModel, parent: QWidget) -> QCompleter:
     return completer
 
 
+def start_cancel_buttons(dialog: QDialog, start: str) -> tuple[QDialogButtonBox, QPushButton]:
+    """Cancel and ``start`` (the default: Enter starts) for a dialog that starts a job, wired to it.
+
+    The box is made inside ``dialog``: a button made the default before it is in its dialog leaves the dialog
+    without one, and the dialog then makes the first button it finds, Cancel, the default when shown.
+    """
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, dialog)
+    start_button = buttons.addButton(start, QDialogButtonBox.ButtonRole.AcceptRole)
+    start_button.setDefault(True)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, start_button
+
+
+class _EnterWithNothingHighlighted(QObject):
+    """On a completion list: Enter while no name in it is highlighted means "the text as typed"."""
+
+    def __init__(self, popup: QAbstractItemView, on_enter: Callable[[], None]) -> None:
+        super().__init__(popup)
+        self._popup = popup
+        self._on_enter = on_enter
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if (isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and not self._popup.currentIndex().isValid()):
+            self._popup.hide()
+            QTimer.singleShot(0, self._on_enter)
+            return True
+        return False
+
+
+def enter_takes_typed_text(completer: QCompleter, on_enter: Callable[[], None]) -> None:
+    """Call ``on_enter`` when Enter is pressed while the completion list is open and nothing is highlighted.
+
+    The open list takes the keyboard; Qt then hands Enter to the line edit alone, past its parents and event
+    filters, and only closes the list, so a whole name typed needed a second Enter. (A highlighted name is
+    the completer's ``activated`` signal.)
+    """
+    popup = completer.popup()  # made now, so that this filter runs before the completer's own
+    if popup is not None:
+        popup.installEventFilter(_EnterWithNothingHighlighted(popup, on_enter))
+
+
 class NameDialog(QDialog):
     """Ask for a person's name, completing from the names that exist; says whether it is new."""
 
@@ -60,6 +104,7 @@ class NameDialog(QDialog):
         # Enter on a highlighted completion is taken by the popup: the chosen name is the answer (one Enter).
         self.edit.completer().activated[str].connect(  # type: ignore[index]  # the stubs do not declare a signal's overloads
             lambda text: QTimer.singleShot(0, lambda: self._take(text)))
+        enter_takes_typed_text(self.edit.completer(), lambda: self._take(self.edit.text()))
         self.edit.setMinimumWidth(320)
         layout.addWidget(self.edit)
         self.hint = QLabel(" ")

@@ -28,12 +28,24 @@ class FaceGrid(GridView):
         super().__init__(parent, spacing=2)
         self.ctx = ctx
         self.faces = FacesModel(self)
+        self._selected_gone_at: int | None = None  # the first row of selected faces that left (see below)
+        # Connected before the model is set, so that it runs before the selection forgets the rows.
+        self.faces.rowsAboutToBeRemoved.connect(self._rows_leaving)
+        self.faces.modelReset.connect(self._forget_rows_left)
         self.setModel(self.faces)
         self.chips = ChipDelegate(ctx.thumbs, self)
         self.setItemDelegate(self.chips)
         self.set_cell(CHIP_SIZE + QSize(4, 4))
         self.watch(ctx.thumbs)
         self.open_requested.connect(self._open)
+
+    def _rows_leaving(self, _parent: QModelIndex, first: int, last: int) -> None:
+        if self.selectionModel() is not None and any(first <= r <= last for r in self.selected_rows()):
+            at = first if self._selected_gone_at is None else min(first, self._selected_gone_at)
+            self._selected_gone_at = at
+
+    def _forget_rows_left(self) -> None:
+        self._selected_gone_at = None
 
     def _open(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -54,8 +66,13 @@ class FaceGrid(GridView):
         self.select_rows(rows)
 
     def focus_after_removal(self) -> None:
-        """Keep a current cell after rows went away, so the keyboard can go on."""
-        if not self.currentIndex().isValid() and self.faces.rowCount():
+        """Keep a current cell after rows went away, so the keyboard can go on: when the selected faces left
+        (an action on them), the face that took the first one's place is selected, as in a list of files."""
+        gone_at, self._selected_gone_at = self._selected_gone_at, None
+        n = self.faces.rowCount()
+        if gone_at is not None and n and not self.selected_rows():
+            self.select_rows([min(gone_at, n - 1)])
+        elif not self.currentIndex().isValid() and n:
             self.setCurrentIndex(self.faces.index(0))
 
 

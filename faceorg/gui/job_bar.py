@@ -58,7 +58,7 @@ class JobBar(QWidget):
             self.bar.setRange(0, 0)
         # A stage's own words (a Ray scan: "3/8 batches on 2 workers") follow its name.
         message = state.message if len(state.message) <= 80 else state.message[:79] + "…"
-        head = self.jobs.title if stage == self.jobs.title else f"{self.jobs.title}: {stage}"  # not said twice
+        head = self.jobs.title if stage.casefold() == self.jobs.title.casefold() else f"{self.jobs.title}: {stage}"
         self.label.setText(head + (f" ({message})" if message else ""))
 
     def _cancel(self) -> None:

@@ -71,7 +71,12 @@ class BackgroundLearning(QObject):
         from faceorg.jobs.learning import start_counting
 
         start_counting(ctx.library)
+        window.statusBar().messageChanged.connect(self._message_changed)
         self.show_last()
+
+    def _message_changed(self, message: str) -> None:
+        if not message:  # the status bar's message is gone: the line comes back beside the counts
+            self.status.setVisible(bool(self.status.toolTip()))
 
     def show_last(self) -> None:
         from faceorg.jobs.learning import last_learning
@@ -98,7 +103,10 @@ class BackgroundLearning(QObject):
 
     def _done(self, report: dict[str, Any]) -> None:
         self.show_last()
-        self.window.statusBar().showMessage(self.status.toolTip(), 15000)
+        line = self.status.toolTip()
+        if line:  # said in full for a while (the label beside the counts, cut short, waits meanwhile)
+            self.status.hide()
+            self.window.statusBar().showMessage(line, 15000)
         if report.get("accepted") and not report.get("dry_run"):
             self.on_learned()  # every face was re-embedded: reload what the views show
             if self.regroup is not None:

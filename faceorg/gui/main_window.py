@@ -383,11 +383,17 @@ class MainWindow(QMainWindow):
         elif self.page is not None and self.page.kind != "people":
             self.navigate(Page("people"), remember=False)
 
-    def _person_gone(self, person_id: int) -> None:
-        if self.page == Page("person", person_id):
-            self.statusBar().showMessage("That person is gone (merged or removed).", 6000)
-            self.history = [p for p in self.history if p != Page("person", person_id)]
-            self.go_back()
+    def _person_gone(self, person_id: int, joined: int, label: str) -> None:
+        """The person on screen is gone: show the one they joined (a merge), else go back saying why."""
+        if self.page != Page("person", person_id):
+            return
+        self.history = [p for p in self.history if p != Page("person", person_id)]
+        if joined:
+            self.navigate(Page("person", joined), remember=False)  # in its place: Back goes where the user came from
+            return
+        self.statusBar().showMessage(f"{label}: no faces are left in that group." if label else
+                                     "That person is gone (merged or removed).", 6000)
+        self.go_back()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and \

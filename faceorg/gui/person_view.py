@@ -8,6 +8,8 @@ confirmed face does not jump away under the keyboard.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
@@ -22,6 +24,7 @@ from faceorg.gui.view_parts import stack_vertically, title_header
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, PersonCard, best_faces, face_cards_of_person, person_cards
+from faceorg.people.nearest import likeness_to
 from faceorg.store.db import Library
 
 
@@ -36,10 +39,13 @@ def load_person(library: Library, person_id: int) -> tuple[PersonCard | None, li
 MAX_GROUPS_OFFERED = 200  # the largest unnamed groups are listed in Move To; smaller ones are reached by name
 
 
-def unnamed_groups(library: Library, exclude: int | None) -> list[GroupChoice]:
-    """Unnamed groups to offer in Move To, largest first, each with its cover face (worker thread)."""
+def unnamed_groups(library: Library, exclude: int | None, faces: Sequence[int] = ()) -> list[GroupChoice]:
+    """Unnamed groups to offer in Move To, each with its cover face (worker thread): the largest, those that
+    ``faces`` look most like first."""
     cards = [c for c in person_cards(library) if c.name is None and c.id != exclude and not c.hidden]
     cards = cards[:MAX_GROUPS_OFFERED]
+    likeness = likeness_to(library, faces, [c.id for c in cards])
+    cards.sort(key=lambda c: -likeness.get(c.id, -2.0))  # stable: the largest first among equals
     best = best_faces(library, [c.id for c in cards if c.cover_face_id is None])
     return [GroupChoice(c.id, c.face_count, c.cover_face_id if c.cover_face_id is not None else best.get(c.id))
             for c in cards]
@@ -70,7 +76,8 @@ class PersonView(FaceGridView):
     """One person's faces as chips; split, move, reject, ignore, choose the cover, open the photo."""
 
     back_requested = Signal()
-    person_gone = Signal(int)
+    # The person shown is gone: (their id, the person their faces joined or 0, the change's label or "").
+    person_gone = Signal(int, int, str)
     show_photos = Signal(int)  # person id: their photos, by date
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
@@ -161,7 +168,7 @@ class PersonView(FaceGridView):
                 return
             card, faces = result
             if card is None:
-                self.person_gone.emit(pid)
+                self.person_gone.emit(pid, 0, "")
                 return
             self.card = card
             self.grid.faces.person_names = {card.id: card.name}
@@ -183,7 +190,9 @@ class PersonView(FaceGridView):
         if pid is None:
             return
         if pid in changes.people_removed:
-            self.person_gone.emit(pid)
+            # Merged (or every face moved) into one other person: that person is where they are now.
+            joined = changes.people_changed - changes.people_removed - {pid}
+            self.person_gone.emit(pid, next(iter(joined)) if len(joined) == 1 else 0, changes.label)
             return
         shown = set(self.grid.faces.ids)
         if pid in changes.people_changed or pid in changes.people_added or changes.faces_changed & shown:
@@ -242,7 +251,8 @@ class PersonView(FaceGridView):
         ids = self.grid.selected_ids()
         if not ids:
             return
-        self.ctx.query(unnamed_groups, self.person_id, on_done=lambda groups: self._ask_move(ids, groups), owner=self)
+        self.ctx.query(unnamed_groups, self.person_id, ids, on_done=lambda groups: self._ask_move(ids, groups),
+                       owner=self)
 
     def _ask_move(self, ids: list[int], groups: list[GroupChoice]) -> None:
         target = ask_move_target(self, self.ctx.names, groups, self.ctx.thumbs, title="Move faces",

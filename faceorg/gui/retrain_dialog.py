@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QMessageBox,
     QRadioButton,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg.capabilities import training_unavailable
+from faceorg.gui.dialogs import start_cancel_buttons
 
 if TYPE_CHECKING:  # the retraining code loads only when it runs
     from faceorg.retrain.retrain import RetrainReport
@@ -58,11 +58,7 @@ class RetrainDialog(QDialog):
             self.thorough.setToolTip(missing)
             self.thorough_reason.setToolTip(missing)
         self.check_only = QCheckBox("Only check how much it would help (change nothing)")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-        self.start_button = buttons.addButton("Start", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.start_button.setDefault(True)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons, self.start_button = start_cancel_buttons(self, "Start")
         layout = QVBoxLayout(self)
         for w in (intro, self.quick, self.thorough, self.thorough_reason, self.check_only, buttons):
             layout.addWidget(w)

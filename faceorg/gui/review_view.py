@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QResizeEvent
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
@@ -34,7 +34,7 @@ from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard, best_faces, person_cards
 from faceorg.people.prompts import Question, list_questions
-from faceorg.people.queries import FaceSummary, faces_by_ids, review_queue
+from faceorg.people.queries import FaceSummary, faces_by_ids, review_order, review_queue
 from faceorg.people.review_answers import answer
 from faceorg.store.db import Library
 
@@ -71,8 +71,13 @@ def load_questions(library: Library) -> ReviewData:
     return ReviewData([], _covers(library, {p for q in questions for p in q.person_ids}), questions)
 
 
-def load_faces(library: Library, face_ids: list[int]) -> ReviewData:
-    items = faces_by_ids(library, face_ids)
+def load_faces(library: Library, face_ids: list[int], people: list[int] | None = None) -> ReviewData:
+    """These faces as they are now, after the faces of ``people`` that wait for review (named, renamed or
+    merged people: their automatic faces wait for review without having changed themselves)."""
+    waiting = [f.id for f in review_queue(library, people=people)] if people else []
+    seen = set(waiting)
+    ids = waiting + [i for i in face_ids if i not in seen]
+    items = faces_by_ids(library, ids)
     return ReviewData(items, _covers(library, {f.person_id for f in items if f.person_id is not None}))
 
 
@@ -208,6 +213,7 @@ class ReviewView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.card_area = scroll
+        scroll.viewport().installEventFilter(self)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.empty, 1)
         up_next = QLabel("Up next")
@@ -220,10 +226,13 @@ class ReviewView(QWidget):
         ctx.changed.connect(self.on_changed)
         self._show_current()
 
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        if self.current_question() is not None:
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        """The card fits its faces to the scroll area's width when that changes: this page is resized before
+        the scroll area in it is, so this page's own resize saw the width it had before."""
+        if obj is self.card_area.viewport() and event.type() == QEvent.Type.Resize \
+                and self.current_question() is not None:
             self.question_card.fit_width(self.card_area.viewport().width())
+        return super().eventFilter(obj, event)
 
     def _buttons(self, actions: list[tuple[QAction, str]]) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -321,11 +330,15 @@ class ReviewView(QWidget):
             return
         self._touched |= changes.questions_changed
         self.reload_questions()
-        if not changes.faces_changed:
+        # A person named, renamed, merged or unnamed (an undo) changes which of their faces wait for review,
+        # though the faces themselves did not change: look at those people's faces too.
+        people = changes.people_added | changes.people_changed | changes.people_removed
+        if not changes.faces_changed and not people:
             return
-        if len(changes.faces_changed) > RELOAD_ABOVE:
+        if len(changes.faces_changed) > RELOAD_ABOVE or len(people) > RELOAD_ABOVE:
             self.load()
             return
+        queued_of_people = [f.id for f in self.items if f.person_id in people]
 
         def apply(data: ReviewData) -> None:
             self.covers.update(data.covers)
@@ -339,8 +352,16 @@ class ReviewView(QWidget):
                     self._remove(face.id)
                 elif face.id in queued:
                     self.items[[f.id for f in self.items].index(face.id)] = face
-            if fresh:  # decisions undone: those faces come back first
-                self.items[self.current_row:self.current_row] = fresh
+            back = [f for f in fresh if f.id in self._decided]
+            if back:  # decisions undone: those faces come back first
+                self.items[self.current_row:self.current_row] = back
+            for face in (f for f in fresh if f.id not in self._decided):  # newly waiting: in their place
+                at = next((i for i, f in enumerate(self.items) if review_order(f) > review_order(face)),
+                          len(self.items))
+                self.items.insert(at, face)
+                if at <= self.current_row and len(self.items) > 1:
+                    self.current_row += 1  # the face on screen stays
+            if fresh:
                 self.queue.person_names.update({f.person_id: f.person_name for f in fresh if f.person_id})
                 self.queue.set_cards(_card(f) for f in self.items)
             undone = [f.id for f in fresh if f.id in self._decided]
@@ -351,7 +372,8 @@ class ReviewView(QWidget):
             if undone and self.isVisible():
                 self.setFocus()
 
-        self.ctx.query(load_faces, sorted(changes.faces_changed), on_done=apply, owner=self)
+        self.ctx.query(load_faces, sorted(changes.faces_changed | set(queued_of_people)), sorted(people),
+                       on_done=apply, owner=self)
 
     # -- what is on screen --------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
 
 from faceorg.filenames import display_path
-from faceorg.gui.icons import icon
+from faceorg.gui.icons import icon, with_selected_color
 from faceorg.store.folders import FolderInfo
 
 VIEWS = [
@@ -120,8 +120,9 @@ class Sidebar(QWidget):
         self.views.setObjectName("viewList")
         self.views.setIconSize(QSize(20, 20))
         self.views.setFrameShape(QListWidget.Shape.NoFrame)
+        on_highlight = self.views.palette().color(QPalette.ColorRole.HighlightedText)
         for key, text, icon_name in VIEWS:
-            item = QListWidgetItem(icon(icon_name), text)
+            item = QListWidgetItem(with_selected_color(icon(icon_name), on_highlight), text)
             item.setData(Qt.ItemDataRole.UserRole, key)
             item.setSizeHint(QSize(0, 32))
             self.views.addItem(item)
@@ -133,6 +134,9 @@ class Sidebar(QWidget):
         layout.addSpacing(10)
         layout.addWidget(self.folders, 1)
         self.views.currentItemChanged.connect(self._changed)
+        # On a person's or a photo's page the entry they came from stays current: a click on it must still go
+        # back to that list (it changes no current item, so the signal above stays quiet).
+        self.views.itemClicked.connect(lambda item: self.view_selected.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.setMinimumWidth(200)
 
     def _changed(self, current: QListWidgetItem | None, _previous: object) -> None:

@@ -6,17 +6,38 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QPoint
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QLayout, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QBoxLayout,
+    QLabel,
+    QLayout,
+    QMenu,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def stack_vertically(owner: QWidget, *parts: QWidget | QLayout) -> QVBoxLayout:
-    """``owner``'s layout: ``parts`` top to bottom, edge to edge, the last one taking the spare height."""
+    """``owner``'s layout: ``parts`` top to bottom, edge to edge, the last one taking the spare height.
+
+    A layout among ``parts`` that has no spacing of its own keeps the style's (a nested layout takes its
+    parent's otherwise: this column's none, and a header's title touched its back button).
+    """
     layout = QVBoxLayout(owner)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(0)
+    style = owner.style()
     for i, part in enumerate(parts):
         stretch = 1 if i == len(parts) - 1 else 0
         if isinstance(part, QLayout):
+            if part.spacing() < 0:  # not set (a layout not yet in a parent says so)
+                horizontal = isinstance(part, QBoxLayout) and part.direction() in (
+                    QBoxLayout.Direction.LeftToRight, QBoxLayout.Direction.RightToLeft)
+                metric = QStyle.PixelMetric.PM_LayoutHorizontalSpacing if horizontal else \
+                    QStyle.PixelMetric.PM_LayoutVerticalSpacing
+                part.setSpacing(max(style.pixelMetric(metric, None, owner), 0))
             layout.addLayout(part, stretch)
         else:
             layout.addWidget(part, stretch)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QDialog,
-    QDialogButtonBox,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorg.filenames import display_path
+from faceorg.gui.dialogs import start_cancel_buttons
 
 if TYPE_CHECKING:
     from faceorg.jobs.xmp_job import XmpExportReport, XmpImportReport
@@ -39,15 +39,6 @@ def _label(text: str) -> QLabel:
     return label
 
 
-def _buttons(dialog: QDialog, start: str) -> tuple[QDialogButtonBox, QWidget]:
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
-    start_button = buttons.addButton(start, QDialogButtonBox.ButtonRole.AcceptRole)
-    start_button.setDefault(True)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    return buttons, start_button
-
-
 class XmpImportDialog(QDialog):
     """Asks whether to import or only preview; the caller runs the job."""
 
@@ -57,7 +48,7 @@ class XmpImportDialog(QDialog):
         self.setWindowTitle("Import Face Names from XMP")
         self.preview = QCheckBox("Only show what would be imported (change nothing)")
         self.preview.setObjectName("xmpPreview")
-        buttons, self.start_button = _buttons(self, "Import")
+        buttons, self.start_button = start_cancel_buttons(self, "Import")
         layout = QVBoxLayout(self)
         for w in (_label(IMPORT_INTRO), self.preview, buttons):
             layout.addWidget(w)
@@ -89,7 +80,7 @@ class XmpExportDialog(QDialog):
         self.unconfirmed = QCheckBox("Also write faces grouped with a person automatically (not yet confirmed)")
         self.preview = QCheckBox("Only show what would change (write nothing)")
         self.preview.setObjectName("xmpPreview")
-        buttons, self.start_button = _buttons(self, "Write")
+        buttons, self.start_button = start_cancel_buttons(self, "Write")
         self.start_button.setEnabled(bool(people))
         self.people.itemChanged.connect(lambda _item: self.start_button.setEnabled(bool(self.person_ids)))
         layout = QVBoxLayout(self)

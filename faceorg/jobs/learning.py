@@ -32,6 +32,7 @@ from faceorg.capabilities import training_unavailable
 from faceorg.errors import FaceorgError
 from faceorg.jobs.retrain_job import RetrainJobReport, retrain_library
 from faceorg.progress import Progress
+from faceorg.retrain.training_data import too_few_to_learn
 from faceorg.settings import load_settings
 from faceorg.store.db import Library
 from faceorg.store.models import Assignment, AssignmentSource, CannotLink, FaceNotPerson
@@ -86,8 +87,12 @@ def learning_due(library: Library) -> LearningDue:
     missing = training_unavailable("quick")  # None: the quick depth needs no PyTorch (kept for other needs)
     if missing is not None:
         return LearningDue(False, new, threshold, missing)
-    return LearningDue(new >= threshold, new, threshold,
-                       "" if new >= threshold else f"{new} new corrections of the {threshold} that start it")
+    if new < threshold:
+        return LearningDue(False, new, threshold, f"{new} new corrections of the {threshold} that start it")
+    # A run that can only refuse (too few confirmed faces) would start a process for nothing and put the
+    # refusal in the status bar unasked: wait until the user has confirmed enough (the count is kept).
+    short = too_few_to_learn(library)
+    return LearningDue(short is None, new, threshold, short or "")
 
 
 def start_counting(library: Library) -> None:

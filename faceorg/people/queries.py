@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from itertools import groupby
 from operator import itemgetter
@@ -324,27 +324,38 @@ def photo_with_faces(library: Library, photo_id: int) -> PhotoFaces:
                           missing=photo.status == PhotoStatus.MISSING, group_sizes=sizes)
 
 
-def review_queue(library: Library, limit: int | None = None) -> list[FaceSummary]:
+def review_queue(library: Library, limit: int | None = None,
+                 people: Collection[int] | None = None) -> list[FaceSummary]:
     """Suggestions and uncertain automatic matches, most uncertain first.
 
     Uncertainty of a suggestion: how close its runner-up is (distance / runner-up distance, near 1 is
     uncertain); of an automatic cluster member: 1 - membership strength. Only named people are reviewed.
+    ``people``: only the faces of these people.
     """
     with library.session() as s:
         q = (_face_query().where(Assignment.source.in_([AssignmentSource.SUGGESTED, AssignmentSource.AUTO]),
                                  Person.name.is_not(None), Face.status == FaceStatus.NORMAL, face_present(s)))
+        if people is not None:
+            q = q.where(Assignment.person_id.in_(sorted(people)))
         rows = s.execute(q).all()
     faces = _summaries(rows)
-
-    def uncertainty(f: FaceSummary) -> float:
-        if f.source == AssignmentSource.SUGGESTED.value and f.distance is not None:
-            if f.runner_up_distance:
-                return min(1.0, f.distance / f.runner_up_distance)
-            return min(1.0, f.distance)
-        return 1.0 - (f.strength if f.strength is not None else 0.5)
-
-    faces.sort(key=lambda f: (-uncertainty(f), f.id))
+    faces.sort(key=review_order)
     return faces[:limit] if limit else faces
+
+
+def review_uncertainty(f: FaceSummary) -> float:
+    """How unsure a waiting face is (0 sure to 1): for a suggestion, how close its runner-up is (distance /
+    runner-up distance); for an automatic member, 1 - its membership strength."""
+    if f.source == AssignmentSource.SUGGESTED.value and f.distance is not None:
+        if f.runner_up_distance:
+            return min(1.0, f.distance / f.runner_up_distance)
+        return min(1.0, f.distance)
+    return 1.0 - (f.strength if f.strength is not None else 0.5)
+
+
+def review_order(f: FaceSummary) -> tuple[float, int]:
+    """The sort key of :func:`review_queue`: most uncertain first."""
+    return (-review_uncertainty(f), f.id)
 
 
 def export_library(library: Library) -> dict[str, list[dict[str, object]]]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from faceorg.errors import FaceorgError
 from faceorg.pipeline.analyzer import decode_chip
@@ -92,6 +92,36 @@ def _vectors(
     return vec, {f: v for f, v in feat.items() if f in vec}
 
 
+def not_enough(confirmed_per_person: Iterable[int]) -> str | None:
+    """What is missing to learn from people with these numbers of usable confirmed faces (None: enough)."""
+    sizes = sorted(confirmed_per_person, reverse=True)
+    people = sum(1 for n in sizes if n >= MIN_FACES_PER_PERSON)
+    if people >= MIN_PEOPLE:
+        return None
+    have = sizes[:5]
+    return (
+        f"not enough confirmed faces to learn from: need at least {MIN_PEOPLE} people with "
+        f"{MIN_FACES_PER_PERSON} confirmed faces each (good-quality faces only); the library has "
+        f"{people} such {'person' if people == 1 else 'people'}"
+        + (f" (largest confirmed groups: {', '.join(map(str, have))})" if have else "")
+        + ". Name people and confirm their faces, then try again."
+    )
+
+
+def too_few_to_learn(library: Library, *, min_quality: float = MIN_QUALITY) -> str | None:
+    """Why the user's confirmed faces are too few to learn from (None when they are enough): one grouped
+    count, the same rule :func:`collect_training_data` applies, for asking before starting a run."""
+    with library.session() as s:
+        counts = s.execute(
+            select(Assignment.person_id, func.count())
+            .join(Face, Face.id == Assignment.face_id)
+            .where(Assignment.source == AssignmentSource.USER, Face.status == FaceStatus.NORMAL,
+                   Face.quality >= min_quality)
+            .group_by(Assignment.person_id)
+        ).all()
+    return not_enough(int(n) for _p, n in counts)
+
+
 def collect_training_data(library: Library, *, seed: int = 0, min_quality: float = MIN_QUALITY) -> LibraryTrainingData:
     """Gather the user's labels; raises FaceorgError saying what is missing when there is not enough."""
     version = active_version(library)
@@ -129,15 +159,9 @@ def collect_training_data(library: Library, *, seed: int = 0, min_quality: float
     for fid, pid in confirmed:
         by_person[pid].append(fid)
     people = sorted(p for p, faces in by_person.items() if len(faces) >= MIN_FACES_PER_PERSON)
-    if len(people) < MIN_PEOPLE:
-        have = sorted((len(f) for f in by_person.values()), reverse=True)[:5]
-        raise FaceorgError(
-            f"not enough confirmed faces to learn from: need at least {MIN_PEOPLE} people with "
-            f"{MIN_FACES_PER_PERSON} confirmed faces each (good-quality faces only); the library has "
-            f"{len(people)} such {'person' if len(people) == 1 else 'people'}"
-            + (f" (largest confirmed groups: {', '.join(map(str, have))})" if have else "")
-            + ". Name people and confirm their faces, then try again."
-        )
+    short = not_enough([len(f) for f in by_person.values()])
+    if short is not None:
+        raise FaceorgError(short)
     if len(unlabelled) > MAX_UNLABELLED:
         unlabelled = sorted(rng.choice(unlabelled, MAX_UNLABELLED, replace=False).tolist())
     person_index = {p: i for i, p in enumerate(people)}

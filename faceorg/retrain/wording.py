@@ -84,10 +84,22 @@ def verdict(accepted: bool, reason: str) -> str:
 
 
 def too_few_to_judge(n_faces: int, n_people: int, min_faces: int, min_people: int) -> list[str]:
-    return [(f"Only {n_faces} confirmed faces of {n_people} people could be held back to check a new model; "
-             "that is too few to judge it."),
-            (f"Current model kept: confirm more faces (at least {min_faces} held back, of {min_people} people, "
-             "are needed) and try again.")]
+    """The thin-evidence refusal, naming what is short: the faces held back, the people they belong to, or both."""
+    people = f"{n_people} {'person' if n_people == 1 else 'people'}"
+    few_faces, few_people = n_faces < min_faces, n_people < min_people
+    if few_faces and not few_people:
+        first = (f"Only {n_faces} confirmed faces could be held back to check a new model (at least {min_faces} "
+                 "are needed); that is too few to judge it.")
+        todo = "confirm more faces of your people"
+    elif few_people and not few_faces:
+        first = (f"The confirmed faces held back to check a new model belong to only {people} (at least "
+                 f"{min_people} people are needed); that is too few to judge it.")
+        todo = "confirm the faces of more people (name them, then accept their waiting faces)"
+    else:
+        first = (f"Only {n_faces} confirmed faces of {people} could be held back to check a new model (at least "
+                 f"{min_faces}, of at least {min_people} people, are needed); that is too few to judge it.")
+        todo = "name more people and confirm their faces"
+    return [first, f"Current model kept: {todo}, then try again."]
 
 
 def unseen_people(count: int, before: float, after: float, judgeable: bool) -> str:

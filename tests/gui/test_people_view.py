@@ -446,3 +446,44 @@ def test_ignore_unnamed_groups_cancelled_changes_nothing(window, qtbot, scenario
     wait_idle(qtbot, window)
     assert shown(window).count("Unnamed") == 2
     assert not window.undo_action.isEnabled() or "Ignore" not in window.undo_action.text()
+
+
+def test_one_enter_names_with_the_completion_list_open_and_nothing_highlighted(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario) -> None:
+    """Typing a whole existing name leaves the completion list open; Enter goes to that list (as a real
+    keyboard's does) and must give the name at once, not only close the list."""
+    view = window.people_view
+    select_people(window, qtbot, [scenario.people["rumsfeld"]])
+    asked: list[str] = []
+
+    def cancel(box) -> None:  # type: ignore[no-untyped-def]
+        asked.append(box.text())
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
+    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
+    qtbot.keyClicks(editor, "Colin Powell")
+    popup = editor.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=2000)
+    assert not popup.currentIndex().isValid()  # nothing highlighted
+    when_modal(qtbot, cancel)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # where the key goes while the list is open
+    qtbot.waitUntil(lambda: bool(asked), timeout=3000)
+    assert "Colin Powell" in asked[0]
+
+
+def test_one_enter_accepts_the_name_dialog_with_the_completion_list_open(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+    from faceorg.gui.dialogs import ask_name
+
+    result: list[str | None] = []
+
+    def type_and_enter(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClicks(dialog.edit, "Colin Powell")
+        popup = dialog.edit.completer().popup()
+        qtbot.waitUntil(popup.isVisible, timeout=2000)
+        qtbot.keyClick(popup, Qt.Key.Key_Return)
+        QTimer.singleShot(1500, dialog.reject)  # a second Enter would have been needed
+
+    when_modal(qtbot, type_and_enter)
+    result.append(ask_name(window, window.ctx.names, title="Name", prompt="Who?"))
+    assert result == ["Colin Powell"]

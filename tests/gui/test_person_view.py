@@ -186,12 +186,14 @@ def test_open_the_photo_of_a_face(window, qtbot, scenario: Scenario) -> None:  #
     assert window.stack.currentWidget() is window.person_view
 
 
-def test_person_merged_away_goes_back(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
+def test_person_merged_away_shows_the_person_they_joined(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
     view = open_person(window, qtbot, scenario.people["rumsfeld"])
     window.ctx.run_op(ops.merge_people, scenario.people["blair"], [scenario.people["rumsfeld"]])
     wait_idle(qtbot, window)
+    assert window.stack.currentWidget() is window.person_view
+    assert view.person_id == scenario.people["blair"]
+    window.back_action.trigger()
     assert window.stack.currentWidget() is window.people_view
-    assert view.person_id == scenario.people["rumsfeld"]
 
 
 def test_f2_in_the_person_view_renames_that_person(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
@@ -287,3 +289,92 @@ def test_move_to_an_unnamed_group(window, qtbot, scenario: Scenario, library) ->
     window.undo_action.trigger()
     wait_idle(qtbot, window)
     assert owner(library, wrong) == scenario.people["rumsfeld"]
+
+
+def test_naming_a_person_with_a_name_in_use_shows_the_person_they_joined(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """F2 on a person's page with another person's name merges them into that person; the page then went
+    back to People saying "That person is gone (merged or removed)". It shows the person they joined."""
+    from faceorg.gui.main_window import Page
+
+    rumsfeld, powell = scenario.people["rumsfeld"], scenario.people["powell"]
+    view = open_person(window, qtbot, rumsfeld)
+
+    def name_powell(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialog.edit.setText("Colin Powell")
+        dialog.accept()
+
+    when_modal(qtbot, name_powell)
+    view.rename()
+    wait_idle(qtbot, window)
+    with library.session() as s:
+        assert s.get(Person, rumsfeld) is None
+    assert window.page == Page("person", powell) and view.person_id == powell
+    assert "gone" not in window.statusBar().currentMessage()
+    qtbot.keyClick(window, Qt.Key.Key_Escape)  # back goes where the user came from, not to the merged-away page
+    assert window.page == Page("people")
+
+
+def test_a_group_left_without_faces_goes_back_saying_what_happened(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario) -> None:
+    """Every face of a group ignored from its page: back to People with what was done, not "That person is
+    gone (merged or removed)"."""
+    from faceorg.gui.main_window import Page
+
+    view = open_person(window, qtbot, scenario.people["blair"])
+    view.grid.setFocus()
+    qtbot.keyClick(view.grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    view.ignore()
+    wait_idle(qtbot, window)
+    assert window.page == Page("people")
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Ignore") and "no faces are left" in message and "merged or removed" not in message
+
+
+def test_after_faces_leave_the_next_face_is_selected(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Not This Person on a face: the face after it takes its place, selected and current, so the keyboard
+    and the toolbar go on with it (the current face went to the one before and nothing was selected)."""
+    view = open_person(window, qtbot, scenario.people["bush"])
+    before = chip_ids(view)
+    assert len(before) >= 4
+    view.grid.setFocus()
+    view.grid.select_ids([before[1]])
+    view.grid.setCurrentIndex(view.grid.faces.index(1))
+    qtbot.keyClick(view.grid, Qt.Key.Key_Delete)
+    wait_idle(qtbot, window)
+    assert before[1] not in chip_ids(view)
+    assert view.grid.selected_ids() == [before[2]] and view.grid.current_card().id == before[2]
+    assert view.reject_action.isEnabled()
+
+
+def test_move_to_lists_the_groups_the_faces_look_like_first(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Move To listed the unnamed groups largest first: the group a wrong face belongs with could be anywhere
+    in a list of hundreds. The groups nearest the selected faces come first."""
+    from tests.gui.test_review_questions import ensure_vectors
+
+    ensure_vectors(library, scenario)
+    with library.session() as s:
+        photo_of = dict(s.execute(select(Face.id, Face.photo_id).where(Face.id.in_(scenario.unknown))).all())
+    one_a_photo = {photo_of[f]: f for f in scenario.unknown if owner(library, f) is None}  # one face a photo
+    strangers = sorted(one_a_photo.values())
+    big = ops.split_faces(library, strangers)  # an unnamed group bigger than Blair's, of other people
+    big_id = next(iter(big.people_added))
+    blair = scenario.people["blair"]
+    blairs = [f for f in scenario.faces["blair"] if owner(library, f) == blair]
+    extra = len(blairs) - len(strangers) + 1  # Blair's group made the smaller one
+    if extra > 0:
+        ops.reject_faces(library, blairs[:extra], blair)
+    assert 0 < len([f for f in scenario.faces["blair"] if owner(library, f) == blair]) < len(strangers)
+    view = open_person(window, qtbot, scenario.people["rumsfeld"])
+    select_chips(view, qtbot, [scenario.wrong_face])  # a face of Blair's
+    listed: list[int] = []
+
+    def look(dialog) -> None:  # type: ignore[no-untyped-def]
+        groups = dialog.group_list
+        listed.extend(groups.item(r).data(Qt.ItemDataRole.UserRole) for r in range(groups.count()))
+        dialog.reject()
+
+    when_modal(qtbot, look)
+    qtbot.keyClick(view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    assert listed[0] == scenario.people["blair"] and big_id in listed

@@ -240,3 +240,38 @@ def test_undo_after_the_last_face_shows_that_face_again(window, qtbot, scenario:
     wait_idle(qtbot, window)
     with library.session() as s:
         assert s.get(FaceNotPerson, (last.id, last.person_id)) is not None
+
+
+def test_naming_a_group_puts_its_waiting_faces_in_review_and_unnaming_takes_them_out(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """Naming names the person; its automatic faces then wait for review. The queue (and the count in the
+    sidebar) must say so at once, as it does after a restart, and an undo must take them out again."""
+    from faceorg.people import ops
+
+    view = review_faces(window, qtbot)
+    before = [f.id for f in view.items]
+    blair = scenario.people["blair"]
+    window.ctx.run_op(ops.name_person, blair, "Tony Blair")
+    wait_idle(qtbot, window)
+    expected = [f.id for f in review_queue(library)]
+    blairs = [f.id for f in review_queue(library) if f.person_id == blair]
+    assert blairs and not set(blairs) & set(before)  # the named group's faces are waiting now
+    assert sorted(f.id for f in view.items) == sorted(expected)
+    assert window.sidebar.views.item(1).text() == f"Review ({len(expected) + len(view.questions):,})"
+    qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # unnamed again
+    wait_idle(qtbot, window)
+    assert sorted(f.id for f in view.items) == sorted(before)
+    assert window.sidebar.views.item(1).text() == f"Review ({len(before) + len(view.questions):,})"
+
+
+def test_faces_that_come_to_wait_take_their_place_by_doubt(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """A group named (or joined by a "yes") brings its faces to Review: they take their places by how
+    unsure they are, as after a restart; they went to the front of the queue, before the least sure ones.
+    (A decision undone still puts its face back on screen: see the test above.)"""
+    from faceorg.people import ops
+
+    view = review_faces(window, qtbot)
+    window.ctx.run_op(ops.name_person, scenario.people["blair"], "Tony Blair")
+    wait_idle(qtbot, window)
+    assert [f.id for f in view.items] == [f.id for f in review_queue(library)]

@@ -382,3 +382,26 @@ def test_undo_brings_the_card_back_to_the_undone_question_and_redo_moves_on(  # 
     wait_idle(qtbot, window)
     with library.session() as s:
         assert s.get(PromptAnswer, q.id).answer == "yes"
+
+
+def test_the_question_fits_the_width_the_page_has_when_it_is_shown_again(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """The card fitted its faces to the width of its scroll area when the Review page was resized, which is
+    before the scroll area itself is: a window widened on another page (or Review opened for the first
+    time) showed one face a side in a wide window."""
+    ensure_vectors(library, scenario)
+    blair_in_two_pieces(library, scenario)
+    window.resize(720, 700)
+    view = open_review(window, qtbot)
+    skip_to(view, qtbot, lambda q: q.kind == "same_person")
+    card = view.question_card
+    qtbot.waitUntil(lambda: [w.isVisible() for w in card.right] == [True, False], timeout=3000)
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)  # People
+    window.resize(1600, 1000)
+    wait_idle(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)  # back to Review
+    wait_idle(qtbot, window)
+    QApplication.processEvents()
+    assert view.current_question() is not None and view.current_question().kind == "same_person"
+    assert view.card_area.viewport().width() > 1000
+    assert [w.isVisible() for w in card.right] == [True, True]
