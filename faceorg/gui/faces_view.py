@@ -171,15 +171,10 @@ class FacesView(FaceGridView):
             if mode in NAMED_MODES and any(self.grid.faces.row_of(c.id) is None for c in staying):
                 self.load()  # new faces: in their place in the order, not at the end
                 return
-            leaving = [r for c in cards if not _belongs(c, mode) and (r := self.grid.faces.row_of(c.id)) is not None]
             self.grid.faces.remove_ids(c.id for c in cards if not _belongs(c, mode))
             self.grid.faces.update_cards(staying)
             self.grid.faces.append(staying)
             self.grid.focus_after_removal()
-            if mode in NAMED_MODES and leaving and not self.grid.selected_rows() and self.grid.faces.rowCount():
-                row = min(min(leaving), self.grid.faces.rowCount() - 1)  # the next face, ready for A or R
-                self.grid.setCurrentIndex(self.grid.faces.index(row))
-                self.grid.select_rows([row])
             self._update_actions()
 
         self.ctx.query(face_cards_by_ids, sorted(changes.faces_changed), on_done=apply, owner=self)
