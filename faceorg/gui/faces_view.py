@@ -56,7 +56,8 @@ def _people_text(n: int) -> str:
 
 
 class FacesView(FaceGridView):
-    """Browse unknown, suggested, ignored or not-a-face faces; name, accept, reject, ignore or restore them."""
+    """Browse unknown, suggested, to-check, ignored or not-a-face faces; name, accept or confirm, reject, ignore
+    or restore them."""
 
     mode_chosen = Signal(str)  # the user clicked one of the mode buttons
 
@@ -124,7 +125,7 @@ class FacesView(FaceGridView):
 
     # -- loading ------------------------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
-        """Show unknown, suggested, ignored or not-a-face faces (loads them if needed)."""
+        """Show the faces of ``mode`` (a key of :data:`MODES`), loading them if needed."""
         self.mode = mode
         self.grid.chips.show_names = mode in NAMED_MODES
         self.accept_action.setText("&Accept" if mode == "suggested" else "&Confirm")
