@@ -365,7 +365,9 @@ def test_ungrouped_faces_without_people_offer_grouping(window, qtbot, scenario: 
         assert view.model.total > 0 and not view.group_button.isVisible()
 
 
-def test_one_enter_takes_the_highlighted_completion_in_place(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+def name_card_with_one_enter(window, qtbot, scenario: Scenario, typed: str, *, highlight: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """Rename Rumsfeld's card in place: type ``typed``, (``highlight``: move to the first completion), press
+    Enter once on the completion list; the merge question it brings (cancelled), as its text."""
     view = window.people_view
     select_people(window, qtbot, [scenario.people["rumsfeld"]])
     asked: list[str] = []
@@ -376,32 +378,44 @@ def test_one_enter_takes_the_highlighted_completion_in_place(window, qtbot, scen
 
     qtbot.keyClick(view.grid, Qt.Key.Key_F2)
     editor = view.grid.findChild(QLineEdit, "cardNameEditor")
-    qtbot.keyClicks(editor, "powe")
+    qtbot.keyClicks(editor, typed)
     popup = editor.completer().popup()
     qtbot.waitUntil(popup.isVisible, timeout=2000)
+    if highlight:
+        qtbot.keyClick(popup, Qt.Key.Key_Down)
+    else:
+        assert not popup.currentIndex().isValid()  # nothing highlighted
     when_modal(qtbot, cancel)
-    qtbot.keyClick(popup, Qt.Key.Key_Down)
-    qtbot.keyClick(popup, Qt.Key.Key_Return)  # once: "Colin Powell" is taken, and the name is given
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # where the key goes while the list is open
     qtbot.waitUntil(lambda: bool(asked), timeout=3000)
+    return asked
+
+
+def name_dialog_with_one_enter(window, qtbot, typed: str, *, highlight: bool) -> str | None:  # type: ignore[no-untyped-def]
+    """The name dialog: type ``typed``, (``highlight``: move to the first completion), one Enter on the
+    completion list; what the dialog gave (it is closed after 1.5 s if a second Enter was needed)."""
+    from faceorg.gui.dialogs import ask_name
+
+    def type_and_enter(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.keyClicks(dialog.edit, typed)
+        popup = dialog.edit.completer().popup()
+        qtbot.waitUntil(popup.isVisible, timeout=2000)
+        if highlight:
+            qtbot.keyClick(popup, Qt.Key.Key_Down)
+        qtbot.keyClick(popup, Qt.Key.Key_Return)
+        QTimer.singleShot(1500, dialog.reject)  # a second Enter would have been needed
+
+    when_modal(qtbot, type_and_enter)
+    return ask_name(window, window.ctx.names, title="Name", prompt="Who?")
+
+
+def test_one_enter_takes_the_highlighted_completion_in_place(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    asked = name_card_with_one_enter(window, qtbot, scenario, "powe", highlight=True)
     assert "Colin Powell" in asked[0]  # the name is in use: the merge question comes at once
 
 
 def test_one_enter_takes_the_highlighted_completion_in_the_name_dialog(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
-    from faceorg.gui.dialogs import ask_name
-
-    result: list[str | None] = []
-
-    def pick(dialog) -> None:  # type: ignore[no-untyped-def]
-        qtbot.keyClicks(dialog.edit, "powe")
-        popup = dialog.edit.completer().popup()
-        qtbot.waitUntil(popup.isVisible, timeout=2000)
-        qtbot.keyClick(popup, Qt.Key.Key_Down)
-        qtbot.keyClick(popup, Qt.Key.Key_Return)
-        QTimer.singleShot(1500, dialog.reject)  # a second Enter would have been needed
-
-    when_modal(qtbot, pick)
-    result.append(ask_name(window, window.ctx.names, title="Name", prompt="Who?"))
-    assert result == ["Colin Powell"]
+    assert name_dialog_with_one_enter(window, qtbot, "powe", highlight=True) == "Colin Powell"
 
 
 def test_ignore_unnamed_groups_asks_once_ignores_them_and_undo_brings_them_back(  # type: ignore[no-untyped-def]
@@ -452,38 +466,9 @@ def test_one_enter_names_with_the_completion_list_open_and_nothing_highlighted( 
         window, qtbot, scenario: Scenario) -> None:
     """Typing a whole existing name leaves the completion list open; Enter goes to that list (as a real
     keyboard's does) and must give the name at once, not only close the list."""
-    view = window.people_view
-    select_people(window, qtbot, [scenario.people["rumsfeld"]])
-    asked: list[str] = []
-
-    def cancel(box) -> None:  # type: ignore[no-untyped-def]
-        asked.append(box.text())
-        box.button(QMessageBox.StandardButton.Cancel).click()
-
-    qtbot.keyClick(view.grid, Qt.Key.Key_F2)
-    editor = view.grid.findChild(QLineEdit, "cardNameEditor")
-    qtbot.keyClicks(editor, "Colin Powell")
-    popup = editor.completer().popup()
-    qtbot.waitUntil(popup.isVisible, timeout=2000)
-    assert not popup.currentIndex().isValid()  # nothing highlighted
-    when_modal(qtbot, cancel)
-    qtbot.keyClick(popup, Qt.Key.Key_Return)  # where the key goes while the list is open
-    qtbot.waitUntil(lambda: bool(asked), timeout=3000)
+    asked = name_card_with_one_enter(window, qtbot, scenario, "Colin Powell", highlight=False)
     assert "Colin Powell" in asked[0]
 
 
 def test_one_enter_accepts_the_name_dialog_with_the_completion_list_open(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
-    from faceorg.gui.dialogs import ask_name
-
-    result: list[str | None] = []
-
-    def type_and_enter(dialog) -> None:  # type: ignore[no-untyped-def]
-        qtbot.keyClicks(dialog.edit, "Colin Powell")
-        popup = dialog.edit.completer().popup()
-        qtbot.waitUntil(popup.isVisible, timeout=2000)
-        qtbot.keyClick(popup, Qt.Key.Key_Return)
-        QTimer.singleShot(1500, dialog.reject)  # a second Enter would have been needed
-
-    when_modal(qtbot, type_and_enter)
-    result.append(ask_name(window, window.ctx.names, title="Name", prompt="Who?"))
-    assert result == ["Colin Powell"]
+    assert name_dialog_with_one_enter(window, qtbot, "Colin Powell", highlight=False) == "Colin Powell"
