@@ -18,9 +18,9 @@ The libraries are only read. The k-NN graph of each library is computed once and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from faceorg.people.clustering import cluster_params, load_library_faces  # noqa
 from faceorg.settings import Settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from recall_tune import central_rows, fold_of  # noqa: E402
+from tune_rows import print_rows  # noqa: E402
 
 
 class Part:
@@ -113,17 +114,14 @@ def main() -> int:
     ap.add_argument("--json", action="store_true", help="one JSON document at the end instead of lines")
     args = ap.parse_args()
     libraries = parts(args.library, args.degraded)
-    results = []
-    for changes in [{}] + [parse_try(t) for t in args.tries]:
-        row: dict[str, Any] = {"try": changes}
-        for part in libraries:
-            row[part.name] = part.score(changes)
-        results.append(row)
-        if not args.json:
-            print(json.dumps(row), flush=True)
-    if args.json:
-        print(json.dumps(results))
-    return 0
+    def tried() -> Iterator[dict[str, Any]]:
+        for changes in [{}] + [parse_try(t) for t in args.tries]:
+            row: dict[str, Any] = {"try": changes}
+            for part in libraries:
+                row[part.name] = part.score(changes)
+            yield row
+
+    return print_rows(tried(), args.json)
 
 
 if __name__ == "__main__":

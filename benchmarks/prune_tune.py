@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +36,7 @@ from faceorg.people.clustering import cluster_params, load_library_faces  # noqa
 from faceorg.settings import Settings  # noqa: E402
 from faceorg.store import open_library  # noqa: E402
 from recall_tune import central_rows, fold_of  # noqa: E402
+from tune_rows import print_rows  # noqa: E402
 
 
 def main() -> int:
@@ -78,19 +79,16 @@ def main() -> int:
     tries = [(0.0, 0.0, default.prune_nearest), (default.prune_distance, default.prune_ratio, default.prune_nearest)]
     if args.grid:
         tries += list(itertools.product((0.32, 0.33, 0.34, 0.35, 0.36), (0.0, 1.0, 1.05), (2, 3)))
-    results = []
-    for distance, ratio, nearest in tries:
-        row: dict[str, object] = {"distance": distance, "ratio": ratio, "nearest": nearest}
-        for name, idx, scored, result, graph, _ in libraries:
-            labels = prune_groups(result.labels, result.strengths, graph, distance=distance, ratio=ratio,
-                                  nearest=nearest)[0]
-            row[name] = score(labels, idx, scored)
-        results.append(row)
-        if not args.json:
-            print(json.dumps(row), flush=True)
-    if args.json:
-        print(json.dumps(results))
-    return 0
+    def tried() -> Iterator[dict[str, object]]:
+        for distance, ratio, nearest in tries:
+            row: dict[str, object] = {"distance": distance, "ratio": ratio, "nearest": nearest}
+            for name, idx, scored, result, graph, _ in libraries:
+                labels = prune_groups(result.labels, result.strengths, graph, distance=distance, ratio=ratio,
+                                      nearest=nearest)[0]
+                row[name] = score(labels, idx, scored)
+            yield row
+
+    return print_rows(tried(), args.json)
 
 
 if __name__ == "__main__":
