@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,6 +328,17 @@ def _open_copy(scanned_library: Path, tmp_path: Path):  # type: ignore[no-untype
     return open_library(db)
 
 
+@contextmanager
+def _messed_up_copy(scanned_library: Path, tmp_path: Path) -> Iterator[tuple[Any, dict[int, str | None]]]:
+    """A copy of the scanned library made harder (``_mess_up``), and its truth."""
+    from effort.truth import face_truth
+
+    with _open_copy(scanned_library, tmp_path) as library:
+        truth = face_truth(library)
+        _mess_up(library, truth)
+        yield library, truth
+
+
 def _operations(library) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy import func, select
 
@@ -349,11 +363,9 @@ def _as_if_grouped(library) -> None:  # type: ignore[no-untyped-def]
 def test_same_person_prompts_join_the_split_person_and_each_answer_is_one_decision(
     scanned_library: Path, models_dir: Path, tmp_path: Path
 ) -> None:
-    from effort.truth import face_truth, snapshot
+    from effort.truth import snapshot
 
-    with _open_copy(scanned_library, tmp_path) as library:
-        truth = face_truth(library)
-        _mess_up(library, truth)
+    with _messed_up_copy(scanned_library, tmp_path) as (library, truth):  # Blair split, a stranger with Powell
         _as_if_grouped(library)
         blair = [f for f, t in truth.items() if t == "Tony_Blair"]
         assert len({snapshot(library)[f].person_id for f in blair}) == 2
@@ -512,11 +524,9 @@ def test_native_writes_to_stdout_go_to_stderr_while_the_benchmark_runs(capfd: py
 def test_oracle_with_ignore_unnamed_and_unsorted_batches_finishes_a_real_library(
     scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
 ) -> None:
-    from effort.truth import face_truth, snapshot
+    from effort.truth import snapshot
 
-    with _open_copy(scanned_library, tmp_path) as library:
-        truth = face_truth(library)
-        _mess_up(library, truth)
+    with _messed_up_copy(scanned_library, tmp_path) as (library, truth):  # Blair split, a stranger with Powell
         before = _operations(library)
         result = Oracle(library, truth, style, Features(frozenset({"ignore_unnamed", "unsorted_batches"}))).run()  # type: ignore[arg-type]
         state = snapshot(library)
@@ -534,11 +544,9 @@ def test_oracle_with_the_check_and_suggested_lists_finishes_a_real_library(
 ) -> None:
     """Colin Powell's group holds a stranger: the hurried oracle names it as it is and turns the stranger down
     in the Check Named Faces list, one action for every named person; every step is one real operation."""
-    from effort.truth import face_truth, snapshot
+    from effort.truth import snapshot
 
-    with _open_copy(scanned_library, tmp_path) as library:
-        truth = face_truth(library)
-        _mess_up(library, truth)
+    with _messed_up_copy(scanned_library, tmp_path) as (library, truth):  # Blair split, a stranger with Powell
         before = _operations(library)
         _as_if_grouped(library)  # the stranger came with the grouping: automatic, in the Check list
         result = Oracle(library, truth, style, Features(frozenset({"check_list", "suggested_list"}))).run()  # type: ignore[arg-type]
@@ -738,11 +746,8 @@ def test_where_the_actions_go_per_person_size_and_on_strangers() -> None:
 def test_every_action_of_a_real_run_is_placed_and_the_stranger_in_a_group_measured(
     scanned_library: Path, models_dir: Path, tmp_path: Path, style: str
 ) -> None:
-    from effort.truth import face_truth
 
-    with _open_copy(scanned_library, tmp_path) as library:
-        truth = face_truth(library)
-        _mess_up(library, truth)  # a stranger's face put in Colin Powell's group
+    with _messed_up_copy(scanned_library, tmp_path) as (library, truth):  # Blair split, a stranger with Powell
         result = Oracle(library, truth, style, Features.now().without("learning")).run()  # type: ignore[arg-type]
     where = result.where
     placed = sum(int(v["actions"]) for v in where["by_person_size"].values())  # type: ignore[union-attr]

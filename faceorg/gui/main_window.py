@@ -48,7 +48,7 @@ from faceorg.gui.photos_view import PhotosView
 from faceorg.gui.retrain_dialog import RetrainDialog, show_report
 from faceorg.gui.review_view import ReviewView
 from faceorg.gui.settings_dialog import SettingsDialog, describe_providers, saved_message
-from faceorg.gui.sidebar import FoldersPanel, Sidebar
+from faceorg.gui.sidebar import VIEWS, FoldersPanel, Sidebar
 from faceorg.gui.window_geometry import (
     SavedGeometry,
     best_screen_area,
@@ -75,7 +75,7 @@ SCAN_TITLE = "Scanning"
 GROUP_TITLE = "Grouping faces"
 
 
-SIDEBAR_KINDS = ("people", "review", "suggested", "check", "unknown", "ignored")  # the views the sidebar lists
+SIDEBAR_KINDS = tuple(key for key, _text, _icon in VIEWS)  # the views the sidebar lists
 
 
 @dataclass(frozen=True)
