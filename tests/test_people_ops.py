@@ -79,6 +79,35 @@ def test_naming_with_a_face_the_user_saw_confirms_only_that_face(lib) -> None:  
         ops.name_person(library, a, "Alice", confirm=[ids[9][0]])
 
 
+def test_naming_the_others_takes_the_chosen_faces_out_in_the_same_step(lib) -> None:  # type: ignore[no-untyped-def]
+    library, ids = lib
+    a, b = group_ids(library)
+    out = [ids[2][0], ids[3][0]]
+    check_undo_redo(library, lambda: ops.name_person(library, a, "Alice", take_out=out))
+    cs = ops.name_person(library, a, "Alice", take_out=out)
+    assert set(out) <= cs.faces_changed and a in cs.people_changed
+    assert ops.undo_redo_labels(library)[0] == "Name “Alice” (2 faces taken out)"
+    assert {f.id for f in faces_of_person(library, a)} == {ids[0][0], ids[1][0]}
+    with library.session() as s:  # back to unsorted, and never given to Alice again
+        assert s.scalar(select(Assignment).where(Assignment.face_id.in_(out))) is None
+        assert {(r.face_id, r.person_id) for r in s.scalars(select(FaceNotPerson))} == {(f, a) for f in out}
+    # Naming another group with a name in use merges it; the faces taken out are "not Alice" either way.
+    ops.undo(library)
+    ops.name_person(library, a, "Alice")
+    cs = ops.name_person(library, b, "Alice", take_out=[ids[7][0]])
+    assert b in cs.people_removed
+    assert ops.undo_redo_labels(library)[0] == "Merge into “Alice” (1 face taken out)"
+    assert len(faces_of_person(library, a)) == 7
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (ids[7][0], a)) is not None
+    with pytest.raises(FaceorgError, match="does not belong to person"):
+        ops.name_person(library, a, "Alice", take_out=[ids[8][0]])
+    with pytest.raises(FaceorgError, match="leaves nobody to name"):
+        ops.name_person(library, a, "Alice", take_out=[f.id for f in faces_of_person(library, a)])
+    with pytest.raises(FaceorgError, match="both confirmed and taken out"):
+        ops.name_person(library, a, "Alice", confirm=[ids[0][0]], take_out=[ids[0][0]])
+
+
 def test_confirm_faces_makes_them_the_users_decision(lib) -> None:  # type: ignore[no-untyped-def]
     library, ids = lib
     a, b = group_ids(library)

@@ -43,8 +43,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("--confirm", type=int, nargs="+", default=[], metavar="FACE_ID",
                    help="faces of the group you looked at: confirm them too (the others stay automatic)")
+    p.add_argument("--take-out", dest="take_out", type=db_id, nargs="+", default=[], metavar="FACE_ID",
+                   help="faces of the group that are not this person: take them out in the same step "
+                        "(they go back to unsorted and are never given to this person again)")
     _json_flag(p)
-    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name, a.confirm)))
+    p.set_defaults(func=lambda a: _do(a, lambda lib: ops.name_person(lib, a.person, a.name, a.confirm,
+                                                                     take_out=a.take_out)))
     p = ps.add_parser("merge", help="merge people into the first one")
     p.add_argument("target", type=db_id, metavar="TARGET_ID")
     p.add_argument("sources", type=db_id, nargs="+", metavar="PERSON_ID")

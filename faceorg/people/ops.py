@@ -211,28 +211,53 @@ def _owners(s: Session, face_ids: list[int]) -> set[int]:
     return set(s.scalars(select(Assignment.person_id).where(Assignment.face_id.in_(face_ids))))
 
 
-def name_person(library: Library, person_id: int, name: str, confirm: Iterable[int] = ()) -> ChangeSet:
+def name_person(library: Library, person_id: int, name: str, confirm: Iterable[int] = (),
+                take_out: Iterable[int] = ()) -> ChangeSet:
     """Name or rename a person; a name another person already has merges this one into them.
 
     Naming names the person, not each face: the faces the group holds keep their source (automatic ones
     stay automatic until confirmed). ``confirm``: faces of this person the user did look at (the face
-    named in the Photo view), confirmed in the same operation.
+    named in the Photo view), confirmed in the same operation. ``take_out``: faces of the group that are
+    not this person ("Name the Others"): turned down ("not this person", back to unsorted) in the same
+    operation.
     """
     name = clean_name(name)
     seen = sorted(set(confirm))
+    out = sorted(set(take_out))
     with library.session() as s:
         person = _person(s, person_id)
+        _check_take_out(s, person_id, out, seen)
         other = s.scalar(select(Person.id).where(Person.name == name, Person.id != person_id))
+    taken = f" ({len(out)} face{'' if len(out) == 1 else 's'} taken out)" if out else ""
     if other is not None:
-        return merge_people(library, other, [person_id], label=f"Merge into “{name}”", confirm=seen)
-    with _operation(library, "name", f"Name “{name}”") as op:
+        return merge_people(library, other, [person_id], label=f"Merge into “{name}”{taken}", confirm=seen,
+                            also=(lambda op: _reject_pairs(op, [(f, other) for f in out])) if out else None)
+    with _operation(library, "name", f"Name “{name}”{taken}") as op:
         person = _person(op.session, person_id)
         op.recorder.touch("people", [(person_id,)])
         if person.name is not None and person.name != name:
-            op.label = f"Rename “{person.name}” to “{name}”"
+            op.label = f"Rename “{person.name}” to “{name}”{taken}"
         person.name = name
+        _reject_pairs(op, [(f, person_id) for f in out])
         _confirm(op, seen, person_id)
     return _result(op)
+
+
+def _check_take_out(s: Session, person_id: int, take_out: list[int], confirm: list[int]) -> None:
+    """The faces to take out while naming must be some (not all) of the person's faces, none of them confirmed
+    in the same step."""
+    if not take_out:
+        return
+    _faces(s, take_out)
+    mine = set(_faces_of(s, [person_id]))
+    strays = [f for f in take_out if f not in mine]
+    if strays:
+        raise FaceorgError(f"face {', '.join(map(str, strays))} does not belong to person {person_id}")
+    if mine <= set(take_out):
+        raise FaceorgError("taking out every face leaves nobody to name; use Not This Person instead")
+    both = sorted(set(take_out) & set(confirm))
+    if both:
+        raise FaceorgError(f"face {', '.join(map(str, both))} cannot be both confirmed and taken out")
 
 
 def _confirm(op: _Op, face_ids: list[int], person_id: int | None = None) -> None:
@@ -448,23 +473,33 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
     """
     ids = sorted(set(face_ids))
     with _operation(library, "reject", "Not this person") as op:
-        s, rec = op.session, op.recorder
+        s = op.session
         _faces(s, ids)
         owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
         candidates = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
         pairs = [(f, p) for f, p in candidates if p is not None]
         if not pairs:
             raise FaceorgError("these faces belong to nobody; nothing to reject")
-        for _, p in pairs:
-            _person(s, p)
-        rec.touch("face_not_person", pairs)
-        _unassign(op, [f for f, p in pairs if owners.get(f) == p])
-        for f, p in pairs:
-            if s.get(FaceNotPerson, (f, p)) is None:
-                s.add(FaceNotPerson(face_id=f, person_id=p))
-        _clear_cover_if_gone(op, {p for _, p in pairs})
+        _reject_pairs(op, pairs)
         _also(op, also)
     return _result(op)
+
+
+def _reject_pairs(op: _Op, pairs: list[tuple[int, int]]) -> None:
+    """Each (face, person): the face is not that person; it leaves them if it is theirs now."""
+    if not pairs:
+        return
+    s, rec = op.session, op.recorder
+    for _, p in pairs:
+        _person(s, p)
+    faces = [f for f, _ in pairs]
+    owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(faces)))}
+    rec.touch("face_not_person", pairs)
+    _unassign(op, [f for f, p in pairs if owners.get(f) == p])
+    for f, p in pairs:
+        if s.get(FaceNotPerson, (f, p)) is None:
+            s.add(FaceNotPerson(face_id=f, person_id=p))
+    _clear_cover_if_gone(op, {p for _, p in pairs})
 
 
 def _set_status(library: Library, face_ids: Iterable[int], status: FaceStatus, kind: str, label: str) -> ChangeSet:
