@@ -9,6 +9,7 @@ confirmed face does not jump away under the keyboard.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
@@ -98,6 +99,10 @@ class PersonView(FaceGridView):
         self.reject_action = make_action(g, "Not &This Person", self.reject, shortcut=QKeySequence.StandardKey.Delete,
                                          icon_name="not-person",
                                          tip="The selected faces are not this person; they will not come back")
+        self.name_others_action = make_action(
+            g, "Name the &Others…", self.name_others, shortcut="Shift+F2", icon_name="name-others",
+            tip="Name the faces not selected; the selected faces are not this person and are taken out",
+            name="nameOthers")
         self.cover_action = make_action(g, "Use as &Cover", self.use_as_cover, shortcut="Ctrl+U",
                                         icon_name="cover", tip="Show this face on the person's card")
         # A single letter like Review's A / R / S: the grid is where the keyboard is while checking faces.
@@ -127,13 +132,14 @@ class PersonView(FaceGridView):
         self.accept_all_button.setAutoRaise(False)
         header.addWidget(self.accept_all_button)
         self.toolbar = view_toolbar("personToolbar", self)
-        for action in (self.confirm_action, self.split_action, self.move_action, self.reject_action,
-                       self.not_face_action, self.ignore_action, self.cover_action, self.photo_action):
+        for action in (self.confirm_action, self.name_others_action, self.split_action, self.move_action,
+                       self.reject_action, self.not_face_action, self.ignore_action, self.cover_action,
+                       self.photo_action):
             self.toolbar.addAction(action)
         # A narrow window: these show their icon only (least needed first), then the » menu takes the rest.
         self.toolbar_fit = ButtonTextFitter(self.toolbar, [
-            self.split_action, self.cover_action, self.photo_action, self.not_face_action, self.move_action,
-            self.ignore_action, self.reject_action, self.confirm_action])
+            self.split_action, self.cover_action, self.photo_action, self.not_face_action, self.name_others_action,
+            self.move_action, self.ignore_action, self.reject_action, self.confirm_action])
         stack_vertically(self, header, self.toolbar, self.grid)
 
         self.connect_grid()
@@ -221,11 +227,12 @@ class PersonView(FaceGridView):
         self.confirm_action.setEnabled(any(cards.card_at(r).source in ("auto", "suggested")
                                            for r in self.grid.selected_rows()))
         self.cover_action.setEnabled(n == 1)
+        self.name_others_action.setEnabled(0 < n < len(cards.ids))
         super()._update_actions()
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
-        return (self.photo_action, None, self.confirm_action, self.split_action, self.move_action, self.reject_action,
-                self.not_face_action, self.ignore_action, None, self.cover_action)
+        return (self.photo_action, None, self.confirm_action, self.name_others_action, self.split_action,
+                self.move_action, self.reject_action, self.not_face_action, self.ignore_action, None, self.cover_action)
 
     # -- actions ------------------------------------------------------------------------------------
     def _show_photos(self) -> None:
@@ -246,6 +253,21 @@ class PersonView(FaceGridView):
                         initial=self.card.name or "")
         if name and name != self.card.name:
             self.ctx.run_op(ops.name_person, self.card.id, name)
+
+    def name_others(self) -> None:
+        """Name the group after the faces not selected, taking the selected ones out (not this person), in one
+        step: a group cleaned and named at once."""
+        ids = self.grid.selected_ids()
+        card = self.card
+        rest = len(self.grid.faces.ids) - len(ids)
+        if card is None or not ids or rest <= 0:
+            return
+        name = ask_name(self, self.ctx.names, title="Name the others",
+                        prompt=f"Who are the other {faces_text(rest)}?\n"
+                               f"The {faces_text(len(ids))} selected will be taken out: not this person.",
+                        accept_text="Name", initial=card.name or "")
+        if name:
+            self.ctx.run_op(partial(ops.name_person, take_out=ids), card.id, name)
 
     def move_to(self) -> None:
         ids = self.grid.selected_ids()

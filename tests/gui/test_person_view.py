@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from sqlalchemy import select
 
 from faceorg.people import ops
@@ -108,6 +108,42 @@ def test_move_to_an_existing_person_by_name(window, qtbot, scenario: Scenario, l
     assert owner(library, wrong) == scenario.people["powell"]
     assert wrong not in chip_ids(view)
     assert window.undo_action.text() == "&Undo Move 1 face to “Colin Powell”"
+
+
+def test_name_the_others_takes_the_selected_faces_out_in_one_step(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    group = scenario.people["rumsfeld"]
+    view = open_person(window, qtbot, group)
+    wrong = scenario.wrong_face
+    others = [f for f in chip_ids(view) if f != wrong]
+    qtbot.keyClick(view.grid, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert not view.name_others_action.isEnabled()  # every face selected: nobody would be left to name
+    select_chips(view, qtbot, [wrong])
+    assert view.name_others_action.isEnabled()
+    seen: dict[str, str] = {}
+
+    def type_name(dialog) -> None:  # type: ignore[no-untyped-def]
+        seen["title"] = dialog.windowTitle()
+        seen["text"] = " ".join(label.text() for label in dialog.findChildren(QLabel))
+        dialog.edit.setText("Donald Rumsfeld")
+        dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+
+    when_modal(qtbot, type_name)
+    qtbot.keyClick(view.grid, Qt.Key.Key_F2, Qt.KeyboardModifier.ShiftModifier)
+    wait_idle(qtbot, window)
+    assert seen["title"] == "Name the others"
+    assert f"Who are the other {len(others)} faces?" in seen["text"]
+    assert "The 1 face selected will be taken out: not this person." in seen["text"]
+    assert view.title.text() == "Donald Rumsfeld" and sorted(chip_ids(view)) == sorted(others)
+    assert owner(library, wrong) is None and all(owner(library, f) == group for f in others)
+    with library.session() as s:
+        assert s.get(FaceNotPerson, (wrong, group)) is not None  # never given to him again
+        sources = set(s.scalars(select(Assignment.source).where(Assignment.face_id.in_(others))))
+    assert AssignmentSource.USER not in sources  # naming confirms nothing: the others stay as they were
+    assert window.undo_action.text() == "&Undo Name “Donald Rumsfeld” (1 face taken out)"
+    window.undo_action.trigger()
+    wait_idle(qtbot, window)
+    assert owner(library, wrong) == group and view.title.text() != "Donald Rumsfeld"
+    assert sorted(chip_ids(view)) == sorted([*others, wrong])
 
 
 def test_not_this_person_with_delete_key(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
