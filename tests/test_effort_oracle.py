@@ -78,6 +78,7 @@ def test_each_part_is_counted_per_decision_pick_and_selection_action() -> None:
     assert step_cost("move", 3) == Cost(face_picks=3, selection_actions=1)
     assert step_cost("reject", 2).total == 3
     assert step_cost("regroup", 0) == Cost(regroups=1)
+    assert step_cost("name_others", 2) == Cost(decisions=1, face_picks=2)  # the naming, and the faces taken out
     with pytest.raises(ValueError):
         step_cost("telepathy", 1)
     tally = Tally()
@@ -96,6 +97,15 @@ def test_careful_cleans_a_group_before_naming_it() -> None:
     steps = plan_group(20, [1, 2, 3, 5, 9], TRUTH, TO_SORT, "careful")
     assert steps == [Step("move", (5,), "Bob"), Step("ignore", (9,)), Step("name", (1, 2, 3), "Ann", 20)]
     assert plan_cost(steps) == 5  # 2 picks, 2 selection actions, 1 decision
+
+
+def test_careful_names_the_others_taking_the_strangers_out_in_the_same_step() -> None:
+    steps = plan_group(20, [1, 2, 3, 5, 9, 10], TRUTH, TO_SORT, "careful", name_others=True)
+    assert steps == [Step("move", (5,), "Bob"), Step("name_others", (9, 10), "Ann", 20)]
+    assert plan_cost(steps) == 5  # 3 picks, 1 selection action, 1 decision (Ignore, then name: 6)
+    # no stranger: a plain name
+    plain = plan_group(21, [1, 2, 3], TRUTH, TO_SORT, "careful", name_others=True)
+    assert plain == [Step("name", (1, 2, 3), "Ann", 21)]
 
 
 def test_careful_takes_the_few_known_faces_out_of_a_group_of_strangers() -> None:
@@ -563,6 +573,24 @@ def test_oracle_with_the_check_and_suggested_lists_finishes_a_real_library(
     assert done == steps - len(result.failures)
 
 
+def test_careful_oracle_names_the_others_in_a_real_library(scanned_library: Path, models_dir: Path,
+                                                           tmp_path: Path) -> None:
+    """The stranger in Colin Powell's group is taken out by the naming itself: one action fewer than Ignore
+    then name, and the same finished library."""
+    from effort.truth import snapshot
+
+    with _messed_up_copy(scanned_library, tmp_path) as (library, truth):  # Blair split, a stranger with Powell
+        before = _operations(library)
+        result = Oracle(library, truth, "careful", Features(frozenset({"name_others"}))).run()
+        state = snapshot(library)
+        done = _operations(library) - before
+    assert result.unfinished == 0 and unfinished(state, truth) == []
+    tally = result.tally
+    assert tally.by_kind["name_others"] >= 1 and "ignore" not in tally.by_kind
+    steps = sum(tally.by_kind.values()) - tally.by_kind["regroup"]
+    assert done == steps - len(result.failures)
+
+
 # -- honest runs: today's recipe, the baseline's grouping, learning as the user works, where actions go -------
 def test_now_runs_on_the_recipe_of_a_fresh_scan_cached_under_the_recipes_name(
     scanned_library: Path, models_dir: Path, tmp_path: Path
@@ -730,15 +758,16 @@ def test_where_the_actions_go_per_person_size_and_on_strangers() -> None:
     b.add("review_accept", (4,), None)  # Ann's suggestion
     b.add("prompt_answer", (1, 2), "Ann")
     b.add("ignore_unnamed", (10, 11), None)
+    b.add("name_others", (10,), "Ann")  # the naming is Ann's, the face taken out a stranger's pick
     b.add("regroup", (), None)
     d = b.as_dict()
     sizes = d["by_person_size"]
     assert sizes["3"] == {"people": 1, "faces": 3, "actions": 3, "picks": 2, "moves": 1, "answers": 0,
                           "actions_per_person": 3.0}
-    assert sizes["4-5"]["answers"] == 3 and sizes["4-5"]["actions"] == 3  # type: ignore[index]
+    assert sizes["4-5"]["answers"] == 4 and sizes["4-5"]["actions"] == 4  # type: ignore[index]
     assert sizes["2"]["people"] == 0  # type: ignore[index]
     strangers = d["strangers"]
-    assert (strangers["picks"], strangers["moves"], strangers["answers"]) == (2, 1, 2)  # type: ignore[index]
+    assert (strangers["picks"], strangers["moves"], strangers["answers"]) == (3, 1, 2)  # type: ignore[index]
     assert d["regroups"] == 1
 
 

@@ -7,7 +7,8 @@ Every counted step is put on the faces it concerns (see :meth:`Breakdown.add`):
   about that person (naming or merging their group, answering a Review suggestion of one of their faces, a
   question about their group);
 - ``strangers`` (faces whose truth is nobody to sort: not a central face, or a person seen once) gets the
-  picks and the Ignore / Reject actions of strangers' faces, "Ignore Unnamed Groups", turning down a
+  picks and the Ignore / Reject actions of strangers' faces (also those "Name the Others" takes out; the
+  naming itself goes on the group's person), "Ignore Unnamed Groups", turning down a
   stranger suggested for someone, questions about groups of strangers;
 - ``regroups``: the presses of "Group faces".
 
@@ -77,7 +78,8 @@ class Breakdown:
                 self.parts[self.owner(self.truth.get(f))]["picks"] += 1
             target = "strangers" if kind in STRANGER_KINDS else self.owner(about)
             self.parts[target]["moves"] += cost.selection_actions
-            return
+            if not cost.decisions:
+                return
         if kind in ("review_accept", "review_reject", "accept_all_suggested", "confirm_all_checked") and faces:
             about = self.truth.get(faces[0])  # a suggestion is about its face's own person ("Accept All": the first's)
         self.parts["strangers" if kind == "ignore_unnamed" else self.owner(about)]["answers"] += cost.decisions

@@ -7,6 +7,7 @@
   at once ("Accept All"), confirming every face of the Check Named Faces list at once ("Confirm All").
 - **face pick**: one per face the user must pick by hand in a grid (a wrong face in a group, an
   unsorted face of someone).
+- "Name the Others" (naming a group with the picked faces taken out) is one decision plus its picks.
 - **selection action**: one per action applied to picked faces (Move To / Name, Reject, Ignore, Not This
   Person in the Suggested faces list or the Check Named Faces list).
 - **regroup**: one per press of "Group faces" (the app does not regroup by itself after naming).
@@ -30,6 +31,7 @@ DECISION_KINDS = (
     "confirm_all_checked",
 )  # prompt_answer: yes, no or "one by one"
 SELECTION_KINDS = ("move", "reject", "ignore", "reject_suggested", "reject_checked")
+NAMING_WITH_PICKS = ("name_others",)  # one decision, and the faces picked to take out
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ def step_cost(kind: str, n_faces: int) -> Cost:
         return Cost(decisions=1)
     if kind in SELECTION_KINDS:
         return Cost(face_picks=n_faces, selection_actions=1)
+    if kind in NAMING_WITH_PICKS:
+        return Cost(decisions=1, face_picks=n_faces)
     if kind == "regroup":
         return Cost(regroups=1)
     raise ValueError(f"unknown step kind {kind!r}")

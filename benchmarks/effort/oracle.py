@@ -10,7 +10,8 @@ Passes:
 1. **Groups** (unnamed groups, largest first), by style:
    - *careful*: cleans a group before naming it. Of two plans it takes the cheaper (ties: naming):
      (a) pick the faces of each other person and Move them To that name, pick the strangers and Ignore
-     them, then name the group after its main person (a name in use merges); (b) when the group is
+     them, then name the group after its main person (a name in use merges; with ``name_others``, the
+     strangers picked are taken out by the naming itself); (b) when the group is
      mostly strangers: pick each person's faces and Move them To their name, then ignore the rest of the
      group as a whole (when two or more faces remain).
    - *hurried*: names a group after its main person when that person has at least half of its faces,
@@ -82,6 +83,9 @@ way a user of the app would use it (every answer to a question is one decision):
   face the user placed (confirmed) with the wrong person is not in that list: it is fixed in its person's view.
   The careful oracle also checks that list at the end of the groups pass (having cleaned every group it named,
   it finds there only faces that joined its people by themselves), then confirms it.
+- ``name_others``: the careful oracle, cleaning a group before naming it, picks its strangers and names the
+  group with them taken out ("Name the Others": ``ops.name_person(take_out=...)``, one decision plus the
+  picks) instead of Ignoring them first (one more action). Off: Ignore, then name.
 
 Where the actions go (:mod:`benchmarks.effort.breakdown`): per person-size bucket and on strangers.
 
@@ -137,6 +141,7 @@ FEATURES = (
     "precision_pass",
     "suggested_list",
     "check_list",
+    "name_others",
 )
 
 
@@ -155,6 +160,12 @@ def _has(module: str, name: str) -> bool:
         return False
 
 
+def _has_name_others() -> bool:
+    import inspect
+
+    return "take_out" in inspect.signature(ops.name_person).parameters
+
+
 def _has_precision_pass() -> bool:
     from faceorg.cluster.params import ClusterParams
 
@@ -170,6 +181,7 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"learning"} if _has("faceorg.jobs.learning", "learn_now") else set())
     | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
     | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_face_ids") else set())
+    | ({"name_others"} if _has_name_others() else set())
 )
 
 
@@ -279,10 +291,11 @@ def _main_person(people: dict[str, list[int]]) -> str | None:
 
 def plan_group(
     group_id: int, faces: list[int], truth: Mapping[int, str | None], to_sort: set[str], style: Style,
-    ignore_later: bool = False,
+    ignore_later: bool = False, name_others: bool = False,
 ) -> list[Step]:
     """The steps one oracle takes on one unnamed group (see the module docstring); [] leaves it.
-    ``ignore_later``: the strangers left in unnamed groups are ignored all at once later (not here)."""
+    ``ignore_later``: the strangers left in unnamed groups are ignored all at once later (not here).
+    ``name_others``: the careful oracle takes a group's strangers out as it names it ("Name the Others")."""
     people, strangers = _by_identity(sorted(faces), truth, to_sort)
     main = _main_person(people)
     if style == "hurried":
@@ -294,9 +307,12 @@ def plan_group(
     naming: list[Step] = []
     if main is not None:
         naming = [Step("move", tuple(fs), n) for n, fs in sorted(people.items()) if n != main]
-        if strangers:
-            naming.append(Step("ignore", tuple(strangers)))
-        naming.append(Step("name", tuple(people[main]), main, group_id))
+        if strangers and name_others:
+            naming.append(Step("name_others", tuple(strangers), main, group_id))
+        else:
+            if strangers:
+                naming.append(Step("ignore", tuple(strangers)))
+            naming.append(Step("name", tuple(people[main]), main, group_id))
     extracting = [Step("move", tuple(fs), n) for n, fs in sorted(people.items())]
     if len(strangers) >= 2 and not ignore_later:
         extracting.append(Step("ignore_group", tuple(strangers)))
@@ -477,7 +493,7 @@ class Oracle:
         self.tally.add(step.kind, len(step.faces), self._phase)
         self.where.add(step.kind, step.faces, about if step.kind in ("prompt_answer", "accept_rest") else step.name)
         lib, ids = self.library, list(step.faces)
-        if step.kind in ("ignore", "reject", "reject_checked"):
+        if step.kind in ("ignore", "reject", "reject_checked", "name_others"):
             from faceorg.people.clustering import active_distance_scale
 
             self.where.strangers_in_group(lib, step.faces, active_distance_scale(lib))
@@ -485,6 +501,9 @@ class Oracle:
             if step.kind in ("name", "merge"):
                 assert step.person_id is not None and step.name is not None
                 ops.name_person(lib, step.person_id, step.name)
+            elif step.kind == "name_others":  # a name in use merges, as with "name"
+                assert step.person_id is not None and step.name is not None
+                ops.name_person(lib, step.person_id, step.name, take_out=ids)
             elif step.kind == "move":
                 assert step.name is not None
                 ops.assign_faces_to_name(lib, ids, step.name)
@@ -526,7 +545,7 @@ class Oracle:
         for step in steps:
             if step.kind == "name" and step.name in named:
                 step = Step("merge", step.faces, step.name, step.person_id)
-            if self.do(step) and step.name is not None and step.kind in ("name", "merge", "move"):
+            if self.do(step) and step.name is not None and step.kind in ("name", "merge", "move", "name_others"):
                 named.add(step.name)
 
     def _groups(self, state: Mapping[int, FaceState], named: bool) -> dict[int, list[FaceState]]:
@@ -546,7 +565,8 @@ class Oracle:
         for gid in sorted(groups, key=lambda g: (-sizes[g], g)):
             faces = [s.id for s in groups[gid] if s.id in self.truth]
             if faces:
-                self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style, later), named)
+                self._do_all(plan_group(gid, faces, self.truth, self.to_sort, style, later,
+                                        self.features.uses("name_others")), named)
         if later:
             self.ignore_unnamed()
 
