@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette, QResizeEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QWidget
 
 from faceorg.gui.thumbnails import ThumbnailCache
 
@@ -45,9 +45,14 @@ class GridView(QListView):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
+        """Columns for the width left beside a vertical scroll bar, shown or not: the number of columns never
+        depends on the bar, or the cells would reflow each time it comes or goes (and could settle on a
+        column too few with no bar, or on a bar with nothing to scroll)."""
         if self.cell is None or not self.isWrapping():
             return
         width = self.viewport().width() - 2
+        if not self.verticalScrollBar().isVisible():
+            width -= self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, self)
         cols = max(1, width // self.cell.width())
         grid = QSize(max(self.cell.width(), width // cols), self.cell.height())
         if grid != self.gridSize():
