@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from dataclasses import replace
 
 from faceorg.cli import photos_cmds
 from faceorg.cli.common import db_id, open_from_args, print_json, print_table
@@ -11,7 +12,9 @@ from faceorg.cli.drawn_cmds import register_faces
 from faceorg.filenames import display_path
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
+from faceorg.people.nearest import order_by_likeness
 from faceorg.people.queries import (
+    FaceSummary,
     export_library,
     faces_by_status,
     faces_of_person,
@@ -99,6 +102,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        help="every face suggested to a named person, by person, surest first")
     group.add_argument("--unconfirmed", action="store_true",
                        help="every face of a named person you have not confirmed, across people, least sure first")
+    p.add_argument("--like", type=db_id, nargs="+", default=[], metavar="FACE_ID",
+                   help="look-alikes first: these faces (those in the list) lead, then the faces most like them "
+                        "(key like_distance)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_faces_list)
     p = fs.add_parser("move", help="give faces to a person")
@@ -255,6 +261,8 @@ def cmd_faces_list(args: argparse.Namespace) -> int:
         else:
             status = FaceStatus.IGNORED if args.ignored else FaceStatus.NOT_FACE if args.not_face else None
             faces = faces_by_status(library, status)
+        if args.like:
+            faces = _look_alikes_first(library, faces, args.like)
     if args.json:
         print_json([f.as_dict() for f in faces])
         return 0
@@ -265,6 +273,14 @@ def cmd_faces_list(args: argparse.Namespace) -> int:
                   else f"{f.runner_up_name or f.runner_up_id} ({f.runner_up_distance:.3f})"]
                  for f in faces])
     return 0
+
+
+def _look_alikes_first(library: Library, faces: list[FaceSummary], seeds: list[int]) -> list[FaceSummary]:
+    """The listed faces among ``seeds`` first, then the others nearest first to the nearest seed."""
+    by_id = {f.id: f for f in faces}
+    lead = [replace(by_id[f], like_distance=0.0) for f in dict.fromkeys(seeds) if f in by_id]
+    ranked = order_by_likeness(library, seeds, [f.id for f in faces])
+    return lead + [replace(by_id[f], like_distance=d) for f, d in ranked]
 
 
 def cmd_photo_show(args: argparse.Namespace) -> int:

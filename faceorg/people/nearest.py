@@ -1,4 +1,5 @@
-"""Which groups some faces look most like (Move To lists the unnamed groups nearest the chosen faces first)."""
+"""Which groups some faces look most like (Move To lists the unnamed groups nearest the chosen faces first), and
+which faces look most like some chosen ones (Look-Alikes First in the face lists)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 from sqlalchemy import func, select
 
+from faceorg.errors import FaceorgError
 from faceorg.store.db import Library
-from faceorg.store.models import Assignment, Embedding
-from faceorg.vectors import l2_normalize
+from faceorg.store.models import Assignment, Embedding, Face
+from faceorg.vectors import l2_normalize, unit_distances
 from faceorg.versions.records import active_version
 
 SAMPLE_PER_GROUP = 40  # faces of each group compared (the first by id): enough to find its nearest, and cheap
@@ -45,3 +47,56 @@ def likeness_to(library: Library, face_ids: Sequence[int], person_ids: Sequence[
     for (person, _v), sim in zip(rows, best.tolist(), strict=True):
         out[person] = max(out.get(person, -1.0), sim)
     return out
+
+
+_CHUNK = 1000  # face ids per query when reading vectors
+_BLOCK = 20_000  # candidates compared at a time (bounds the distance block's memory)
+
+
+def _vectors(library: Library, version_id: int, face_ids: Sequence[int]) -> dict[int, bytes]:
+    out: dict[int, bytes] = {}
+    ids = list(dict.fromkeys(face_ids))
+    with library.session() as s:
+        for start in range(0, len(ids), _CHUNK):
+            rows = s.execute(select(Embedding.face_id, Embedding.vector).where(
+                Embedding.model_version_id == version_id, Embedding.face_id.in_(ids[start:start + _CHUNK])))
+            out.update((f, v) for f, v in rows)
+    return out
+
+
+def _check_faces(library: Library, face_ids: Sequence[int]) -> None:
+    ids = sorted(set(face_ids))
+    if not ids:
+        raise FaceorgError("choose at least one face to compare with")
+    with library.session() as s:
+        found = {f for start in range(0, len(ids), _CHUNK)
+                 for f in s.scalars(select(Face.id).where(Face.id.in_(ids[start:start + _CHUNK])))}
+    missing = [f for f in ids if f not in found]
+    if missing:
+        raise FaceorgError(f"no face with id {', '.join(map(str, missing))}")
+
+
+def order_by_likeness(library: Library, seeds: Sequence[int], candidates: Sequence[int]
+                      ) -> list[tuple[int, float | None]]:
+    """``candidates`` (the seeds among them left out), nearest first to the nearest of ``seeds`` under the active
+    model, each with that distance; faces without a vector (or with no seed vector at all) last, in their
+    given order, with None."""
+    _check_faces(library, seeds)
+    version = active_version(library)
+    seed_set = set(seeds)
+    rest = [f for f in dict.fromkeys(candidates) if f not in seed_set]
+    if version is None or not rest:
+        return [(f, None) for f in rest]
+    own = list(_vectors(library, version.id, list(seeds)[:MAX_FACES]).values())
+    if not own:
+        return [(f, None) for f in rest]
+    blobs = _vectors(library, version.id, rest)
+    known = [f for f in rest if f in blobs]
+    seed_matrix = _matrix(own)
+    nearest = np.empty(len(known), np.float64)
+    for start in range(0, len(known), _BLOCK):
+        block = _matrix([blobs[f] for f in known[start:start + _BLOCK]])
+        nearest[start:start + len(block)] = unit_distances(block, seed_matrix).min(axis=1)
+    order = np.argsort(nearest, kind="stable")
+    ranked: list[tuple[int, float | None]] = [(known[i], float(nearest[i])) for i in order.tolist()]
+    return ranked + [(f, None) for f in rest if f not in blobs]

@@ -50,6 +50,7 @@ class FaceSummary:
     strength: float | None = None
     manual: bool = False  # the user drew it (it can be resized or removed)
     doubt: float | None = None  # not confirmed: distance to the person's confirmed faces (``unconfirmed_faces``)
+    like_distance: float | None = None  # listed look-alikes first: distance to the nearest chosen face (0: chosen)
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)
