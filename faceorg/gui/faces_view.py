@@ -7,7 +7,7 @@ from functools import partial
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton, QSizePolicy, QWidget
 
 from faceorg.gui.actions import make_action, spacer, view_toolbar
 from faceorg.gui.context import AppContext
@@ -25,6 +25,7 @@ from faceorg.people.gui_support import (
     face_cards_suggested,
     face_cards_to_check,
 )
+from faceorg.people.nearest import order_by_likeness
 from faceorg.people.review_answers import accept_all_suggestions, confirm_all_unconfirmed
 from faceorg.store.models import FaceStatus
 
@@ -66,6 +67,7 @@ class FacesView(FaceGridView):
                          parent=parent)
         self.mode = "unknown"
         self.loaded_mode: str | None = None
+        self.like_seeds: list[int] = []  # shown look-alikes first (of these faces); [] in the usual order
         self.count_label = FittingLabel()  # elided (the full count in its tooltip) only when nothing else fits
         self.count_label.setObjectName("facesCount")
         self.mode_buttons = QButtonGroup(self)
@@ -95,20 +97,29 @@ class FacesView(FaceGridView):
                                              tip="Yes to every face in this list, in one step you can undo "
                                                  "(move or turn down the wrong ones first)")
 
+        self.like_action = make_action(g, "&Look-Alikes First", self.look_alikes_first, shortcut="Ctrl+L",
+                                       icon_name="look-alikes", name="lookAlikesFirst",
+                                       tip="The selected faces first, then the faces that look most like them")
+        self.usual_order_action = make_action(g, "&Usual Order", self.load, icon_name="back", name="usualOrder",
+                                              tip="Back to this list's usual order (best faces first)")
+
         mode_box = QWidget()
         mode_box.setLayout(modes)
+        # The toolbar never squeezes its mode buttons: the text fitter must count them whole.
+        mode_box.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         modes.setContentsMargins(0, 0, 0, 0)
         self.toolbar = view_toolbar("facesToolbar", self)
         self.toolbar.addWidget(mode_box)
         self.toolbar.addSeparator()
         for action in (self.accept_action, self.reject_action, self.accept_all_action, self.name_action,
-                       self.split_action, self.ignore_action, self.not_face_action, self.restore_action,
-                       self.photo_action):
+                       self.like_action, self.usual_order_action, self.split_action, self.ignore_action,
+                       self.not_face_action, self.restore_action, self.photo_action):
             self.toolbar.addAction(action)
         self.toolbar.addWidget(spacer())
         self.toolbar.addWidget(self.count_label)
         # A narrow window: these show their icon only (least needed first), then the » menu takes the rest.
         self.toolbar_fit = ButtonTextFitter(self.toolbar, [self.split_action, self.photo_action, self.not_face_action,
+                                                           self.usual_order_action, self.like_action,
                                                            self.restore_action, self.ignore_action, self.name_action,
                                                            self.reject_action, self.accept_action,
                                                            self.accept_all_action])
@@ -143,6 +154,7 @@ class FacesView(FaceGridView):
     def load(self) -> None:
         mode = self.mode
         self.loaded_mode = mode
+        self.like_seeds = []
         self.grid.faces.set_cards([])
         self.grid.empty_text = "Loading…"
 
@@ -218,13 +230,17 @@ class FacesView(FaceGridView):
             action.setVisible(named)
         self.accept_all_action.setVisible(named)
         self.accept_all_action.setEnabled(named and self.grid.faces.rowCount() > 0)
+        self.like_action.setVisible(not named)
+        self.like_action.setEnabled(n > 0 and not named and self.grid.faces.rowCount() > n)
+        self.usual_order_action.setVisible(bool(self.like_seeds))
         super()._update_actions()
+        self.toolbar_fit.fit()  # buttons shown or hidden: the texts that fit change
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
         if self.mode in NAMED_MODES:
             return (self.photo_action, None, self.accept_action, self.reject_action, self.name_action,
                     self.split_action, self.ignore_action, self.not_face_action)
-        return (self.photo_action, None, self.name_action, self.split_action, self.ignore_action,
+        return (self.photo_action, None, self.name_action, self.like_action, self.split_action, self.ignore_action,
                 self.not_face_action, self.restore_action)
 
     # -- actions ------------------------------------------------------------------------------------
@@ -236,6 +252,31 @@ class FacesView(FaceGridView):
                         if len(ids) > 1 else "Who is this?", accept_text="Name")
         if name:
             self.ctx.run_op(ops.assign_faces_to_name, ids, name)
+
+    def look_alikes_first(self) -> None:
+        """Reorder the list: the selected faces, then the others by how much they look like the nearest of them
+        (the faces of one person seen in few photos end up side by side, ready to pick)."""
+        seeds = self.grid.selected_ids()
+        if not seeds or self.mode in NAMED_MODES:
+            return
+        mode, ids = self.loaded_mode, self.grid.faces.ids
+
+        def done(ranked: list[tuple[int, float | None]]) -> None:
+            if mode != self.loaded_mode:
+                return
+            cards = {c.id: c for c in self.grid.faces.cards()}
+            lead = [cards[f] for f in ids if f in cards and f in set(seeds)]
+            rest = [cards[f] for f, _ in ranked if f in cards]
+            placed = {c.id for c in lead} | {c.id for c in rest}
+            self.like_seeds = seeds
+            self.grid.faces.set_cards(lead + rest + [c for c in cards.values() if c.id not in placed])
+            self.grid.select_rows(list(range(len(lead))))
+            self.grid.scrollToTop()
+            self.grid.setFocus()
+            self._update_count()
+            self._update_actions()
+
+        self.ctx.query(order_by_likeness, seeds, ids, on_done=done, owner=self)
 
     def restore(self) -> None:
         self.run_on_selection(ops.restore_faces)

@@ -105,3 +105,12 @@ def test_person_and_unknown_faces_toolbars_fit_at_1024_px(big_window, qtbot) -> 
     faces = big_window.faces_view
     assert_fits(faces.toolbar)
     assert faces.count_label.text() == "40 faces"
+    # Look-Alikes First brings the Usual Order button: the bar makes room for it at once.
+    faces.grid.select_ids(faces.grid.faces.ids[:1])
+    faces.like_action.trigger()
+    wait_idle(qtbot, big_window)
+    QApplication.processEvents()
+    assert faces.usual_order_action.isVisible()
+    assert_fits(faces.toolbar)
+    resize(qtbot, big_window, 1280)
+    assert_fits(faces.toolbar)
