@@ -177,9 +177,14 @@ class MainWindow(QMainWindow):
         self._add_folder_panel(self.sidebar.folders)
         self._restore_geometry()
         self.people_view.load()  # first, alone: the first screen is what the user waits for
-        self.navigate(Page(str(self.qsettings.value("view", "people"))) if
-                      self.qsettings.value("view", "people") in SIDEBAR_KINDS
-                      else Page("people"), remember=False)
+        self.navigate(self._start_page(), remember=False)
+
+    def _start_page(self) -> Page:
+        """The view last used on this library; People on a library opened here for the first time (a new or
+        another library would open on a view of the last one, like an empty Check list)."""
+        view = str(self.qsettings.value("view", "people"))
+        same = self.qsettings.value("viewLibrary", "") == self.ctx.library.location.display
+        return Page(view) if same and view in SIDEBAR_KINDS else Page("people")
 
     # -- construction -------------------------------------------------------------------------------
     def _build_actions(self) -> None:
@@ -365,6 +370,7 @@ class MainWindow(QMainWindow):
         self.back_action.setEnabled(bool(self.history))
         if page.kind in SIDEBAR_KINDS:
             self.qsettings.setValue("view", page.kind)
+            self.qsettings.setValue("viewLibrary", self.ctx.library.location.display)
 
     def _faces_mode_chosen(self, mode: str) -> None:
         """A mode button of the faces view: the sidebar follows (a mode it lists is a page of its own)."""

@@ -312,6 +312,14 @@ def test_window_geometry_is_remembered(qtbot, library, qsettings) -> None:  # ty
     assert second.page is not None and second.page.kind == "unknown"
     qtbot.waitUntil(lambda: second.ctx.idle, timeout=WAIT_MS)
     second.close()
+    # Another library (a new one, or one opened with --db) starts on People, not on the last one's view.
+    qsettings.setValue("viewLibrary", str(library.location.path) + ".another")
+    third = MainWindow(library, qsettings)
+    qtbot.addWidget(third)
+    third.show()
+    assert third.page is not None and third.page.kind == "people"
+    qtbot.waitUntil(lambda: third.ctx.idle, timeout=WAIT_MS)
+    third.close()
 
 
 def test_window_title_names_the_library_and_the_app_once(window) -> None:  # type: ignore[no-untyped-def]
