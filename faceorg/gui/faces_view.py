@@ -265,7 +265,8 @@ class FacesView(FaceGridView):
             if mode != self.loaded_mode:
                 return
             cards = {c.id: c for c in self.grid.faces.cards()}
-            lead = [cards[f] for f in ids if f in cards and f in set(seeds)]
+            chosen = set(seeds)
+            lead = [cards[f] for f in ids if f in cards and f in chosen]
             rest = [cards[f] for f, _ in ranked if f in cards]
             placed = {c.id for c in lead} | {c.id for c in rest}
             self.like_seeds = seeds
