@@ -262,9 +262,10 @@ class PersonView(FaceGridView):
         rest = len(self.grid.faces.ids) - len(ids)
         if card is None or not ids or rest <= 0:
             return
+        verb = "is" if len(ids) == 1 else "are"
         name = ask_name(self, self.ctx.names, title="Name the others",
                         prompt=f"Who are the other {faces_text(rest)}?\n"
-                               f"The {faces_text(len(ids))} selected will be taken out: not this person.",
+                               f"The {len(ids):,} selected {verb} taken out: not this person.",
                         accept_text="Name", initial=card.name or "")
         if name:
             self.ctx.run_op(partial(ops.name_person, take_out=ids), card.id, name)

@@ -132,7 +132,7 @@ def test_name_the_others_takes_the_selected_faces_out_in_one_step(window, qtbot,
     wait_idle(qtbot, window)
     assert seen["title"] == "Name the others"
     assert f"Who are the other {len(others)} faces?" in seen["text"]
-    assert "The 1 face selected will be taken out: not this person." in seen["text"]
+    assert "The 1 selected is taken out: not this person." in seen["text"]
     assert view.title.text() == "Donald Rumsfeld" and sorted(chip_ids(view)) == sorted(others)
     assert owner(library, wrong) is None and all(owner(library, f) == group for f in others)
     with library.session() as s:
