@@ -21,6 +21,7 @@ from faceorg.gui.dialogs import confirm_then
 
 if TYPE_CHECKING:
     from faceorg.gui.context import AppContext
+    from faceorg.jobs.learning import LearningDue
 
 LEARNING_TITLE = "Learning from your corrections"
 GO_BACK_TITLE = "Going back to the previous model"
@@ -90,16 +91,20 @@ class BackgroundLearning(QObject):
         if title != LEARNING_TITLE:
             self.timer.start()  # corrections may have come while another job ran
 
-    def check(self) -> bool:
-        """Start learning if it is due and nothing else runs; whether it started."""
+    def check(self) -> None:
+        """Start learning if it is due and nothing else runs. Whether it is due is counted on a worker (the
+        counts grow with the library, and this runs after every change)."""
         from faceorg.jobs.learning import learning_due
 
-        if self.ctx.jobs.running or not learning_due(self.ctx.library).due:
-            return False
+        if not self.ctx.jobs.running:
+            self.ctx.query(learning_due, owner=self, on_done=self._start_if_due)
+
+    def _start_if_due(self, due: LearningDue) -> None:
+        if self.ctx.jobs.running or not due.due:
+            return
         library = self.ctx.library
         self.runs += 1
-        return self.ctx.jobs.start(LEARNING_TITLE, lambda progress: learning_job(library, progress),
-                                   on_done=self._done)
+        self.ctx.jobs.start(LEARNING_TITLE, lambda progress: learning_job(library, progress), on_done=self._done)
 
     def _done(self, report: dict[str, Any]) -> None:
         self.show_last()
