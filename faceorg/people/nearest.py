@@ -9,8 +9,9 @@ import numpy as np
 from sqlalchemy import func, select
 
 from faceorg.errors import FaceorgError
+from faceorg.people.ops import require_faces
 from faceorg.store.db import Library
-from faceorg.store.models import Assignment, Embedding, Face
+from faceorg.store.models import Assignment, Embedding
 from faceorg.vectors import l2_normalize, unit_distances
 from faceorg.versions.records import active_version
 
@@ -22,15 +23,29 @@ def _matrix(blobs: Sequence[bytes]) -> np.ndarray:
     return l2_normalize(np.frombuffer(b"".join(blobs), np.float32).reshape(len(blobs), -1).astype(np.float32))
 
 
+_CHUNK = 1000  # face ids per query when reading vectors
+_BLOCK = 20_000  # candidates compared at a time (bounds the distance block's memory)
+
+
+def _vectors(library: Library, version_id: int, face_ids: Sequence[int]) -> dict[int, bytes]:
+    out: dict[int, bytes] = {}
+    ids = list(dict.fromkeys(face_ids))
+    with library.session() as s:
+        for start in range(0, len(ids), _CHUNK):
+            rows = s.execute(select(Embedding.face_id, Embedding.vector).where(
+                Embedding.model_version_id == version_id, Embedding.face_id.in_(ids[start:start + _CHUNK])))
+            out.update((f, v) for f, v in rows)
+    return out
+
+
 def likeness_to(library: Library, face_ids: Sequence[int], person_ids: Sequence[int]) -> dict[int, float]:
     """Each of ``person_ids`` with the highest cosine similarity between one of ``face_ids`` and one of the
     person's faces (a sample of them) under the active model; people without vectors are left out."""
     version = active_version(library)
     if version is None or not face_ids or not person_ids:
         return {}
+    own = list(_vectors(library, version.id, list(face_ids)[:MAX_FACES]).values())
     with library.session() as s:
-        own = list(s.scalars(select(Embedding.vector).where(
-            Embedding.model_version_id == version.id, Embedding.face_id.in_(list(face_ids)[:MAX_FACES]))))
         ranked = (select(Assignment.person_id, Assignment.face_id,
                          func.row_number().over(partition_by=Assignment.person_id,
                                                 order_by=Assignment.face_id).label("k"))
@@ -49,39 +64,15 @@ def likeness_to(library: Library, face_ids: Sequence[int], person_ids: Sequence[
     return out
 
 
-_CHUNK = 1000  # face ids per query when reading vectors
-_BLOCK = 20_000  # candidates compared at a time (bounds the distance block's memory)
-
-
-def _vectors(library: Library, version_id: int, face_ids: Sequence[int]) -> dict[int, bytes]:
-    out: dict[int, bytes] = {}
-    ids = list(dict.fromkeys(face_ids))
-    with library.session() as s:
-        for start in range(0, len(ids), _CHUNK):
-            rows = s.execute(select(Embedding.face_id, Embedding.vector).where(
-                Embedding.model_version_id == version_id, Embedding.face_id.in_(ids[start:start + _CHUNK])))
-            out.update((f, v) for f, v in rows)
-    return out
-
-
-def _check_faces(library: Library, face_ids: Sequence[int]) -> None:
-    ids = sorted(set(face_ids))
-    if not ids:
-        raise FaceorgError("choose at least one face to compare with")
-    with library.session() as s:
-        found = {f for start in range(0, len(ids), _CHUNK)
-                 for f in s.scalars(select(Face.id).where(Face.id.in_(ids[start:start + _CHUNK])))}
-    missing = [f for f in ids if f not in found]
-    if missing:
-        raise FaceorgError(f"no face with id {', '.join(map(str, missing))}")
-
-
 def order_by_likeness(library: Library, seeds: Sequence[int], candidates: Sequence[int]
                       ) -> list[tuple[int, float | None]]:
     """``candidates`` (the seeds among them left out), nearest first to the nearest of ``seeds`` under the active
     model, each with that distance; faces without a vector (or with no seed vector at all) last, in their
     given order, with None."""
-    _check_faces(library, seeds)
+    if not seeds:
+        raise FaceorgError("choose at least one face to compare with")
+    with library.session() as s:
+        require_faces(s, seeds)
     version = active_version(library)
     seed_set = set(seeds)
     rest = [f for f in dict.fromkeys(candidates) if f not in seed_set]

@@ -88,7 +88,8 @@ def _person(session: Session, person_id: int) -> Person:
     return person
 
 
-def _faces(session: Session, face_ids: Iterable[int]) -> list[Face]:
+def require_faces(session: Session, face_ids: Iterable[int]) -> list[Face]:
+    """The faces with these ids; a clear error when none is given or one does not exist."""
     ids = sorted(set(face_ids))
     if not ids:
         raise FaceorgError("no faces given")
@@ -200,7 +201,7 @@ def create_person(library: Library, name: str, face_ids: Iterable[int] = ()) -> 
         op.session.flush()
         op.recorder.created("people", [(person.id,)])
         if ids:
-            _faces(op.session, ids)
+            require_faces(op.session, ids)
             previous = _owners(op.session, ids)
             _assign(op, ids, person.id)
             _clear_cover_if_gone(op, previous)
@@ -248,7 +249,7 @@ def _check_take_out(s: Session, person_id: int, take_out: list[int], confirm: li
     in the same step."""
     if not take_out:
         return
-    _faces(s, take_out)
+    require_faces(s, take_out)
     mine = set(_faces_of(s, [person_id]))
     strays = [f for f in take_out if f not in mine]
     if strays:
@@ -265,7 +266,7 @@ def _confirm(op: _Op, face_ids: list[int], person_id: int | None = None) -> None
     if not face_ids:
         return
     s = op.session
-    _faces(s, face_ids)
+    require_faces(s, face_ids)
     owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(face_ids)))}
     nobody = [f for f in face_ids if f not in owners]
     if nobody:
@@ -366,7 +367,7 @@ def split_faces(library: Library, face_ids: Iterable[int], name: str | None = No
     clean = clean_name(name) if name is not None else None
     with _operation(library, "split", "New person from selection") as op:
         s, rec = op.session, op.recorder
-        _faces(s, ids)
+        require_faces(s, ids)
         if clean is not None and s.scalar(select(Person.id).where(Person.name == clean)) is not None:
             raise FaceorgError(f"there is already a person named “{clean}”; use move instead")
         previous = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
@@ -392,7 +393,7 @@ def move_faces(library: Library, face_ids: Iterable[int], person_id: int, *, als
     ids = sorted(set(face_ids))
     with _operation(library, "move", "Move faces") as op:
         s = op.session
-        _faces(s, ids)
+        require_faces(s, ids)
         person = _person(s, person_id)
         previous = _owners(s, ids)
         _assign(op, ids, person_id)
@@ -410,7 +411,7 @@ def suggest_faces(library: Library, face_ids: Iterable[int], person_id: int,
     ids = sorted(set(face_ids))
     with _operation(library, "suggest", "Suggest faces") as op:
         s = op.session
-        _faces(s, ids)
+        require_faces(s, ids)
         person = _person(s, person_id)
         taken = _owners_of(s, ids)
         refused = set(s.scalars(select(FaceNotPerson.face_id).where(
@@ -446,7 +447,7 @@ def name_faces(library: Library, names: dict[int, str], *, label: str, kind: str
     cleaned = {face_id: clean_name(name) for face_id, name in names.items()}
     with _operation(library, kind, label) as op:
         s = op.session
-        _faces(s, cleaned)
+        require_faces(s, cleaned)
         by_name: dict[str, list[int]] = {}
         for face_id, name in sorted(cleaned.items()):
             by_name.setdefault(name, []).append(face_id)
@@ -474,7 +475,7 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
     ids = sorted(set(face_ids))
     with _operation(library, "reject", "Not this person") as op:
         s = op.session
-        _faces(s, ids)
+        require_faces(s, ids)
         owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(ids)))}
         candidates = [(f, person_id if person_id is not None else owners.get(f)) for f in ids]
         pairs = [(f, p) for f, p in candidates if p is not None]
@@ -506,7 +507,7 @@ def _set_status(library: Library, face_ids: Iterable[int], status: FaceStatus, k
     ids = sorted(set(face_ids))
     with _operation(library, kind, label) as op:
         s = op.session
-        faces = _faces(s, ids)
+        faces = require_faces(s, ids)
         previous = _owners(s, ids)
         op.recorder.touch("faces", [(f,) for f in ids])
         if status is not FaceStatus.NORMAL:
@@ -627,7 +628,7 @@ def add_cannot_link(library: Library, face_a: int, face_b: int) -> ChangeSet:
     if a == b:
         raise FaceorgError("a face cannot be a different person from itself")
     with _operation(library, "cannot_link", "Different people") as op:
-        _faces(op.session, [a, b])
+        require_faces(op.session, [a, b])
         op.recorder.touch("cannot_link", [(a, b)])
         if op.session.get(CannotLink, (a, b)) is None:
             op.session.add(CannotLink(face_a=a, face_b=b))
