@@ -207,6 +207,12 @@ def accept_person_suggestions(library: Library, person_id: int) -> ChangeSet:
     return ops.accept_suggestions(library, faces)
 
 
+def _chosen(ids: Iterable[int], only: Iterable[int] | None, excluding: Iterable[int]) -> list[int]:
+    """``ids`` in order, only those in ``only`` (when given), none of ``excluding``."""
+    allowed = None if only is None else set(only)
+    skip = set(excluding)
+    return [f for f in ids if f not in skip and (allowed is None or f in allowed)]
+
 
 def accept_all_suggestions(library: Library, *, only: Iterable[int] | None = None,
                            excluding: Iterable[int] = ()) -> ChangeSet:
@@ -216,14 +222,10 @@ def accept_all_suggestions(library: Library, *, only: Iterable[int] | None = Non
     faces left waiting. Faces grouped automatically (not suggestions) are not touched."""
     from faceorg.people.queries import suggested_faces
 
-    allowed = None if only is None else set(only)
-    skip = set(excluding)
-    ids = [f.id for f in suggested_faces(library)
-           if f.id not in skip and (allowed is None or f.id in allowed)]
+    ids = _chosen((f.id for f in suggested_faces(library)), only, excluding)
     if not ids:
         raise FaceorgError("no suggested faces are waiting to be accepted")
     return ops.accept_suggestions(library, ids, label=f"Accept {len(ids)} suggested face{'s' if len(ids) != 1 else ''}")
-
 
 
 def confirm_all_unconfirmed(library: Library, *, only: Iterable[int] | None = None,
@@ -233,12 +235,11 @@ def confirm_all_unconfirmed(library: Library, *, only: Iterable[int] | None = No
     ones. ``only``: just these faces among them (the ones the user saw); ``excluding``: faces left as they are."""
     from faceorg.people.queries import unconfirmed_face_ids
 
-    allowed = None if only is None else set(only)
-    skip = set(excluding)
-    ids = [f for f in unconfirmed_face_ids(library)[0] if f not in skip and (allowed is None or f in allowed)]
+    ids = _chosen(unconfirmed_face_ids(library)[0], only, excluding)
     if not ids:
         raise FaceorgError("every face of your named people is confirmed already")
     return ops.confirm_faces(library, ids)
+
 
 __all__ = ["KINDS", "ANSWERS", "answer", "answer_question", "find_question", "accept_person_suggestions",
            "accept_all_suggestions", "confirm_all_unconfirmed"]
