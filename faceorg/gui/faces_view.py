@@ -22,6 +22,7 @@ from faceorg.people.gui_support import (
     FaceCard,
     face_cards_by_ids,
     face_cards_by_status,
+    face_cards_of_changes,
     face_cards_suggested,
     face_cards_to_check,
 )
@@ -49,6 +50,7 @@ def _belongs(card: FaceCard, mode: str) -> bool:
     return card.status == mode
 
 
+RELOAD_PEOPLE_ABOVE = 200  # more people changed at once (a grouping): the named people's lists load again
 NAMED_MODES = ("suggested", "check")  # lists of faces with (not confirmed) named people: captioned, A / R
 
 
@@ -172,10 +174,19 @@ class FacesView(FaceGridView):
         self.ctx.query(load, on_done=done, owner=self)
 
     def on_changed(self, changes: ChangeSet) -> None:
-        """Faces that left this list go, faces that joined it come (at the end)."""
-        if self.loaded_mode is None or not changes.faces_changed:
+        """Faces that left this list go, faces that joined it come (at the end; in the lists of named people's
+        faces, in their place). Those lists also look at the faces of the people who changed: naming a group
+        puts its faces in the Check list, though the faces themselves did not change."""
+        if self.loaded_mode is None:
             return
         mode = self.loaded_mode
+        people = (changes.people_added | changes.people_changed | changes.people_removed
+                  if mode in NAMED_MODES else set())
+        if not changes.faces_changed and not people:
+            return
+        if len(people) > RELOAD_PEOPLE_ABOVE:
+            self.load()
+            return
 
         def apply(cards: list[FaceCard]) -> None:
             if mode != self.loaded_mode:
@@ -190,7 +201,7 @@ class FacesView(FaceGridView):
             self.grid.focus_after_removal()
             self._update_actions()
 
-        self.ctx.query(face_cards_by_ids, sorted(changes.faces_changed), on_done=apply, owner=self)
+        self.ctx.query(face_cards_of_changes, sorted(changes.faces_changed), people, on_done=apply, owner=self)
 
     def on_scanned(self, summary: object) -> None:
         new = list(getattr(summary, "new_face_ids", []) or [])

@@ -8,7 +8,7 @@ people on screen first, the rest afterwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from operator import itemgetter
 
@@ -221,6 +221,18 @@ def face_cards_by_ids(library: Library, face_ids: Iterable[int]) -> list[FaceCar
             rows = s.execute(_face_card_query().where(Face.id.in_(chunk or []))).all()
             found.update({c.id: c for c in _face_cards(rows)})
     return [found[i] for i in ids if i in found]
+
+
+def face_cards_of_changes(library: Library, face_ids: Iterable[int], person_ids: Collection[int]) -> list[FaceCard]:
+    """The current state of ``face_ids`` and of every face of ``person_ids``: what a list of faces looks at
+    after a change (a person named, renamed or merged changes which lists their faces belong in, though the
+    faces themselves did not change)."""
+    of_people: list[int] = []
+    if person_ids:
+        with library.session() as s:
+            for chunk in _chunks(sorted(person_ids)):
+                of_people += s.scalars(select(Assignment.face_id).where(Assignment.person_id.in_(chunk or [])))
+    return face_cards_by_ids(library, [*face_ids, *of_people])
 
 
 def person_names(library: Library) -> list[str]:

@@ -240,6 +240,29 @@ def test_check_named_faces_least_sure_first_confirm_and_reject(window, qtbot, sc
     assert window.undo_action.text() == "&Undo Confirm 1 face"
 
 
+def test_a_group_named_elsewhere_joins_the_check_list_and_leaves_it_when_undone(  # type: ignore[no-untyped-def]
+        window, qtbot, scenario: Scenario, library) -> None:
+    """Naming a group changes no face, yet its automatic faces now wait in the Check list: the list, loaded
+    before (shown or not), takes them in; undoing the naming takes them out."""
+    from faceorg.people import ops
+
+    go(window, qtbot, "check")
+    view = window.faces_view
+    before = list(view.grid.faces.ids)
+    group = scenario.people["rumsfeld"]
+    with library.session() as s:
+        faces = set(s.scalars(select(Assignment.face_id).where(Assignment.person_id == group)))
+    go(window, qtbot, "people")  # the list stays loaded, out of sight
+    window.ctx.run_op(ops.name_person, group, "Donald Rumsfeld")
+    wait_idle(qtbot, window)
+    go(window, qtbot, "check")
+    assert set(view.grid.faces.ids) == set(before) | faces
+    assert {c.person_name for c in view.grid.faces.cards() if c.id in faces} == {"Donald Rumsfeld"}
+    window.undo_action.trigger()
+    wait_idle(qtbot, window)
+    assert sorted(view.grid.faces.ids) == sorted(before)
+
+
 def test_ignored_and_not_a_face_lists_restore(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
     go(window, qtbot, "ignored")
     view = window.faces_view
