@@ -51,7 +51,7 @@ def test_the_migration_gives_every_existing_photo_its_date(db_location: Path | s
         cfg = alembic_config(lib.engine)
         with lib.engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "-1")  # to just before 0010_photo_dates (the head)
+            command.downgrade(cfg, "0011_people_listing")  # to just before 0010_photo_dates
             conn.execute(sa.insert(OLD_FOLDERS), {"id": 1, "path": "/photos", "added_at": datetime(2026, 1, 1)})
             conn.execute(sa.insert(OLD_PHOTOS), [
                 {"id": i, "folder_id": 1, "path": f"/photos/{i}.jpg", "size": 1, "mtime_ns": filed_ns + i,

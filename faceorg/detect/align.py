@@ -87,3 +87,15 @@ def _align_reduced(image: np.ndarray, landmarks: np.ndarray, size: int, resample
     # Pixel i of the reduced crop averages crop pixels [r i, r i + r): its centre is r i + (r - 1) / 2.
     points = (landmarks - [left, top] - (reduction - 1) / 2) / reduction
     return align_chip(np.asarray(crop), points, size, resample)
+
+
+def chip_inside(landmarks: np.ndarray, width: int, height: int, size: int = CHIP_SIZE) -> np.ndarray:
+    """Which pixels of the ``size`` x ``size`` chip that :func:`align_chip` cuts for ``landmarks`` come
+    from inside a ``width`` x ``height`` image (the rest is the black fill beyond its edges): (size, size) bool."""
+    forward = chip_transform(np.asarray(landmarks, dtype=np.float64), size)
+    inverse = np.linalg.inv(np.vstack([forward, [0.0, 0.0, 1.0]]))[:2]
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    source = apply_transform(inverse, np.column_stack([xs.ravel(), ys.ravel()]))
+    inside = ((source[:, 0] >= -0.5) & (source[:, 0] <= width - 0.5)
+              & (source[:, 1] >= -0.5) & (source[:, 1] <= height - 0.5))
+    return inside.reshape(size, size)

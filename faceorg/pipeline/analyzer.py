@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from faceorg.detect.align import align_chip
-from faceorg.detect.quality import face_quality, sharpness
+from faceorg.detect.align import align_chip, chip_inside
+from faceorg.detect.quality import face_quality, sharpness, visible_share
 from faceorg.detect.retinaface import Detection, RetinaFaceDetector
 from faceorg.embed.embedder import Embedder
 from faceorg.files import bytes_sha256
@@ -123,13 +123,15 @@ class OnnxFaceAnalyzer:
     ) -> AnalyzedFace:
         s = image.scale  # working-image pixels -> full-size upright photo pixels
         x, y, w, h = det.box
-        sharp = sharpness(chip)
+        height, width = image.pixels.shape[:2]
+        inside = chip_inside(det.landmarks, width, height, chip.shape[0])
+        sharp = sharpness(chip, inside)
         return AnalyzedFace(
             box=(x * s, y * s, w * s, h * s),
             landmarks=tuple(float(v) * s for v in np.asarray(det.landmarks).reshape(-1)),
             score=float(det.score),
             sharpness=float(sharp),
-            quality=float(face_quality(w, h, det.score, sharp)),
+            quality=float(face_quality(w, h, det.score, sharp, visible_share(inside))),
             chip=encode_chip(chip),
             vector=vector,
             features=features,

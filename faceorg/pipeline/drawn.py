@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from faceorg.detect.align import align_chip
+from faceorg.detect.align import align_chip, chip_inside
 from faceorg.detect.nms import nms
-from faceorg.detect.quality import face_quality, sharpness
+from faceorg.detect.quality import face_quality, sharpness, visible_share
 from faceorg.detect.retinaface import RetinaFaceDetector, face_sizes
 from faceorg.embed.embedder import Embedder
 from faceorg.imaging.decode import WorkingImage
@@ -95,7 +95,9 @@ def analyze_drawn_box(detector: RetinaFaceDetector, embedder: Embedder, image: W
     marks = hit[0] if hit is not None else landmarks_from_box(local)
     chip = align_chip(image.pixels, marks)
     vectors, features = embedder.embed(chip[None])
-    sharp = sharpness(chip)
+    height, width = image.pixels.shape[:2]
+    inside = chip_inside(marks, width, height, chip.shape[0])
+    sharp = sharpness(chip, inside)
     # Quality as the scanner measures it: the box in pixels of the photo at the working size.
     analysed = max(1.0, max(image.info.width, image.info.height) / working_side)
     face = AnalyzedFace(
@@ -103,7 +105,8 @@ def analyze_drawn_box(detector: RetinaFaceDetector, embedder: Embedder, image: W
         landmarks=tuple(float(v) * s for v in marks.reshape(-1)),
         score=DRAWN_SCORE,
         sharpness=float(sharp),
-        quality=float(face_quality(box[2] / analysed, box[3] / analysed, DRAWN_SCORE, sharp)),
+        quality=float(face_quality(box[2] / analysed, box[3] / analysed, DRAWN_SCORE, sharp,
+                                     visible_share(inside))),
         chip=encode_chip(chip),
         vector=vectors[0],
         features=features[0],
