@@ -139,6 +139,8 @@ class PeopleView(QWidget):
         self.grid.set_cell(CARD_SIZE + QSize(8, 8))
         self.grid.watch(ctx.card_thumbs)
         self.grid.empty_text = "Loading people…"
+        ctx.jobs.started.connect(self._job_started_or_ended)  # an empty library says a scan is under way
+        ctx.jobs.ended.connect(self._job_started_or_ended)
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("peopleFilter")
@@ -407,6 +409,8 @@ class PeopleView(QWidget):
         elif total == 0 and self.ungrouped:
             self.grid.empty_text = (f"{self.ungrouped:,} {'face is' if self.ungrouped == 1 else 'faces are'} "
                                     "not grouped into people yet.")
+        elif total == 0 and self.ctx.jobs.running:
+            self.grid.empty_text = (f"{self.ctx.jobs.title}… The people found show here when it is done.")
         elif total == 0:
             self.grid.empty_text = "No people yet — add a folder (Ctrl+O) and scan."
         elif self.filter_edit.text().strip():
@@ -414,6 +418,10 @@ class PeopleView(QWidget):
         else:
             self.grid.empty_text = "Everyone is hidden — tick “Show hidden” to see them."
         self.grid.viewport().update()
+
+    def _job_started_or_ended(self, *_args: object) -> None:
+        if self.loaded and self.model.total == 0:
+            self._update_counts()
 
     def unnamed_groups(self) -> list[PersonCard]:
         """Shown unnamed groups of two or more faces (what "Ignore Unnamed Groups" would ignore, less any

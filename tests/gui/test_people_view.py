@@ -472,3 +472,26 @@ def test_one_enter_names_with_the_completion_list_open_and_nothing_highlighted( 
 
 def test_one_enter_accepts_the_name_dialog_with_the_completion_list_open(window, qtbot, scenario: Scenario) -> None:  # type: ignore[no-untyped-def]
     assert name_dialog_with_one_enter(window, qtbot, "Colin Powell", highlight=False) == "Colin Powell"
+
+
+def test_an_empty_library_says_a_scan_is_under_way(qtbot, tmp_path, qsettings) -> None:  # type: ignore[no-untyped-def]
+    """A new library's People view asks for a folder; while the first scan runs it says the people come
+    when the scan is done, not "add a folder"."""
+    from faceorg.gui.app import make_application
+    from faceorg.gui.main_window import SCAN_TITLE, MainWindow
+    from faceorg.store import open_library
+
+    make_application()
+    with open_library(tmp_path / "new.sqlite") as lib:
+        win = MainWindow(lib, qsettings)
+        qtbot.addWidget(win)
+        win.show()
+        wait_for(qtbot, win, lambda: win.people_view.loaded and win.ctx.idle)
+        view = win.people_view
+        assert view.grid.empty_text.startswith("No people yet")
+        during: list[str] = []
+        win.ctx.jobs.start(SCAN_TITLE, lambda _progress: during.append(view.grid.empty_text))
+        wait_idle(qtbot, win)
+        assert during == ["Scanning… The people found show here when it is done."]
+        assert view.grid.empty_text.startswith("No people yet")
+        win.close()
