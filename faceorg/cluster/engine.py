@@ -35,7 +35,6 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from faceorg.cluster.constraints import ConstraintReport, Constraints, apply_constraints
-from faceorg.cluster.hdbscan_adapter import flat_clusters, leaf_clusters
 from faceorg.cluster.knn import KnnGraph, blas_single_thread
 from faceorg.cluster.knn_exact import knn_exact
 from faceorg.cluster.knn_ivf import IvfIndex, ivf_settings
@@ -153,6 +152,10 @@ def cluster_embeddings(
 def _cluster(
     x: np.ndarray, params: ClusterParams, constraints: Constraints | None, graph: KnnGraph | None
 ) -> ClusterResult:
+    # Imported here, before any timing starts: hdbscan brings scikit-learn and SciPy (about a second), which
+    # the window would otherwise load at start-up through every module that reads the library's groups.
+    from faceorg.cluster.hdbscan_adapter import flat_clusters, leaf_clusters
+
     n = len(x)
     timings: dict[str, float] = {}
     cpu_timings: dict[str, float] = {}

@@ -246,3 +246,15 @@ def test_face_chips_decode_without_qt_image_plugins(qtbot) -> None:  # type: ign
     assert image is not None and (image.width(), image.height()) == (150, 150)
     assert image.pixelColor(10, 10).red() > 180 and image.pixelColor(140, 10).red() < 30
     assert decode_chip(b"not an image") is None
+
+
+def test_the_window_starts_without_loading_the_grouping_libraries() -> None:
+    """hdbscan brings scikit-learn and SciPy's statistics (about a second): the window's modules leave them
+    to the first grouping, and torch to training."""
+    import subprocess
+    import sys
+
+    code = ("import sys, faceorg.gui.main_window, faceorg.gui.app; "
+            "print(sorted(m for m in ('hdbscan', 'sklearn', 'scipy.stats', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
