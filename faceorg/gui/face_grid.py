@@ -17,6 +17,7 @@ from faceorg.gui.view_parts import popup_menu
 from faceorg.people import ops
 from faceorg.people.changes import ChangeSet
 from faceorg.people.gui_support import FaceCard
+from faceorg.people.nearest import order_by_likeness
 
 
 class FaceGrid(GridView):
@@ -80,12 +81,15 @@ class FaceGridView(QWidget):
     """A view around a :class:`FaceGrid` named ``grid_name``: opens the photo of a face (Enter, a
     double click or ``photo_action``), offers :meth:`menu_actions` in a context menu, and has the
     actions every such view has on the selected faces (split off, ignore, not a face; the split's
-    tooltip is ``split_tip``). Subclasses add their own actions, then call :meth:`connect_grid`.
+    tooltip is ``split_tip``), and Look-Alikes First with its way back (``usual_order_tip``: what the
+    usual order is). Subclasses add their own actions, then call :meth:`connect_grid`; they say what
+    list is shown (:meth:`list_key`) and how to show it in its usual order again (:meth:`usual_order`).
     """
 
     open_photo = Signal(int, int)  # photo id, face id
 
-    def __init__(self, ctx: AppContext, grid_name: str, *, split_tip: str, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, grid_name: str, *, split_tip: str, usual_order_tip: str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.grid = FaceGrid(ctx, self)
@@ -100,6 +104,12 @@ class FaceGridView(QWidget):
                                            icon_name="not-face", tip="The selected boxes are not faces at all")
         self.photo_action = make_action(g, "Open &Photo", self.open_current_photo, icon_name="photo",
                                         tip="Open the photo of the current face (Enter)")
+        self.like_seeds: list[int] = []  # shown look-alikes first (of these faces); [] in the usual order
+        self.like_action = make_action(g, "&Look-Alikes First", self.look_alikes_first, shortcut="Ctrl+L",
+                                       icon_name="look-alikes", name="lookAlikesFirst",
+                                       tip="The selected faces first, then the faces that look most like them")
+        self.usual_order_action = make_action(g, "&Usual Order", self.usual_order, icon_name="back",
+                                              name="usualOrder", tip=usual_order_tip)
 
     def connect_grid(self) -> None:
         """Wire the grid to the view once its actions exist: opening, selection, context menu."""
@@ -112,9 +122,55 @@ class FaceGridView(QWidget):
         """The context menu's actions; None is a separator."""
         return (self.photo_action,)
 
+    def list_key(self) -> object:
+        """What list the grid shows (a reordering meant for another list is dropped)."""
+        return None
+
+    def usual_order(self) -> None:
+        """Show the list in its usual order again (subclasses reload it)."""
+
+    def look_alikes_allowed(self) -> bool:
+        """Whether Look-Alikes First applies to the list shown."""
+        return True
+
     def _update_actions(self) -> None:
         """Enable the actions that apply (subclasses extend this)."""
         self.photo_action.setEnabled(self.grid.currentIndex().isValid())
+        allowed = self.look_alikes_allowed()
+        n = len(self.grid.selected_rows())
+        self.like_action.setVisible(allowed)
+        self.like_action.setEnabled(allowed and n > 0 and self.grid.faces.rowCount() > n)
+        self.usual_order_action.setVisible(bool(self.like_seeds))
+
+    def look_alikes_first(self) -> None:
+        """Reorder the list: the selected faces, then the others by how much they look like the nearest of them
+        (the faces of one person seen in few photos, or the strangers of one group who are one other person,
+        end up side by side, ready to pick)."""
+        seeds = self.grid.selected_ids()
+        if not seeds or not self.look_alikes_allowed():
+            return
+        key, ids = self.list_key(), self.grid.faces.ids
+
+        def done(ranked: list[tuple[int, float | None]]) -> None:
+            if key != self.list_key():
+                return
+            cards = {c.id: c for c in self.grid.faces.cards()}
+            chosen = set(seeds)
+            lead = [cards[f] for f in ids if f in cards and f in chosen]
+            rest = [cards[f] for f, _ in ranked if f in cards]
+            placed = {c.id for c in lead} | {c.id for c in rest}
+            self.like_seeds = seeds
+            self.grid.faces.set_cards(lead + rest + [c for c in cards.values() if c.id not in placed])
+            self.grid.select_rows(list(range(len(lead))))
+            self.grid.scrollToTop()
+            self.grid.setFocus()
+            self.reordered()
+
+        self.ctx.query(order_by_likeness, seeds, ids, on_done=done, owner=self)
+
+    def reordered(self) -> None:
+        """The list was shown in another order (subclasses update what depends on it)."""
+        self._update_actions()
 
     def run_on_selection(self, op: Callable[..., ChangeSet], *args: object) -> None:
         """Run ``op(library, face ids, *args)`` on the selected faces, if any."""

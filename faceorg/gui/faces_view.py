@@ -26,7 +26,6 @@ from faceorg.people.gui_support import (
     face_cards_suggested,
     face_cards_to_check,
 )
-from faceorg.people.nearest import order_by_likeness
 from faceorg.people.review_answers import accept_all_suggestions, confirm_all_unconfirmed
 from faceorg.store.models import FaceStatus
 
@@ -66,10 +65,9 @@ class FacesView(FaceGridView):
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(ctx, "facesGrid", split_tip="Make the selected faces a new unnamed person",
-                         parent=parent)
+                         usual_order_tip="Back to this list's usual order (best faces first)", parent=parent)
         self.mode = "unknown"
         self.loaded_mode: str | None = None
-        self.like_seeds: list[int] = []  # shown look-alikes first (of these faces); [] in the usual order
         self.count_label = FittingLabel()  # elided (the full count in its tooltip) only when nothing else fits
         self.count_label.setObjectName("facesCount")
         self.mode_buttons = QButtonGroup(self)
@@ -98,12 +96,6 @@ class FacesView(FaceGridView):
                                              icon_name="accept-all", name="acceptAllSuggested",
                                              tip="Yes to every face in this list, in one step you can undo "
                                                  "(move or turn down the wrong ones first)")
-
-        self.like_action = make_action(g, "&Look-Alikes First", self.look_alikes_first, shortcut="Ctrl+L",
-                                       icon_name="look-alikes", name="lookAlikesFirst",
-                                       tip="The selected faces first, then the faces that look most like them")
-        self.usual_order_action = make_action(g, "&Usual Order", self.load, icon_name="back", name="usualOrder",
-                                              tip="Back to this list's usual order (best faces first)")
 
         mode_box = QWidget()
         mode_box.setLayout(modes)
@@ -241,9 +233,6 @@ class FacesView(FaceGridView):
             action.setVisible(named)
         self.accept_all_action.setVisible(named)
         self.accept_all_action.setEnabled(named and self.grid.faces.rowCount() > 0)
-        self.like_action.setVisible(not named)
-        self.like_action.setEnabled(n > 0 and not named and self.grid.faces.rowCount() > n)
-        self.usual_order_action.setVisible(bool(self.like_seeds))
         super()._update_actions()
         self.toolbar_fit.fit()  # buttons shown or hidden: the texts that fit change
 
@@ -264,31 +253,18 @@ class FacesView(FaceGridView):
         if name:
             self.ctx.run_op(ops.assign_faces_to_name, ids, name)
 
-    def look_alikes_first(self) -> None:
-        """Reorder the list: the selected faces, then the others by how much they look like the nearest of them
-        (the faces of one person seen in few photos end up side by side, ready to pick)."""
-        seeds = self.grid.selected_ids()
-        if not seeds or self.mode in NAMED_MODES:
-            return
-        mode, ids = self.loaded_mode, self.grid.faces.ids
+    def list_key(self) -> object:
+        return self.loaded_mode
 
-        def done(ranked: list[tuple[int, float | None]]) -> None:
-            if mode != self.loaded_mode:
-                return
-            cards = {c.id: c for c in self.grid.faces.cards()}
-            chosen = set(seeds)
-            lead = [cards[f] for f in ids if f in cards and f in chosen]
-            rest = [cards[f] for f, _ in ranked if f in cards]
-            placed = {c.id for c in lead} | {c.id for c in rest}
-            self.like_seeds = seeds
-            self.grid.faces.set_cards(lead + rest + [c for c in cards.values() if c.id not in placed])
-            self.grid.select_rows(list(range(len(lead))))
-            self.grid.scrollToTop()
-            self.grid.setFocus()
-            self._update_count()
-            self._update_actions()
+    def usual_order(self) -> None:
+        self.load()
 
-        self.ctx.query(order_by_likeness, seeds, ids, on_done=done, owner=self)
+    def look_alikes_allowed(self) -> bool:
+        return self.mode not in NAMED_MODES
+
+    def reordered(self) -> None:
+        self._update_count()
+        super().reordered()
 
     def restore(self) -> None:
         self.run_on_selection(ops.restore_faces)

@@ -60,8 +60,9 @@ def keep_places(shown: list[int], cards: list[FaceCard]) -> list[FaceCard]:
     return [next(kept) if c.id in where else c for c in cards]
 
 
-def sources_text(cards: list[FaceCard]) -> str:
-    """The subtitle's legend: how many faces are confirmed (tick), automatic (grey dot), suggested (orange dot)."""
+def sources_text(cards: list[FaceCard], look_alikes: bool = False) -> str:
+    """The subtitle's legend: how many faces are confirmed (tick), automatic (grey dot), suggested (orange dot),
+    and the order (least sure first, or ``look_alikes`` first)."""
     count = {src: sum(1 for c in cards if c.source == src) for src in ("user", "auto", "suggested")}
     parts = [f"{count['user']:,} confirmed (tick)"] if count["user"] else []
     if count["auto"]:
@@ -69,7 +70,8 @@ def sources_text(cards: list[FaceCard]) -> str:
     if count["suggested"]:
         parts.append(f"{count['suggested']:,} suggested (orange dot)")
     unsure = count["auto"] + count["suggested"]
-    tail = " · least sure first, C confirms" if unsure else ""
+    order = "look-alikes first" if look_alikes else "least sure first"
+    tail = f" · {order}, C confirms" if unsure else (" · look-alikes first" if look_alikes else "")
     return (": " + ", ".join(parts) if parts else "") + tail
 
 
@@ -82,7 +84,8 @@ class PersonView(FaceGridView):
     show_photos = Signal(int)  # person id: their photos, by date
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, "personGrid", split_tip="Make the selected faces a new person", parent=parent)
+        super().__init__(ctx, "personGrid", split_tip="Make the selected faces a new person",
+                         usual_order_tip="Back to the usual order (least sure first)", parent=parent)
         self.person_id: int | None = None
         self.card: PersonCard | None = None
 
@@ -133,13 +136,14 @@ class PersonView(FaceGridView):
         header.addWidget(self.accept_all_button)
         self.toolbar = view_toolbar("personToolbar", self)
         for action in (self.confirm_action, self.name_others_action, self.split_action, self.move_action,
-                       self.reject_action, self.not_face_action, self.ignore_action, self.cover_action,
-                       self.photo_action):
+                       self.reject_action, self.not_face_action, self.ignore_action, self.like_action,
+                       self.usual_order_action, self.cover_action, self.photo_action):
             self.toolbar.addAction(action)
         # A narrow window: these show their icon only (least needed first), then the » menu takes the rest.
         self.toolbar_fit = ButtonTextFitter(self.toolbar, [
-            self.split_action, self.cover_action, self.photo_action, self.not_face_action, self.name_others_action,
-            self.move_action, self.ignore_action, self.reject_action, self.confirm_action])
+            self.split_action, self.cover_action, self.photo_action, self.usual_order_action, self.like_action,
+            self.not_face_action, self.name_others_action, self.move_action, self.ignore_action, self.reject_action,
+            self.confirm_action])
         stack_vertically(self, header, self.toolbar, self.grid)
 
         self.connect_grid()
@@ -179,6 +183,7 @@ class PersonView(FaceGridView):
             self.card = card
             self.grid.faces.person_names = {card.id: card.name}
             if first:
+                self.like_seeds = []
                 self.grid.faces.set_cards(faces)
                 if faces:
                     self.grid.setCurrentIndex(self.grid.faces.index(0))
@@ -209,7 +214,8 @@ class PersonView(FaceGridView):
         if card is None:
             return
         self.title.setText(display_name(card.name))
-        self.subtitle.setText(faces_text(card.face_count) + sources_text(self.grid.faces.cards())
+        self.subtitle.setText(faces_text(card.face_count)
+                              + sources_text(self.grid.faces.cards(), look_alikes=bool(self.like_seeds))
                               + (" · hidden" if card.hidden else ""))
         waiting = sum(1 for c in self.grid.faces.cards() if c.source in ("suggested", "auto"))
         self.accept_all_action.setText(f"Accept All {waiting} Waiting Faces" if waiting != 1 else
@@ -229,10 +235,22 @@ class PersonView(FaceGridView):
         self.cover_action.setEnabled(n == 1)
         self.name_others_action.setEnabled(0 < n < len(cards.ids))
         super()._update_actions()
+        self.toolbar_fit.fit()  # Usual Order shown or hidden: the texts that fit change
+
+    def list_key(self) -> object:
+        return self.person_id
+
+    def usual_order(self) -> None:
+        self._reload(first=True)
+
+    def reordered(self) -> None:
+        self._update_header()
+        super().reordered()
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
         return (self.photo_action, None, self.confirm_action, self.name_others_action, self.split_action,
-                self.move_action, self.reject_action, self.not_face_action, self.ignore_action, None, self.cover_action)
+                self.move_action, self.reject_action, self.not_face_action, self.ignore_action, None, self.like_action,
+                self.cover_action)
 
     # -- actions ------------------------------------------------------------------------------------
     def _show_photos(self) -> None:

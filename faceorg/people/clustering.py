@@ -40,6 +40,7 @@ from faceorg.cluster.constraints import Constraints
 from faceorg.cluster.engine import cluster_embeddings
 from faceorg.cluster.match import build_person_index, match_distances, person_distances
 from faceorg.cluster.params import ClusterParams, default_params
+from faceorg.cluster.poor_groups import poor_groups
 from faceorg.people.changes import ChangeSet
 from faceorg.progress import Progress
 from faceorg.settings import Settings, load_settings
@@ -324,6 +325,9 @@ def group_faces(data: LibraryFaces, movable: set[int], anchors: dict[int, int], 
     if result.prune_report is not None:
         log.info("precision pass: %s", result.prune_report.as_dict())
     labels = keep_named_joins_close(data, result.labels, movable, params.attach_distance, references)
+    if data.quality is not None:
+        poor = poor_groups(labels, data.quality, fixed >= 0)
+        labels = np.where(np.isin(labels, poor), -1, labels)
     for k, f in enumerate(faces.tolist()):
         if f not in movable:
             continue

@@ -414,3 +414,37 @@ def test_move_to_lists_the_groups_the_faces_look_like_first(window, qtbot, scena
     qtbot.keyClick(view.grid, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     wait_idle(qtbot, window)
     assert listed[0] == scenario.people["blair"] and big_id in listed
+
+
+def test_look_alikes_first_in_a_person_then_the_usual_order(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
+    """Ctrl+L in a person's faces: the selected face leads and the others follow, nearest first (the strangers of
+    one group who are one other person gather); changes keep that order; Usual Order goes back."""
+    from tests.gui.main_helpers import distances_to
+
+    view = open_person(window, qtbot, scenario.people["bush"])
+    grid = view.grid
+    usual = list(grid.faces.ids)
+    assert len(usual) >= 3 and view.like_action.isVisible() and not view.usual_order_action.isVisible()
+    seed = usual[-1]
+    select_chips(view, qtbot, [seed])
+    qtbot.keyClick(grid, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, window)
+    shown = list(grid.faces.ids)
+    assert shown[0] == seed and sorted(shown) == sorted(usual) and grid.selected_ids() == [seed]
+    distances = distances_to(library, seed, shown[1:])
+    ranked = [f for f in shown[1:] if f in distances]
+    assert [distances[f] for f in ranked] == sorted(distances[f] for f in ranked)
+    if scenario.kind == "real":
+        assert len(ranked) == len(shown) - 1
+    assert view.usual_order_action.isVisible() and "look-alikes first" in view.subtitle.text()
+    unsure = [f for f in shown if f in scenario.suggested]
+    if unsure:  # confirming a face keeps every face in its place
+        select_chips(view, qtbot, unsure[:1])
+        qtbot.keyClick(grid, Qt.Key.Key_C)
+        wait_idle(qtbot, window)
+        assert grid.faces.ids == shown
+    view.usual_order_action.trigger()
+    wait_idle(qtbot, window)
+    assert not view.usual_order_action.isVisible() and "look-alikes" not in view.subtitle.text()
+    if not unsure:
+        assert grid.faces.ids == usual

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from faceorg.people.queries import review_queue
 from faceorg.store.models import Assignment, AssignmentSource, Face, FaceNotPerson, FaceStatus
 from tests.gui.conftest import wait_idle, when_modal
+from tests.gui.main_helpers import distances_to
 from tests.gui.scenario import Scenario
 
 
@@ -113,26 +114,6 @@ def test_unknown_faces_name_and_ignore(window, qtbot, scenario: Scenario, librar
     assert c not in grid.faces.ids
 
 
-def _distances_to(library, seed: int, faces: list[int]) -> dict[int, float]:  # type: ignore[no-untyped-def]
-    """Each face's distance to ``seed`` under the active model, from the stored vectors (faces without one left
-    out)."""
-    import numpy as np
-
-    from faceorg.store.models import Embedding
-    from faceorg.versions.records import active_version
-
-    version = active_version(library)
-    if version is None:
-        return {}
-    with library.session() as s:
-        rows = {f: v for f, v in s.execute(select(Embedding.face_id, Embedding.vector).where(
-            Embedding.model_version_id == version.id, Embedding.face_id.in_([seed, *faces])))}
-    if seed not in rows:
-        return {}
-    unit = {f: np.frombuffer(v, np.float32) / np.linalg.norm(np.frombuffer(v, np.float32)) for f, v in rows.items()}
-    return {f: float(np.linalg.norm(unit[f] - unit[seed])) for f in faces if f in unit}
-
-
 def test_look_alikes_first_then_the_usual_order(window, qtbot, scenario: Scenario, library) -> None:  # type: ignore[no-untyped-def]
     go(window, qtbot, "unknown")
     view = window.faces_view
@@ -146,7 +127,7 @@ def test_look_alikes_first_then_the_usual_order(window, qtbot, scenario: Scenari
     wait_idle(qtbot, window)
     shown = grid.faces.ids
     assert shown[0] == seed and sorted(shown) == sorted(usual) and grid.selected_ids() == [seed]
-    distances = _distances_to(library, seed, shown[1:])
+    distances = distances_to(library, seed, shown[1:])
     ranked = [f for f in shown[1:] if f in distances]
     assert [distances[f] for f in ranked] == sorted(distances[f] for f in ranked)  # nearest first
     assert [f for f in shown[1:] if f not in distances] == [f for f in usual if f not in distances and f != seed]
