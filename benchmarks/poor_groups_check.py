@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from sqlalchemy import select
 
-import faceorg.people.clustering as clustering
+import faceorg.cluster.poor_groups as poor_groups_module
 from effort.oracle import Features, grouping
 from effort.truth import face_truth, people_to_sort
 from faceorg.cluster.poor_groups import POOR_GROUP_MARGIN, poor_groups
@@ -56,13 +56,13 @@ def grouped_without_the_rule(cache: Path, work: Path, key: str) -> Path:
     shutil.rmtree(partial.with_name(partial.name + ".models"), ignore_errors=True)
     if models.is_dir():
         shutil.copytree(models, partial.with_name(partial.name + ".models"))
-    rule, clustering.poor_groups = clustering.poor_groups, lambda *_a, **_k: []
+    poor_groups_module.POOR_GROUP_MARGIN = 0.0  # the grouping keeps every poor group
     try:
         with open_library(partial) as library:
             _reset_people(library)
             grouping(Features.now())(library)
     finally:
-        clustering.poor_groups = rule
+        poor_groups_module.POOR_GROUP_MARGIN = POOR_GROUP_MARGIN
     shutil.rmtree(target.with_name(target.name + ".models"), ignore_errors=True)
     partial.with_name(partial.name + ".models").rename(target.with_name(target.name + ".models"))
     partial.rename(target)

@@ -19,10 +19,11 @@ import numpy as np
 POOR_GROUP_MARGIN = 0.25
 
 
-def poor_groups(labels: np.ndarray, quality: np.ndarray, held: np.ndarray,
-                margin: float = POOR_GROUP_MARGIN) -> list[int]:
-    """Labels (>= 0) of the groups whose median quality is more than ``margin`` below the median quality of
-    all faces, among groups with no ``held`` face (bool per face: the user's decisions, named people)."""
+def poor_groups(labels: np.ndarray, quality: np.ndarray, held: np.ndarray, margin: float | None = None) -> list[int]:
+    """Labels (>= 0) of the groups whose median quality is more than ``margin`` (``POOR_GROUP_MARGIN``; 0: none)
+    below the median quality of all faces, among groups with no ``held`` face (bool per face: the user's
+    decisions, named people)."""
+    margin = POOR_GROUP_MARGIN if margin is None else margin
     labels = np.asarray(labels)
     quality = np.asarray(quality, dtype=np.float64)
     if margin <= 0 or not len(labels):
