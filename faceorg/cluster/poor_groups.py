@@ -29,13 +29,15 @@ def poor_groups(labels: np.ndarray, quality: np.ndarray, held: np.ndarray, margi
     if margin <= 0 or not len(labels):
         return []
     floor = float(np.median(quality)) - margin
-    grouped = labels >= 0
-    kept = set(np.unique(labels[grouped & np.asarray(held, dtype=bool)]).tolist())
+    rows = np.flatnonzero(labels >= 0)
+    kept = set(np.unique(labels[rows[np.asarray(held, dtype=bool)[rows]]]).tolist())
+    order = rows[np.argsort(labels[rows], kind="stable")]  # each group's faces side by side
+    by_label, by_quality = labels[order], quality[order]
+    starts = np.flatnonzero(np.r_[True, by_label[1:] != by_label[:-1]]) if len(order) else np.array([], np.int64)
+    ends = np.r_[starts[1:], len(order)]
     out = []
-    for label in np.unique(labels[grouped]).tolist():
-        if label in kept:
-            continue
-        members = labels == label
-        if members.sum() >= 2 and float(np.median(quality[members])) < floor:
-            out.append(int(label))
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        label = int(by_label[start])
+        if end - start >= 2 and label not in kept and float(np.median(by_quality[start:end])) < floor:
+            out.append(label)
     return out
