@@ -675,7 +675,8 @@ def test_baseline_groups_without_the_recall_and_the_precision_pass(
     scanned_library: Path, models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The baseline is the app before issue 12: its grouping has neither pass (``recall_pass=False`` alone
-    still prunes); "now" has both; each is a feature of its own."""
+    still prunes) and keeps groups of poor faces; "now" has both passes and the rule; each is a feature of its
+    own."""
     from effort.oracle import FEATURES, grouping
     from faceorg.cluster import params as params_module
     from faceorg.people import clustering
@@ -684,9 +685,13 @@ def test_baseline_groups_without_the_recall_and_the_precision_pass(
     monkeypatch.setattr(params_module, "PRUNE_FROM", 0)  # the precision pass on this small library too
     seen: list[object] = []
     real = clustering.group_faces
+    from faceorg.cluster import poor_groups
+
+    margins: list[float] = []
 
     def spy(data, movable, anchors, params, plan, references):  # type: ignore[no-untyped-def]
         seen.append(params)
+        margins.append(poor_groups.POOR_GROUP_MARGIN)
         return real(data, movable, anchors, params, plan, references)
 
     monkeypatch.setattr(clustering, "group_faces", spy)
@@ -700,6 +705,7 @@ def test_baseline_groups_without_the_recall_and_the_precision_pass(
     assert now.recall_pass and now.prune_distance > 0 and now.prune_ratio > 0  # type: ignore[attr-defined]
     assert no_prune.recall_pass and no_prune.prune_distance == 0.0  # type: ignore[attr-defined]
     assert clustering.cluster_params is not None and clustering.group_faces is spy  # the switch is undone
+    assert margins == [0.0, poor_groups.POOR_GROUP_MARGIN, poor_groups.POOR_GROUP_MARGIN] and margins[1] > 0
 
 
 def test_with_learning_the_app_learns_as_the_oracle_works_and_it_is_not_a_user_action(

@@ -67,6 +67,8 @@ way a user of the app would use it (every answer to a question is one decision):
   faces far from their group left unsorted, with the late pairs among unsorted faces that follow it); off:
   the app's grouping with that pass off
   (:func:`app_grouping`), in every grouping the oracle's library sees.
+- ``poor_groups``: groups of poor faces (median quality far below the library's, :mod:`faceorg.cluster.poor_groups`)
+  left unsorted by every grouping; off: kept as groups (:func:`app_grouping`).
 - ``mirror_recipe``: the library's faces embedded as a fresh scan embeds them today, each averaged with its
   mirror image (off: the original recipe; see ``benchmarks/effort/libraries.py`` ``with_recipe``).
 - ``suggested_list``: in each sweep, before the whole-group questions, the Suggested faces list (every face
@@ -142,6 +144,7 @@ FEATURES = (
     "suggested_list",
     "check_list",
     "name_others",
+    "poor_groups",
 )
 
 
@@ -182,15 +185,27 @@ AVAILABLE: frozenset[str] = frozenset(
     | ({"suggested_list"} if _has("faceorg.people.review_answers", "accept_all_suggestions") else set())
     | ({"check_list"} if _has("faceorg.people.queries", "unconfirmed_face_ids") else set())
     | ({"name_others"} if _has_name_others() else set())
+    | ({"poor_groups"} if _has("faceorg.cluster.poor_groups", "POOR_GROUP_MARGIN") else set())
 )
 
 
 @contextmanager
 def app_grouping(features: Features) -> Iterator[None]:
     """Inside the block, every grouping the app runs (``recluster``: "Group faces", and the regrouping after
-    learning installs a model) has the recall and precision passes on or off as ``features`` say. The app
-    has no switch for the precision pass (``recluster(recall_pass=False)`` still prunes), so the parameters
-    ``recluster`` reads (:func:`faceorg.people.clustering.cluster_params`) are changed for the block."""
+    learning installs a model) has the recall and precision passes and the poor groups rule on or off as
+    ``features`` say. The app has no switch for the precision pass (``recluster(recall_pass=False)`` still
+    prunes), so the parameters ``recluster`` reads (:func:`faceorg.people.clustering.cluster_params`) are
+    changed for the block; the poor groups rule is off with a margin of 0."""
+    if "poor_groups" in AVAILABLE and not features.uses("poor_groups"):
+        from faceorg.cluster import poor_groups
+
+        margin, poor_groups.POOR_GROUP_MARGIN = poor_groups.POOR_GROUP_MARGIN, 0.0
+        try:
+            with app_grouping(replace(features, on=features.on | {"poor_groups"})):
+                yield
+        finally:
+            poor_groups.POOR_GROUP_MARGIN = margin
+        return
     from faceorg.people import clustering
 
     off: dict[str, object] = {}
