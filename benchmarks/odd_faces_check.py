@@ -52,9 +52,10 @@ def cached(cache: Path, key: str) -> Path:
     return found[0]
 
 
-def grouped_copy(cache: Path, work: Path, key: str) -> Path:
-    """A copy of the library grouped as the effort benchmark groups it (made once)."""
-    target = work / f"{key}-grouped.sqlite"
+def grouped_copy(cache: Path, work: Path, key: str, features: Features | None = None, name: str = "grouped") -> Path:
+    """A copy of the library grouped as the effort benchmark groups it (made once), with ``features``
+    (``Features.now()`` by default), under ``work/<key>-<name>.sqlite``."""
+    target = work / f"{key}-{name}.sqlite"
     if target.exists():
         return target
     source = cached(cache, key)
@@ -67,7 +68,7 @@ def grouped_copy(cache: Path, work: Path, key: str) -> Path:
         shutil.copytree(models, partial.with_name(partial.name + ".models"))
     with open_library(partial) as library:
         _reset_people(library)
-        grouping(Features.now())(library)
+        grouping(features or Features.now())(library)
     shutil.rmtree(target.with_name(target.name + ".models"), ignore_errors=True)
     partial.with_name(partial.name + ".models").rename(target.with_name(target.name + ".models"))
     partial.rename(target)

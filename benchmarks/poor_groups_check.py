@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -29,15 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
 from sqlalchemy import select
 
-import faceorg.cluster.poor_groups as poor_groups_module
-from effort.oracle import Features, grouping
+from effort.oracle import Features
 from effort.truth import face_truth, people_to_sort
 from faceorg.cluster.poor_groups import POOR_GROUP_MARGIN, poor_groups
-from faceorg.eval.cluster_eval import _reset_people
 from faceorg.store import open_library
-from faceorg.store.backups import copy_database
 from faceorg.store.models import Assignment, Face
-from odd_faces_check import cached
+from odd_faces_check import grouped_copy
 
 LIBRARIES = ("lfw", "degraded", "family")
 MARGINS = (0.2, POOR_GROUP_MARGIN, 0.3)
@@ -45,28 +41,7 @@ MARGINS = (0.2, POOR_GROUP_MARGIN, 0.3)
 
 def grouped_without_the_rule(cache: Path, work: Path, key: str) -> Path:
     """A copy of the library grouped as the effort benchmark groups it, poor groups kept (made once)."""
-    target = work / f"{key}-grouped-all.sqlite"
-    if target.exists():
-        return target
-    source = cached(cache, key)
-    work.mkdir(parents=True, exist_ok=True)
-    partial = work / f"{key}-partial.sqlite"
-    copy_database(source, partial)
-    models = source.with_name(source.name + ".models")
-    shutil.rmtree(partial.with_name(partial.name + ".models"), ignore_errors=True)
-    if models.is_dir():
-        shutil.copytree(models, partial.with_name(partial.name + ".models"))
-    poor_groups_module.POOR_GROUP_MARGIN = 0.0  # the grouping keeps every poor group
-    try:
-        with open_library(partial) as library:
-            _reset_people(library)
-            grouping(Features.now())(library)
-    finally:
-        poor_groups_module.POOR_GROUP_MARGIN = POOR_GROUP_MARGIN
-    shutil.rmtree(target.with_name(target.name + ".models"), ignore_errors=True)
-    partial.with_name(partial.name + ".models").rename(target.with_name(target.name + ".models"))
-    partial.rename(target)
-    return target
+    return grouped_copy(cache, work, key, Features.now().without("poor_groups"), name="grouped-all")
 
 
 def judge(db: Path) -> dict[str, Any]:
