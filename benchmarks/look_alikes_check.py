@@ -15,9 +15,7 @@ one Look-Alikes First took (median over the faces).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -33,7 +31,7 @@ from effort.truth import face_truth, people_to_sort
 from faceorg.people.nearest import order_by_likeness
 from faceorg.people.queries import faces_by_status
 from faceorg.store import open_library
-from odd_faces_check import grouped_copy
+from odd_faces_check import each_library, grouped_copy, library_parser
 
 LIBRARIES = ("lfw", "degraded", "family")
 WITHIN = (1, 5, 10, 50)
@@ -69,18 +67,9 @@ def summary(found: list[int]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, required=True, help="the effort benchmark's cache (only read)")
-    parser.add_argument("--work", type=Path, required=True, help="folder for the grouped copies")
-    parser.add_argument("--libraries", default=",".join(LIBRARIES))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    out: dict[str, Any] = {"load_start": list(os.getloadavg())}
+    args = library_parser(__doc__.splitlines()[0]).parse_args(argv)
     keys = args.libraries.split(",")
-    for key in keys:
-        print(f"look_alikes_check: {key}", file=sys.stderr, flush=True)
-        out[key] = places(grouped_copy(args.cache, args.work, key))
-    out["load_end"] = list(os.getloadavg())
+    out = each_library("look_alikes_check", keys, lambda key: places(grouped_copy(args.cache, args.work, key)))
     if args.json:
         print(json.dumps(out))
         return 0

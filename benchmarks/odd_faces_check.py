@@ -23,6 +23,7 @@ import pickle
 import shutil
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,20 +113,37 @@ def judge(db: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return summary, dump
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def library_parser(description: str) -> argparse.ArgumentParser:
+    """The options of every check run on the effort benchmark's cached libraries."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cache", type=Path, required=True, help="the effort benchmark's cache (only read)")
     parser.add_argument("--work", type=Path, required=True, help="folder for the grouped copies")
     parser.add_argument("--libraries", default=",".join(LIBRARIES))
-    parser.add_argument("--dump", type=Path, help="write per-group data (pickle) for tuning")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def each_library(check: str, keys: list[str], measure: Callable[[str], Any]) -> dict[str, Any]:
+    """``measure(key)`` of each library, with the load average before and after (progress on stderr)."""
     out: dict[str, Any] = {"load_start": list(os.getloadavg())}
-    dumps = {}
-    for key in args.libraries.split(","):
-        print(f"odd_faces_check: {key}", file=sys.stderr, flush=True)
-        out[key], dumps[key] = judge(grouped_copy(args.cache, args.work, key))
+    for key in keys:
+        print(f"{check}: {key}", file=sys.stderr, flush=True)
+        out[key] = measure(key)
     out["load_end"] = list(os.getloadavg())
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = library_parser(__doc__.splitlines()[0])
+    parser.add_argument("--dump", type=Path, help="write per-group data (pickle) for tuning")
+    args = parser.parse_args(argv)
+    dumps = {}
+
+    def measure(key: str) -> dict[str, Any]:
+        result, dumps[key] = judge(grouped_copy(args.cache, args.work, key))
+        return result
+
+    out = each_library("odd_faces_check", args.libraries.split(","), measure)
     if args.dump:
         with open(args.dump, "wb") as fh:
             pickle.dump(dumps, fh)

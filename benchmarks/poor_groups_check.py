@@ -13,9 +13,7 @@ belong to a person with two or more faces (people the user would want grouped).
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,7 +31,7 @@ from effort.truth import face_truth, people_to_sort
 from faceorg.cluster.poor_groups import POOR_GROUP_MARGIN, poor_groups
 from faceorg.store import open_library
 from faceorg.store.models import Assignment, Face
-from odd_faces_check import grouped_copy
+from odd_faces_check import each_library, grouped_copy, library_parser
 
 LIBRARIES = ("lfw", "degraded", "family")
 MARGINS = (0.2, POOR_GROUP_MARGIN, 0.3)
@@ -72,18 +70,10 @@ def judge(db: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, required=True, help="the effort benchmark's cache (only read)")
-    parser.add_argument("--work", type=Path, required=True, help="folder for the grouped copies")
-    parser.add_argument("--libraries", default=",".join(LIBRARIES))
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    out: dict[str, Any] = {"load_start": list(os.getloadavg())}
+    args = library_parser(__doc__.splitlines()[0]).parse_args(argv)
     keys = args.libraries.split(",")
-    for key in keys:
-        print(f"poor_groups_check: {key}", file=sys.stderr, flush=True)
-        out[key] = judge(grouped_without_the_rule(args.cache, args.work, key))
-    out["load_end"] = list(os.getloadavg())
+    out = each_library("poor_groups_check", keys,
+                       lambda key: judge(grouped_without_the_rule(args.cache, args.work, key)))
     if args.json:
         print(json.dumps(out))
         return 0
