@@ -45,8 +45,8 @@ def sharpness(chip: np.ndarray, inside: np.ndarray | None = None) -> float:
     """Variance of the 4-neighbour Laplacian of the grey chip (higher is sharper; 0 for a flat chip).
 
     ``inside`` (bool, the chip's shape; see :func:`faceorg.detect.align.chip_inside`): only the pixels
-    from inside the photo count, at least two pixels away from its edge (the Laplacian reaches one
-    pixel, and bicubic sampling blends the black fill one more in)."""
+    from inside the photo count, at least three pixels away from its edge (bicubic sampling blends the
+    black fill up to two pixels in, and the Laplacian reaches one more)."""
     grey = to_grey(chip)
     if grey.shape[0] < 3 or grey.shape[1] < 3:
         return 0.0
