@@ -94,8 +94,14 @@ def chip_inside(landmarks: np.ndarray, width: int, height: int, size: int = CHIP
     from inside a ``width`` x ``height`` image (the rest is the black fill beyond its edges): (size, size) bool."""
     forward = chip_transform(np.asarray(landmarks, dtype=np.float64), size)
     inverse = np.linalg.inv(np.vstack([forward, [0.0, 0.0, 1.0]]))[:2]
+
+    def within(points: np.ndarray) -> np.ndarray:
+        source = apply_transform(inverse, points)
+        return ((source[:, 0] >= -0.5) & (source[:, 0] <= width - 0.5)
+                & (source[:, 1] >= -0.5) & (source[:, 1] <= height - 0.5))
+
+    last = size - 1.0
+    if within(np.array([[0.0, 0.0], [last, 0.0], [0.0, last], [last, last]])).all():
+        return np.ones((size, size), bool)  # the corners are inside, so is the whole (convex) chip
     ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
-    source = apply_transform(inverse, np.column_stack([xs.ravel(), ys.ravel()]))
-    inside = ((source[:, 0] >= -0.5) & (source[:, 0] <= width - 0.5)
-              & (source[:, 1] >= -0.5) & (source[:, 1] <= height - 0.5))
-    return inside.reshape(size, size)
+    return within(np.column_stack([xs.ravel(), ys.ravel()])).reshape(size, size)
