@@ -150,6 +150,7 @@ class LibraryFaces:
     not_person: dict[int, set[int]] = field(default_factory=dict)
     cannot_link: list[tuple[int, int]] = field(default_factory=list)
     quality: np.ndarray | None = None  # per face: the stored quality 0..1 (size, detector score, sharpness)
+    hidden: set[int] = field(default_factory=set)  # people the user hid
 
     def index(self) -> dict[int, int]:
         return {int(f): i for i, f in enumerate(self.face_ids)}
@@ -185,7 +186,12 @@ def load_library_faces(library: Library) -> LibraryFaces | None:
         pairs: dict[tuple[int, AssignmentSource], tuple[int, AssignmentSource]] = {}
         assignment = {f: pairs.setdefault((p, src), (p, src)) for f, p, src in _rows(
             s, select(Assignment.face_id, Assignment.person_id, Assignment.source))}
-        names = dict(s.execute(select(Person.id, Person.name)).all())
+        names: dict[int, str | None] = {}
+        hidden: set[int] = set()
+        for pid, name, is_hidden in s.execute(select(Person.id, Person.name, Person.hidden)):
+            names[pid] = name
+            if is_hidden:
+                hidden.add(pid)
         not_person: dict[int, set[int]] = defaultdict(set)
         for f, p in _rows(s, select(FaceNotPerson.face_id, FaceNotPerson.person_id)):
             not_person[f].add(p)
@@ -195,7 +201,7 @@ def load_library_faces(library: Library) -> LibraryFaces | None:
     return LibraryFaces(
         face_ids=np.array(face_ids, np.int64), vectors=vectors, photo_ids=np.array(photo_ids, np.int64),
         collage=np.array(collage, bool), assignment=assignment, names=names, not_person=dict(not_person),
-        cannot_link=links, quality=np.array(quality, np.float32))
+        cannot_link=links, quality=np.array(quality, np.float32), hidden=hidden)
 
 
 _CHUNK = 1000  # rows read at a time by the loads above and below
@@ -326,7 +332,10 @@ def group_faces(data: LibraryFaces, movable: set[int], anchors: dict[int, int], 
         log.info("precision pass: %s", result.prune_report.as_dict())
     labels = keep_named_joins_close(data, result.labels, movable, params.attach_distance, references)
     if data.quality is not None:
-        poor = poor_groups(labels, data.quality, fixed >= 0)
+        held = fixed >= 0  # the user's decisions and named people; and a group the user hid stays as it is
+        if data.hidden:
+            held |= np.array([data.assignment.get(int(f), (-1,))[0] in data.hidden for f in faces.tolist()])
+        poor = poor_groups(labels, data.quality, held)
         labels = np.where(np.isin(labels, poor), -1, labels)
     for k, f in enumerate(faces.tolist()):
         if f not in movable:
