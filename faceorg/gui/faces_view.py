@@ -234,7 +234,6 @@ class FacesView(FaceGridView):
         self.accept_all_action.setVisible(named)
         self.accept_all_action.setEnabled(named and self.grid.faces.rowCount() > 0)
         super()._update_actions()
-        self.toolbar_fit.fit()  # buttons shown or hidden: the texts that fit change
 
     def menu_actions(self) -> tuple[QAction | None, ...]:
         if self.mode in NAMED_MODES:

@@ -235,7 +235,6 @@ class PersonView(FaceGridView):
         self.cover_action.setEnabled(n == 1)
         self.name_others_action.setEnabled(0 < n < len(cards.ids))
         super()._update_actions()
-        self.toolbar_fit.fit()  # Usual Order shown or hidden: the texts that fit change
 
     def list_key(self) -> object:
         return self.person_id

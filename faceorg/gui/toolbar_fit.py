@@ -65,7 +65,9 @@ class FittingLabel(QLabel):
 
 class ButtonTextFitter(QObject):
     """Keeps ``bar``'s items within its width: when they do not fit (widgets at their smallest, a fitting
-    label at its shortest wording), ``actions`` (least needed first) show their icon only, one by one."""
+    label at its shortest wording), ``actions`` (least needed first) show their icon only, one by one.
+    It fits again when the bar is resized or laid out, and when one of its actions (those it has when the
+    fitter is made) is shown or hidden."""
 
     def __init__(self, bar: QToolBar, actions: Sequence[QAction]) -> None:
         super().__init__(bar)
@@ -73,6 +75,8 @@ class ButtonTextFitter(QObject):
         self.actions = list(actions)
         self._probe = QToolButton()  # measures a button with and without its text (never shown)
         bar.installEventFilter(self)
+        for action in bar.actions():  # a button shown or hidden changes what fits (the bar asks no new layout)
+            action.visibleChanged.connect(self.fit)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # A new width, or an item that changed (a count's new wording); fit() changes only what must change,

@@ -481,20 +481,23 @@ def reject_faces(library: Library, face_ids: Iterable[int], person_id: int | Non
         pairs = [(f, p) for f, p in candidates if p is not None]
         if not pairs:
             raise FaceorgError("these faces belong to nobody; nothing to reject")
-        _reject_pairs(op, pairs)
+        _reject_pairs(op, pairs, owners)
         _also(op, also)
     return _result(op)
 
 
-def _reject_pairs(op: _Op, pairs: list[tuple[int, int]]) -> None:
-    """Each (face, person): the face is not that person; it leaves them if it is theirs now."""
+def _reject_pairs(op: _Op, pairs: list[tuple[int, int]], owners: dict[int, int] | None = None) -> None:
+    """Each (face, person): the face is not that person; it leaves them if it is theirs now. ``owners``: the
+    faces' current people, when the caller has read them already."""
     if not pairs:
         return
     s, rec = op.session, op.recorder
     for _, p in pairs:
         _person(s, p)
-    faces = [f for f, _ in pairs]
-    owners = {a.face_id: a.person_id for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(faces)))}
+    if owners is None:
+        faces = [f for f, _ in pairs]
+        owners = {a.face_id: a.person_id
+                  for a in s.scalars(select(Assignment).where(Assignment.face_id.in_(faces)))}
     rec.touch("face_not_person", pairs)
     _unassign(op, [f for f, p in pairs if owners.get(f) == p])
     for f, p in pairs:
